@@ -1,0 +1,185 @@
+/** `lamin save | ls | describe | load | delete | restore` over the current instance. */
+import { basename } from "node:path";
+import { ValidationError } from "../../core/errors.js";
+import type { Artifact, ArtifactRef, OrderBy, SaveStatus } from "../../core/registry/artifacts.js";
+import { type Filter, parseFilterArgs } from "../../core/registry/query.js";
+import { formatBytes, note, printJson, say, table } from "../output.js";
+import { progressPrinter } from "../progress.js";
+import { withTarget } from "../target.js";
+
+interface Json {
+  json?: boolean;
+}
+
+function refFrom(uid: string | undefined, opts: { key?: string }): ArtifactRef {
+  if (uid && opts.key !== undefined) {
+    throw new ValidationError("give a uid or --key, not both");
+  }
+  if (uid) return { uid };
+  if (opts.key !== undefined) return { key: opts.key };
+  throw new ValidationError("which artifact? give its uid or --key KEY", "find it with `lamin ls`");
+}
+
+const VERB: Record<SaveStatus, string> = {
+  created: "saved",
+  "new-version": "saved new version of",
+  existing: "already saved:",
+  restored: "restored from trash:",
+  repaired: "completed interrupted save of",
+};
+
+export async function save(
+  path: string,
+  opts: Json & { key?: string; description?: string; kind?: string; versionTag?: string },
+) {
+  const progress = progressPrinter(basename(path));
+  const result = await withTarget((ln) =>
+    ln.artifacts
+      .save(path, {
+        ...(opts.key !== undefined ? { key: opts.key } : {}),
+        ...(opts.description !== undefined ? { description: opts.description } : {}),
+        ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
+        ...(opts.versionTag !== undefined ? { versionTag: opts.versionTag } : {}),
+        onProgress: progress,
+      })
+      .finally(() => progress.end()),
+  );
+  if (result.note) note(`note: ${result.note}`);
+  if (opts.json) return printJson({ ...result.artifact, status: result.status });
+  const a = result.artifact;
+  say(
+    `${VERB[result.status]} ${a.key ?? a.description ?? ""} -> ${a.uid} (version ${a.version}, ${formatBytes(a.size)}${a.n_files ? `, ${a.n_files} files` : ""}, ${a.hash_type} ${a.hash})`,
+  );
+}
+
+export async function list(
+  opts: Json & {
+    keyPrefix?: string;
+    suffix?: string;
+    hash?: string;
+    createdBy?: string;
+    createdAfter?: string;
+    createdBefore?: string;
+    filter?: string[];
+    allVersions?: boolean;
+    trash?: boolean;
+    orderBy: string;
+    limit: string;
+  },
+) {
+  const filter: Filter = {
+    ...parseFilterArgs(opts.filter ?? []),
+    ...(opts.keyPrefix !== undefined ? { key__startswith: opts.keyPrefix } : {}),
+    ...(opts.suffix !== undefined ? { suffix: opts.suffix } : {}),
+    ...(opts.hash !== undefined ? { hash: opts.hash } : {}),
+    ...(opts.createdBy !== undefined ? { created_by__handle: opts.createdBy } : {}),
+    ...(opts.createdAfter !== undefined ? { created_at__gt: opts.createdAfter } : {}),
+    ...(opts.createdBefore !== undefined ? { created_at__lt: opts.createdBefore } : {}),
+  };
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit))
+    throw new ValidationError(
+      `--limit must be a whole number, got '${opts.limit}'`,
+      "pass e.g. --limit 50 (at most 10000)",
+    );
+  const page = await withTarget((ln) =>
+    ln.artifacts.list({
+      filter,
+      allVersions: opts.allVersions === true,
+      trash: opts.trash === true,
+      orderBy: opts.orderBy as OrderBy,
+      limit,
+    }),
+  );
+  if (opts.json) return printJson(page.items);
+  if (page.items.length === 0) return say(opts.trash ? "the trash is empty" : "no artifacts match");
+  say(
+    table(
+      ["uid", "version", "size", "created_at", "key / description"],
+      page.items.map((a) => [
+        a.uid,
+        a.version + (a.is_latest || opts.trash ? "" : "*"),
+        formatBytes(a.size),
+        a.created_at.slice(0, 19).replace("T", " "),
+        a.key ?? a.description ?? "",
+      ]),
+    ),
+  );
+  if (page.nextCursor) note(`(showing the first ${limit}; raise --limit to see more)`);
+}
+
+function describeLines(a: Artifact, versions: Artifact[]): string[] {
+  const lines = [
+    `Artifact ${a.uid}${a.branch === "trash" ? "  [in trash]" : ""}${a.upload_complete ? "" : "  [upload incomplete]"}`,
+    `  key          ${a.key ?? "-"}`,
+    `  description  ${a.description ?? "-"}`,
+    `  kind         ${a.kind ?? "-"}`,
+    `  suffix       ${a.suffix || "-"}`,
+    `  size         ${formatBytes(a.size)}${a.n_files ? ` in ${a.n_files} files` : ""}`,
+    `  hash         ${a.hash} (${a.hash_type})`,
+    `  version      ${a.version}${a.is_latest ? " (latest)" : ""}`,
+    `  path         ${a.path}`,
+    `  created      ${a.created_at} by ${a.created_by}`,
+  ];
+  if (versions.length > 1) {
+    lines.push("  versions");
+    for (const v of versions) {
+      lines.push(
+        `    ${v.uid}  ${v.version}  ${v.created_at.slice(0, 19).replace("T", " ")}  ${v.branch}${v.is_latest ? "  latest" : ""}`,
+      );
+    }
+  }
+  return lines;
+}
+
+export async function describe(uid: string | undefined, opts: Json & { key?: string }) {
+  const ref = refFrom(uid, opts);
+  const { artifact, versions } = await withTarget(async (ln) => ({
+    artifact: await ln.artifacts.get(ref),
+    versions: await ln.artifacts.versions(ref),
+  }));
+  if (opts.json)
+    return printJson({
+      ...artifact,
+      versions: versions.map((v) => ({
+        uid: v.uid,
+        version: v.version,
+        is_latest: v.is_latest,
+        branch: v.branch,
+        created_at: v.created_at,
+      })),
+    });
+  say(describeLines(artifact, versions).join("\n"));
+}
+
+export async function load(uid: string | undefined, opts: Json & { key?: string; to?: string }) {
+  const ref = refFrom(uid, opts);
+  const { path, artifact } = await withTarget((ln) =>
+    ln.artifacts.load(ref, opts.to !== undefined ? { to: opts.to } : {}),
+  );
+  if (opts.json) return printJson({ ...artifact, local_path: path });
+  say(path);
+}
+
+export async function remove(
+  uid: string | undefined,
+  opts: Json & { key?: string; permanent?: boolean },
+) {
+  const ref = refFrom(uid, opts);
+  const artifact = await withTarget((ln) =>
+    ln.artifacts.delete(ref, { permanent: opts.permanent === true }),
+  );
+  if (opts.json) return printJson({ ...artifact, deleted: opts.permanent ? "permanent" : "trash" });
+  say(
+    opts.permanent
+      ? `deleted ${artifact.uid} for good`
+      : `moved ${artifact.uid} to the trash (undo: lamin restore ${artifact.uid})`,
+  );
+}
+
+export async function restore(uid: string | undefined, opts: Json & { key?: string }) {
+  const ref = refFrom(uid, opts);
+  const artifact = await withTarget((ln) => ln.artifacts.restore(ref));
+  if (opts.json) return printJson(artifact);
+  say(`restored ${artifact.uid}${artifact.key ? ` (${artifact.key})` : ""}`);
+}

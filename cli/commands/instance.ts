@@ -1,0 +1,134 @@
+/** `lamin init | connect | disconnect | info | list instances`. */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { ConflictError, ValidationError } from "../../core/errors.js";
+import {
+  currentInstanceName,
+  describeDatabase,
+  type InstanceSettings,
+  laminHome,
+  loadInstanceSettings,
+  resolveInstanceSettings,
+  saveInstanceSettings,
+  setCurrentInstance,
+  validateInstanceName,
+} from "../../core/settings.js";
+import { initInstance, knownInstances } from "../../core/setup.js";
+import { instanceIdFromSlug } from "../../core/uid.js";
+import { note, printJson, say, table } from "../output.js";
+
+interface Json {
+  json?: boolean;
+}
+
+function summary(s: InstanceSettings) {
+  return {
+    instance: `${s.owner}/${s.name}`,
+    name: s.name,
+    uid: s.uid,
+    storage: s.storageRoot,
+    database: describeDatabase(s.db),
+    user: s.owner,
+    current: currentInstanceName() === s.name,
+  };
+}
+
+function printSummary(s: InstanceSettings): void {
+  const info = summary(s);
+  say(`instance  ${info.instance} (uid ${info.uid})`);
+  say(`storage   ${info.storage}`);
+  say(`database  ${info.database.kind}: ${info.database.location}`);
+  say(`user      ${info.user}`);
+}
+
+export async function init(opts: Json & { storage: string; name?: string; db?: string }) {
+  if (!opts.json) note(`creating instance in ${opts.storage} ...`);
+  const instance = await initInstance({
+    storage: opts.storage,
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.db ? { db: opts.db } : {}),
+  });
+  await instance.close();
+  if (opts.json) printJson(summary(instance.settings));
+  else {
+    printSummary(instance.settings);
+    say(`\nsaved as the current instance; next: lamin save FILE --key KEY`);
+  }
+}
+
+export async function connect(target: string, opts: Json & { token?: string; name?: string }) {
+  const settings = /^https?:\/\//i.test(target)
+    ? await rememberServer(target, opts)
+    : resolveInstanceSettings(target);
+  setCurrentInstance(settings.name);
+  if (opts.json) printJson(summary(settings));
+  else {
+    const where = settings.db.kind === "remote" ? settings.db.url : settings.storageRoot;
+    say(`connected to ${settings.owner}/${settings.name} (${where})`);
+  }
+}
+
+/** Ask a server which instance it serves, and remember it under its name. */
+async function rememberServer(
+  url: string,
+  opts: { token?: string; name?: string },
+): Promise<InstanceSettings> {
+  const token = opts.token ?? process.env.LAMIN_API_TOKEN;
+  if (!token) {
+    throw new ValidationError(
+      "connecting to a server needs its access token",
+      "pass --token (lamin serve prints it) or set LAMIN_API_TOKEN",
+    );
+  }
+  const { RemoteInstance } = await import("../../sdk/remote.js");
+  const info = (await new RemoteInstance(url, { token }).describe()) as {
+    instance: string;
+    uid: string;
+    storage: { root: string };
+  };
+  const [owner = "anonymous", remoteName = ""] = info.instance.split("/");
+  const name = validateInstanceName(opts.name ?? remoteName);
+  const existing = loadInstanceSettings(name);
+  if (existing && !(existing.db.kind === "remote" && existing.db.url === url)) {
+    throw new ConflictError(
+      `an instance named '${name}' is already known here`,
+      "pass --name to remember this one under another name",
+    );
+  }
+  const settings: InstanceSettings = {
+    owner,
+    name,
+    id: instanceIdFromSlug(`${owner}/${remoteName}`),
+    uid: info.uid,
+    storageRoot: info.storage.root,
+    db: { kind: "remote", url: url.replace(/\/+$/, ""), token },
+    createdAt: new Date().toISOString(),
+  };
+  saveInstanceSettings(settings);
+  return settings;
+}
+
+export async function disconnect(opts: Json) {
+  const name = currentInstanceName();
+  rmSync(join(laminHome(), "current-instance"), { force: true });
+  if (opts.json) printJson({ disconnected: name ?? null });
+  else say(name ? `disconnected from ${name}` : "no instance was connected");
+}
+
+export async function info(opts: Json) {
+  const settings = resolveInstanceSettings();
+  if (opts.json) printJson(summary(settings));
+  else printSummary(settings);
+}
+
+export async function listInstances(opts: Json) {
+  const all = knownInstances().map(summary);
+  if (opts.json) return printJson(all);
+  if (all.length === 0) return say("no instances yet: lamin init --storage ./mydir");
+  say(
+    table(
+      ["", "name", "database", "storage"],
+      all.map((s) => [s.current ? "*" : "", s.name, s.database.kind, s.storage]),
+    ),
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * `lamin`: the command line of lamindb-serverless. Commands load their code lazily so that
+ * `lamin --version` and `--help` answer without starting a database.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { printJson, reportError } from "./output.js";
+
+declare const __VERSION__: string;
+const version = typeof __VERSION__ === "string" ? __VERSION__ : "0.0.0-dev";
+
+const program = new Command("lamin")
+  .description("LaminDB in TypeScript: register, version and find data artifacts.")
+  .version(version, "-v, --version")
+  .showHelpAfterError("hint: run the command with --help to see its usage")
+  .exitOverride();
+
+/** Every command takes --json and runs through one error handler. */
+function command(nameAndArgs: string, description: string): Command {
+  return program
+    .command(nameAndArgs)
+    .description(description)
+    .option("--json", "print one JSON document on stdout");
+}
+
+function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const opts = args.find((a) => a && typeof a === "object" && !(a instanceof Command)) as
+      | { json?: boolean }
+      | undefined;
+    try {
+      await fn(...args);
+    } catch (error) {
+      process.exitCode = reportError(error, opts?.json === true);
+    }
+  };
+}
+
+const instanceCmds = () => import("./commands/instance.js");
+const artifactCmds = () => import("./commands/artifacts.js");
+
+command("init", "create an instance: a database plus a storage folder")
+  .requiredOption(
+    "--storage <dir>",
+    "storage folder (created if missing); the embedded database lives in <dir>/.lamindb/",
+  )
+  .option(
+    "--name <name>",
+    "instance name (default: the folder name, or the database name with --db)",
+  )
+  .option(
+    "--db <url>",
+    "put the database on a Postgres server (postgresql://...); created if missing",
+  )
+  .action(run(async (opts) => (await instanceCmds()).init(opts)));
+
+command(
+  "connect <name-or-url>",
+  "make an instance current: a local one by name, or a server by URL",
+)
+  .option("--token <token>", "access token of the server (or LAMIN_API_TOKEN)")
+  .option("--name <name>", "name to remember a server's instance by (default: its own name)")
+  .action(run(async (target, opts) => (await instanceCmds()).connect(target, opts)));
+
+command("serve", "serve the current instance over HTTP (other commands then go through it)")
+  .option("--port <port>", "port to listen on (0 picks a free one)", "8787")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--token <token>", "access token to require (default: a new random one, printed)")
+  .action(run(async (opts) => (await import("./commands/serve.js")).serve(opts)));
+
+command("disconnect", "forget the current instance (its data stays)").action(
+  run(async (opts) => (await instanceCmds()).disconnect(opts)),
+);
+
+command("info", "show the current instance: storage, database, user").action(
+  run(async (opts) => (await instanceCmds()).info(opts)),
+);
+
+command("save <path>", "register a file or folder as an artifact (copied into storage)")
+  .option(
+    "--key <key>",
+    "a path-like name, e.g. raw/sample1.csv; saving new content under it makes a new version",
+  )
+  .option("--description <text>", "a description (required when there is no key)")
+  .addOption(new Option("--kind <kind>", "what the artifact is").choices(["dataset", "model"]))
+  .option("--version-tag <tag>", "a label for this version, e.g. 1.0")
+  .action(run(async (path, opts) => (await artifactCmds()).save(path, opts)));
+
+const listOptions = (cmd: Command) =>
+  cmd
+    .option("--key-prefix <prefix>", "keys starting with this")
+    .option("--suffix <suffix>", "e.g. .csv")
+    .option("--hash <hash>", "artifacts with this content hash")
+    .option("--created-by <handle>", "created by this user")
+    .option("--created-after <date>", "created after this date or time (ISO 8601)")
+    .option("--created-before <date>", "created before this date or time (ISO 8601)")
+    .option(
+      "--filter <lookup...>",
+      "more lookups: field__op=value, e.g. size__gt=1000000 (see README)",
+    )
+    .option("--all-versions", "show every version, not only the latest")
+    .option("--trash", "show the trash instead")
+    .option(
+      "--order-by <field>",
+      "created_at, updated_at or id; prefix - for descending",
+      "-created_at",
+    )
+    .option("--limit <n>", "at most this many", "100")
+    .action(run(async (opts) => (await artifactCmds()).list(opts)));
+
+listOptions(command("ls", "list artifacts (latest versions, newest first)"));
+const list = program.command("list").description("list artifacts or instances");
+listOptions(
+  list
+    .command("artifacts")
+    .description("list artifacts (same as lamin ls)")
+    .option("--json", "print one JSON document on stdout"),
+);
+list
+  .command("instances")
+  .description("list the instances this machine knows")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await instanceCmds()).listInstances(opts)));
+
+command("describe [uid]", "show an artifact and its versions")
+  .option("--key <key>", "address the artifact by key instead of uid")
+  .action(run(async (uid, opts) => (await artifactCmds()).describe(uid, opts)));
+
+command("load [uid]", "copy an artifact's bytes out of storage, verified against its hash")
+  .option("--key <key>", "address the artifact by key instead of uid")
+  .option("--to <dir>", "folder to put it in (default: the cache folder)")
+  .action(run(async (uid, opts) => (await artifactCmds()).load(uid, opts)));
+
+command("delete [uid]", "move an artifact to the trash")
+  .option("--key <key>", "address the artifact by key instead of uid")
+  .option("--permanent", "delete the row and its bytes for good")
+  .action(run(async (uid, opts) => (await artifactCmds()).remove(uid, opts)));
+
+command("restore [uid]", "bring an artifact back from the trash")
+  .option("--key <key>", "address the artifact by key instead of uid")
+  .action(run(async (uid, opts) => (await artifactCmds()).restore(uid, opts)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    const ok = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(
+      error.code,
+    );
+    process.exitCode = ok ? 0 : 2;
+    // commander has printed the error and the hint on stderr; scripts still get their JSON
+    if (!ok && process.argv.includes("--json")) {
+      printJson({
+        error: {
+          type: "validation",
+          message: error.message.replace(/^error: /, ""),
+          hint: "run the command with --help to see its usage",
+        },
+      });
+    }
+  } else {
+    process.exitCode = reportError(error, process.argv.includes("--json"));
+  }
+}
+
+// A finished command exits at once, once its output is flushed: idle keep-alive sockets of the
+// HTTP client must not hold the process. `serve` keeps running: it never gets here.
+if (!isLongRunning(process.argv)) {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit()));
+}
+
+function isLongRunning(argv: string[]): boolean {
+  return argv.slice(2).find((a) => !a.startsWith("-")) === "serve";
+}

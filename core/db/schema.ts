@@ -1,0 +1,487 @@
+/**
+ * LaminDB's core schema as drizzle code. Table and column names are LaminDB's
+ * (`lamindb_artifact`, `_hash_type`, `branch_id`, ...) so that SQL written for LaminDB reads
+ * the same here; TypeScript property names are camelCase.
+ *
+ * Migrations in `migrations/instance/` are generated from this file with `npm run migrate:generate`.
+ */
+import { sql } from "drizzle-orm";
+import {
+  type AnyPgColumn,
+  bigint,
+  bigserial,
+  boolean,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  serial,
+  smallint,
+  smallserial,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () =>
+  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const updatedAt = () =>
+  timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const createdById = () =>
+  integer("created_by_id")
+    .notNull()
+    .references((): AnyPgColumn => user.id);
+const runId = () => bigint("run_id", { mode: "number" }).references((): AnyPgColumn => run.id);
+
+/** Columns every SQLRecord carries (LaminDB's `SQLRecord` mixin). */
+const sqlRecord = () => ({
+  branchId: integer("branch_id")
+    .notNull()
+    .default(1)
+    .references((): AnyPgColumn => branch.id),
+  createdOnId: integer("created_on_id")
+    .notNull()
+    .default(1)
+    .references((): AnyPgColumn => branch.id),
+  spaceId: smallint("space_id")
+    .notNull()
+    .default(1)
+    .references((): AnyPgColumn => space.id),
+  isLocked: boolean("is_locked").notNull().default(false),
+  aux: jsonb("_aux").$type<Record<string, unknown>>(),
+});
+
+/** Who made a row and when (`TracksRun` + `TracksUpdates`). */
+const tracked = () => ({
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+  createdById: createdById(),
+  runId: runId(),
+});
+
+/** `IsVersioned`: uid suffix is the version, `is_latest` marks the head of a family. */
+const versioned = () => ({
+  versionTag: varchar("version_tag", { length: 30 }),
+  isLatest: boolean("is_latest").notNull().default(true),
+});
+
+/** `HasType`: rows can be types of other rows of the same registry. */
+const typed = (self: () => AnyPgColumn) => ({
+  isType: boolean("is_type").notNull().default(false),
+  typeId: integer("type_id").references(self),
+});
+
+export const user = pgTable("lamindb_user", {
+  id: serial("id").primaryKey(),
+  uid: varchar("uid", { length: 8 }).notNull().unique(),
+  handle: varchar("handle", { length: 30 }).notNull().unique(),
+  name: varchar("name", { length: 150 }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const space = pgTable("lamindb_space", {
+  id: smallserial("id").primaryKey(),
+  uid: varchar("uid", { length: 12 }).notNull().unique(),
+  name: varchar("name", { length: 100 }).notNull().unique(),
+  description: text("description"),
+  createdAt: createdAt(),
+  createdById: createdById(),
+});
+
+export const branch = pgTable("lamindb_branch", {
+  id: serial("id").primaryKey(),
+  uid: varchar("uid", { length: 12 }).notNull().unique(),
+  name: varchar("name", { length: 100 }).notNull().unique(),
+  description: text("description"),
+  spaceId: smallint("space_id")
+    .notNull()
+    .default(1)
+    .references(() => space.id),
+  statusCode: smallint("_status_code").notNull().default(0),
+  aux: jsonb("_aux").$type<Record<string, unknown>>(),
+  createdAt: createdAt(),
+  createdById: createdById(),
+});
+
+export const storage = pgTable("lamindb_storage", {
+  id: serial("id").primaryKey(),
+  uid: varchar("uid", { length: 12 }).notNull().unique(),
+  root: varchar("root", { length: 255 }).notNull().unique(),
+  description: text("description"),
+  type: varchar("type", { length: 30 }).notNull(),
+  region: varchar("region", { length: 64 }),
+  instanceUid: varchar("instance_uid", { length: 12 }),
+  ...tracked(),
+  ...sqlRecord(),
+});
+
+export const transform = pgTable(
+  "lamindb_transform",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 16 }).notNull().unique(),
+    key: varchar("key", { length: 1024 }).notNull(),
+    description: text("description"),
+    kind: varchar("kind", { length: 20 }).notNull().default("pipeline"),
+    sourceCode: text("source_code"),
+    hash: varchar("hash", { length: 22 }),
+    reference: varchar("reference", { length: 255 }),
+    referenceType: varchar("reference_type", { length: 25 }),
+    environmentId: integer("environment_id").references((): AnyPgColumn => artifact.id, {
+      onDelete: "cascade",
+    }),
+    ...versioned(),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [
+    uniqueIndex("lamindb_transform_key_hash").on(t.key, t.hash),
+    index("lamindb_transform_key").on(t.key),
+  ],
+);
+
+export const run = pgTable(
+  "lamindb_run",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    uid: varchar("uid", { length: 20 }).notNull().unique(),
+    name: varchar("name", { length: 150 }),
+    description: text("description"),
+    entrypoint: varchar("entrypoint", { length: 255 }),
+    transformId: integer("transform_id")
+      .notNull()
+      .references((): AnyPgColumn => transform.id, { onDelete: "cascade" }),
+    startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+    params: jsonb("params"),
+    extraData: jsonb("extra_data"),
+    reference: varchar("reference", { length: 255 }),
+    referenceType: varchar("reference_type", { length: 25 }),
+    cliArgs: varchar("cli_args", { length: 1024 }),
+    reportId: integer("report_id").references((): AnyPgColumn => artifact.id),
+    environmentId: integer("environment_id").references((): AnyPgColumn => artifact.id),
+    initiatedByRunId: bigint("initiated_by_run_id", { mode: "number" }).references(
+      (): AnyPgColumn => run.id,
+      { onDelete: "cascade" },
+    ),
+    isConsecutive: boolean("_is_consecutive"),
+    statusCode: smallint("_status_code").notNull().default(-3),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    createdById: createdById(),
+    ...sqlRecord(),
+  },
+  (t) => [index("lamindb_run_transform").on(t.transformId)],
+);
+
+export const schema = pgTable(
+  "lamindb_schema",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 16 }).notNull().unique(),
+    name: varchar("name", { length: 150 }),
+    description: text("description"),
+    nMembers: integer("n_members"),
+    coerce: boolean("coerce"),
+    flexible: boolean("flexible"),
+    itype: varchar("itype", { length: 120 }),
+    otype: varchar("otype", { length: 64 }),
+    suffix: varchar("suffix", { length: 30 }),
+    dtypeStr: varchar("_dtype_str", { length: 64 }),
+    hash: varchar("hash", { length: 22 }),
+    minimalSet: boolean("minimal_set").notNull().default(true),
+    orderedSet: boolean("ordered_set").notNull().default(false),
+    maximalSet: boolean("maximal_set").notNull().default(false),
+    ...typed((): AnyPgColumn => schema.id),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [index("lamindb_schema_hash").on(t.hash)],
+);
+
+export const artifact = pgTable(
+  "lamindb_artifact",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 20 }).notNull().unique(),
+    key: varchar("key", { length: 1024 }),
+    realKey: varchar("_real_key", { length: 1024 }),
+    description: text("description"),
+    storageId: integer("storage_id")
+      .notNull()
+      .references(() => storage.id),
+    suffix: varchar("suffix", { length: 30 }).notNull().default(""),
+    kind: varchar("kind", { length: 20 }),
+    otype: varchar("otype", { length: 64 }),
+    size: bigint("size", { mode: "number" }),
+    hash: varchar("hash", { length: 22 }),
+    hashType: varchar("_hash_type", { length: 30 }),
+    nFiles: bigint("n_files", { mode: "number" }),
+    nObservations: bigint("n_observations", { mode: "number" }),
+    schemaId: integer("schema_id").references(() => schema.id),
+    extraData: jsonb("extra_data"),
+    keyIsVirtual: boolean("_key_is_virtual").notNull(),
+    overwriteVersions: boolean("_overwrite_versions").notNull(),
+    ...versioned(),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [
+    // LaminDB's uniqueness: one row per content per key (or per storage when key-less).
+    uniqueIndex("lamindb_artifact_storage_key_hash")
+      .on(t.storageId, t.key, t.hash)
+      .where(sql`${t.key} IS NOT NULL`),
+    uniqueIndex("lamindb_artifact_storage_hash")
+      .on(t.storageId, t.hash)
+      .where(sql`${t.key} IS NULL`),
+    // One latest version per key on the main branch: concurrent saves to a key cannot both win.
+    uniqueIndex("lamindb_artifact_latest_key")
+      .on(t.storageId, t.key)
+      .where(sql`${t.key} IS NOT NULL AND ${t.isLatest} AND ${t.branchId} = 1`),
+    index("lamindb_artifact_hash").on(t.hash),
+    // prefix searches (`key__startswith`, version families by uid stem) whatever the collation
+    index("lamindb_artifact_key_prefix").on(t.key.op("varchar_pattern_ops")),
+    index("lamindb_artifact_uid_prefix").on(t.uid.op("varchar_pattern_ops")),
+    index("lamindb_artifact_created_at").on(t.createdAt),
+    index("lamindb_artifact_suffix").on(t.suffix),
+    index("lamindb_artifact_run").on(t.runId),
+  ],
+);
+
+/** Inputs of runs (`run.input_artifacts`). */
+export const artifactInputOfRuns = pgTable(
+  "lamindb_artifact_input_of_runs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    runId: bigint("run_id", { mode: "number" })
+      .notNull()
+      .references(() => run.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifact_input_of_runs_pair").on(t.artifactId, t.runId),
+    index("lamindb_artifact_input_of_runs_run").on(t.runId),
+  ],
+);
+
+export const collection = pgTable(
+  "lamindb_collection",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 20 }).notNull().unique(),
+    key: varchar("key", { length: 255 }).notNull(),
+    description: text("description"),
+    hash: varchar("hash", { length: 22 }),
+    reference: varchar("reference", { length: 255 }),
+    referenceType: varchar("reference_type", { length: 25 }),
+    metaArtifactId: integer("meta_artifact_id")
+      .unique()
+      .references(() => artifact.id),
+    schemaId: integer("schema_id").references(() => schema.id),
+    ...versioned(),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [uniqueIndex("lamindb_collection_key_hash").on(t.key, t.hash)],
+);
+
+export const collectionArtifact = pgTable(
+  "lamindb_collectionartifact",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    collectionId: integer("collection_id")
+      .notNull()
+      .references(() => collection.id, { onDelete: "cascade" }),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id),
+    createdAt: createdAt(),
+    createdById: createdById(),
+    runId: runId(),
+  },
+  (t) => [uniqueIndex("lamindb_collectionartifact_pair").on(t.collectionId, t.artifactId)],
+);
+
+export const feature = pgTable(
+  "lamindb_feature",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 12 }).notNull().unique(),
+    name: varchar("name", { length: 150 }).notNull(),
+    dtypeStr: varchar("_dtype_str", { length: 255 }),
+    ounitStr: varchar("_ounit_str", { length: 255 }),
+    unit: varchar("unit", { length: 30 }),
+    description: text("description"),
+    arrayRank: smallint("array_rank").notNull().default(0),
+    arraySize: integer("array_size").notNull().default(0),
+    arrayShape: jsonb("array_shape"),
+    synonyms: text("synonyms"),
+    defaultValue: jsonb("default_value"),
+    nullable: boolean("nullable").notNull().default(true),
+    coerce: boolean("coerce").notNull().default(false),
+    ...typed((): AnyPgColumn => feature.id),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [index("lamindb_feature_name").on(t.name)],
+);
+
+export const schemaFeature = pgTable(
+  "lamindb_schemafeature",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    schemaId: integer("schema_id")
+      .notNull()
+      .references(() => schema.id, { onDelete: "cascade" }),
+    featureId: integer("feature_id")
+      .notNull()
+      .references(() => feature.id),
+  },
+  (t) => [uniqueIndex("lamindb_schemafeature_pair").on(t.schemaId, t.featureId)],
+);
+
+export const ulabel = pgTable(
+  "lamindb_ulabel",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 8 }).notNull().unique(),
+    name: varchar("name", { length: 150 }).notNull(),
+    description: text("description"),
+    reference: varchar("reference", { length: 255 }),
+    referenceType: varchar("reference_type", { length: 25 }),
+    ...typed((): AnyPgColumn => ulabel.id),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [index("lamindb_ulabel_name").on(t.name)],
+);
+
+/** Link rows carry a nullable `feature_id`: "which feature this value is for". */
+const linkColumns = () => ({
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  featureId: integer("feature_id").references(() => feature.id),
+  createdAt: createdAt(),
+  createdById: createdById(),
+  runId: runId(),
+});
+
+export const artifactUlabel = pgTable(
+  "lamindb_artifactulabel",
+  {
+    ...linkColumns(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    ulabelId: integer("ulabel_id")
+      .notNull()
+      .references(() => ulabel.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifactulabel_with_feature")
+      .on(t.artifactId, t.ulabelId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex("lamindb_artifactulabel_without_feature")
+      .on(t.artifactId, t.ulabelId)
+      .where(sql`${t.featureId} IS NULL`),
+    index("lamindb_artifactulabel_ulabel").on(t.ulabelId),
+  ],
+);
+
+export const record = pgTable(
+  "lamindb_record",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 16 }).notNull().unique(),
+    name: varchar("name", { length: 150 }),
+    description: text("description"),
+    reference: varchar("reference", { length: 255 }),
+    referenceType: varchar("reference_type", { length: 25 }),
+    extraData: jsonb("extra_data"),
+    schemaId: integer("schema_id").references(() => schema.id, { onDelete: "cascade" }),
+    ...typed((): AnyPgColumn => record.id),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [index("lamindb_record_name").on(t.name)],
+);
+
+export const project = pgTable(
+  "lamindb_project",
+  {
+    id: serial("id").primaryKey(),
+    uid: varchar("uid", { length: 12 }).notNull().unique(),
+    name: varchar("name", { length: 255 }).notNull(),
+    description: text("description"),
+    abbr: varchar("abbr", { length: 32 }),
+    url: varchar("url", { length: 255 }),
+    startDate: date("start_date"),
+    endDate: date("end_date"),
+    statusCode: smallint("_status_code").notNull().default(0),
+    ...typed((): AnyPgColumn => project.id),
+    ...tracked(),
+    ...sqlRecord(),
+  },
+  (t) => [index("lamindb_project_name").on(t.name)],
+);
+
+export const artifactProject = pgTable(
+  "lamindb_artifactproject",
+  {
+    ...linkColumns(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => project.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifactproject_with_feature")
+      .on(t.artifactId, t.projectId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex("lamindb_artifactproject_without_feature")
+      .on(t.artifactId, t.projectId)
+      .where(sql`${t.featureId} IS NULL`),
+  ],
+);
+
+export const jsonValue = pgTable(
+  "lamindb_jsonvalue",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    featureId: integer("feature_id").references(() => feature.id, { onDelete: "cascade" }),
+    value: jsonb("value"),
+    hash: varchar("hash", { length: 22 }).notNull(),
+    createdAt: createdAt(),
+    createdById: createdById(),
+    runId: runId(),
+    ...sqlRecord(),
+  },
+  (t) => [uniqueIndex("lamindb_jsonvalue_feature_hash").on(t.featureId, t.hash)],
+);
+
+export const artifactJsonValue = pgTable(
+  "lamindb_artifactjsonvalue",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    jsonvalueId: bigint("jsonvalue_id", { mode: "number" })
+      .notNull()
+      .references(() => jsonValue.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifactjsonvalue_pair").on(t.artifactId, t.jsonvalueId),
+    index("lamindb_artifactjsonvalue_value").on(t.jsonvalueId),
+  ],
+);
+
+export type ArtifactRow = typeof artifact.$inferSelect;
+export type StorageRow = typeof storage.$inferSelect;
+export type UserRow = typeof user.$inferSelect;

@@ -1,0 +1,80 @@
+/**
+ * lamindb-serverless: LaminDB's registries in TypeScript.
+ *
+ * ```ts
+ * import { connect } from "lamindb-serverless";
+ * const ln = await connect();                        // the current instance (see `lamin connect`)
+ * const { artifact } = await ln.artifacts.save("data.csv", { key: "raw/data.csv" });
+ * const { items } = await ln.artifacts.list({ filter: { key__startswith: "raw/" } });
+ * await ln.close();
+ * ```
+ */
+import type { Instance, OpenOptions } from "./instance.js";
+import { type InitOptions, initInstance, openInstance } from "./setup.js";
+
+/** Create an instance (`lamin init`): embedded PGlite in `<storage>/.lamindb/` unless `db` is given. */
+export function init(opts: InitOptions): Promise<Instance> {
+  return initInstance(opts);
+}
+
+/** Open a known instance by name; without a name the current one (`LAMIN_INSTANCE` overrides). */
+export function connect(name?: string, opts?: OpenOptions): Promise<Instance> {
+  return openInstance(name, opts);
+}
+
+export {
+  ConflictError,
+  type ErrorKind,
+  IntegrityError,
+  LaminError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from "./errors.js";
+export { hashFile, hashFolder, hashString } from "./hash.js";
+export { Instance, type OpenOptions } from "./instance.js";
+export type {
+  Artifact,
+  ArtifactRef,
+  ListOptions,
+  OrderBy,
+  Page,
+  Progress,
+  SaveOptions,
+  SaveResult,
+  SaveStatus,
+} from "./registry/artifacts.js";
+export { ARTIFACT_FILTER_FIELDS } from "./registry/artifacts.js";
+export { type Filter, OPERATORS } from "./registry/query.js";
+export type {
+  Collection,
+  CollectionInput,
+  CreateResult,
+  CreateStatus,
+  Feature,
+  FeatureInput,
+  Project,
+  ProjectInput,
+  RecordListOptions,
+  Run,
+  RunInput,
+  RunStatus,
+  Transform,
+  TransformInput,
+  TransformKind,
+  ULabel,
+  ULabelInput,
+} from "./registry/records.js";
+export {
+  COLLECTION_FILTER_FIELDS,
+  FEATURE_FILTER_FIELDS,
+  isValidDtype,
+  PROJECT_FILTER_FIELDS,
+  RUN_FILTER_FIELDS,
+  RUN_STATUSES,
+  TRANSFORM_FILTER_FIELDS,
+  TRANSFORM_KINDS,
+  ULABEL_FILTER_FIELDS,
+} from "./registry/records.js";
+export type { InstanceSettings } from "./settings.js";
+export { type InitOptions, knownInstances } from "./setup.js";

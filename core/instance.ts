@@ -1,0 +1,111 @@
+/**
+ * An opened instance: its database, its default storage and its registries. How it was opened
+ * (embedded PGlite from local settings, a Postgres URL in a server, Neon in Lambda) is decided
+ * elsewhere: see setup.ts for local instances.
+ */
+
+import { eq } from "drizzle-orm";
+import type { Database } from "./db/client.js";
+import type { LockHolder } from "./db/pglite-lock.js";
+import type * as t from "./db/schema.js";
+import * as schema from "./db/schema.js";
+import { LaminError } from "./errors.js";
+import { Artifacts } from "./registry/artifacts.js";
+import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
+import { describeDatabase, type InstanceSettings } from "./settings.js";
+import type { StorageBackend } from "./storage/types.js";
+
+export const ANONYMOUS = { uid: "00000000", handle: "anonymous" } as const;
+
+export interface OpenOptions {
+  /** Called once if another process holds the embedded database and we wait for it. */
+  onWait?: (holder: LockHolder) => void;
+  /** Recorded in the lock file, e.g. "lamin serve". */
+  purpose?: string;
+}
+
+export class Instance {
+  readonly artifacts: Artifacts;
+  readonly transforms: Transforms;
+  readonly runs: Runs;
+  readonly features: Features;
+  readonly ulabels: ULabels;
+  readonly projects: Projects;
+  readonly collections: Collections;
+
+  constructor(
+    readonly settings: InstanceSettings,
+    readonly database: Database,
+    readonly storage: StorageBackend,
+    readonly storageRecord: t.StorageRow,
+    readonly user: t.UserRow,
+    private readonly lock?: { release(): void },
+  ) {
+    this.artifacts = new Artifacts(this);
+    this.transforms = new Transforms(this);
+    this.runs = new Runs(this);
+    this.features = new Features(this);
+    this.ulabels = new ULabels(this);
+    this.projects = new Projects(this);
+    this.collections = new Collections(this);
+  }
+
+  get db() {
+    return this.database.db;
+  }
+
+  get slug(): string {
+    return `${this.settings.owner}/${this.settings.name}`;
+  }
+
+  /** What `lamin info` shows. */
+  describe() {
+    const { settings } = this;
+    return {
+      instance: this.slug,
+      uid: settings.uid,
+      storage: {
+        root: this.storageRecord.root,
+        type: this.storageRecord.type,
+        uid: this.storageRecord.uid,
+      },
+      database: describeDatabase(settings.db),
+      user: { handle: this.user.handle, uid: this.user.uid },
+    };
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.database.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
+/**
+ * An Instance over an open database: finds its default storage row and its user in one round
+ * trip (opening is on the path of every CLI command and of every cold Lambda).
+ */
+export async function attachInstance(
+  settings: InstanceSettings,
+  database: Database,
+  storage: StorageBackend,
+  lock?: { release(): void },
+): Promise<Instance> {
+  const [first] = await database.db
+    .select({ storageRow: schema.storage, userRow: schema.user })
+    .from(schema.storage)
+    .innerJoin(schema.user, eq(schema.user.handle, settings.owner))
+    .where(eq(schema.storage.instanceUid, settings.uid))
+    .orderBy(schema.storage.id)
+    .limit(1);
+  if (!first) {
+    throw new LaminError(
+      "integrity",
+      `the database of '${settings.owner}/${settings.name}' has no storage row for instance ${settings.uid} or no user '${settings.owner}'`,
+      "the database was changed by hand or belongs to another instance",
+    );
+  }
+  return new Instance(settings, database, storage, first.storageRow, first.userRow, lock);
+}

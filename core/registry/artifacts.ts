@@ -1,0 +1,1208 @@
+/**
+ * The Artifact registry: files and folders with LaminDB hashes, deduplicated by content and
+ * versioned by key.
+ *
+ * Saving writes the row first, flagged `_aux.so = 1` ("storage ongoing", LaminDB's flag), then the
+ * bytes, then clears the flag. A crash in between leaves a flagged row that the next save of the
+ * same content finds by hash and completes; a row never claims bytes that were never written.
+ * Concurrency is settled in the database: unique indexes on (storage, key, hash) and advisory
+ * transaction locks per key and per version family.
+ */
+import { mkdir, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { and, asc, desc, eq, inArray, ne, or, type SQL, sql } from "drizzle-orm";
+import { queryRows, sqlState } from "../db/client.js";
+import * as t from "../db/schema.js";
+import {
+  ConflictError,
+  IntegrityError,
+  LaminError,
+  NotFoundError,
+  ValidationError,
+} from "../errors.js";
+import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../hash.js";
+import type { Instance } from "../instance.js";
+import { cacheDir } from "../settings.js";
+import { AUTO_KEY_PREFIX } from "../storage/types.js";
+import { canonicalSuffix, rawSuffix } from "../suffix.js";
+import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
+import { mapLimit } from "../util/concurrency.js";
+import { branchName, MAIN, TRASH } from "./branch.js";
+import { LOCK, lock } from "./locks.js";
+import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
+import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
+import { familyUids, latestFirst, refreshLatest, uidMatches } from "./versions.js";
+
+export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "./paging.js";
+
+const STEM = UID_LENGTHS.artifact.stem;
+
+/** An artifact as the SDK returns it and the CLI and API print it (LaminDB's field names). */
+export interface Artifact {
+  uid: string;
+  key: string | null;
+  description: string | null;
+  suffix: string;
+  kind: string | null;
+  otype: string | null;
+  size: number | null;
+  hash: string | null;
+  hash_type: string | null;
+  n_files: number | null;
+  n_observations: number | null;
+  /** `version_tag` if set, else the 4-character uid suffix. */
+  version: string;
+  version_tag: string | null;
+  is_latest: boolean;
+  branch: string;
+  storage: string;
+  /** Where the bytes are: a local path or a storage URL. */
+  path: string;
+  /** False while the bytes are still being written (or a save was interrupted). */
+  upload_complete: boolean;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  run: string | null;
+}
+
+export type SaveStatus = "created" | "new-version" | "existing" | "restored" | "repaired";
+
+export interface SaveResult {
+  artifact: Artifact;
+  status: SaveStatus;
+  /** Something the user should know, e.g. that an existing artifact has another key. */
+  note?: string;
+}
+
+export interface Progress {
+  phase: "hash" | "copy";
+  done: number;
+  total: number;
+  unit: "bytes" | "files";
+}
+
+export interface SaveOptions {
+  key?: string;
+  description?: string;
+  kind?: string;
+  versionTag?: string;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface ListOptions extends PageOptions {
+  filter?: Filter;
+  /** Include every version, not only the latest of each family. */
+  allVersions?: boolean;
+  /** List the trash instead of the main branch. */
+  trash?: boolean;
+}
+
+/** How to address one artifact: a uid (or 16-char stem: its latest version) or a key. */
+export type ArtifactRef = { uid: string } | { key: string };
+
+/** What callers use of the registry, in process or over HTTP (sdk/remote.ts). */
+export type ArtifactsApi = Pick<
+  Artifacts,
+  "save" | "saveMany" | "list" | "get" | "versions" | "load" | "delete" | "restore" | "update"
+>;
+
+const FIELDS: FieldMap = {
+  id: { column: t.artifact.id, type: "integer" },
+  uid: { column: t.artifact.uid, type: "string" },
+  key: { column: t.artifact.key, type: "string" },
+  description: { column: t.artifact.description, type: "string" },
+  suffix: { column: t.artifact.suffix, type: "string" },
+  kind: { column: t.artifact.kind, type: "string" },
+  otype: { column: t.artifact.otype, type: "string" },
+  size: { column: t.artifact.size, type: "integer" },
+  hash: { column: t.artifact.hash, type: "string" },
+  hash_type: { column: t.artifact.hashType, type: "string" },
+  n_files: { column: t.artifact.nFiles, type: "integer" },
+  n_observations: { column: t.artifact.nObservations, type: "integer" },
+  version_tag: { column: t.artifact.versionTag, type: "string" },
+  is_latest: { column: t.artifact.isLatest, type: "boolean" },
+  branch_id: { column: t.artifact.branchId, type: "integer" },
+  created_at: { column: t.artifact.createdAt, type: "date" },
+  updated_at: { column: t.artifact.updatedAt, type: "date" },
+  storage__root: { column: t.storage.root, type: "string" },
+  created_by__handle: { column: t.user.handle, type: "string" },
+  run__uid: { column: t.run.uid, type: "string" },
+};
+export const ARTIFACT_FILTER_FIELDS = Object.keys(FIELDS);
+
+const selection = {
+  row: t.artifact,
+  storageRoot: t.storage.root,
+  createdBy: t.user.handle,
+  runUid: t.run.uid,
+  ...exactKeys(t.artifact),
+};
+type Selected = {
+  row: t.ArtifactRow;
+  storageRoot: string;
+  createdBy: string;
+  runUid: string | null;
+};
+
+interface Inspected {
+  /** The local path, or the declared name of uploaded bytes. */
+  path: string;
+  /** Whether `path` is on this machine (false for uploads: the client writes the bytes). */
+  local: boolean;
+  isFolder: boolean;
+  suffix: string;
+  hash: FileHash | Omit<FolderHash, "files">;
+}
+
+/** What a client declares before uploading bytes (see `prepareUpload`). */
+export interface UploadRequest extends Omit<SaveOptions, "onProgress"> {
+  /** The file or folder name, for its suffix (e.g. `counts.csv`, `images.zarr`). */
+  name: string;
+  size: number;
+  hash: string;
+  hash_type: "md5" | "sha1-fl" | "md5-d";
+  /** Folders: how many files. */
+  n_files?: number;
+}
+
+export interface UploadTicket {
+  artifact: Artifact;
+  /** `pending`: write the bytes to `upload.key`, then complete the upload. */
+  status: SaveStatus | "pending";
+  /** For a pending upload: what completing it makes, a new artifact or the next version. */
+  outcome?: "created" | "new-version";
+  upload: { key: string; isFolder: boolean } | undefined;
+  note?: string;
+}
+
+function declared(req: UploadRequest): Inspected {
+  const isFolder = req.hash_type === "md5-d";
+  if (!Number.isSafeInteger(req.size) || req.size < 0) {
+    throw new ValidationError(`invalid size ${req.size}`, "declare the size in bytes");
+  }
+  if (!/^[A-Za-z0-9_-]{22}$/.test(req.hash)) {
+    throw new ValidationError(
+      `'${req.hash}' is not a LaminDB hash`,
+      "hash with lamindb-serverless's hashFile/hashFolder",
+    );
+  }
+  if (isFolder && !(Number.isSafeInteger(req.n_files) && (req.n_files ?? 0) > 0)) {
+    throw new ValidationError(
+      "a folder upload needs n_files (at least 1)",
+      "declare how many files the folder has",
+    );
+  }
+  if (req.hash_type === "md5" && req.size > HASH_CHUNK) {
+    throw new ValidationError(
+      "hash_type md5 is for files up to 50 MiB",
+      "larger files have hash_type sha1-fl",
+    );
+  }
+  if (req.hash_type === "sha1-fl" && req.size <= HASH_CHUNK) {
+    throw new ValidationError(
+      "hash_type sha1-fl is for files above 50 MiB",
+      "smaller files have hash_type md5",
+    );
+  }
+  if (/[/\\]/.test(req.name) || req.name === "" || req.name === "." || req.name === "..") {
+    throw new ValidationError(
+      `invalid name '${req.name}'`,
+      "give the file or folder name without a path",
+    );
+  }
+  if (req.key !== undefined) validateKey(req.key, req.name, isFolder);
+  if (req.key === undefined && !req.description) {
+    throw new ValidationError(
+      `give ${req.name} a key or a description`,
+      `e.g. key raw/${req.name}`,
+    );
+  }
+  if (req.kind !== undefined) validateKind(req.kind);
+  const hash = isFolder
+    ? { size: req.size, hash: req.hash, hashType: "md5-d" as const, nFiles: req.n_files as number }
+    : { size: req.size, hash: req.hash, hashType: req.hash_type as "md5" | "sha1-fl" };
+  return { path: req.name, local: false, isFolder, suffix: canonicalSuffix(req.name), hash };
+}
+
+export class Artifacts {
+  constructor(private readonly instance: Instance) {}
+
+  private get db() {
+    return this.instance.db;
+  }
+
+  private byUidQuery: ReturnType<typeof prepareByUid> | undefined;
+
+  /** The hottest read of the API, built once and planned once per connection. */
+  private byUid() {
+    this.byUidQuery ??= prepareByUid(this.db);
+    return this.byUidQuery;
+  }
+
+  private select() {
+    return selectArtifacts(this.db);
+  }
+
+  // ---------------------------------------------------------------- save
+
+  /**
+   * Register a file or folder: hash it, dedup by content, version by key, copy into storage.
+   * The common case costs three statements: look up, insert (flagged), clear the flag.
+   */
+  async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {
+    const input = await this.inspect(path, opts);
+    const key = opts.key ?? null;
+    const decision = await this.decide(input, opts, key);
+    if ("existing" in decision) return this.reuse(decision.existing, input, key);
+    const { row, status } = decision;
+    try {
+      await this.writeBytes(row, input, opts.onProgress);
+    } catch (error) {
+      await this.removeRows([row]).catch(() => {});
+      throw new LaminError(
+        "unavailable",
+        `could not write ${input.path} to storage: ${(error as Error).message}`,
+        "nothing was registered; check free space and permissions, then save again",
+        { cause: error },
+      );
+    }
+    return { artifact: this.ownRow(await this.clearOngoing(row)), status };
+  }
+
+  /**
+   * Either the id of a row that already holds these bytes, or a new row flagged as ongoing
+   * (a new artifact or the next version of `key`).
+   */
+  private async decide(
+    input: Inspected,
+    opts: SaveOptions,
+    key: string | null,
+  ): Promise<{ existing: number } | { row: t.ArtifactRow; status: "created" | "new-version" }> {
+    const storageId = this.instance.storageRecord.id;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const candidates = await this.candidates(input.hash.hash, key);
+      const found = pickExisting(candidates, key, storageId, input);
+      if (found) return { existing: found.id };
+      const head = key === null ? undefined : candidates.find((c) => isHeadOf(c, key, storageId));
+      const row = await this.insertPending(input, opts, key, head, attempt > 0);
+      if (row) return { row, status: head ? "new-version" : "created" };
+      await backoff(attempt); // a concurrent save changed the key or family: look again
+    }
+    throw new ConflictError(
+      `could not save ${input.path}: too many concurrent changes to the same key`,
+      "try again",
+    );
+  }
+
+  /** A row this instance just wrote, in the public shape. */
+  private ownRow(row: t.ArtifactRow): Artifact {
+    const { storageRecord, user } = this.instance;
+    return this.toArtifact({
+      row,
+      storageRoot: storageRecord.root,
+      createdBy: user.handle,
+      runUid: null,
+    });
+  }
+
+  // ---------------------------------------------------------------- uploads
+
+  /**
+   * Start registering bytes that a client will write into storage itself (the HTTP upload
+   * flow). The client declares name, size and LaminDB hash; the rules of `save` decide: the
+   * same content returns the existing artifact, otherwise a row flagged as ongoing is created
+   * and its bytes are expected at `uploadKey`. No state is kept outside the database.
+   */
+  async prepareUpload(req: UploadRequest): Promise<UploadTicket> {
+    const input = declared(req);
+    const key = req.key ?? null;
+    const decision = await this.decide(input, req, key);
+    if ("existing" in decision) {
+      const found = await this.find({ id: decision.existing });
+      if (!isOngoing(found.row))
+        return { ...(await this.reuse(found.row.id, input, key)), upload: undefined };
+      // someone else's upload of the same bytes is under way: it can be completed from here too
+      return {
+        artifact: this.toArtifact(found),
+        status: "pending",
+        outcome: found.row.uid.endsWith("0000") ? "created" : "new-version",
+        upload: this.uploadTarget(found.row),
+      };
+    }
+    return {
+      artifact: this.ownRow(decision.row),
+      status: "pending",
+      outcome: decision.status,
+      upload: this.uploadTarget(decision.row),
+    };
+  }
+
+  /** What is expected of a pending upload, or undefined when `uid` is not one. */
+  async uploadState(
+    uid: string,
+  ): Promise<{ key: string; isFolder: boolean; size: number } | undefined> {
+    const { row } = await this.find({ uid });
+    if (!isOngoing(row)) return undefined;
+    return { ...this.uploadTarget(row), size: row.size ?? 0 };
+  }
+
+  /** The stored row, for layers that address the bytes themselves. */
+  async row(ref: ArtifactRef | string): Promise<t.ArtifactRow> {
+    return (await this.find(typeof ref === "string" ? { uid: ref } : ref)).row;
+  }
+
+  /** Where the client writes: files go straight to their key; folders to a staging prefix. */
+  uploadTarget(row: t.ArtifactRow): { key: string; isFolder: boolean } {
+    const key = physicalKey(row);
+    return row.overwriteVersions
+      ? { key: `${key}.upload-${row.uid.slice(STEM)}`, isFolder: true }
+      : { key, isFolder: false };
+  }
+
+  /**
+   * Finish an upload: hash what storage holds, and only if it is what was declared, put it in
+   * place and clear the flag. Otherwise the upload is removed and the client starts over.
+   * Completing twice is harmless.
+   */
+  async completeUpload(uid: string): Promise<Artifact> {
+    const found = await this.find({ uid });
+    const { row } = found;
+    if (!isOngoing(row)) return this.toArtifact(found);
+    const target = this.uploadTarget(row);
+    const { storage } = this.instance;
+    const got = await storage.hashStored(target.key, target.isFolder).catch(() => undefined);
+    const expected = `${row.hash} (${row.size} bytes${row.nFiles ? `, ${row.nFiles} files` : ""})`;
+    const gotText = got
+      ? `${got.hash} (${got.size} bytes${"nFiles" in got ? `, ${got.nFiles} files` : ""})`
+      : "nothing";
+    if (!got || got.hash !== row.hash || got.size !== row.size) {
+      await storage.delete(target.key);
+      await this.removeRows([row]);
+      throw new LaminError(
+        "integrity",
+        `the uploaded bytes of ${row.uid} are ${gotText}, not the declared ${expected}`,
+        "upload again from the start: the artifact was not registered",
+      );
+    }
+    if (target.isFolder) await storage.move(target.key, physicalKey(row));
+    return this.toArtifact({ ...found, row: await this.clearOngoing(row) });
+  }
+
+  /** Change the description or the key of an artifact (its bytes stay where they are). */
+  async update(
+    ref: ArtifactRef | string,
+    changes: { description?: string | null; key?: string },
+  ): Promise<Artifact> {
+    const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
+    const set: Partial<t.ArtifactRow> = {};
+    if (changes.key !== undefined) {
+      validateKeySyntax(changes.key);
+      const want = rawSuffix(changes.key).toLowerCase();
+      if (want !== found.row.suffix && !(found.row.overwriteVersions && want === "")) {
+        throw new ValidationError(
+          `the key '${changes.key}' ends in '${want || "(no suffix)"}' but the artifact's suffix is '${found.row.suffix || "(none)"}'`,
+          `keep the suffix: e.g. '${changes.key.replace(/(\.[^/.]+)*$/, "")}${found.row.suffix}'`,
+        );
+      }
+      set.key = changes.key;
+    }
+    if (changes.description !== undefined) {
+      if (changes.description !== null && changes.description.length > 10_000) {
+        throw new ValidationError("the description is longer than 10,000 characters", "shorten it");
+      }
+      set.description = changes.description;
+    }
+    if (Object.keys(set).length === 0) return this.toArtifact(found);
+    try {
+      const [row] = await this.db
+        .update(t.artifact)
+        .set({ ...set, updatedAt: sql`now()` })
+        .where(eq(t.artifact.id, found.row.id))
+        .returning();
+      return this.toArtifact({ ...found, row: row ?? found.row });
+    } catch (error) {
+      if (sqlState(error) === "23505") {
+        throw new ConflictError(
+          `the key '${changes.key}' is already used by the latest version of another artifact`,
+          "pick another key, or save this content as a new version of that key",
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The columns of a new row, flagged as ongoing until its bytes are written. */
+  private pendingValues(input: Inspected, opts: SaveOptions, key: string | null) {
+    const h = input.hash;
+    return {
+      key,
+      description: opts.description ?? null,
+      storageId: this.instance.storageRecord.id,
+      suffix: input.suffix,
+      kind: opts.kind ?? null,
+      size: h.size,
+      hash: h.hash,
+      hashType: h.hashType,
+      nFiles: "nFiles" in h ? h.nFiles : null,
+      keyIsVirtual: true,
+      overwriteVersions: input.isFolder,
+      versionTag: opts.versionTag ?? null,
+      createdById: this.instance.user.id,
+      aux: { so: 1 },
+    };
+  }
+
+  /**
+   * Save many paths, each as its own artifact, with the rules of `save`. New content under new
+   * keys (the bulk of an import) goes in chunks: one lookup, one multi-row insert and one update
+   * per chunk instead of three statements per file; everything else takes the path of `save`.
+   * All paths are checked and hashed before anything is written.
+   */
+  async saveMany(
+    items: readonly ({ path: string } & Omit<SaveOptions, "onProgress">)[],
+    opts: { onProgress?: (progress: Progress) => void } = {},
+  ): Promise<SaveResult[]> {
+    const inputs = await mapLimit(items, 16, (item) => this.inspect(item.path, item));
+    const results = new Array<SaveResult>(items.length);
+    const slow: number[] = [];
+    // Within the batch, a repeated hash or key depends on an earlier item: take those one by one.
+    const seenHash = new Set<string>();
+    const seenKey = new Set<string>();
+    const fast: number[] = [];
+    inputs.forEach((input, i) => {
+      const key = items[i]?.key;
+      if (seenHash.has(input.hash.hash) || (key !== undefined && seenKey.has(key))) slow.push(i);
+      else fast.push(i);
+      seenHash.add(input.hash.hash);
+      if (key !== undefined) seenKey.add(key);
+    });
+    let done = 0;
+    const report = () =>
+      opts.onProgress?.({ phase: "copy", done: ++done, total: items.length, unit: "files" });
+    const { storageRecord, user } = this.instance;
+    for (let start = 0; start < fast.length; start += BATCH) {
+      const chunk = fast.slice(start, start + BATCH);
+      const a = t.artifact;
+      const hashes = chunk.map((i) => inputs[i]?.hash.hash ?? "");
+      const keys = chunk.flatMap((i) =>
+        items[i]?.key === undefined ? [] : [items[i]?.key as string],
+      );
+      const taken = await this.db
+        .select({ hash: a.hash, key: a.key })
+        .from(a)
+        .where(
+          or(
+            inArray(a.hash, hashes),
+            keys.length
+              ? and(
+                  eq(a.storageId, storageRecord.id),
+                  inArray(a.key, keys),
+                  eq(a.branchId, MAIN),
+                  eq(a.isLatest, true),
+                )
+              : undefined,
+          ),
+        );
+      const takenHashes = new Set(taken.map((r) => r.hash));
+      const takenKeys = new Set(taken.map((r) => r.key));
+      const fresh = chunk.filter((i) => {
+        const free =
+          !takenHashes.has(inputs[i]?.hash.hash ?? "") && !takenKeys.has(items[i]?.key ?? null);
+        if (!free) slow.push(i);
+        return free;
+      });
+      if (fresh.length === 0) continue;
+      const inserted = await this.db
+        .insert(a)
+        .values(
+          fresh.map((i) => ({
+            ...this.pendingValues(inputs[i] as Inspected, items[i] ?? {}, items[i]?.key ?? null),
+            uid: newVersionedUid("artifact"),
+          })),
+        )
+        .onConflictDoNothing()
+        .returning();
+      const byHash = new Map(inserted.map((row) => [row.hash, row]));
+      const written: t.ArtifactRow[] = [];
+      try {
+        for (const i of fresh) {
+          const row = byHash.get(inputs[i]?.hash.hash ?? null);
+          if (!row) {
+            slow.push(i); // a concurrent save took it: decide again one by one
+            continue;
+          }
+          await this.writeBytes(row, inputs[i] as Inspected);
+          written.push(row);
+          report();
+        }
+      } catch (error) {
+        const unwritten = inserted.filter((row) => !written.includes(row));
+        await this.removeRows(unwritten).catch(() => {});
+        await this.clearOngoingMany(written);
+        throw new LaminError(
+          "unavailable",
+          `could not write to storage: ${(error as Error).message}`,
+          `${written.length} files were saved before the error; fix the cause and save again (saved files are recognised)`,
+          { cause: error },
+        );
+      }
+      const completed = await this.clearOngoingMany(written);
+      for (const i of fresh) {
+        const row = completed.get(inputs[i]?.hash.hash ?? "");
+        if (row) {
+          results[i] = {
+            artifact: this.toArtifact({
+              row,
+              storageRoot: storageRecord.root,
+              createdBy: user.handle,
+              runUid: null,
+            }),
+            status: "created",
+          };
+        }
+      }
+    }
+    for (const i of slow.sort((x, y) => x - y)) {
+      const item = items[i] as (typeof items)[number];
+      results[i] = await this.save(item.path, item);
+      report();
+    }
+    return results;
+  }
+
+  private async clearOngoingMany(
+    rows: t.ArtifactRow[],
+  ): Promise<Map<string | null, t.ArtifactRow>> {
+    const out = new Map<string | null, t.ArtifactRow>();
+    if (rows.length === 0) return out;
+    const done = await this.db
+      .update(t.artifact)
+      .set({ aux: null, updatedAt: sql`now()` })
+      .where(
+        inArray(
+          t.artifact.id,
+          rows.map((r) => r.id),
+        ),
+      )
+      .returning({ id: t.artifact.id, updatedAt: t.artifact.updatedAt });
+    const when = new Map(done.map((d) => [d.id, d.updatedAt]));
+    for (const row of rows)
+      out.set(row.hash, { ...row, aux: null, updatedAt: when.get(row.id) ?? row.updatedAt });
+    return out;
+  }
+
+  /** Rows that hold these bytes, plus the current head of `key`: one narrow query. */
+  private candidates(hash: string, key: string | null): Promise<Candidate[]> {
+    const a = t.artifact;
+    const where =
+      key === null
+        ? eq(a.hash, hash)
+        : or(
+            eq(a.hash, hash),
+            and(
+              eq(a.storageId, this.instance.storageRecord.id),
+              eq(a.key, key),
+              eq(a.branchId, MAIN),
+              eq(a.isLatest, true),
+            ),
+          );
+    return this.db
+      .select({
+        id: a.id,
+        uid: a.uid,
+        key: a.key,
+        hash: a.hash,
+        storageId: a.storageId,
+        branchId: a.branchId,
+        isLatest: a.isLatest,
+        versionTag: a.versionTag,
+      })
+      .from(a)
+      .where(where)
+      .orderBy(asc(a.id));
+  }
+
+  private async inspect(path: string, opts: SaveOptions): Promise<Inspected> {
+    const abs = resolve(path);
+    const info = await stat(abs).catch(() => undefined);
+    if (!info) {
+      throw new ValidationError(`path does not exist: ${path}`, "check the path and try again");
+    }
+    if (!info.isFile() && !info.isDirectory()) {
+      throw new ValidationError(
+        `not a regular file or folder: ${path}`,
+        "save a regular file or a folder (devices, sockets and pipes cannot be saved)",
+      );
+    }
+    const isFolder = info.isDirectory();
+    const suffix = canonicalSuffix(basename(abs));
+    if (opts.key !== undefined) validateKey(opts.key, abs, isFolder);
+    if (opts.key === undefined && !opts.description) {
+      throw new ValidationError(
+        `give ${basename(abs)} a key or a description`,
+        `e.g. --key ${isFolder ? "datasets/" : "raw/"}${basename(abs)}`,
+      );
+    }
+    if (opts.kind !== undefined) validateKind(opts.kind);
+    if (opts.versionTag !== undefined && opts.versionTag.length > 30) {
+      throw new ValidationError(
+        "version tag is longer than 30 characters",
+        "use a short label like 1.0",
+      );
+    }
+    const onProgress = opts.onProgress;
+    const hash = isFolder
+      ? await hashFolder(abs, {
+          ...(onProgress
+            ? {
+                onProgress: (done) => onProgress({ phase: "hash", done, total: -1, unit: "bytes" }),
+              }
+            : {}),
+        })
+      : await hashFile(
+          abs,
+          onProgress
+            ? (done) => onProgress({ phase: "hash", done, total: info.size, unit: "bytes" })
+            : undefined,
+        );
+    return { path: abs, local: true, isFolder, suffix, hash };
+  }
+
+  /** Hand back an artifact that already holds these bytes, completing or restoring it if needed. */
+  private async reuse(id: number, input: Inspected, key: string | null): Promise<SaveResult> {
+    const found = await this.find({ id });
+    let row = found.row;
+    let status: SaveStatus = "existing";
+    if (row.branchId === TRASH) {
+      row = await this.setBranch(row, MAIN);
+      status = "restored";
+    }
+    if (isOngoing(row) && input.local) {
+      await this.writeBytes(row, input);
+      row = await this.clearOngoing(row);
+      status = status === "restored" ? status : "repaired";
+    }
+    const artifact = this.toArtifact({ ...found, row });
+    const note =
+      status === "restored"
+        ? `restored ${row.uid} from the trash: it holds the same content`
+        : key !== null && row.key !== key
+          ? `same content is already registered as ${row.uid}${row.key ? ` with key '${row.key}'` : ""}; returning it`
+          : undefined;
+    return { artifact, status, ...(note ? { note } : {}) };
+  }
+
+  /**
+   * Insert the row, flagged as ongoing. A new version demotes the head in the same transaction;
+   * the unique indexes (uid; one latest per key) settle races between processes. Returns
+   * undefined when a concurrent save got there first.
+   */
+  private async insertPending(
+    input: Inspected,
+    opts: SaveOptions,
+    key: string | null,
+    head: Candidate | undefined,
+    contended: boolean,
+  ): Promise<t.ArtifactRow | undefined> {
+    const values = this.pendingValues(input, opts, key);
+    if (!head) {
+      const [row] = await this.db
+        .insert(t.artifact)
+        .values({ ...values, uid: newVersionedUid("artifact") })
+        .onConflictDoNothing()
+        .returning();
+      return row;
+    }
+    if (opts.versionTag !== undefined && opts.versionTag === head.versionTag) {
+      throw new ValidationError(
+        `version tag '${opts.versionTag}' is already used by ${head.uid}`,
+        "pass another --version-tag",
+      );
+    }
+    const stem = head.uid.slice(0, STEM);
+    return this.db
+      .transaction(async (tx) => {
+        const demoted = await tx
+          .update(t.artifact)
+          .set({ isLatest: false })
+          .where(and(eq(t.artifact.id, head.id), eq(t.artifact.isLatest, true)))
+          .returning({ id: t.artifact.id });
+        if (demoted.length === 0) throw RETRY; // someone else made a version meanwhile
+        // Usually the head has the highest suffix; after a race (or with trashed newer
+        // versions) ask the family.
+        const family = contended ? await familyUids(tx, "artifact", stem) : [];
+        const uid = nextVersionedUid("artifact", head.uid, family);
+        const [row] = await tx
+          .insert(t.artifact)
+          .values({ ...values, uid })
+          .onConflictDoNothing()
+          .returning();
+        if (!row) throw RETRY;
+        return row;
+      })
+      .catch((error) => {
+        if (error === RETRY) return undefined;
+        throw error;
+      });
+  }
+
+  private async writeBytes(
+    row: t.ArtifactRow,
+    input: Inspected,
+    onProgress?: (p: Progress) => void,
+  ): Promise<void> {
+    const key = physicalKey(row);
+    const { storage } = this.instance;
+    if (input.isFolder) {
+      const files = (input.hash as FolderHash).files.map((f) => f.relPath);
+      await storage.putFolder(input.path, files, key, (done) =>
+        onProgress?.({ phase: "copy", done, total: files.length, unit: "files" }),
+      );
+    } else {
+      await storage.putFile(input.path, key, () =>
+        onProgress?.({
+          phase: "copy",
+          done: input.hash.size,
+          total: input.hash.size,
+          unit: "bytes",
+        }),
+      );
+    }
+  }
+
+  private async clearOngoing(row: t.ArtifactRow): Promise<t.ArtifactRow> {
+    const [done] = await this.db
+      .update(t.artifact)
+      .set({ aux: null, updatedAt: sql`now()` })
+      .where(eq(t.artifact.id, row.id))
+      .returning({ updatedAt: t.artifact.updatedAt });
+    if (!done) throw new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
+    return { ...row, aux: null, updatedAt: done.updatedAt };
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /** One artifact by uid (a 16-character stem gives the latest version) or by key. */
+  async get(ref: ArtifactRef | string): Promise<Artifact> {
+    return this.toArtifact(await this.find(typeof ref === "string" ? { uid: ref } : ref));
+  }
+
+  private async find(ref: ArtifactRef | { id: number }): Promise<Selected> {
+    if ("id" in ref) {
+      const [hit] = await this.select().where(eq(t.artifact.id, ref.id));
+      if (!hit) throw new NotFoundError(`artifact ${ref.id} vanished`, "try again");
+      return hit;
+    }
+    if ("uid" in ref) {
+      const uid = ref.uid;
+      if (!/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/.test(uid)) {
+        throw new ValidationError(
+          `'${uid}' is not an artifact uid`,
+          "an artifact uid has 20 base62 characters (16 for the latest version of a family)",
+        );
+      }
+      const rows =
+        uid.length === STEM
+          ? await this.select()
+              .where(uidMatches(t.artifact.uid, uid, STEM))
+              .orderBy(...latestFirst(t.artifact))
+              .limit(1)
+          : await this.byUid().execute({ uid });
+      const hit = rows[0];
+      if (!hit)
+        throw new NotFoundError(`no artifact with uid ${uid}`, "list artifacts with `lamin ls`");
+      return hit;
+    }
+    validateKeySyntax(ref.key);
+    const rows = await this.select()
+      .where(and(eq(t.artifact.key, ref.key), ne(t.artifact.branchId, TRASH)))
+      .orderBy(...latestFirst(t.artifact))
+      .limit(1);
+    const hit = rows[0];
+    if (!hit) {
+      const trashed = await this.select()
+        .where(and(eq(t.artifact.key, ref.key), eq(t.artifact.branchId, TRASH)))
+        .limit(1);
+      throw new NotFoundError(
+        `no artifact with key '${ref.key}'`,
+        trashed[0]
+          ? `it is in the trash as ${trashed[0].row.uid}: \`lamin restore ${trashed[0].row.uid}\``
+          : "list artifacts with `lamin ls`",
+      );
+    }
+    return hit;
+  }
+
+  async list(opts: ListOptions = {}): Promise<Page<Artifact>> {
+    const filter = opts.filter ?? {};
+    const conditions: SQL[] = buildConditions(FIELDS, filter, "artifact");
+    if (opts.trash) conditions.push(eq(t.artifact.branchId, TRASH));
+    else if (!mentions(filter, ["branch_id", "id", "uid", "hash"])) {
+      conditions.push(eq(t.artifact.branchId, MAIN));
+    }
+    if (!opts.allVersions && !opts.trash && !mentions(filter, ["is_latest", "uid", "id"])) {
+      conditions.push(eq(t.artifact.isLatest, true));
+    }
+    const prefix = filter.key__startswith;
+    const sortAfterFilter = typeof prefix === "string" && (await this.fewWithKeyPrefix(prefix));
+    return keysetPage(
+      t.artifact,
+      conditions,
+      { ...opts, sortAfterFilter },
+      // A selective filter matches many rows that the sort then drops: pick the page's ids
+      // first, narrow, and join only those. Otherwise the order's index yields the page directly.
+      (where, orderBy, limit) =>
+        sortAfterFilter
+          ? this.select()
+              .where(inArray(t.artifact.id, pageIds(this.db, where, orderBy, limit)))
+              .orderBy(...orderBy)
+          : this.select()
+              .where(where)
+              .orderBy(...orderBy)
+              .limit(limit),
+      (rows) => rows.map((r) => this.toArtifact(r)),
+    );
+  }
+
+  /**
+   * Whether few artifacts have keys starting with `prefix` (a bounded count on the key index).
+   * Files of one folder are saved together, so their rows cluster in time; walking the
+   * created_at index to find them (the planner's guess) then reads tens of thousands of rows.
+   */
+  private async fewWithKeyPrefix(prefix: string): Promise<boolean> {
+    const [row] = await queryRows<{ n: number }>(
+      this.db,
+      sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM lamindb_artifact
+        WHERE key LIKE ${`${likeEscape(prefix)}%`} LIMIT ${FEW_ROWS + 1}) AS s`,
+    );
+    return (row?.n ?? 0) <= FEW_ROWS;
+  }
+
+  /** Every version of the artifact's family, newest first. */
+  async versions(ref: ArtifactRef | string): Promise<Artifact[]> {
+    const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
+    const stem = found.row.uid.slice(0, STEM);
+    const rows = await this.select()
+      .where(sql`${t.artifact.uid} LIKE ${`${stem}%`}`)
+      .orderBy(desc(t.artifact.createdAt), desc(t.artifact.id));
+    return rows.map((r) => this.toArtifact(r));
+  }
+
+  /**
+   * Copy the bytes out of storage and check them against the hash. `to` is a folder; by default
+   * the cache folder. Returns the path of the copy.
+   */
+  async load(
+    ref: ArtifactRef | string,
+    opts: { to?: string } = {},
+  ): Promise<{ path: string; artifact: Artifact }> {
+    const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
+    const { row } = found;
+    if (isOngoing(row)) {
+      throw new IntegrityError(
+        `the bytes of ${row.uid} were never completely written (an interrupted save)`,
+        "save the same file again to complete it",
+      );
+    }
+    const name = basename(row.key ?? `${row.uid}${row.suffix}`);
+    const dest = opts.to
+      ? join(resolve(opts.to), name)
+      : join(cacheDir(), this.instance.settings.name, row.key ?? physicalKey(row));
+    const { storage } = this.instance;
+    const key = physicalKey(row);
+    if (!(await storage.exists(key))) {
+      throw new IntegrityError(
+        `the bytes of ${row.uid} are missing from storage (${storage.root}/${key})`,
+        "restore them from a backup, or delete the artifact with --permanent",
+      );
+    }
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dirname(dest), { recursive: true });
+    if (row.overwriteVersions) await storage.getFolder(key, dest);
+    else await storage.getFile(key, dest);
+    const got = row.overwriteVersions ? await hashFolder(dest) : await hashFile(dest);
+    if (got.hash !== row.hash || got.size !== row.size) {
+      await rm(dest, { recursive: true, force: true });
+      const overwritten = row.overwriteVersions && !row.isLatest;
+      throw new IntegrityError(
+        overwritten
+          ? `the files of ${row.uid} were overwritten by a newer version of the folder`
+          : `the bytes of ${row.uid} in storage do not match its hash (expected ${row.hash}, got ${got.hash})`,
+        overwritten
+          ? `load the latest version: lamin load ${row.uid.slice(0, STEM)}`
+          : "the stored copy was changed outside LaminDB; restore it or save the file again",
+      );
+    }
+    return { path: dest, artifact: this.toArtifact(found) };
+  }
+
+  // ---------------------------------------------------------------- change
+
+  /** Move to the trash, or with `permanent` remove the row and (for managed keys) the bytes. */
+  async delete(ref: ArtifactRef | string, opts: { permanent?: boolean } = {}): Promise<Artifact> {
+    const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
+    if (!opts.permanent) {
+      if (found.row.branchId === TRASH) {
+        throw new ConflictError(
+          `${found.row.uid} is already in the trash`,
+          `delete it for good with \`lamin delete ${found.row.uid} --permanent\``,
+        );
+      }
+      const row = await this.setBranch(found.row, TRASH);
+      return this.toArtifact({ ...found, row });
+    }
+    const row = found.row;
+    const stem = row.uid.slice(0, STEM);
+    // A folder's versions share one copy of the bytes: deleting the latest deletes them all.
+    const removeFamily = row.overwriteVersions && row.isLatest;
+    const removed = await this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      const where = removeFamily
+        ? sql`${t.artifact.uid} LIKE ${`${stem}%`}`
+        : eq(t.artifact.id, row.id);
+      try {
+        const gone = await tx.delete(t.artifact).where(where).returning();
+        await refreshLatest(tx, "artifact", stem);
+        return gone;
+      } catch (error) {
+        if (sqlState(error) === "23503") {
+          throw new ConflictError(
+            `${row.uid} is still used by other records (a run, collection or transform)`,
+            "delete those first, or keep the artifact in the trash",
+          );
+        }
+        throw error;
+      }
+    });
+    await this.deleteBytes(removed, removeFamily);
+    return this.toArtifact({ ...found, row: { ...row, branchId: TRASH } });
+  }
+
+  async restore(ref: ArtifactRef | string): Promise<Artifact> {
+    const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
+    if (found.row.branchId !== TRASH) {
+      throw new ConflictError(
+        `${found.row.uid} is not in the trash`,
+        "list the trash with `lamin ls --trash`",
+      );
+    }
+    const row = await this.setBranch(found.row, MAIN);
+    return this.toArtifact({ ...found, row });
+  }
+
+  private async setBranch(row: t.ArtifactRow, branchId: number): Promise<t.ArtifactRow> {
+    const stem = row.uid.slice(0, STEM);
+    return this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      await tx
+        .update(t.artifact)
+        .set({ branchId, updatedAt: new Date() })
+        .where(eq(t.artifact.id, row.id));
+      await refreshLatest(tx, "artifact", stem);
+      const [fresh] = await tx.select().from(t.artifact).where(eq(t.artifact.id, row.id));
+      if (!fresh) throw new NotFoundError(`artifact ${row.uid} vanished`);
+      return fresh;
+    });
+  }
+
+  /** Remove freshly inserted rows whose bytes could not be written. */
+  private async removeRows(rows: t.ArtifactRow[]): Promise<void> {
+    for (const row of rows) {
+      const stem = row.uid.slice(0, STEM);
+      await this.db.transaction(async (tx) => {
+        await tx.delete(t.artifact).where(eq(t.artifact.id, row.id));
+        await refreshLatest(tx, "artifact", stem);
+      });
+    }
+  }
+
+  private async deleteBytes(rows: t.ArtifactRow[], wholeFamily: boolean): Promise<void> {
+    const keys = new Set<string>();
+    for (const row of rows) {
+      if (row.realKey || !row.keyIsVirtual) continue; // not ours to delete
+      if (row.overwriteVersions && !wholeFamily) continue; // shared with the other versions
+      keys.add(physicalKey(row));
+    }
+    for (const key of keys) await this.instance.storage.delete(key);
+  }
+
+  // ---------------------------------------------------------------- shape
+
+  private toArtifact(s: Selected): Artifact {
+    const r = s.row;
+    const key = physicalKey(r);
+    const root = s.storageRoot;
+    return {
+      uid: r.uid,
+      key: r.key,
+      description: r.description,
+      suffix: r.suffix,
+      kind: r.kind,
+      otype: r.otype,
+      size: r.size,
+      hash: r.hash,
+      hash_type: r.hashType,
+      n_files: r.nFiles,
+      n_observations: r.nObservations,
+      version: r.versionTag ?? r.uid.slice(STEM),
+      version_tag: r.versionTag,
+      is_latest: r.isLatest,
+      branch: branchName(r.branchId),
+      storage: root,
+      path: root.includes("://") ? `${root}/${key}` : join(root, key),
+      upload_complete: !isOngoing(r),
+      created_at: r.createdAt.toISOString(),
+      updated_at: r.updatedAt.toISOString(),
+      created_by: s.createdBy,
+      run: s.runUid,
+    };
+  }
+}
+
+/** The narrow row the save path decides with. */
+interface Candidate {
+  id: number;
+  uid: string;
+  key: string | null;
+  hash: string | null;
+  storageId: number;
+  branchId: number;
+  isLatest: boolean;
+  versionTag: string | null;
+}
+
+const isHeadOf = (c: Candidate, key: string, storageId: number) =>
+  c.key === key && c.storageId === storageId && c.branchId === MAIN && c.isLatest;
+
+/**
+ * Which existing row holds these bytes. Same content elsewhere counts (LaminDB dedups across
+ * keys), except for empty files, which all share one hash. A trashed row only counts where it
+ * would collide with the unique index, i.e. same storage and key.
+ */
+function pickExisting(
+  candidates: Candidate[],
+  key: string | null,
+  storageId: number,
+  input: Inspected,
+): Candidate | undefined {
+  const rows = candidates.filter((c) => c.hash === input.hash.hash);
+  const live = rows.filter((r) => r.branchId !== TRASH);
+  const sameKey = (r: Candidate) => r.storageId === storageId && r.key === key;
+  const emptyFile = !input.isFolder && input.hash.size === 0;
+  const byKey = live.find(sameKey);
+  if (byKey) return byKey;
+  if (!emptyFile && live[0]) return live[0];
+  return rows.find((r) => r.branchId === TRASH && sameKey(r));
+}
+
+/** Thrown inside a transaction to roll it back and look again. */
+const RETRY = Symbol("retry");
+const MAX_ATTEMPTS = 20;
+/** Rows per statement in `saveMany` (each row binds ~15 parameters; Postgres allows 65535). */
+const BATCH = 500;
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+}
+
+function isOngoing(row: t.ArtifactRow): boolean {
+  return (row.aux as { so?: number } | null)?.so === 1;
+}
+
+/** Storage key of the bytes: `.lamindb/<uid><suffix>` (folders: the 16-char stem) or the key. */
+export function physicalKey(
+  row: Pick<
+    t.ArtifactRow,
+    "uid" | "key" | "realKey" | "keyIsVirtual" | "overwriteVersions" | "suffix"
+  >,
+): string {
+  if (row.realKey) return row.realKey;
+  if (row.key === null || row.keyIsVirtual) {
+    const uid = row.overwriteVersions ? row.uid.slice(0, STEM) : row.uid;
+    return `${AUTO_KEY_PREFIX}${uid}${row.suffix}`;
+  }
+  return row.key;
+}
+
+const hasControlCharacter = (s: string) =>
+  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/** What can be wrong with a key, checked in order; the first hit is reported. */
+const KEY_RULES: [(key: string) => boolean, string][] = [
+  [(k) => k.length === 0, "is empty"],
+  [(k) => k.length > 1024, "is longer than 1024 characters"],
+  [(k) => k.startsWith("/"), "starts with '/'"],
+  [(k) => k.includes("\\"), "contains a backslash"],
+  [(k) => k.split("/").includes(".."), "contains a '..' segment"],
+  [(k) => k.split("/").includes("."), "contains a '.' segment"],
+  [
+    (k) => k === ".lamindb" || k.startsWith(AUTO_KEY_PREFIX) || k.includes(`/${AUTO_KEY_PREFIX}`),
+    "is inside '.lamindb/', which is managed by LaminDB",
+  ],
+  [hasControlCharacter, "contains control characters"],
+];
+
+function validateKeySyntax(key: string): void {
+  const problem = KEY_RULES.find(([broken]) => broken(key))?.[1];
+  if (problem) {
+    throw new ValidationError(
+      `invalid key '${key.slice(0, 200)}': it ${problem}`,
+      "use a relative path like 'project/raw/sample1.csv'",
+    );
+  }
+}
+
+function validateKey(key: string, path: string, isFolder: boolean): void {
+  validateKeySyntax(key);
+  const fileSuffix = rawSuffix(basename(path)).toLowerCase();
+  const keySuffix = rawSuffix(basename(key)).toLowerCase();
+  if (keySuffix !== fileSuffix && !(isFolder && keySuffix === "")) {
+    throw new ValidationError(
+      `the key '${key}' ends in '${keySuffix || "(no suffix)"}' but ${basename(path)} ends in '${fileSuffix || "(no suffix)"}'`,
+      `give the key the same suffix, e.g. '${key.replace(/(\.[^/.]+)*$/, "")}${fileSuffix}'`,
+    );
+  }
+}
+
+function validateKind(kind: string): void {
+  if (!/^[a-z][a-z0-9_-]{0,19}$/.test(kind) || kind.startsWith("__")) {
+    throw new ValidationError(
+      `invalid kind '${kind}'`,
+      "use dataset, model, or another lower-case word of at most 20 characters",
+    );
+  }
+}
+
+/** Rows a prefix may match for its list to be fetched through the key index and sorted. */
+const FEW_ROWS = 5000;
+
+/** Artifacts with what their public shape needs from other tables. */
+function selectArtifacts(db: Instance["db"]) {
+  return db
+    .select(selection)
+    .from(t.artifact)
+    .innerJoin(t.storage, eq(t.artifact.storageId, t.storage.id))
+    .innerJoin(t.user, eq(t.artifact.createdById, t.user.id))
+    .leftJoin(t.run, eq(t.artifact.runId, t.run.id));
+}
+
+/** The ids of one page; joined only for filters on storage, creator or run. */
+function pageIds(db: Instance["db"], where: SQL | undefined, orderBy: SQL[], limit: number) {
+  return db
+    .select({ id: t.artifact.id })
+    .from(t.artifact)
+    .innerJoin(t.storage, eq(t.artifact.storageId, t.storage.id))
+    .innerJoin(t.user, eq(t.artifact.createdById, t.user.id))
+    .leftJoin(t.run, eq(t.artifact.runId, t.run.id))
+    .where(where)
+    .orderBy(...orderBy)
+    .limit(limit);
+}
+
+function prepareByUid(db: Instance["db"]) {
+  return selectArtifacts(db)
+    .where(eq(t.artifact.uid, sql.placeholder("uid")))
+    .limit(1)
+    .prepare("lamin_artifact_by_uid");
+}

@@ -1,0 +1,74 @@
+/** Checks of create inputs, with messages that say what to send instead. */
+import { ValidationError } from "../../errors.js";
+
+function typeName(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value;
+}
+
+/** An optional string field: null when absent, else checked for type and length. */
+export function text(value: unknown, field: string, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") {
+    throw new ValidationError(
+      `${field} must be a string, got ${typeName(value)}`,
+      `give ${field} as text`,
+    );
+  }
+  if (value.length > max) {
+    throw new ValidationError(`${field} is longer than ${max} characters`, "shorten it");
+  }
+  return value;
+}
+
+export function requiredName(
+  value: unknown,
+  registry: string,
+  max: number,
+  example: string,
+): string {
+  const name = text(value, "name", max);
+  if (name === null || name.trim() === "") {
+    throw new ValidationError(`a ${registry} needs a name`, `e.g. "name": "${example}"`);
+  }
+  return name;
+}
+
+export const hasControlCharacter = (s: string) =>
+  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/** A key as LaminDB's `check_key` wants it, plus: not empty, not absolute, printable. */
+export function checkKey(value: unknown, max: number, registry: string): string {
+  const key = text(value, "key", max);
+  const example = registry === "transform" ? "pipelines/rnaseq.py" : "datasets/batch-1";
+  if (key === null || key === "") {
+    throw new ValidationError(`a ${registry} needs a key`, `e.g. "key": "${example}"`);
+  }
+  const segments = key.split("/");
+  const problem = key.startsWith("/")
+    ? "starts with '/'"
+    : key.includes("\\")
+      ? "contains a backslash"
+      : segments.includes("..")
+        ? "contains a '..' segment"
+        : segments.includes(".")
+          ? "contains a '.' segment"
+          : hasControlCharacter(key)
+            ? "contains control characters"
+            : undefined;
+  if (problem) {
+    throw new ValidationError(
+      `invalid key '${key.slice(0, 200)}': it ${problem}`,
+      `use a relative path like '${example}'`,
+    );
+  }
+  return key;
+}
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}

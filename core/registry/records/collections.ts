@@ -1,0 +1,259 @@
+/**
+ * Collection (uid 16 + 4): hash = hash_set(member hashes); the same members return the existing
+ * collection, new members under a key are its next version.
+ */
+import { asc, desc, eq, inArray, or } from "drizzle-orm";
+import * as t from "../../db/schema.js";
+import { ValidationError } from "../../errors.js";
+import { hashSet } from "../../hash.js";
+import { UID_LENGTHS } from "../../uid.js";
+import { TRASH } from "../branch.js";
+import { LOCK } from "../locks.js";
+import { latestFirst, uidMatches } from "../versions.js";
+import {
+  type CreateResult,
+  common,
+  type Keyed,
+  MAX_DESCRIPTION,
+  RecordRegistry,
+  type Spec,
+  selectTracked,
+  type Tracked,
+  tracked,
+} from "./base.js";
+import { checkKey, text } from "./checks.js";
+import {
+  familyColumns,
+  insertVersion,
+  isHead,
+  restoreVersion,
+  versionedUids,
+  versionFields,
+  versionOf,
+} from "./versioned.js";
+
+export interface Collection extends Tracked {
+  uid: string;
+  key: string;
+  description: string | null;
+  /** hash_set of the members' hashes. */
+  hash: string | null;
+  version: string;
+  version_tag: string | null;
+  is_latest: boolean;
+  /** uids of the member artifacts, in the order they were given. */
+  artifacts: string[];
+}
+
+export interface CollectionInput {
+  key: string;
+  /** uids of saved, completely uploaded artifacts (a 16-character stem: the latest version). */
+  artifacts: string[];
+  description?: string | null;
+  version_tag?: string | null;
+}
+
+const MAX_MEMBERS = 10_000;
+
+const c = t.collection;
+const COLLECTION_SPEC: Spec = {
+  name: "collection",
+  plural: "collections",
+  table: c,
+  fields: {
+    ...common(c),
+    key: { column: c.key, type: "string" },
+    description: { column: c.description, type: "string" },
+    ...versionFields(c),
+  },
+  ...versionedUids("collection", "collection"),
+};
+export const COLLECTION_FILTER_FIELDS = Object.keys(COLLECTION_SPEC.fields);
+
+const ARTIFACT = UID_LENGTHS.artifact;
+const ARTIFACT_UID = /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/;
+
+type CollectionSelected = Keyed<typeof t.collection.$inferSelect>;
+
+export class Collections extends RecordRegistry<CollectionSelected, Collection> {
+  protected readonly spec = COLLECTION_SPEC;
+
+  protected select() {
+    return selectTracked(this.db, c);
+  }
+
+  protected toPublic(s: CollectionSelected): Collection {
+    return this.withMembers(s, []);
+  }
+
+  private withMembers(s: CollectionSelected, artifacts: string[]): Collection {
+    const r = s.row;
+    return {
+      uid: r.uid,
+      key: r.key,
+      description: r.description,
+      hash: r.hash,
+      ...versionOf(r, "collection"),
+      artifacts,
+      ...tracked(s),
+    };
+  }
+
+  /** The public shape with member uids: one query for the whole page. */
+  protected override async shape(rows: CollectionSelected[]): Promise<Collection[]> {
+    if (rows.length === 0) return [];
+    const ca = t.collectionArtifact;
+    const members = await this.db
+      .select({ collectionId: ca.collectionId, uid: t.artifact.uid })
+      .from(ca)
+      .innerJoin(t.artifact, eq(ca.artifactId, t.artifact.id))
+      .where(
+        inArray(
+          ca.collectionId,
+          rows.map((r) => r.row.id),
+        ),
+      )
+      .orderBy(asc(ca.id));
+    const byCollection = new Map<number, string[]>();
+    for (const m of members) {
+      const list = byCollection.get(m.collectionId) ?? [];
+      list.push(m.uid);
+      byCollection.set(m.collectionId, list);
+    }
+    return rows.map((r) => this.withMembers(r, byCollection.get(r.row.id) ?? []));
+  }
+
+  /**
+   * Group saved artifacts. The same members (same hash) return the existing collection; other
+   * members under an existing key make its next version.
+   */
+  async create(input: CollectionInput): Promise<CreateResult<Collection>> {
+    const key = checkKey(input?.key, 255, "collection");
+    const description = text(input.description, "description", MAX_DESCRIPTION);
+    const versionTag = text(input.version_tag, "version_tag", 30);
+    const members = await this.members(input.artifacts);
+    const hash = hashSet(members.map((m) => m.hash));
+    const locks: [number, string][] = [
+      [LOCK.collection, key],
+      [LOCK.collectionHash, hash],
+    ];
+    return this.decide(locks, async (tx) => {
+      const candidates = await tx
+        .select({ ...familyColumns(c), key: c.key })
+        .from(c)
+        .where(or(eq(c.hash, hash), eq(c.key, key)))
+        .orderBy(desc(c.createdAt), desc(c.id));
+      const sameHash = candidates.filter((r) => r.hash === hash);
+      const live = sameHash.filter((r) => r.branchId !== TRASH);
+      const existing = live.find((r) => r.key === key) ?? live[0];
+      if (existing) {
+        const note =
+          existing.key === key
+            ? undefined
+            : `the same artifacts are already collected as ${existing.uid} with key '${existing.key}'; returning it`;
+        return { id: existing.id, status: "existing", note };
+      }
+      const trashed = sameHash.find((r) => r.key === key);
+      if (trashed) {
+        await restoreVersion(tx, "collection", trashed);
+        return {
+          id: trashed.id,
+          status: "restored",
+          note: `restored ${trashed.uid} from the trash: it has the same artifacts`,
+        };
+      }
+      const head = candidates.find((r) => r.key === key && isHead(r));
+      const createdById = this.instance.user.id;
+      return insertVersion(tx, "collection", head, versionTag, async (uid) => {
+        const rows = await tx
+          .insert(c)
+          .values({ uid, key, description, hash, versionTag, createdById })
+          .returning({ id: c.id });
+        const id = (rows[0] as { id: number }).id;
+        for (let i = 0; i < members.length; i += 1000) {
+          await tx.insert(t.collectionArtifact).values(
+            members.slice(i, i + 1000).map((m) => ({
+              collectionId: id,
+              artifactId: m.id,
+              createdById,
+            })),
+          );
+        }
+        return rows;
+      });
+    });
+  }
+
+  /** The member artifacts, in the given order: saved, completely uploaded, not in the trash. */
+  private async members(refs: unknown): Promise<{ id: number; uid: string; hash: string }[]> {
+    if (!Array.isArray(refs) || refs.length === 0) {
+      throw new ValidationError(
+        "a collection needs a non-empty list of artifact uids",
+        'e.g. "artifacts": ["xdvTyeyFnBaKhERh0000", "KpMXOLQH0KBtwXz40000"]',
+      );
+    }
+    if (refs.length > MAX_MEMBERS) {
+      throw new ValidationError(
+        `a collection has at most ${MAX_MEMBERS} artifacts`,
+        "split it into several collections",
+      );
+    }
+    const bad = refs.find((r) => typeof r !== "string" || !ARTIFACT_UID.test(r));
+    if (bad !== undefined) {
+      throw new ValidationError(
+        `${JSON.stringify(bad).slice(0, 100)} is not an artifact uid`,
+        "an artifact uid has 20 base62 characters (16 for the latest version of a family)",
+      );
+    }
+    const uids = [...new Set(refs as string[])];
+    const a = t.artifact;
+    const columns = { id: a.id, uid: a.uid, hash: a.hash, branchId: a.branchId, aux: a.aux };
+    type Found = { id: number; uid: string; hash: string | null; branchId: number; aux: unknown };
+    const full = uids.filter((u) => u.length !== ARTIFACT.stem);
+    const found = new Map<string, Found>();
+    for (let i = 0; i < full.length; i += 1000) {
+      const rows = await this.db
+        .select(columns)
+        .from(a)
+        .where(inArray(a.uid, full.slice(i, i + 1000)));
+      for (const row of rows) found.set(row.uid, row);
+    }
+    for (const stem of uids.filter((u) => u.length === ARTIFACT.stem)) {
+      const [row] = await this.db
+        .select(columns)
+        .from(a)
+        .where(uidMatches(a.uid, stem, ARTIFACT.stem))
+        .orderBy(...latestFirst(a))
+        .limit(1);
+      if (row) found.set(stem, row);
+    }
+    const missing = uids.filter((u) => !found.has(u));
+    if (missing.length > 0) {
+      throw new ValidationError(
+        `no artifact with uid ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` (and ${missing.length - 5} more)` : ""}`,
+        "save the artifacts first, or list them (GET /artifacts)",
+      );
+    }
+    const out: { id: number; uid: string; hash: string }[] = [];
+    const seen = new Set<number>();
+    for (const ref of uids) {
+      const row = found.get(ref) as Found;
+      if (row.branchId === TRASH) {
+        throw new ValidationError(
+          `artifact ${row.uid} is in the trash`,
+          `restore it first (lamin restore ${row.uid}), or leave it out`,
+        );
+      }
+      if ((row.aux as { so?: number } | null)?.so === 1 || row.hash === null) {
+        throw new ValidationError(
+          `the bytes of artifact ${row.uid} were never completely written`,
+          "complete its upload (or save the file again) before collecting it",
+        );
+      }
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      out.push({ id: row.id, uid: row.uid, hash: row.hash });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Where the CLI and SDK remember instances: `$LAMIN_HOME` (default `~/.config/lamindb-serverless`;
+ * never `~/.lamin`, which belongs to Python LaminDB). One JSON file per instance plus a pointer to
+ * the current one. `LAMIN_INSTANCE` overrides the current instance for one process.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { redact } from "./db/client.js";
+import { NotFoundError, ValidationError } from "./errors.js";
+
+export type DatabaseSettings =
+  | { kind: "pglite"; dataDir: string }
+  | { kind: "postgres"; url: string }
+  /** reached over HTTPS through its API (`lamin connect https://...`) */
+  | { kind: "remote"; url: string; token: string };
+
+export interface InstanceSettings {
+  owner: string;
+  name: string;
+  /** uuid5 of the slug, 32 hex characters (LaminDB's instance id). */
+  id: string;
+  /** 12-character base62 instance uid. */
+  uid: string;
+  storageRoot: string;
+  db: DatabaseSettings;
+  createdAt: string;
+}
+
+/** How an instance's database is reached, safe to show: passwords are masked. */
+export function describeDatabase(db: DatabaseSettings): {
+  kind: DatabaseSettings["kind"];
+  location: string;
+} {
+  return { kind: db.kind, location: db.kind === "pglite" ? db.dataDir : redact(db.url) };
+}
+
+export function laminHome(): string {
+  if (process.env.LAMIN_HOME) return process.env.LAMIN_HOME;
+  const config = process.env.XDG_CONFIG_HOME || join(homedir(), ".config");
+  return join(config, "lamindb-serverless");
+}
+
+export function cacheDir(): string {
+  if (process.env.LAMIN_CACHE_DIR) return process.env.LAMIN_CACHE_DIR;
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(cache, "lamindb-serverless");
+}
+
+/** Where templates of new embedded databases are cached (see core/db/pglite-template.ts). */
+export function templateDir(): string {
+  return process.env.LAMIN_TEMPLATE_DIR || join(cacheDir(), "templates");
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function validateInstanceName(name: string): string {
+  if (!NAME.test(name)) {
+    throw new ValidationError(
+      `invalid instance name '${name}'`,
+      "use 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit (pass --name)",
+    );
+  }
+  return name;
+}
+
+const instancesDir = () => join(laminHome(), "instances");
+const instanceFile = (name: string) => join(instancesDir(), `${name}.json`);
+const currentFile = () => join(laminHome(), "current-instance");
+
+function writeAtomic(path: string, text: string, mode = 0o644): void {
+  mkdirSync(join(path, ".."), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, path);
+}
+
+export function saveInstanceSettings(settings: InstanceSettings): void {
+  // may hold a token or a database password: readable by the owner only
+  writeAtomic(instanceFile(settings.name), `${JSON.stringify(settings, null, 2)}\n`, 0o600);
+}
+
+export function loadInstanceSettings(name: string): InstanceSettings | undefined {
+  const bare = name.includes("/") ? (name.split("/").pop() ?? name) : name;
+  const file = instanceFile(bare);
+  if (!NAME.test(bare) || !existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as InstanceSettings;
+}
+
+export function listInstanceSettings(): InstanceSettings[] {
+  if (!existsSync(instancesDir())) return [];
+  return readdirSync(instancesDir())
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(readFileSync(join(instancesDir(), f), "utf8")) as InstanceSettings)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function removeInstanceSettings(name: string): void {
+  rmSync(instanceFile(name), { force: true });
+  if (currentInstanceName() === name) rmSync(currentFile(), { force: true });
+}
+
+export function setCurrentInstance(name: string): void {
+  writeAtomic(currentFile(), `${name}\n`);
+}
+
+export function currentInstanceName(): string | undefined {
+  if (process.env.LAMIN_INSTANCE) return process.env.LAMIN_INSTANCE;
+  try {
+    return readFileSync(currentFile(), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The settings of `name`, or of the current instance; a clear error when there is none. */
+export function resolveInstanceSettings(name?: string): InstanceSettings {
+  const wanted = name ?? currentInstanceName();
+  if (!wanted) {
+    throw new NotFoundError(
+      "no instance is connected",
+      "create one with `lamin init --storage ./mydir` or connect with `lamin connect NAME`",
+    );
+  }
+  const settings = loadInstanceSettings(wanted);
+  if (!settings) {
+    const known = listInstanceSettings().map((s) => s.name);
+    throw new NotFoundError(
+      `no instance named '${wanted}'`,
+      known.length
+        ? `known instances: ${known.join(", ")}`
+        : "create one with `lamin init --storage ./mydir`",
+    );
+  }
+  return settings;
+}
+
+/** A `lamin serve` running on this machine: other commands go through it. */
+export interface LocalServer {
+  url: string;
+  token: string;
+  pid: number;
+}
+
+const serverFile = (name: string) => join(laminHome(), "servers", `${name}.json`);
+
+export function registerServer(name: string, server: LocalServer): void {
+  writeAtomic(serverFile(name), JSON.stringify(server), 0o600);
+}
+
+export function unregisterServer(name: string): void {
+  rmSync(serverFile(name), { force: true });
+}
+
+/** The running server of instance `name`, if its process is alive. */
+export function runningServer(name: string): LocalServer | undefined {
+  let server: LocalServer;
+  try {
+    server = JSON.parse(readFileSync(serverFile(name), "utf8")) as LocalServer;
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(server.pid, 0);
+    return server;
+  } catch {
+    unregisterServer(name); // left behind by a server that died
+    return undefined;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The HTTP API of an instance: one Hono app, served locally by `lamin serve` (node-server) and on
+ * AWS Lambda (hono/aws-lambda). Errors are problem+json; every route but /health, /openapi.json
+ * and /docs needs a bearer token.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { bearerToken } from "../../core/auth.js";
+import type { Instance } from "../../core/instance.js";
+import { docsPage } from "./docs.js";
+import type { ApiEnv } from "./env.js";
+import { problem, problemHook, problemResponse, toProblem } from "./problem.js";
+import { artifactRoutes } from "./routes/artifacts.js";
+import { registryRoutes } from "./routes/registries.js";
+
+export interface ApiOptions {
+  /** The instance behind the routes. */
+  instance: (c: Context) => Instance | Promise<Instance>;
+  /** Whether a bearer token may use the instance (undefined: no token was sent). */
+  authorize: (token: string | undefined) => boolean | Promise<boolean>;
+  /** Largest JSON body accepted, in bytes. */
+  maxJsonBytes?: number;
+  version?: string;
+}
+
+const PUBLIC = new Set(["/health", "/openapi.json", "/docs"]);
+
+export function createApp(opts: ApiOptions) {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: problemHook });
+  app.onError((error, c) => problemResponse(c, toProblem(error)));
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
+    ),
+  );
+
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "lamindb-serverless",
+      version: opts.version ?? "0.0.0",
+      description: "LaminDB's registries over HTTP. Filters use the query language of the README.",
+    },
+    // every documented operation needs the token (/health, /openapi.json and /docs are not in it)
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
+
+  app.use("*", async (c, next) => {
+    if (PUBLIC.has(c.req.path)) return next();
+    const header = c.req.header("authorization");
+    const token = bearerToken(header);
+    if (!(await opts.authorize(token))) {
+      const res = problemResponse(
+        c,
+        problem(
+          "unauthenticated",
+          header ? "the access token is not valid" : "this route needs an access token",
+          "send Authorization: Bearer <token> (lamin serve prints one)",
+        ),
+      );
+      res.headers.set("www-authenticate", 'Bearer realm="lamindb"');
+      return res;
+    }
+    c.set("instance", await opts.instance(c));
+    return next();
+  });
+  // What the instance is; never how its database is reached.
+  app.get("/instance", (c) => {
+    const { instance, uid, storage, user } = c.var.instance.describe();
+    return c.json({ instance, uid, storage, user });
+  });
+  // JSON bodies are small; uploads stream their bytes and are bounded by the declared size
+  const jsonLimit = bodyLimit({
+    maxSize: opts.maxJsonBytes ?? 1024 * 1024,
+    onError: (c) =>
+      problemResponse(
+        c,
+        problem("too-large", "the request body is too large", "send at most 1 MiB of JSON"),
+      ),
+  });
+  app.use("*", async (c, next) => (c.req.method === "PUT" ? next() : jsonLimit(c, next)));
+
+  return app.route("/", artifactRoutes()).route("/", registryRoutes());
+}
+
+export type AppType = ReturnType<typeof createApp>;

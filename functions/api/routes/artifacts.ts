@@ -1,0 +1,384 @@
+/**
+ * /artifacts: list, get, versions, update, trash, restore, delete for good, upload, download.
+ * Handlers are thin: they validate at the edge (zod) and call the registry of `c.var.instance`.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { IntegrityError, NotFoundError, ValidationError } from "../../../core/errors.js";
+import type { Instance } from "../../../core/instance.js";
+import { physicalKey } from "../../../core/registry/artifacts.js";
+import type { ApiEnv } from "../env.js";
+import { body, json, listOptions, problems, toPage } from "../openapi.js";
+import { problemHook } from "../problem.js";
+import {
+  Artifact,
+  ArtifactPage,
+  FolderManifest,
+  ListQuery,
+  Uid,
+  UpdateBody,
+  UploadBody,
+  UploadTicket,
+} from "../schemas.js";
+
+const uidParam = z.object({ uid: Uid });
+/** A file inside a folder artifact: its URL-encoded relative path. */
+const fileParams = z.object({ uid: Uid, path: z.string().min(1).max(1024) });
+const binary = z.string().openapi({ format: "binary" });
+const tags = ["artifacts"];
+
+const list = createRoute({
+  method: "get",
+  path: "/artifacts",
+  tags,
+  summary: "List artifacts (latest versions, newest first) with filters and a cursor",
+  request: { query: ListQuery },
+  responses: { 200: json(ArtifactPage, "a page of artifacts"), ...problems(400, 401) },
+});
+
+const byKey = createRoute({
+  method: "get",
+  path: "/artifacts/by-key",
+  tags,
+  summary: "The latest artifact with a key",
+  request: {
+    query: z.object({ key: z.string().min(1).max(1024).openapi({ example: "raw/counts.csv" }) }),
+  },
+  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404) },
+});
+
+const get = createRoute({
+  method: "get",
+  path: "/artifacts/{uid}",
+  tags,
+  summary: "One artifact; a 16-character stem gives the latest version",
+  request: { params: uidParam },
+  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404) },
+});
+
+const versions = createRoute({
+  method: "get",
+  path: "/artifacts/{uid}/versions",
+  tags,
+  summary: "Every version of the artifact's family, newest first",
+  request: { params: uidParam },
+  responses: { 200: json(z.array(Artifact), "the versions"), ...problems(400, 401, 404) },
+});
+
+const update = createRoute({
+  method: "patch",
+  path: "/artifacts/{uid}",
+  tags,
+  summary: "Change the description or the key",
+  request: { params: uidParam, ...body(UpdateBody) },
+  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409, 413) },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/artifacts/{uid}",
+  tags,
+  summary: "Move to the trash; permanent=true deletes row and bytes",
+  request: {
+    params: uidParam,
+    query: z.object({ permanent: z.enum(["true", "false"]).optional() }),
+  },
+  responses: {
+    200: json(Artifact, "the artifact as it was"),
+    ...problems(400, 401, 403, 404, 409),
+  },
+});
+
+const restore = createRoute({
+  method: "post",
+  path: "/artifacts/{uid}/restore",
+  tags,
+  summary: "Bring an artifact back from the trash",
+  request: { params: uidParam },
+  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409) },
+});
+
+const startUpload = createRoute({
+  method: "post",
+  path: "/artifacts/uploads",
+  tags,
+  summary: "Declare bytes to upload; the same content returns the existing artifact",
+  description:
+    "Hash the file or folder with LaminDB's hash first. A `pending` answer says where to PUT the bytes and where to complete the upload; the bytes never pass through this API on the cloud path.",
+  request: body(UploadBody),
+  responses: {
+    200: json(UploadTicket, "existing artifact, or where to upload"),
+    ...problems(400, 401, 409, 413),
+  },
+});
+
+const putContent = createRoute({
+  method: "put",
+  path: "/artifacts/uploads/{uid}/content",
+  tags,
+  summary: "The bytes of a pending file upload (local-folder storage only)",
+  request: { params: uidParam },
+  responses: { 204: { description: "stored" }, ...problems(400, 401, 404, 409, 413) },
+});
+
+const putFile = createRoute({
+  method: "put",
+  path: "/artifacts/uploads/{uid}/files/{path}",
+  tags,
+  summary: "One file of a pending folder upload; path is URL-encoded (local-folder storage only)",
+  request: { params: fileParams },
+  responses: { 204: { description: "stored" }, ...problems(400, 401, 404, 409, 413) },
+});
+
+const complete = createRoute({
+  method: "post",
+  path: "/artifacts/uploads/{uid}/complete",
+  tags,
+  summary: "Verify the uploaded bytes against the declared hash and register them",
+  request: { params: uidParam },
+  responses: { 200: json(Artifact, "the registered artifact"), ...problems(400, 401, 404, 422) },
+});
+
+const download = createRoute({
+  method: "get",
+  path: "/artifacts/{uid}/download",
+  tags,
+  summary: "The bytes of a file artifact, or the file list of a folder artifact",
+  request: { params: uidParam },
+  responses: {
+    200: {
+      content: {
+        "application/octet-stream": { schema: binary },
+        "application/json": { schema: FolderManifest },
+      },
+      description: "the bytes, or a folder's manifest",
+    },
+    ...problems(400, 401, 404, 422),
+  },
+});
+
+const downloadFile = createRoute({
+  method: "get",
+  path: "/artifacts/{uid}/files/{path}",
+  tags,
+  summary: "One file of a folder artifact; path is URL-encoded",
+  request: { params: fileParams },
+  responses: {
+    200: {
+      content: { "application/octet-stream": { schema: binary } },
+      description: "the bytes",
+    },
+    ...problems(400, 401, 404),
+  },
+});
+
+/** A relative path inside a folder artifact: no way out of it. */
+function safeRelativePath(path: string): string {
+  const parts = path.split("/");
+  if (
+    path.startsWith("/") ||
+    path.includes("\\") ||
+    parts.some((p) => p === "" || p === "." || p === "..")
+  ) {
+    throw new ValidationError(
+      `invalid file path '${path}'`,
+      "give a relative path inside the folder, without '.' or '..'",
+    );
+  }
+  return path;
+}
+
+export function artifactRoutes(base = "") {
+  return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
+    .openapi(list, async (c) => {
+      const { all_versions, trash, ...query } = c.req.valid("query");
+      const page = await c.var.instance.artifacts.list({
+        ...listOptions(query),
+        ...(all_versions !== undefined ? { allVersions: all_versions } : {}),
+        ...(trash !== undefined ? { trash } : {}),
+      });
+      return c.json(toPage(page), 200);
+    })
+    .openapi(byKey, async (c) =>
+      c.json(await c.var.instance.artifacts.get({ key: c.req.valid("query").key }), 200),
+    )
+    .openapi(get, async (c) =>
+      c.json(await c.var.instance.artifacts.get(c.req.valid("param").uid), 200),
+    )
+    .openapi(versions, async (c) =>
+      c.json(await c.var.instance.artifacts.versions(c.req.valid("param").uid), 200),
+    )
+    .openapi(update, async (c) => {
+      const body = c.req.valid("json");
+      const changes = {
+        ...(body.key !== undefined ? { key: body.key } : {}),
+        ...(body.description !== undefined ? { description: body.description } : {}),
+      };
+      return c.json(await c.var.instance.artifacts.update(c.req.valid("param").uid, changes), 200);
+    })
+    .openapi(remove, async (c) => {
+      const permanent = c.req.valid("query").permanent === "true";
+      return c.json(
+        await c.var.instance.artifacts.delete(c.req.valid("param").uid, { permanent }),
+        200,
+      );
+    })
+    .openapi(restore, async (c) =>
+      c.json(await c.var.instance.artifacts.restore(c.req.valid("param").uid), 200),
+    )
+    .openapi(startUpload, async (c) => {
+      const { version_tag, ...body } = c.req.valid("json");
+      const ticket = await c.var.instance.artifacts.prepareUpload({
+        ...body,
+        ...(version_tag !== undefined ? { versionTag: version_tag } : {}),
+      });
+      const { uid } = ticket.artifact;
+      const prefix = `${base}/artifacts/uploads/${uid}`;
+      const upload = ticket.upload && {
+        method: "PUT" as const,
+        ...(ticket.upload.isFolder
+          ? { file_url_template: `${prefix}/files/{path}` }
+          : { url: `${prefix}/content` }),
+        complete_url: `${prefix}/complete`,
+      };
+      return c.json(
+        {
+          status: ticket.status,
+          ...(ticket.outcome ? { outcome: ticket.outcome } : {}),
+          artifact: ticket.artifact,
+          ...(ticket.note ? { note: ticket.note } : {}),
+          ...(upload ? { upload } : {}),
+        },
+        200,
+      );
+    })
+    .openapi(putContent, async (c) => {
+      const { target, size } = await pendingTarget(c.var.instance, c.req.valid("param").uid, false);
+      await c.var.instance.storage.putStream(target, bodyOf(c.req.raw), size);
+      return c.body(null, 204);
+    })
+    .openapi(putFile, async (c) => {
+      const { uid, path } = c.req.valid("param");
+      const { target, size } = await pendingTarget(c.var.instance, uid, true);
+      await c.var.instance.storage.putStream(
+        `${target}/${safeRelativePath(path)}`,
+        bodyOf(c.req.raw),
+        size,
+      );
+      return c.body(null, 204);
+    })
+    .openapi(complete, async (c) =>
+      c.json(await c.var.instance.artifacts.completeUpload(c.req.valid("param").uid), 200),
+    )
+    .openapi(download, async (c) => {
+      const { uid } = c.req.valid("param");
+      const artifact = await c.var.instance.artifacts.get(uid);
+      const key = await downloadableKey(c.var.instance, artifact.uid);
+      if (artifact.n_files !== null) {
+        const files = await c.var.instance.storage.listFiles(key).catch(missingBytes(artifact.uid));
+        return c.json(
+          {
+            artifact,
+            files: files.map((f) => ({
+              ...f,
+              url: `${base}/artifacts/${artifact.uid}/files/${encodeURIComponent(f.path)}`,
+            })),
+          },
+          200,
+        );
+      }
+      const { size, stream } = await c.var.instance.storage
+        .openRead(key)
+        .catch(missingBytes(artifact.uid));
+      return c.body(toWebStream(stream), 200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+        "x-lamin-hash": `${artifact.hash_type}:${artifact.hash}`,
+      });
+    })
+    .openapi(downloadFile, async (c) => {
+      const { uid, path } = c.req.valid("param");
+      const artifact = await c.var.instance.artifacts.get(uid);
+      if (artifact.n_files === null) {
+        throw new ValidationError(
+          `${artifact.uid} is a file, not a folder`,
+          `download it from /artifacts/${artifact.uid}/download`,
+        );
+      }
+      const key = await downloadableKey(c.var.instance, artifact.uid);
+      const { size, stream } = await c.var.instance.storage
+        .openRead(`${key}/${safeRelativePath(path)}`)
+        .catch(() => {
+          throw new NotFoundError(
+            `${artifact.uid} has no file '${path}'`,
+            `list its files with /artifacts/${artifact.uid}/download`,
+          );
+        });
+      return c.body(toWebStream(stream), 200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+      });
+    });
+}
+
+/** Where the bytes of a pending upload go; refuses uploads that are not pending. */
+async function pendingTarget(instance: Instance, uid: string, folder: boolean) {
+  const ticket = await instance.artifacts.uploadState(uid);
+  if (!ticket)
+    throw new NotFoundError(`no pending upload ${uid}`, "start one with POST /artifacts/uploads");
+  if (ticket.isFolder !== folder) {
+    throw new ValidationError(
+      folder ? `${uid} is a file upload` : `${uid} is a folder upload`,
+      folder ? "PUT the bytes to .../content" : "PUT each file to .../files/{path}",
+    );
+  }
+  if (instance.storage.type !== "local") {
+    throw new ValidationError(
+      "this storage takes uploads directly",
+      "PUT to the presigned URL of the upload ticket",
+    );
+  }
+  return { target: ticket.key, size: ticket.size };
+}
+
+async function downloadableKey(instance: Instance, uid: string): Promise<string> {
+  const row = await instance.artifacts.row(uid);
+  if ((row.aux as { so?: number } | null)?.so === 1) {
+    throw new IntegrityError(
+      `the bytes of ${uid} were never completely written`,
+      "upload them again",
+    );
+  }
+  return physicalKey(row);
+}
+
+/** Bytes the registry knows of but storage does not have: a 422, never a 500 with a path. */
+const missingBytes = (uid: string) => (): never => {
+  throw new IntegrityError(
+    `the bytes of ${uid} are missing from storage`,
+    "restore them from a backup, or delete the artifact with ?permanent=true",
+  );
+};
+
+async function* bodyOf(request: Request): AsyncIterable<Uint8Array> {
+  if (!request.body) return;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
+function toWebStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}

@@ -1,0 +1,128 @@
+/** Request and response shapes of the API, as zod schemas: validation and OpenAPI in one place. */
+import { z } from "@hono/zod-openapi";
+import { ORDER_FIELDS } from "../../core/registry/paging.js";
+
+export const Problem = z
+  .object({
+    type: z.string().openapi({ example: "urn:lamindb-serverless:problem:validation" }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    hint: z.string().optional(),
+  })
+  .openapi("Problem");
+
+export const Artifact = z
+  .object({
+    uid: z.string().openapi({ example: "xdvTyeyFnBaKhERh0000" }),
+    key: z.string().nullable().openapi({ example: "raw/counts.csv" }),
+    description: z.string().nullable(),
+    suffix: z.string().openapi({ example: ".csv" }),
+    kind: z.string().nullable(),
+    otype: z.string().nullable(),
+    size: z.number().int().nullable(),
+    hash: z.string().nullable().openapi({ example: "T4DiO4lrW8o_K_Hc82pTjA" }),
+    hash_type: z.string().nullable().openapi({ example: "md5" }),
+    n_files: z.number().int().nullable(),
+    n_observations: z.number().int().nullable(),
+    version: z.string(),
+    version_tag: z.string().nullable(),
+    is_latest: z.boolean(),
+    branch: z.string(),
+    storage: z.string(),
+    path: z.string(),
+    upload_complete: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    created_by: z.string(),
+    run: z.string().nullable(),
+  })
+  .openapi("Artifact");
+
+/** A page of `item`s, with the cursor of the next page (if any). */
+export const page = <T extends z.ZodType>(item: T, name: string) =>
+  z.object({ items: z.array(item), next_cursor: z.string().optional() }).openapi(name);
+
+export const ArtifactPage = page(Artifact, "ArtifactPage");
+
+export const Uid = z
+  .string()
+  .regex(
+    /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/,
+    "an artifact uid: 20 base62 characters (16 for the latest version)",
+  )
+  .openapi({ param: { name: "uid", in: "path" }, example: "xdvTyeyFnBaKhERh0000" });
+
+const boolString = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+/** The paging parameters of every list query. */
+export const pagingParams = {
+  limit: z.coerce.number().int().min(1).max(10_000).optional().openapi({ example: 50 }),
+  cursor: z.string().max(512).optional(),
+  order_by: z
+    .enum([...ORDER_FIELDS, ...ORDER_FIELDS.map((f) => `-${f}` as const)])
+    .optional()
+    .openapi({ example: "-created_at" }),
+};
+
+export const ListQuery = z
+  .object({
+    ...pagingParams,
+    all_versions: boolString.optional(),
+    trash: boolString.optional(),
+  })
+  // every other parameter is a filter lookup: key__startswith=raw/, size__gt=1000, ...
+  .catchall(z.string().max(4096))
+  .openapi({ description: "filters: any field__operator=value (see the README's query language)" });
+
+export const UpdateBody = z
+  .object({
+    description: z.string().max(10_000).nullable().optional(),
+    key: z.string().min(1).max(1024).optional(),
+  })
+  .strict()
+  .openapi("ArtifactUpdate");
+
+export const UploadBody = z
+  .object({
+    name: z.string().min(1).max(255).openapi({ example: "counts.csv" }),
+    size: z.number().int().min(0),
+    hash: z.string().length(22),
+    hash_type: z.enum(["md5", "sha1-fl", "md5-d"]),
+    n_files: z.number().int().min(1).optional(),
+    key: z.string().min(1).max(1024).optional(),
+    description: z.string().max(10_000).optional(),
+    kind: z.string().max(20).optional(),
+    version_tag: z.string().max(30).optional(),
+  })
+  .strict()
+  .openapi("UploadRequest");
+
+export const UploadTicket = z
+  .object({
+    status: z.enum(["pending", "existing", "restored", "created", "new-version", "repaired"]),
+    outcome: z
+      .enum(["created", "new-version"])
+      .optional()
+      .openapi({ description: "for a pending upload: what completing it makes" }),
+    artifact: Artifact,
+    note: z.string().optional(),
+    upload: z
+      .object({
+        method: z.literal("PUT"),
+        /** files: PUT the bytes here. */
+        url: z.string().optional(),
+        /** folders: PUT each file to this URL with {path} replaced by the URL-encoded relative path. */
+        file_url_template: z.string().optional(),
+        complete_url: z.string(),
+      })
+      .optional(),
+  })
+  .openapi("UploadTicket");
+
+export const FolderManifest = z
+  .object({
+    artifact: Artifact,
+    files: z.array(z.object({ path: z.string(), size: z.number().int(), url: z.string() })),
+  })
+  .openapi("FolderManifest");

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "lamindb_artifact_latest_key" ON "lamindb_artifact" USING btree ("storage_id","key") WHERE "lamindb_artifact"."key" IS NOT NULL AND "lamindb_artifact"."is_latest" AND "lamindb_artifact"."branch_id" = 1;

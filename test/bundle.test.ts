@@ -1,0 +1,111 @@
+/**
+ * The Lambda bundles: each function builds with esbuild into one self-contained ESM file that
+ * holds no local-only code (PGlite, the CLI, local setup) and loads in a fresh Node process.
+ */
+import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashToken } from "../core/auth.js";
+import { bundleLambda, type LambdaBundle } from "../scripts/bundle-lambda.mjs";
+import { tempDir } from "./helpers.js";
+
+const execFileP = promisify(execFile);
+
+/** Run ESM code in a new `node` whose working folder is `cwd`; returns its stdout. */
+async function nodeEval(code: string, cwd: string, env: Record<string, string> = {}) {
+  // --input-type=module: unlike plain `node -e`, no global `require` hides a broken bundle
+  const { stdout } = await execFileP(process.execPath, ["--input-type=module", "-e", code], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    timeout: 30_000,
+  });
+  return stdout.trim();
+}
+
+describe("API Lambda bundle", () => {
+  // a folder of our own, outside the repository: nothing can be resolved from node_modules
+  const outRoot = tempDir("lamin-bundle-");
+  let bundle: LambdaBundle;
+
+  beforeAll(async () => {
+    bundle = await bundleLambda("api", { outRoot });
+  });
+  afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+  it("builds, within sane size", () => {
+    console.log(
+      `API Lambda bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB, ${bundle.inputs.length} inputs (${bundle.contributions
+        .slice(0, 4)
+        .map((c) => `${c.owner} ${(c.bytes / 1024).toFixed(0)} KiB`)
+        .join(", ")})`,
+    );
+    expect(bundle.bytes).toBeGreaterThan(10_000);
+    expect(bundle.bytes).toBeLessThan(10 * 1024 * 1024);
+    expect(bundle.inputs).toContain("functions/api/lambda.ts");
+  });
+
+  it.each([
+    ["PGlite", /@electric-sql\/pglite/],
+    ["the CLI", /^cli\//],
+    ["local setup (core/setup.ts)", /^core\/setup\.ts$/],
+    ["the PGlite driver (core/db/pglite*)", /^core\/db\/pglite/],
+    ["commander", /node_modules\/commander\//],
+  ])("holds no %s", (_what, pattern) => {
+    expect(bundle.inputs.filter((input) => pattern.test(input))).toEqual([]);
+  });
+
+  it("leaves the AWS SDK to the Lambda runtime", () => {
+    expect(bundle.inputs.filter((input) => input.includes("node_modules/@aws-sdk/"))).toEqual([]);
+  });
+
+  it("imports in a fresh node process and exports a handler", async () => {
+    const code = `import(${JSON.stringify(bundle.outfile)}).then((m) => console.log(typeof m.handler))`;
+    expect(await nodeEval(code, outRoot)).toBe("function");
+  });
+
+  it("answers API Gateway v2 events, loading its database driver", async () => {
+    const token = "lnt_bundle-test-token";
+    const event = (path: string) => ({
+      version: "2.0",
+      routeKey: "$default",
+      rawPath: path,
+      rawQueryString: "",
+      headers: { host: "lambda.local", authorization: `Bearer ${token}` },
+      requestContext: {
+        http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "t" },
+        requestId: "r",
+        routeKey: "$default",
+        stage: "$default",
+        timeEpoch: 0,
+      },
+      isBase64Encoded: false,
+    });
+    // /health needs no database; /artifacts loads `pg` (CommonJS, which needs `require` in the
+    // bundle) and fails to connect to a closed port: a 503 problem, not a 500
+    const events = [event("/health"), event("/artifacts")];
+    const code = `
+      const { handler } = await import(${JSON.stringify(bundle.outfile)});
+      const answers = [];
+      for (const event of ${JSON.stringify(events)}) answers.push(await handler(event, {}));
+      console.log(JSON.stringify(answers.map((r) => ({
+        status: r.statusCode, type: r.headers["content-type"], body: r.body,
+      }))));
+    `;
+    const out = await nodeEval(code, outRoot, {
+      DATABASE_URL: "postgresql://lamin@127.0.0.1:1/closed",
+      LAMIN_INSTANCE: "anonymous/bundle-test",
+      LAMIN_STORAGE_ROOT: outRoot,
+      LAMIN_API_TOKEN_SHA256: hashToken(token),
+    });
+    const [health, artifacts] = JSON.parse(out.split("\n").at(-1) ?? "[]") as {
+      status: number;
+      type: string;
+      body: string;
+    }[];
+    expect(health).toMatchObject({ status: 200, body: '{"ok":true}' });
+    expect(artifacts?.status, artifacts?.body).toBe(503);
+    expect(artifacts?.type).toBe("application/problem+json");
+    expect(JSON.parse(artifacts?.body ?? "{}")).toMatchObject({ status: 503 });
+  });
+});

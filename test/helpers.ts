@@ -1,0 +1,112 @@
+/** Shared fixtures: temporary folders, settings homes, and instances on each database we have. */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { dropDatabase } from "../core/db/postgres.js";
+import type { Instance } from "../core/instance.js";
+import { initInstance } from "../core/setup.js";
+import { randomBase62 } from "../core/uid.js";
+
+export const REPO = new URL("..", import.meta.url).pathname;
+export const LAMIN_BIN = join(REPO, "bin", "lamin.js");
+
+/** Databases to run on: PGlite always, Postgres when DATABASE_URL points at a server. */
+export const BACKENDS: ("pglite" | "postgres")[] = process.env.DATABASE_URL
+  ? ["pglite", "postgres"]
+  : ["pglite"];
+
+export function tempDir(prefix = "lamin-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A fresh `$LAMIN_HOME` for this test file, so tests never touch the user's settings. */
+export function useTempHome(): string {
+  const home = tempDir("lamin-home-");
+  process.env.LAMIN_HOME = home;
+  process.env.LAMIN_CACHE_DIR = join(home, "cache");
+  delete process.env.LAMIN_INSTANCE;
+  return home;
+}
+
+/** A URL for a database of our own on the test Postgres server (created by `init`). */
+export function postgresUrl(name = `lamin_test_${randomBase62(8).toLowerCase()}`): string {
+  const base = new URL(process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres");
+  base.pathname = `/${name}`;
+  return base.toString();
+}
+
+export interface TestInstance {
+  instance: Instance;
+  root: string;
+  name: string;
+  /** Close the instance and remove its database and folder. */
+  dispose(): Promise<void>;
+}
+
+export async function createInstance(
+  backend: "pglite" | "postgres",
+  name?: string,
+): Promise<TestInstance> {
+  const root = join(tempDir(), "storage");
+  const instanceName = name ?? `t-${randomBase62(6).toLowerCase()}`;
+  const db = backend === "postgres" ? postgresUrl() : undefined;
+  const instance = await initInstance({ storage: root, name: instanceName, ...(db ? { db } : {}) });
+  const handle: TestInstance = {
+    instance,
+    root,
+    name: instanceName,
+    async dispose() {
+      // tests may reopen the instance: close whatever handle holds now
+      await handle.instance.close().catch(() => {});
+      if (db) await dropDatabase(db).catch(() => {});
+      rmSync(join(root, ".."), { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+/** Write files below `dir` from a map of relative path to content. */
+export function writeTree(dir: string, files: Record<string, string | Uint8Array>): string {
+  for (const [rel, content] of Object.entries(files)) {
+    const path = join(dir, rel);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, content);
+  }
+  return dir;
+}
+
+/** Files below `root/.lamindb/` that hold artifact bytes (not the database or the marker). */
+export function managedFiles(root: string): string[] {
+  return readdirSync(join(root, ".lamindb"))
+    .filter((f) => !["pglite", "pglite.lock", "storage_uid.txt"].includes(f))
+    .sort();
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileP = promisify(execFile);
+
+/** Run the built `lamin` as a user would, in its own process. */
+export async function lamin(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [LAMIN_BIN, ...args], {
+      cwd: opts.cwd ?? REPO,
+      env: { ...process.env, ...opts.env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    if (typeof e.code !== "number") throw error;
+    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
