@@ -38,10 +38,10 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 const instanceCmds = () => import("./commands/instance.js");
 const artifactCmds = () => import("./commands/artifacts.js");
 
-command("init", "create an instance: a database plus a storage folder")
+command("init", "create an instance: a database plus a storage folder or bucket")
   .requiredOption(
-    "--storage <dir>",
-    "storage folder (created if missing); the embedded database lives in <dir>/.lamindb/",
+    "--storage <dir-or-url>",
+    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/) or s3://bucket/prefix",
   )
   .option(
     "--name <name>",
@@ -50,6 +50,11 @@ command("init", "create an instance: a database plus a storage folder")
   .option(
     "--db <url>",
     "put the database on a Postgres server (postgresql://...); created if missing",
+  )
+  .addOption(
+    new Option("--endpoint-url <url>", "S3-compatible server of s3:// storage").env(
+      "AWS_ENDPOINT_URL_S3",
+    ),
   )
   .action(run(async (opts) => (await instanceCmds()).init(opts)));
 
@@ -65,7 +70,26 @@ command("serve", "serve the current instance over HTTP (other commands then go t
   .option("--port <port>", "port to listen on (0 picks a free one)", "8787")
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option("--token <token>", "access token to require (default: a new random one, printed)")
+  .option("--watch", "register files dropped into (local) storage as they settle")
   .action(run(async (opts) => (await import("./commands/serve.js")).serve(opts)));
+
+command(
+  "dev",
+  "run the serverless flow locally: an S3 endpoint, an instance stored in it, the API and the upload events",
+)
+  .option("--dir <dir>", "folder for the bucket's objects and the database", ".lamin-dev")
+  .option("--port <port>", "API port (0 picks a free one)", "8787")
+  .option("--s3-port <port>", "S3 endpoint port (0 picks a free one)", "4569")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--bucket <name>", "the instance's bucket", "lamin-dev")
+  .option("--prefix <prefix>", "the storage root inside the bucket", "data")
+  .option("--name <name>", "the instance's name", "dev")
+  .option("--token <token>", "API access token to require (default: a new random one)")
+  .addHelpText(
+    "after",
+    "\nOnce ready it prints the S3 endpoint, the storage root, the API URL and a token (with --json: one JSON line).\nUpload with any S3 client, e.g.\n  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws s3 cp f.csv s3://lamin-dev/data/f.csv --endpoint-url http://127.0.0.1:4569\nthen `lamin ls` in another terminal shows the artifact.",
+  )
+  .action(run(async (opts) => (await import("./commands/dev.js")).dev(opts)));
 
 command("disconnect", "forget the current instance (its data stays)").action(
   run(async (opts) => (await instanceCmds()).disconnect(opts)),
@@ -121,6 +145,13 @@ list
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await instanceCmds()).listInstances(opts)));
 
+command(
+  "reconcile",
+  "compare storage with the registry: register what is missing, trash what vanished, version what changed",
+)
+  .option("--dry-run", "only report what would change")
+  .action(run(async (opts) => (await import("./commands/reconcile.js")).reconcileCommand(opts)));
+
 command("describe [uid]", "show an artifact and its versions")
   .option("--key <key>", "address the artifact by key instead of uid")
   .action(run(async (uid, opts) => (await artifactCmds()).describe(uid, opts)));
@@ -163,11 +194,12 @@ try {
 }
 
 // A finished command exits at once, once its output is flushed: idle keep-alive sockets of the
-// HTTP client must not hold the process. `serve` keeps running: it never gets here.
+// HTTP client must not hold the process. `serve` and `dev` keep running until a signal.
 if (!isLongRunning(process.argv)) {
   process.stdout.write("", () => process.stderr.write("", () => process.exit()));
 }
 
 function isLongRunning(argv: string[]): boolean {
-  return argv.slice(2).find((a) => !a.startsWith("-")) === "serve";
+  const name = argv.slice(2).find((a) => !a.startsWith("-"));
+  return name === "serve" || name === "dev";
 }

@@ -3,12 +3,17 @@
  * running `lamin serve` if there is one (fast: no database to open, and the embedded database
  * stays with the server); otherwise the local database in this process. Modules load lazily.
  */
+import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type { ArtifactsApi } from "../core/registry/artifacts.js";
 import { resolveInstanceSettings, runningServer } from "../core/settings.js";
 import { note } from "./output.js";
 
 export interface Target {
   artifacts: ArtifactsApi;
+  reconcile(opts: {
+    dryRun?: boolean;
+    onProgress?: (done: number, total: number) => void;
+  }): Promise<ReconcileReport>;
   close(): Promise<void>;
 }
 

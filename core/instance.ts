@@ -10,6 +10,7 @@ import type { LockHolder } from "./db/pglite-lock.js";
 import type * as t from "./db/schema.js";
 import * as schema from "./db/schema.js";
 import { LaminError } from "./errors.js";
+import { reconcile } from "./ingest/reconcile.js";
 import { Artifacts } from "./registry/artifacts.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
@@ -59,6 +60,11 @@ export class Instance {
   }
 
   /** What `lamin info` shows. */
+  /** Compare storage with the registry and repair what events missed (`lamin reconcile`). */
+  reconcile(opts: { dryRun?: boolean; onProgress?: (done: number, total: number) => void } = {}) {
+    return reconcile(this, opts);
+  }
+
   describe() {
     const { settings } = this;
     return {

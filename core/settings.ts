@@ -31,8 +31,20 @@ export interface InstanceSettings {
   /** 12-character base62 instance uid. */
   uid: string;
   storageRoot: string;
+  /** S3-compatible endpoint URL of `s3://` storage (absent: AWS, or AWS_ENDPOINT_URL_S3). */
+  storageEndpoint?: string;
+  /** Region of `s3://` storage. */
+  storageRegion?: string;
   db: DatabaseSettings;
   createdAt: string;
+}
+
+/** How to reach an instance's storage (see core/storage/open.ts). */
+export function storageOptions(settings: InstanceSettings): { endpoint?: string; region?: string } {
+  return {
+    ...(settings.storageEndpoint ? { endpoint: settings.storageEndpoint } : {}),
+    ...(settings.storageRegion ? { region: settings.storageRegion } : {}),
+  };
 }
 
 /** How an instance's database is reached, safe to show: passwords are masked. */

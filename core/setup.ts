@@ -1,10 +1,11 @@
 /**
  * Local instances: create them (`lamin init`), remember them in the settings folder, and open
- * them again by name, embedded (PGlite in the storage folder) or on a Postgres server.
+ * them again by name, embedded (PGlite in the storage folder, or on this machine for cloud
+ * storage) or on a Postgres server.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { sql } from "drizzle-orm";
 import { type Database, queryRows, redact } from "./db/client.js";
 import { coreMigrations, migrate } from "./db/migrate.js";
@@ -17,32 +18,52 @@ import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { ANONYMOUS, attachInstance, Instance, type OpenOptions } from "./instance.js";
 import {
   type InstanceSettings,
+  laminHome,
   listInstanceSettings,
   loadInstanceSettings,
   resolveInstanceSettings,
   saveInstanceSettings,
   setCurrentInstance,
+  storageOptions,
   templateDir,
   validateInstanceName,
 } from "./settings.js";
-import { LocalStorage } from "./storage/local.js";
-import { STORAGE_MARKER_KEY } from "./storage/types.js";
+import { openStorage } from "./storage/open.js";
+import { S3Storage } from "./storage/s3.js";
+import { STORAGE_MARKER_KEY, type StorageBackend } from "./storage/types.js";
 import { instanceIdFromSlug, instanceUidFromId, randomBase62 } from "./uid.js";
 
-/** Where an embedded instance keeps its database, below the storage root. */
+/** Where an embedded instance keeps its database, below a local storage root. */
 export const PGLITE_DIR = ".lamindb/pglite";
-const PGLITE_LOCK = ".lamindb/pglite.lock";
+
+/** The lock file that guards an embedded database, beside its folder. */
+const pgliteLock = (dataDir: string) => `${dataDir}.lock`;
 
 export interface InitOptions extends OpenOptions {
+  /** A local folder, or `s3://bucket/prefix`. */
   storage: string;
   name?: string;
-  /** A Postgres URL; omitted = embedded PGlite inside the storage folder. */
+  /** A Postgres URL; omitted = embedded PGlite (see `pgliteDir`). */
   db?: string;
+  /** S3-compatible endpoint URL for `s3://` storage (default: AWS_ENDPOINT_URL_S3, or AWS). */
+  endpoint?: string;
+  region?: string;
+  /**
+   * Folder of the embedded database. Default: `<storage>/.lamindb/pglite` for a local folder;
+   * `<LAMIN_HOME>/pglite/<name>` on this machine for cloud storage.
+   */
+  pgliteDir?: string;
 }
 
 /** Create an instance: database, schema, initial rows, storage marker, settings. */
 export async function initInstance(opts: InitOptions): Promise<Instance> {
-  const root = parseLocalRoot(opts.storage);
+  if (!opts.storage) throw new ValidationError("no storage given", "pass --storage ./mydir");
+  const storage = openStorage(opts.storage, {
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.region ? { region: opts.region } : {}),
+  });
+  const { root } = storage;
+  const local = storage.type === "local";
   const name = validateInstanceName(
     opts.name ?? (opts.db ? databaseName(opts.db) : basename(root).toLowerCase()),
   );
@@ -53,16 +74,17 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       `connect to it with \`lamin connect ${name}\`, or pick another name with --name`,
     );
   }
-  const storage = new LocalStorage(root);
+  // before anything is created: the bucket must be there (and tells its region)
+  const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
   const marker = await storage.readText(STORAGE_MARKER_KEY);
   if (marker !== undefined) {
     const slug = /instance_slug=(.*)/.exec(marker)?.[1] ?? "another instance";
     throw new ConflictError(
       `${root} is already managed by ${slug}`,
-      "choose another storage folder, or connect to that instance",
+      `choose another storage ${local ? "folder" : "location"}, or connect to that instance`,
     );
   }
-  if (existsSync(root) && !statSync(root).isDirectory()) {
+  if (local && existsSync(root) && !statSync(root).isDirectory()) {
     throw new ValidationError(
       `storage ${root} is a file, not a folder`,
       "pass a folder path to --storage",
@@ -71,40 +93,47 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
 
   const owner = ANONYMOUS.handle;
   const id = instanceIdFromSlug(`${owner}/${name}`);
+  const dataDir = opts.pgliteDir
+    ? resolve(opts.pgliteDir)
+    : local
+      ? join(root, PGLITE_DIR)
+      : join(laminHome(), "pglite", name);
   const settings: InstanceSettings = {
     owner,
     name,
     id,
     uid: instanceUidFromId(id),
     storageRoot: root,
-    db: opts.db
-      ? { kind: "postgres", url: opts.db }
-      : { kind: "pglite", dataDir: join(root, PGLITE_DIR) },
+    ...cloud?.settings,
+    db: opts.db ? { kind: "postgres", url: opts.db } : { kind: "pglite", dataDir },
     createdAt: new Date().toISOString(),
   };
 
   // Everything made below is undone if a later step fails.
-  const createdRoot = !existsSync(root);
-  const createdMeta = !existsSync(join(root, ".lamindb"));
+  const createdRoot = local && !existsSync(root);
+  const createdMeta = local && !existsSync(join(root, ".lamindb"));
   let database: (Database & { created?: boolean }) | undefined;
   let lock: Lock | undefined;
+  let markerWritten = false;
   try {
-    mkdirSync(join(root, ".lamindb"), { recursive: true });
+    if (local) mkdirSync(join(root, ".lamindb"), { recursive: true });
     if (settings.db.kind === "pglite") {
       if (existsSync(settings.db.dataDir)) {
         throw new ConflictError(
           `${settings.db.dataDir} already holds a database`,
-          "choose another storage folder",
+          local ? "choose another storage folder" : "remove that folder, or pick another --name",
         );
       }
-      lock = await acquireLock(join(root, PGLITE_LOCK), { purpose: "lamin init" });
+      mkdirSync(dirname(settings.db.dataDir), { recursive: true });
+      lock = await acquireLock(pgliteLock(settings.db.dataDir), { purpose: "lamin init" });
       database = await createMigratedPglite(settings.db.dataDir, [coreMigrations()], templateDir());
     } else {
       database = await openPostgres(settings.db.url, { createIfMissing: true, max: 2 });
       await assertEmptyDatabase(database, settings.db.url);
       await migrate(database.db, [coreMigrations()]);
     }
-    const { storageRow, userRow } = await seed(database, settings);
+    const { storageRow, userRow } = await seed(database, settings, storage, cloud?.region);
+    markerWritten = true; // set first: a write that failed late may still have landed
     await storage.writeText(STORAGE_MARKER_KEY, markerText(storageRow.uid, settings));
     saveInstanceSettings(settings);
     setCurrentInstance(name);
@@ -117,16 +146,30 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
     if (settings.db.kind === "pglite" && database)
       rmSync(settings.db.dataDir, { recursive: true, force: true });
     lock?.release();
+    if (markerWritten) await storage.delete(STORAGE_MARKER_KEY).catch(() => {});
     if (createdRoot) rmSync(root, { recursive: true, force: true });
     else if (createdMeta) rmSync(join(root, ".lamindb"), { recursive: true, force: true });
     throw error;
   }
 }
 
+/** Check that the bucket exists; what the settings and the storage row keep about it. */
+async function describeBucket(storage: S3Storage) {
+  const { region: bucketRegion } = await storage.checkBucket();
+  const region = bucketRegion ?? storage.region;
+  return {
+    region,
+    settings: {
+      ...(storage.endpoint ? { storageEndpoint: storage.endpoint } : {}),
+      storageRegion: region,
+    },
+  };
+}
+
 /** Open a known instance by name (default: the current one). */
 export async function openInstance(name?: string, opts: OpenOptions = {}): Promise<Instance> {
   const settings = resolveInstanceSettings(name);
-  const storage = new LocalStorage(settings.storageRoot);
+  const storage = openStorage(settings.storageRoot, storageOptions(settings));
   let lock: Lock | undefined;
   let database: Database | undefined;
   try {
@@ -134,10 +177,10 @@ export async function openInstance(name?: string, opts: OpenOptions = {}): Promi
       if (!existsSync(settings.db.dataDir)) {
         throw new NotFoundError(
           `the database of '${settings.name}' is missing at ${settings.db.dataDir}`,
-          "was the storage folder moved or deleted? Re-create the instance with `lamin init`",
+          "was it moved or deleted? Re-create the instance with `lamin init`",
         );
       }
-      lock = await acquireLock(join(settings.storageRoot, PGLITE_LOCK), {
+      lock = await acquireLock(pgliteLock(settings.db.dataDir), {
         ...(opts.purpose ? { purpose: opts.purpose } : {}),
         ...(opts.onWait ? { onWait: opts.onWait } : {}),
       });
@@ -163,18 +206,6 @@ export function knownInstances(): InstanceSettings[] {
   return listInstanceSettings();
 }
 
-function parseLocalRoot(storage: string): string {
-  if (!storage) throw new ValidationError("no storage given", "pass --storage ./mydir");
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(storage)?.[1]?.toLowerCase();
-  if (scheme && scheme !== "file") {
-    throw new ValidationError(
-      `storage '${storage}' is not supported yet: only local folders are`,
-      "pass a local folder, e.g. --storage ./mydir",
-    );
-  }
-  return resolve(scheme === "file" ? new URL(storage).pathname : storage);
-}
-
 function databaseName(url: string): string {
   try {
     return decodeURIComponent(new URL(url).pathname.replace(/^\//, "")).toLowerCase();
@@ -198,7 +229,12 @@ async function assertEmptyDatabase(database: Database, url: string): Promise<voi
 }
 
 /** LaminDB's initial rows: user, space `all`, branches trash/archive/main, default storage. */
-async function seed(database: Database, settings: InstanceSettings) {
+async function seed(
+  database: Database,
+  settings: InstanceSettings,
+  storage: StorageBackend,
+  region: string | undefined,
+) {
   return database.db.transaction(async (tx) => {
     const [userRow] = await tx
       .insert(t.user)
@@ -220,8 +256,9 @@ async function seed(database: Database, settings: InstanceSettings) {
       .values({
         uid: randomBase62(12),
         root: settings.storageRoot,
-        type: "local",
-        region: hostname(),
+        type: storage.type,
+        // LaminDB keeps the host of a local folder in `region`
+        region: region ?? hostname(),
         instanceUid: settings.uid,
         createdById: by,
       })

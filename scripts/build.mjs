@@ -29,8 +29,9 @@ await build({
   ...common,
   entryPoints: { cli: "cli/main.ts" },
   outdir: "dist/cli",
-  // PGlite loads its WASM and data files next to itself; pg may require an optional native addon
-  external: ["@electric-sql/pglite", "pg", "pg-native"],
+  // PGlite loads its WASM and data files next to itself; pg may require an optional native addon;
+  // s3rver (only `lamin dev`) reads its own files at run time
+  external: ["@electric-sql/pglite", "pg", "pg-native", "s3rver"],
   // bundled CommonJS dependencies may call require()
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

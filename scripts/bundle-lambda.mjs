@@ -12,6 +12,7 @@ export const REPO = fileURLToPath(new URL("..", import.meta.url));
 /** Every Lambda function: its name (the folder under .build/lambda/) and its entry. */
 export const LAMBDA_ENTRIES = {
   api: "functions/api/lambda.ts",
+  ingest: "functions/ingest/lambda.ts",
 };
 
 /**

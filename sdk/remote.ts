@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { hc } from "hono/client";
 import { type ErrorKind, LaminError, UnavailableError, ValidationError } from "../core/errors.js";
 import { type FolderHash, hashFile, hashFolder } from "../core/hash.js";
+import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type {
   Artifact,
   ArtifactRef,
@@ -67,6 +68,15 @@ export class RemoteInstance {
   /** What the server says about the instance it serves. */
   async describe(): Promise<Record<string, unknown>> {
     return this.artifacts.request(`${this.url}/instance`, {}, "describing the instance");
+  }
+
+  /** Compare storage with the registry on the server's side (see `lamin reconcile`). */
+  async reconcile(opts: { dryRun?: boolean } = {}): Promise<ReconcileReport> {
+    return this.artifacts.request(
+      `${this.url}/reconcile?dry_run=${opts.dryRun === true}`,
+      { method: "POST" },
+      "reconciling storage",
+    );
   }
 
   async close(): Promise<void> {}
@@ -141,7 +151,12 @@ export class RemoteArtifacts implements ArtifactsApi {
       outcome?: "created" | "new-version";
       artifact: Artifact;
       note?: string;
-      upload?: { url?: string; file_url_template?: string; complete_url: string };
+      upload?: {
+        url?: string;
+        direct?: boolean;
+        file_url_template?: string;
+        complete_url: string;
+      };
     }>(
       this.client.artifacts.uploads.$post({
         json: {
@@ -175,7 +190,7 @@ export class RemoteArtifacts implements ArtifactsApi {
         progress?.({ phase: "copy", done: ++done, total: files.length, unit: "files" });
       }
     } else {
-      await this.put(this.absolute(upload.url ?? ""), abs, info.size);
+      await this.put(this.absolute(upload.url ?? ""), abs, info.size, upload.direct === true);
       progress?.({ phase: "copy", done: info.size, total: info.size, unit: "bytes" });
     }
     const artifact = await this.request<Artifact>(
@@ -195,12 +210,13 @@ export class RemoteArtifacts implements ArtifactsApi {
     return out;
   }
 
-  /** Stream a local file as the body of a PUT. */
-  private async put(url: string, file: string, size: number): Promise<void> {
+  /** Stream a local file as the body of a PUT (to the API, or `direct` to a presigned URL). */
+  private async put(url: string, file: string, size: number, direct = false): Promise<void> {
     const res = await this.send(url, {
       method: "PUT",
       headers: {
-        authorization: `Bearer ${this.opts.token}`,
+        // a presigned URL carries its own signature; a second auth mechanism is refused
+        ...(direct ? {} : { authorization: `Bearer ${this.opts.token}` }),
         "content-type": "application/octet-stream",
         "content-length": String(size),
       },

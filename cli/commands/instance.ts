@@ -27,6 +27,7 @@ function summary(s: InstanceSettings) {
     name: s.name,
     uid: s.uid,
     storage: s.storageRoot,
+    ...(s.storageEndpoint ? { endpoint: s.storageEndpoint } : {}),
     database: describeDatabase(s.db),
     user: s.owner,
     current: currentInstanceName() === s.name,
@@ -36,17 +37,20 @@ function summary(s: InstanceSettings) {
 function printSummary(s: InstanceSettings): void {
   const info = summary(s);
   say(`instance  ${info.instance} (uid ${info.uid})`);
-  say(`storage   ${info.storage}`);
+  say(`storage   ${info.storage}${info.endpoint ? ` (endpoint ${info.endpoint})` : ""}`);
   say(`database  ${info.database.kind}: ${info.database.location}`);
   say(`user      ${info.user}`);
 }
 
-export async function init(opts: Json & { storage: string; name?: string; db?: string }) {
+export async function init(
+  opts: Json & { storage: string; name?: string; db?: string; endpointUrl?: string },
+) {
   if (!opts.json) note(`creating instance in ${opts.storage} ...`);
   const instance = await initInstance({
     storage: opts.storage,
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.db ? { db: opts.db } : {}),
+    ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
   });
   await instance.close();
   if (opts.json) printJson(summary(instance.settings));

@@ -5,6 +5,9 @@
 import { serve as listen } from "@hono/node-server";
 import { generateToken, hashToken, tokenMatches } from "../../core/auth.js";
 import { ValidationError } from "../../core/errors.js";
+import type { IngestOutcome } from "../../core/ingest/ingest.js";
+import { type FolderWatcher, watchFolder, watchRefusal } from "../../core/ingest/watch.js";
+import type { Instance } from "../../core/instance.js";
 import { registerServer, resolveInstanceSettings, unregisterServer } from "../../core/settings.js";
 import { openInstance } from "../../core/setup.js";
 import { createApp } from "../../functions/api/app.js";
@@ -12,20 +15,32 @@ import { note, say } from "../output.js";
 
 declare const __VERSION__: string;
 
-export async function serve(opts: { json?: boolean; port: string; host: string; token?: string }) {
-  const port = Number(opts.port);
+export interface RunningApi {
+  url: string;
+  token: string;
+  /** Stop listening and forget the server (the instance stays open). */
+  close(): void;
+}
+
+export function parsePort(value: string, option = "--port"): number {
+  const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ValidationError(
-      `invalid port '${opts.port}'`,
-      "pass --port 8787 (0 picks a free one)",
+      `invalid port '${value}'`,
+      `pass ${option} with a number from 0 to 65535 (0 picks a free one)`,
     );
   }
-  const settings = resolveInstanceSettings();
-  const instance = await openInstance(settings.name, {
-    purpose: "lamin serve",
-    onWait: (holder) =>
-      note(`waiting for process ${holder.pid}, which has the instance database open ...`),
-  });
+  return port;
+}
+
+/**
+ * Serve `instance`'s API and register the server, so that other `lamin` commands for the
+ * instance go through it.
+ */
+export async function startApi(
+  instance: Instance,
+  opts: { port: number; host: string; token?: string | undefined },
+): Promise<RunningApi> {
   const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
   const digest = hashToken(token);
   const app = createApp({
@@ -33,46 +48,125 @@ export async function serve(opts: { json?: boolean; port: string; host: string; 
     authorize: (given) => given !== undefined && tokenMatches(given, digest),
     version: typeof __VERSION__ === "string" ? __VERSION__ : undefined,
   });
-  const server = listen({ fetch: app.fetch, port, hostname: opts.host });
+  const server = listen({ fetch: app.fetch, port: opts.port, hostname: opts.host });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(
         error.code === "EADDRINUSE"
           ? new ValidationError(
-              `port ${port} is in use`,
+              `port ${opts.port} is in use`,
               "pass another --port (0 picks a free one)",
             )
           : error,
       ),
     );
-  }).catch(async (error) => {
-    await instance.close();
-    throw error;
   });
   const address = server.address();
-  const boundPort = typeof address === "object" && address ? address.port : port;
+  const boundPort = typeof address === "object" && address ? address.port : opts.port;
   const url = `http://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${boundPort}`;
-  registerServer(settings.name, { url, token, pid: process.pid });
+  const name = instance.settings.name;
+  registerServer(name, { url, token, pid: process.pid });
+  process.once("exit", () => unregisterServer(name));
+  return {
+    url,
+    token,
+    close() {
+      unregisterServer(name);
+      server.close();
+    },
+  };
+}
 
+/** Run `stop` once on SIGINT or SIGTERM, then exit. */
+export function stopOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = async () => {
+  const once = async () => {
     if (stopping) return;
     stopping = true;
-    unregisterServer(settings.name);
-    server.close();
-    await instance.close();
+    await stop().catch(() => {});
     process.exit(0);
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  process.once("exit", () => unregisterServer(settings.name));
+  process.once("SIGINT", once);
+  process.once("SIGTERM", once);
+}
 
-  if (opts.json) process.stdout.write(`${JSON.stringify({ url, token })}\n`);
+export async function serve(opts: {
+  json?: boolean;
+  port: string;
+  host: string;
+  token?: string;
+  watch?: boolean;
+}) {
+  const port = parsePort(opts.port);
+  const settings = resolveInstanceSettings();
+  const instance = await openInstance(settings.name, {
+    purpose: "lamin serve",
+    onWait: (holder) =>
+      note(`waiting for process ${holder.pid}, which has the instance database open ...`),
+  });
+  const refusal = opts.watch ? watchRefusal(instance.storage) : undefined;
+  if (refusal) {
+    await instance.close();
+    throw refusal;
+  }
+  const api = await startApi(instance, { port, host: opts.host, token: opts.token }).catch(
+    async (error) => {
+      await instance.close();
+      throw error;
+    },
+  );
+  let watcher: FolderWatcher | undefined;
+  if (opts.watch) {
+    try {
+      watcher = watchFolder(instance, {
+        onOutcome: (outcome, event) => {
+          const line = watchLine(outcome, event.type);
+          if (line) note(line);
+        },
+        onError: (error, key) => note(`watch: ${key ? `${key}: ` : ""}${error.message}`),
+      });
+    } catch (error) {
+      api.close();
+      await instance.close();
+      throw error;
+    }
+  }
+  stopOnSignals(async () => {
+    await watcher?.close();
+    api.close();
+    await instance.close();
+  });
+
+  if (opts.json) process.stdout.write(`${JSON.stringify({ url: api.url, token: api.token })}\n`);
   else {
-    say(`serving ${instance.slug} at ${url}`);
-    say(`token:   ${token}`);
-    say(`docs:    ${url}/docs`);
+    say(`serving ${instance.slug} at ${api.url}`);
+    say(`token:   ${api.token}`);
+    say(`docs:    ${api.url}/docs`);
     say("other lamin commands for this instance now go through this server; Ctrl-C stops it");
+    if (watcher) {
+      say(
+        `watching ${instance.storageRecord.root} for files (earlier changes: \`lamin reconcile\`)`,
+      );
+    }
+  }
+}
+
+/** One stderr line per change the watcher made; nothing for what changed nothing. */
+function watchLine(o: IngestOutcome, type: "created" | "removed"): string | undefined {
+  switch (o.action) {
+    case "created":
+      return `registered ${o.key} -> ${o.uid}`;
+    case "new-version":
+      return `new version ${o.key} -> ${o.uid}`;
+    case "restored":
+      return `restored ${o.key} -> ${o.uid}`;
+    case "trashed":
+      return `trashed ${o.key} (${o.uid}${o.reason ? `; ${o.reason}` : ""})`;
+    case "skipped":
+      // a deleted file that was never registered is not news
+      return type === "created" ? `skipped ${o.key}: ${o.reason}` : undefined;
+    default:
+      return undefined;
   }
 }

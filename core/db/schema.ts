@@ -16,6 +16,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   smallint,
   smallserial,
@@ -482,6 +483,30 @@ export const artifactJsonValue = pgTable(
   ],
 );
 
+/**
+ * lamindb-serverless, not LaminDB: the last storage event applied to each object key. Storage
+ * events arrive late, twice or out of order; comparing their S3 `sequencer` with the one kept
+ * here makes every event apply at most once and never roll an object back.
+ */
+export const storageObject = pgTable(
+  "lns_storage_object",
+  {
+    storageId: integer("storage_id")
+      .notNull()
+      .references(() => storage.id, { onDelete: "cascade" }),
+    /** Storage-relative object key. */
+    key: text("key").notNull(),
+    /** Normalised sequencer (upper-case hex, right-padded with zeros) of the last event. */
+    sequencer: varchar("sequencer", { length: 128 }).notNull(),
+    etag: varchar("etag", { length: 128 }),
+    deleted: boolean("deleted").notNull().default(false),
+    artifactId: integer("artifact_id").references(() => artifact.id, { onDelete: "set null" }),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.storageId, t.key] })],
+);
+
 export type ArtifactRow = typeof artifact.$inferSelect;
 export type StorageRow = typeof storage.$inferSelect;
+export type StorageObjectRow = typeof storageObject.$inferSelect;
 export type UserRow = typeof user.$inferSelect;

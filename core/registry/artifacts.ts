@@ -760,13 +760,8 @@ export class Artifacts {
         onProgress?.({ phase: "copy", done, total: files.length, unit: "files" }),
       );
     } else {
-      await storage.putFile(input.path, key, () =>
-        onProgress?.({
-          phase: "copy",
-          done: input.hash.size,
-          total: input.hash.size,
-          unit: "bytes",
-        }),
+      await storage.putFile(input.path, key, (done) =>
+        onProgress?.({ phase: "copy", done, total: input.hash.size, unit: "bytes" }),
       );
     }
   }
@@ -1143,8 +1138,13 @@ const KEY_RULES: [(key: string) => boolean, string][] = [
   [hasControlCharacter, "contains control characters"],
 ];
 
+/** What is wrong with `key` as an artifact key ("it ..."), or undefined when it is fine. */
+export function keyProblem(key: string): string | undefined {
+  return KEY_RULES.find(([broken]) => broken(key))?.[1];
+}
+
 function validateKeySyntax(key: string): void {
-  const problem = KEY_RULES.find(([broken]) => broken(key))?.[1];
+  const problem = keyProblem(key);
   if (problem) {
     throw new ValidationError(
       `invalid key '${key.slice(0, 200)}': it ${problem}`,

@@ -13,6 +13,7 @@ export const LOCK = {
   feature: 6,
   ulabel: 7,
   project: 8,
+  storageObject: 9,
 } as const;
 
 /** Serialize on `value` in `namespace` until the transaction ends. */

@@ -23,11 +23,25 @@ import {
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { LaminError, ValidationError } from "../errors.js";
-import { type FileHash, type FolderHash, hashFile, hashFolder } from "../hash.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import {
+  bytesToHash,
+  compareCodePoints,
+  type FileHash,
+  type FolderHash,
+  hashFile,
+  hashFolder,
+} from "../hash.js";
 import { randomBase62 } from "../uid.js";
 import { mapLimit } from "../util/concurrency.js";
-import type { ProgressFn, StorageBackend } from "./types.js";
+import { limitBytes, readConsistently } from "./streams.js";
+import {
+  type ObjectInfo,
+  type ProgressFn,
+  StaleObjectError,
+  type StorageBackend,
+  type StoredHash,
+} from "./types.js";
 
 const COPY_CONCURRENCY = 32;
 const SYNC_COPY_MAX = 1 << 20;
@@ -84,16 +98,18 @@ export class LocalStorage implements StorageBackend {
   async putFile(src: string, key: string, onProgress?: ProgressFn): Promise<void> {
     const dest = this.localPath(key);
     const tmp = `${dest}.tmp-${randomBase62(8)}`;
+    let size: number;
     try {
       // Small files synchronously: far cheaper than the async round trips when saving many.
-      if (statSync(src).size <= SYNC_COPY_MAX) copySync(src, tmp);
+      size = statSync(src).size;
+      if (size <= SYNC_COPY_MAX) copySync(src, tmp);
       else await copyAsync(src, tmp);
       await rename(tmp, dest);
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
     }
-    onProgress?.(1);
+    onProgress?.(size);
   }
 
   async putFolder(
@@ -154,28 +170,15 @@ export class LocalStorage implements StorageBackend {
     const dest = this.localPath(key);
     await mkdir(dirname(dest), { recursive: true });
     const tmp = `${dest}.tmp-${randomBase62(8)}`;
-    let written = 0;
-    const limited = async function* () {
-      for await (const chunk of body) {
-        written += chunk.byteLength;
-        if (written > maxBytes) {
-          throw new LaminError(
-            "too-large",
-            `more than the declared ${maxBytes} bytes were sent`,
-            "send exactly the declared size",
-          );
-        }
-        yield chunk;
-      }
-    };
+    const written = { bytes: 0 };
     try {
-      await pipeline(Readable.from(limited()), createWriteStream(tmp));
+      await pipeline(Readable.from(limitBytes(body, maxBytes, written)), createWriteStream(tmp));
       await rename(tmp, dest);
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
     }
-    return written;
+    return written.bytes;
   }
 
   async openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
@@ -206,5 +209,49 @@ export class LocalStorage implements StorageBackend {
     const dest = this.localPath(key);
     await mkdir(dirname(dest), { recursive: true });
     await writeFile(dest, text);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const info = await stat(this.localPath(key)).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    return {
+      key,
+      size: info.size,
+      // what changes when the file is rewritten, like an ETag
+      etag: `${info.mtimeMs.toString(16)}-${info.size.toString(16)}`,
+      lastModified: info.mtime,
+    };
+  }
+
+  async hashObject(key: string, opts: { ifEtag?: string } = {}): Promise<StoredHash> {
+    return readConsistently(opts.ifEtag, async () => {
+      const before = await this.head(key);
+      if (!before) {
+        throw new NotFoundError(
+          `no file at ${this.localPath(key)}`,
+          "it was deleted or never written",
+        );
+      }
+      if (opts.ifEtag !== undefined && before.etag !== opts.ifEtag) throw new StaleObjectError(key);
+      const hash = await hashFile(this.localPath(key));
+      // a file rewritten while it was read gives a hash of neither version
+      if ((await this.head(key))?.etag !== before.etag) throw new StaleObjectError(key);
+      return { ...hash, etag: before.etag, bytesRead: bytesToHash(hash.size) };
+    });
+  }
+
+  async *listObjects(prefix: string): AsyncGenerator<ObjectInfo> {
+    // walk only the folder the prefix names; the rest of the prefix filters names
+    const dir = this.localPath(prefix.slice(0, prefix.lastIndexOf("/") + 1));
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    const keys = entries
+      .filter((e) => e.isFile())
+      .map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join("/"))
+      .filter((key) => key.startsWith(prefix))
+      .sort(compareCodePoints);
+    for (const key of keys) {
+      const info = await this.head(key);
+      if (info) yield info; // gone since the walk
+    }
   }
 }

@@ -3,6 +3,25 @@ import type { FileHash, FolderHash } from "../hash.js";
 
 export type StorageType = "local" | "s3" | "gs";
 
+/** What storage says about one object (a file; folders are many objects). */
+export interface ObjectInfo {
+  /** Storage-relative key, "/"-separated. */
+  key: string;
+  size: number;
+  /** S3: the ETag without quotes (`<md5>` or `<md5-of-parts>-<n>`); local: `<mtime-ms hex>-<size hex>`. */
+  etag: string;
+  /** S3 with bucket versioning on. */
+  versionId?: string;
+  lastModified?: Date;
+}
+
+/** A LaminDB file hash of a stored object, with how many bytes it took to compute. */
+export interface StoredHash extends FileHash {
+  etag: string;
+  /** Bytes read from storage: 0 when the ETag is a usable MD5, at most 100 MiB otherwise. */
+  bytesRead: number;
+}
+
 /** Called with the bytes (or files, for folders) done so far, cumulative. */
 export type ProgressFn = (done: number) => void;
 
@@ -40,6 +59,28 @@ export interface StorageBackend {
   openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
   /** The files below `key`, relative to it (with "/"), with their sizes. */
   listFiles(key: string): Promise<{ path: string; size: number }[]>;
+  /** Size and ETag of the object at `key`, or undefined when there is none. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * LaminDB hash of the object at `key` by the cheapest faithful route: a plain-MD5 ETag of an
+   * object of at most 50 MiB is reused without reading; otherwise at most 100 MiB are read
+   * (the whole object up to 50 MiB, else the first and last 50 MiB, `sha1-fl`). With
+   * `ifEtag`, every read is conditional: a changed object throws {@link StaleObjectError}; a
+   * missing one throws NotFoundError.
+   */
+  hashObject(key: string, opts?: { ifEtag?: string }): Promise<StoredHash>;
+  /** Every object below `prefix` ("" = the whole root), in key order, fetched page by page. */
+  listObjects(prefix: string): AsyncIterable<ObjectInfo>;
+  /** A URL that lets its holder PUT the object at `key` directly (object stores only). */
+  presignPut?(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/** The object changed between the event that named it and the read: a newer event follows. */
+export class StaleObjectError extends Error {
+  constructor(readonly key: string) {
+    super(`object ${key} changed while it was read`);
+    this.name = "StaleObjectError";
+  }
 }
 
 /** Storage-relative key of the marker that says which instance manages a root. */

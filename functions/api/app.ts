@@ -12,7 +12,9 @@ import { docsPage } from "./docs.js";
 import type { ApiEnv } from "./env.js";
 import { problem, problemHook, problemResponse, toProblem } from "./problem.js";
 import { artifactRoutes } from "./routes/artifacts.js";
+
 import { registryRoutes } from "./routes/registries.js";
+import { storageRoutes } from "./routes/storage.js";
 
 export interface ApiOptions {
   /** The instance behind the routes. */
@@ -88,7 +90,7 @@ export function createApp(opts: ApiOptions) {
   });
   app.use("*", async (c, next) => (c.req.method === "PUT" ? next() : jsonLimit(c, next)));
 
-  return app.route("/", artifactRoutes()).route("/", registryRoutes());
+  return app.route("/", artifactRoutes()).route("/", registryRoutes()).route("/", storageRoutes());
 }
 
 export type AppType = ReturnType<typeof createApp>;

@@ -112,6 +112,8 @@ export const UploadTicket = z
         method: z.literal("PUT"),
         /** files: PUT the bytes here. */
         url: z.string().optional(),
+        /** true: `url` is a presigned storage URL; send no Authorization header to it. */
+        direct: z.boolean().optional(),
         /** folders: PUT each file to this URL with {path} replaced by the URL-encoded relative path. */
         file_url_template: z.string().optional(),
         complete_url: z.string(),

@@ -233,11 +233,19 @@ export function artifactRoutes(base = "") {
       });
       const { uid } = ticket.artifact;
       const prefix = `${base}/artifacts/uploads/${uid}`;
+      const { storage } = c.var.instance;
+      // Object stores take a file's bytes straight from the client (no size limit of the API's
+      // host, no second hop); its storage event or the client's complete call registers it.
+      const presigned =
+        ticket.upload && !ticket.upload.isFolder && storage.presignPut
+          ? await storage.presignPut(ticket.upload.key, UPLOAD_URL_SECONDS)
+          : undefined;
       const upload = ticket.upload && {
         method: "PUT" as const,
         ...(ticket.upload.isFolder
           ? { file_url_template: `${prefix}/files/{path}` }
-          : { url: `${prefix}/content` }),
+          : { url: presigned ?? `${prefix}/content` }),
+        ...(presigned ? { direct: true } : {}),
         complete_url: `${prefix}/complete`,
       };
       return c.json(
@@ -320,6 +328,9 @@ export function artifactRoutes(base = "") {
     });
 }
 
+/** How long a presigned upload URL is valid. */
+const UPLOAD_URL_SECONDS = 3600;
+
 /** Where the bytes of a pending upload go; refuses uploads that are not pending. */
 async function pendingTarget(instance: Instance, uid: string, folder: boolean) {
   const ticket = await instance.artifacts.uploadState(uid);
@@ -329,12 +340,6 @@ async function pendingTarget(instance: Instance, uid: string, folder: boolean) {
     throw new ValidationError(
       folder ? `${uid} is a file upload` : `${uid} is a folder upload`,
       folder ? "PUT the bytes to .../content" : "PUT each file to .../files/{path}",
-    );
-  }
-  if (instance.storage.type !== "local") {
-    throw new ValidationError(
-      "this storage takes uploads directly",
-      "PUT to the presigned URL of the upload ticket",
     );
   }
   return { target: ticket.key, size: ticket.size };

@@ -1,0 +1,585 @@
+/**
+ * A storage location in an S3 bucket: AWS, or any S3-compatible server through an endpoint URL.
+ *
+ * The AWS SDK is loaded when the first S3 storage is made, never when this module is imported:
+ * local instances do not pay for loading it, and bundles (the CLI's, the Lambdas', where the
+ * runtime provides the SDK) hold this code without loading the SDK at start. `require` (not
+ * `import()`) keeps the constructor synchronous; esbuild leaves such a require to run time.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, resolve, sep } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type * as Sdk from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { NotFoundError, ValidationError } from "../errors.js";
+import {
+  compareCodePoints,
+  type FileHash,
+  type FolderEntry,
+  type FolderHash,
+  HASH_CHUNK,
+  hashFromHashes,
+  hashFromRanges,
+  hashFromS3Etag,
+} from "../hash.js";
+import { randomBase62 } from "../uid.js";
+import { mapLimit } from "../util/concurrency.js";
+import { bucketMissing, isNotFound, type S3Place, s3Error } from "./s3-errors.js";
+import { limitBytes, readConsistently } from "./streams.js";
+import type { ObjectInfo, ProgressFn, StorageBackend, StoredHash } from "./types.js";
+import { StaleObjectError } from "./types.js";
+
+/** Multipart part size: files above it go up in parts, QUEUE_SIZE of them in flight. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+/** Files of a folder moved at once (each large one has QUEUE_SIZE parts of its own in flight). */
+const FILE_CONCURRENCY = 8;
+/** DeleteObjects takes at most this many keys. */
+const DELETE_BATCH = 1000;
+/** S3's single-request CopyObject limit; larger objects would need UploadPartCopy. */
+const COPY_MAX = 5 * 1024 ** 3;
+const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
+
+const load = createRequire(import.meta.url);
+let clientModule: typeof Sdk | undefined;
+
+/** `@aws-sdk/client-s3`, loaded on first use. */
+function loadSdk(): typeof Sdk {
+  clientModule ??= load("@aws-sdk/client-s3") as typeof Sdk;
+  return clientModule;
+}
+
+export interface S3Options {
+  /** An S3-compatible server; default AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS. */
+  endpoint?: string;
+  /** Default AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1. */
+  region?: string;
+  /** A client of one's own (tests); endpoint and region then only name things in messages. */
+  client?: S3Client;
+}
+
+/** `s3://bucket/prefix` → its parts, prefix without surrounding slashes. */
+export function parseS3Root(root: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/*(.*?)\/*$/i.exec(root);
+  const bucket = m?.[1] ?? "";
+  if (!/^[a-z0-9][a-z0-9._-]{1,254}$/i.test(bucket)) {
+    throw new ValidationError(
+      `not an S3 storage root: '${root}'`,
+      "write it as s3://bucket or s3://bucket/prefix",
+    );
+  }
+  return { bucket, prefix: m?.[2] ?? "" };
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? "").replaceAll('"', "");
+}
+
+function checkKey(key: string): void {
+  if (!key || key.startsWith("/") || key.split("/").some((s) => s === "." || s === "..")) {
+    throw new ValidationError(
+      `invalid storage key: '${key}'`,
+      "use a relative key without '.' or '..' segments",
+    );
+  }
+}
+
+export class S3Storage implements StorageBackend {
+  readonly type = "s3" as const;
+  /** `s3://bucket` or `s3://bucket/prefix`, as stored in `lamindb_storage.root`. */
+  readonly root: string;
+  readonly bucket: string;
+  /** Key prefix of the root inside the bucket, "" or without surrounding slashes. */
+  readonly prefix: string;
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly client: S3Client;
+  /** Bytes of object bodies read so far (GETs), counted as the streams are consumed. */
+  bytesRead = 0;
+
+  private readonly sdk = loadSdk();
+
+  /** The storage at `s3://bucket/prefix` (or `s3://bucket`). No request is made. */
+  constructor(root: string, opts: S3Options = {}) {
+    const { bucket, prefix } = parseS3Root(root);
+    this.bucket = bucket;
+    this.prefix = prefix;
+    this.root = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
+    const endpoint =
+      opts.endpoint || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint !== undefined && !URL.canParse(endpoint)) {
+      throw new ValidationError(
+        `not an endpoint URL: '${endpoint}'`,
+        "pass the full URL, e.g. --endpoint-url http://127.0.0.1:9000",
+      );
+    }
+    this.endpoint = endpoint;
+    this.region =
+      opts.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1";
+    this.client =
+      opts.client ??
+      new this.sdk.S3Client({
+        region: this.region,
+        // S3-compatible servers rarely have per-bucket DNS names; AWS redirects across regions
+        ...(endpoint ? { endpoint, forcePathStyle: true } : { followRegionRedirects: true }),
+        // Default checksums make streamed PUTs aws-chunked and presigned PUTs carry the CRC of an
+        // empty body, which S3-compatible servers store corrupted or reject.
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+      });
+  }
+
+  // ---------------------------------------------------------------- keys and errors
+
+  /** The bucket key of a storage key. */
+  private objectKey(key: string): string {
+    checkKey(key);
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  /** The storage key of a bucket key listed below the root. */
+  private storageKey(objectKey: string): string {
+    return this.prefix ? objectKey.slice(this.prefix.length + 1) : objectKey;
+  }
+
+  private place(key?: string): S3Place {
+    return {
+      bucket: this.bucket,
+      ...(key !== undefined ? { objectKey: this.prefix ? `${this.prefix}/${key}` : key } : {}),
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+    };
+  }
+
+  /** Run an SDK call; failures come back as domain errors about `key`. */
+  private async call<T>(key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw s3Error(error, this.place(key));
+    }
+  }
+
+  // ---------------------------------------------------------------- bucket
+
+  /**
+   * Check that the bucket exists and can be reached with these credentials; returns its region
+   * when the server says (AWS does).
+   */
+  async checkBucket(): Promise<{ region: string | undefined }> {
+    try {
+      const out = await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket }));
+      return { region: out.BucketRegion };
+    } catch (error) {
+      // HEAD answers have no body: a missing bucket is a bare 404
+      if (isNotFound(error)) throw bucketMissing(this.place(), error);
+      throw s3Error(error, this.place());
+    }
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** HeadObject, or undefined on 404. `etagIsMd5` is false when encryption hides the MD5. */
+  private async headObject(
+    key: string,
+    ifEtag?: string,
+  ): Promise<{ info: ObjectInfo; etagIsMd5: boolean } | undefined> {
+    let out: Sdk.HeadObjectCommandOutput;
+    try {
+      out = await this.client.send(
+        new this.sdk.HeadObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          ...(ifEtag !== undefined ? { IfMatch: `"${ifEtag}"` } : {}),
+        }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw s3Error(error, this.place(key));
+    }
+    const etag = unquote(out.ETag);
+    // servers that ignore If-Match (s3rver) still tell the ETag
+    if (ifEtag !== undefined && etag !== ifEtag) throw new StaleObjectError(key);
+    const info: ObjectInfo = { key, size: out.ContentLength ?? 0, etag };
+    if (out.VersionId) info.versionId = out.VersionId;
+    if (out.LastModified) info.lastModified = out.LastModified;
+    // with SSE-KMS or SSE-C the ETag of a single-part object is not the MD5 of its content
+    const encrypted = out.ServerSideEncryption?.startsWith("aws:kms") || !!out.SSECustomerAlgorithm;
+    return { info, etagIsMd5: PLAIN_MD5.test(etag) && !encrypted };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    return (await this.headObject(key))?.info;
+  }
+
+  /** Consume an object body, counting its bytes into `bytesRead` (and `counter`). */
+  private async *consume(body: unknown, counter?: { bytes: number }): AsyncGenerator<Uint8Array> {
+    const stream = body as Readable;
+    try {
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        this.bytesRead += chunk.byteLength;
+        if (counter) counter.bytes += chunk.byteLength;
+        yield chunk;
+      }
+    } finally {
+      stream.destroy?.();
+    }
+  }
+
+  private getObject(key: string, extra: Partial<Sdk.GetObjectCommandInput> = {}) {
+    return this.call(key, () =>
+      this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...extra }),
+      ),
+    );
+  }
+
+  /** Bytes [start, end) of the object as it is at `etag`; another version throws stale. */
+  private async *readRange(
+    key: string,
+    start: number,
+    end: number,
+    etag: string,
+    counter: { bytes: number },
+  ): AsyncGenerator<Uint8Array> {
+    const out = await this.getObject(key, {
+      Range: `bytes=${start}-${end - 1}`,
+      IfMatch: `"${etag}"`,
+    });
+    if (unquote(out.ETag) !== etag) {
+      (out.Body as Readable | undefined)?.destroy?.();
+      throw new StaleObjectError(key);
+    }
+    yield* this.consume(out.Body, counter);
+  }
+
+  async hashObject(key: string, opts: { ifEtag?: string } = {}): Promise<StoredHash> {
+    return readConsistently(opts.ifEtag, async () => {
+      const head = await this.headObject(key, opts.ifEtag);
+      if (!head) {
+        throw new NotFoundError(
+          `no object at ${this.root}/${key}`,
+          "it was deleted or never written",
+        );
+      }
+      const { size, etag } = head.info;
+      if (head.etagIsMd5 && size <= HASH_CHUNK) {
+        // the ETag of a single-part upload is the MD5 of the content: nothing to read
+        return { size, hash: hashFromS3Etag(etag).hash, hashType: "md5", etag, bytesRead: 0 };
+      }
+      // every range is pinned to the ETag seen above, so all of the hash is of one version
+      const counter = { bytes: 0 };
+      const hash = await hashFromRanges(size, (start, end) =>
+        this.readRange(key, start, end, etag, counter),
+      );
+      return { ...hash, etag, bytesRead: counter.bytes };
+    });
+  }
+
+  async hashStored(key: string, isFolder: boolean): Promise<FileHash | FolderHash> {
+    if (!isFolder) return this.hashObject(key);
+    const files = await this.listFiles(key);
+    const entries: FolderEntry[] = await mapLimit(files, FILE_CONCURRENCY, async (f) => {
+      const h = await this.hashObject(`${key}/${f.path}`);
+      return { relPath: f.path, size: h.size, hash: h.hash };
+    });
+    entries.sort((a, b) => compareCodePoints(a.relPath, b.relPath));
+    return {
+      size: entries.reduce((sum, e) => sum + e.size, 0),
+      hash: hashFromHashes(entries.map((e) => e.hash)),
+      hashType: "md5-d",
+      nFiles: entries.length,
+      files: entries,
+    };
+  }
+
+  async openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
+    const out = await this.getObject(key);
+    return { size: out.ContentLength ?? 0, stream: this.consume(out.Body) };
+  }
+
+  async getFile(key: string, dest: string): Promise<void> {
+    const out = await this.getObject(key);
+    await mkdir(dirname(dest), { recursive: true });
+    // readers of `dest` never see a partial download
+    const tmp = `${dest}.tmp-${randomBase62(8)}`;
+    try {
+      await pipeline(Readable.from(this.consume(out.Body)), createWriteStream(tmp));
+      await rename(tmp, dest);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  async getFolder(key: string, destDir: string): Promise<void> {
+    const root = resolve(destDir);
+    const files = await this.listFiles(key);
+    await mapLimit(files, FILE_CONCURRENCY, async (f) => {
+      const dest = resolve(root, ...f.path.split("/"));
+      if (!dest.startsWith(root + sep)) {
+        throw new ValidationError(
+          `object ${this.root}/${key}/${f.path} would land outside ${root}`,
+          "rename the object: its key has '..' segments",
+        );
+      }
+      await this.getFile(`${key}/${f.path}`, dest);
+    });
+  }
+
+  async exists(key: string): Promise<boolean> {
+    if (await this.head(key)) return true;
+    // a folder exists through its objects: the first page of them answers (no MaxKeys=1: s3rver
+    // fails any listing that would need a continuation token)
+    for await (const _ of this.listObjects(`${key}/`)) return true;
+    return false;
+  }
+
+  async readText(key: string): Promise<string | undefined> {
+    let out: Sdk.GetObjectCommandOutput;
+    try {
+      out = await this.client.send(
+        new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw s3Error(error, this.place(key));
+    }
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.consume(out.Body)) chunks.push(chunk);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  async *listObjects(prefix: string): AsyncGenerator<ObjectInfo> {
+    if (prefix) checkKey(prefix.replace(/\/$/, "")); // "" lists the whole root
+    const Prefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+    let token: string | undefined;
+    do {
+      const page: Sdk.ListObjectsV2CommandOutput = await this.call(prefix, () =>
+        this.client.send(
+          new this.sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        const info: ObjectInfo = {
+          key: this.storageKey(o.Key),
+          size: o.Size ?? 0,
+          etag: unquote(o.ETag),
+        };
+        if (o.LastModified) info.lastModified = o.LastModified;
+        yield info;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async listFiles(key: string): Promise<{ path: string; size: number }[]> {
+    const files: { path: string; size: number }[] = [];
+    for await (const o of this.listObjects(`${key}/`)) {
+      files.push({ path: o.key.slice(key.length + 1), size: o.size });
+    }
+    // like a missing local folder: a folder exists only through its objects
+    if (files.length === 0) {
+      throw new NotFoundError(
+        `no objects below ${this.root}/${key}/`,
+        "it was deleted or never written",
+      );
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
+  localPath(_key: string): string | undefined {
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** Multipart upload of a stream of unknown length (lib-storage buffers it into parts). */
+  private async upload(key: string, body: Readable, onProgress?: ProgressFn): Promise<void> {
+    const { Upload } = load("@aws-sdk/lib-storage") as typeof import("@aws-sdk/lib-storage");
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.objectKey(key), Body: body },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false, // a failed upload is aborted: no orphaned parts to pay for
+    });
+    if (onProgress) {
+      upload.on("httpUploadProgress", (p) => {
+        if (p.loaded !== undefined) onProgress(p.loaded);
+      });
+    }
+    try {
+      await upload.done();
+    } catch (error) {
+      throw s3Error(error, this.place(key));
+    } finally {
+      body.destroy();
+    }
+  }
+
+  async putFile(src: string, key: string, onProgress?: ProgressFn): Promise<void> {
+    const { size } = await stat(src);
+    if (size > PART_SIZE) return this.upload(key, createReadStream(src), onProgress);
+    // one request; a Buffer body, since streamed PutObject bodies need a known length
+    const body = await readFile(src);
+    await this.call(key, () =>
+      this.client.send(
+        new this.sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          Body: body,
+        }),
+      ),
+    );
+    onProgress?.(size);
+  }
+
+  async putFolder(
+    srcDir: string,
+    relPaths: readonly string[],
+    key: string,
+    onProgress?: ProgressFn,
+  ): Promise<void> {
+    let done = 0;
+    await mapLimit(relPaths, FILE_CONCURRENCY, async (rel) => {
+      await this.putFile(join(srcDir, ...rel.split("/")), `${key}/${rel}`);
+      onProgress?.(++done);
+    });
+    await this.deleteBelow(key, new Set(relPaths));
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number> {
+    const counter = { bytes: 0 };
+    try {
+      await this.upload(key, Readable.from(limitBytes(body, maxBytes, counter)));
+    } catch (error) {
+      // nothing of a refused or broken upload is kept
+      await this.delete(key).catch(() => {});
+      throw error;
+    }
+    return counter.bytes;
+  }
+
+  async writeText(key: string, text: string): Promise<void> {
+    await this.call(key, () =>
+      this.client.send(
+        new this.sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          Body: Buffer.from(text, "utf8"),
+          ContentType: "text/plain; charset=utf-8",
+        }),
+      ),
+    );
+  }
+
+  private async copy(from: string, to: string, size: number): Promise<void> {
+    if (size > COPY_MAX) {
+      throw new ValidationError(
+        `${this.root}/${from} is larger than 5 GiB, the limit of a single S3 copy`,
+        "save the file again under the new key instead of moving it",
+      );
+    }
+    await this.call(to, () =>
+      this.client.send(
+        new this.sdk.CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(to),
+          // s3rver and S3 decode the source with decodeURI: encode it the same way
+          CopySource: encodeURI(`${this.bucket}/${this.objectKey(from)}`),
+        }),
+      ),
+    );
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const file = await this.head(from);
+    if (file) {
+      await this.copy(from, to, file.size);
+      await this.deleteBelow(to, new Set());
+    } else {
+      const files = await this.listFiles(from);
+      await mapLimit(files, FILE_CONCURRENCY, (f) =>
+        this.copy(`${from}/${f.path}`, `${to}/${f.path}`, f.size),
+      );
+      await this.deleteBelow(to, new Set(files.map((f) => f.path)));
+    }
+    await this.delete(from);
+  }
+
+  // ---------------------------------------------------------------- deleting
+
+  async delete(key: string): Promise<void> {
+    const batch = [this.objectKey(key)];
+    for await (const o of this.listObjects(`${key}/`)) {
+      batch.push(this.objectKey(o.key));
+      if (batch.length === DELETE_BATCH) await this.deleteObjects(key, batch.splice(0));
+    }
+    if (batch.length) await this.deleteObjects(key, batch);
+  }
+
+  /** Remove the objects below `key/` whose relative path is not in `keep`. */
+  private async deleteBelow(key: string, keep: ReadonlySet<string>): Promise<void> {
+    const batch: string[] = [];
+    for await (const o of this.listObjects(`${key}/`)) {
+      if (keep.has(o.key.slice(key.length + 1))) continue;
+      batch.push(this.objectKey(o.key));
+      if (batch.length === DELETE_BATCH) await this.deleteObjects(key, batch.splice(0));
+    }
+    if (batch.length) await this.deleteObjects(key, batch);
+  }
+
+  private async deleteObjects(key: string, objectKeys: string[]): Promise<void> {
+    const out = await this.call(key, () =>
+      this.client.send(
+        new this.sdk.DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: objectKeys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      ),
+    );
+    const failed = out.Errors?.[0];
+    if (failed) {
+      throw s3Error(
+        { name: failed.Code, message: failed.Message, $metadata: {} },
+        { ...this.place(), objectKey: failed.Key ?? "" },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- presigned URLs
+
+  /** A URL that accepts one PUT of the object's bytes, for `expiresInSeconds`. */
+  async presignPut(key: string, expiresInSeconds: number): Promise<string> {
+    return this.presign(
+      new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      expiresInSeconds,
+    );
+  }
+
+  /** A URL that answers GET with the object's bytes, for `expiresInSeconds`. */
+  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    return this.presign(
+      new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      expiresInSeconds,
+    );
+  }
+
+  private async presign(
+    command: Sdk.PutObjectCommand | Sdk.GetObjectCommand,
+    expiresIn: number,
+  ): Promise<string> {
+    const { getSignedUrl } = load(
+      "@aws-sdk/s3-request-presigner",
+    ) as typeof import("@aws-sdk/s3-request-presigner");
+    return getSignedUrl(this.client, command, { expiresIn });
+  }
+}
