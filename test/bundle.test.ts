@@ -5,10 +5,14 @@
 import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { promisify } from "node:util";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../core/auth.js";
+import { dropDatabase } from "../core/db/postgres.js";
+import { initInstance } from "../core/setup.js";
 import { bundleLambda, type LambdaBundle } from "../scripts/bundle-lambda.mjs";
-import { tempDir } from "./helpers.js";
+import { BACKENDS, postgresUrl, REPO, tempDir, useTempHome } from "./helpers.js";
+import { startS3rver } from "./servers/s3rver.js";
 
 const execFileP = promisify(execFile);
 
@@ -108,4 +112,98 @@ describe("API Lambda bundle", () => {
     expect(artifacts?.type).toBe("application/problem+json");
     expect(JSON.parse(artifacts?.body ?? "{}")).toMatchObject({ status: 503 });
   });
+});
+
+describe("ingest Lambda bundle", () => {
+  const outRoot = tempDir("lamin-bundle-");
+  let bundle: LambdaBundle;
+
+  beforeAll(async () => {
+    bundle = await bundleLambda("ingest", { outRoot });
+  });
+  afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+  it("builds without local-only code, leaving the AWS SDK to the runtime", () => {
+    expect(bundle.inputs).toContain("functions/ingest/lambda.ts");
+    expect(bundle.inputs).toContain("core/ingest/ingest.ts");
+    for (const pattern of [/@electric-sql\/pglite/, /^cli\//, /^core\/setup\.ts$/]) {
+      expect(bundle.inputs.filter((input) => pattern.test(input))).toEqual([]);
+    }
+    expect(bundle.inputs.filter((input) => input.includes("node_modules/@aws-sdk/"))).toEqual([]);
+  });
+
+  it.skipIf(!BACKENDS.includes("postgres"))(
+    "registers an upload from an SQS batch in a fresh node process, on Postgres and S3",
+    async () => {
+      useTempHome();
+      const s3 = await startS3rver({ buckets: ["bundle"] });
+      const db = postgresUrl();
+      process.env.AWS_ACCESS_KEY_ID = "S3RVER";
+      process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
+      try {
+        const instance = await initInstance({
+          storage: "s3://bundle/data",
+          name: "bundle-ingest",
+          db,
+          endpoint: s3.endpoint,
+          pgliteDir: `${outRoot}/unused`,
+        });
+        await instance.close();
+        await s3.client.send(
+          new PutObjectCommand({ Bucket: "bundle", Key: "data/in lambda.csv", Body: "a,b\n" }),
+        );
+        const record = {
+          eventVersion: "2.1",
+          eventSource: "aws:s3",
+          eventTime: new Date().toISOString(),
+          eventName: "ObjectCreated:Put",
+          s3: {
+            bucket: { name: "bundle" },
+            object: { key: "data/in+lambda.csv", size: 4, sequencer: "0A" },
+          },
+        };
+        const event = {
+          Records: [
+            {
+              messageId: "m1",
+              eventSource: "aws:sqs",
+              body: JSON.stringify({ Records: [record] }),
+            },
+            { messageId: "m2", eventSource: "aws:sqs", body: "poison" },
+          ],
+        };
+        const code = `
+          const { handler } = await import(${JSON.stringify(bundle.outfile)});
+          console.log(JSON.stringify(await handler(${JSON.stringify(event)})));
+          process.exit(0);
+        `;
+        const out = await nodeEval(code, outRoot, {
+          DATABASE_URL: db,
+          LAMIN_INSTANCE: "anonymous/bundle-ingest",
+          LAMIN_STORAGE_ROOT: "s3://bundle/data",
+          LAMIN_STORAGE_ENDPOINT: s3.endpoint,
+          AWS_ACCESS_KEY_ID: "S3RVER",
+          AWS_SECRET_ACCESS_KEY: "S3RVER",
+          AWS_REGION: "us-east-1",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          // the Lambda runtime provides the AWS SDK; here it comes from the repository
+          NODE_PATH: `${REPO}node_modules`,
+        });
+        const lines = out.split("\n");
+        expect(JSON.parse(lines.at(-1) ?? "{}")).toEqual({
+          batchItemFailures: [{ itemIdentifier: "m2" }],
+        });
+        expect(lines.some((l) => l.includes('"action":"created"'))).toBe(true);
+        const reopened = await import("../core/setup.js").then((m) =>
+          m.openInstance("bundle-ingest"),
+        );
+        expect((await reopened.artifacts.get({ key: "in lambda.csv" })).size).toBe(4);
+        await reopened.close();
+      } finally {
+        await s3.close();
+        await dropDatabase(db).catch(() => {});
+      }
+    },
+    60_000,
+  );
 });

@@ -16,6 +16,7 @@ import { Ingestor } from "../core/ingest/ingest.js";
 import type { Instance } from "../core/instance.js";
 import { initInstance } from "../core/setup.js";
 import { createApp } from "../functions/api/app.js";
+import { createIngestHandler } from "../functions/ingest/handler.js";
 import { BACKENDS, postgresUrl, tempDir, useTempHome } from "./helpers.js";
 import { startS3rver } from "./servers/s3rver.js";
 
@@ -308,6 +309,53 @@ describe.each(BACKENDS)("storage events on %s", (backend) => {
       action: "skipped",
       reason: expect.stringContaining("no artifact AAAAAAAAAAAAAAAAAAAA awaits"),
     });
+  });
+
+  it("handles direct S3 notifications and EventBridge events in the Lambda handler", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const handler = createIngestHandler({
+      instance: async () => instance,
+      log: (e) => logs.push(e),
+    });
+    const direct = await put("lambda/direct.csv", "direct");
+    const notification = {
+      Records: [
+        {
+          eventVersion: "2.1",
+          eventSource: "aws:s3",
+          eventTime: new Date().toISOString(),
+          eventName: direct.name,
+          s3: {
+            bucket: { name: BUCKET },
+            object: {
+              key: `${PREFIX}/lambda/direct.csv`,
+              size: 6,
+              eTag: direct.etag,
+              sequencer: "0B",
+            },
+          },
+        },
+      ],
+    };
+    expect(await handler.handle(notification)).toEqual({ processed: 1 });
+    await put("lambda/bridge.csv", "bridge");
+    const bridge = {
+      version: "0",
+      "detail-type": "Object Created",
+      source: "aws.s3",
+      time: new Date().toISOString(),
+      detail: {
+        bucket: { name: BUCKET },
+        object: { key: `${PREFIX}/lambda/bridge.csv`, size: 6, sequencer: "0C" },
+        reason: "PutObject",
+      },
+    };
+    expect(await handler.handle(bridge)).toEqual({ processed: 1 });
+    expect(logs.map((l) => l.action)).toEqual(["created", "created"]);
+    // outside SQS a failure throws, so that Lambda retries and dead-letters the event
+    await expect(handler.handle({ Records: [{ nonsense: true }] })).rejects.toThrow(
+      /not an S3 event record/,
+    );
   });
 
   it("takes S3 records at POST /events/s3, with the API's token", async () => {
