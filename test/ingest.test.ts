@@ -419,6 +419,14 @@ describe.each(BACKENDS)("storage events on %s", (backend) => {
       hash_type: "md5",
     });
     await put(ticket.upload?.key as string, "pending bytes");
+    const never = await localHash("never sent");
+    const waiting = await instance.artifacts.prepareUpload({
+      name: "w.csv",
+      key: "rec/waiting.csv",
+      size: never.size,
+      hash: never.hash,
+      hash_type: "md5",
+    });
 
     const count = async () =>
       (await instance.db.select({ n: sql<number>`count(*)::int` }).from(t.artifact))[0]?.n;
@@ -434,6 +442,7 @@ describe.each(BACKENDS)("storage events on %s", (backend) => {
     expect(keys(dry.changed)).toEqual(["rec/changed.csv"]);
     expect(keys(dry.trashed)).toEqual(["rec/gone.csv"]);
     expect(keys(dry.completed)).toEqual([ticket.upload?.key]);
+    expect(dry.waiting.map((c) => c.uid)).toContain(waiting.artifact.uid);
     expect(await count()).toBe(before);
     expect((await instance.artifacts.get({ key: "rec/gone.csv" })).branch).toBe("main");
 

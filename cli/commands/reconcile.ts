@@ -8,6 +8,7 @@ const SECTIONS: [keyof ReconcileReport, string, string][] = [
   ["changed", "new version (size or ETag changed)", "changed, would version"],
   ["trashed", "trashed (object gone)", "gone, would trash"],
   ["completed", "completed upload", "would complete upload"],
+  ["waiting", "upload waiting for its bytes", "upload waiting for its bytes"],
   ["missingBytes", "MISSING BYTES (not repairable here)", "MISSING BYTES (not repairable here)"],
   ["skipped", "skipped", "would skip"],
 ];

@@ -25,6 +25,8 @@ export interface ReconcileReport {
   trashed: Change[];
   /** Pending uploads whose bytes are in storage. */
   completed: Change[];
+  /** Pending uploads still without bytes (in progress, or abandoned: delete them to clean up). */
+  waiting: Change[];
   /** Managed artifacts whose bytes are missing: not repairable here. */
   missingBytes: Change[];
   /** Objects under `.lamindb/` that no artifact claims. */
@@ -56,6 +58,7 @@ export async function reconcile(
     changed: [],
     trashed: [],
     completed: [],
+    waiting: [],
     missingBytes: [],
     unclaimed: [],
     skipped: [],
@@ -75,6 +78,7 @@ export async function reconcile(
       size: t.artifact.size,
       isLatest: t.artifact.isLatest,
       aux: t.artifact.aux,
+      createdAt: t.artifact.createdAt,
     })
     .from(t.artifact)
     .where(and(eq(t.artifact.storageId, instance.storageRecord.id), eq(t.artifact.branchId, MAIN)));
@@ -124,7 +128,11 @@ export async function reconcile(
 
   for (const row of pending) {
     const where = physicalKey(row);
-    if (!objects.has(where)) continue; // still uploading, or abandoned
+    if (!objects.has(where)) {
+      const since = row.createdAt.toISOString();
+      report.waiting.push({ key: where, uid: row.uid, detail: `waiting for bytes since ${since}` });
+      continue;
+    }
     const change: Change = { key: where, uid: row.uid };
     report.completed.push(change);
     if (!dryRun) {

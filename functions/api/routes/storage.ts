@@ -75,6 +75,7 @@ const ReconcileReport = z
     changed: z.array(Change),
     trashed: z.array(Change),
     completed: z.array(Change),
+    waiting: z.array(Change),
     missingBytes: z.array(Change),
     unclaimed: z.array(z.string()),
     skipped: z.array(Change),
