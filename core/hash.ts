@@ -642,12 +642,18 @@ export async function hashFolder(
     );
     return { relPath, size: r.size, hash: r.hash };
   });
+  return folderHashOf(entries);
+}
+
+/** The `md5-d` hash of a folder from its files' hashes, in code-point order of their paths. */
+export function folderHashOf(entries: FolderEntry[]): FolderHash {
+  const files = [...entries].sort((a, b) => compareCodePoints(a.relPath, b.relPath));
   return {
-    size: entries.reduce((acc, e) => acc + e.size, 0),
-    hash: hashFromHashes(entries.map((e) => e.hash)),
+    size: files.reduce((acc, e) => acc + e.size, 0),
+    hash: hashFromHashes(files.map((e) => e.hash)),
     hashType: "md5-d",
-    nFiles: entries.length,
-    files: entries,
+    nFiles: files.length,
+    files,
   };
 }
 

@@ -16,12 +16,11 @@ import type * as Sdk from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError, ValidationError } from "../errors.js";
 import {
-  compareCodePoints,
   type FileHash,
   type FolderEntry,
   type FolderHash,
+  folderHashOf,
   HASH_CHUNK,
-  hashFromHashes,
   hashFromRanges,
   hashFromS3Etag,
 } from "../hash.js";
@@ -285,14 +284,7 @@ export class S3Storage implements StorageBackend {
       const h = await this.hashObject(`${key}/${f.path}`);
       return { relPath: f.path, size: h.size, hash: h.hash };
     });
-    entries.sort((a, b) => compareCodePoints(a.relPath, b.relPath));
-    return {
-      size: entries.reduce((sum, e) => sum + e.size, 0),
-      hash: hashFromHashes(entries.map((e) => e.hash)),
-      hashType: "md5-d",
-      nFiles: entries.length,
-      files: entries,
-    };
+    return folderHashOf(entries);
   }
 
   async openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
