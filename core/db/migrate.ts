@@ -63,6 +63,11 @@ export function coreMigrations(): MigrationSet {
   return readMigrationFolder("lamindb", join(migrationsRoot(), "instance"));
 }
 
+/** The hub's own database (core/hub/schema.ts); recorded under its own app name. */
+export function hubMigrations(): MigrationSet {
+  return readMigrationFolder("lamin_hub", join(migrationsRoot(), "hub"));
+}
+
 export interface MigrationStatus {
   app: string;
   applied: string[];

@@ -1,0 +1,569 @@
+/**
+ * The hub: accounts, organisations, API keys, instances and collaborators of one deployment, kept
+ * in a database of its own. No HTTP here: the API and the CLI call these methods and map the
+ * errors (core/errors.ts) to their own shapes.
+ */
+import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { type Database, type Db, sqlState } from "../db/client.js";
+import { hubMigrations, migrate } from "../db/migrate.js";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import { instanceIdFromSlug, randomBase62 } from "../uid.js";
+import { newApiKey, parseApiKey, secretMatches } from "./keys.js";
+import {
+  validateCollaboratorRole,
+  validateHandle,
+  validateHubInstanceName,
+  validateKind,
+  validateMemberRole,
+} from "./names.js";
+import {
+  type AccountKind,
+  type CollaboratorRole,
+  hubAccount,
+  hubApiKey,
+  hubCollaborator,
+  hubInstance,
+  hubMembership,
+  type MemberRole,
+} from "./schema.js";
+import { AuthThrottle } from "./throttle.js";
+
+export interface HubAccount {
+  id: number;
+  uid: string;
+  handle: string;
+  kind: AccountKind;
+  name: string | null;
+  created_at: Date;
+}
+
+export interface HubKeyInfo {
+  id: number;
+  prefix: string;
+  name: string | null;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** Returned by createKey only: the one time the plaintext key exists outside its holder. */
+export interface HubNewKey {
+  key: string;
+  id: number;
+  prefix: string;
+  name: string | null;
+  expires_at: Date | null;
+}
+
+/** What clients may see of an instance: no database URL. */
+export interface HubInstancePublic {
+  id: string;
+  owner: string;
+  name: string;
+  storage_root: string;
+  storage_endpoint: string | null;
+  created_at: Date;
+}
+
+/** The hub's own view, for routing requests: includes the database URL (a secret). */
+export interface HubInstanceRecord extends HubInstancePublic {
+  owner_id: number;
+  db_url: string;
+}
+
+export type InstanceRole = "owner" | "admin" | "write" | "read";
+export type AuthResult =
+  | { account: HubAccount }
+  | { error: "invalid" | "throttled"; retryAfterSeconds?: number };
+
+const RANK: Record<InstanceRole, number> = { read: 1, write: 2, admin: 3, owner: 4 };
+
+/** Whether `role` grants `need`; the owner can do everything an admin can. */
+export function allows(role: InstanceRole | undefined, need: "read" | "write" | "admin"): boolean {
+  return role !== undefined && RANK[role] >= RANK[need];
+}
+
+function strongest(...roles: (InstanceRole | undefined)[]): InstanceRole | undefined {
+  let best: InstanceRole | undefined;
+  for (const r of roles) if (r && (!best || RANK[r] > RANK[best])) best = r;
+  return best;
+}
+
+/** last_used_at is bookkeeping: writing it on every request would cost a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const accountColumns = {
+  id: hubAccount.id,
+  uid: hubAccount.uid,
+  handle: hubAccount.handle,
+  kind: hubAccount.kind,
+  name: hubAccount.name,
+  created_at: hubAccount.createdAt,
+};
+
+const keyColumns = {
+  id: hubApiKey.id,
+  prefix: hubApiKey.prefix,
+  name: hubApiKey.name,
+  created_at: hubApiKey.createdAt,
+  expires_at: hubApiKey.expiresAt,
+  revoked_at: hubApiKey.revokedAt,
+  last_used_at: hubApiKey.lastUsedAt,
+};
+
+const ownerAccount = alias(hubAccount, "owner_account");
+const publicInstanceColumns = {
+  id: hubInstance.id,
+  owner: ownerAccount.handle,
+  name: hubInstance.name,
+  storage_root: hubInstance.storageRoot,
+  storage_endpoint: hubInstance.storageEndpoint,
+  created_at: hubInstance.createdAt,
+};
+
+export interface HubOptions {
+  throttle?: AuthThrottle;
+  /** Milliseconds since the epoch, for expiry and last-use; injectable for tests. */
+  now?: () => number;
+}
+
+export class Hub {
+  readonly throttle: AuthThrottle;
+  private readonly now: () => number;
+
+  constructor(
+    readonly db: Db,
+    opts: HubOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.throttle = opts.throttle ?? new AuthThrottle({ now: this.now });
+  }
+
+  // ---- accounts and organisations ----
+
+  async createAccount(
+    handle: string,
+    opts: { kind?: AccountKind; name?: string } = {},
+  ): Promise<HubAccount> {
+    validateHandle(handle);
+    const kind = validateKind(opts.kind ?? "user");
+    try {
+      const [row] = await this.db
+        .insert(hubAccount)
+        .values({ uid: randomBase62(8), handle, kind, name: opts.name ?? null })
+        .returning(accountColumns);
+      return row as HubAccount;
+    } catch (error) {
+      if (sqlState(error) === "23505") {
+        throw new ConflictError(`the handle '${handle}' is taken`, "choose another handle");
+      }
+      throw error;
+    }
+  }
+
+  async account(handle: string): Promise<HubAccount> {
+    const [row] = await this.db
+      .select(accountColumns)
+      .from(hubAccount)
+      .where(eq(hubAccount.handle, handle));
+    if (!row) throw new NotFoundError(`no account '${handle}'`, "check the handle");
+    return row;
+  }
+
+  private async org(handle: string): Promise<HubAccount> {
+    const org = await this.account(handle);
+    if (org.kind !== "org") {
+      throw new ValidationError(`'${handle}' is a user, not an organisation`, "name an org");
+    }
+    return org;
+  }
+
+  /** Add a user to an org, or change the role of one already in it. */
+  async addMember(orgHandle: string, handle: string, role: MemberRole = "member"): Promise<void> {
+    validateMemberRole(role);
+    const org = await this.org(orgHandle);
+    const user = await this.account(handle);
+    if (user.kind !== "user") {
+      throw new ValidationError(`'${handle}' is an organisation`, "only users can be members");
+    }
+    await this.db
+      .insert(hubMembership)
+      .values({ orgId: org.id, accountId: user.id, role })
+      .onConflictDoUpdate({
+        target: [hubMembership.orgId, hubMembership.accountId],
+        set: { role },
+      });
+  }
+
+  async removeMember(orgHandle: string, handle: string): Promise<void> {
+    const org = await this.org(orgHandle);
+    const user = await this.account(handle);
+    const gone = await this.db
+      .delete(hubMembership)
+      .where(and(eq(hubMembership.orgId, org.id), eq(hubMembership.accountId, user.id)))
+      .returning({ id: hubMembership.accountId });
+    if (gone.length === 0) {
+      throw new NotFoundError(`'${handle}' is not a member of '${orgHandle}'`);
+    }
+  }
+
+  async members(orgHandle: string): Promise<{ handle: string; role: MemberRole }[]> {
+    const org = await this.org(orgHandle);
+    return this.db
+      .select({ handle: hubAccount.handle, role: hubMembership.role })
+      .from(hubMembership)
+      .innerJoin(hubAccount, eq(hubAccount.id, hubMembership.accountId))
+      .where(eq(hubMembership.orgId, org.id))
+      .orderBy(asc(hubAccount.handle));
+  }
+
+  // ---- API keys ----
+
+  async createKey(
+    handle: string,
+    opts: { name?: string; expiresAt?: Date } = {},
+  ): Promise<HubNewKey> {
+    const account = await this.account(handle);
+    if (opts.expiresAt && !(opts.expiresAt.getTime() > this.now())) {
+      throw new ValidationError("the expiry lies in the past", "give a date in the future");
+    }
+    if (opts.name !== undefined && opts.name.length > 100) {
+      throw new ValidationError("the key name is longer than 100 characters", "shorten it");
+    }
+    const { key, prefix, secretSha256 } = newApiKey();
+    const [row] = await this.db
+      .insert(hubApiKey)
+      .values({
+        accountId: account.id,
+        prefix,
+        secretSha256,
+        name: opts.name ?? null,
+        expiresAt: opts.expiresAt ?? null,
+      })
+      .returning({ id: hubApiKey.id, name: hubApiKey.name, expires_at: hubApiKey.expiresAt });
+    const { id, name, expires_at } = row as { id: number; name: string | null; expires_at: Date };
+    return { key, id, prefix, name, expires_at };
+  }
+
+  /** Every key of the account, revoked ones included; never a secret or its digest. */
+  async listKeys(handle: string): Promise<HubKeyInfo[]> {
+    const account = await this.account(handle);
+    return this.db
+      .select(keyColumns)
+      .from(hubApiKey)
+      .where(eq(hubApiKey.accountId, account.id))
+      .orderBy(asc(hubApiKey.id));
+  }
+
+  /** Revoke one key of `handle`, by id or prefix; revoking twice keeps the first time. */
+  async revokeKey(handle: string, idOrPrefix: string | number): Promise<HubKeyInfo> {
+    const account = await this.account(handle);
+    // an all-digit string may be an id or (rarely) a prefix: match either, within this account
+    const which =
+      typeof idOrPrefix === "number"
+        ? eq(hubApiKey.id, idOrPrefix)
+        : /^\d{1,9}$/.test(idOrPrefix)
+          ? or(eq(hubApiKey.id, Number(idOrPrefix)), eq(hubApiKey.prefix, idOrPrefix))
+          : eq(hubApiKey.prefix, idOrPrefix);
+    const mine = and(eq(hubApiKey.accountId, account.id), which);
+    const [revoked] = await this.db
+      .update(hubApiKey)
+      .set({ revokedAt: new Date(this.now()) })
+      .where(and(mine, isNull(hubApiKey.revokedAt)))
+      .returning(keyColumns);
+    if (revoked) return revoked;
+    const [already] = await this.db.select(keyColumns).from(hubApiKey).where(mine);
+    if (!already) {
+      throw new NotFoundError(`'${handle}' has no key ${idOrPrefix}`, "see `lamin keys list`");
+    }
+    return already;
+  }
+
+  /** Revoke every live key of `handle` (e.g. after a leak); returns how many. */
+  async revokeAllKeys(handle: string): Promise<number> {
+    const account = await this.account(handle);
+    const rows = await this.db
+      .update(hubApiKey)
+      .set({ revokedAt: new Date(this.now()) })
+      .where(and(eq(hubApiKey.accountId, account.id), isNull(hubApiKey.revokedAt)))
+      .returning({ id: hubApiKey.id });
+    return rows.length;
+  }
+
+  /**
+   * The account a key belongs to. Every refusal looks the same to the caller ("invalid"), so a
+   * response never tells a guesser which part was wrong; failures feed the throttle.
+   */
+  async authenticate(key: string, clientAddress?: string): Promise<AuthResult> {
+    const parsed = typeof key === "string" ? parseApiKey(key) : undefined;
+    const verdict = this.throttle.check(parsed?.prefix, clientAddress);
+    if (!verdict.allowed)
+      return { error: "throttled", retryAfterSeconds: verdict.retryAfterSeconds };
+    if (!parsed) {
+      this.throttle.fail(undefined, clientAddress);
+      return { error: "invalid" };
+    }
+    const [row] = await this.db
+      .select({
+        keyId: hubApiKey.id,
+        secretSha256: hubApiKey.secretSha256,
+        expiresAt: hubApiKey.expiresAt,
+        revokedAt: hubApiKey.revokedAt,
+        lastUsedAt: hubApiKey.lastUsedAt,
+        account: accountColumns,
+      })
+      .from(hubApiKey)
+      .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
+      .where(eq(hubApiKey.prefix, parsed.prefix));
+    const now = this.now();
+    const ok =
+      row !== undefined &&
+      secretMatches(parsed.secret, row.secretSha256) &&
+      row.revokedAt === null &&
+      (row.expiresAt === null || row.expiresAt.getTime() > now);
+    if (!ok) {
+      this.throttle.fail(parsed.prefix, clientAddress);
+      return { error: "invalid" };
+    }
+    this.throttle.succeed(parsed.prefix);
+    if (!row.lastUsedAt || now - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+      await this.db
+        .update(hubApiKey)
+        .set({ lastUsedAt: new Date(now) })
+        .where(eq(hubApiKey.id, row.keyId));
+    }
+    return { account: row.account };
+  }
+
+  // ---- instances ----
+
+  async recordInstance(input: {
+    owner: string;
+    name: string;
+    storageRoot: string;
+    storageEndpoint?: string;
+    dbUrl: string;
+  }): Promise<HubInstancePublic> {
+    validateHubInstanceName(input.name);
+    const owner = await this.account(input.owner);
+    const slug = `${owner.handle}/${input.name}`;
+    try {
+      const [row] = await this.db
+        .insert(hubInstance)
+        .values({
+          id: instanceIdFromSlug(slug),
+          ownerId: owner.id,
+          name: input.name,
+          storageRoot: input.storageRoot,
+          storageEndpoint: input.storageEndpoint ?? null,
+          dbUrl: input.dbUrl,
+        })
+        .returning({
+          id: hubInstance.id,
+          name: hubInstance.name,
+          storage_root: hubInstance.storageRoot,
+          storage_endpoint: hubInstance.storageEndpoint,
+          created_at: hubInstance.createdAt,
+        });
+      return { ...(row as Omit<HubInstancePublic, "owner">), owner: owner.handle };
+    } catch (error) {
+      if (sqlState(error) === "23505") {
+        throw new ConflictError(
+          `the instance '${slug}' exists`,
+          "choose another name, or delete the existing instance first",
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async findInstance(owner: string, name: string): Promise<HubInstanceRecord | undefined> {
+    const [row] = await this.db
+      .select({
+        ...publicInstanceColumns,
+        owner_id: hubInstance.ownerId,
+        db_url: hubInstance.dbUrl,
+      })
+      .from(hubInstance)
+      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
+      .where(and(eq(ownerAccount.handle, owner), eq(hubInstance.name, name)));
+    return row;
+  }
+
+  /** The internal record, database URL included: for the hub's router, never for a client. */
+  async instance(owner: string, name: string): Promise<HubInstanceRecord> {
+    const row = await this.findInstance(owner, name);
+    if (!row) throw new NotFoundError(`no instance '${owner}/${name}'`, "check the slug");
+    return row;
+  }
+
+  /** Instances `handle` can reach: owned, owned by its orgs, or shared with it. */
+  async instances(handle: string): Promise<HubInstancePublic[]> {
+    const account = await this.account(handle);
+    const orgs = this.db
+      .select({ id: hubMembership.orgId })
+      .from(hubMembership)
+      .where(eq(hubMembership.accountId, account.id));
+    const shared = this.db
+      .select({ id: hubCollaborator.instanceId })
+      .from(hubCollaborator)
+      .where(eq(hubCollaborator.accountId, account.id));
+    return this.db
+      .select(publicInstanceColumns)
+      .from(hubInstance)
+      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
+      .where(
+        or(
+          eq(hubInstance.ownerId, account.id),
+          inArray(hubInstance.ownerId, orgs),
+          inArray(hubInstance.id, shared),
+        ),
+      )
+      .orderBy(asc(ownerAccount.handle), asc(hubInstance.name));
+  }
+
+  /** Forget an instance (its collaborators go with it); its database is the caller's to drop. */
+  async deleteInstance(owner: string, name: string): Promise<HubInstanceRecord> {
+    const record = await this.instance(owner, name);
+    await this.db.delete(hubInstance).where(eq(hubInstance.id, record.id));
+    return record;
+  }
+
+  // ---- collaborators and roles ----
+
+  /** Grant `handle` a role on an instance, or change the role it has. */
+  async setCollaborator(
+    owner: string,
+    name: string,
+    handle: string,
+    role: CollaboratorRole,
+  ): Promise<void> {
+    validateCollaboratorRole(role);
+    const record = await this.instance(owner, name);
+    const account = await this.account(handle);
+    if (account.kind !== "user") {
+      throw new ValidationError(`'${handle}' is an organisation`, "add its members instead");
+    }
+    if (account.id === record.owner_id) {
+      throw new ValidationError(`'${handle}' owns '${owner}/${name}'`, "owners have every right");
+    }
+    await this.db
+      .insert(hubCollaborator)
+      .values({ instanceId: record.id, accountId: account.id, role })
+      .onConflictDoUpdate({
+        target: [hubCollaborator.instanceId, hubCollaborator.accountId],
+        set: { role },
+      });
+  }
+
+  async removeCollaborator(owner: string, name: string, handle: string): Promise<void> {
+    const record = await this.instance(owner, name);
+    const account = await this.account(handle);
+    const gone = await this.db
+      .delete(hubCollaborator)
+      .where(
+        and(eq(hubCollaborator.instanceId, record.id), eq(hubCollaborator.accountId, account.id)),
+      )
+      .returning({ id: hubCollaborator.accountId });
+    if (gone.length === 0) {
+      throw new NotFoundError(`'${handle}' is not a collaborator on '${owner}/${name}'`);
+    }
+  }
+
+  async collaborators(
+    owner: string,
+    name: string,
+  ): Promise<{ handle: string; role: CollaboratorRole }[]> {
+    const record = await this.instance(owner, name);
+    return this.db
+      .select({ handle: hubAccount.handle, role: hubCollaborator.role })
+      .from(hubCollaborator)
+      .innerJoin(hubAccount, eq(hubAccount.id, hubCollaborator.accountId))
+      .where(eq(hubCollaborator.instanceId, record.id))
+      .orderBy(asc(hubAccount.handle));
+  }
+
+  /**
+   * What `accountHandle` may do on `owner/name`, in one query: the owner or an admin of the owning
+   * org → "owner"; a plain org member → "write"; a collaborator → its role (the strongest wins).
+   * Undefined for strangers and for missing instances alike, so callers can answer 404 to both.
+   */
+  async roleOn(
+    accountHandle: string,
+    owner: string,
+    name: string,
+  ): Promise<InstanceRole | undefined> {
+    const member = alias(hubAccount, "member_account");
+    const [row] = await this.db
+      .select({
+        ownerId: hubInstance.ownerId,
+        accountId: member.id,
+        memberRole: hubMembership.role,
+        collaboratorRole: hubCollaborator.role,
+      })
+      .from(hubInstance)
+      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
+      .innerJoin(member, eq(member.handle, accountHandle))
+      .leftJoin(
+        hubMembership,
+        and(eq(hubMembership.orgId, hubInstance.ownerId), eq(hubMembership.accountId, member.id)),
+      )
+      .leftJoin(
+        hubCollaborator,
+        and(
+          eq(hubCollaborator.instanceId, hubInstance.id),
+          eq(hubCollaborator.accountId, member.id),
+        ),
+      )
+      .where(and(eq(ownerAccount.handle, owner), eq(hubInstance.name, name)));
+    if (!row) return undefined;
+    if (row.ownerId === row.accountId) return "owner";
+    const viaOrg: InstanceRole | undefined =
+      row.memberRole === "admin" ? "owner" : row.memberRole === "member" ? "write" : undefined;
+    return strongest(viaOrg, row.collaboratorRole ?? undefined);
+  }
+}
+
+/** Open the hub database (PGlite folder or Postgres URL, created if missing) and migrate it. */
+export async function openHub(
+  target: string | { pgliteDir: string },
+  opts: HubOptions = {},
+): Promise<{ hub: Hub; database: Database; close(): Promise<void> }> {
+  let database: Database;
+  let release = () => {};
+  if (typeof target === "string") {
+    const { openPostgres } = await import("../db/postgres.js");
+    database = await openPostgres(target, { createIfMissing: true });
+  } else {
+    const [{ openPglite }, { acquireLock }] = await Promise.all([
+      import("../db/pglite.js"),
+      import("../db/pglite-lock.js"),
+    ]);
+    // one process per PGlite folder, as for instances
+    const lock = await acquireLock(`${target.pgliteDir}.lock`, { purpose: "lamin hub" });
+    release = () => lock.release();
+    try {
+      database = await openPglite(target.pgliteDir);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+  try {
+    await migrate(database.db, [hubMigrations()]);
+  } catch (error) {
+    await database.close().catch(() => {});
+    release();
+    throw error;
+  }
+  return {
+    hub: new Hub(database.db, opts),
+    database,
+    async close() {
+      await database.close();
+      release();
+    },
+  };
+}
