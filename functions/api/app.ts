@@ -24,6 +24,12 @@ export interface ApiOptions {
   /** Largest JSON body accepted, in bytes. */
   maxJsonBytes?: number;
   version?: string;
+  /**
+   * Path under which the routes are reached when the app is mounted below a prefix (the hub
+   * serves it at `/instances/{owner}/{name}`): upload and download URLs handed to clients start
+   * with it. Default: "" (served at the root).
+   */
+  basePath?: string | ((c: Context) => string);
 }
 
 const PUBLIC = new Set(["/health", "/openapi.json", "/docs"]);
@@ -90,7 +96,10 @@ export function createApp(opts: ApiOptions) {
   });
   app.use("*", async (c, next) => (c.req.method === "PUT" ? next() : jsonLimit(c, next)));
 
-  return app.route("/", artifactRoutes()).route("/", registryRoutes()).route("/", storageRoutes());
+  return app
+    .route("/", artifactRoutes(opts.basePath))
+    .route("/", registryRoutes())
+    .route("/", storageRoutes());
 }
 
 export type AppType = ReturnType<typeof createApp>;

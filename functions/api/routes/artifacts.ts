@@ -3,6 +3,7 @@
  * Handlers are thin: they validate at the edge (zod) and call the registry of `c.var.instance`.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { IntegrityError, NotFoundError, ValidationError } from "../../../core/errors.js";
 import type { Instance } from "../../../core/instance.js";
 import { physicalKey } from "../../../core/registry/artifacts.js";
@@ -187,7 +188,9 @@ function safeRelativePath(path: string): string {
   return path;
 }
 
-export function artifactRoutes(base = "") {
+/** `base`: the path prefix of the routes, fixed or per request (see ApiOptions.basePath). */
+export function artifactRoutes(base: string | ((c: Context) => string) = "") {
+  const baseOf = (c: Context) => (typeof base === "string" ? base : base(c));
   return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
     .openapi(list, async (c) => {
       const { all_versions, trash, ...query } = c.req.valid("query");
@@ -232,7 +235,7 @@ export function artifactRoutes(base = "") {
         ...(version_tag !== undefined ? { versionTag: version_tag } : {}),
       });
       const { uid } = ticket.artifact;
-      const prefix = `${base}/artifacts/uploads/${uid}`;
+      const prefix = `${baseOf(c)}/artifacts/uploads/${uid}`;
       const { storage } = c.var.instance;
       // Object stores take a file's bytes straight from the client (no size limit of the API's
       // host, no second hop); its storage event or the client's complete call registers it.
@@ -288,7 +291,7 @@ export function artifactRoutes(base = "") {
             artifact,
             files: files.map((f) => ({
               ...f,
-              url: `${base}/artifacts/${artifact.uid}/files/${encodeURIComponent(f.path)}`,
+              url: `${baseOf(c)}/artifacts/${artifact.uid}/files/${encodeURIComponent(f.path)}`,
             })),
           },
           200,

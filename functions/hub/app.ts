@@ -1,0 +1,603 @@
+/**
+ * The hub's HTTP API: accounts and API keys, instances and their collaborators, and the instance
+ * API of every instance at `/instances/{owner}/{name}/...`, authorized by role. Creating an
+ * instance's database is injected (`provision`), so this file never touches a database server.
+ * Database URLs of instances never leave: not in a response, not in an error.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { bearerToken } from "../../core/auth.js";
+import type { Database } from "../../core/db/client.js";
+import * as schema from "../../core/db/schema.js";
+import { LaminError } from "../../core/errors.js";
+import {
+  allows,
+  type Hub,
+  type HubAccount,
+  type HubInstancePublic,
+  type HubInstanceRecord,
+  type InstanceRole,
+} from "../../core/hub/hub.js";
+import { ANONYMOUS, Instance } from "../../core/instance.js";
+import type { InstanceSettings } from "../../core/settings.js";
+import { openStorage } from "../../core/storage/open.js";
+import { instanceUidFromId } from "../../core/uid.js";
+import { createApp } from "../api/app.js";
+import { docsPage } from "../api/docs.js";
+import { body, json, problems } from "../api/openapi.js";
+import { problem, problemHook, problemResponse, problemType, toProblem } from "../api/problem.js";
+
+export interface ProvisionArgs {
+  owner: string;
+  name: string;
+  storageRoot: string;
+  storageEndpoint?: string;
+  /** The account that asked. */
+  by: HubAccount;
+}
+
+export interface HubAppOptions {
+  hub: Hub;
+  /** Create an instance (database, storage, hub record); absent: POST /instances answers 501. */
+  provision?: (args: ProvisionArgs) => Promise<HubInstancePublic>;
+  /** Remove an instance entirely; absent: the hub only forgets it. */
+  deprovision?: (owner: string, name: string) => Promise<void>;
+  /** Open the instance behind a hub record (default: Postgres pool of 4 + its storage). */
+  openInstance?: (record: HubInstanceRecord) => Promise<Instance>;
+  version?: string;
+}
+
+interface HubEnv {
+  Variables: { account: HubAccount };
+}
+
+/** What the hub hands the instance app for one forwarded request. */
+interface Forward {
+  instance: Instance;
+  basePath: string;
+}
+
+const PUBLIC = new Set(["/health", "/openapi.json", "/docs"]);
+
+/** Open an instance database recorded in the hub; errors never carry its URL. */
+export async function openRecordedInstance(record: HubInstanceRecord): Promise<Instance> {
+  const { openPostgres } = await import("../../core/db/postgres.js");
+  let database: Database | undefined;
+  try {
+    database = await openPostgres(record.db_url, { max: 4 });
+    const storage = openStorage(record.storage_root, {
+      ...(record.storage_endpoint ? { endpoint: record.storage_endpoint } : {}),
+    });
+    // The rows are found in the database itself: an instance made by `lamin init` and adopted
+    // by the hub has its own uid and user ("anonymous"); one provisioned by the hub, the owner.
+    const storageRows = await database.db.select().from(schema.storage).orderBy(schema.storage.id);
+    const storageRow =
+      storageRows.find((s) => s.root === record.storage_root) ??
+      storageRows.find((s) => s.instanceUid === instanceUidFromId(record.id)) ??
+      storageRows[0];
+    const users = await database.db.select().from(schema.user).orderBy(schema.user.id);
+    const userRow =
+      users.find((u) => u.handle === record.owner) ??
+      users.find((u) => u.handle === ANONYMOUS.handle) ??
+      users[0];
+    if (!storageRow || !userRow) {
+      throw new LaminError(
+        "integrity",
+        `the database of '${record.owner}/${record.name}' has no storage or user row`,
+      );
+    }
+    const settings: InstanceSettings = {
+      owner: record.owner,
+      name: record.name,
+      id: record.id,
+      uid: storageRow.instanceUid ?? instanceUidFromId(record.id),
+      storageRoot: record.storage_root,
+      ...(record.storage_endpoint ? { storageEndpoint: record.storage_endpoint } : {}),
+      db: { kind: "postgres", url: record.db_url },
+      createdAt: record.created_at.toISOString(),
+    };
+    return new Instance(settings, database, storage, storageRow, userRow);
+  } catch (error) {
+    await database?.close().catch(() => {});
+    if (error instanceof LaminError && error.kind === "integrity") throw error;
+    // the message of a connection error names the server: say nothing of it
+    throw new LaminError(
+      "unavailable",
+      `the database of '${record.owner}/${record.name}' cannot be reached`,
+      "try again later; if it persists, tell the hub's operator",
+    );
+  }
+}
+
+/** Each instance opened once, keyed by its id; concurrent first requests share one opening. */
+export class InstancePool {
+  private readonly open = new Map<string, Promise<Instance>>();
+
+  constructor(
+    private readonly opener: (
+      record: HubInstanceRecord,
+    ) => Promise<Instance> = openRecordedInstance,
+  ) {}
+
+  get(record: HubInstanceRecord): Promise<Instance> {
+    let pending = this.open.get(record.id);
+    if (!pending) {
+      pending = this.opener(record);
+      this.open.set(record.id, pending);
+      // a failed opening is not cached: the next request tries again
+      pending.catch(() => {
+        if (this.open.get(record.id) === pending) this.open.delete(record.id);
+      });
+    }
+    return pending;
+  }
+
+  async evict(id: string): Promise<void> {
+    const pending = this.open.get(id);
+    this.open.delete(id);
+    const instance = await pending?.catch(() => undefined);
+    await instance?.close().catch(() => {});
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open.keys()].map((id) => this.evict(id)));
+  }
+}
+
+/** The client's address: the first hop of x-forwarded-for, else the socket's, else "unknown". */
+async function clientAddress(c: Context): Promise<string> {
+  const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+  if (forwarded) return forwarded;
+  try {
+    const { getConnInfo } = await import("@hono/node-server/conninfo");
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** What a request to the instance API needs: read to look, admin to destroy or repair. */
+export function needOf(method: string, path: string, query: URLSearchParams) {
+  if (path === "/reconcile") return "admin" as const;
+  if (method === "GET" || method === "HEAD") return "read" as const;
+  if (method === "DELETE" && query.get("permanent") === "true") return "admin" as const;
+  return "write" as const;
+}
+
+const Slug = z.object({
+  owner: z.string().min(1).max(64),
+  name: z.string().min(1).max(128),
+});
+const Role = z.enum(["read", "write", "admin"]);
+const Account = z
+  .object({
+    uid: z.string(),
+    handle: z.string(),
+    kind: z.enum(["user", "org"]),
+    name: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("HubAccount");
+const KeyInfo = z
+  .object({
+    id: z.number().int(),
+    prefix: z.string(),
+    name: z.string().nullable(),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+  })
+  .openapi("HubKey");
+const NewKey = z
+  .object({
+    key: z.string().openapi({ description: "shown once; store it now" }),
+    id: z.number().int(),
+    prefix: z.string(),
+    name: z.string().nullable(),
+    expires_at: z.string().nullable(),
+  })
+  .openapi("HubNewKey");
+const InstanceOut = z
+  .object({
+    id: z.string(),
+    owner: z.string(),
+    name: z.string(),
+    storage_root: z.string(),
+    storage_endpoint: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("HubInstance");
+const Collaborator = z.object({ handle: z.string(), role: Role }).openapi("HubCollaborator");
+
+const routes = {
+  me: createRoute({
+    method: "get",
+    path: "/account",
+    tags: ["account"],
+    summary: "The account of the key",
+    responses: { 200: json(Account, "the account"), ...problems(401) },
+  }),
+  keys: createRoute({
+    method: "get",
+    path: "/keys",
+    tags: ["account"],
+    summary: "Every API key of the account (never a secret)",
+    responses: { 200: json(z.array(KeyInfo), "the keys"), ...problems(401) },
+  }),
+  createKey: createRoute({
+    method: "post",
+    path: "/keys",
+    tags: ["account"],
+    summary: "A new API key; the plaintext is in this answer only",
+    request: body(
+      z.object({
+        name: z.string().max(100).optional(),
+        expires_at: z.iso.datetime({ offset: true }).optional(),
+      }),
+    ),
+    responses: { 201: json(NewKey, "the new key"), ...problems(400, 401) },
+  }),
+  revokeKey: createRoute({
+    method: "delete",
+    path: "/keys/{idOrPrefix}",
+    tags: ["account"],
+    summary: "Revoke one key, by id or prefix",
+    request: { params: z.object({ idOrPrefix: z.string().min(1).max(64) }) },
+    responses: { 200: json(KeyInfo, "the revoked key"), ...problems(401, 404) },
+  }),
+  revokeAll: createRoute({
+    method: "delete",
+    path: "/keys",
+    tags: ["account"],
+    summary: "Revoke every live key of the account, this one included",
+    responses: { 200: json(z.object({ revoked: z.number().int() }), "how many"), ...problems(401) },
+  }),
+  instances: createRoute({
+    method: "get",
+    path: "/instances",
+    tags: ["instances"],
+    summary: "Instances the account can reach",
+    responses: { 200: json(z.array(InstanceOut), "the instances"), ...problems(401) },
+  }),
+  createInstance: createRoute({
+    method: "post",
+    path: "/instances",
+    tags: ["instances"],
+    summary: "Create an instance owned by the account or by an org it administers",
+    request: body(
+      z.object({
+        owner: z.string().min(1).max(64),
+        name: z.string().min(1).max(128),
+        storage_root: z.string().min(1).max(1024),
+        storage_endpoint: z.string().url().optional(),
+      }),
+    ),
+    responses: {
+      201: json(InstanceOut, "the instance"),
+      ...problems(400, 401, 403, 409, 501, 503),
+    },
+  }),
+  instance: createRoute({
+    method: "get",
+    path: "/instances/{owner}/{name}",
+    tags: ["instances"],
+    summary: "One instance, with the account's role on it",
+    request: { params: Slug },
+    responses: {
+      200: json(InstanceOut.extend({ role: z.string() }), "the instance"),
+      ...problems(401, 404),
+    },
+  }),
+  deleteInstance: createRoute({
+    method: "delete",
+    path: "/instances/{owner}/{name}",
+    tags: ["instances"],
+    summary: "Delete an instance (owner only)",
+    request: { params: Slug },
+    responses: { 200: json(InstanceOut, "the instance as it was"), ...problems(401, 403, 404) },
+  }),
+  collaborators: createRoute({
+    method: "get",
+    path: "/instances/{owner}/{name}/collaborators",
+    tags: ["collaborators"],
+    summary: "Who may use the instance, and how",
+    request: { params: Slug },
+    responses: { 200: json(z.array(Collaborator), "the collaborators"), ...problems(401, 404) },
+  }),
+  setCollaborator: createRoute({
+    method: "put",
+    path: "/instances/{owner}/{name}/collaborators/{handle}",
+    tags: ["collaborators"],
+    summary: "Grant a role, or change it (admin)",
+    request: {
+      params: Slug.extend({ handle: z.string().min(1).max(64) }),
+      ...body(z.object({ role: Role })),
+    },
+    responses: { 200: json(Collaborator, "the grant"), ...problems(400, 401, 403, 404) },
+  }),
+  removeCollaborator: createRoute({
+    method: "delete",
+    path: "/instances/{owner}/{name}/collaborators/{handle}",
+    tags: ["collaborators"],
+    summary: "Take a collaborator's role away (admin)",
+    request: { params: Slug.extend({ handle: z.string().min(1).max(64) }) },
+    responses: { 204: { description: "removed" }, ...problems(401, 403, 404) },
+  }),
+};
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const publicInstance = (i: HubInstancePublic) => ({
+  id: i.id,
+  owner: i.owner,
+  name: i.name,
+  storage_root: i.storage_root,
+  storage_endpoint: i.storage_endpoint,
+  created_at: i.created_at.toISOString(),
+});
+const keyOut = (k: {
+  id: number;
+  prefix: string;
+  name: string | null;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}) => ({
+  id: k.id,
+  prefix: k.prefix,
+  name: k.name,
+  created_at: k.created_at.toISOString(),
+  expires_at: iso(k.expires_at),
+  revoked_at: iso(k.revoked_at),
+  last_used_at: iso(k.last_used_at),
+});
+
+const notFound = (owner: string, name: string) =>
+  new LaminError("not-found", `no instance ${owner}/${name}`, "check the slug and your access");
+const forbidden = (role: InstanceRole, need: string) =>
+  new LaminError("permission", `your role is ${role}; this needs ${need}`, "ask an admin");
+
+export function createHubApp(opts: HubAppOptions) {
+  const { hub } = opts;
+  const pool = new InstancePool(opts.openInstance);
+  const instanceApp = createApp({
+    instance: (c) => (c.env as Forward).instance,
+    authorize: () => true,
+    basePath: (c) => (c.env as Forward).basePath,
+    ...(opts.version ? { version: opts.version } : {}),
+  });
+
+  const app = new OpenAPIHono<HubEnv>({ defaultHook: problemHook });
+  app.onError((error, c) => problemResponse(c, toProblem(error)));
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
+    ),
+  );
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "lamindb-serverless hub",
+      version: opts.version ?? "0.0.0",
+      description:
+        "Accounts, API keys, instances and collaborators; each instance's API is at /instances/{owner}/{name}/...",
+    },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
+
+  app.use("*", async (c, next) => {
+    if (PUBLIC.has(c.req.path)) return next();
+    const header = c.req.header("authorization");
+    const key = bearerToken(header);
+    const result = key
+      ? await hub.authenticate(key, await clientAddress(c))
+      : ({ error: "invalid" } as const);
+    if ("account" in result) {
+      c.set("account", result.account);
+      return next();
+    }
+    if (result.error === "throttled") {
+      const res = problemResponse(c, {
+        type: problemType("throttled"),
+        title: "Too many requests",
+        status: 429,
+        detail: "too many failed attempts with this key or from this address",
+        hint: "wait for the time in retry-after, then check the key",
+      });
+      res.headers.set("retry-after", String(Math.max(1, result.retryAfterSeconds ?? 1)));
+      return res;
+    }
+    const res = problemResponse(
+      c,
+      problem(
+        "unauthenticated",
+        header ? "the API key is not valid" : "this route needs an API key",
+        "send Authorization: Bearer <api key> (lamin login)",
+      ),
+    );
+    res.headers.set("www-authenticate", 'Bearer realm="lamin-hub"');
+    return res;
+  });
+  // JSON bodies of the hub's own routes are small; the instance API limits its own
+  const jsonLimit = bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) =>
+      problemResponse(c, problem("too-large", "the request body is too large", "send less")),
+  });
+
+  /** The role of the caller on owner/name; 404 when none (same as a missing instance). */
+  const roleFor = async (c: Context<HubEnv>, owner: string, name: string) => {
+    const role = await hub.roleOn(c.var.account.handle, owner, name);
+    if (!role) throw notFound(owner, name);
+    return role;
+  };
+  const requireRole = async (
+    c: Context<HubEnv>,
+    owner: string,
+    name: string,
+    need: "read" | "write" | "admin" | "owner",
+  ) => {
+    const role = await roleFor(c, owner, name);
+    const ok = need === "owner" ? role === "owner" : allows(role, need);
+    if (!ok) throw forbidden(role, need);
+    return role;
+  };
+
+  // The instance API of each instance, behind the hub's authorization.
+  const forward = async (c: Context<HubEnv>) => {
+    const owner = c.req.param("owner") ?? "";
+    const name = c.req.param("name") ?? "";
+    const url = new URL(c.req.url);
+    // ["", "instances", owner, name, ...the instance API's path]
+    const parts = url.pathname.split("/");
+    const basePath = parts.slice(0, 4).join("/");
+    const path = `/${parts.slice(4).join("/")}`;
+    await requireRole(c, owner, name, needOf(c.req.method, path, url.searchParams));
+    let record: HubInstanceRecord;
+    try {
+      record = await hub.instance(owner, name);
+    } catch {
+      throw notFound(owner, name);
+    }
+    const instance = await pool.get(record);
+    const target = new URL(path + url.search, url.origin);
+    const raw = c.req.raw;
+    const hasBody = raw.body !== null && raw.method !== "GET" && raw.method !== "HEAD";
+    const request = new Request(target, {
+      method: raw.method,
+      headers: raw.headers,
+      ...(hasBody ? { body: raw.body, duplex: "half" } : {}),
+    } as RequestInit);
+    const forwardEnv: Forward = { instance, basePath };
+    return instanceApp.fetch(request, forwardEnv);
+  };
+
+  app.use("/keys", jsonLimit);
+  app.use("/instances", jsonLimit);
+  app.use("/instances/:owner/:name/collaborators/*", jsonLimit);
+
+  const routed = app
+    .openapi(routes.me, async (c) => {
+      const a = c.var.account;
+      return c.json(
+        {
+          uid: a.uid,
+          handle: a.handle,
+          kind: a.kind,
+          name: a.name,
+          created_at: a.created_at.toISOString(),
+        },
+        200,
+      );
+    })
+    .openapi(routes.keys, async (c) =>
+      c.json((await hub.listKeys(c.var.account.handle)).map(keyOut), 200),
+    )
+    .openapi(routes.createKey, async (c) => {
+      const body = c.req.valid("json");
+      const key = await hub.createKey(c.var.account.handle, {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.expires_at !== undefined ? { expiresAt: new Date(body.expires_at) } : {}),
+      });
+      return c.json({ ...key, expires_at: iso(key.expires_at) }, 201);
+    })
+    .openapi(routes.revokeKey, async (c) =>
+      c.json(
+        keyOut(await hub.revokeKey(c.var.account.handle, c.req.valid("param").idOrPrefix)),
+        200,
+      ),
+    )
+    .openapi(routes.revokeAll, async (c) =>
+      c.json({ revoked: await hub.revokeAllKeys(c.var.account.handle) }, 200),
+    )
+    .openapi(routes.instances, async (c) =>
+      c.json((await hub.instances(c.var.account.handle)).map(publicInstance), 200),
+    )
+    .openapi(routes.createInstance, async (c) => {
+      const body = c.req.valid("json");
+      const me = c.var.account;
+      if (body.owner !== me.handle) {
+        const members = await hub.members(body.owner).catch(() => []);
+        const admin = members.some((m) => m.handle === me.handle && m.role === "admin");
+        if (!admin) {
+          throw new LaminError(
+            "permission",
+            `you cannot create instances for '${body.owner}'`,
+            "create it under your own handle, or ask an admin of the organisation",
+          );
+        }
+      }
+      if (!opts.provision) {
+        return problemResponse(c, {
+          type: problemType("not-implemented"),
+          title: "Not implemented",
+          status: 501,
+          detail: "this hub does not create instances",
+          hint: "ask the hub's operator",
+        }) as never;
+      }
+      const made = await opts.provision({
+        owner: body.owner,
+        name: body.name,
+        storageRoot: body.storage_root,
+        ...(body.storage_endpoint ? { storageEndpoint: body.storage_endpoint } : {}),
+        by: me,
+      });
+      return c.json(publicInstance(made), 201);
+    })
+    .openapi(routes.instance, async (c) => {
+      const { owner, name } = c.req.valid("param");
+      const role = await requireRole(c, owner, name, "read");
+      const record = await hub.instance(owner, name);
+      return c.json({ ...publicInstance(record), role }, 200);
+    })
+    .openapi(routes.deleteInstance, async (c) => {
+      const { owner, name } = c.req.valid("param");
+      await requireRole(c, owner, name, "owner");
+      const record = await hub.instance(owner, name);
+      await pool.evict(record.id);
+      if (opts.deprovision) await opts.deprovision(owner, name);
+      else await hub.deleteInstance(owner, name);
+      return c.json(publicInstance(record), 200);
+    })
+    .openapi(routes.collaborators, async (c) => {
+      const { owner, name } = c.req.valid("param");
+      await requireRole(c, owner, name, "read");
+      return c.json(await hub.collaborators(owner, name), 200);
+    })
+    .openapi(routes.setCollaborator, async (c) => {
+      const { owner, name, handle } = c.req.valid("param");
+      await requireRole(c, owner, name, "admin");
+      const { role } = c.req.valid("json");
+      await hub.setCollaborator(owner, name, handle, role);
+      return c.json({ handle, role }, 200);
+    })
+    .openapi(routes.removeCollaborator, async (c) => {
+      const { owner, name, handle } = c.req.valid("param");
+      await requireRole(c, owner, name, "admin");
+      await hub.removeCollaborator(owner, name, handle);
+      return c.body(null, 204);
+    });
+  routed.all("/instances/:owner/:name/*", forward);
+
+  return Object.assign(routed, {
+    /** Close every instance the hub opened. */
+    close: () => pool.close(),
+    pool,
+  });
+}
+
+export type HubApp = ReturnType<typeof createHubApp>;
