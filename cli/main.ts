@@ -37,8 +37,15 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 
 const instanceCmds = () => import("./commands/instance.js");
 const artifactCmds = () => import("./commands/artifacts.js");
+const hubCmds = () => import("./commands/hub.js");
 
-command("init", "create an instance: a database plus a storage folder or bucket")
+/** `owner/name`: an instance on the hub (a local name has no '/', a URL has a ':'). */
+const isSlug = (value: string | undefined) => !!value && /^[^/:\s]+\/[^/\s]+$/.test(value);
+
+command(
+  "init [owner/name]",
+  "create an instance: a database plus a storage folder or bucket; with owner/name, on the hub you are logged in to",
+)
   .requiredOption(
     "--storage <dir-or-url>",
     "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/) or s3://bucket/prefix",
@@ -56,15 +63,26 @@ command("init", "create an instance: a database plus a storage folder or bucket"
       "AWS_ENDPOINT_URL_S3",
     ),
   )
-  .action(run(async (opts) => (await instanceCmds()).init(opts)));
+  .action(
+    run(async (slug: string | undefined, opts) => {
+      if (slug === undefined) return (await instanceCmds()).init(opts);
+      return (await hubCmds()).initOnHub(slug, opts);
+    }),
+  );
 
 command(
   "connect <name-or-url>",
-  "make an instance current: a local one by name, or a server by URL",
+  "make an instance current: a local one by name, a server by URL, or owner/name on the hub",
 )
   .option("--token <token>", "access token of the server (or LAMIN_API_TOKEN)")
   .option("--name <name>", "name to remember a server's instance by (default: its own name)")
-  .action(run(async (target, opts) => (await instanceCmds()).connect(target, opts)));
+  .action(
+    run(async (target: string, opts) =>
+      isSlug(target)
+        ? (await hubCmds()).connectSlug(target, opts)
+        : (await instanceCmds()).connect(target, opts),
+    ),
+  );
 
 command("serve", "serve the current instance over HTTP (other commands then go through it)")
   .option("--port <port>", "port to listen on (0 picks a free one)", "8787")
@@ -161,14 +179,110 @@ command("load [uid]", "copy an artifact's bytes out of storage, verified against
   .option("--to <dir>", "folder to put it in (default: the cache folder)")
   .action(run(async (uid, opts) => (await artifactCmds()).load(uid, opts)));
 
-command("delete [uid]", "move an artifact to the trash")
+const del = command("delete [uid]", "move an artifact to the trash")
   .option("--key <key>", "address the artifact by key instead of uid")
   .option("--permanent", "delete the row and its bytes for good")
   .action(run(async (uid, opts) => (await artifactCmds()).remove(uid, opts)));
+del
+  .command("instance <owner/name>")
+  .description("delete an instance on the hub and its database (its storage stays)")
+  .option("--force", "do not ask for confirmation (needed without a terminal)")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (slug, opts, cmd: Command) => {
+      // `delete` has --json too: commander hands it to the parent wherever it is written
+      if (cmd.parent?.opts().json) opts.json = true;
+      return (await hubCmds()).deleteInstance(slug, opts);
+    }),
+  );
 
 command("restore [uid]", "bring an artifact back from the trash")
   .option("--key <key>", "address the artifact by key instead of uid")
   .action(run(async (uid, opts) => (await artifactCmds()).restore(uid, opts)));
+
+// ---- the hub ----
+
+const hub = program.command("hub").description("run a hub: accounts, API keys, shared instances");
+hub
+  .command("serve")
+  .description("serve the hub's API (instances at /instances/{owner}/{name}/...)")
+  .option(
+    "--dir <dir>",
+    "PGlite folder of the hub database (default: DATABASE_URL if set, else $LAMIN_HOME/hub)",
+  )
+  .option("--port <port>", "port to listen on (0 picks a free one)", "8788")
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("--json", "print one JSON line with the URL once ready")
+  .addHelpText(
+    "after",
+    "\nInstances' databases are created on the Postgres server of DATABASE_URL, or on Neon (NEON_API_KEY, NEON_PROJECT_ID).",
+  )
+  .action(run(async (opts) => (await hubCmds()).hubServe(opts)));
+hub
+  .command("create-account <handle>")
+  .description("create an account and its first API key, on the hub database directly")
+  .option("--org", "an organisation instead of a user")
+  .option(
+    "--dir <dir>",
+    "PGlite folder of the hub database (default: DATABASE_URL if set, else $LAMIN_HOME/hub)",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (handle, opts) => (await hubCmds()).createAccount(handle, opts)));
+
+command("login", "log in to a hub with an API key (stored in $LAMIN_HOME/hub.json)")
+  .option("--hub <url>", "the hub's URL (or LAMIN_HUB_URL)")
+  .option("--key <key>", "your API key (or LAMIN_API_KEY)")
+  .action(run(async (opts) => (await hubCmds()).login(opts)));
+
+command("logout", "forget the hub login of this machine").action(
+  run(async (opts) => (await hubCmds()).logout(opts)),
+);
+
+const collaborator = program
+  .command("collaborator")
+  .description("who may use an instance on the hub, and how");
+for (const verb of ["add", "update"]) {
+  collaborator
+    .command(`${verb} <owner/name> <handle>`)
+    .description(verb === "add" ? "grant an account a role" : "change an account's role")
+    .requiredOption("--role <role>", "read, write or admin")
+    .option("--json", "print one JSON document on stdout")
+    .action(
+      run(async (slug, handle, opts) => (await hubCmds()).setCollaborator(slug, handle, opts)),
+    );
+}
+collaborator
+  .command("list <owner/name>")
+  .description("the collaborators and their roles")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (slug, opts) => (await hubCmds()).listCollaborators(slug, opts)));
+collaborator
+  .command("remove <owner/name> <handle>")
+  .description("take an account's role away")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (slug, handle, opts) => (await hubCmds()).removeCollaborator(slug, handle, opts)),
+  );
+
+const keys = program.command("keys").description("your API keys on the hub");
+keys
+  .command("list")
+  .description("every key of your account (never a secret)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await hubCmds()).listKeys(opts)));
+keys
+  .command("create")
+  .description("a new API key, shown once")
+  .option("--name <name>", "what the key is for")
+  .option("--expires-in-days <days>", "let it expire after this many days")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await hubCmds()).createKey(opts)));
+keys
+  .command("revoke [id]")
+  .description("revoke a key by id or prefix, or --all")
+  .option("--all", "revoke every live key, this login's included")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (id, opts) => (await hubCmds()).revokeKey(id, opts)));
 
 try {
   await program.parseAsync(process.argv);
@@ -200,6 +314,6 @@ if (!isLongRunning(process.argv)) {
 }
 
 function isLongRunning(argv: string[]): boolean {
-  const name = argv.slice(2).find((a) => !a.startsWith("-"));
-  return name === "serve" || name === "dev";
+  const [name, sub] = argv.slice(2).filter((a) => !a.startsWith("-"));
+  return name === "serve" || name === "dev" || (name === "hub" && sub === "serve");
 }

@@ -76,14 +76,7 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
   }
   // before anything is created: the bucket must be there (and tells its region)
   const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
-  const marker = await storage.readText(STORAGE_MARKER_KEY);
-  if (marker !== undefined) {
-    const slug = /instance_slug=(.*)/.exec(marker)?.[1] ?? "another instance";
-    throw new ConflictError(
-      `${root} is already managed by ${slug}`,
-      `choose another storage ${local ? "folder" : "location"}, or connect to that instance`,
-    );
-  }
+  await assertStorageUnmanaged(storage);
   if (local && existsSync(root) && !statSync(root).isDirectory()) {
     throw new ValidationError(
       `storage ${root} is a file, not a folder`,
@@ -92,29 +85,24 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
   }
 
   const owner = ANONYMOUS.handle;
-  const id = instanceIdFromSlug(`${owner}/${name}`);
   const dataDir = opts.pgliteDir
     ? resolve(opts.pgliteDir)
     : local
       ? join(root, PGLITE_DIR)
       : join(laminHome(), "pglite", name);
-  const settings: InstanceSettings = {
+  const settings = newInstanceSettings({
     owner,
     name,
-    id,
-    uid: instanceUidFromId(id),
     storageRoot: root,
     ...cloud?.settings,
     db: opts.db ? { kind: "postgres", url: opts.db } : { kind: "pglite", dataDir },
-    createdAt: new Date().toISOString(),
-  };
+  });
 
   // Everything made below is undone if a later step fails.
   const createdRoot = local && !existsSync(root);
   const createdMeta = local && !existsSync(join(root, ".lamindb"));
-  let database: (Database & { created?: boolean }) | undefined;
+  let store: InstanceStore | undefined;
   let lock: Lock | undefined;
-  let markerWritten = false;
   try {
     if (local) mkdirSync(join(root, ".lamindb"), { recursive: true });
     if (settings.db.kind === "pglite") {
@@ -126,35 +114,118 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       }
       mkdirSync(dirname(settings.db.dataDir), { recursive: true });
       lock = await acquireLock(pgliteLock(settings.db.dataDir), { purpose: "lamin init" });
-      database = await createMigratedPglite(settings.db.dataDir, [coreMigrations()], templateDir());
-    } else {
-      database = await openPostgres(settings.db.url, { createIfMissing: true, max: 2 });
-      await assertEmptyDatabase(database, settings.db.url);
-      await migrate(database.db, [coreMigrations()]);
     }
-    const { storageRow, userRow } = await seed(database, settings, storage, cloud?.region);
-    markerWritten = true; // set first: a write that failed late may still have landed
-    await storage.writeText(STORAGE_MARKER_KEY, markerText(storageRow.uid, settings));
+    store = await createInstanceStore({
+      settings,
+      storage,
+      user: ANONYMOUS,
+      ...(cloud ? { region: cloud.region } : {}),
+    });
     saveInstanceSettings(settings);
     setCurrentInstance(name);
-    return new Instance(settings, database, storage, storageRow, userRow, lock);
+    return new Instance(settings, store.database, storage, store.storageRow, store.userRow, lock);
   } catch (error) {
-    await database?.close().catch(() => {});
-    if (settings.db.kind === "postgres" && database?.created) {
-      await dropDatabase(settings.db.url).catch(() => {});
-    }
-    if (settings.db.kind === "pglite" && database)
-      rmSync(settings.db.dataDir, { recursive: true, force: true });
+    await store?.undo();
     lock?.release();
-    if (markerWritten) await storage.delete(STORAGE_MARKER_KEY).catch(() => {});
     if (createdRoot) rmSync(root, { recursive: true, force: true });
     else if (createdMeta) rmSync(join(root, ".lamindb"), { recursive: true, force: true });
     throw error;
   }
 }
 
+/** An instance's identity from its slug: LaminDB derives the id and uid from `owner/name`. */
+export function newInstanceSettings(
+  fields: Omit<InstanceSettings, "id" | "uid" | "createdAt">,
+): InstanceSettings {
+  const id = instanceIdFromSlug(`${fields.owner}/${fields.name}`);
+  return { ...fields, id, uid: instanceUidFromId(id), createdAt: new Date().toISOString() };
+}
+
+/** A storage root belongs to one instance: its marker says which. */
+export async function assertStorageUnmanaged(storage: StorageBackend): Promise<void> {
+  const marker = await storage.readText(STORAGE_MARKER_KEY);
+  if (marker !== undefined) {
+    const slug = /instance_slug=(.*)/.exec(marker)?.[1] ?? "another instance";
+    throw new ConflictError(
+      `${storage.root} is already managed by ${slug}`,
+      `choose another storage ${storage.type === "local" ? "folder" : "location"}, or connect to that instance`,
+    );
+  }
+}
+
+/** The first user of a new instance: LaminDB's 8-character base62 uid and a handle. */
+export interface InstanceUser {
+  uid: string;
+  handle: string;
+}
+
+/** The steps of {@link createInstanceStore}, in order, for callers that report which failed. */
+export type InstanceStoreStep = "database" | "migrate" | "seed" | "storage marker";
+
+/** An instance's database, open and seeded, with its storage marked. */
+export interface InstanceStore {
+  database: Database;
+  storageRow: t.StorageRow;
+  userRow: t.UserRow;
+  /** Close and remove what was made: a database created here, the marker. Never throws. */
+  undo(): Promise<void>;
+}
+
+/**
+ * The part of creating an instance that needs no local settings, shared by `lamin init` and the
+ * hub's provisioner: create (if missing) and migrate the database, seed it with `user`, write
+ * the storage marker. A pglite target needs its lock held by the caller. On failure, what was
+ * made here is undone before the error is rethrown; `onStep` tells which step was running.
+ */
+export async function createInstanceStore(opts: {
+  settings: InstanceSettings;
+  storage: StorageBackend;
+  user: InstanceUser;
+  /** Region of cloud storage (else the host name is kept, as LaminDB does for local folders). */
+  region?: string;
+  /** The database was made by the caller (a provisioner): connect to it, never create it. */
+  databaseExists?: boolean;
+  onStep?: (step: InstanceStoreStep) => void;
+}): Promise<InstanceStore> {
+  const { settings, storage, onStep } = opts;
+  if (!/^[0-9A-Za-z]{8}$/.test(opts.user.uid)) {
+    throw new ValidationError(`invalid user uid '${opts.user.uid}'`, "use 8 base62 characters");
+  }
+  const db = settings.db;
+  let database: (Database & { created?: boolean }) | undefined;
+  let markerWritten = false;
+  const undo = async () => {
+    await database?.close().catch(() => {});
+    if (db.kind === "postgres" && database?.created) await dropDatabase(db.url).catch(() => {});
+    if (db.kind === "pglite" && database) rmSync(db.dataDir, { recursive: true, force: true });
+    if (markerWritten) await storage.delete(STORAGE_MARKER_KEY).catch(() => {});
+  };
+  try {
+    onStep?.("database");
+    if (db.kind === "pglite") {
+      database = await createMigratedPglite(db.dataDir, [coreMigrations()], templateDir());
+    } else if (db.kind === "postgres") {
+      database = await openPostgres(db.url, { createIfMissing: !opts.databaseExists, max: 2 });
+      await assertEmptyDatabase(database, db.url);
+      onStep?.("migrate");
+      await migrate(database.db, [coreMigrations()]);
+    } else {
+      throw new ValidationError(`cannot create the database of a ${db.kind} instance here`);
+    }
+    onStep?.("seed");
+    const { storageRow, userRow } = await seed(database, settings, storage, opts.region, opts.user);
+    onStep?.("storage marker");
+    markerWritten = true; // set first: a write that failed late may still have landed
+    await storage.writeText(STORAGE_MARKER_KEY, markerText(storageRow.uid, settings));
+    return { database, storageRow, userRow, undo };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+
 /** Check that the bucket exists; what the settings and the storage row keep about it. */
-async function describeBucket(storage: S3Storage) {
+export async function describeBucket(storage: S3Storage) {
   const { region: bucketRegion } = await storage.checkBucket();
   const region = bucketRegion ?? storage.region;
   return {
@@ -228,17 +299,18 @@ async function assertEmptyDatabase(database: Database, url: string): Promise<voi
   }
 }
 
-/** LaminDB's initial rows: user, space `all`, branches trash/archive/main, default storage. */
+/** LaminDB's initial rows: the owner user, space `all`, branches trash/archive/main, default storage. */
 async function seed(
   database: Database,
   settings: InstanceSettings,
   storage: StorageBackend,
   region: string | undefined,
+  user: InstanceUser,
 ) {
   return database.db.transaction(async (tx) => {
     const [userRow] = await tx
       .insert(t.user)
-      .values({ uid: ANONYMOUS.uid, handle: ANONYMOUS.handle, name: null })
+      .values({ uid: user.uid, handle: user.handle, name: null })
       .returning();
     if (!userRow) throw new Error("user row not created");
     const by = userRow.id;

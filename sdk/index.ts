@@ -6,14 +6,17 @@
  * import { connect } from "lamindb-serverless";
  * const ln = await connect();                                    // the current local instance
  * const remote = await connect("https://lamin.example.org", { token: process.env.LAMIN_API_TOKEN });
+ * const shared = await connect("alice/lab");         // through the hub of `lamin login`
  * const { items } = await remote.artifacts.list({ filter: { key__startswith: "raw/" } });
  * ```
  */
 import type { Instance, OpenOptions } from "../core/instance.js";
 import { openInstance } from "../core/setup.js";
+import { HubClient, loadHubLogin, parseSlug } from "./hub.js";
 import { RemoteInstance } from "./remote.js";
 
 export * from "../core/index.js";
+export { HubClient, type HubLogin, loadHubLogin } from "./hub.js";
 export { RemoteArtifacts, RemoteInstance, type RemoteOptions } from "./remote.js";
 
 export interface ConnectOptions extends OpenOptions {
@@ -22,14 +25,20 @@ export interface ConnectOptions extends OpenOptions {
 }
 
 /**
- * Open an instance: a local one by name (default: the current one), or a server by URL.
+ * Open an instance: a local one by name (default: the current one), a server by URL, or
+ * `owner/name` through the hub of the saved login (`lamin login`).
  * Both answer the same `artifacts` operations; close them when done.
  */
-export function connect(name?: string, opts?: OpenOptions): Promise<Instance>;
 export function connect(
   url: `http://${string}` | `https://${string}`,
   opts?: ConnectOptions,
 ): Promise<RemoteInstance>;
+/** `owner/name`: remote when logged in to a hub, else the local instance of that name. */
+export function connect(
+  slug: `${string}/${string}`,
+  opts?: OpenOptions,
+): Promise<Instance | RemoteInstance>;
+export function connect(name?: string, opts?: OpenOptions): Promise<Instance>;
 export function connect(target?: string, opts?: ConnectOptions): Promise<Instance | RemoteInstance>;
 export async function connect(
   target?: string,
@@ -45,6 +54,14 @@ export async function connect(
       );
     }
     return new RemoteInstance(target, { token });
+  }
+  const slug = target ? parseSlug(target) : undefined;
+  const login = slug ? loadHubLogin() : undefined;
+  if (slug && login) {
+    // owner/name on the hub this machine is logged in to (lamin login)
+    const hub = new HubClient(login.hub, login.key);
+    const record = await hub.instance(slug.owner, slug.name);
+    return new RemoteInstance(hub.instanceUrl(record.owner, record.name), { token: login.key });
   }
   return openInstance(target, opts);
 }

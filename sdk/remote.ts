@@ -37,7 +37,7 @@ const STATUS_KINDS: Record<number, ErrorKind> = {
 };
 
 /** Turn a problem+json answer into the same typed error an in-process call would throw. */
-async function failure(response: Response, what: string): Promise<LaminError> {
+export async function failure(response: Response, what: string): Promise<LaminError> {
   let body: { detail?: string; hint?: string } = {};
   try {
     body = (await response.json()) as typeof body;
@@ -128,8 +128,18 @@ export class RemoteArtifacts implements ArtifactsApi {
     );
   }
 
+  /**
+   * A URL of the server's answer, made absolute. A path that already carries this instance's own
+   * path (the hub's `/instances/{owner}/{name}/...`) is taken from the origin; any other path is
+   * relative to the base URL (e.g. an API behind a stage prefix that does not know it).
+   */
   private absolute(path: string): string {
-    return path.startsWith("http") ? path : `${this.url}${path}`;
+    if (path.startsWith("http")) return path;
+    const base = new URL(this.url);
+    const prefix = base.pathname.replace(/\/+$/, "");
+    if (prefix && (path === prefix || path.startsWith(`${prefix}/`)))
+      return `${base.origin}${path}`;
+    return `${this.url}${path}`;
   }
 
   async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {

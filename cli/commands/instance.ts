@@ -21,7 +21,7 @@ interface Json {
   json?: boolean;
 }
 
-function summary(s: InstanceSettings) {
+export function summary(s: InstanceSettings) {
   return {
     instance: `${s.owner}/${s.name}`,
     name: s.name,

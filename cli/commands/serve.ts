@@ -33,22 +33,12 @@ export function parsePort(value: string, option = "--port"): number {
   return port;
 }
 
-/**
- * Serve `instance`'s API and register the server, so that other `lamin` commands for the
- * instance go through it.
- */
-export async function startApi(
-  instance: Instance,
-  opts: { port: number; host: string; token?: string | undefined },
-): Promise<RunningApi> {
-  const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
-  const digest = hashToken(token);
-  const app = createApp({
-    instance: () => instance,
-    authorize: (given) => given !== undefined && tokenMatches(given, digest),
-    version: typeof __VERSION__ === "string" ? __VERSION__ : undefined,
-  });
-  const server = listen({ fetch: app.fetch, port: opts.port, hostname: opts.host });
+/** Listen on host:port (0 picks a free port); the URL it is reached at, once listening. */
+export async function listenOn(
+  fetch: (request: Request) => Response | Promise<Response>,
+  opts: { port: number; host: string },
+): Promise<{ url: string; server: ReturnType<typeof listen> }> {
+  const server = listen({ fetch, port: opts.port, hostname: opts.host });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", (error: NodeJS.ErrnoException) =>
@@ -65,6 +55,25 @@ export async function startApi(
   const address = server.address();
   const boundPort = typeof address === "object" && address ? address.port : opts.port;
   const url = `http://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${boundPort}`;
+  return { url, server };
+}
+
+/**
+ * Serve `instance`'s API and register the server, so that other `lamin` commands for the
+ * instance go through it.
+ */
+export async function startApi(
+  instance: Instance,
+  opts: { port: number; host: string; token?: string | undefined },
+): Promise<RunningApi> {
+  const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
+  const digest = hashToken(token);
+  const app = createApp({
+    instance: () => instance,
+    authorize: (given) => given !== undefined && tokenMatches(given, digest),
+    version: typeof __VERSION__ === "string" ? __VERSION__ : undefined,
+  });
+  const { url, server } = await listenOn(app.fetch, opts);
   const name = instance.settings.name;
   registerServer(name, { url, token, pid: process.pid });
   process.once("exit", () => unregisterServer(name));

@@ -1,0 +1,400 @@
+/**
+ * The hub from the command line: `lamin hub serve | create-account` (the operator's side),
+ * `lamin login | logout`, `lamin init owner/name`, `lamin connect owner/name`,
+ * `lamin collaborator ...`, `lamin keys ...` and `lamin delete instance owner/name` (a user's).
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { ConflictError, UnavailableError, ValidationError } from "../../core/errors.js";
+import {
+  type InstanceSettings,
+  laminHome,
+  listInstanceSettings,
+  loadInstanceSettings,
+  removeInstanceSettings,
+  saveInstanceSettings,
+  setCurrentInstance,
+  validateInstanceName,
+} from "../../core/settings.js";
+import {
+  type HubClient,
+  type HubRole,
+  hubClient,
+  loadHubLogin,
+  removeHubLogin,
+  requireHubLogin,
+  requireSlug,
+  saveHubLogin,
+} from "../../sdk/hub.js";
+import { note, printJson, say, table } from "../output.js";
+
+declare const __VERSION__: string;
+
+interface Json {
+  json?: boolean;
+}
+
+/** A date as `2026-01-31 12:00` (UTC). */
+const formatDate = (iso: string) => iso.replace("T", " ").slice(0, 16);
+
+// ---- the operator's side: the hub database ----
+
+/** `--dir` (PGlite), else DATABASE_URL (Postgres), else `$LAMIN_HOME/hub` (PGlite). */
+function hubDatabase(dir?: string): string | { pgliteDir: string } {
+  if (dir) return { pgliteDir: resolve(dir) };
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  return { pgliteDir: join(laminHome(), "hub") };
+}
+
+/** Open the hub database; a PGlite folder held by another process is a clear error at once. */
+async function openHubDatabase(dir?: string) {
+  const target = hubDatabase(dir);
+  if (typeof target !== "string") {
+    mkdirSync(dirname(target.pgliteDir), { recursive: true });
+    const { readLockHolder } = await import("../../core/db/pglite-lock.js");
+    const holder = readLockHolder(`${target.pgliteDir}.lock`);
+    if (holder && holder.pid !== process.pid && isAlive(holder.pid)) {
+      throw new UnavailableError(
+        `the hub database in ${target.pgliteDir} is in use by process ${holder.pid}${holder.purpose ? ` (${holder.purpose})` : ""}`,
+        "stop `lamin hub serve` first (an embedded database has one process at a time), or keep the hub database on Postgres (DATABASE_URL)",
+      );
+    }
+  }
+  const { openHub } = await import("../../core/hub/hub.js");
+  return openHub(target);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export async function hubServe(opts: Json & { dir?: string; port: string; host: string }) {
+  const { parsePort, listenOn, stopOnSignals } = await import("./serve.js");
+  const port = parsePort(opts.port);
+  const [{ createHubApp }, provision] = await Promise.all([
+    import("../../functions/hub/app.js"),
+    import("../../core/hub/provision.js"),
+  ]);
+  const opened = await openHubDatabase(opts.dir);
+  const { hub } = opened;
+  // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
+  let provisioner: ReturnType<typeof provision.provisionerFromEnv> | undefined;
+  let refusal: unknown;
+  try {
+    provisioner = provision.provisionerFromEnv();
+  } catch (error) {
+    refusal = error;
+  }
+  const app = createHubApp({
+    hub,
+    provision: async ({ owner, name, storageRoot, storageEndpoint }) => {
+      if (!provisioner) throw refusal;
+      return provision.provisionInstance(hub, provisioner, {
+        owner,
+        name,
+        storageRoot,
+        ...(storageEndpoint ? { storageEndpoint } : {}),
+      });
+    },
+    ...(provisioner
+      ? {
+          deprovision: async (owner: string, name: string) => {
+            await provision.deprovisionInstance(hub, provisioner, owner, name);
+          },
+        }
+      : {}),
+    ...(typeof __VERSION__ === "string" ? { version: __VERSION__ } : {}),
+  });
+  let server: Awaited<ReturnType<typeof listenOn>>["server"];
+  let url: string;
+  try {
+    ({ url, server } = await listenOn(app.fetch, { port, host: opts.host }));
+  } catch (error) {
+    await app.close().catch(() => {});
+    await opened.close().catch(() => {});
+    throw error;
+  }
+  stopOnSignals(async () => {
+    server.close();
+    await app.close();
+    await opened.close();
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify({ url })}\n`);
+  else {
+    const where = typeof hubDatabase(opts.dir) === "string" ? "Postgres (DATABASE_URL)" : "PGlite";
+    say(`hub serving at ${url} (hub database on ${where})`);
+    say(`docs:    ${url}/docs`);
+    say("accounts: lamin hub create-account HANDLE; Ctrl-C stops it");
+  }
+  if (refusal) {
+    note(
+      `note: instances cannot be created: ${(refusal as Error).message} (set DATABASE_URL or NEON_API_KEY)`,
+    );
+  }
+}
+
+export async function createAccount(handle: string, opts: Json & { dir?: string; org?: boolean }) {
+  const opened = await openHubDatabase(opts.dir);
+  try {
+    const account = await opened.hub.createAccount(handle, { kind: opts.org ? "org" : "user" });
+    const key = await opened.hub.createKey(account.handle, { name: "first key" });
+    if (opts.json) return printJson({ handle: account.handle, kind: account.kind, key: key.key });
+    say(`created ${account.kind === "org" ? "organisation" : "account"} ${account.handle}`);
+    say(`API key (shown once; store it now): ${key.key}`);
+    say(`next: lamin login --hub URL --key ${key.key}`);
+  } finally {
+    await opened.close();
+  }
+}
+
+// ---- a user's side: login ----
+
+export async function login(opts: Json & { hub?: string; key?: string }) {
+  const url = opts.hub ?? process.env.LAMIN_HUB_URL;
+  const key = opts.key ?? process.env.LAMIN_API_KEY;
+  if (!url || !key) {
+    throw new ValidationError(
+      `logging in needs ${url ? "an API key" : "the hub's URL"}`,
+      "pass --hub URL --key KEY (or set LAMIN_HUB_URL and LAMIN_API_KEY)",
+    );
+  }
+  if (!/^https?:\/\//i.test(url)) {
+    throw new ValidationError(`'${url}' is not a URL`, "pass --hub http(s)://...");
+  }
+  const { HubClient } = await import("../../sdk/hub.js");
+  const client = new HubClient(url, key);
+  const account = await client.account();
+  saveHubLogin({ hub: client.url, key, handle: account.handle });
+  if (opts.json) printJson({ hub: client.url, handle: account.handle });
+  else say(`logged in to ${client.url} as ${account.handle}`);
+}
+
+export async function logout(opts: Json) {
+  const had = removeHubLogin();
+  if (opts.json) printJson({ logged_out: had });
+  else say(had ? "logged out (the key stays valid; lamin keys revoke ends it)" : "not logged in");
+}
+
+// ---- instances on the hub ----
+
+/** Remember `owner/name` of the hub under its name (or `as`), and make it current. */
+async function remember(
+  client: HubClient,
+  key: string,
+  owner: string,
+  name: string,
+  as?: string,
+): Promise<InstanceSettings> {
+  const record = await client.instance(owner, name);
+  const url = client.instanceUrl(record.owner, record.name);
+  const { RemoteInstance } = await import("../../sdk/remote.js");
+  const info = (await new RemoteInstance(url, { token: key }).describe()) as { uid?: string };
+  const localName = validateInstanceName(as ?? record.name);
+  const existing = loadInstanceSettings(localName);
+  if (existing && !(existing.db.kind === "remote" && existing.db.url === url)) {
+    throw new ConflictError(
+      `an instance named '${localName}' is already known here`,
+      "pass --name to remember this one under another name",
+    );
+  }
+  const { instanceUidFromId } = await import("../../core/uid.js");
+  const settings: InstanceSettings = {
+    owner: record.owner,
+    name: localName,
+    id: record.id,
+    uid: info.uid ?? instanceUidFromId(record.id),
+    storageRoot: record.storage_root,
+    ...(record.storage_endpoint ? { storageEndpoint: record.storage_endpoint } : {}),
+    db: { kind: "remote", url, token: key },
+    createdAt: record.created_at,
+  };
+  saveInstanceSettings(settings);
+  setCurrentInstance(settings.name);
+  return settings;
+}
+
+async function printConnected(settings: InstanceSettings, json: boolean | undefined) {
+  const { summary } = await import("./instance.js");
+  if (json) printJson(summary(settings));
+  else say(`connected to ${settings.owner}/${settings.name} (${describeUrl(settings)})`);
+}
+
+const describeUrl = (s: InstanceSettings) => (s.db.kind === "remote" ? s.db.url : s.storageRoot);
+
+export async function initOnHub(
+  slug: string,
+  opts: Json & { storage: string; name?: string; db?: string; endpointUrl?: string },
+) {
+  const { owner, name } = requireSlug(slug);
+  if (opts.name || opts.db) {
+    throw new ValidationError(
+      "an instance on the hub takes its name from the slug and its database from the hub",
+      "drop --name and --db, or create a local instance with `lamin init --storage DIR`",
+    );
+  }
+  const login = requireHubLogin();
+  const client = hubClient(login);
+  const s3 = opts.storage.startsWith("s3://");
+  const storageRoot = s3 ? opts.storage : resolve(opts.storage);
+  if (!opts.json) note(`creating ${owner}/${name} on ${client.url} ...`);
+  await client.createInstance({
+    owner,
+    name,
+    storageRoot,
+    ...(s3 && opts.endpointUrl ? { storageEndpoint: opts.endpointUrl } : {}),
+  });
+  const settings = await remember(client, login.key, owner, name);
+  if (opts.json) return printConnected(settings, true);
+  say(`created ${owner}/${name} on ${client.url}`);
+  say(`storage   ${settings.storageRoot}`);
+  say(`\nsaved as the current instance; next: lamin save FILE --key KEY`);
+}
+
+export async function connectSlug(slug: string, opts: Json & { name?: string }) {
+  const { owner, name } = requireSlug(slug);
+  const login = requireHubLogin();
+  const settings = await remember(hubClient(login), login.key, owner, name, opts.name);
+  await printConnected(settings, opts.json);
+}
+
+export async function deleteInstance(slug: string, opts: Json & { force?: boolean }) {
+  const { owner, name } = requireSlug(slug);
+  const client = hubClient();
+  if (!opts.force) {
+    if (!process.stdin.isTTY) {
+      throw new ValidationError(
+        `deleting ${owner}/${name} needs a confirmation`,
+        "pass --force to delete without asking (its database goes; its storage stays)",
+      );
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl
+      .question(
+        `this deletes ${owner}/${name} and its database for good (storage stays); type ${owner}/${name} to confirm: `,
+      )
+      .finally(() => rl.close());
+    if (answer.trim() !== `${owner}/${name}`) {
+      throw new ValidationError("not deleted: the confirmation did not match", "type the slug");
+    }
+  }
+  const record = await client.deleteInstance(owner, name);
+  // forget it here too
+  const url = client.instanceUrl(owner, name);
+  for (const s of listInstanceSettings()) {
+    if (s.db.kind === "remote" && s.db.url === url) removeInstanceSettings(s.name);
+  }
+  if (opts.json) printJson({ deleted: `${record.owner}/${record.name}` });
+  else say(`deleted ${record.owner}/${record.name} (its storage ${record.storage_root} stays)`);
+}
+
+// ---- collaborators ----
+
+const ROLES = ["read", "write", "admin"] as const;
+
+function validateRole(role: string): HubRole {
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new ValidationError(`invalid role '${role}'`, "pass --role read, write or admin");
+  }
+  return role as HubRole;
+}
+
+export async function setCollaborator(slug: string, handle: string, opts: Json & { role: string }) {
+  const { owner, name } = requireSlug(slug);
+  const grant = await hubClient().setCollaborator(owner, name, handle, validateRole(opts.role));
+  if (opts.json) printJson({ instance: `${owner}/${name}`, ...grant });
+  else say(`${grant.handle} has role ${grant.role} on ${owner}/${name}`);
+}
+
+export async function listCollaborators(slug: string, opts: Json) {
+  const { owner, name } = requireSlug(slug);
+  const all = await hubClient().collaborators(owner, name);
+  if (opts.json) return printJson(all);
+  if (all.length === 0) return say(`no collaborators on ${owner}/${name} (besides its owner)`);
+  say(
+    table(
+      ["handle", "role"],
+      all.map((c) => [c.handle, c.role]),
+    ),
+  );
+}
+
+export async function removeCollaborator(slug: string, handle: string, opts: Json) {
+  const { owner, name } = requireSlug(slug);
+  await hubClient().removeCollaborator(owner, name, handle);
+  if (opts.json) printJson({ instance: `${owner}/${name}`, removed: handle });
+  else say(`removed ${handle} from ${owner}/${name}`);
+}
+
+// ---- API keys ----
+
+export async function listKeys(opts: Json) {
+  const keys = await hubClient().keys();
+  if (opts.json) return printJson(keys);
+  const current = loadHubLogin()?.key;
+  say(
+    table(
+      ["id", "prefix", "name", "created", "expires", "state", "last used"],
+      keys.map((k) => [
+        String(k.id),
+        k.prefix,
+        k.name ?? "",
+        formatDate(k.created_at),
+        k.expires_at ? formatDate(k.expires_at) : "never",
+        k.revoked_at
+          ? "revoked"
+          : k.expires_at && Date.parse(k.expires_at) <= Date.now()
+            ? "expired"
+            : current?.includes(k.prefix)
+              ? "live (this one)"
+              : "live",
+        k.last_used_at ? formatDate(k.last_used_at) : "-",
+      ]),
+    ),
+  );
+}
+
+export async function createKey(opts: Json & { name?: string; expiresInDays?: string }) {
+  let expiresAt: Date | undefined;
+  if (opts.expiresInDays !== undefined) {
+    const days = Number(opts.expiresInDays);
+    if (!Number.isFinite(days) || days <= 0) {
+      throw new ValidationError(
+        `invalid --expires-in-days '${opts.expiresInDays}'`,
+        "pass a positive number of days",
+      );
+    }
+    expiresAt = new Date(Date.now() + days * 86_400_000);
+  }
+  const key = await hubClient().createKey({
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+  });
+  if (opts.json) return printJson(key);
+  say(`API key ${key.id} (shown once; store it now): ${key.key}`);
+  if (key.expires_at) say(`expires ${formatDate(key.expires_at)}`);
+}
+
+export async function revokeKey(id: string | undefined, opts: Json & { all?: boolean }) {
+  if (!id === !opts.all) {
+    throw new ValidationError(
+      id ? "pass a key id or --all, not both" : "which key?",
+      "pass the key's id or prefix (lamin keys list), or --all",
+    );
+  }
+  const client = hubClient();
+  if (opts.all) {
+    const revoked = await client.revokeAllKeys();
+    if (opts.json) return printJson({ revoked });
+    say(`revoked ${revoked} key(s), the one of this login included: lamin login with a new key`);
+    return;
+  }
+  const key = await client.revokeKey(id as string);
+  if (opts.json) return printJson(key);
+  say(`revoked key ${key.id} (${key.prefix})`);
+}

@@ -1,0 +1,130 @@
+/**
+ * Instance databases on Neon: one database per instance in the default branch of one project,
+ * owned by one role, made through Neon's API (v2) with `@neondatabase/api-client`.
+ */
+import { type Api, createApiClient } from "@neondatabase/api-client";
+import { ConflictError, LaminError, UnavailableError } from "../errors.js";
+import { databaseNameFor } from "./postgres-provisioner.js";
+import type { DatabaseProvisioner } from "./provision.js";
+
+export interface NeonOptions {
+  apiKey: string;
+  projectId: string;
+  /** Default: https://console.neon.tech/api/v2 (tests point it at a stand-in). */
+  apiUrl?: string;
+  /** Role that owns the instance databases; created when missing. Default `lamin`. */
+  roleName?: string;
+  /** How long to wait for Neon's operations to finish. */
+  timeoutMs?: number;
+}
+
+/** Neon's operations run in the background; these statuses end one. */
+const DONE = new Set(["finished", "skipped"]);
+const FAILED = new Set(["failed", "error", "cancelled"]);
+
+export class NeonProvisioner implements DatabaseProvisioner {
+  private readonly api: Api<unknown>;
+  private readonly projectId: string;
+  private readonly roleName: string;
+  private readonly timeoutMs: number;
+
+  constructor(opts: NeonOptions) {
+    this.api = createApiClient({
+      apiKey: opts.apiKey,
+      ...(opts.apiUrl ? { baseURL: opts.apiUrl } : {}),
+      timeout: 30_000,
+    });
+    this.projectId = opts.projectId;
+    this.roleName = opts.roleName ?? "lamin";
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
+  }
+
+  async create(owner: string, name: string): Promise<{ url: string }> {
+    const database = databaseNameFor(owner, name);
+    const { projectId, roleName } = this;
+    const branchId = await this.call("find the default branch", () => this.defaultBranch());
+    await this.call("create the role", async () => {
+      const { data } = await this.api.listProjectBranchRoles(projectId, branchId);
+      if (data.roles.some((r) => r.name === roleName)) return;
+      const created = await this.api.createProjectBranchRole(projectId, branchId, {
+        role: { name: roleName },
+      });
+      await this.settle(created.data.operations);
+    });
+    const made = await this.call("create the database", () =>
+      this.api.createProjectBranchDatabase(projectId, branchId, {
+        database: { name: database, owner_name: roleName },
+      }),
+    );
+    try {
+      await this.call("create the database", () => this.settle(made.data.operations));
+      const { data } = await this.call("get the connection URI", () =>
+        this.api.getConnectionUri({
+          projectId,
+          branch_id: branchId,
+          database_name: database,
+          role_name: roleName,
+        }),
+      );
+      return { url: data.uri };
+    } catch (error) {
+      await this.deleteDatabase(branchId, database).catch(() => {});
+      throw error;
+    }
+  }
+
+  async drop(url: string): Promise<void> {
+    const database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+    const branchId = await this.call("find the default branch", () => this.defaultBranch());
+    await this.call("delete the database", () => this.deleteDatabase(branchId, database));
+  }
+
+  private async deleteDatabase(branchId: string, database: string): Promise<void> {
+    const { data } = await this.api.deleteProjectBranchDatabase(this.projectId, branchId, database);
+    await this.settle(data.operations);
+  }
+
+  private async defaultBranch(): Promise<string> {
+    const { data } = await this.api.listProjectBranches({ projectId: this.projectId });
+    const branch = data.branches.find((b) => b.default);
+    if (!branch) throw new Error(`project ${this.projectId} has no default branch`);
+    return branch.id;
+  }
+
+  /** Wait until every operation has finished: the database is usable only then. */
+  private async settle(operations: { id: string; status: string }[]): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (const op of operations) {
+      let status = op.status;
+      while (!DONE.has(status)) {
+        if (FAILED.has(status)) throw new Error(`Neon operation ${op.id} ${status}`);
+        if (Date.now() > deadline) throw new Error(`Neon operation ${op.id} did not finish`);
+        await new Promise((r) => setTimeout(r, 500));
+        const { data } = await this.api.getProjectOperation(this.projectId, op.id);
+        status = data.operation.status;
+      }
+    }
+  }
+
+  /** Neon's HTTP errors as LaminErrors that say what was being done. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof LaminError) throw error;
+      const status = (error as { response?: { status?: number } }).response?.status;
+      const body = (error as { response?: { data?: { message?: string } } }).response?.data;
+      const detail = body?.message ?? (error as Error).message;
+      const message = `Neon: could not ${what}: ${detail}`;
+      if (status === 401 || status === 403) {
+        throw new LaminError("unauthenticated", message, "check NEON_API_KEY", { cause: error });
+      }
+      if (status === 409) {
+        throw new ConflictError(message, "choose another instance name", { cause: error });
+      }
+      throw new UnavailableError(message, "check NEON_PROJECT_ID and Neon's status", {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/** Instance databases on one Postgres server: `CREATE DATABASE` with the hub's admin role. */
+import { dropDatabase } from "../db/postgres.js";
+import { ConflictError, UnavailableError } from "../errors.js";
+import { instanceIdFromSlug } from "../uid.js";
+import type { DatabaseProvisioner } from "./provision.js";
+
+/** Postgres identifiers are at most 63 bytes. */
+const MAX_IDENTIFIER = 63;
+
+/**
+ * `lamin_<owner>_<name>`, lower-case with `_` for anything else, plus 8 hex of the slug's id:
+ * `a-b/c` and `a/b-c` sanitise alike, and long slugs are cut, so the suffix keeps names unique.
+ */
+export function databaseNameFor(owner: string, name: string): string {
+  const suffix = instanceIdFromSlug(`${owner}/${name}`).slice(0, 8);
+  const base = `lamin_${owner}_${name}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+  return `${base.slice(0, MAX_IDENTIFIER - suffix.length - 1)}_${suffix}`;
+}
+
+export class PostgresProvisioner implements DatabaseProvisioner {
+  /** `adminUrl`: any database on the server, as a role allowed to CREATE DATABASE. */
+  constructor(private readonly adminUrl: string) {}
+
+  async create(owner: string, name: string): Promise<{ url: string }> {
+    const database = databaseNameFor(owner, name);
+    const url = new URL(this.adminUrl);
+    url.pathname = `/${database}`;
+    await withClient(this.adminUrl, async (client) => {
+      try {
+        await client.query(`CREATE DATABASE "${database}"`);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "42P04") {
+          throw new UnavailableError(
+            `could not create database '${database}': ${(error as Error).message}`,
+            "the hub's DATABASE_URL needs a role with CREATEDB",
+            { cause: error },
+          );
+        }
+        // left by a crash before anything was written: take it; holding data: refuse
+        if (!(await isEmpty(url.toString()))) {
+          throw new ConflictError(
+            `the database '${database}' exists and holds data`,
+            "drop it, or choose another instance name",
+          );
+        }
+      }
+    });
+    return { url: url.toString() };
+  }
+
+  drop(url: string): Promise<void> {
+    return dropDatabase(url);
+  }
+}
+
+async function isEmpty(url: string): Promise<boolean> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_tables
+       WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
+    );
+    return rows[0]?.n === 0;
+  });
+}
+
+async function withClient<T>(
+  url: string,
+  fn: (client: import("pg").Client) => Promise<T>,
+): Promise<T> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new UnavailableError(
+      `cannot connect to the Postgres server for instance databases: ${(error as Error).message}`,
+      "check DATABASE_URL and that the server runs",
+      { cause: error },
+    );
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

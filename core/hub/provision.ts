@@ -1,0 +1,168 @@
+/**
+ * Per-account instances of the hub: a database of their own (on the hub's Postgres server, or on
+ * Neon), migrated and seeded with the owner as user, storage marked, then recorded in the hub.
+ * Provisioning is all or nothing: a failed step undoes the steps before it.
+ */
+import { ConflictError, LaminError, NotFoundError, ValidationError } from "../errors.js";
+import {
+  assertStorageUnmanaged,
+  createInstanceStore,
+  describeBucket,
+  type InstanceStore,
+  type InstanceStoreStep,
+  newInstanceSettings,
+} from "../setup.js";
+import { openStorage } from "../storage/open.js";
+import { S3Storage } from "../storage/s3.js";
+import type { Hub, HubInstancePublic } from "./hub.js";
+import { validateHandle, validateHubInstanceName } from "./names.js";
+import { NeonProvisioner } from "./neon.js";
+import { PostgresProvisioner } from "./postgres-provisioner.js";
+
+export { NeonProvisioner, PostgresProvisioner };
+
+/** Where instance databases come from; `create` returns a URL the hub can connect with. */
+export interface DatabaseProvisioner {
+  /** A new, empty database for `owner/name`; ConflictError when it exists and holds data. */
+  create(owner: string, name: string): Promise<{ url: string }>;
+  /** Remove a database made by `create`. */
+  drop(url: string): Promise<void>;
+}
+
+export type ProvisionStep = "create database" | InstanceStoreStep | "record in hub";
+
+/** Provisioning failed at `step`; nothing made before it is left behind. */
+export class ProvisionError extends LaminError {
+  constructor(
+    readonly slug: string,
+    readonly step: ProvisionStep,
+    cause: unknown,
+  ) {
+    const inner = cause instanceof LaminError ? cause : undefined;
+    super(
+      inner?.kind ?? "unavailable",
+      `provisioning '${slug}' failed at step '${step}': ${(cause as Error)?.message ?? cause}`,
+      inner?.hint ?? "nothing was kept: fix the cause and run it again",
+      { cause },
+    );
+  }
+}
+
+export interface ProvisionInput {
+  owner: string;
+  name: string;
+  /** A local folder or `s3://bucket/prefix`. */
+  storageRoot: string;
+  /** S3-compatible endpoint of `s3://` storage. */
+  storageEndpoint?: string;
+}
+
+/** Create `owner/name`: database, schema, owner as user, storage marker, hub record. */
+export async function provisionInstance(
+  hub: Hub,
+  provisioner: DatabaseProvisioner,
+  input: ProvisionInput,
+): Promise<HubInstancePublic> {
+  const { owner, name } = input;
+  validateHandle(owner);
+  validateHubInstanceName(name);
+  const slug = `${owner}/${name}`;
+  const account = await hub.account(owner); // NotFoundError for an unknown owner
+  // Everything that can be refused is checked before anything is created.
+  if (await instanceExists(hub, owner, name)) {
+    throw new ConflictError(`the instance '${slug}' exists`, "choose another name");
+  }
+  const storage = openStorage(input.storageRoot, {
+    ...(input.storageEndpoint ? { endpoint: input.storageEndpoint } : {}),
+  });
+  const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
+  await assertStorageUnmanaged(storage);
+
+  let step: ProvisionStep = "create database";
+  let url: string | undefined;
+  let store: InstanceStore | undefined;
+  try {
+    url = (await provisioner.create(owner, name)).url;
+    const settings = newInstanceSettings({
+      owner,
+      name,
+      storageRoot: storage.root,
+      ...cloud?.settings,
+      db: { kind: "postgres", url },
+    });
+    store = await createInstanceStore({
+      settings,
+      storage,
+      user: { uid: account.uid, handle: account.handle },
+      ...(cloud ? { region: cloud.region } : {}),
+      databaseExists: true,
+      onStep: (s) => {
+        step = s;
+      },
+    });
+    step = "record in hub";
+    const record = await hub.recordInstance({
+      owner,
+      name,
+      storageRoot: storage.root,
+      ...(cloud?.settings.storageEndpoint
+        ? { storageEndpoint: cloud.settings.storageEndpoint }
+        : {}),
+      dbUrl: url,
+    });
+    await store.database.close();
+    return record;
+  } catch (error) {
+    await store?.undo(); // closes the database and removes the marker it wrote
+    if (url) await provisioner.drop(url).catch(() => {});
+    throw new ProvisionError(slug, step, error);
+  }
+}
+
+/**
+ * Remove `owner/name`: its hub record (collaborators go with it), then its database. The bytes in
+ * its storage, marker included, are left: they may be the only copy, and deleting them is for
+ * the owner to decide.
+ */
+export async function deprovisionInstance(
+  hub: Hub,
+  provisioner: DatabaseProvisioner,
+  owner: string,
+  name: string,
+): Promise<HubInstancePublic> {
+  const { db_url, owner_id: _, ...record } = await hub.deleteInstance(owner, name);
+  await provisioner.drop(db_url);
+  return record;
+}
+
+/** Neon when NEON_API_KEY is set, else the Postgres server of DATABASE_URL. */
+export function provisionerFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseProvisioner {
+  if (env.NEON_API_KEY) {
+    if (!env.NEON_PROJECT_ID) {
+      throw new ValidationError(
+        "NEON_API_KEY is set but NEON_PROJECT_ID is not",
+        "set NEON_PROJECT_ID to the Neon project that holds the instance databases",
+      );
+    }
+    return new NeonProvisioner({
+      apiKey: env.NEON_API_KEY,
+      projectId: env.NEON_PROJECT_ID,
+      ...(env.NEON_API_URL ? { apiUrl: env.NEON_API_URL } : {}),
+    });
+  }
+  if (env.DATABASE_URL) return new PostgresProvisioner(env.DATABASE_URL);
+  throw new ValidationError(
+    "no database server to create instance databases on",
+    "set DATABASE_URL to a Postgres server (a role with CREATEDB), or NEON_API_KEY and NEON_PROJECT_ID",
+  );
+}
+
+async function instanceExists(hub: Hub, owner: string, name: string): Promise<boolean> {
+  try {
+    await hub.instance(owner, name);
+    return true;
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The hub from the command line, as users run it: an operator runs `lamin hub serve` and creates
+ * accounts; alice logs in, creates alice/lab and saves into it; bob gets read access, connects by
+ * slug, can list but not save; keys are created and revoked; the instance is deleted.
+ * Instances' databases are provisioned on the Postgres server of DATABASE_URL.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LaminError } from "../core/errors.js";
+import { randomBase62 } from "../core/uid.js";
+import { connect } from "../sdk/index.js";
+import { LAMIN_BIN, lamin, REPO, tempDir } from "./helpers.js";
+
+const run = !!process.env.DATABASE_URL;
+
+describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", () => {
+  const work = tempDir("lamin-hub-cli-");
+  const hubDir = join(work, "hub");
+  const operator = { LAMIN_HOME: join(work, "operator") };
+  const alice = { LAMIN_HOME: join(work, "alice") };
+  const bob = { LAMIN_HOME: join(work, "bob") };
+  const keys: Record<string, string> = {};
+  // instance databases are named after the slug: a name of its own per run
+  const name = `lab-${randomBase62(6).toLowerCase()}`;
+  const slug = `alice/${name}`;
+  let server: ChildProcess | undefined;
+  let url = "";
+
+  const createAccount = async (handle: string) => {
+    const res = await lamin(["hub", "create-account", handle, "--dir", hubDir, "--json"], {
+      env: operator,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout) as { handle: string; key: string };
+    expect(out.handle).toBe(handle);
+    expect(out.key).toMatch(/^lnk_/);
+    return out.key;
+  };
+
+  beforeAll(async () => {
+    // the hub database is on PGlite: accounts are made before the server holds the folder
+    keys.alice = await createAccount("alice");
+    keys.bob = await createAccount("bob");
+    server = spawn(
+      process.execPath,
+      [LAMIN_BIN, "hub", "serve", "--dir", hubDir, "--port", "0", "--json"],
+      { cwd: REPO, env: { ...process.env, ...operator } },
+    );
+    const proc = server;
+    const first = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      let err = "";
+      proc.stdout?.on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
+      });
+      proc.stderr?.on("data", (d) => {
+        err += d;
+      });
+      proc.on("exit", (code) => reject(new Error(`lamin hub serve exited with ${code}: ${err}`)));
+    });
+    ({ url } = JSON.parse(first) as { url: string });
+  }, 60_000);
+
+  afterAll(async () => {
+    // a failed test must not leave the instance's database on the server
+    if (url) await lamin(["delete", "instance", slug, "--force"], { env: alice });
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server?.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    }
+  });
+
+  it("serves: one JSON line with its URL; create-account says clearly that the folder is held", async () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const held = await lamin(["hub", "create-account", "carol", "--dir", hubDir, "--json"], {
+      env: operator,
+    });
+    expect(held.code).toBe(5);
+    expect(held.stderr).toMatch(/in use by process \d+/);
+    expect(held.stderr).toMatch(/hint: stop `lamin hub serve`/);
+  });
+
+  it("alice logs in (hub.json, mode 0600), creates alice/lab and works in it", async () => {
+    const login = await lamin(["login", "--hub", url, "--key", keys.alice as string, "--json"], {
+      env: alice,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    expect(JSON.parse(login.stdout)).toEqual({ hub: url, handle: "alice" });
+    expect(statSync(join(alice.LAMIN_HOME, "hub.json")).mode & 0o777).toBe(0o600);
+
+    const init = await lamin(["init", slug, "--storage", join(work, "lab"), "--json"], {
+      env: alice,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    expect(JSON.parse(init.stdout)).toMatchObject({
+      instance: slug,
+      database: { kind: "remote", location: `${url}/instances/${slug}` },
+      current: true,
+    });
+
+    const file = join(work, "counts.csv");
+    writeFileSync(file, "sample,reads\ns1,1\n");
+    const saved = await lamin(["save", file, "--key", "raw/counts.csv", "--json"], { env: alice });
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(JSON.parse(saved.stdout)).toMatchObject({ key: "raw/counts.csv", status: "created" });
+    const ls = await lamin(["ls", "--json"], { env: alice });
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(ls.stdout))).toContain("raw/counts.csv");
+  });
+
+  it("the SDK's connect('owner/name') goes through the saved login", async () => {
+    const before = process.env.LAMIN_HOME;
+    process.env.LAMIN_HOME = alice.LAMIN_HOME;
+    try {
+      const ln = await connect(slug as `${string}/${string}`);
+      const page = await ln.artifacts.list({});
+      expect(page.items.map((a) => a.key)).toContain("raw/counts.csv");
+      await ln.close();
+      const missing = await connect("alice/missing").catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(LaminError);
+      expect((missing as LaminError).kind).toBe("not-found");
+    } finally {
+      process.env.LAMIN_HOME = before;
+      if (before === undefined) delete process.env.LAMIN_HOME;
+    }
+  });
+
+  it("bob, a reader, connects by slug: ls works, save is refused (exit 7)", async () => {
+    const add = await lamin(["collaborator", "add", slug, "bob", "--role", "read", "--json"], {
+      env: alice,
+    });
+    expect(add.code, add.stderr).toBe(0);
+    const list = await lamin(["collaborator", "list", slug, "--json"], { env: alice });
+    expect(JSON.parse(list.stdout)).toEqual([{ handle: "bob", role: "read" }]);
+
+    expect(
+      (await lamin(["login", "--hub", url, "--key", keys.bob as string], { env: bob })).code,
+    ).toBe(0);
+    const connect = await lamin(["connect", slug, "--json"], { env: bob });
+    expect(connect.code, connect.stderr).toBe(0);
+    const ls = await lamin(["ls", "--json"], { env: bob });
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(ls.stdout))).toContain("raw/counts.csv");
+    const file = join(work, "bob.csv");
+    writeFileSync(file, "x\n1\n");
+    const save = await lamin(["save", file, "--key", "raw/bob.csv", "--json"], { env: bob });
+    expect(save.code).toBe(7);
+    expect(JSON.parse(save.stdout).error.type).toBe("permission");
+
+    // update to write: now bob can save
+    const update = await lamin(["collaborator", "update", slug, "bob", "--role", "write"], {
+      env: alice,
+    });
+    expect(update.code, update.stderr).toBe(0);
+    const again = await lamin(["save", file, "--key", "raw/bob.csv", "--json"], { env: bob });
+    expect(again.code, again.stderr).toBe(0);
+    const remove = await lamin(["collaborator", "remove", slug, "bob"], { env: alice });
+    expect(remove.code, remove.stderr).toBe(0);
+    const gone = await lamin(["ls", "--json"], { env: bob });
+    expect(gone.code).toBe(3);
+  });
+
+  it("a missing instance is exit 3 with a hint", async () => {
+    const res = await lamin(["connect", "alice/missing", "--json"], { env: alice });
+    expect(res.code).toBe(3);
+    expect(res.stderr).toContain("no instance alice/missing, or you have no access");
+    expect(JSON.parse(res.stdout).error.hint).toBeTruthy();
+  });
+
+  it("keys: create, list, revoke; a revoked key fails login", async () => {
+    const created = await lamin(
+      ["keys", "create", "--name", "ci", "--expires-in-days", "7", "--json"],
+      { env: alice },
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout) as { key: string; id: number; expires_at: string };
+    expect(key.key).toMatch(/^lnk_/);
+    expect(Date.parse(key.expires_at)).toBeGreaterThan(Date.now());
+    const list = await lamin(["keys", "list", "--json"], { env: alice });
+    const all = JSON.parse(list.stdout) as { id: number; name: string | null; key?: string }[];
+    expect(all.map((k) => k.name)).toContain("ci");
+    expect(JSON.stringify(all)).not.toContain(key.key);
+
+    const ci = { LAMIN_HOME: join(work, "ci") };
+    expect((await lamin(["login", "--hub", url, "--key", key.key], { env: ci })).code).toBe(0);
+    const revoke = await lamin(["keys", "revoke", String(key.id), "--json"], { env: alice });
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(JSON.parse(revoke.stdout).revoked_at).toBeTruthy();
+    const refused = await lamin(["login", "--hub", url, "--key", key.key, "--json"], { env: ci });
+    expect(refused.code).toBe(7);
+    expect(JSON.parse(refused.stdout).error.type).toBe("unauthenticated");
+
+    const noWhich = await lamin(["keys", "revoke"], { env: alice });
+    expect(noWhich.code).toBe(2);
+  });
+
+  it("delete instance: needs --force without a terminal; then the instance is gone", async () => {
+    const asks = await lamin(["delete", "instance", slug], { env: alice });
+    expect(asks.code).toBe(2);
+    expect(asks.stderr).toContain("--force");
+    const del = await lamin(["delete", "instance", slug, "--force", "--json"], {
+      env: alice,
+    });
+    expect(del.code, del.stderr).toBe(0);
+    expect(JSON.parse(del.stdout)).toEqual({ deleted: slug });
+    const again = await lamin(["connect", slug], { env: alice });
+    expect(again.code).toBe(3);
+  });
+
+  it("logout forgets the login", async () => {
+    const out = await lamin(["logout", "--json"], { env: alice });
+    expect(JSON.parse(out.stdout)).toEqual({ logged_out: true });
+    const after = await lamin(["keys", "list"], { env: alice });
+    expect(after.code).toBe(7);
+    expect(after.stderr).toContain("lamin login");
+  });
+});
