@@ -3,14 +3,13 @@
  * AWS Lambda (hono/aws-lambda). Errors are problem+json; every route but /health, /openapi.json
  * and /docs needs a bearer token.
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
 import type { Instance } from "../../core/instance.js";
-import { docsPage } from "./docs.js";
+import { baseApp, PUBLIC_PATHS } from "./base.js";
 import type { ApiEnv } from "./env.js";
-import { problem, problemHook, problemResponse, toProblem } from "./problem.js";
+import { problem, problemResponse } from "./problem.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 
 import { registryRoutes } from "./routes/registries.js";
@@ -32,37 +31,15 @@ export interface ApiOptions {
   basePath?: string | ((c: Context) => string);
 }
 
-const PUBLIC = new Set(["/health", "/openapi.json", "/docs"]);
-
 export function createApp(opts: ApiOptions) {
-  const app = new OpenAPIHono<ApiEnv>({ defaultHook: problemHook });
-  app.onError((error, c) => problemResponse(c, toProblem(error)));
-  app.notFound((c) =>
-    problemResponse(
-      c,
-      problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
-    ),
-  );
-
-  app.get("/health", (c) => c.json({ ok: true }));
-  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "lamindb-serverless",
-      version: opts.version ?? "0.0.0",
-      description: "LaminDB's registries over HTTP. Filters use the query language of the README.",
-    },
-    // every documented operation needs the token (/health, /openapi.json and /docs are not in it)
-    security: [{ bearer: [] }],
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-    type: "http",
-    scheme: "bearer",
+  const app = baseApp<ApiEnv>({
+    title: "lamindb-serverless",
+    version: opts.version,
+    description: "LaminDB's registries over HTTP. Filters use the query language of the README.",
   });
 
   app.use("*", async (c, next) => {
-    if (PUBLIC.has(c.req.path)) return next();
+    if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
     const token = bearerToken(header);
     if (!(await opts.authorize(token))) {

@@ -4,7 +4,7 @@
  * instance's database is injected (`provision`), so this file never touches a database server.
  * Database URLs of instances never leave: not in a response, not in an error.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
@@ -24,9 +24,9 @@ import type { InstanceSettings } from "../../core/settings.js";
 import { openStorage } from "../../core/storage/open.js";
 import { instanceUidFromId } from "../../core/uid.js";
 import { createApp } from "../api/app.js";
-import { docsPage } from "../api/docs.js";
+import { baseApp, PUBLIC_PATHS } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
-import { problem, problemHook, problemResponse, problemType, toProblem } from "../api/problem.js";
+import { problem, problemResponse, problemType } from "../api/problem.js";
 
 export interface ProvisionArgs {
   owner: string;
@@ -57,8 +57,6 @@ interface Forward {
   instance: Instance;
   basePath: string;
 }
-
-const PUBLIC = new Set(["/health", "/openapi.json", "/docs"]);
 
 /** Open an instance database recorded in the hub; errors never carry its URL. */
 export async function openRecordedInstance(record: HubInstanceRecord): Promise<Instance> {
@@ -373,33 +371,15 @@ export function createHubApp(opts: HubAppOptions) {
     ...(opts.version ? { version: opts.version } : {}),
   });
 
-  const app = new OpenAPIHono<HubEnv>({ defaultHook: problemHook });
-  app.onError((error, c) => problemResponse(c, toProblem(error)));
-  app.notFound((c) =>
-    problemResponse(
-      c,
-      problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
-    ),
-  );
-  app.get("/health", (c) => c.json({ ok: true }));
-  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "lamindb-serverless hub",
-      version: opts.version ?? "0.0.0",
-      description:
-        "Accounts, API keys, instances and collaborators; each instance's API is at /instances/{owner}/{name}/...",
-    },
-    security: [{ bearer: [] }],
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-    type: "http",
-    scheme: "bearer",
+  const app = baseApp<HubEnv>({
+    title: "lamindb-serverless hub",
+    version: opts.version,
+    description:
+      "Accounts, API keys, instances and collaborators; each instance's API is at /instances/{owner}/{name}/...",
   });
 
   app.use("*", async (c, next) => {
-    if (PUBLIC.has(c.req.path)) return next();
+    if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
     const key = bearerToken(header);
     const result = key

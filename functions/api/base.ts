@@ -1,0 +1,39 @@
+/**
+ * What every app of ours starts with: problem+json errors and 404s, `/health`, `/docs`, and an
+ * OpenAPI 3.1 description whose operations all need a bearer token (the public routes are not
+ * in it). The instance API and the hub build on it.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Env } from "hono";
+import { docsPage } from "./docs.js";
+import { problem, problemHook, problemResponse, toProblem } from "./problem.js";
+
+/** Routes answered without a token. */
+export const PUBLIC_PATHS = new Set(["/health", "/openapi.json", "/docs"]);
+
+export function baseApp<E extends Env>(info: {
+  title: string;
+  description: string;
+  version?: string | undefined;
+}) {
+  const app = new OpenAPIHono<E>({ defaultHook: problemHook });
+  app.onError((error, c) => problemResponse(c, toProblem(error)));
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
+    ),
+  );
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: info.title, version: info.version ?? "0.0.0", description: info.description },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
+  return app;
+}
