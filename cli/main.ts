@@ -229,6 +229,20 @@ hub
   .option("--json", "print one JSON document on stdout")
   .action(run(async (handle, opts) => (await hubCmds()).createAccount(handle, opts)));
 
+hub
+  .command("add-member <org> <handle>")
+  .description(
+    "make an account a member of an organisation (admins create and manage its instances; members write)",
+  )
+  .option("--role <role>", "member or admin", "member")
+  .option("--remove", "remove the account from the organisation instead")
+  .option(
+    "--dir <dir>",
+    "PGlite folder of the hub database (default: DATABASE_URL if set, else $LAMIN_HOME/hub)",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (org, handle, opts) => (await hubCmds()).setMember(org, handle, opts)));
+
 command("login", "log in to a hub with an API key (stored in $LAMIN_HOME/hub.json)")
   .option("--hub <url>", "the hub's URL (or LAMIN_HUB_URL)")
   .option("--key <key>", "your API key (or LAMIN_API_KEY)")

@@ -43,6 +43,23 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     // the hub database is on PGlite: accounts are made before the server holds the folder
     keys.alice = await createAccount("alice");
     keys.bob = await createAccount("bob");
+    const org = await lamin(["hub", "create-account", "lab", "--org", "--dir", hubDir, "--json"], {
+      env: operator,
+    });
+    expect(org.code, org.stderr).toBe(0);
+    const member = await lamin(
+      ["hub", "add-member", "lab", "alice", "--role", "admin", "--dir", hubDir, "--json"],
+      { env: operator },
+    );
+    expect(member.code, member.stderr).toBe(0);
+    expect(JSON.parse(member.stdout)).toEqual({
+      org: "lab",
+      members: [{ handle: "alice", role: "admin" }],
+    });
+    const notOrg = await lamin(["hub", "add-member", "bob", "alice", "--dir", hubDir], {
+      env: operator,
+    });
+    expect(notOrg.code).toBe(2);
     server = spawn(
       process.execPath,
       [LAMIN_BIN, "hub", "serve", "--dir", hubDir, "--port", "0", "--json"],
@@ -111,6 +128,22 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     const ls = await lamin(["ls", "--json"], { env: alice });
     expect(ls.code, ls.stderr).toBe(0);
     expect(JSON.stringify(JSON.parse(ls.stdout))).toContain("raw/counts.csv");
+  });
+
+  it("an organisation's admin creates its instances; others cannot", async () => {
+    const orgSlug = `lab/org-${name}`;
+    const made = await lamin(["init", orgSlug, "--storage", join(work, "org-lab"), "--json"], {
+      env: alice,
+    });
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout)).toMatchObject({ instance: orgSlug });
+    const gone = await lamin(["delete", "instance", orgSlug, "--force"], { env: alice });
+    expect(gone.code, gone.stderr).toBe(0);
+    await lamin(["login", "--hub", url, "--key", keys.bob as string], { env: bob });
+    const denied = await lamin(["init", orgSlug, "--storage", join(work, "org-bob")], {
+      env: bob,
+    });
+    expect(denied.code).toBe(7);
   });
 
   it("the SDK's connect('owner/name') goes through the saved login", async () => {

@@ -153,6 +153,28 @@ export async function createAccount(handle: string, opts: Json & { dir?: string;
   }
 }
 
+/** Admin: make `handle` a member (or admin) of organisation `org`, or remove them. */
+export async function setMember(
+  org: string,
+  handle: string,
+  opts: Json & { dir?: string; role?: string; remove?: boolean },
+) {
+  const opened = await openHubDatabase(opts.dir);
+  try {
+    if (opts.remove) await opened.hub.removeMember(org, handle);
+    else await opened.hub.addMember(org, handle, (opts.role ?? "member") as "member" | "admin");
+    const members = await opened.hub.members(org);
+    if (opts.json) return printJson({ org, members });
+    say(
+      opts.remove
+        ? `removed ${handle} from ${org}`
+        : `${handle} is ${opts.role ?? "member"} of ${org}`,
+    );
+  } finally {
+    await opened.close();
+  }
+}
+
 // ---- a user's side: login ----
 
 export async function login(opts: Json & { hub?: string; key?: string }) {
