@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropDatabase } from "../core/db/postgres.js";
 import { hashFile } from "../core/hash.js";
+import type { HubInstanceRecord } from "../core/hub/hub.js";
 import { Hub, openHub } from "../core/hub/hub.js";
 import { AuthThrottle } from "../core/hub/throttle.js";
 import type { Instance } from "../core/instance.js";
 import { initInstance } from "../core/setup.js";
-import { createHubApp } from "../functions/hub/app.js";
+import { createHubApp, InstancePool } from "../functions/hub/app.js";
 import { postgresUrl, tempDir, useTempHome } from "./helpers.js";
 
 useTempHome();
@@ -403,5 +404,30 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
   it("never answers with a database URL", () => {
     expect(bodies.length).toBeGreaterThan(50);
     for (const text of bodies) expect(text).not.toContain("postgresql://");
+  });
+});
+
+describe("the hub's instance pool", () => {
+  it("keeps at most maxOpen instances open, closing the least recently used", async () => {
+    const closed: string[] = [];
+    const opened: string[] = [];
+    const pool = new InstancePool(async (record) => {
+      opened.push(record.id);
+      return { close: async () => void closed.push(record.id) } as unknown as Instance;
+    }, 2);
+    const rec = (id: string) => ({ id }) as HubInstanceRecord;
+    await pool.get(rec("a"));
+    await pool.get(rec("b"));
+    await pool.get(rec("a")); // a is now the most recently used
+    await pool.get(rec("c")); // evicts b
+    await new Promise((r) => setTimeout(r, 0));
+    expect(closed).toEqual(["b"]);
+    expect(pool.size).toBe(2);
+    await pool.get(rec("b")); // reopens b, evicts a
+    await new Promise((r) => setTimeout(r, 0));
+    expect(opened).toEqual(["a", "b", "c", "b"]);
+    expect(closed).toEqual(["b", "a"]);
+    await pool.close();
+    expect(closed.sort()).toEqual(["a", "b", "b", "c"]);
   });
 });

@@ -495,10 +495,27 @@ export class Hub {
     owner: string,
     name: string,
   ): Promise<InstanceRole | undefined> {
+    return (await this.access(accountHandle, owner, name))?.role;
+  }
+
+  /**
+   * The caller's role on owner/name and the instance's record, in one query (the hub's router
+   * needs both on every request). Undefined when the instance is missing or the caller has no
+   * role: callers answer both the same way.
+   */
+  async access(
+    accountHandle: string,
+    owner: string,
+    name: string,
+  ): Promise<{ role: InstanceRole; instance: HubInstanceRecord } | undefined> {
     const member = alias(hubAccount, "member_account");
     const [row] = await this.db
       .select({
-        ownerId: hubInstance.ownerId,
+        instance: {
+          ...publicInstanceColumns,
+          owner_id: hubInstance.ownerId,
+          db_url: hubInstance.dbUrl,
+        },
         accountId: member.id,
         memberRole: hubMembership.role,
         collaboratorRole: hubCollaborator.role,
@@ -519,10 +536,13 @@ export class Hub {
       )
       .where(and(eq(ownerAccount.handle, owner), eq(hubInstance.name, name)));
     if (!row) return undefined;
-    if (row.ownerId === row.accountId) return "owner";
     const viaOrg: InstanceRole | undefined =
       row.memberRole === "admin" ? "owner" : row.memberRole === "member" ? "write" : undefined;
-    return strongest(viaOrg, row.collaboratorRole ?? undefined);
+    const role =
+      row.instance.owner_id === row.accountId
+        ? "owner"
+        : strongest(viaOrg, row.collaboratorRole ?? undefined);
+    return role ? { role, instance: row.instance } : undefined;
   }
 }
 

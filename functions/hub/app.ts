@@ -110,17 +110,31 @@ export async function openRecordedInstance(record: HubInstanceRecord): Promise<I
 
 /** Each instance opened once, keyed by its id; concurrent first requests share one opening. */
 export class InstancePool {
+  /** Open instances, least recently used first (a Map keeps insertion order). */
   private readonly open = new Map<string, Promise<Instance>>();
 
+  /**
+   * `maxOpen` bounds the instances open at once: each holds its own connections (up to 4), and
+   * a database server allows only so many (Postgres: 100 by default). Beyond it, the least
+   * recently used instance is closed; it reopens on its next request.
+   */
   constructor(
     private readonly opener: (
       record: HubInstanceRecord,
     ) => Promise<Instance> = openRecordedInstance,
+    private readonly maxOpen = Number(process.env.LAMIN_HUB_MAX_OPEN_INSTANCES ?? 16),
   ) {}
 
   get(record: HubInstanceRecord): Promise<Instance> {
     let pending = this.open.get(record.id);
-    if (!pending) {
+    if (pending) {
+      this.open.delete(record.id); // most recently used goes last
+      this.open.set(record.id, pending);
+    } else {
+      while (this.open.size >= Math.max(1, this.maxOpen)) {
+        const oldest = this.open.keys().next().value as string;
+        void this.evict(oldest);
+      }
       pending = this.opener(record);
       this.open.set(record.id, pending);
       // a failed opening is not cached: the next request tries again
@@ -445,14 +459,12 @@ export function createHubApp(opts: HubAppOptions) {
     const parts = url.pathname.split("/");
     const basePath = parts.slice(0, 4).join("/");
     const path = `/${parts.slice(4).join("/")}`;
-    await requireRole(c, owner, name, needOf(c.req.method, path, url.searchParams));
-    let record: HubInstanceRecord;
-    try {
-      record = await hub.instance(owner, name);
-    } catch {
-      throw notFound(owner, name);
-    }
-    const instance = await pool.get(record);
+    // one query for the role and the record: this runs on every request
+    const access = await hub.access(c.var.account.handle, owner, name);
+    if (!access) throw notFound(owner, name);
+    const need = needOf(c.req.method, path, url.searchParams);
+    if (!allows(access.role, need)) throw forbidden(access.role, need);
+    const instance = await pool.get(access.instance);
     const target = new URL(path + url.search, url.origin);
     const raw = c.req.raw;
     const hasBody = raw.body !== null && raw.method !== "GET" && raw.method !== "HEAD";
