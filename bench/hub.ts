@@ -13,7 +13,7 @@
  * a child process): autocannon, 50 connections, 10 s each (BENCH_SECONDS shortens it), after a
  * warm-up that opens every instance in the hub's pool and uses every key. Target: the hub's
  * authentication and routing cost under 2 ms at p50. Also one request at a time (p50 to 0.01 ms),
- * and hub.authenticate() / hub.roleOn() alone, in this process.
+ * and hub.authenticate() / hub.access() alone, in this process.
  *
  * The hub keeps a pool per instance it has opened (4 connections each). When the Postgres
  * server's max_connections cannot hold that for every instance, the pools are capped lower and,
@@ -297,13 +297,10 @@ async function main(): Promise<void> {
         );
         check("account" in r ? r : undefined, "authenticate");
       }),
-      await micro("hub.roleOn(handle, owner, name)", async (j) => {
+      await micro("hub.access(handle, owner, name)", async (j) => {
         const i = j % INSTANCES;
-        check(await h.roleOn(handleOf(i + (j % 4)), handleOf(i), nameOf(i)), "roleOn");
+        check(await h.access(handleOf(i + (j % 4)), handleOf(i), nameOf(i)), "access");
       }),
-      await micro("hub.instance(owner, name)", (j) =>
-        h.instance(handleOf(j % INSTANCES), nameOf(j % INSTANCES)),
-      ),
     ];
     console.log(
       `\n(a) the hub's own queries, in this process, one call at a time, ${MICRO} calls after ${MICRO} warm ones: p50 / p99`,
@@ -312,7 +309,7 @@ async function main(): Promise<void> {
       console.log(`  ${label.padEnd(36)} ${ms2(median(xs))} / ${ms2(quantile(xs, 0.99))}`);
     }
     console.log(
-      "  (a request through the hub makes all three: authenticate, roleOn, then instance for the database URL)",
+      "  (a request through the hub makes both: authenticate, then access for the role and the database URL)",
     );
     await hub.close();
     hub = undefined;
@@ -367,6 +364,8 @@ async function main(): Promise<void> {
     // ---------------------------------------------------------------- (c) through the hub
     const hubServer = await startServer("serve-hub.ts", [dbUrl(hubDb)], {
       BENCH_INSTANCE_POOL_MAX: String(cap),
+      // keep every instance of the rotation open: the figure is auth + routing, not reopening
+      LAMIN_HUB_MAX_OPEN_INSTANCES: String(rotation),
     });
     servers.push(hubServer);
     const hubReq = (j: number): Req => {
