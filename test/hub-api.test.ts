@@ -105,7 +105,7 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
     clock += 5000;
     const good = keys.write;
     keys.tampered = `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`;
-    app = createHubApp({ hub });
+    app = createHubApp({ hub, trustedProxies: 1 });
   }, 120_000);
 
   afterAll(async () => {
@@ -375,7 +375,7 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
   });
 
   it("throttles repeated bad keys from one address (429 with retry-after)", async () => {
-    const strict = createHubApp({ hub: new Hub(hubHandle.database.db) });
+    const strict = createHubApp({ hub: new Hub(hubHandle.database.db), trustedProxies: 1 });
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 40; i++) {
@@ -393,6 +393,14 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
     const throttled = JSON.parse((await last?.text()) ?? "{}");
     expect(throttled.status).toBe(429);
     expect(last?.headers.get("content-type")).toBe("application/problem+json");
+    // a client cannot pick its address: what it writes before our proxy's entry is ignored
+    const spoofed = await strict.request("/account", {
+      headers: {
+        authorization: `Bearer ${keys.owner}`,
+        "x-forwarded-for": "198.51.100.99, 10.0.0.1",
+      },
+    });
+    expect(spoofed.status).toBe(429);
     // another address is not held back by it
     const other = await strict.request("/account", {
       headers: { authorization: `Bearer ${keys.owner}`, "x-forwarded-for": "198.51.100.7" },

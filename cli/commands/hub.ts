@@ -93,6 +93,8 @@ export async function hubServe(opts: Json & { dir?: string; port: string; host: 
   }
   const app = createHubApp({
     hub,
+    // behind a reverse proxy, say how many: its x-forwarded-for entries then name the client
+    trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
     provision: async ({ owner, name, storageRoot, storageEndpoint }) => {
       if (!provisioner) throw refusal;
       return provision.provisionInstance(hub, provisioner, {

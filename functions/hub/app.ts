@@ -46,6 +46,8 @@ export interface HubAppOptions {
   /** Open the instance behind a hub record (default: Postgres pool of 4 + its storage). */
   openInstance?: (record: HubInstanceRecord) => Promise<Instance>;
   version?: string;
+  /** Proxies in front whose `x-forwarded-for` entries are trusted (default 0: none). */
+  trustedProxies?: number;
 }
 
 interface HubEnv {
@@ -161,10 +163,17 @@ export class InstancePool {
   }
 }
 
-/** The client's address: the first hop of x-forwarded-for, else the socket's, else "unknown". */
-async function clientAddress(c: Context): Promise<string> {
-  const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-  if (forwarded) return forwarded;
+/**
+ * The client's address, for throttling. `x-forwarded-for` is anyone's to write, so only the
+ * entries added by our own proxies count: with `trustedProxies` proxies in front (API Gateway:
+ * 1), the address is the one the outermost of them saw. Without proxies: the socket's address.
+ */
+async function clientAddress(c: Context, trustedProxies: number): Promise<string> {
+  if (trustedProxies > 0) {
+    const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map((h) => h.trim());
+    const seen = hops[hops.length - trustedProxies];
+    if (seen) return seen;
+  }
   try {
     const { getConnInfo } = await import("@hono/node-server/conninfo");
     return getConnInfo(c).remote.address ?? "unknown";
@@ -376,6 +385,7 @@ const forbidden = (role: InstanceRole, need: string) =>
   new LaminError("permission", `your role is ${role}; this needs ${need}`, "ask an admin");
 
 export function createHubApp(opts: HubAppOptions) {
+  const trustedProxies = opts.trustedProxies ?? 0;
   const { hub } = opts;
   const pool = new InstancePool(opts.openInstance);
   const instanceApp = createApp({
@@ -397,7 +407,7 @@ export function createHubApp(opts: HubAppOptions) {
     const header = c.req.header("authorization");
     const key = bearerToken(header);
     const result = key
-      ? await hub.authenticate(key, await clientAddress(c))
+      ? await hub.authenticate(key, await clientAddress(c, trustedProxies))
       : ({ error: "invalid" } as const);
     if ("account" in result) {
       c.set("account", result.account);
