@@ -23,16 +23,15 @@
  * instance size. Timings are printed, never asserted; the run fails only when something does not
  * work.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, get as httpGet } from "node:http";
 import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { bundleLambda } from "../scripts/bundle-lambda.mjs";
 import { fmtMs, laminEnv, median, quantile, REPO, row } from "./lib/common.js";
+import { type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const N = Number(process.env.BENCH_ARTIFACTS ?? 100_000);
@@ -157,52 +156,6 @@ async function seed(instance: Instance): Promise<string[]> {
 
 // ------------------------------------------------------------------ servers
 
-interface Server {
-  url: string;
-  pid: number;
-  /** The next JSON line the server prints that has `key`. */
-  message(key: string): Promise<Record<string, unknown>>;
-  stop(): Promise<void>;
-}
-
-/** Start bench/lib/serve-api.ts in a child process and wait for its port. */
-async function startServer(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<Server> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", join(REPO, "bench", "lib", "serve-api.ts"), ...args],
-    { cwd: REPO, env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const waiting: { key: string; resolve: (m: Record<string, unknown>) => void }[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    const message = JSON.parse(line) as Record<string, unknown>;
-    const i = waiting.findIndex((w) => w.key in message);
-    if (i >= 0) waiting.splice(i, 1)[0]?.resolve(message);
-  });
-  const message = (key: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server ${args[0]}: no '${key}'`)), 60_000);
-      waiting.push({
-        key,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-      exited.then((code) => reject(new Error(`server ${args[0]} exited (${code})`)));
-    });
-  const { port } = await message("port");
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid as number,
-    message,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
 // ------------------------------------------------------------------ CPU accounting
 
 const TICK_MS =
@@ -295,38 +248,6 @@ async function measuredLoad(route: Route, seconds: number, postgresPids: number[
 }
 
 /** One HTTP GET at a time over a kept-alive connection; per-request ms. */
-async function sequentialHttp(url: string, path: () => string, n: number, headers = {}) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        httpGet(`${url}${path()}`, { agent, headers }, (res) => {
-          res.resume();
-          res.once("end", () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`)),
-          );
-        }).once("error", reject);
-      });
-      times.push(performance.now() - t0);
-    }
-  } finally {
-    agent.destroy();
-  }
-  return times;
-}
-
-async function sequential(n: number, fn: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return times;
-}
-
 // ------------------------------------------------------------------ CPU profile
 
 /** Where a `.cpuprofile` spent its busy samples: self time by package or folder, and by function. */
@@ -439,12 +360,12 @@ async function main(): Promise<void> {
     const digest = hashToken(token);
     const auth = { authorization: `Bearer ${token}` };
     const [api, bare, bareDb] = await Promise.all([
-      startServer(["api", name], {
+      startServer("serve-api.ts", ["api", name], {
         LAMIN_API_TOKEN_SHA256: digest,
         ...(PROFILE ? { BENCH_CPU_PROFILE: join(dir, "api") } : {}),
       }),
-      startServer(["bare"], {}),
-      startServer(["bare-db", dbUrl], {}),
+      startServer("serve-api.ts", ["bare"], {}),
+      startServer("serve-api.ts", ["bare-db", dbUrl], {}),
     ]);
     servers.push(api, bare, bareDb);
 
@@ -620,10 +541,14 @@ async function main(): Promise<void> {
     );
     layers.push([
       "HTTP to the API server (+ node-server, loopback)",
-      await sequentialHttp(api.url, () => `/artifacts/${pick()}`, SEQUENTIAL, auth),
-      await sequentialHttp(api.url, () => listPath, SEQUENTIAL, auth),
+      await sequentialHttp(
+        api.url,
+        () => ({ path: `/artifacts/${pick()}`, headers: auth }),
+        SEQUENTIAL,
+      ),
+      await sequentialHttp(api.url, () => ({ path: listPath, headers: auth }), SEQUENTIAL),
     ]);
-    const bareTimes = await sequentialHttp(bare.url, () => "/x", SEQUENTIAL);
+    const bareTimes = await sequentialHttp(bare.url, () => ({ path: "/x" }), SEQUENTIAL);
     const W2 = [52, 14, 14];
     const cell = (xs: number[]) => `${median(xs).toFixed(2)} / ${quantile(xs, 0.99).toFixed(2)}`;
     console.log();

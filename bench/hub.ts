@@ -1,36 +1,11 @@
-/**
- * Hub benchmark: `DATABASE_URL=postgresql://... npm run bench -- hub` (issue 6, "Speed").
- *
- * A hub database (Postgres, a database of its own) with 100 accounts × 10 API keys and 100
- * instances, each a Postgres database of its own: one made by initInstance with one artifact,
- * the other 99 copied from it by `CREATE DATABASE ... TEMPLATE`. Instance i belongs to account i;
- * accounts i+1, i+2, i+3 are its collaborators (read, write, admin), so requests use a mix of keys
- * and roles.
- *
- * Authorized `GET /instances/{owner}/{name}/artifacts/{uid}` through the hub (served as
- * `lamin hub serve` serves it, in a child process), rotating over the instances and keys, next to
- * `GET /artifacts/{uid}` on the plain instance API of one of them (as `lamin serve` serves it, in
- * a child process): autocannon, 50 connections, 10 s each (BENCH_SECONDS shortens it), after a
- * warm-up that opens every instance in the hub's pool and uses every key. Target: the hub's
- * authentication and routing cost under 2 ms at p50. Also one request at a time (p50 to 0.01 ms),
- * and hub.authenticate() / hub.access() alone, in this process.
- *
- * The hub keeps a pool per instance it has opened (4 connections each). When the Postgres
- * server's max_connections cannot hold that for every instance, the pools are capped lower and,
- * if one connection each does not fit either, the load rotates over as many instances as fit;
- * the run says so. Everything made is dropped at the end, also on failure. Timings are printed,
- * never asserted; the run fails only when something does not work.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, get as httpGet } from "node:http";
 import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import pg from "pg";
-import { fmtMs, laminEnv, median, quantile, REPO, row } from "./lib/common.js";
+import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
+import { type Req, type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
@@ -67,10 +42,6 @@ const { generateToken, hashToken } = await import("../core/auth.js");
 
 // ------------------------------------------------------------------ autocannon (no typings)
 
-interface Req {
-  path: string;
-  headers?: Record<string, string>;
-}
 interface LoadResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number; average: number };
@@ -102,86 +73,6 @@ async function load(label: string, opts: LoadOptions): Promise<LoadResult> {
 }
 
 // ------------------------------------------------------------------ servers
-
-interface Server {
-  url: string;
-  pid: number;
-  message(key: string): Promise<Record<string, unknown>>;
-  stop(): Promise<void>;
-}
-
-/** Start a bench/lib server script in a child process and wait for its port. */
-async function startServer(script: string, args: string[], extra: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", join(REPO, "bench", "lib", script), ...args],
-    { cwd: REPO, env: { ...process.env, ...extra }, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const waiting: { key: string; resolve: (m: Record<string, unknown>) => void }[] = [];
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    const message = JSON.parse(line) as Record<string, unknown>;
-    const i = waiting.findIndex((w) => w.key in message);
-    if (i >= 0) waiting.splice(i, 1)[0]?.resolve(message);
-  });
-  const message = (key: string) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script}: no '${key}'`)), 60_000);
-      waiting.push({
-        key,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-      exited.then((code) => reject(new Error(`${script} exited (${code})`)));
-    });
-  const { port } = await message("port");
-  const server: Server = {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid as number,
-    message,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
-  return server;
-}
-
-/** One HTTP GET at a time over a kept-alive connection; per-request ms. */
-async function sequentialHttp(url: string, next: () => Req, n: number): Promise<number[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const { path, headers } = next();
-      const t0 = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        httpGet(`${url}${path}`, { agent, headers: headers ?? {} }, (res) => {
-          res.resume();
-          res.once("end", () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
-          );
-        }).once("error", reject);
-      });
-      times.push(performance.now() - t0);
-    }
-  } finally {
-    agent.destroy();
-  }
-  return times;
-}
-
-async function sequential(n: number, fn: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return times;
-}
 
 // ------------------------------------------------------------------ main
 

@@ -1,0 +1,95 @@
+/**
+ * What the HTTP benchmarks share: servers from bench/lib/ started in child processes (they print
+ * JSON lines, the first with their `port`), and one-request-at-a-time timing.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { Agent, get as httpGet } from "node:http";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { REPO } from "./common.js";
+
+/** A request of a sequential run: its path and headers. */
+export interface Req {
+  path: string;
+  headers?: Record<string, string>;
+}
+
+export interface Server {
+  url: string;
+  pid: number;
+  message(key: string): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** Start a bench/lib server script in a child process and wait for its port. */
+export async function startServer(script: string, args: string[], extra: NodeJS.ProcessEnv) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", join(REPO, "bench", "lib", script), ...args],
+    { cwd: REPO, env: { ...process.env, ...extra }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const waiting: { key: string; resolve: (m: Record<string, unknown>) => void }[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+    const message = JSON.parse(line) as Record<string, unknown>;
+    const i = waiting.findIndex((w) => w.key in message);
+    if (i >= 0) waiting.splice(i, 1)[0]?.resolve(message);
+  });
+  const message = (key: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script}: no '${key}'`)), 60_000);
+      waiting.push({
+        key,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+      exited.then((code) => reject(new Error(`${script} exited (${code})`)));
+    });
+  const { port } = await message("port");
+  const server: Server = {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
+    message,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  return server;
+}
+
+/** One HTTP GET at a time over a kept-alive connection; per-request ms. */
+export async function sequentialHttp(url: string, next: () => Req, n: number): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const { path, headers } = next();
+      const t0 = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        httpGet(`${url}${path}`, { agent, headers: headers ?? {} }, (res) => {
+          res.resume();
+          res.once("end", () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
+          );
+        }).once("error", reject);
+      });
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return times;
+}
+
+export async function sequential(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
