@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
 import type { Instance } from "../../core/instance.js";
-import { baseApp, PUBLIC_PATHS } from "./base.js";
+import { baseApp, PUBLIC_PATHS, unauthenticated } from "./base.js";
 import type { ApiEnv } from "./env.js";
 import { problem, problemResponse } from "./problem.js";
 import { artifactRoutes } from "./routes/artifacts.js";
@@ -43,16 +43,12 @@ export function createApp(opts: ApiOptions) {
     const header = c.req.header("authorization");
     const token = bearerToken(header);
     if (!(await opts.authorize(token))) {
-      const res = problemResponse(
-        c,
-        problem(
-          "unauthenticated",
-          header ? "the access token is not valid" : "this route needs an access token",
-          "send Authorization: Bearer <token> (lamin serve prints one)",
-        ),
-      );
-      res.headers.set("www-authenticate", 'Bearer realm="lamindb"');
-      return res;
+      return unauthenticated(c, {
+        sent: header !== undefined,
+        credential: "access token",
+        hint: "send Authorization: Bearer <token> (lamin serve prints one)",
+        realm: "lamindb",
+      });
     }
     c.set("instance", await opts.instance(c));
     return next();

@@ -4,7 +4,7 @@
  * in it). The instance API and the hub build on it.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Env } from "hono";
+import type { Context, Env } from "hono";
 import { docsPage } from "./docs.js";
 import { problem, problemHook, problemResponse, toProblem } from "./problem.js";
 
@@ -36,4 +36,21 @@ export function baseApp<E extends Env>(info: {
     scheme: "bearer",
   });
   return app;
+}
+
+/** 401 problem+json with the `www-authenticate` challenge of `realm`. */
+export function unauthenticated(
+  c: Context,
+  what: { sent: boolean; credential: string; hint: string; realm: string },
+): Response {
+  const res = problemResponse(
+    c,
+    problem(
+      "unauthenticated",
+      what.sent ? `the ${what.credential} is not valid` : `this route needs an ${what.credential}`,
+      what.hint,
+    ),
+  );
+  res.headers.set("www-authenticate", `Bearer realm="${what.realm}"`);
+  return res;
 }

@@ -17,6 +17,7 @@ import {
   type HubAccount,
   type HubInstancePublic,
   type HubInstanceRecord,
+  type HubKeyInfo,
   type InstanceRole,
 } from "../../core/hub/hub.js";
 import { ANONYMOUS, Instance } from "../../core/instance.js";
@@ -24,7 +25,7 @@ import type { InstanceSettings } from "../../core/settings.js";
 import { openStorage } from "../../core/storage/open.js";
 import { instanceUidFromId } from "../../core/uid.js";
 import { createApp } from "../api/app.js";
-import { baseApp, PUBLIC_PATHS } from "../api/base.js";
+import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
 import { problem, problemResponse, problemType } from "../api/problem.js";
 
@@ -361,15 +362,7 @@ const publicInstance = (i: HubInstancePublic) => ({
   storage_endpoint: i.storage_endpoint,
   created_at: i.created_at.toISOString(),
 });
-const keyOut = (k: {
-  id: number;
-  prefix: string;
-  name: string | null;
-  created_at: Date;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-}) => ({
+const keyOut = (k: HubKeyInfo) => ({
   id: k.id,
   prefix: k.prefix,
   name: k.name,
@@ -424,16 +417,12 @@ export function createHubApp(opts: HubAppOptions) {
       res.headers.set("retry-after", String(Math.max(1, result.retryAfterSeconds ?? 1)));
       return res;
     }
-    const res = problemResponse(
-      c,
-      problem(
-        "unauthenticated",
-        header ? "the API key is not valid" : "this route needs an API key",
-        "send Authorization: Bearer <api key> (lamin login)",
-      ),
-    );
-    res.headers.set("www-authenticate", 'Bearer realm="lamin-hub"');
-    return res;
+    return unauthenticated(c, {
+      sent: header !== undefined,
+      credential: "API key",
+      hint: "send Authorization: Bearer <api key> (lamin login)",
+      realm: "lamin-hub",
+    });
   });
   // JSON bodies of the hub's own routes are small; the instance API limits its own
   const jsonLimit = bodyLimit({
