@@ -171,10 +171,13 @@ export class LocalStorage implements StorageBackend {
     await mkdir(dirname(dest), { recursive: true });
     const tmp = `${dest}.tmp-${randomBase62(8)}`;
     const written = { bytes: 0 };
+    const out = createWriteStream(tmp);
     try {
-      await pipeline(Readable.from(limitBytes(body, maxBytes, written)), createWriteStream(tmp));
+      await pipeline(Readable.from(limitBytes(body, maxBytes, written)), out);
       await rename(tmp, dest);
     } catch (error) {
+      // the file may still be opening when the pipeline fails: remove it only once closed
+      if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
       await rm(tmp, { force: true });
       throw error;
     }
