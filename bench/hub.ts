@@ -37,7 +37,7 @@ process.env.LAMIN_CACHE_DIR = env.LAMIN_CACHE_DIR;
 delete process.env.LAMIN_INSTANCE;
 
 const { initInstance } = await import("../core/setup.js");
-const { openHub } = await import("../core/hub/hub.js");
+const { openHub } = await import("../core/hub/open.js");
 const { generateToken, hashToken } = await import("../core/auth.js");
 
 // ------------------------------------------------------------------ autocannon (no typings)

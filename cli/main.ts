@@ -46,9 +46,9 @@ command(
   "init [owner/name]",
   "create an instance: a database plus a storage folder or bucket; with owner/name, on the hub you are logged in to",
 )
-  .requiredOption(
+  .option(
     "--storage <dir-or-url>",
-    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/) or s3://bucket/prefix",
+    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/) or s3://bucket/prefix; required, except on a hub that has a default (a deployed hub: its bucket)",
   )
   .option(
     "--name <name>",

@@ -4,18 +4,22 @@
  * storage) or on a Postgres server.
  */
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { sql } from "drizzle-orm";
-import { type Database, queryRows, redact } from "./db/client.js";
-import { coreMigrations, migrate } from "./db/migrate.js";
+import type { Database } from "./db/client.js";
+import { coreMigrations } from "./db/migrate.js";
 import { openPglite } from "./db/pglite.js";
 import { acquireLock, type Lock } from "./db/pglite-lock.js";
 import { createMigratedPglite } from "./db/pglite-template.js";
-import { dropDatabase, openPostgres } from "./db/postgres.js";
-import * as t from "./db/schema.js";
+import { openPostgres } from "./db/postgres.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
 import { ANONYMOUS, attachInstance, Instance, type OpenOptions } from "./instance.js";
+import {
+  assertStorageUnmanaged,
+  createInstanceStore,
+  describeBucket,
+  type InstanceStore,
+  newInstanceSettings,
+} from "./instance-store.js";
 import {
   type InstanceSettings,
   laminHome,
@@ -30,8 +34,6 @@ import {
 } from "./settings.js";
 import { openStorage } from "./storage/open.js";
 import { S3Storage } from "./storage/s3.js";
-import { STORAGE_MARKER_KEY, type StorageBackend } from "./storage/types.js";
-import { instanceIdFromSlug, instanceUidFromId, randomBase62 } from "./uid.js";
 
 /** Where an embedded instance keeps its database, below a local storage root. */
 export const PGLITE_DIR = ".lamindb/pglite";
@@ -120,121 +122,22 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       storage,
       user: ANONYMOUS,
       ...(cloud ? { region: cloud.region } : {}),
+      createPglite: (dataDir) => createMigratedPglite(dataDir, [coreMigrations()], templateDir()),
     });
     saveInstanceSettings(settings);
     setCurrentInstance(name);
     return new Instance(settings, store.database, storage, store.storageRow, store.userRow, lock);
   } catch (error) {
     await store?.undo();
+    // the database folder did not exist before (checked above, under the lock)
+    if (lock && settings.db.kind === "pglite") {
+      rmSync(settings.db.dataDir, { recursive: true, force: true });
+    }
     lock?.release();
     if (createdRoot) rmSync(root, { recursive: true, force: true });
     else if (createdMeta) rmSync(join(root, ".lamindb"), { recursive: true, force: true });
     throw error;
   }
-}
-
-/** An instance's identity from its slug: LaminDB derives the id and uid from `owner/name`. */
-export function newInstanceSettings(
-  fields: Omit<InstanceSettings, "id" | "uid" | "createdAt">,
-): InstanceSettings {
-  const id = instanceIdFromSlug(`${fields.owner}/${fields.name}`);
-  return { ...fields, id, uid: instanceUidFromId(id), createdAt: new Date().toISOString() };
-}
-
-/** A storage root belongs to one instance: its marker says which. */
-export async function assertStorageUnmanaged(storage: StorageBackend): Promise<void> {
-  const marker = await storage.readText(STORAGE_MARKER_KEY);
-  if (marker !== undefined) {
-    const slug = /instance_slug=(.*)/.exec(marker)?.[1] ?? "another instance";
-    throw new ConflictError(
-      `${storage.root} is already managed by ${slug}`,
-      `choose another storage ${storage.type === "local" ? "folder" : "location"}, or connect to that instance`,
-    );
-  }
-}
-
-/** The first user of a new instance: LaminDB's 8-character base62 uid and a handle. */
-export interface InstanceUser {
-  uid: string;
-  handle: string;
-}
-
-/** The steps of {@link createInstanceStore}, in order, for callers that report which failed. */
-export type InstanceStoreStep = "database" | "migrate" | "seed" | "storage marker";
-
-/** An instance's database, open and seeded, with its storage marked. */
-export interface InstanceStore {
-  database: Database;
-  storageRow: t.StorageRow;
-  userRow: t.UserRow;
-  /** Close and remove what was made: a database created here, the marker. Never throws. */
-  undo(): Promise<void>;
-}
-
-/**
- * The part of creating an instance that needs no local settings, shared by `lamin init` and the
- * hub's provisioner: create (if missing) and migrate the database, seed it with `user`, write
- * the storage marker. A pglite target needs its lock held by the caller. On failure, what was
- * made here is undone before the error is rethrown; `onStep` tells which step was running.
- */
-export async function createInstanceStore(opts: {
-  settings: InstanceSettings;
-  storage: StorageBackend;
-  user: InstanceUser;
-  /** Region of cloud storage (else the host name is kept, as LaminDB does for local folders). */
-  region?: string;
-  /** The database was made by the caller (a provisioner): connect to it, never create it. */
-  databaseExists?: boolean;
-  onStep?: (step: InstanceStoreStep) => void;
-}): Promise<InstanceStore> {
-  const { settings, storage, onStep } = opts;
-  if (!/^[0-9A-Za-z]{8}$/.test(opts.user.uid)) {
-    throw new ValidationError(`invalid user uid '${opts.user.uid}'`, "use 8 base62 characters");
-  }
-  const db = settings.db;
-  let database: (Database & { created?: boolean }) | undefined;
-  let markerWritten = false;
-  const undo = async () => {
-    await database?.close().catch(() => {});
-    if (db.kind === "postgres" && database?.created) await dropDatabase(db.url).catch(() => {});
-    if (db.kind === "pglite" && database) rmSync(db.dataDir, { recursive: true, force: true });
-    if (markerWritten) await storage.delete(STORAGE_MARKER_KEY).catch(() => {});
-  };
-  try {
-    onStep?.("database");
-    if (db.kind === "pglite") {
-      database = await createMigratedPglite(db.dataDir, [coreMigrations()], templateDir());
-    } else if (db.kind === "postgres") {
-      database = await openPostgres(db.url, { createIfMissing: !opts.databaseExists, max: 2 });
-      await assertEmptyDatabase(database, db.url);
-      onStep?.("migrate");
-      await migrate(database.db, [coreMigrations()]);
-    } else {
-      throw new ValidationError(`cannot create the database of a ${db.kind} instance here`);
-    }
-    onStep?.("seed");
-    const { storageRow, userRow } = await seed(database, settings, storage, opts.region, opts.user);
-    onStep?.("storage marker");
-    markerWritten = true; // set first: a write that failed late may still have landed
-    await storage.writeText(STORAGE_MARKER_KEY, markerText(storageRow.uid, settings));
-    return { database, storageRow, userRow, undo };
-  } catch (error) {
-    await undo();
-    throw error;
-  }
-}
-
-/** Check that the bucket exists; what the settings and the storage row keep about it. */
-export async function describeBucket(storage: S3Storage) {
-  const { region: bucketRegion } = await storage.checkBucket();
-  const region = bucketRegion ?? storage.region;
-  return {
-    region,
-    settings: {
-      ...(storage.endpoint ? { storageEndpoint: storage.endpoint } : {}),
-      storageRegion: region,
-    },
-  };
 }
 
 /** Open a known instance by name (default: the current one). */
@@ -283,70 +186,4 @@ function databaseName(url: string): string {
   } catch {
     return "";
   }
-}
-
-async function assertEmptyDatabase(database: Database, url: string): Promise<void> {
-  const [row] = await queryRows<{ t: string | null }>(
-    database.db,
-    // to_regclass is NULL when the table does not exist
-    sql`SELECT to_regclass('lamindb_storage')::text AS t`,
-  );
-  if (row?.t) {
-    throw new ConflictError(
-      `the database ${redact(url)} already holds a LaminDB instance`,
-      "connect to it, or pass another database name in --db",
-    );
-  }
-}
-
-/** LaminDB's initial rows: the owner user, space `all`, branches trash/archive/main, default storage. */
-async function seed(
-  database: Database,
-  settings: InstanceSettings,
-  storage: StorageBackend,
-  region: string | undefined,
-  user: InstanceUser,
-) {
-  return database.db.transaction(async (tx) => {
-    const [userRow] = await tx
-      .insert(t.user)
-      .values({ uid: user.uid, handle: user.handle, name: null })
-      .returning();
-    if (!userRow) throw new Error("user row not created");
-    const by = userRow.id;
-    await tx.insert(t.space).values({ id: 1, uid: "aaaaaaaaaaaa", name: "all", createdById: by });
-    await tx.insert(t.branch).values([
-      { id: -1, uid: "tttttttttttt", name: "trash", createdById: by },
-      { id: 0, uid: "aaaaaaaaaaaa", name: "archive", createdById: by },
-      { id: 1, uid: "mmmmmmmmmmmm", name: "main", createdById: by },
-    ]);
-    // explicit ids above do not advance the sequences
-    await tx.execute(sql`SELECT setval(pg_get_serial_sequence('lamindb_branch', 'id'), 1)`);
-    await tx.execute(sql`SELECT setval(pg_get_serial_sequence('lamindb_space', 'id'), 1)`);
-    const [storageRow] = await tx
-      .insert(t.storage)
-      .values({
-        uid: randomBase62(12),
-        root: settings.storageRoot,
-        type: storage.type,
-        // LaminDB keeps the host of a local folder in `region`
-        region: region ?? hostname(),
-        instanceUid: settings.uid,
-        createdById: by,
-      })
-      .returning();
-    if (!storageRow) throw new Error("storage row not created");
-    return { storageRow, userRow };
-  });
-}
-
-function markerText(storageUid: string, settings: InstanceSettings): string {
-  return [
-    storageUid,
-    "creation info:",
-    `instance_slug=${settings.owner}/${settings.name}`,
-    `instance_id=${settings.id}`,
-    `instance_uid=${settings.uid}`,
-    "",
-  ].join("\n");
 }

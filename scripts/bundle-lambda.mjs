@@ -1,8 +1,9 @@
 // Bundle the Lambda functions with esbuild: one self-contained ESM file per function,
-// `.build/lambda/<name>/index.mjs`, next to its esbuild metafile (`meta.json`). Everything is
+// `.build/lambda/<name>/index.mjs`, next to its esbuild metafile (`meta.json`) and a copy of
+// the SQL migrations (`migrations/`): the folder is what a deploy ships. Everything is
 // bundled except `@aws-sdk/*`, which the Lambda Node.js runtime provides.
 // Used by `node scripts/bundle.mjs`, test/bundle.test.ts and bench/api.ts.
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -11,8 +12,13 @@ export const REPO = fileURLToPath(new URL("..", import.meta.url));
 
 /** Every Lambda function: its name (the folder under .build/lambda/) and its entry. */
 export const LAMBDA_ENTRIES = {
+  /** one instance's API (self-hosted on Lambda) */
   api: "functions/api/lambda.ts",
+  /** a deployed stage's API: the hub and all its instances */
+  hub: "functions/hub/lambda.ts",
   ingest: "functions/ingest/lambda.ts",
+  /** the scheduled reconcile and its per-instance worker */
+  reconcile: "functions/reconcile/lambda.ts",
 };
 
 /**
@@ -87,6 +93,13 @@ export async function bundleLambda(name, opts = {}) {
     banner: { js: REQUIRE_BANNER },
     metafile: true,
     logLevel: "warning",
+  });
+  // the hub and instances are migrated from the SQL files (core/db/migrate.ts finds
+  // `migrations/` beside the bundle): they ship with every function
+  // (the journal and the SQL; drizzle-kit's snapshots are for generating, not applying)
+  cpSync(join(REPO, "migrations"), join(outdir, "migrations"), {
+    recursive: true,
+    filter: (src) => !/_snapshot\.json$/.test(src),
   });
   const metafile = join(outdir, "meta.json");
   writeFileSync(metafile, JSON.stringify(result.metafile));

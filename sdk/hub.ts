@@ -164,13 +164,14 @@ export class HubClient {
   createInstance(input: {
     owner: string;
     name: string;
-    storageRoot: string;
+    /** Absent: the hub's default storage (a deployed hub: its bucket). */
+    storageRoot?: string;
     storageEndpoint?: string;
   }): Promise<HubInstanceInfo> {
     return this.call("POST", "/instances", `creating ${input.owner}/${input.name}`, {
       owner: input.owner,
       name: input.name,
-      storage_root: input.storageRoot,
+      ...(input.storageRoot ? { storage_root: input.storageRoot } : {}),
       ...(input.storageEndpoint ? { storage_endpoint: input.storageEndpoint } : {}),
     });
   }

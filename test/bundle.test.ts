@@ -9,10 +9,13 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../core/auth.js";
 import { dropDatabase } from "../core/db/postgres.js";
+import { openHub } from "../core/hub/open.js";
 import { initInstance } from "../core/setup.js";
-import { bundleLambda, type LambdaBundle } from "../scripts/bundle-lambda.mjs";
+import { bundleLambda, type LambdaBundle, localOnlyInputs } from "../scripts/bundle-lambda.mjs";
 import { BACKENDS, postgresUrl, REPO, tempDir, useTempHome } from "./helpers.js";
+import { functionUrlEvent } from "./lambda-events.js";
 import { startS3rver } from "./servers/s3rver.js";
+import { startWsProxy } from "./servers/ws-proxy.js";
 
 const execFileP = promisify(execFile);
 
@@ -206,4 +209,107 @@ describe("ingest Lambda bundle", () => {
     },
     60_000,
   );
+});
+
+describe("a deployed stage's bundles (hub API, reconcile)", () => {
+  const outRoot = tempDir("lamin-bundle-");
+  const bundles: Record<string, LambdaBundle> = {};
+  /** SST's links, as Lambda passes them to a function. */
+  const links = (databaseUrl: string) => ({
+    SST_RESOURCE_App: JSON.stringify({ name: "lamindb", stage: "bundle" }),
+    SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: "sst.sst.Secret", value: databaseUrl }),
+    SST_RESOURCE_Storage: JSON.stringify({ type: "sst.aws.Bucket", name: "bundle-stage" }),
+    LAMIN_DB_DRIVER: "neon",
+    AWS_REGION: "us-east-1",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    NODE_PATH: `${REPO}node_modules`,
+  });
+  const urlEvent = (path: string, token?: string) =>
+    functionUrlEvent({ method: "GET", path, ...(token ? { token } : {}) });
+  const answers = async (name: string, events: unknown[], env: Record<string, string>) => {
+    const code = `
+      const { handler } = await import(${JSON.stringify(bundles[name]?.outfile)});
+      const answers = [];
+      for (const event of ${JSON.stringify(events)}) answers.push(await handler(event, {}));
+      console.log(JSON.stringify(answers));
+      process.exit(0);
+    `;
+    const out = await nodeEval(code, outRoot, env);
+    return JSON.parse(out.split("\n").at(-1) ?? "[]") as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+    }[];
+  };
+
+  beforeAll(async () => {
+    for (const name of ["hub", "reconcile"]) bundles[name] = await bundleLambda(name, { outRoot });
+  });
+  afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+  it.each(["hub", "reconcile"])(
+    "%s holds no local-only code and leaves the AWS SDK out",
+    (name) => {
+      const inputs = bundles[name]?.inputs ?? [];
+      expect(inputs).toContain(`functions/${name}/lambda.ts`);
+      expect(localOnlyInputs(inputs)).toEqual([]);
+      expect(inputs.filter((input) => input.includes("node_modules/@aws-sdk/"))).toEqual([]);
+      // the deployed functions reach Postgres with Neon's driver
+      expect(inputs.some((input) => input.includes("node_modules/@neondatabase/serverless/"))).toBe(
+        true,
+      );
+    },
+  );
+
+  it("the hub API answers 503 problem+json when its database is unreachable, naming no URL", async () => {
+    const [health] = await answers("hub", [urlEvent("/health")], {
+      ...links("postgresql://lamin:s3cr3tpw@127.0.0.1:1/hub"),
+      LAMIN_NEON_WS_PROXY: "127.0.0.1:1/v1",
+    });
+    expect(health?.statusCode).toBe(503);
+    expect(health?.headers["content-type"]).toBe("application/problem+json");
+    expect(health?.headers["retry-after"]).toBe("5");
+    expect(health?.body).not.toContain("s3cr3tpw");
+    expect(JSON.parse(health?.body ?? "{}")).toMatchObject({ status: 503 });
+  });
+
+  it.skipIf(!BACKENDS.includes("postgres"))(
+    "the hub API serves through Neon's driver in a fresh process",
+    async () => {
+      const url = postgresUrl();
+      const proxy = await startWsProxy();
+      try {
+        const opened = await openHub(url);
+        await opened.hub.createAccount("bundler");
+        const { key } = await opened.hub.createKey("bundler");
+        await opened.close();
+        const [health, mine, anonymous] = await answers(
+          "hub",
+          [urlEvent("/health"), urlEvent("/instances", key), urlEvent("/instances")],
+          { ...links(url), LAMIN_NEON_WS_PROXY: proxy.address },
+        );
+        expect(health?.statusCode).toBe(200);
+        expect([mine?.statusCode, JSON.parse(mine?.body ?? "null")]).toEqual([200, []]);
+        expect(anonymous?.statusCode).toBe(401);
+        expect(proxy.connections()).toBeGreaterThan(0);
+      } finally {
+        await dropDatabase(url).catch(() => {});
+        await proxy.close();
+      }
+    },
+  );
+
+  it("the reconcile function refuses a payload it cannot understand, before touching anything", async () => {
+    const out = await nodeEval(
+      `const { handler } = await import(${JSON.stringify(bundles.reconcile?.outfile)});
+       console.log(JSON.stringify(await handler({ instance: "not a slug" })));
+       process.exit(0);`,
+      outRoot,
+      links("postgresql://lamin@127.0.0.1:1/hub"),
+    );
+    expect(JSON.parse(out.split("\n").at(-1) ?? "{}")).toMatchObject({
+      action: "rejected",
+      error: expect.stringMatching(/not a reconcile request/),
+    });
+  });
 });

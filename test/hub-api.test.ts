@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropDatabase } from "../core/db/postgres.js";
 import { hashFile } from "../core/hash.js";
 import type { HubInstanceRecord } from "../core/hub/hub.js";
-import { Hub, openHub } from "../core/hub/hub.js";
+import { Hub } from "../core/hub/hub.js";
+import { InstancePool } from "../core/hub/instances.js";
+import { openHub } from "../core/hub/open.js";
 import { AuthThrottle } from "../core/hub/throttle.js";
 import type { Instance } from "../core/instance.js";
 import { initInstance } from "../core/setup.js";
-import { createHubApp, InstancePool } from "../functions/hub/app.js";
+import { createHubApp } from "../functions/hub/app.js";
 import { postgresUrl, tempDir, useTempHome } from "./helpers.js";
 
 useTempHome();

@@ -8,7 +8,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres } from "../core/db/postgres.js";
 import { ConflictError, type LaminError, ValidationError } from "../core/errors.js";
-import { type Hub, openHub } from "../core/hub/hub.js";
+import type { Hub } from "../core/hub/hub.js";
+import { openHub } from "../core/hub/open.js";
 import {
   type DatabaseProvisioner,
   deprovisionInstance,
@@ -19,7 +20,7 @@ import {
   provisionInstance,
 } from "../core/hub/provision.js";
 import { attachInstance } from "../core/instance.js";
-import { newInstanceSettings } from "../core/setup.js";
+import { newInstanceSettings } from "../core/instance-store.js";
 import { openStorage } from "../core/storage/open.js";
 import { STORAGE_MARKER_KEY } from "../core/storage/types.js";
 import { tempDir, useTempHome } from "./helpers.js";

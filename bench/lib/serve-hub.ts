@@ -10,8 +10,9 @@
  */
 import type { Pool } from "pg";
 import { listenOn } from "../../cli/commands/serve.js";
-import { openHub } from "../../core/hub/hub.js";
-import { createHubApp, openRecordedInstance } from "../../functions/hub/app.js";
+import { openRecordedInstance } from "../../core/hub/instances.js";
+import { openHub } from "../../core/hub/open.js";
+import { createHubApp } from "../../functions/hub/app.js";
 
 const url = process.argv[2];
 if (!url) {

@@ -44,7 +44,28 @@ const formatDate = (iso: string) => iso.replace("T", " ").slice(0, 16);
 function hubDatabase(dir?: string): string | { pgliteDir: string } {
   if (dir) return { pgliteDir: resolve(dir) };
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const linked = sstSecret("DatabaseUrl");
+  if (linked) return linked;
   return { pgliteDir: join(laminHome(), "hub") };
+}
+
+/**
+ * A secret of a deployed stage, under `npx sst shell --stage S -- lamin hub ...`: SST passes
+ * linked resources as `SST_RESOURCE_<Name>` JSON. So a deployed hub is administered from a
+ * laptop with the stage's own database secret, never copied by hand.
+ */
+function sstSecret(name: string): string | undefined {
+  const raw = process.env[`SST_RESOURCE_${name}`];
+  if (!raw) return undefined;
+  try {
+    const value = (JSON.parse(raw) as { value?: unknown }).value;
+    return typeof value === "string" && value !== "" ? value : undefined;
+  } catch {
+    throw new ValidationError(
+      `SST_RESOURCE_${name} is not the JSON SST writes`,
+      "run the command under `npx sst shell --stage STAGE --`, or set DATABASE_URL",
+    );
+  }
 }
 
 /** Open the hub database; a PGlite folder held by another process is a clear error at once. */
@@ -61,7 +82,7 @@ async function openHubDatabase(dir?: string) {
       );
     }
   }
-  const { openHub } = await import("../../core/hub/hub.js");
+  const { openHub } = await import("../../core/hub/open.js");
   return openHub(target);
 }
 
@@ -77,37 +98,30 @@ function isAlive(pid: number): boolean {
 export async function hubServe(opts: Json & { dir?: string; port: string; host: string }) {
   const { parsePort, listenOn, stopOnSignals } = await import("./serve.js");
   const port = parsePort(opts.port);
-  const [{ createHubApp }, provision] = await Promise.all([
-    import("../../functions/hub/app.js"),
+  const [{ composeHubApp }, { provisionerFromEnv }] = await Promise.all([
+    import("../../functions/hub/compose.js"),
     import("../../core/hub/provision.js"),
   ]);
   const opened = await openHubDatabase(opts.dir);
-  const { hub } = opened;
   // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
-  let provisioner: ReturnType<typeof provision.provisionerFromEnv> | undefined;
-  let refusal: unknown;
+  let provisioner: Parameters<typeof composeHubApp>[1]["provisioner"];
   try {
-    provisioner = provision.provisionerFromEnv();
-  } catch (error) {
-    refusal = error;
+    provisioner = provisionerFromEnv();
+  } catch (refusal) {
+    provisioner = { refusal };
   }
-  const app = createHubApp({
-    hub,
+  const defaultStorage = process.env.LAMIN_HUB_DEFAULT_STORAGE;
+  const app = composeHubApp(opened.hub, {
+    provisioner,
     // behind a reverse proxy, say how many: its x-forwarded-for entries then name the client
     trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
-    provision: async ({ owner, name, storageRoot, storageEndpoint }) => {
-      if (!provisioner) throw refusal;
-      return provision.provisionInstance(hub, provisioner, {
-        owner,
-        name,
-        storageRoot,
-        ...(storageEndpoint ? { storageEndpoint } : {}),
-      });
-    },
-    ...(provisioner
+    ...(defaultStorage
       ? {
-          deprovision: async (owner: string, name: string) => {
-            await provision.deprovisionInstance(hub, provisioner, owner, name);
+          defaultStorage: {
+            root: defaultStorage,
+            ...(process.env.AWS_ENDPOINT_URL_S3
+              ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 }
+              : {}),
           },
         }
       : {}),
@@ -134,9 +148,9 @@ export async function hubServe(opts: Json & { dir?: string; port: string; host: 
     say(`docs:    ${url}/docs`);
     say("accounts: lamin hub create-account HANDLE; Ctrl-C stops it");
   }
-  if (refusal) {
+  if ("refusal" in provisioner) {
     note(
-      `note: instances cannot be created: ${(refusal as Error).message} (set DATABASE_URL or NEON_API_KEY)`,
+      `note: instances cannot be created: ${(provisioner.refusal as Error).message} (set DATABASE_URL or NEON_API_KEY)`,
     );
   }
 }
@@ -253,7 +267,7 @@ const describeUrl = (s: InstanceSettings) => (s.db.kind === "remote" ? s.db.url 
 
 export async function initOnHub(
   slug: string,
-  opts: Json & { storage: string; name?: string; db?: string; endpointUrl?: string },
+  opts: Json & { storage?: string; name?: string; db?: string; endpointUrl?: string },
 ) {
   const { owner, name } = requireSlug(slug);
   if (opts.name || opts.db) {
@@ -264,13 +278,14 @@ export async function initOnHub(
   }
   const login = requireHubLogin();
   const client = hubClient(login);
-  const s3 = opts.storage.startsWith("s3://");
-  const storageRoot = s3 ? opts.storage : resolve(opts.storage);
+  // no --storage: the hub's default (a deployed hub puts instances in its bucket)
+  const s3 = opts.storage?.startsWith("s3://") ?? false;
+  const storageRoot = opts.storage && (s3 ? opts.storage : resolve(opts.storage));
   if (!opts.json) note(`creating ${owner}/${name} on ${client.url} ...`);
   await client.createInstance({
     owner,
     name,
-    storageRoot,
+    ...(storageRoot ? { storageRoot } : {}),
     ...(s3 && opts.endpointUrl ? { storageEndpoint: opts.endpointUrl } : {}),
   });
   const settings = await remember(client, login.key, owner, name);

@@ -43,8 +43,14 @@ function printSummary(s: InstanceSettings): void {
 }
 
 export async function init(
-  opts: Json & { storage: string; name?: string; db?: string; endpointUrl?: string },
+  opts: Json & { storage?: string; name?: string; db?: string; endpointUrl?: string },
 ) {
+  if (!opts.storage) {
+    throw new ValidationError(
+      "no storage given",
+      "pass --storage ./mydir (or s3://bucket/prefix); only an instance on a hub (owner/name) may omit it",
+    );
+  }
   if (!opts.json) note(`creating instance in ${opts.storage} ...`);
   const instance = await initInstance({
     storage: opts.storage,

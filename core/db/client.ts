@@ -19,7 +19,7 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
 
 export interface Database {
   readonly db: Db;
-  readonly driver: "pglite" | "postgres";
+  readonly driver: "pglite" | "postgres" | "neon";
   close(): Promise<void>;
 }
 

@@ -1,21 +1,93 @@
-/** A Postgres server reached with node-postgres (`pg`). */
+/**
+ * A Postgres server, reached with one of two drivers chosen from configuration:
+ * - `pg` (node-postgres, TCP): laptops, servers, CI;
+ * - `neon` (`@neondatabase/serverless`, Postgres over a WebSocket): AWS Lambda, where Neon's
+ *   WebSocket endpoint suits short-lived, frozen-between-calls containers.
+ * Both are pg-compatible (Pool, Client), so everything above this file is driver-agnostic.
+ */
 import { UnavailableError } from "../errors.js";
 import { type Database, type Db, type PostgresTarget, parsePostgresUrl, redact } from "./client.js";
 import * as tables from "./schema.js";
 
-/** Connect to a Postgres server; `createIfMissing` creates the database first. */
-export async function openPostgres(
-  url: string,
-  opts: { createIfMissing?: boolean; max?: number } = {},
-): Promise<Database & { created: boolean }> {
+export type PostgresDriver = "pg" | "neon";
+
+/** `LAMIN_DB_DRIVER` (pg | neon) decides; by default `neon` for Neon hosts, else `pg`. */
+export function postgresDriverFor(url: string, env = process.env): PostgresDriver {
+  const chosen = env.LAMIN_DB_DRIVER;
+  if (chosen === "pg" || chosen === "neon") return chosen;
+  if (chosen) {
+    throw new UnavailableError(
+      `LAMIN_DB_DRIVER is '${chosen}'`,
+      "set it to 'pg' (node-postgres) or 'neon' (@neondatabase/serverless), or unset it",
+    );
+  }
+  try {
+    return new URL(url).hostname.endsWith(".neon.tech") ? "neon" : "pg";
+  } catch {
+    return "pg";
+  }
+}
+
+/** What both drivers' Pool and Client offer, as far as this code uses them. */
+interface Queryable {
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+interface PoolLike extends Queryable {
+  connect(): Promise<{ release(): void }>;
+  end(): Promise<void>;
+  on(event: "error", listener: (error: Error) => void): unknown;
+}
+interface ClientLike extends Queryable {
+  connect(): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+interface DriverModule {
+  name: PostgresDriver;
+  Pool: new (config: { connectionString: string; max: number }) => PoolLike;
+  Client: new (config: { connectionString: string }) => ClientLike;
+  drizzle(pool: PoolLike): Db;
+}
+
+async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
+  if (driver === "neon") {
+    const [{ configureNeon }, { drizzle }] = await Promise.all([
+      import("./neon.js"),
+      import("drizzle-orm/neon-serverless"),
+    ]);
+    const { Pool, Client } = await configureNeon();
+    return {
+      name: "neon",
+      Pool: Pool as unknown as DriverModule["Pool"],
+      Client: Client as unknown as DriverModule["Client"],
+      drizzle: (pool) => drizzle({ client: pool as never, schema: tables }) as unknown as Db,
+    };
+  }
   const [{ default: pg }, { drizzle }] = await Promise.all([
     import("pg"),
     import("drizzle-orm/node-postgres"),
   ]);
+  return {
+    name: "pg",
+    Pool: pg.Pool as unknown as DriverModule["Pool"],
+    Client: pg.Client as unknown as DriverModule["Client"],
+    drizzle: (pool) => drizzle({ client: pool as never, schema: tables }) as unknown as Db,
+  };
+}
+
+/** Connect to a Postgres server; `createIfMissing` creates the database first. */
+export async function openPostgres(
+  url: string,
+  opts: { createIfMissing?: boolean; max?: number; driver?: PostgresDriver } = {},
+): Promise<Database & { created: boolean }> {
   const target = parsePostgresUrl(url);
+  const driver = await loadDriver(opts.driver ?? postgresDriverFor(url));
   let created = false;
-  if (opts.createIfMissing) created = await createDatabaseIfMissing(pg, target);
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 4 });
+  if (opts.createIfMissing) created = await createDatabaseIfMissing(driver, target);
+  const pool = new driver.Pool({ connectionString: url, max: opts.max ?? 4 });
   // An idle connection dropped by the server must not crash the process; the next query
   // reconnects or reports the error where it can be handled.
   pool.on("error", () => {});
@@ -26,40 +98,73 @@ export async function openPostgres(
     await pool.end().catch(() => {});
     throw cannotConnect(target, error);
   }
-  const db = drizzle({ client: pool, schema: tables }) as unknown as Db;
-  return { db, driver: "postgres", created, close: () => pool.end() };
+  return {
+    db: driver.drizzle(pool),
+    driver: driver.name === "neon" ? "neon" : "postgres",
+    created,
+    close: () => pool.end(),
+  };
 }
 
-async function createDatabaseIfMissing(
-  pg: typeof import("pg").default,
-  target: PostgresTarget,
-): Promise<boolean> {
-  const adminUrl = new URL(target.url);
-  adminUrl.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: adminUrl.toString() });
+/**
+ * Run `fn` on one connection of its own (for statements that cannot run in a transaction or a
+ * pool, like CREATE DATABASE), with the driver configuration chooses.
+ */
+export async function withPostgresClient<T>(
+  url: string,
+  fn: (client: Queryable) => Promise<T>,
+  opts: { driver?: PostgresDriver; onConnectError?: (error: unknown) => Error } = {},
+): Promise<T> {
+  const driver = await loadDriver(opts.driver ?? postgresDriverFor(url));
+  const client = new driver.Client({ connectionString: url });
   try {
     await client.connect();
   } catch (error) {
-    throw cannotConnect(target, error);
+    await client.end().catch(() => {});
+    throw opts.onConnectError?.(error) ?? cannotConnect(parsePostgresUrl(url), error);
   }
   try {
-    const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [
-      target.database,
-    ]);
-    if (exists.rowCount) return false;
-    await client.query(`CREATE DATABASE "${target.database.replaceAll('"', '""')}"`);
-    return true;
-  } catch (error) {
-    // Another process created it between our check and CREATE: that is fine.
-    if ((error as { code?: string }).code === "42P04") return false;
-    throw new UnavailableError(
-      `could not create database '${target.database}': ${(error as Error).message}`,
-      "create it yourself (createdb) or use a role with CREATEDB",
-      { cause: error },
-    );
+    return await fn(client);
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The same server's `postgres` database, where databases are created and dropped. */
+function adminUrlOf(target: PostgresTarget): string {
+  const adminUrl = new URL(target.url);
+  adminUrl.pathname = "/postgres";
+  return adminUrl.toString();
+}
+
+const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+async function createDatabaseIfMissing(
+  driver: DriverModule,
+  target: PostgresTarget,
+): Promise<boolean> {
+  return withPostgresClient(
+    adminUrlOf(target),
+    async (client) => {
+      try {
+        const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [
+          target.database,
+        ]);
+        if (exists.rowCount) return false;
+        await client.query(`CREATE DATABASE ${quoteIdentifier(target.database)}`);
+        return true;
+      } catch (error) {
+        // Another process created it between our check and CREATE: that is fine.
+        if ((error as { code?: string }).code === "42P04") return false;
+        throw new UnavailableError(
+          `could not create database '${target.database}': ${(error as Error).message}`,
+          "create it yourself (createdb) or use a role with CREATEDB",
+          { cause: error },
+        );
+      }
+    },
+    { driver: driver.name, onConnectError: (error) => cannotConnect(target, error) },
+  );
 }
 
 function cannotConnect(target: PostgresTarget, error: unknown): UnavailableError {
@@ -72,17 +177,8 @@ function cannotConnect(target: PostgresTarget, error: unknown): UnavailableError
 
 /** Drop a database created by a failed `init`, so nothing half-made stays behind. */
 export async function dropDatabase(url: string): Promise<void> {
-  const { default: pg } = await import("pg");
   const target = parsePostgresUrl(url);
-  const adminUrl = new URL(target.url);
-  adminUrl.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: adminUrl.toString() });
-  await client.connect();
-  try {
-    await client.query(
-      `DROP DATABASE IF EXISTS "${target.database.replaceAll('"', '""')}" WITH (FORCE)`,
-    );
-  } finally {
-    await client.end();
-  }
+  await withPostgresClient(adminUrlOf(target), (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`),
+  );
 }

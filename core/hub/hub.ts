@@ -3,7 +3,7 @@
  * in a database of its own. No HTTP here: the API and the CLI call these methods and map the
  * errors (core/errors.ts) to their own shapes.
  */
-import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Database, type Db, sqlState } from "../db/client.js";
 import { hubMigrations, migrate } from "../db/migrate.js";
@@ -379,17 +379,41 @@ export class Hub {
     }
   }
 
-  private async findInstance(owner: string, name: string): Promise<HubInstanceRecord | undefined> {
-    const [row] = await this.db
+  private selectRecords() {
+    return this.db
       .select({
         ...publicInstanceColumns,
         owner_id: hubInstance.ownerId,
         db_url: hubInstance.dbUrl,
       })
       .from(hubInstance)
-      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
-      .where(and(eq(ownerAccount.handle, owner), eq(hubInstance.name, name)));
+      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId));
+  }
+
+  private async findInstance(owner: string, name: string): Promise<HubInstanceRecord | undefined> {
+    const [row] = await this.selectRecords().where(
+      and(eq(ownerAccount.handle, owner), eq(hubInstance.name, name)),
+    );
     return row;
+  }
+
+  /**
+   * The instance whose storage holds `location` (`s3://bucket/key`), if any: the one with the
+   * longest storage root that is a prefix of it. How a deployment's shared bucket routes events.
+   */
+  async instanceAtLocation(location: string): Promise<HubInstanceRecord | undefined> {
+    const [row] = await this.selectRecords()
+      .where(sql`starts_with(${location}, ${hubInstance.storageRoot} || '/')`)
+      .orderBy(desc(sql`length(${hubInstance.storageRoot})`))
+      .limit(1);
+    return row;
+  }
+
+  /** Every instance whose storage is below `prefix` (`s3://bucket/`): what a reconcile covers. */
+  async instancesBelow(prefix: string): Promise<HubInstanceRecord[]> {
+    return this.selectRecords()
+      .where(sql`starts_with(${hubInstance.storageRoot}, ${prefix})`)
+      .orderBy(asc(hubInstance.storageRoot));
   }
 
   /** The internal record, database URL included: for the hub's router, never for a client. */
@@ -546,31 +570,12 @@ export class Hub {
   }
 }
 
-/** Open the hub database (PGlite folder or Postgres URL, created if missing) and migrate it. */
-export async function openHub(
-  target: string | { pgliteDir: string },
+/** A hub over an open database, migrated first; `close` closes the database. */
+export async function hubOn(
+  database: Database,
   opts: HubOptions = {},
-): Promise<{ hub: Hub; database: Database; close(): Promise<void> }> {
-  let database: Database;
-  let release = () => {};
-  if (typeof target === "string") {
-    const { openPostgres } = await import("../db/postgres.js");
-    database = await openPostgres(target, { createIfMissing: true });
-  } else {
-    const [{ openPglite }, { acquireLock }] = await Promise.all([
-      import("../db/pglite.js"),
-      import("../db/pglite-lock.js"),
-    ]);
-    // one process per PGlite folder, as for instances
-    const lock = await acquireLock(`${target.pgliteDir}.lock`, { purpose: "lamin hub" });
-    release = () => lock.release();
-    try {
-      database = await openPglite(target.pgliteDir);
-    } catch (error) {
-      release();
-      throw error;
-    }
-  }
+  release: () => void = () => {},
+): Promise<OpenHub> {
   try {
     await migrate(database.db, [hubMigrations()]);
   } catch (error) {
@@ -586,4 +591,10 @@ export async function openHub(
       release();
     },
   };
+}
+
+export interface OpenHub {
+  hub: Hub;
+  database: Database;
+  close(): Promise<void>;
 }

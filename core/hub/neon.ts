@@ -2,7 +2,7 @@
  * Instance databases on Neon: one database per instance in the default branch of one project,
  * owned by one role, made through Neon's API (v2) with `@neondatabase/api-client`.
  */
-import { type Api, createApiClient } from "@neondatabase/api-client";
+import type { Api } from "@neondatabase/api-client";
 import { ConflictError, LaminError, UnavailableError } from "../errors.js";
 import { databaseNameFor } from "./postgres-provisioner.js";
 import type { DatabaseProvisioner } from "./provision.js";
@@ -23,23 +23,39 @@ const DONE = new Set(["finished", "skipped"]);
 const FAILED = new Set(["failed", "error", "cancelled"]);
 
 export class NeonProvisioner implements DatabaseProvisioner {
-  private readonly api: Api<unknown>;
+  private client: Api<unknown> | undefined;
+  private readonly clientOptions: Parameters<
+    typeof import("@neondatabase/api-client")["createApiClient"]
+  >[0];
   private readonly projectId: string;
   private readonly roleName: string;
   private readonly timeoutMs: number;
 
   constructor(opts: NeonOptions) {
-    this.api = createApiClient({
+    this.clientOptions = {
       apiKey: opts.apiKey,
       ...(opts.apiUrl ? { baseURL: opts.apiUrl } : {}),
       timeout: 30_000,
-    });
+    };
     this.projectId = opts.projectId;
     this.roleName = opts.roleName ?? "lamin";
     this.timeoutMs = opts.timeoutMs ?? 120_000;
   }
 
+  /** The API client, made once it is needed: it (and axios) is heavy for a function's start. */
+  private get api(): Api<unknown> {
+    if (!this.client) throw new Error("NeonProvisioner: the API client is not loaded");
+    return this.client;
+  }
+
+  private async load(): Promise<void> {
+    if (this.client) return;
+    const { createApiClient } = await import("@neondatabase/api-client");
+    this.client = createApiClient(this.clientOptions);
+  }
+
   async create(owner: string, name: string): Promise<{ url: string }> {
+    await this.load();
     const database = databaseNameFor(owner, name);
     const { projectId, roleName } = this;
     const branchId = await this.call("find the default branch", () => this.defaultBranch());
@@ -74,6 +90,7 @@ export class NeonProvisioner implements DatabaseProvisioner {
   }
 
   async drop(url: string): Promise<void> {
+    await this.load();
     const database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
     const branchId = await this.call("find the default branch", () => this.defaultBranch());
     await this.call("delete the database", () => this.deleteDatabase(branchId, database));

@@ -1,5 +1,5 @@
 /** Instance databases on one Postgres server: `CREATE DATABASE` with the hub's admin role. */
-import { dropDatabase } from "../db/postgres.js";
+import { dropDatabase, withPostgresClient } from "../db/postgres.js";
 import { ConflictError, UnavailableError } from "../errors.js";
 import { instanceIdFromSlug } from "../uid.js";
 import type { DatabaseProvisioner } from "./provision.js";
@@ -63,24 +63,16 @@ async function isEmpty(url: string): Promise<boolean> {
   });
 }
 
-async function withClient<T>(
+function withClient<T>(
   url: string,
-  fn: (client: import("pg").Client) => Promise<T>,
+  fn: (client: Parameters<Parameters<typeof withPostgresClient>[1]>[0]) => Promise<T>,
 ): Promise<T> {
-  const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: url });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new UnavailableError(
-      `cannot connect to the Postgres server for instance databases: ${(error as Error).message}`,
-      "check DATABASE_URL and that the server runs",
-      { cause: error },
-    );
-  }
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  return withPostgresClient(url, fn, {
+    onConnectError: (error) =>
+      new UnavailableError(
+        `cannot connect to the Postgres server for instance databases: ${(error as Error).message}`,
+        "check DATABASE_URL and that the server runs",
+        { cause: error },
+      ),
+  });
 }

@@ -11,7 +11,7 @@ import {
   type InstanceStore,
   type InstanceStoreStep,
   newInstanceSettings,
-} from "../setup.js";
+} from "../instance-store.js";
 import { openStorage } from "../storage/open.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Hub, HubInstancePublic } from "./hub.js";

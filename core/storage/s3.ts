@@ -1,14 +1,13 @@
 /**
  * A storage location in an S3 bucket: AWS, or any S3-compatible server through an endpoint URL.
  *
- * The AWS SDK is loaded when the first S3 storage is made, never when this module is imported:
+ * The AWS SDK is loaded when an S3 storage first talks to S3, never when this module is imported:
  * local instances do not pay for loading it, and bundles (the CLI's, the Lambdas', where the
  * runtime provides the SDK) hold this code without loading the SDK at start. `require` (not
- * `import()`) keeps the constructor synchronous; esbuild leaves such a require to run time.
+ * `import()`) keeps the `client` getter synchronous; esbuild leaves such a require to run time.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { dirname, join, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -25,6 +24,7 @@ import {
   hashFromS3Etag,
 } from "../hash.js";
 import { randomBase62 } from "../uid.js";
+import { requireAwsSdk } from "../util/aws-sdk.js";
 import { mapLimit } from "../util/concurrency.js";
 import { bucketMissing, isNotFound, type S3Place, s3Error } from "./s3-errors.js";
 import { limitBytes, readConsistently } from "./streams.js";
@@ -42,12 +42,11 @@ const DELETE_BATCH = 1000;
 const COPY_MAX = 5 * 1024 ** 3;
 const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
 
-const load = createRequire(import.meta.url);
 let clientModule: typeof Sdk | undefined;
 
 /** `@aws-sdk/client-s3`, loaded on first use. */
 function loadSdk(): typeof Sdk {
-  clientModule ??= load("@aws-sdk/client-s3") as typeof Sdk;
+  clientModule ??= requireAwsSdk("@aws-sdk/client-s3") as typeof Sdk;
   return clientModule;
 }
 
@@ -95,11 +94,31 @@ export class S3Storage implements StorageBackend {
   readonly prefix: string;
   readonly endpoint: string | undefined;
   readonly region: string;
-  readonly client: S3Client;
   /** Bytes of object bodies read so far (GETs), counted as the streams are consumed. */
   bytesRead = 0;
 
-  private readonly sdk = loadSdk();
+  private madeClient: S3Client | undefined;
+
+  /** The SDK and its client are made on first use: opening an instance (the API reading rows
+   *  only) does not pay for loading the SDK. */
+  private get sdk(): typeof Sdk {
+    return loadSdk();
+  }
+
+  get client(): S3Client {
+    this.madeClient ??= new this.sdk.S3Client({
+      region: this.region,
+      // S3-compatible servers rarely have per-bucket DNS names; AWS redirects across regions
+      ...(this.endpoint
+        ? { endpoint: this.endpoint, forcePathStyle: true }
+        : { followRegionRedirects: true }),
+      // Default checksums make streamed PUTs aws-chunked and presigned PUTs carry the CRC of an
+      // empty body, which S3-compatible servers store corrupted or reject.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+    return this.madeClient;
+  }
 
   /** The storage at `s3://bucket/prefix` (or `s3://bucket`). No request is made. */
   constructor(root: string, opts: S3Options = {}) {
@@ -118,17 +137,7 @@ export class S3Storage implements StorageBackend {
     this.endpoint = endpoint;
     this.region =
       opts.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1";
-    this.client =
-      opts.client ??
-      new this.sdk.S3Client({
-        region: this.region,
-        // S3-compatible servers rarely have per-bucket DNS names; AWS redirects across regions
-        ...(endpoint ? { endpoint, forcePathStyle: true } : { followRegionRedirects: true }),
-        // Default checksums make streamed PUTs aws-chunked and presigned PUTs carry the CRC of an
-        // empty body, which S3-compatible servers store corrupted or reject.
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      });
+    this.madeClient = opts.client;
   }
 
   // ---------------------------------------------------------------- keys and errors
@@ -395,7 +404,9 @@ export class S3Storage implements StorageBackend {
 
   /** Multipart upload of a stream of unknown length (lib-storage buffers it into parts). */
   private async upload(key: string, body: Readable, onProgress?: ProgressFn): Promise<void> {
-    const { Upload } = load("@aws-sdk/lib-storage") as typeof import("@aws-sdk/lib-storage");
+    const { Upload } = requireAwsSdk(
+      "@aws-sdk/lib-storage",
+    ) as typeof import("@aws-sdk/lib-storage");
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: this.objectKey(key), Body: body },
@@ -569,7 +580,7 @@ export class S3Storage implements StorageBackend {
     command: Sdk.PutObjectCommand | Sdk.GetObjectCommand,
     expiresIn: number,
   ): Promise<string> {
-    const { getSignedUrl } = load(
+    const { getSignedUrl } = requireAwsSdk(
       "@aws-sdk/s3-request-presigner",
     ) as typeof import("@aws-sdk/s3-request-presigner");
     return getSignedUrl(this.client, command, { expiresIn });

@@ -8,9 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
-import type { Database } from "../../core/db/client.js";
-import * as schema from "../../core/db/schema.js";
-import { LaminError } from "../../core/errors.js";
+import { LaminError, ValidationError } from "../../core/errors.js";
 import {
   allows,
   type Hub,
@@ -20,10 +18,8 @@ import {
   type HubKeyInfo,
   type InstanceRole,
 } from "../../core/hub/hub.js";
-import { ANONYMOUS, Instance } from "../../core/instance.js";
-import type { InstanceSettings } from "../../core/settings.js";
-import { openStorage } from "../../core/storage/open.js";
-import { instanceUidFromId } from "../../core/uid.js";
+import { InstancePool } from "../../core/hub/instances.js";
+import type { Instance } from "../../core/instance.js";
 import { createApp } from "../api/app.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
@@ -44,6 +40,11 @@ export interface HubAppOptions {
   provision?: (args: ProvisionArgs) => Promise<HubInstancePublic>;
   /** Remove an instance entirely; absent: the hub only forgets it. */
   deprovision?: (owner: string, name: string) => Promise<void>;
+  /**
+   * Where instances go when their creator names no storage: `<root>/<owner>/<name>` (a deployed
+   * hub: its stage's bucket). Absent: the storage must be named.
+   */
+  defaultStorage?: { root: string; endpoint?: string };
   /** Open the instance behind a hub record (default: Postgres pool of 4 + its storage). */
   openInstance?: (record: HubInstanceRecord) => Promise<Instance>;
   version?: string;
@@ -55,121 +56,51 @@ interface HubEnv {
   Variables: { account: HubAccount };
 }
 
+/** The storage a new instance asked for, or the hub's default place for it. */
+function storageFor(
+  body: {
+    owner: string;
+    name: string;
+    storage_root?: string | undefined;
+    storage_endpoint?: string | undefined;
+  },
+  fallback: HubAppOptions["defaultStorage"],
+): { storageRoot: string; storageEndpoint?: string } {
+  if (body.storage_root) {
+    return {
+      storageRoot: body.storage_root,
+      ...(body.storage_endpoint ? { storageEndpoint: body.storage_endpoint } : {}),
+    };
+  }
+  if (!fallback) {
+    throw new ValidationError(
+      "this hub has no default storage: name one",
+      "pass --storage ./folder or --storage s3://bucket/prefix",
+    );
+  }
+  return {
+    storageRoot: `${fallback.root.replace(/\/+$/, "")}/${body.owner}/${body.name}`,
+    ...(fallback.endpoint ? { storageEndpoint: fallback.endpoint } : {}),
+  };
+}
+
 /** What the hub hands the instance app for one forwarded request. */
 interface Forward {
   instance: Instance;
   basePath: string;
 }
 
-/** Open an instance database recorded in the hub; errors never carry its URL. */
-export async function openRecordedInstance(record: HubInstanceRecord): Promise<Instance> {
-  const { openPostgres } = await import("../../core/db/postgres.js");
-  let database: Database | undefined;
-  try {
-    database = await openPostgres(record.db_url, { max: 4 });
-    const storage = openStorage(record.storage_root, {
-      ...(record.storage_endpoint ? { endpoint: record.storage_endpoint } : {}),
-    });
-    // The rows are found in the database itself: an instance made by `lamin init` and adopted
-    // by the hub has its own uid and user ("anonymous"); one provisioned by the hub, the owner.
-    const storageRows = await database.db.select().from(schema.storage).orderBy(schema.storage.id);
-    const storageRow =
-      storageRows.find((s) => s.root === record.storage_root) ??
-      storageRows.find((s) => s.instanceUid === instanceUidFromId(record.id)) ??
-      storageRows[0];
-    const users = await database.db.select().from(schema.user).orderBy(schema.user.id);
-    const userRow =
-      users.find((u) => u.handle === record.owner) ??
-      users.find((u) => u.handle === ANONYMOUS.handle) ??
-      users[0];
-    if (!storageRow || !userRow) {
-      throw new LaminError(
-        "integrity",
-        `the database of '${record.owner}/${record.name}' has no storage or user row`,
-      );
-    }
-    const settings: InstanceSettings = {
-      owner: record.owner,
-      name: record.name,
-      id: record.id,
-      uid: storageRow.instanceUid ?? instanceUidFromId(record.id),
-      storageRoot: record.storage_root,
-      ...(record.storage_endpoint ? { storageEndpoint: record.storage_endpoint } : {}),
-      db: { kind: "postgres", url: record.db_url },
-      createdAt: record.created_at.toISOString(),
-    };
-    return new Instance(settings, database, storage, storageRow, userRow);
-  } catch (error) {
-    await database?.close().catch(() => {});
-    if (error instanceof LaminError && error.kind === "integrity") throw error;
-    // the message of a connection error names the server: say nothing of it
-    throw new LaminError(
-      "unavailable",
-      `the database of '${record.owner}/${record.name}' cannot be reached`,
-      "try again later; if it persists, tell the hub's operator",
-    );
-  }
-}
-
-/** Each instance opened once, keyed by its id; concurrent first requests share one opening. */
-export class InstancePool {
-  /** Open instances, least recently used first (a Map keeps insertion order). */
-  private readonly open = new Map<string, Promise<Instance>>();
-
-  /**
-   * `maxOpen` bounds the instances open at once: each holds its own connections (up to 4), and
-   * a database server allows only so many (Postgres: 100 by default). Beyond it, the least
-   * recently used instance is closed; it reopens on its next request.
-   */
-  constructor(
-    private readonly opener: (
-      record: HubInstanceRecord,
-    ) => Promise<Instance> = openRecordedInstance,
-    private readonly maxOpen = Number(process.env.LAMIN_HUB_MAX_OPEN_INSTANCES ?? 16),
-  ) {}
-
-  get(record: HubInstanceRecord): Promise<Instance> {
-    let pending = this.open.get(record.id);
-    if (pending) {
-      this.open.delete(record.id); // most recently used goes last
-      this.open.set(record.id, pending);
-    } else {
-      while (this.open.size >= Math.max(1, this.maxOpen)) {
-        const oldest = this.open.keys().next().value as string;
-        void this.evict(oldest);
-      }
-      pending = this.opener(record);
-      this.open.set(record.id, pending);
-      // a failed opening is not cached: the next request tries again
-      pending.catch(() => {
-        if (this.open.get(record.id) === pending) this.open.delete(record.id);
-      });
-    }
-    return pending;
-  }
-
-  async evict(id: string): Promise<void> {
-    const pending = this.open.get(id);
-    this.open.delete(id);
-    const instance = await pending?.catch(() => undefined);
-    await instance?.close().catch(() => {});
-  }
-
-  get size(): number {
-    return this.open.size;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.open.keys()].map((id) => this.evict(id)));
-  }
-}
-
 /**
  * The client's address, for throttling. `x-forwarded-for` is anyone's to write, so only the
  * entries added by our own proxies count: with `trustedProxies` proxies in front (API Gateway:
  * 1), the address is the one the outermost of them saw. Without proxies: the socket's address.
+ * In Lambda: the source address of the request context.
  */
 async function clientAddress(c: Context, trustedProxies: number): Promise<string> {
+  // in Lambda (Function URL, API Gateway) AWS itself says who connected
+  const lambda = (c.env as { requestContext?: { http?: { sourceIp?: string } } } | undefined)
+    ?.requestContext?.http?.sourceIp;
+  if (lambda) return lambda;
   if (trustedProxies > 0) {
     const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map((h) => h.trim());
     const seen = hops[hops.length - trustedProxies];
@@ -296,7 +227,8 @@ const routes = {
       z.object({
         owner: z.string().min(1).max(64),
         name: z.string().min(1).max(128),
-        storage_root: z.string().min(1).max(1024),
+        /** Absent: the hub's default storage, `<default root>/<owner>/<name>`. */
+        storage_root: z.string().min(1).max(1024).optional(),
         storage_endpoint: z.string().url().optional(),
       }),
     ),
@@ -540,13 +472,8 @@ export function createHubApp(opts: HubAppOptions) {
           hint: "ask the hub's operator",
         }) as never;
       }
-      const made = await opts.provision({
-        owner: body.owner,
-        name: body.name,
-        storageRoot: body.storage_root,
-        ...(body.storage_endpoint ? { storageEndpoint: body.storage_endpoint } : {}),
-        by: me,
-      });
+      const storage = storageFor(body, opts.defaultStorage);
+      const made = await opts.provision({ owner: body.owner, name: body.name, ...storage, by: me });
       return c.json(publicInstance(made), 201);
     })
     .openapi(routes.instance, async (c) => {

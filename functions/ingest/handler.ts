@@ -14,14 +14,21 @@ import { parseS3Notification, type StorageEvent } from "../../core/ingest/events
 import { Ingestor, type IngestResult } from "../../core/ingest/ingest.js";
 import type { Instance } from "../../core/instance.js";
 
-export interface IngestHandlerOptions {
-  instance: () => Promise<Instance>;
+/**
+ * Where events go: one instance (a stage of its own, `lamin serve`), or per event (a deployed
+ * hub, whose bucket holds many instances' storage: undefined = no instance stores this object).
+ */
+export type IngestTarget =
+  | { instance: () => Promise<Instance> }
+  | { route: (event: StorageEvent) => Promise<Instance | undefined> };
+
+export type IngestHandlerOptions = IngestTarget & {
   /** One JSON object per handled record; default: a JSON line on stdout (CloudWatch). */
   log?: (entry: Record<string, unknown>) => void;
   /** false for servers that send object keys raw (s3rver); AWS and MinIO URL-encode them. */
   keysEncoded?: boolean;
   concurrency?: number;
-}
+};
 
 export type IngestInput = SQSEvent | Record<string, unknown>;
 
@@ -31,10 +38,40 @@ export function createIngestHandler(opts: IngestHandlerOptions) {
   const log = opts.log ?? defaultLog;
   const keysEncoded = opts.keysEncoded ?? true;
 
+  const route = "route" in opts ? opts.route : () => opts.instance();
+
+  /** Events grouped by the instance they belong to, each group applied by its own Ingestor. */
   async function apply(events: StorageEvent[]): Promise<IngestResult[]> {
     if (events.length === 0) return [];
-    const ingestor = new Ingestor(await opts.instance());
-    const results = await ingestor.applyAll(events, opts.concurrency);
+    const results = new Array<IngestResult>(events.length);
+    const groups = new Map<Instance, number[]>();
+    await Promise.all(
+      events.map(async (event, i) => {
+        try {
+          const instance = await route(event);
+          if (instance) groups.set(instance, [...(groups.get(instance) ?? []), i]);
+          else {
+            const reason = `no instance stores s3://${event.bucket}/${event.key}`;
+            results[i] = {
+              ok: true,
+              event,
+              outcome: { action: "skipped", key: event.key, reason },
+            };
+          }
+        } catch (error) {
+          results[i] = { ok: false, event, error: error as Error };
+        }
+      }),
+    );
+    for (const [instance, indexes] of groups) {
+      const applied = await new Ingestor(instance).applyAll(
+        indexes.map((i) => events[i] as StorageEvent),
+        opts.concurrency,
+      );
+      indexes.forEach((i, j) => {
+        results[i] = applied[j] as IngestResult;
+      });
+    }
     for (const r of results) log(logEntry(r));
     return results;
   }
@@ -71,7 +108,7 @@ export function createIngestHandler(opts: IngestHandlerOptions) {
       }
     }
     const results = await apply(events).catch((error: Error) => {
-      // no instance (database down, bad configuration): every message is retried
+      // an instance could not be opened (database down, bad configuration): all are retried
       log({ level: "error", action: "failed", error: error.message });
       for (const id of owner) failed.add(id);
       return [] as IngestResult[];

@@ -11,6 +11,7 @@ import { openPostgres } from "../../core/db/postgres.js";
 import { attachInstance, type Instance } from "../../core/instance.js";
 import { openStorage } from "../../core/storage/open.js";
 import { instanceIdFromSlug, instanceUidFromId } from "../../core/uid.js";
+import { once } from "./once.js";
 
 export function requiredEnv(name: string, purpose = "this function"): string {
   const value = process.env[name];
@@ -38,14 +39,4 @@ async function openFromEnvironment(): Promise<Instance> {
   return attachInstance(settings, await openPostgres(url, { max: 4 }), storage);
 }
 
-let opening: Promise<Instance> | undefined;
-
-export function instanceFromEnvironment(): Promise<Instance> {
-  if (!opening) {
-    opening = openFromEnvironment();
-    opening.catch(() => {
-      opening = undefined;
-    });
-  }
-  return opening;
-}
+export const instanceFromEnvironment = once(openFromEnvironment);

@@ -1,0 +1,291 @@
+/**
+ * A deployed stage (sst.config.ts), run here with what stands in for AWS and Neon:
+ * - the functions' real entries (functions/{hub,ingest,reconcile}/lambda.ts), configured by SST's
+ *   links exactly as Lambda passes them (`SST_RESOURCE_<Name>` JSON);
+ * - Postgres through Neon's serverless driver and a WebSocket-to-TCP proxy (as Neon runs it);
+ * - S3 + SQS from moto_server: the bucket's notifications reach a queue whose batches go to the
+ *   ingest function in Lambda's SQS event shape, with partial batch failures;
+ * - Lambda's Invoke API through aws-sdk-client-mock (no local server for it): the reconcile
+ *   scheduler's hand-offs are captured and replayed into the worker.
+ */
+import { createHash } from "node:crypto";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import type { LambdaEvent } from "hono/aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dropDatabase } from "../core/db/postgres.js";
+import { openHub } from "../core/hub/open.js";
+import { postgresUrl, useTempHome } from "./helpers.js";
+import { functionUrlEvent, type LambdaRequest, lambdaContext } from "./lambda-events.js";
+import {
+  drain,
+  findMoto,
+  MOTO_CREDENTIALS,
+  type Moto,
+  type NotifiedBucket,
+  notifiedBucket,
+  startMoto,
+} from "./servers/moto.js";
+import { startWsProxy, type WsProxy } from "./servers/ws-proxy.js";
+
+const moto = findMoto();
+if (!moto && process.env.LAMIN_REQUIRE_MOTO === "1") {
+  throw new Error("LAMIN_REQUIRE_MOTO=1 but moto_server was not found: install moto[server]");
+}
+const postgres = !!process.env.DATABASE_URL;
+if (!moto || !postgres) console.warn("moto_server or DATABASE_URL missing: stage tests skipped");
+
+/** An owner of this run only: instance databases are named after slugs, on a shared server. */
+const OWNER = `alice${Date.now().toString(36)}`;
+const WORKER = "lamindb-alice-ReconcileWorkerFunction-abc123";
+const SCHEDULED_EVENT = {
+  version: "0",
+  id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+  "detail-type": "Scheduled Event",
+  source: "aws.events",
+  account: "123456789012",
+  time: "2026-11-25T04:00:00Z",
+  region: "us-east-1",
+  resources: ["arn:aws:events:us-east-1:123456789012:rule/lamindb-alice-ReconcileSchedule"],
+  detail: {},
+};
+
+const md5b64 = (body: string) => createHash("md5").update(body).digest("base64url").slice(0, 22);
+
+describe.skipIf(!moto || !postgres)(
+  "a deployed stage, run locally (Neon driver, moto, Lambda entries)",
+  () => {
+    let proxy: WsProxy;
+    let aws: Moto;
+    let bucket: NotifiedBucket;
+    let key: string;
+    const hubUrl = postgresUrl(`lamin_stage_hub_${Date.now().toString(36)}`);
+    const instanceUrls: string[] = [];
+    const lambda = mockClient(LambdaClient);
+
+    let api: typeof import("../functions/hub/lambda.js")["handler"];
+    let ingest: typeof import("../functions/ingest/lambda.js")["handler"];
+    let reconcile: typeof import("../functions/reconcile/lambda.js")["handler"];
+
+    const call = async (req: LambdaRequest & { json?: unknown }) => {
+      const event = functionUrlEvent({
+        token: key,
+        ...req,
+        ...(req.json !== undefined
+          ? { body: JSON.stringify(req.json), headers: { "content-type": "application/json" } }
+          : {}),
+      });
+      const result = (await api(event as LambdaEvent, lambdaContext)) as {
+        statusCode: number;
+        body: string;
+        headers: Record<string, string>;
+      };
+      return {
+        status: result.statusCode,
+        body: JSON.parse(result.body || "null"),
+        headers: result.headers,
+      };
+    };
+    const runIngest = () =>
+      drain(aws, bucket.queueUrl, async (event) => (await ingest(event)) as SQSBatchResponse);
+
+    beforeAll(async () => {
+      useTempHome();
+      proxy = await startWsProxy();
+      aws = await startMoto(moto as string);
+      bucket = await notifiedBucket(aws, "lamindb-alice-storage");
+      Object.assign(process.env, {
+        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+        AWS_REGION: "us-east-1",
+        // what infra/ sets on every function
+        LAMIN_DB_DRIVER: "neon",
+        LAMIN_STAGE: "alice",
+        // here only: Neon's driver through the local proxy, S3 at moto
+        LAMIN_NEON_WS_PROXY: proxy.address,
+        LAMIN_STORAGE_ENDPOINT: aws.endpoint,
+        // SST's links, as Lambda receives them
+        SST_RESOURCE_App: JSON.stringify({ name: "lamindb", stage: "alice" }),
+        SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: "sst.sst.Secret", value: hubUrl }),
+        SST_RESOURCE_NeonApiKey: JSON.stringify({ type: "sst.sst.Secret", value: "none" }),
+        SST_RESOURCE_NeonProjectId: JSON.stringify({ type: "sst.sst.Secret", value: "none" }),
+        SST_RESOURCE_Storage: JSON.stringify({ type: "sst.aws.Bucket", name: bucket.bucket }),
+        SST_RESOURCE_ReconcileWorker: JSON.stringify({ type: "sst.aws.Function", name: WORKER }),
+      });
+      delete process.env.DATABASE_URL; // the functions must find the database through the link
+      // the operator's first step (docs/deploy.md): an account and its key, over plain TCP
+      const admin = await openHub(hubUrl, {});
+      await admin.hub.createAccount(OWNER);
+      key = (await admin.hub.createKey(OWNER)).key;
+      await admin.close();
+      api = (await import("../functions/hub/lambda.js")).handler;
+      ingest = (await import("../functions/ingest/lambda.js")).handler;
+      reconcile = (await import("../functions/reconcile/lambda.js")).handler;
+      await runIngest(); // moto's s3:TestEvent
+    }, 120_000);
+
+    afterAll(async () => {
+      lambda.restore();
+      // FORCE closes what the functions' pools still hold; the proxy goes last
+      for (const url of [...instanceUrls, hubUrl]) await dropDatabase(url).catch(() => {});
+      await aws?.close();
+      await proxy?.close();
+    });
+
+    it("the API provisions an instance in the stage's bucket, its database over the Neon driver", async () => {
+      const created = await call({
+        method: "POST",
+        path: "/instances",
+        json: { owner: OWNER, name: "lab" },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body).toMatchObject({
+        owner: OWNER,
+        name: "lab",
+        storage_root: `s3://${bucket.bucket}/${OWNER}/lab`,
+      });
+      expect(JSON.stringify(created.body)).not.toContain("postgres");
+      const other = await call({
+        method: "POST",
+        path: "/instances",
+        json: { owner: OWNER, name: "other" },
+      });
+      expect(other.status).toBe(201);
+      const listed = await call({ method: "GET", path: "/instances" });
+      expect(listed.body.map((i: { name: string }) => i.name).sort()).toEqual(["lab", "other"]);
+      // the provisioner named the databases after the slugs, on the hub's server
+      const dbs = await openHub(hubUrl);
+      for (const name of ["lab", "other"])
+        instanceUrls.push((await dbs.hub.instance(OWNER, name)).db_url);
+      await dbs.close();
+      await runIngest(); // the storage markers provisioning wrote are lamindb's own: not artifacts
+    });
+
+    it("an upload to the bucket becomes an artifact of the instance whose storage holds it", async () => {
+      const body = "gene,count\nCD4,12\n";
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket.bucket,
+          Key: `${OWNER}/lab/raw/cells one.csv`,
+          Body: body,
+        }),
+      );
+      await aws.s3.send(
+        new PutObjectCommand({ Bucket: bucket.bucket, Key: "nobody/else/x.csv", Body: "x" }),
+      );
+      const totals = await runIngest();
+      expect(totals.failures).toBe(0);
+      const got = await call({
+        method: "GET",
+        path: `/instances/${OWNER}/lab/artifacts/by-key`,
+        rawQueryString: "key=raw%2Fcells%20one.csv",
+      });
+      expect(got.status, JSON.stringify(got.body)).toBe(200);
+      expect(got.body).toMatchObject({
+        key: "raw/cells one.csv",
+        size: body.length,
+        hash: md5b64(body),
+        hash_type: "md5",
+      });
+      // the other instance saw nothing
+      const other = await call({ method: "GET", path: `/instances/${OWNER}/other/artifacts` });
+      expect(other.body.items).toEqual([]);
+      const dlq = await aws.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: bucket.dlqUrl,
+          AttributeNames: ["ApproximateNumberOfMessages"],
+        }),
+      );
+      expect(dlq.Attributes?.ApproximateNumberOfMessages).toBe("0");
+    });
+
+    it("deleting the object trashes its artifact", async () => {
+      await aws.s3.send(
+        new DeleteObjectCommand({ Bucket: bucket.bucket, Key: `${OWNER}/lab/raw/cells one.csv` }),
+      );
+      expect((await runIngest()).failures).toBe(0);
+      const trash = await call({
+        method: "GET",
+        path: `/instances/${OWNER}/lab/artifacts`,
+        rawQueryString: "trash=true",
+      });
+      expect(trash.body.items.map((a: { key: string }) => a.key)).toEqual(["raw/cells one.csv"]);
+    });
+
+    it("the schedule hands each instance of the bucket to the worker, asynchronously", async () => {
+      lambda.reset();
+      lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+      const result = await reconcile(SCHEDULED_EVENT);
+      expect(result).toEqual({ action: "fan-out", dispatched: [`${OWNER}/lab`, `${OWNER}/other`] });
+      const calls = lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
+      expect(calls.map((c) => [c.FunctionName, c.InvocationType])).toEqual([
+        [WORKER, "Event"],
+        [WORKER, "Event"],
+      ]);
+      expect(
+        calls.map((c) => JSON.parse(new TextDecoder().decode(c.Payload as Uint8Array))),
+      ).toEqual([
+        { instance: `${OWNER}/lab`, dryRun: false },
+        { instance: `${OWNER}/other`, dryRun: false },
+      ]);
+    });
+
+    it("the worker registers what the events missed", async () => {
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket.bucket,
+          Key: `${OWNER}/other/missed.txt`,
+          Body: "lost event",
+        }),
+      );
+      await aws.sqs.send(new PurgeQueueCommand({ QueueUrl: bucket.queueUrl })); // the event is lost
+      const result = await reconcile({ instance: `${OWNER}/other` });
+      expect(result).toMatchObject({
+        action: "reconciled",
+        instance: `${OWNER}/other`,
+        summary: { registered: 1 },
+      });
+      const got = await call({
+        method: "GET",
+        path: `/instances/${OWNER}/other/artifacts/by-key`,
+        rawQueryString: "key=missed.txt",
+      });
+      expect(got.body).toMatchObject({ hash: md5b64("lost event"), size: 10 });
+      const again = await reconcile({ instance: `${OWNER}/other` });
+      expect(again).toMatchObject({ summary: { registered: 0, unchanged: 1 } });
+    });
+
+    it("refuses payloads it cannot understand, and fails loudly when an invocation is refused", async () => {
+      for (const bad of [
+        {},
+        { instance: "no-slash" },
+        { instance: "a/b", extra: 1 },
+        { instance: "a/b", dryRun: "yes" },
+      ]) {
+        const answer = await reconcile(bad);
+        expect(answer).toMatchObject({ action: "rejected" });
+        expect((answer as { error: string }).error).toMatch(/not a reconcile request/);
+      }
+      await expect(reconcile({ instance: `${OWNER}/nope` })).rejects.toThrow(
+        new RegExp(`no instance '${OWNER}/nope'`),
+      );
+      lambda.reset();
+      lambda.on(InvokeCommand).resolves({ StatusCode: 403 });
+      await expect(reconcile({ action: "fan-out" })).rejects.toThrow(/answered 403/);
+    });
+
+    it("warm invocations reuse their connections", async () => {
+      await call({ method: "GET", path: `/instances/${OWNER}/lab/artifacts` });
+      const before = proxy.connections();
+      for (let i = 0; i < 5; i++) {
+        expect(
+          (await call({ method: "GET", path: `/instances/${OWNER}/lab/artifacts` })).status,
+        ).toBe(200);
+      }
+      expect(proxy.connections()).toBe(before);
+    });
+  },
+);
