@@ -8,12 +8,50 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dropDatabase } from "../core/db/postgres.js";
 import { LaminError } from "../core/errors.js";
+import { openHub } from "../core/hub/open.js";
 import { randomBase62 } from "../core/uid.js";
 import { connect } from "../sdk/index.js";
-import { LAMIN_BIN, lamin, REPO, tempDir } from "./helpers.js";
+import { LAMIN_BIN, lamin, postgresUrl, REPO, tempDir } from "./helpers.js";
 
 const run = !!process.env.DATABASE_URL;
+
+/** `lamin hub serve ARGS --port 0 --json` as a child process, once it said its URL. */
+async function serveHub(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ server: ChildProcess; url: string }> {
+  const server = spawn(
+    process.execPath,
+    [LAMIN_BIN, "hub", "serve", ...args, "--port", "0", "--json"],
+    {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+    },
+  );
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    server.stdout?.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
+    });
+    server.stderr?.on("data", (d) => {
+      err += d;
+    });
+    server.on("exit", (code) => reject(new Error(`lamin hub serve exited with ${code}: ${err}`)));
+  });
+  return { server, url: (JSON.parse(first) as { url: string }).url };
+}
+
+async function stopServer(server: ChildProcess | undefined): Promise<void> {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    await exited;
+  }
+}
 
 describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", () => {
   const work = tempDir("lamin-hub-cli-");
@@ -60,35 +98,13 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
       env: operator,
     });
     expect(notOrg.code).toBe(2);
-    server = spawn(
-      process.execPath,
-      [LAMIN_BIN, "hub", "serve", "--dir", hubDir, "--port", "0", "--json"],
-      { cwd: REPO, env: { ...process.env, ...operator } },
-    );
-    const proc = server;
-    const first = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      let err = "";
-      proc.stdout?.on("data", (d) => {
-        out += d;
-        if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
-      });
-      proc.stderr?.on("data", (d) => {
-        err += d;
-      });
-      proc.on("exit", (code) => reject(new Error(`lamin hub serve exited with ${code}: ${err}`)));
-    });
-    ({ url } = JSON.parse(first) as { url: string });
+    ({ server, url } = await serveHub(["--dir", hubDir], operator));
   }, 60_000);
 
   afterAll(async () => {
     // a failed test must not leave the instance's database on the server
     if (url) await lamin(["delete", "instance", slug, "--force"], { env: alice });
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server?.once("exit", resolve));
-      server.kill("SIGTERM");
-      await exited;
-    }
+    await stopServer(server);
   });
 
   it("serves: one JSON line with its URL; create-account says clearly that the folder is held", async () => {
@@ -232,6 +248,16 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     expect(noWhich.code).toBe(2);
   });
 
+  it("init owner/name without --storage: this hub has no default storage, so it says to name one", async () => {
+    const init = await lamin(["init", `alice/nostorage-${name}`, "--json"], { env: alice });
+    expect(init.code).toBe(2);
+    expect(JSON.parse(init.stdout).error.hint).toMatch(/--storage/);
+    const local = await lamin(["init", "--name", "x"], { env: alice });
+    expect(local.code).toBe(2);
+    expect(local.stderr).toMatch(/no storage given/);
+    expect(local.stderr).toMatch(/--storage \.\/mydir/);
+  });
+
   it("delete instance: needs --force without a terminal; then the instance is gone", async () => {
     const asks = await lamin(["delete", "instance", slug], { env: alice });
     expect(asks.code).toBe(2);
@@ -253,3 +279,61 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     expect(after.stderr).toContain("lamin login");
   });
 });
+
+describe.skipIf(!run)(
+  "a deployed stage's hub, run from a laptop (sst shell, default storage)",
+  () => {
+    const work = tempDir("lamin-stage-cli-");
+    const hubUrl = postgresUrl();
+    // what `npx sst shell --stage S --` passes: the linked secret, no DATABASE_URL
+    const shell = {
+      LAMIN_HOME: join(work, "operator"),
+      DATABASE_URL: "",
+      SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: "sst.sst.Secret", value: hubUrl }),
+    };
+    const carol = { LAMIN_HOME: join(work, "carol") };
+    const name = `lab-${randomBase62(6).toLowerCase()}`;
+    let server: ChildProcess | undefined;
+    let url = "";
+
+    afterAll(async () => {
+      if (url) await lamin(["delete", "instance", `carol/${name}`, "--force"], { env: carol });
+      await stopServer(server);
+      await dropDatabase(hubUrl).catch(() => {});
+    });
+
+    it("hub commands reach the stage's database through the SST link", async () => {
+      const made = await lamin(["hub", "create-account", "carol", "--json"], { env: shell });
+      expect(made.code, made.stderr).toBe(0);
+      const { key } = JSON.parse(made.stdout) as { key: string };
+      const opened = await openHub(hubUrl);
+      try {
+        expect((await opened.hub.account("carol")).handle).toBe("carol");
+      } finally {
+        await opened.close();
+      }
+      const broken = await lamin(["hub", "create-account", "dave"], {
+        env: { ...shell, SST_RESOURCE_DatabaseUrl: "not json" },
+      });
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/SST_RESOURCE_DatabaseUrl is not the JSON SST writes/);
+
+      // the hub with a default storage, as a deployed stage has its bucket
+      ({ server, url } = await serveHub([], {
+        DATABASE_URL: hubUrl,
+        LAMIN_HUB_DEFAULT_STORAGE: join(work, "bucket"),
+      }));
+      const login = await lamin(["login", "--hub", url, "--key", key], { env: carol });
+      expect(login.code, login.stderr).toBe(0);
+      const init = await lamin(["init", `carol/${name}`, "--json"], { env: carol });
+      expect(init.code, init.stderr).toBe(0);
+      expect(JSON.parse(init.stdout).storage).toBe(join(work, "bucket", "carol", name));
+      writeFileSync(join(work, "a.csv"), "a\n1\n");
+      const save = await lamin(["save", join(work, "a.csv"), "--key", "a.csv", "--json"], {
+        env: carol,
+      });
+      expect(save.code, save.stderr).toBe(0);
+      expect(JSON.parse(save.stdout)).toMatchObject({ key: "a.csv", size: 4 });
+    });
+  },
+);

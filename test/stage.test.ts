@@ -16,10 +16,16 @@ import type { SQSBatchResponse } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dropDatabase } from "../core/db/postgres.js";
+import { dropDatabase, postgresDriverFor } from "../core/db/postgres.js";
 import { openHub } from "../core/hub/open.js";
+import { stageConfig, stageStorageRoot } from "../functions/shared/stage.js";
 import { postgresUrl, useTempHome } from "./helpers.js";
-import { functionUrlEvent, type LambdaRequest, lambdaContext } from "./lambda-events.js";
+import {
+  apiGatewayEvent,
+  functionUrlEvent,
+  type LambdaRequest,
+  lambdaContext,
+} from "./lambda-events.js";
 import {
   drain,
   findMoto,
@@ -202,6 +208,47 @@ describe.skipIf(!moto || !postgres)(
       expect(dlq.Attributes?.ApproximateNumberOfMessages).toBe("0");
     });
 
+    it("also takes EventBridge's S3 events, and API Gateway's HTTP API events", async () => {
+      const body = "from eventbridge";
+      const put = await aws.s3.send(
+        new PutObjectCommand({ Bucket: bucket.bucket, Key: `${OWNER}/lab/eb/one.txt`, Body: body }),
+      );
+      await aws.sqs.send(new PurgeQueueCommand({ QueueUrl: bucket.queueUrl })); // this path only
+      const answer = await ingest({
+        version: "0",
+        id: "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        source: "aws.s3",
+        account: "123456789012",
+        time: new Date().toISOString(),
+        region: "us-east-1",
+        resources: [`arn:aws:s3:::${bucket.bucket}`],
+        detail: {
+          version: "0",
+          bucket: { name: bucket.bucket },
+          object: {
+            key: `${OWNER}/lab/eb/one.txt`,
+            size: body.length,
+            etag: put.ETag?.replaceAll('"', ""),
+            sequencer: "00617F08299329D189",
+          },
+          "request-id": "N4N7GDK58NMKJ12R",
+          requester: "123456789012",
+          reason: "PutObject",
+        },
+      });
+      expect(answer).toEqual({ processed: 1 });
+      const event = apiGatewayEvent({
+        method: "GET",
+        path: `/instances/${OWNER}/lab/artifacts/by-key`,
+        rawQueryString: "key=eb%2Fone.txt",
+        token: key,
+      });
+      const got = (await api(event, lambdaContext)) as { statusCode: number; body: string };
+      expect(got.statusCode).toBe(200);
+      expect(JSON.parse(got.body)).toMatchObject({ key: "eb/one.txt", hash: md5b64(body) });
+    });
+
     it("deleting the object trashes its artifact", async () => {
       await aws.s3.send(
         new DeleteObjectCommand({ Bucket: bucket.bucket, Key: `${OWNER}/lab/raw/cells one.csv` }),
@@ -289,3 +336,61 @@ describe.skipIf(!moto || !postgres)(
     });
   },
 );
+
+describe("a stage's configuration: SST links first, the environment otherwise", () => {
+  const linked =
+    (links: Record<string, Record<string, unknown>>) =>
+    (name: string): Record<string, unknown> | undefined =>
+      links[name];
+
+  it("reads the links Lambda gets, and treats the 'none' placeholder as unset", () => {
+    const config = stageConfig(
+      linked({
+        DatabaseUrl: { value: "postgresql://u:p@ep-x.aws.neon.tech/neondb" },
+        Storage: { name: "lamindb-alice-storage" },
+        NeonApiKey: { value: "none" },
+        NeonProjectId: { value: "none" },
+        ReconcileWorker: { name: "worker-fn" },
+      }),
+      { DATABASE_URL: "postgresql://ignored@127.0.0.1/x" },
+    );
+    expect(config).toEqual({
+      databaseUrl: "postgresql://u:p@ep-x.aws.neon.tech/neondb",
+      bucket: "lamindb-alice-storage",
+      reconcileWorker: "worker-fn",
+    });
+    expect(stageStorageRoot(config)).toBe("s3://lamindb-alice-storage");
+  });
+
+  it("falls back to the environment, and wants the Neon key and project together", () => {
+    expect(
+      stageConfig(undefined, {
+        DATABASE_URL: "postgresql://postgres@127.0.0.1/hub",
+        LAMIN_STORAGE_BUCKET: "b",
+        NEON_API_KEY: "napi_x",
+        NEON_PROJECT_ID: "p-1",
+      }),
+    ).toEqual({
+      databaseUrl: "postgresql://postgres@127.0.0.1/hub",
+      bucket: "b",
+      neon: { apiKey: "napi_x", projectId: "p-1" },
+    });
+    expect(() =>
+      stageConfig(undefined, { DATABASE_URL: "postgresql://h/x", NEON_API_KEY: "k" }),
+    ).toThrow(/Neon project id is not/);
+    expect(() => stageConfig(undefined, {})).toThrow(/DATABASE_URL is not set/);
+  });
+
+  it("chooses the Postgres driver from configuration", () => {
+    expect(postgresDriverFor("postgresql://u@ep-cool-1.eu-central-1.aws.neon.tech/db", {})).toBe(
+      "neon",
+    );
+    expect(postgresDriverFor("postgresql://postgres@127.0.0.1/db", {})).toBe("pg");
+    expect(
+      postgresDriverFor("postgresql://postgres@127.0.0.1/db", { LAMIN_DB_DRIVER: "neon" }),
+    ).toBe("neon");
+    expect(() => postgresDriverFor("postgresql://h/db", { LAMIN_DB_DRIVER: "mysql" })).toThrow(
+      /LAMIN_DB_DRIVER is 'mysql'/,
+    );
+  });
+});

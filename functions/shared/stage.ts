@@ -12,8 +12,6 @@
  * | ReconcileWorker.name  | LAMIN_RECONCILE_WORKER     | the function a reconcile fans out to     |
  * |                       | LAMIN_STORAGE_ENDPOINT     | S3-compatible endpoint (local only)      |
  */
-import { requiredEnv } from "./environment.js";
-
 /** A linked resource's fields by name, or undefined when it is not linked. */
 export type Links = (name: string) => Record<string, unknown> | undefined;
 
@@ -33,9 +31,10 @@ export function stageConfig(links: Links = () => undefined, env = process.env): 
     const value = links(link)?.[key] ?? env[fallback];
     return typeof value === "string" && !UNSET.has(value) ? value : undefined;
   };
-  const databaseUrl =
-    field("DatabaseUrl", "value", "DATABASE_URL") ??
-    requiredEnv("DATABASE_URL", "the hub (or link the DatabaseUrl secret)");
+  const databaseUrl = field("DatabaseUrl", "value", "DATABASE_URL");
+  if (!databaseUrl) {
+    throw new Error("DATABASE_URL is not set: the hub needs it (or link the DatabaseUrl secret)");
+  }
   const bucket = field("Storage", "name", "LAMIN_STORAGE_BUCKET");
   const storageEndpoint = env.LAMIN_STORAGE_ENDPOINT;
   const apiKey = field("NeonApiKey", "value", "NEON_API_KEY");
