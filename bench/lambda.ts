@@ -32,7 +32,12 @@ import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { build } from "esbuild";
 import pg from "pg";
-import { bundleLambda, type LambdaBundle } from "../scripts/bundle-lambda.mjs";
+import {
+  bundleLambda,
+  LAMBDA_BUILD_OPTIONS,
+  type LambdaBundle,
+} from "../scripts/bundle-lambda.mjs";
+import { functionUrlEvent, stageLinks } from "../test/lambda-events.js";
 import { findMoto, MOTO_CREDENTIALS, type Moto, startMoto } from "../test/servers/moto.js";
 import { startWsProxy, type WsProxy } from "../test/servers/ws-proxy.js";
 import { fmtMs, laminEnv, median, quantile, REPO } from "./lib/common.js";
@@ -176,49 +181,9 @@ function sqsRecord(key: string, size: number, etag: string) {
 
 const sqsEvent = (records: ReturnType<typeof sqsRecord>[]) => ({ Records: records });
 
-/** A Function URL event (payload 2.0), as test/lambda-events.ts builds them. */
-function urlEvent(path: string, rawQueryString: string, token: string) {
-  const urlId = "abcdefghijklmnopqrstuvwxyz012345";
-  const domainName = `${urlId}.lambda-url.us-east-1.on.aws`;
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString,
-    headers: {
-      accept: "application/json",
-      authorization: `Bearer ${token}`,
-      host: domainName,
-      "user-agent": "lamindb-bench/1.0",
-      "x-amzn-trace-id": "Root=1-6744f3c2-89abcdef0123456789abcdef",
-      "x-forwarded-for": "198.51.100.23",
-      "x-forwarded-port": "443",
-      "x-forwarded-proto": "https",
-    },
-    ...(rawQueryString
-      ? { queryStringParameters: Object.fromEntries(new URLSearchParams(rawQueryString)) }
-      : {}),
-    requestContext: {
-      accountId: "anonymous",
-      apiId: urlId,
-      domainName,
-      domainPrefix: urlId,
-      http: {
-        method: "GET",
-        path,
-        protocol: "HTTP/1.1",
-        sourceIp: "198.51.100.23",
-        userAgent: "lamindb-bench/1.0",
-      },
-      requestId: "5b1c7a57-7b5e-4a8e-9d0e-0123456789ab",
-      routeKey: "$default",
-      stage: "$default",
-      time: "25/Nov/2026:03:38:10 +0000",
-      timeEpoch: 1795577890000,
-    },
-    isBase64Encoded: false,
-  };
-}
+/** A Function URL GET with the account's key. */
+const urlEvent = (path: string, rawQueryString: string, token: string) =>
+  functionUrlEvent({ method: "GET", path, rawQueryString, token });
 
 // ------------------------------------------------------------------ fresh processes
 
@@ -506,14 +471,11 @@ async function main(): Promise<void> {
       LAMIN_STAGE: "bench",
       LAMIN_NEON_WS_PROXY: proxy.address,
       LAMIN_STORAGE_ENDPOINT: aws.endpoint,
-      SST_RESOURCE_App: JSON.stringify({ name: "lamindb", stage: "bench" }),
-      SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: "sst.sst.Secret", value: hubUrl }),
-      SST_RESOURCE_NeonApiKey: JSON.stringify({ type: "sst.sst.Secret", value: "none" }),
-      SST_RESOURCE_NeonProjectId: JSON.stringify({ type: "sst.sst.Secret", value: "none" }),
-      SST_RESOURCE_Storage: JSON.stringify({ type: "sst.aws.Bucket", name: BUCKET }),
-      SST_RESOURCE_ReconcileWorker: JSON.stringify({
-        type: "sst.aws.Function",
-        name: "lamindb-bench-ReconcileWorkerFunction",
+      ...stageLinks({
+        stage: "bench",
+        databaseUrl: hubUrl,
+        bucket: BUCKET,
+        reconcileWorker: "lamindb-bench-ReconcileWorkerFunction",
       }),
       BENCH_PROXY_STATS: statsUrl,
     };
@@ -748,11 +710,7 @@ async function bareHonoBundle(outfile: string): Promise<{ outfile: string }> {
       loader: "js",
     },
     outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    minify: true,
+    ...LAMBDA_BUILD_OPTIONS,
     logLevel: "warning",
   });
   return { outfile };

@@ -4,6 +4,7 @@ export declare const REPO: string;
 
 /** Every Lambda function: its name (the folder under .build/lambda/) and its entry. */
 export declare const LAMBDA_ENTRIES: Readonly<Record<string, string>>;
+export declare const LAMBDA_BUILD_OPTIONS: import("esbuild").BuildOptions;
 
 /** Inputs that belong to the local tools only and must never reach a Lambda. */
 export declare const LOCAL_ONLY: readonly { pattern: RegExp; why: string }[];

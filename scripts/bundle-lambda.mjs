@@ -30,6 +30,17 @@ export const LAMBDA_ENTRIES = {
 const REQUIRE_BANNER =
   'import{createRequire as __lambdaCreateRequire}from"node:module";const require=__lambdaCreateRequire(import.meta.url);';
 
+/** How every function is built (benchmarks build their baselines the same way). */
+export const LAMBDA_BUILD_OPTIONS = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  minify: true,
+  external: ["@aws-sdk/*"],
+  banner: { js: REQUIRE_BANNER },
+};
+
 /**
  * Inputs that belong to the local tools only and must never reach a Lambda: the embedded
  * database, the CLI, local instance setup. `scripts/bundle.mjs` refuses bundles that hold one.
@@ -84,13 +95,7 @@ export async function bundleLambda(name, opts = {}) {
     absWorkingDir: REPO,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    minify: true,
-    external: ["@aws-sdk/*"],
-    banner: { js: REQUIRE_BANNER },
+    ...LAMBDA_BUILD_OPTIONS,
     metafile: true,
     logLevel: "warning",
   });

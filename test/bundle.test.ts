@@ -13,7 +13,7 @@ import { openHub } from "../core/hub/open.js";
 import { initInstance } from "../core/setup.js";
 import { bundleLambda, type LambdaBundle, localOnlyInputs } from "../scripts/bundle-lambda.mjs";
 import { BACKENDS, postgresUrl, REPO, tempDir, useTempHome } from "./helpers.js";
-import { functionUrlEvent } from "./lambda-events.js";
+import { functionUrlEvent, stageLinks } from "./lambda-events.js";
 import { startS3rver } from "./servers/s3rver.js";
 import { startWsProxy } from "./servers/ws-proxy.js";
 
@@ -216,9 +216,7 @@ describe("a deployed stage's bundles (hub API, reconcile)", () => {
   const bundles: Record<string, LambdaBundle> = {};
   /** SST's links, as Lambda passes them to a function. */
   const links = (databaseUrl: string) => ({
-    SST_RESOURCE_App: JSON.stringify({ name: "lamindb", stage: "bundle" }),
-    SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: "sst.sst.Secret", value: databaseUrl }),
-    SST_RESOURCE_Storage: JSON.stringify({ type: "sst.aws.Bucket", name: "bundle-stage" }),
+    ...stageLinks({ stage: "bundle", databaseUrl, bucket: "bundle-stage" }),
     LAMIN_DB_DRIVER: "neon",
     AWS_REGION: "us-east-1",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",

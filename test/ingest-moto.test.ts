@@ -28,18 +28,15 @@ import { createIngestHandler } from "../functions/ingest/handler.js";
 import { postgresUrl, tempDir, useTempHome } from "./helpers.js";
 import {
   drain,
-  findMoto,
   MOTO_CREDENTIALS,
   type Moto,
   type NotifiedBucket,
   notifiedBucket,
+  requireMoto,
   startMoto,
 } from "./servers/moto.js";
 
-const moto = findMoto();
-if (!moto && process.env.LAMIN_REQUIRE_MOTO === "1") {
-  throw new Error("LAMIN_REQUIRE_MOTO=1 but moto_server was not found: install moto[server]");
-}
+const moto = requireMoto();
 if (!moto) console.warn("moto_server not found: the deployed-topology tests are skipped");
 
 const MiB = 1024 * 1024;

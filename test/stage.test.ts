@@ -25,22 +25,20 @@ import {
   functionUrlEvent,
   type LambdaRequest,
   lambdaContext,
+  stageLinks,
 } from "./lambda-events.js";
 import {
   drain,
-  findMoto,
   MOTO_CREDENTIALS,
   type Moto,
   type NotifiedBucket,
   notifiedBucket,
+  requireMoto,
   startMoto,
 } from "./servers/moto.js";
 import { startWsProxy, type WsProxy } from "./servers/ws-proxy.js";
 
-const moto = findMoto();
-if (!moto && process.env.LAMIN_REQUIRE_MOTO === "1") {
-  throw new Error("LAMIN_REQUIRE_MOTO=1 but moto_server was not found: install moto[server]");
-}
+const moto = requireMoto();
 const postgres = !!process.env.DATABASE_URL;
 if (!moto || !postgres) console.warn("moto_server or DATABASE_URL missing: stage tests skipped");
 
@@ -114,12 +112,12 @@ describe.skipIf(!moto || !postgres)(
         LAMIN_NEON_WS_PROXY: proxy.address,
         LAMIN_STORAGE_ENDPOINT: aws.endpoint,
         // SST's links, as Lambda receives them
-        SST_RESOURCE_App: JSON.stringify({ name: "lamindb", stage: "alice" }),
-        SST_RESOURCE_DatabaseUrl: JSON.stringify({ type: "sst.sst.Secret", value: hubUrl }),
-        SST_RESOURCE_NeonApiKey: JSON.stringify({ type: "sst.sst.Secret", value: "none" }),
-        SST_RESOURCE_NeonProjectId: JSON.stringify({ type: "sst.sst.Secret", value: "none" }),
-        SST_RESOURCE_Storage: JSON.stringify({ type: "sst.aws.Bucket", name: bucket.bucket }),
-        SST_RESOURCE_ReconcileWorker: JSON.stringify({ type: "sst.aws.Function", name: WORKER }),
+        ...stageLinks({
+          stage: "alice",
+          databaseUrl: hubUrl,
+          bucket: bucket.bucket,
+          reconcileWorker: WORKER,
+        }),
       });
       delete process.env.DATABASE_URL; // the functions must find the database through the link
       // the operator's first step (docs/deploy.md): an account and its key, over plain TCP

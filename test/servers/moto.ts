@@ -41,6 +41,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * moto_server for a test file: its path, or undefined (the file's tests then say they are
+ * skipped), except where LAMIN_REQUIRE_MOTO=1 (CI) demands it.
+ */
+export function requireMoto(): string | undefined {
+  const moto = findMoto();
+  if (!moto && process.env.LAMIN_REQUIRE_MOTO === "1") {
+    throw new Error("LAMIN_REQUIRE_MOTO=1 but moto_server was not found: install moto[server]");
+  }
+  return moto;
+}
+
 export const MOTO_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" };
 
 export interface Moto {
