@@ -2,11 +2,11 @@
  * `lamin dev` as a user runs it: one command starts an S3 endpoint, an instance stored in its
  * bucket, the API and the event wiring; an upload with a plain S3 client shows up in `lamin ls`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAMIN_BIN, lamin, REPO, tempDir, useTempHome } from "./helpers.js";
+import { lamin, startLamin, stopChild, tempDir, useTempHome } from "./helpers.js";
 
 useTempHome();
 const work = tempDir("lamin-dev-");
@@ -20,31 +20,10 @@ interface Ready {
 
 /** Start `lamin dev --json` and wait for its line. */
 async function startDev(args: string[]): Promise<{ child: ChildProcess; ready: Ready }> {
-  const child = spawn(process.execPath, [LAMIN_BIN, "dev", "--json", ...args], {
-    cwd: REPO,
-    env: process.env,
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout?.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
-    });
-    child.stderr?.on("data", (d) => {
-      err += d;
-    });
-    child.on("exit", (code) => reject(new Error(`lamin dev exited with ${code}: ${err}`)));
-  });
-  return { child, ready: JSON.parse(line) as Ready };
+  return startLamin<Ready>(["dev", "--json", ...args]);
 }
 
-async function stop(child: ChildProcess | undefined) {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await exited;
-}
+const stop = stopChild;
 
 /** Poll `lamin ls --json` until `key` is listed (events are asynchronous). */
 async function listed(key: string, present = true): Promise<Record<string, unknown>[]> {

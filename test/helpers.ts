@@ -1,5 +1,5 @@
 /** Shared fixtures: temporary folders, settings homes, and instances on each database we have. */
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,4 +109,39 @@ export async function lamin(
     if (typeof e.code !== "number") throw error;
     return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
+}
+
+/**
+ * A long-running `lamin` command (serve, dev, hub serve) as a child process, once it printed its
+ * first line (the `--json` ready line), parsed.
+ */
+export async function startLamin<T>(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; ready: T }> {
+  const child = spawn(process.execPath, [LAMIN_BIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
+    });
+    child.stderr?.on("data", (d) => {
+      err += d;
+    });
+    child.on("exit", (code) => reject(new Error(`lamin ${args[0]} exited with ${code}: ${err}`)));
+  });
+  return { child, ready: JSON.parse(line) as T };
+}
+
+/** Stop a child process started by {@link startLamin} and wait for it to exit. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
 }

@@ -4,7 +4,7 @@
  * slug, can list but not save; keys are created and revoked; the instance is deleted.
  * Instances' databases are provisioned on the Postgres server of DATABASE_URL.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { LaminError } from "../core/errors.js";
 import { openHub } from "../core/hub/open.js";
 import { randomBase62 } from "../core/uid.js";
 import { connect } from "../sdk/index.js";
-import { LAMIN_BIN, lamin, postgresUrl, REPO, tempDir } from "./helpers.js";
+import { lamin, postgresUrl, startLamin, stopChild, tempDir } from "./helpers.js";
 
 const run = !!process.env.DATABASE_URL;
 
@@ -22,36 +22,14 @@ async function serveHub(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ server: ChildProcess; url: string }> {
-  const server = spawn(
-    process.execPath,
-    [LAMIN_BIN, "hub", "serve", ...args, "--port", "0", "--json"],
-    {
-      cwd: REPO,
-      env: { ...process.env, ...env },
-    },
+  const { child, ready } = await startLamin<{ url: string }>(
+    ["hub", "serve", ...args, "--port", "0", "--json"],
+    env,
   );
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    server.stdout?.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
-    });
-    server.stderr?.on("data", (d) => {
-      err += d;
-    });
-    server.on("exit", (code) => reject(new Error(`lamin hub serve exited with ${code}: ${err}`)));
-  });
-  return { server, url: (JSON.parse(first) as { url: string }).url };
+  return { server: child, url: ready.url };
 }
 
-async function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
-}
+const stopServer = stopChild;
 
 describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", () => {
   const work = tempDir("lamin-hub-cli-");

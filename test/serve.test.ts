@@ -2,12 +2,12 @@
  * `lamin serve` as a user runs it: other commands go through the running server, collaborators
  * connect by URL, and the SDK's `connect(url)` works like a local instance.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../sdk/index.js";
-import { LAMIN_BIN, lamin, REPO, tempDir, useTempHome, writeTree } from "./helpers.js";
+import { lamin, startLamin, stopChild, tempDir, useTempHome, writeTree } from "./helpers.js";
 
 const home = useTempHome();
 const work = tempDir();
@@ -18,32 +18,12 @@ let token = "";
 beforeAll(async () => {
   const init = await lamin(["init", "--storage", join(work, "data"), "--name", "served", "--json"]);
   expect(init.code, init.stderr).toBe(0);
-  server = spawn(process.execPath, [LAMIN_BIN, "serve", "--port", "0", "--json"], {
-    cwd: REPO,
-    env: process.env,
-  });
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    server.stdout?.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
-    });
-    server.stderr?.on("data", (d) => {
-      err += d;
-    });
-    server.on("exit", (code) => reject(new Error(`lamin serve exited with ${code}: ${err}`)));
-  });
-  ({ url, token } = JSON.parse(first) as { url: string; token: string });
+  let ready: { url: string; token: string };
+  ({ child: server, ready } = await startLamin<typeof ready>(["serve", "--port", "0", "--json"]));
+  ({ url, token } = ready);
 });
 
-afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
-});
+afterAll(() => stopChild(server));
 
 // A local open would wait for the server's lock: a short timeout proves commands went through it.
 const viaServer = { LAMIN_LOCK_TIMEOUT_MS: "500" };
