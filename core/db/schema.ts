@@ -291,6 +291,24 @@ export const collection = pgTable(
   (t) => [uniqueIndex("lamindb_collection_key_hash").on(t.key, t.hash)],
 );
 
+/** Collections a run read (`run.input_collections`), as artifacts have `artifact_input_of_runs`. */
+export const collectionInputOfRuns = pgTable(
+  "lamindb_collection_input_of_runs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    collectionId: integer("collection_id")
+      .notNull()
+      .references(() => collection.id, { onDelete: "cascade" }),
+    runId: bigint("run_id", { mode: "number" })
+      .notNull()
+      .references(() => run.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    uniqueIndex("lamindb_collection_input_of_runs_pair").on(t.collectionId, t.runId),
+    index("lamindb_collection_input_of_runs_run").on(t.runId),
+  ],
+);
+
 export const collectionArtifact = pgTable(
   "lamindb_collectionartifact",
   {
