@@ -38,6 +38,8 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 const instanceCmds = () => import("./commands/instance.js");
 const artifactCmds = () => import("./commands/artifacts.js");
 const hubCmds = () => import("./commands/hub.js");
+const moduleCmds = () => import("./commands/module.js");
+const migrateCmds = () => import("./commands/migrate.js");
 
 /** `owner/name`: an instance on the hub (a local name has no '/', a URL has a ':'). */
 const isSlug = (value: string | undefined) => !!value && /^[^/:\s]+\/[^/\s]+$/.test(value);
@@ -58,6 +60,7 @@ command(
     "--db <url>",
     "put the database on a Postgres server (postgresql://...); created if missing",
   )
+  .option("--modules <names>", "enable modules, comma-separated (known: bionty)")
   .addOption(
     new Option("--endpoint-url <url>", "S3-compatible server of s3:// storage").env(
       "AWS_ENDPOINT_URL_S3",
@@ -66,6 +69,7 @@ command(
   .action(
     run(async (slug: string | undefined, opts) => {
       if (slug === undefined) return (await instanceCmds()).init(opts);
+      if (opts.modules) return (await moduleCmds()).modulesNeedLocalInit();
       return (await hubCmds()).initOnHub(slug, opts);
     }),
   );
@@ -139,6 +143,12 @@ const listOptions = (cmd: Command) =>
       "--filter <lookup...>",
       "more lookups: field__op=value, e.g. size__gt=1000000 (see README)",
     )
+    .option(
+      "--features <lookup...>",
+      "feature values: name=value or name__op=value, e.g. temperature__gt=30 cell_type=T-cell",
+    )
+    .option("--ulabel <name>", "artifacts with this label (linked without a feature)")
+    .option("--project <name>", "artifacts of this project")
     .option("--all-versions", "show every version, not only the latest")
     .option("--trash", "show the trash instead")
     .option(
@@ -199,6 +209,217 @@ del
 command("restore [uid]", "bring an artifact back from the trash")
   .option("--key <key>", "address the artifact by key instead of uid")
   .action(run(async (uid, opts) => (await artifactCmds()).restore(uid, opts)));
+
+// ---- runs, lineage, collections ----
+
+const trackingCmds = () => import("./commands/tracking.js");
+
+command("track <file>", "track a run of a script (e.g. a shell pipeline) until `lamin finish`")
+  .option("--uid <stem>", "pin the transform with a 12-character uid stem (survives renames)")
+  .option("--key <key>", "transform key (default: the path relative to the git repo or folder)")
+  .option("--description <text>", "a description of the transform")
+  .option("--params <json>", "parameters of the run as a JSON object, e.g. '{\"threads\": 8}'")
+  .addHelpText(
+    "after",
+    "\nThe script becomes a transform (new source: a new version) and a run starts; `lamin save` and\n`lamin load` until `lamin finish` record the run's outputs and inputs. E.g. in pipe.sh:\n  lamin track pipe.sh\n  lamin load --key raw/in.csv --to .\n  ./step.sh in.csv > out.csv\n  lamin save out.csv --key processed/out.csv\n  lamin finish",
+  )
+  .action(run(async (file, opts) => (await trackingCmds()).trackCommand(file, opts)));
+
+command("finish", "end the run `lamin track` started")
+  .addOption(
+    new Option("--status <status>", "how it ended")
+      .choices(["completed", "errored", "aborted"])
+      .default("completed"),
+  )
+  .action(run(async (opts) => (await trackingCmds()).finishCommand(opts)));
+
+command(
+  "lineage [uid]",
+  "show where an artifact came from and where it went: runs, transforms, inputs, outputs",
+)
+  .option("--key <key>", "address the artifact by key instead of uid")
+  .option("--upstream", "only what it was made from")
+  .option("--downstream", "only what was made from it")
+  .option("--depth <n>", "how many runs deep (1-100)", "5")
+  .addOption(
+    new Option("--format <format>", "text, json, or a picture's source: mermaid or dot")
+      .choices(["text", "json", "mermaid", "dot"])
+      .default("text"),
+  )
+  .action(run(async (uid, opts) => (await trackingCmds()).lineageCommand(uid, opts)));
+
+const collection = program
+  .command("collection")
+  .description("collections: versioned groups of artifacts");
+collection
+  .command("create <key> <uids...>")
+  .description("collect saved artifacts under a key (same artifacts: the existing collection)")
+  .option("--description <text>", "a description")
+  .option("--version-tag <tag>", "a label for this version, e.g. 1.0")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (key, uids, opts) => (await trackingCmds()).collectionCreate(key, uids, opts)));
+collection
+  .command("ls")
+  .description("list collections (newest first)")
+  .option("--limit <n>", "at most this many", "100")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await trackingCmds()).collectionList(opts)));
+collection
+  .command("members [key-or-uid]")
+  .description("the artifacts of a collection, in order")
+  .option("--key <key>", "address the collection by key")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (ref, opts) => (await trackingCmds()).collectionMembers(ref, opts)));
+collection
+  .command("load [key-or-uid]")
+  .description("download every artifact of a collection, verified against its hash")
+  .option("--key <key>", "address the collection by key")
+  .option("--to <dir>", "folder to put them in (default: the cache folder)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (ref, opts) => (await trackingCmds()).collectionLoad(ref, opts)));
+
+// ---- modules and schema migrations ----
+
+const mod = program.command("module").description("modules: extra registries, e.g. bionty");
+mod
+  .command("list")
+  .description("the modules this build knows, and which the current instance has enabled")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await moduleCmds()).list(opts)));
+mod
+  .command("enable <names...>")
+  .description("enable modules on the current instance: apply their migrations, seed their data")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText("after", "\nE.g. lamin module enable bionty (all or nothing per module).")
+  .action(run(async (names, opts) => (await moduleCmds()).enable(names, opts)));
+
+const bionty = program
+  .command("bionty")
+  .description("the bionty module's registries: Organism, Gene, Protein, CellType, ...");
+bionty
+  .command("search <registry> <text>")
+  .description("search a registry by name, synonym or ontology id: exact matches first")
+  .option("--limit <n>", "at most this many", "20")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText("after", '\nE.g. lamin bionty search celltype "t cell"')
+  .action(run(async (registry, text, opts) => (await moduleCmds()).search(registry, text, opts)));
+bionty
+  .command("lookup <field> <values...>")
+  .description(
+    "validate values against a registry field, e.g. CellType.ontology_id (exit 3 if any is missing)",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText("after", '\nE.g. lamin bionty lookup CellType "T cell" "T-cell"')
+  .action(run(async (field, values, opts) => (await moduleCmds()).lookup(field, values, opts)));
+
+const mig = program
+  .command("migrate")
+  .description("the database schema of the current instance and its modules");
+mig
+  .command("status")
+  .description("applied and pending migrations per app (lamindb, then enabled modules)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await migrateCmds()).status(opts)));
+mig
+  .command("deploy")
+  .description("apply pending migrations (core and enabled modules), all or nothing per app")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await migrateCmds()).deploy(opts)));
+mig
+  .command("create <name>")
+  .description("generate a migration from schema changes (drizzle-kit, in a repository checkout)")
+  .option("--module <module>", "a module's schema instead of the core's, e.g. bionty")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText(
+    "after",
+    "\nDiffs core/db/schema.ts (or core/modules/<module>/schema.ts) against migrations/instance\n(or migrations/<module>) and writes the SQL there; review it, then run lamin migrate deploy.",
+  )
+  .action(run(async (name, opts) => (await migrateCmds()).create(name, opts)));
+
+// ---- features, labels, annotation, search ----
+
+const annotationCmds = () => import("./commands/annotations.js");
+const DTYPE_HELP =
+  "int, float, num, str, bool, date, datetime, dict, path, url, cat (= cat[ULabel]), cat[ULabel], cat[ULabel[TYPE]], cat[Record], cat[Project], list[...] of those";
+
+const feature = program.command("feature").description("features: typed keys of annotations");
+feature
+  .command("create <name>")
+  .description("define a feature (the same name and dtype: the existing one)")
+  .requiredOption("--dtype <dtype>", DTYPE_HELP)
+  .option("--unit <unit>", "e.g. degC")
+  .option("--description <text>", "a description")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (name, opts) => (await annotationCmds()).featureCreate(name, opts)));
+const ulabel = program.command("ulabel").description("ulabels: labels, with types and parents");
+ulabel
+  .command("create <name>")
+  .description("create a label (the same name and type: the existing one; --parent adds parents)")
+  .option(
+    "--type <type>",
+    "the label type it belongs to (uid or name of a label made with --is-type)",
+  )
+  .option("--is-type", "make it a type of labels, e.g. CellTypes")
+  .option("--parent <parent...>", "parent labels (uid or name); a cycle is refused")
+  .option("--description <text>", "a description")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (name, opts) => (await annotationCmds()).ulabelCreate(name, opts)));
+const projectCmd = program.command("project").description("projects");
+projectCmd
+  .command("create <name>")
+  .description("create a project (the same name: the existing one)")
+  .option("--abbr <abbr>", "an abbreviation")
+  .option("--url <url>", "a web page")
+  .option("--description <text>", "a description")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (name, opts) => (await annotationCmds()).projectCreate(name, opts)));
+const recordCmd = program.command("record").description("records: values of cat[Record] features");
+recordCmd
+  .command("create <name>")
+  .description("create a record (the same name and type: the existing one)")
+  .option("--type <type>", "the record type it belongs to (uid or name)")
+  .option("--is-type", "make it a type of records")
+  .option("--description <text>", "a description")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (name, opts) => (await annotationCmds()).recordCreate(name, opts)));
+for (const [cmd, registry] of [
+  [feature, "features"],
+  [ulabel, "ulabels"],
+  [projectCmd, "projects"],
+  [recordCmd, "records"],
+] as const) {
+  cmd
+    .command("list")
+    .description(`list ${registry} (newest first)`)
+    .option("--limit <n>", "at most this many", "100")
+    .option("--json", "print one JSON document on stdout")
+    .action(run(async (opts) => (await annotationCmds()).listRecords(registry, opts)));
+}
+
+command("annotate <uid>", "annotate an artifact (or a run) with feature values and labels")
+  .option("--features <pairs...>", "feature=value pairs, e.g. temperature=37.5 cell_type=T-cell")
+  .option("--ulabel <names...>", "labels to link without a feature")
+  .option("--project <names...>", "projects to link")
+  .option("--record <names...>", "records to link without a feature")
+  .option("--remove <features...>", "remove every value of these features first")
+  .option("--run", "the uid is a run's")
+  .addHelpText(
+    "after",
+    "\nValues are checked against the feature's dtype (37.5 for an int feature is refused) and\ncategorical values must be existing labels; nothing is written unless all of it is valid.\nWithout options it prints the artifact's annotations. E.g.\n  lamin feature create temperature --dtype float\n  lamin ulabel create T-cell\n  lamin annotate UID --features temperature=37.5 cell_type=T-cell --project P\n  lamin ls --features temperature__gt=30 cell_type=T-cell",
+  )
+  .action(run(async (uid, opts) => (await annotationCmds()).annotate(uid, opts)));
+
+command("search <registry> <text>", "ranked search by name: exact and synonym matches first")
+  .option("--limit <n>", "at most this many", "20")
+  .addHelpText(
+    "after",
+    '\nRegistries: ulabel, feature, project, record, transform, collection, artifact. E.g.\n  lamin search ulabel "t cell"',
+  )
+  .action(
+    run(async (registry, text, opts) =>
+      (await annotationCmds()).searchCommand(registry, text, opts),
+    ),
+  );
 
 // ---- the hub ----
 

@@ -33,6 +33,30 @@ export {
 } from "./errors.js";
 export { hashFile, hashFolder, hashString } from "./hash.js";
 export { Instance, type OpenOptions } from "./instance.js";
+export {
+  addParent,
+  biontyUid,
+  deployMigrations,
+  enabledModules,
+  enableModules,
+  instanceMigrationStatus,
+  type LookupResult,
+  listModules,
+  lookupModuleValues,
+  MODULES,
+  type ModuleInfo,
+  type SearchHit as ModuleSearchHit,
+  searchRegistry,
+} from "./modules/index.js";
+export {
+  type AddOptions,
+  type Annotation,
+  type FeatureManager,
+  type FeatureValues,
+  type LabelRefs,
+  type Owner,
+  parseDtype,
+} from "./registry/annotations.js";
 export type {
   Artifact,
   ArtifactRef,
@@ -45,10 +69,26 @@ export type {
   SaveStatus,
 } from "./registry/artifacts.js";
 export { ARTIFACT_FILTER_FIELDS } from "./registry/artifacts.js";
+export {
+  type LineageDirection,
+  type LineageEdge,
+  type LineageGraph,
+  type LineageNode,
+  type LineageOptions,
+  toDot,
+  toMermaid,
+  toText,
+} from "./registry/lineage.js";
 export { type Filter, OPERATORS } from "./registry/query.js";
+export {
+  type LnRecord,
+  RECORD_FILTER_FIELDS,
+  type RecordInput,
+} from "./registry/records/record.js";
 export type {
   Collection,
   CollectionInput,
+  CollectionRef,
   CreateResult,
   CreateStatus,
   Feature,
@@ -76,5 +116,7 @@ export {
   TRANSFORM_KINDS,
   ULABEL_FILTER_FIELDS,
 } from "./registry/records.js";
+export { SEARCH_REGISTRIES, type SearchHit, type SearchOptions } from "./registry/search.js";
+export type { EndStatus, TrackOptions, TrackResult } from "./registry/tracking.js";
 export type { InstanceSettings } from "./settings.js";
 export { type InitOptions, knownInstances } from "./setup.js";

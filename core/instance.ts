@@ -11,8 +11,20 @@ import type * as t from "./db/schema.js";
 import * as schema from "./db/schema.js";
 import { LaminError } from "./errors.js";
 import { reconcile } from "./ingest/reconcile.js";
-import { Artifacts } from "./registry/artifacts.js";
+import { Annotations } from "./registry/annotations.js";
+import { type ArtifactRef, Artifacts } from "./registry/artifacts.js";
+import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage.js";
+import { Records } from "./registry/records/record.js";
+import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
+import { type SearchHit, type SearchOptions, search } from "./registry/search.js";
+import {
+  type EndStatus,
+  finish,
+  type TrackOptions,
+  type TrackResult,
+  track,
+} from "./registry/tracking.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
 import type { StorageBackend } from "./storage/types.js";
 
@@ -33,6 +45,9 @@ export class Instance {
   readonly ulabels: ULabels;
   readonly projects: Projects;
   readonly collections: Collections;
+  readonly records: Records;
+  /** Feature values and labels of artifacts and runs (see `artifacts.features(uid)`). */
+  readonly annotations: Annotations;
 
   constructor(
     readonly settings: InstanceSettings,
@@ -49,6 +64,8 @@ export class Instance {
     this.ulabels = new ULabels(this);
     this.projects = new Projects(this);
     this.collections = new Collections(this);
+    this.records = new Records(this);
+    this.annotations = new Annotations(this);
   }
 
   get db() {
@@ -59,12 +76,36 @@ export class Instance {
     return `${this.settings.owner}/${this.settings.name}`;
   }
 
-  /** What `lamin info` shows. */
+  /**
+   * Track this script as a run (LaminDB's `ln.track()`): its transform (a 12-character uid stem
+   * pins it across renames), a started run, its output captured; saves and loads until `finish()`
+   * belong to the run, and an uncaught error marks it errored.
+   */
+  track(opts?: string | TrackOptions): Promise<TrackResult> {
+    return track(this, opts);
+  }
+
+  /** End the tracked run (`completed` unless told), saving its captured output as its report. */
+  finish(opts?: { status?: EndStatus }): Promise<Run> {
+    return finish(this, opts);
+  }
+
+  /** The lineage graph of an artifact: runs, transforms, inputs and outputs, `depth` runs deep. */
+  lineage(ref: ArtifactRef | string, opts?: LineageOptions): Promise<LineageGraph> {
+    return lineage(this, ref, opts);
+  }
+
   /** Compare storage with the registry and repair what events missed (`lamin reconcile`). */
   reconcile(opts: { dryRun?: boolean; onProgress?: (done: number, total: number) => void } = {}) {
     return reconcile(this, opts);
   }
 
+  /** Ranked search of a registry by name (LaminDB's `Registry.search`): `search("ulabel", "t cell")`. */
+  search(registry: string, text: string, opts?: SearchOptions): Promise<SearchHit[]> {
+    return search(this, registry, text, opts);
+  }
+
+  /** What `lamin info` shows. */
   describe() {
     const { settings } = this;
     return {

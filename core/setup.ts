@@ -20,6 +20,7 @@ import {
   type InstanceStore,
   newInstanceSettings,
 } from "./instance-store.js";
+import { enableModules, parseModuleNames } from "./modules/index.js";
 import {
   type InstanceSettings,
   laminHome,
@@ -55,6 +56,8 @@ export interface InitOptions extends OpenOptions {
    * `<LAMIN_HOME>/pglite/<name>` on this machine for cloud storage.
    */
   pgliteDir?: string;
+  /** Modules to enable, e.g. `["bionty"]` (their migrations are applied and data seeded). */
+  modules?: string[];
 }
 
 /** Create an instance: database, schema, initial rows, storage marker, settings. */
@@ -66,6 +69,7 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
   });
   const { root } = storage;
   const local = storage.type === "local";
+  const modules = parseModuleNames(opts.modules); // unknown names fail before anything is made
   const name = validateInstanceName(
     opts.name ?? (opts.db ? databaseName(opts.db) : basename(root).toLowerCase()),
   );
@@ -124,6 +128,9 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       ...(cloud ? { region: cloud.region } : {}),
       createPglite: (dataDir) => createMigratedPglite(dataDir, [coreMigrations()], templateDir()),
     });
+    if (modules.length) {
+      await enableModules({ db: store.database.db, user: store.userRow }, modules);
+    }
     saveInstanceSettings(settings);
     setCurrentInstance(name);
     return new Instance(settings, store.database, storage, store.storageRow, store.userRow, lock);
@@ -144,6 +151,51 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
 export async function openInstance(name?: string, opts: OpenOptions = {}): Promise<Instance> {
   const settings = resolveInstanceSettings(name);
   const storage = openStorage(settings.storageRoot, storageOptions(settings));
+  const { database, lock } = await openDatabase(settings, opts);
+  try {
+    // attachInstance finds the storage and user rows (or says which are missing)
+    return await attachInstance(settings, database, storage, lock);
+  } catch (error) {
+    await database.close().catch(() => {});
+    lock?.release();
+    throw error;
+  }
+}
+
+/** An instance's database alone, for work that must not read its registries first. */
+export interface InstanceDatabase {
+  settings: InstanceSettings;
+  readonly db: Database["db"];
+  close(): Promise<void>;
+}
+
+/**
+ * Open a known instance's database without reading its registries: `lamin migrate` must work
+ * while the core schema is behind what this build's registries expect.
+ */
+export async function openInstanceDatabase(
+  name?: string,
+  opts: OpenOptions = {},
+): Promise<InstanceDatabase> {
+  const settings = resolveInstanceSettings(name);
+  const { database, lock } = await openDatabase(settings, opts);
+  return {
+    settings,
+    db: database.db,
+    async close() {
+      try {
+        await database.close();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+}
+
+async function openDatabase(
+  settings: InstanceSettings,
+  opts: OpenOptions,
+): Promise<{ database: Database; lock?: Lock }> {
   let lock: Lock | undefined;
   let database: Database | undefined;
   try {
@@ -167,8 +219,7 @@ export async function openInstance(name?: string, opts: OpenOptions = {}): Promi
         "reach it through its API: the CLI and sdk/ do this for you",
       );
     }
-    // attachInstance finds the storage and user rows (or says which are missing)
-    return await attachInstance(settings, database, storage, lock);
+    return lock ? { database, lock } : { database };
   } catch (error) {
     await database?.close().catch(() => {});
     lock?.release();

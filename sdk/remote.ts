@@ -242,6 +242,15 @@ export class RemoteArtifacts implements ArtifactsApi {
       if (v !== undefined)
         query[k] = Array.isArray(v) ? v.join(",") : v instanceof Date ? v.toISOString() : String(v);
     }
+    for (const [k, v] of Object.entries(opts.features ?? {})) {
+      // feature lookups travel as `feature.<lookup>` (see routes/artifacts.ts)
+      if (v !== undefined)
+        query[`feature.${k}`] = Array.isArray(v)
+          ? v.join(",")
+          : typeof v === "object"
+            ? JSON.stringify(v)
+            : String(v);
+    }
     if (opts.limit !== undefined) query.limit = String(opts.limit);
     if (opts.cursor !== undefined) query.cursor = opts.cursor;
     if (opts.orderBy !== undefined) query.order_by = opts.orderBy;

@@ -18,7 +18,9 @@ import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropDatabase, postgresDriverFor } from "../core/db/postgres.js";
 import { openHub } from "../core/hub/open.js";
+import type { StorageEvent } from "../core/ingest/events.js";
 import { stageConfig, stageStorageRoot } from "../functions/shared/stage.js";
+import { routeByLocation, type StageHub } from "../functions/shared/stage-hub.js";
 import { postgresUrl, useTempHome } from "./helpers.js";
 import {
   apiGatewayEvent,
@@ -390,5 +392,47 @@ describe("a stage's configuration: SST links first, the environment otherwise", 
     expect(() => postgresDriverFor("postgresql://h/db", { LAMIN_DB_DRIVER: "mysql" })).toThrow(
       /LAMIN_DB_DRIVER is 'mysql'/,
     );
+  });
+});
+
+describe("routing a stage's events to instances", () => {
+  it("asks the hub once per storage root and minute, and forgets after", async () => {
+    const asked: string[] = [];
+    const records = [
+      { id: "1", storage_root: "s3://b/alice/lab" },
+      { id: "2", storage_root: "s3://b/alice/lab-2" },
+    ];
+    const opened: string[] = [];
+    let clock = 0;
+    const stage = {
+      hub: {
+        instanceAtLocation: async (location: string) => {
+          asked.push(location);
+          return records.find((r) => location.startsWith(`${r.storage_root}/`));
+        },
+      },
+      instances: {
+        get: async (record: { id: string }) => {
+          opened.push(record.id);
+          return { id: record.id };
+        },
+      },
+    } as unknown as StageHub;
+    const route = routeByLocation(stage, () => clock);
+    const event = (key: string) => ({ bucket: "b", key }) as StorageEvent;
+    expect(await route(event("alice/lab/a.csv"))).toEqual({ id: "1" });
+    expect(await route(event("alice/lab/b/c.csv"))).toEqual({ id: "1" });
+    // a root that merely starts like a cached one is not taken for it
+    expect(await route(event("alice/lab-2/x.csv"))).toEqual({ id: "2" });
+    expect(await route(event("nobody/else.csv"))).toBeUndefined();
+    expect(asked).toEqual([
+      "s3://b/alice/lab/a.csv",
+      "s3://b/alice/lab-2/x.csv",
+      "s3://b/nobody/else.csv",
+    ]);
+    clock += 61_000;
+    await route(event("alice/lab/d.csv"));
+    expect(asked.at(-1)).toBe("s3://b/alice/lab/d.csv");
+    expect(opened).toEqual(["1", "1", "2", "1"]);
   });
 });

@@ -6,6 +6,7 @@ import { type Filter, parseFilterArgs } from "../../core/registry/query.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";
 import { progressPrinter } from "../progress.js";
 import { withTarget } from "../target.js";
+import { attachActiveRun } from "./tracking.js";
 
 interface Json {
   json?: boolean;
@@ -33,8 +34,9 @@ export async function save(
   opts: Json & { key?: string; description?: string; kind?: string; versionTag?: string },
 ) {
   const progress = progressPrinter(basename(path));
-  const result = await withTarget((ln) =>
-    ln.artifacts
+  const result = await withTarget(async (ln) => {
+    await attachActiveRun(ln);
+    return ln.artifacts
       .save(path, {
         ...(opts.key !== undefined ? { key: opts.key } : {}),
         ...(opts.description !== undefined ? { description: opts.description } : {}),
@@ -42,8 +44,8 @@ export async function save(
         ...(opts.versionTag !== undefined ? { versionTag: opts.versionTag } : {}),
         onProgress: progress,
       })
-      .finally(() => progress.end()),
-  );
+      .finally(() => progress.end());
+  });
   if (result.note) note(`note: ${result.note}`);
   if (opts.json) return printJson({ ...result.artifact, status: result.status });
   const a = result.artifact;
@@ -61,6 +63,9 @@ export async function list(
     createdAfter?: string;
     createdBefore?: string;
     filter?: string[];
+    features?: string[];
+    ulabel?: string;
+    project?: string;
     allVersions?: boolean;
     trash?: boolean;
     orderBy: string;
@@ -75,7 +80,10 @@ export async function list(
     ...(opts.createdBy !== undefined ? { created_by__handle: opts.createdBy } : {}),
     ...(opts.createdAfter !== undefined ? { created_at__gt: opts.createdAfter } : {}),
     ...(opts.createdBefore !== undefined ? { created_at__lt: opts.createdBefore } : {}),
+    ...(opts.ulabel !== undefined ? { ulabels__name: opts.ulabel } : {}),
+    ...(opts.project !== undefined ? { projects__name: opts.project } : {}),
   };
+  const features = opts.features ? parseFilterArgs(opts.features) : undefined;
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit))
     throw new ValidationError(
@@ -85,6 +93,7 @@ export async function list(
   const page = await withTarget((ln) =>
     ln.artifacts.list({
       filter,
+      ...(features ? { features } : {}),
       allVersions: opts.allVersions === true,
       trash: opts.trash === true,
       orderBy: opts.orderBy as OrderBy,
@@ -154,9 +163,10 @@ export async function describe(uid: string | undefined, opts: Json & { key?: str
 
 export async function load(uid: string | undefined, opts: Json & { key?: string; to?: string }) {
   const ref = refFrom(uid, opts);
-  const { path, artifact } = await withTarget((ln) =>
-    ln.artifacts.load(ref, opts.to !== undefined ? { to: opts.to } : {}),
-  );
+  const { path, artifact } = await withTarget(async (ln) => {
+    await attachActiveRun(ln);
+    return ln.artifacts.load(ref, opts.to !== undefined ? { to: opts.to } : {});
+  });
   if (opts.json) return printJson({ ...artifact, local_path: path });
   say(path);
 }

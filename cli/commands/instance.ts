@@ -43,7 +43,13 @@ function printSummary(s: InstanceSettings): void {
 }
 
 export async function init(
-  opts: Json & { storage?: string; name?: string; db?: string; endpointUrl?: string },
+  opts: Json & {
+    storage?: string;
+    name?: string;
+    db?: string;
+    endpointUrl?: string;
+    modules?: string;
+  },
 ) {
   if (!opts.storage) {
     throw new ValidationError(
@@ -57,11 +63,13 @@ export async function init(
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.db ? { db: opts.db } : {}),
     ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
+    ...(opts.modules ? { modules: opts.modules.split(",") } : {}),
   });
   await instance.close();
   if (opts.json) printJson(summary(instance.settings));
   else {
     printSummary(instance.settings);
+    if (opts.modules) say(`modules   ${opts.modules}`);
     say(`\nsaved as the current instance; next: lamin save FILE --key KEY`);
   }
 }

@@ -20,6 +20,11 @@ export interface MigrationSet {
   /** `app` column of django_migrations: `lamindb` for the core, the module name otherwise. */
   app: string;
   migrations: Migration[];
+  /**
+   * Runs in the same transaction after this call applied at least one of the set's migrations
+   * (e.g. a module seeding its registries): if it fails, the migrations are undone too.
+   */
+  afterApply?: (tx: Db, applied: string[]) => Promise<void>;
 }
 
 const MIGRATION_LOCK = 7_348_211; // arbitrary, constant across processes
@@ -59,8 +64,14 @@ export function migrationsRoot(): string {
   );
 }
 
-export function coreMigrations(): MigrationSet {
-  return readMigrationFolder("lamindb", join(migrationsRoot(), "instance"));
+/** The core's migrations, from `root` (default: {@link migrationsRoot}). */
+export function coreMigrations(root = migrationsRoot()): MigrationSet {
+  return readMigrationFolder("lamindb", join(root, "instance"));
+}
+
+/** A module's migrations (`migrations/<module>/`), recorded under the module's name as app. */
+export function moduleMigrations(module: string, root = migrationsRoot()): MigrationSet {
+  return readMigrationFolder(module, join(root, module));
 }
 
 /** The hub's own database (core/hub/schema.ts); recorded under its own app name. */
@@ -139,6 +150,7 @@ export async function migrate(db: Db, sets: MigrationSet[]): Promise<Record<stri
         );
         names.push(migration.name);
       }
+      if (names.length > 0 && set.afterApply) await set.afterApply(tx, names);
       return names;
     });
   }

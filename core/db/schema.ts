@@ -407,7 +407,7 @@ export const artifactUlabel = pgTable(
     uniqueIndex("lamindb_artifactulabel_without_feature")
       .on(t.artifactId, t.ulabelId)
       .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_artifactulabel_ulabel").on(t.ulabelId),
+    index("lamindb_artifactulabel_ulabel").on(t.ulabelId, t.artifactId),
   ],
 );
 
@@ -466,6 +466,7 @@ export const artifactProject = pgTable(
     uniqueIndex("lamindb_artifactproject_without_feature")
       .on(t.artifactId, t.projectId)
       .where(sql`${t.featureId} IS NULL`),
+    index("lamindb_artifactproject_project").on(t.projectId, t.artifactId),
   ],
 );
 
@@ -497,7 +498,131 @@ export const artifactJsonValue = pgTable(
   },
   (t) => [
     uniqueIndex("lamindb_artifactjsonvalue_pair").on(t.artifactId, t.jsonvalueId),
-    index("lamindb_artifactjsonvalue_value").on(t.jsonvalueId),
+    index("lamindb_artifactjsonvalue_value").on(t.jsonvalueId, t.artifactId),
+  ],
+);
+
+/** Parents of labels (Django's M2M on "self": `from` is the child, `to` the parent). */
+export const ulabelParents = pgTable(
+  "lamindb_ulabel_parents",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    fromUlabelId: integer("from_ulabel_id")
+      .notNull()
+      .references(() => ulabel.id, { onDelete: "cascade" }),
+    toUlabelId: integer("to_ulabel_id")
+      .notNull()
+      .references(() => ulabel.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    uniqueIndex("lamindb_ulabel_parents_pair").on(t.fromUlabelId, t.toUlabelId),
+    index("lamindb_ulabel_parents_to").on(t.toUlabelId),
+  ],
+);
+
+export const artifactRecord = pgTable(
+  "lamindb_artifactrecord",
+  {
+    ...linkColumns(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    recordId: integer("record_id")
+      .notNull()
+      .references(() => record.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifactrecord_with_feature")
+      .on(t.artifactId, t.recordId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex("lamindb_artifactrecord_without_feature")
+      .on(t.artifactId, t.recordId)
+      .where(sql`${t.featureId} IS NULL`),
+    index("lamindb_artifactrecord_record").on(t.recordId, t.artifactId),
+  ],
+);
+
+/** Link rows of runs: the run is the owner (`run_id`), so no "created by run" column. */
+const runLinkColumns = () => ({
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  runId: bigint("run_id", { mode: "number" })
+    .notNull()
+    .references((): AnyPgColumn => run.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+  createdById: createdById(),
+});
+
+export const runJsonValue = pgTable(
+  "lamindb_runjsonvalue",
+  {
+    ...runLinkColumns(),
+    jsonvalueId: bigint("jsonvalue_id", { mode: "number" })
+      .notNull()
+      .references(() => jsonValue.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_runjsonvalue_pair").on(t.runId, t.jsonvalueId),
+    index("lamindb_runjsonvalue_value").on(t.jsonvalueId, t.runId),
+  ],
+);
+
+export const runUlabel = pgTable(
+  "lamindb_runulabel",
+  {
+    ...runLinkColumns(),
+    ulabelId: integer("ulabel_id")
+      .notNull()
+      .references(() => ulabel.id),
+    featureId: integer("feature_id").references(() => feature.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_runulabel_with_feature")
+      .on(t.runId, t.ulabelId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex("lamindb_runulabel_without_feature")
+      .on(t.runId, t.ulabelId)
+      .where(sql`${t.featureId} IS NULL`),
+    index("lamindb_runulabel_ulabel").on(t.ulabelId, t.runId),
+  ],
+);
+
+export const runRecord = pgTable(
+  "lamindb_runrecord",
+  {
+    ...runLinkColumns(),
+    recordId: integer("record_id")
+      .notNull()
+      .references(() => record.id),
+    featureId: integer("feature_id").references(() => feature.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_runrecord_with_feature")
+      .on(t.runId, t.recordId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex("lamindb_runrecord_without_feature")
+      .on(t.runId, t.recordId)
+      .where(sql`${t.featureId} IS NULL`),
+    index("lamindb_runrecord_record").on(t.recordId, t.runId),
+  ],
+);
+
+export const runProject = pgTable(
+  "lamindb_runproject",
+  {
+    ...runLinkColumns(),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => project.id),
+    featureId: integer("feature_id").references(() => feature.id),
+  },
+  (t) => [
+    uniqueIndex("lamindb_runproject_with_feature")
+      .on(t.runId, t.projectId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex("lamindb_runproject_without_feature")
+      .on(t.runId, t.projectId)
+      .where(sql`${t.featureId} IS NULL`),
+    index("lamindb_runproject_project").on(t.projectId, t.runId),
   ],
 );
 

@@ -27,13 +27,25 @@ import { AUTO_KEY_PREFIX } from "../storage/types.js";
 import { canonicalSuffix, rawSuffix } from "../suffix.js";
 import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
 import { mapLimit } from "../util/concurrency.js";
+import { FeatureManager, splitLabelLookups } from "./annotations.js";
 import { branchName, MAIN, TRASH } from "./branch.js";
 import { LOCK, lock } from "./locks.js";
 import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
 import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
+import { currentRun, recordArtifactInput } from "./run-context.js";
 import { familyUids, latestFirst, refreshLatest, uidMatches } from "./versions.js";
 
 export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "./paging.js";
+
+/** LaminDB's kind of the files a run writes about itself (its log, its environment). */
+export const RUN_FILE_KIND = "__lamindb_run__";
+/** Options of internal saves, which may use the reserved kind. */
+const internalSaves = new WeakSet<object>();
+/** Mark save options as internal (run reports): the reserved `__lamindb_run__` kind is allowed. */
+export function internalSave<T extends object>(opts: T): T {
+  internalSaves.add(opts);
+  return opts;
+}
 
 const STEM = UID_LENGTHS.artifact.stem;
 
@@ -96,6 +108,8 @@ export interface ListOptions extends PageOptions {
   allVersions?: boolean;
   /** List the trash instead of the main branch. */
   trash?: boolean;
+  /** Feature-value lookups: `{ temperature__gt: 30, cell_type: "T cell" }` (see annotations.ts). */
+  features?: Filter;
 }
 
 /** How to address one artifact: a uid (or 16-char stem: its latest version) or a key. */
@@ -302,8 +316,14 @@ export class Artifacts {
       row,
       storageRoot: storageRecord.root,
       createdBy: user.handle,
-      runUid: null,
+      runUid: this.runUidOf(row),
     });
+  }
+
+  /** The uid of the tracked run when it wrote `row` (rows written now have no other run). */
+  private runUidOf(row: t.ArtifactRow): string | null {
+    const run = currentRun(this.instance);
+    return run && row.runId === run.id ? run.uid : null;
   }
 
   // ---------------------------------------------------------------- uploads
@@ -449,6 +469,7 @@ export class Artifacts {
       overwriteVersions: input.isFolder,
       versionTag: opts.versionTag ?? null,
       createdById: this.instance.user.id,
+      runId: currentRun(this.instance)?.id ?? null,
       aux: { so: 1 },
     };
   }
@@ -556,7 +577,7 @@ export class Artifacts {
               row,
               storageRoot: storageRecord.root,
               createdBy: user.handle,
-              runUid: null,
+              runUid: this.runUidOf(row),
             }),
             status: "created",
           };
@@ -644,7 +665,9 @@ export class Artifacts {
         `e.g. --key ${isFolder ? "datasets/" : "raw/"}${basename(abs)}`,
       );
     }
-    if (opts.kind !== undefined) validateKind(opts.kind);
+    if (opts.kind !== undefined && !(opts.kind === RUN_FILE_KIND && internalSaves.has(opts))) {
+      validateKind(opts.kind);
+    }
     if (opts.versionTag !== undefined && opts.versionTag.length > 30) {
       throw new ValidationError(
         "version tag is longer than 30 characters",
@@ -831,7 +854,14 @@ export class Artifacts {
 
   async list(opts: ListOptions = {}): Promise<Page<Artifact>> {
     const filter = opts.filter ?? {};
-    const conditions: SQL[] = buildConditions(FIELDS, filter, "artifact");
+    // `ulabels__name=...` and feature lookups: EXISTS subqueries on the link tables
+    const { fields, labels } = splitLabelLookups(filter);
+    const conditions: SQL[] = buildConditions(FIELDS, fields, "artifact");
+    if (opts.features || Object.keys(labels).length > 0) {
+      conditions.push(
+        ...(await this.instance.annotations.conditions("artifact", opts.features, labels)),
+      );
+    }
     if (opts.trash) conditions.push(eq(t.artifact.branchId, TRASH));
     else if (!mentions(filter, ["branch_id", "id", "uid", "hash"])) {
       conditions.push(eq(t.artifact.branchId, MAIN));
@@ -874,6 +904,14 @@ export class Artifacts {
     return (row?.n ?? 0) <= FEW_ROWS;
   }
 
+  /**
+   * Feature values and labels of one artifact (LaminDB's `artifact.features`):
+   * `await ln.artifacts.features(uid).add({ temperature: 37.5, cell_type: "T cell" })`.
+   */
+  features(ref: ArtifactRef | string): FeatureManager {
+    return new FeatureManager(this.instance.annotations, "artifact", ref);
+  }
+
   /** Every version of the artifact's family, newest first. */
   async versions(ref: ArtifactRef | string): Promise<Artifact[]> {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
@@ -890,7 +928,11 @@ export class Artifacts {
    */
   async load(
     ref: ArtifactRef | string,
-    opts: { to?: string } = {},
+    opts: {
+      to?: string;
+      /** Record it as an input of the tracked run (default true; LaminDB's `is_run_input`). */
+      isRunInput?: boolean;
+    } = {},
   ): Promise<{ path: string; artifact: Artifact }> {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
     const { row } = found;
@@ -929,6 +971,7 @@ export class Artifacts {
           : "the stored copy was changed outside LaminDB; restore it or save the file again",
       );
     }
+    if (opts.isRunInput !== false) await recordArtifactInput(this.instance, row);
     return { path: dest, artifact: this.toArtifact(found) };
   }
 

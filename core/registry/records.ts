@@ -21,6 +21,7 @@ export {
   COLLECTION_FILTER_FIELDS,
   type Collection,
   type CollectionInput,
+  type CollectionRef,
   Collections,
 } from "./records/collections.js";
 export {

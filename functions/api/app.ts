@@ -10,7 +10,9 @@ import type { Instance } from "../../core/instance.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "./base.js";
 import type { ApiEnv } from "./env.js";
 import { problem, problemResponse } from "./problem.js";
+import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
+import { lineageRoutes } from "./routes/lineage.js";
 
 import { registryRoutes } from "./routes/registries.js";
 import { storageRoutes } from "./routes/storage.js";
@@ -71,7 +73,9 @@ export function createApp(opts: ApiOptions) {
 
   return app
     .route("/", artifactRoutes(opts.basePath))
+    .route("/", lineageRoutes())
     .route("/", registryRoutes())
+    .route("/", annotationRoutes())
     .route("/", storageRoutes());
 }
 

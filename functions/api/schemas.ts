@@ -73,7 +73,10 @@ export const ListQuery = z
   })
   // every other parameter is a filter lookup: key__startswith=raw/, size__gt=1000, ...
   .catchall(z.string().max(4096))
-  .openapi({ description: "filters: any field__operator=value (see the README's query language)" });
+  .openapi({
+    description:
+      "filters: any field__operator=value (see the README's query language); ulabels__name=..., projects__name=... for labels; feature.<name>[__operator]=value for feature values",
+  });
 
 export const UpdateBody = z
   .object({

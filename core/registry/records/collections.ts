@@ -2,13 +2,17 @@
  * Collection (uid 16 + 4): hash = hash_set(member hashes); the same members return the existing
  * collection, new members under a key are its next version.
  */
-import { asc, desc, eq, inArray, or } from "drizzle-orm";
+import { mkdir, rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { and, asc, desc, eq, inArray, ne, or } from "drizzle-orm";
 import * as t from "../../db/schema.js";
-import { ValidationError } from "../../errors.js";
+import { NotFoundError, ValidationError } from "../../errors.js";
 import { hashSet } from "../../hash.js";
 import { UID_LENGTHS } from "../../uid.js";
+import type { Artifact } from "../artifacts.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
+import { currentRun, recordArtifactInput, recordCollectionInput } from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
 import {
   type CreateResult,
@@ -44,6 +48,9 @@ export interface Collection extends Tracked {
   /** uids of the member artifacts, in the order they were given. */
   artifacts: string[];
 }
+
+/** How to address a collection: its uid (a 16-character stem: the latest version) or its key. */
+export type CollectionRef = string | { key: string };
 
 export interface CollectionInput {
   key: string;
@@ -131,13 +138,13 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
     const key = checkKey(input?.key, 255, "collection");
     const description = text(input.description, "description", MAX_DESCRIPTION);
     const versionTag = text(input.version_tag, "version_tag", 30);
-    const members = await this.members(input.artifacts);
+    const members = await this.resolveMembers(input.artifacts);
     const hash = hashSet(members.map((m) => m.hash));
     const locks: [number, string][] = [
       [LOCK.collection, key],
       [LOCK.collectionHash, hash],
     ];
-    return this.decide(locks, async (tx) => {
+    const result = await this.decide(locks, async (tx) => {
       const candidates = await tx
         .select({ ...familyColumns(c), key: c.key })
         .from(c)
@@ -164,10 +171,11 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
       }
       const head = candidates.find((r) => r.key === key && isHead(r));
       const createdById = this.instance.user.id;
+      const runId = currentRun(this.instance)?.id ?? null;
       return insertVersion(tx, "collection", head, versionTag, async (uid) => {
         const rows = await tx
           .insert(c)
-          .values({ uid, key, description, hash, versionTag, createdById })
+          .values({ uid, key, description, hash, versionTag, createdById, runId })
           .returning({ id: c.id });
         const id = (rows[0] as { id: number }).id;
         for (let i = 0; i < members.length; i += 1000) {
@@ -176,16 +184,105 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
               collectionId: id,
               artifactId: m.id,
               createdById,
+              runId,
             })),
           );
         }
         return rows;
       });
     });
+    // LaminDB: the artifacts a run collects are its inputs
+    for (const m of members) await recordArtifactInput(this.instance, m);
+    return result;
+  }
+
+  /** A collection by uid (a 16-character stem: the latest version) or by key (latest version). */
+  override async get(ref: CollectionRef): Promise<Collection> {
+    return (await this.shape([await this.findRow(ref)]))[0] as Collection;
+  }
+
+  private async findRow(ref: CollectionRef): Promise<CollectionSelected> {
+    if (typeof ref === "string") return super.find(ref);
+    const key = checkKey(ref?.key, 255, "collection");
+    const [hit] = await this.fetch(and(eq(c.key, key), ne(c.branchId, TRASH)), latestFirst(c), 1);
+    if (!hit) {
+      throw new NotFoundError(
+        `no collection with key '${key}'`,
+        "list collections (lamin collection ls, GET /collections)",
+      );
+    }
+    return hit;
+  }
+
+  /** The member artifacts, in the order they were collected. */
+  async members(ref: CollectionRef): Promise<Artifact[]> {
+    const found = await this.findRow(ref);
+    return this.memberArtifacts(found.row.id);
+  }
+
+  private async memberArtifacts(collectionId: number): Promise<Artifact[]> {
+    const ca = t.collectionArtifact;
+    const rows = await this.db
+      .select({ uid: t.artifact.uid })
+      .from(ca)
+      .innerJoin(t.artifact, eq(ca.artifactId, t.artifact.id))
+      .where(eq(ca.collectionId, collectionId))
+      .orderBy(asc(ca.id));
+    const out: Artifact[] = [];
+    for (const r of rows) out.push(await this.instance.artifacts.get(r.uid));
+    return out;
+  }
+
+  /**
+   * Download every member into the folder `to` (default: the cache), each verified against its
+   * hash; a run being tracked records the collection as its input. Two members with the same
+   * file name would overwrite each other: that is refused before anything is written.
+   */
+  async load(
+    ref: CollectionRef,
+    opts: { to?: string } = {},
+  ): Promise<{ collection: Collection; files: { uid: string; path: string }[] }> {
+    const found = await this.findRow(ref);
+    const collection = (await this.shape([found]))[0] as Collection;
+    const members = await this.memberArtifacts(found.row.id);
+    const dir = opts.to ? resolve(opts.to) : undefined;
+    if (dir) {
+      const names = new Map<string, string>();
+      for (const m of members) {
+        const name = (m.key ?? `${m.uid}${m.suffix}`).split("/").pop() as string;
+        const other = names.get(name);
+        if (other) {
+          throw new ValidationError(
+            `members ${other} and ${m.uid} are both named '${name}'`,
+            "load without --to: the cache keeps each member under its key",
+          );
+        }
+        names.set(name, m.uid);
+      }
+      await mkdir(dir, { recursive: true });
+    }
+    const files: { uid: string; path: string }[] = [];
+    try {
+      for (const m of members) {
+        // the collection is the run's input, not each member (LaminDB's cache())
+        const { path } = await this.instance.artifacts.load(m.uid, {
+          ...(dir ? { to: dir } : {}),
+          isRunInput: false,
+        });
+        files.push({ uid: m.uid, path });
+      }
+    } catch (error) {
+      if (dir) for (const f of files) await rm(f.path, { recursive: true, force: true });
+      throw error;
+    }
+    await recordCollectionInput(this.instance, found.row);
+    return { collection, files };
   }
 
   /** The member artifacts, in the given order: saved, completely uploaded, not in the trash. */
-  private async members(refs: unknown): Promise<{ id: number; uid: string; hash: string }[]> {
+  private async resolveMembers(
+    refs: unknown,
+  ): Promise<{ id: number; uid: string; hash: string; runId: number | null }[]> {
     if (!Array.isArray(refs) || refs.length === 0) {
       throw new ValidationError(
         "a collection needs a non-empty list of artifact uids",
@@ -207,8 +304,22 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
     }
     const uids = [...new Set(refs as string[])];
     const a = t.artifact;
-    const columns = { id: a.id, uid: a.uid, hash: a.hash, branchId: a.branchId, aux: a.aux };
-    type Found = { id: number; uid: string; hash: string | null; branchId: number; aux: unknown };
+    const columns = {
+      id: a.id,
+      uid: a.uid,
+      hash: a.hash,
+      branchId: a.branchId,
+      aux: a.aux,
+      runId: a.runId,
+    };
+    type Found = {
+      id: number;
+      uid: string;
+      hash: string | null;
+      branchId: number;
+      aux: unknown;
+      runId: number | null;
+    };
     const full = uids.filter((u) => u.length !== ARTIFACT.stem);
     const found = new Map<string, Found>();
     for (let i = 0; i < full.length; i += 1000) {
@@ -234,7 +345,7 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
         "save the artifacts first, or list them (GET /artifacts)",
       );
     }
-    const out: { id: number; uid: string; hash: string }[] = [];
+    const out: { id: number; uid: string; hash: string; runId: number | null }[] = [];
     const seen = new Set<number>();
     for (const ref of uids) {
       const row = found.get(ref) as Found;
@@ -252,7 +363,7 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
       }
       if (seen.has(row.id)) continue;
       seen.add(row.id);
-      out.push({ id: row.id, uid: row.uid, hash: row.hash });
+      out.push({ id: row.id, uid: row.uid, hash: row.hash, runId: row.runId });
     }
     return out;
   }

@@ -61,6 +61,17 @@ const CAT_TARGET = new RegExp(
 export const DTYPE_EXAMPLES =
   "int, float, num, str, bool, date, datetime, dict, path, url, cat, cat[ULabel], cat[Record], cat[bionty.CellType], list[str], list[cat[ULabel]]";
 
+/**
+ * A dtype as stored: bare `cat` becomes `cat[ULabel]` (LaminDB does so on first use), also inside
+ * `list[...]`; surrounding blanks are dropped.
+ */
+export function normalizeDtype(dtype: string): string {
+  const d = dtype.trim();
+  if (d === "cat") return "cat[ULabel]";
+  if (d === "list[cat]") return "list[cat[ULabel]]";
+  return d;
+}
+
 /** Whether `dtype` is a LaminDB dtype string (laminspec §3.4). */
 export function isValidDtype(dtype: string, inList = false): boolean {
   if (SIMPLE_DTYPES.has(dtype) || dtype === "cat") return true;
@@ -111,12 +122,13 @@ export class Features extends RecordRegistry<FeatureSelected, Feature> {
   /** Define a feature; one of the same name and dtype is returned, another dtype is a conflict. */
   async create(input: FeatureInput): Promise<CreateResult<Feature>> {
     const name = requiredName(input?.name, "feature", 150, "temperature");
-    const dtype = text(input.dtype, "dtype", 255);
+    const given = text(input.dtype, "dtype", 255);
+    const dtype = given === null ? null : normalizeDtype(given);
     if (dtype === null || !isValidDtype(dtype)) {
       throw new ValidationError(
         dtype === null
           ? `feature '${name}' needs a dtype`
-          : `invalid dtype ${JSON.stringify(dtype)} for feature '${name}'`,
+          : `invalid dtype ${JSON.stringify(given)} for feature '${name}'; valid dtypes: ${DTYPE_EXAMPLES}`,
         `use a LaminDB dtype: ${DTYPE_EXAMPLES}`,
       );
     }

@@ -3,7 +3,7 @@
  * and source returns the existing transform, new source under a key is its next version, and a
  * latest version without source yet is reused (and gets the source).
  */
-import { desc, eq, sql } from "drizzle-orm";
+import { desc, eq, like, sql } from "drizzle-orm";
 import * as t from "../../db/schema.js";
 import { ValidationError } from "../../errors.js";
 import { hashString } from "../../hash.js";
@@ -12,6 +12,7 @@ import { LOCK } from "../locks.js";
 import {
   type CreateResult,
   common,
+  created,
   type Keyed,
   MAX_DESCRIPTION,
   RecordRegistry,
@@ -54,6 +55,12 @@ export interface TransformInput {
   kind?: TransformKind;
   source_code?: string | null;
   version_tag?: string | null;
+  /**
+   * Pin the version family (`ln.track("<12-char stem>")`): the same source in the family returns
+   * that version (renamed to `key` if it moved), other source is the family's next version; a
+   * stem nobody has used yet starts the family with suffix 0000. A 16-character uid: its stem.
+   */
+  uid?: string | null;
 }
 
 const tr = t.transform;
@@ -112,6 +119,9 @@ export class Transforms extends RecordRegistry<TransformSelected, Transform> {
     const sourceCode = text(input.source_code, "source_code", Number.MAX_SAFE_INTEGER);
     const versionTag = text(input.version_tag, "version_tag", 30);
     const hash = sourceCode === null ? null : hashString(sourceCode);
+    if (input.uid !== undefined && input.uid !== null) {
+      return this.createInFamily(input.uid, key, description, kind, sourceCode, hash, versionTag);
+    }
     return this.decide([[LOCK.transform, key]], async (tx) => {
       const rows = await tx
         .select(familyColumns(tr))
@@ -145,6 +155,69 @@ export class Transforms extends RecordRegistry<TransformSelected, Transform> {
           .values({ uid, key, description, kind, sourceCode, hash, versionTag, createdById })
           .returning({ id: tr.id }),
       );
+    });
+  }
+
+  /** `create` with a pinned family (see `TransformInput.uid`). */
+  private createInFamily(
+    uid: string,
+    key: string,
+    description: string | null,
+    kind: string,
+    sourceCode: string | null,
+    hash: string | null,
+    versionTag: string | null,
+  ): Promise<CreateResult<Transform>> {
+    if (typeof uid !== "string" || !TRANSFORM_SPEC.uid.test(uid)) {
+      throw new ValidationError(
+        `'${String(uid).slice(0, 100)}' is not a transform uid`,
+        'pass 12 base62 characters, e.g. ln.track("Kp3sY1DqvT7a")',
+      );
+    }
+    const stem = uid.slice(0, 12);
+    return this.decide([[LOCK.transform, `uid:${stem}`]], async (tx) => {
+      const rows = await tx
+        .select({ ...familyColumns(tr), key: tr.key })
+        .from(tr)
+        .where(like(tr.uid, `${stem}%`))
+        .orderBy(desc(tr.createdAt), desc(tr.id));
+      const same = hash === null ? undefined : rows.find((r) => r.hash === hash);
+      const head = rows.find(isHead);
+      const reuse = same ?? (head && (head.hash === null || hash === null) ? head : undefined);
+      if (reuse) {
+        const set: Partial<typeof tr.$inferInsert> = {};
+        if (reuse.key !== key) set.key = key;
+        if (reuse.hash === null && hash !== null) Object.assign(set, { sourceCode, hash });
+        if (Object.keys(set).length > 0) {
+          await tx
+            .update(tr)
+            .set({ ...set, updatedAt: sql`now()` })
+            .where(eq(tr.id, reuse.id));
+        }
+        if (reuse.branchId === TRASH) await restoreVersion(tx, "transform", reuse);
+        const note = reuse.key !== key ? `${reuse.uid} was renamed from '${reuse.key}'` : undefined;
+        return { id: reuse.id, status: reuse.branchId === TRASH ? "restored" : "existing", note };
+      }
+      const createdById = this.instance.user.id;
+      const insert = (newUid: string) =>
+        tx
+          .insert(tr)
+          .values({
+            uid: newUid,
+            key,
+            description,
+            kind,
+            sourceCode,
+            hash,
+            versionTag,
+            createdById,
+          })
+          .returning({ id: tr.id });
+      if (!head) {
+        if (rows.length > 0) return insertVersion(tx, "transform", rows[0], versionTag, insert);
+        return created(await insert(`${stem}0000`));
+      }
+      return insertVersion(tx, "transform", head, versionTag, insert);
     });
   }
 }

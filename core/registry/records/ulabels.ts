@@ -4,8 +4,9 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
+import { type Db, queryRows } from "../../db/client.js";
 import * as t from "../../db/schema.js";
-import { ConflictError, ValidationError } from "../../errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
@@ -13,6 +14,7 @@ import {
   type CreateResult,
   common,
   created,
+  type Decision,
   firstNamed,
   type Keyed,
   MAX_DESCRIPTION,
@@ -21,6 +23,7 @@ import {
   type Spec,
   selectTracked,
   type Tracked,
+  type Transaction,
   tracked,
 } from "./base.js";
 import { requiredName, text } from "./checks.js";
@@ -38,8 +41,10 @@ export interface ULabelInput {
   name: string;
   description?: string | null;
   is_type?: boolean;
-  /** uid of a ULabel that is a type. */
+  /** uid (or name) of a ULabel that is a type. */
   type?: string | null;
+  /** Parents (uids or names of existing ulabels); a cycle is refused. */
+  parents?: string[];
 }
 
 const u = t.ulabel;
@@ -92,16 +97,18 @@ export class ULabels extends RecordRegistry<ULabelSelected, ULabel> {
     if (typeof isType !== "boolean") {
       throw new ValidationError("is_type must be true or false", "omit it for a plain label");
     }
-    const typeRef = text(input.type, "type", 8);
+    const typeRef = text(input.type, "type", 150);
     let typeId: number | null = null;
     if (typeRef !== null) {
-      if (!ULABEL_SPEC.uid.test(typeRef)) {
-        throw new ValidationError(`'${typeRef}' is not a ulabel uid`, ULABEL_SPEC.uidHint);
-      }
+      // a uid, else the name of a type (uids win: a label may be named like a uid)
       const [type] = await this.db
         .select({ id: u.id, isType: u.isType, branchId: u.branchId })
         .from(u)
-        .where(eq(u.uid, typeRef));
+        .where(
+          sql`(${u.uid} = ${typeRef} OR (${u.name} = ${typeRef} AND ${u.isType} AND ${u.branchId} <> ${TRASH}))`,
+        )
+        .orderBy(sql`${u.uid} = ${typeRef} DESC`, u.id)
+        .limit(1);
       if (!type || type.branchId === TRASH || !type.isType) {
         throw new ValidationError(
           !type
@@ -109,15 +116,20 @@ export class ULabels extends RecordRegistry<ULabelSelected, ULabel> {
             : type.branchId === TRASH
               ? `ulabel ${typeRef} is in the trash`
               : `ulabel ${typeRef} is not a type`,
-          "pass the uid of a ulabel created with is_type: true",
+          "pass the uid or name of a ulabel created with is_type: true",
         );
       }
       typeId = type.id;
+    }
+    const parents = input.parents ?? [];
+    if (!Array.isArray(parents) || parents.some((p) => typeof p !== "string")) {
+      throw new ValidationError("parents must be a list of ulabel uids or names");
     }
     return this.decide([[LOCK.ulabel, name]], async (tx) => {
       const fields = { id: u.id, uid: u.uid, isType: u.isType };
       const ofType = typeId === null ? sql`${u.typeId} IS NULL` : eq(u.typeId, typeId);
       const existing = await firstNamed(tx, u, fields, name, ofType);
+      let decision: Decision;
       if (existing) {
         if (existing.isType !== isType) {
           throw new ConflictError(
@@ -125,16 +137,98 @@ export class ULabels extends RecordRegistry<ULabelSelected, ULabel> {
             "use the existing ulabel, or give the new one another name",
           );
         }
-        return { id: existing.id, status: "existing" };
+        decision = { id: existing.id, status: "existing" };
+      } else {
+        const uid = randomBase62(UID_LENGTHS.ulabel);
+        const createdById = this.instance.user.id;
+        decision = created(
+          await tx
+            .insert(u)
+            .values({ uid, name, description, isType, typeId, createdById })
+            .returning({ id: u.id }),
+        );
       }
-      const uid = randomBase62(UID_LENGTHS.ulabel);
-      const createdById = this.instance.user.id;
-      return created(
-        await tx
-          .insert(u)
-          .values({ uid, name, description, isType, typeId, createdById })
-          .returning({ id: u.id }),
-      );
+      await linkParents(tx, decision.id, name, parents);
+      return decision;
     });
+  }
+
+  /** Add parents to a label (uid or name); a parent that would close a cycle is refused. */
+  async addParents(child: string, parents: string[]): Promise<ULabel> {
+    const id = await this.db.transaction(async (tx) => {
+      const [row] = await resolveULabels(tx, [child]);
+      await linkParents(tx, row.id, row.name, parents);
+      return row.id;
+    });
+    return this.byId(id);
+  }
+
+  /** The parents of a label (uid or name), as labels. */
+  async parents(child: string): Promise<ULabel[]> {
+    const [row] = await resolveULabels(this.db, [child]);
+    const ids = await this.db
+      .select({ id: t.ulabelParents.toUlabelId })
+      .from(t.ulabelParents)
+      .where(eq(t.ulabelParents.fromUlabelId, row.id))
+      .orderBy(t.ulabelParents.id);
+    return Promise.all(ids.map(({ id }) => this.byId(id)));
+  }
+}
+
+type Runner = Pick<Transaction, "select" | "execute">;
+
+/** Live labels by uid or name, in the order given; a missing one is an error naming it. */
+async function resolveULabels(
+  db: Runner,
+  refs: string[],
+): Promise<[{ id: number; name: string }, ...{ id: number; name: string }[]]> {
+  const out: { id: number; name: string }[] = [];
+  for (const ref of refs) {
+    const [hit] = await db
+      .select({ id: u.id, name: u.name })
+      .from(u)
+      .where(sql`(${u.uid} = ${ref} OR ${u.name} = ${ref}) AND ${u.branchId} <> ${TRASH}`)
+      .orderBy(sql`${u.uid} = ${ref} DESC`, u.id)
+      .limit(1);
+    if (!hit) {
+      throw new NotFoundError(`no ulabel '${ref}'`, "create it first: lamin ulabel create NAME");
+    }
+    out.push(hit);
+  }
+  return out as [{ id: number; name: string }, ...{ id: number; name: string }[]];
+}
+
+/**
+ * Link `parents` to the label `childId`. A parent that is the label itself or one of its
+ * descendants would make a cycle: refused, and the transaction rolls back.
+ */
+async function linkParents(
+  tx: Transaction,
+  childId: number,
+  childName: string,
+  parents: string[],
+): Promise<void> {
+  if (parents.length === 0) return;
+  for (const parent of await resolveULabels(tx, parents)) {
+    // the ancestors of the parent, itself included: the child among them closes a cycle
+    const rows = await queryRows<{ id: number }>(
+      tx as unknown as Db,
+      sql`WITH RECURSIVE up(id) AS (
+        SELECT ${parent.id}::int
+        UNION SELECT p.to_ulabel_id FROM lamindb_ulabel_parents p JOIN up ON p.from_ulabel_id = up.id
+      ) SELECT id FROM up WHERE id = ${childId} LIMIT 1`,
+    );
+    if (rows.length > 0) {
+      throw new ValidationError(
+        parent.id === childId
+          ? `ulabel '${childName}' cannot be its own parent`
+          : `making '${parent.name}' a parent of '${childName}' would create a cycle: '${parent.name}' already descends from '${childName}'`,
+        "labels form a hierarchy without cycles; pick another parent",
+      );
+    }
+    await tx
+      .insert(t.ulabelParents)
+      .values({ fromUlabelId: childId, toUlabelId: parent.id })
+      .onConflictDoNothing();
   }
 }

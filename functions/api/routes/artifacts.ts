@@ -193,9 +193,17 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
   const baseOf = (c: Context) => (typeof base === "string" ? base : base(c));
   return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
     .openapi(list, async (c) => {
-      const { all_versions, trash, ...query } = c.req.valid("query");
+      const { all_versions, trash, ...params } = c.req.valid("query");
+      // `feature.temperature__gt=30`: a feature-value lookup; everything else a field lookup
+      const query: Record<string, unknown> = {};
+      const features: Record<string, string> = {};
+      for (const [k, v] of Object.entries(params)) {
+        if (k.startsWith("feature.")) features[k.slice("feature.".length)] = v as string;
+        else query[k] = v;
+      }
       const page = await c.var.instance.artifacts.list({
         ...listOptions(query),
+        ...(Object.keys(features).length > 0 ? { features } : {}),
         ...(all_versions !== undefined ? { allVersions: all_versions } : {}),
         ...(trash !== undefined ? { trash } : {}),
       });

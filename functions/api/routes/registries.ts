@@ -14,7 +14,7 @@ import {
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
-import { page, pagingParams } from "../schemas.js";
+import { Artifact, page, pagingParams } from "../schemas.js";
 
 const uidParam = (length: string, pattern: RegExp, example: string) =>
   z.object({
@@ -133,9 +133,16 @@ const ULabelCreate = z
     is_type: z.boolean().optional(),
     type: z
       .string()
-      .regex(/^[0-9A-Za-z]{8}$/, "a ulabel uid (8 characters)")
+      .min(1)
+      .max(150)
       .nullable()
-      .optional(),
+      .optional()
+      .openapi({ description: "uid or name of a ULabel that is a type" }),
+    parents: z
+      .array(z.string().min(1).max(150))
+      .max(100)
+      .optional()
+      .openapi({ description: "uids or names of parent labels; a cycle is refused" }),
   })
   .strict()
   .openapi("ULabelCreate");
@@ -291,6 +298,21 @@ const collections = routesOf(
   "CollectionPage",
 );
 
+const collectionMembers = createRoute({
+  method: "get",
+  path: "/collections/{uid}/members",
+  tags: ["collections"],
+  summary: "The member artifacts of a collection, in the order they were collected",
+  request: {
+    params: uidParam(
+      "20 (or a 16-character stem)",
+      /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/,
+      "gF0qmv3yWbHB4nT90000",
+    ),
+  },
+  responses: { 200: json(z.array(Artifact), "the members"), ...problems(400, 401, 404) },
+});
+
 const isNew = (r: CreateResult<unknown>) => r.status === "created" || r.status === "new-version";
 
 export function registryRoutes() {
@@ -376,5 +398,8 @@ export function registryRoutes() {
         const r = await c.var.instance.collections.create(c.req.valid("json"));
         return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
       })
+      .openapi(collectionMembers, async (c) =>
+        c.json(await c.var.instance.collections.members(c.req.valid("param").uid), 200),
+      )
   );
 }

@@ -1,0 +1,224 @@
+/**
+ * `lamin feature | ulabel | project | record create/list`, `lamin annotate`, `lamin search`: features
+ * and labels of the current instance. They work on the instance's database in this process.
+ */
+import { LaminError, ValidationError } from "../../core/errors.js";
+import type { Instance } from "../../core/instance.js";
+import type { Annotation } from "../../core/registry/annotations.js";
+import { resolveInstanceSettings, runningServer } from "../../core/settings.js";
+import { note, printJson, say, table } from "../output.js";
+
+interface Json {
+  json?: boolean;
+}
+
+async function withInstance<T>(fn: (ln: Instance) => Promise<T>): Promise<T> {
+  const settings = resolveInstanceSettings();
+  if (settings.db.kind === "remote" || runningServer(settings.name)) {
+    throw new LaminError(
+      "unavailable",
+      `features, labels and search work on the instance's database directly, not yet through ${
+        settings.db.kind === "remote" ? "a remote server" : "a running `lamin serve`"
+      }`,
+      settings.db.kind === "remote"
+        ? "use the HTTP API (POST /features, /ulabels, /projects) or the SDK on the server"
+        : "stop `lamin serve` for this command, or use the SDK",
+    );
+  }
+  const { openInstance } = await import("../../core/setup.js");
+  const ln = await openInstance(settings.name, {
+    onWait: (holder) => note(`waiting for process ${holder.pid}, which has the instance open ...`),
+  });
+  try {
+    return await fn(ln);
+  } finally {
+    await ln.close();
+  }
+}
+
+const VERB = {
+  created: "created",
+  "new-version": "created",
+  existing: "exists:",
+  restored: "restored",
+};
+
+export async function featureCreate(
+  name: string,
+  opts: Json & { dtype: string; unit?: string; description?: string },
+) {
+  const r = await withInstance((ln) =>
+    ln.features.create({
+      name,
+      dtype: opts.dtype,
+      ...(opts.unit !== undefined ? { unit: opts.unit } : {}),
+      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    }),
+  );
+  if (opts.json) return printJson({ ...r.record, status: r.status });
+  say(`${VERB[r.status]} feature ${r.record.name} (${r.record.dtype}) -> ${r.record.uid}`);
+}
+
+export async function ulabelCreate(
+  name: string,
+  opts: Json & { type?: string; isType?: boolean; parent?: string[]; description?: string },
+) {
+  const r = await withInstance((ln) =>
+    ln.ulabels.create({
+      name,
+      ...(opts.type !== undefined ? { type: opts.type } : {}),
+      ...(opts.isType ? { is_type: true } : {}),
+      ...(opts.parent ? { parents: opts.parent } : {}),
+      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    }),
+  );
+  if (opts.json) return printJson({ ...r.record, status: r.status });
+  say(
+    `${VERB[r.status]} ulabel ${r.record.name}${r.record.is_type ? " (a type)" : ""} -> ${r.record.uid}`,
+  );
+}
+
+export async function projectCreate(
+  name: string,
+  opts: Json & { abbr?: string; url?: string; description?: string },
+) {
+  const r = await withInstance((ln) =>
+    ln.projects.create({
+      name,
+      ...(opts.abbr !== undefined ? { abbr: opts.abbr } : {}),
+      ...(opts.url !== undefined ? { url: opts.url } : {}),
+      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    }),
+  );
+  if (opts.json) return printJson({ ...r.record, status: r.status });
+  say(`${VERB[r.status]} project ${r.record.name} -> ${r.record.uid}`);
+}
+
+export async function recordCreate(
+  name: string,
+  opts: Json & { type?: string; isType?: boolean; description?: string },
+) {
+  const r = await withInstance((ln) =>
+    ln.records.create({
+      name,
+      ...(opts.type !== undefined ? { type: opts.type } : {}),
+      ...(opts.isType ? { is_type: true } : {}),
+      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    }),
+  );
+  if (opts.json) return printJson({ ...r.record, status: r.status });
+  say(
+    `${VERB[r.status]} record ${r.record.name}${r.record.is_type ? " (a type)" : ""} -> ${r.record.uid}`,
+  );
+}
+
+type Registry = "features" | "ulabels" | "projects" | "records";
+
+export async function listRecords(registry: Registry, opts: Json & { limit: string }) {
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit)) {
+    throw new ValidationError(
+      `--limit must be a whole number, got '${opts.limit}'`,
+      "e.g. --limit 50",
+    );
+  }
+  const page = await withInstance(
+    (ln): Promise<{ items: object[]; nextCursor?: string }> => ln[registry].list({ limit }),
+  );
+  if (opts.json) return printJson(page.items);
+  if (page.items.length === 0) return say(`no ${registry}`);
+  const rows = page.items.map((r) => {
+    const x = r as unknown as Record<string, unknown>;
+    const detail =
+      registry === "features"
+        ? String(x.dtype ?? "")
+        : x.is_type
+          ? "type"
+          : x.type
+            ? `type ${x.type}`
+            : "";
+    return [String(x.uid), String(x.name ?? ""), detail];
+  });
+  say(table(["uid", "name", registry === "features" ? "dtype" : "type"], rows));
+  if (page.nextCursor) note(`(showing the first ${limit}; raise --limit to see more)`);
+}
+
+/** `name=value` pairs as typed; a value may contain '=' after the first. */
+export function parsePairs(pairs: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw new ValidationError(
+        `'${pair}' is not of the form feature=value`,
+        "e.g. --features temperature=37.5 cell_type=T-cell",
+      );
+    }
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const prev = out[name];
+    out[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+  }
+  return out;
+}
+
+function annotationLines(uid: string, a: Annotation): string[] {
+  const lines = [`${uid}`];
+  for (const [name, value] of Object.entries(a.features)) {
+    lines.push(`  ${name} = ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  }
+  if (a.ulabels.length) lines.push(`  ulabels: ${a.ulabels.join(", ")}`);
+  if (a.projects.length) lines.push(`  projects: ${a.projects.join(", ")}`);
+  if (a.records.length) lines.push(`  records: ${a.records.join(", ")}`);
+  if (lines.length === 1) lines.push("  (no features or labels)");
+  return lines;
+}
+
+export async function annotate(
+  uid: string,
+  opts: Json & {
+    features?: string[];
+    ulabel?: string[];
+    project?: string[];
+    record?: string[];
+    remove?: string[];
+    run?: boolean;
+  },
+) {
+  const owner = opts.run ? "run" : "artifact";
+  const values = parsePairs(opts.features ?? []);
+  const labels = {
+    ...(opts.ulabel ? { ulabels: opts.ulabel } : {}),
+    ...(opts.project ? { projects: opts.project } : {}),
+    ...(opts.record ? { records: opts.record } : {}),
+  };
+  const result = await withInstance(async (ln) => {
+    const nothing =
+      Object.keys(values).length === 0 && Object.keys(labels).length === 0 && !opts.remove?.length;
+    return nothing
+      ? ln.annotations.get(owner, uid)
+      : ln.annotations.add(owner, uid, values, labels, {
+          fromText: true,
+          ...(opts.remove ? { removeFirst: opts.remove } : {}),
+        });
+  });
+  if (opts.json) return printJson({ uid, ...result });
+  say(annotationLines(uid, result).join("\n"));
+}
+
+export async function searchCommand(
+  registry: string,
+  text: string,
+  opts: Json & { limit: string },
+) {
+  const limit = Number(opts.limit);
+  const hits = await withInstance((ln) => ln.search(registry, text, { limit }));
+  if (opts.json) return printJson(hits);
+  if (hits.length === 0) return say("no matches");
+  say(
+    table(
+      ["uid", "score", "name"],
+      hits.map((h) => [h.uid, String(h.score), h.name ?? ""]),
+    ),
+  );
+}

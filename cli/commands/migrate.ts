@@ -1,0 +1,144 @@
+/** `lamin migrate create | deploy | status`: the schema of the current instance and its modules. */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { UnavailableError, ValidationError } from "../../core/errors.js";
+import {
+  deployMigrations,
+  getModule,
+  type HasDb,
+  instanceMigrationStatus,
+} from "../../core/modules/index.js";
+import { resolveInstanceSettings } from "../../core/settings.js";
+import { note, printJson, say, table } from "../output.js";
+
+interface Json {
+  json?: boolean;
+}
+
+/**
+ * Run `fn` on the current instance's database, opened directly (never through `lamin serve`):
+ * migrations and modules change the schema, which only the machine holding the database may do.
+ */
+export async function withInstanceDatabase<T>(
+  fn: (db: HasDb, owner: string) => Promise<T>,
+): Promise<T> {
+  const settings = resolveInstanceSettings();
+  if (settings.db.kind === "remote") {
+    throw new UnavailableError(
+      `'${settings.name}' is reached through its API (${settings.db.url}); its schema is changed where its database is`,
+      "run the command on the machine (or with the DATABASE_URL) of that instance",
+    );
+  }
+  const { openInstanceDatabase } = await import("../../core/setup.js");
+  const database = await openInstanceDatabase(settings.name, {
+    purpose: "lamin migrate",
+    onWait: (holder) =>
+      note(
+        `waiting for process ${holder.pid}${holder.purpose ? ` (${holder.purpose})` : ""}, which has the instance database open ...`,
+      ),
+  });
+  try {
+    return await fn(database, settings.owner);
+  } finally {
+    await database.close();
+  }
+}
+
+export async function status(opts: Json) {
+  const apps = await withInstanceDatabase((db) => instanceMigrationStatus(db));
+  if (opts.json) return printJson({ instance: resolveInstanceSettings().name, apps });
+  say(
+    table(
+      ["app", "applied", "pending"],
+      apps.map((a) => [a.app, String(a.applied.length), a.pending.join(", ") || "-"]),
+    ),
+  );
+  if (apps.some((a) => a.pending.length)) say("\napply them with: lamin migrate deploy");
+}
+
+export async function deploy(opts: Json) {
+  const { applied } = await withInstanceDatabase((db, owner) => deployMigrations(db, { owner }));
+  if (opts.json) return printJson({ instance: resolveInstanceSettings().name, applied });
+  const lines = Object.entries(applied).flatMap(([app, names]) => names.map((n) => `${app}/${n}`));
+  if (lines.length === 0) return say("nothing to apply: the instance is up to date");
+  for (const line of lines) say(`applied ${line}`);
+}
+
+/** The checkout of this repository that `cwd` is in (where drizzle-kit and the schemas are). */
+function findCheckout(from: string, config: string): string | undefined {
+  let dir = resolve(from);
+  for (;;) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && existsSync(join(dir, config))) {
+      try {
+        if (JSON.parse(readFileSync(pkg, "utf8")).name === "lamindb-serverless") return dir;
+      } catch {}
+    }
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+const journalTags = (folder: string): string[] => {
+  const path = join(folder, "meta", "_journal.json");
+  if (!existsSync(path)) return [];
+  return (JSON.parse(readFileSync(path, "utf8")) as { entries: { tag: string }[] }).entries.map(
+    (e) => e.tag,
+  );
+};
+
+/** Generate a migration from the difference between a schema file and its migrations folder. */
+export async function create(name: string, opts: Json & { module?: string }) {
+  if (!/^[a-z0-9][a-z0-9_]{0,62}$/.test(name)) {
+    throw new ValidationError(
+      `invalid migration name '${name}'`,
+      "use lower-case letters, digits and '_', e.g. add_cell_marker",
+    );
+  }
+  const module = opts.module ? getModule(opts.module) : undefined;
+  const config = module?.drizzleConfig ?? "drizzle.config.ts";
+  const root = findCheckout(process.cwd(), config);
+  if (!root) {
+    throw new ValidationError(
+      "lamin migrate create runs in a checkout of lamindb-serverless",
+      "cd into the repository: it diffs the drizzle schema files against migrations/",
+    );
+  }
+  const bin = join(root, "node_modules", "drizzle-kit", "bin.cjs");
+  if (!existsSync(bin)) {
+    throw new UnavailableError("drizzle-kit is not installed", `run npm install in ${root}`);
+  }
+  const folder = join(root, "migrations", module?.name ?? "instance");
+  const before = new Set(journalTags(folder));
+  const output = await new Promise<{ code: number; text: string }>((done, fail) => {
+    const child = spawn(process.execPath, [bin, "generate", "--config", config, "--name", name], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: "0" },
+    });
+    let text = "";
+    child.stdout.on("data", (d) => {
+      text += d;
+    });
+    child.stderr.on("data", (d) => {
+      text += d;
+    });
+    child.on("error", fail);
+    child.on("close", (code) => done({ code: code ?? 1, text }));
+  });
+  if (output.code !== 0) {
+    const last = output.text.trim().split("\n").filter(Boolean).pop() ?? "no output";
+    throw new UnavailableError(
+      `drizzle-kit generate failed: ${last}`,
+      `run it yourself for the whole output: npx drizzle-kit generate --config ${config}`,
+    );
+  }
+  const created = journalTags(folder)
+    .filter((t) => !before.has(t))
+    .map((t) => join("migrations", module?.name ?? "instance", `${t}.sql`));
+  if (opts.json) return printJson({ app: module?.name ?? "lamindb", created });
+  if (created.length === 0) return say("no schema changes: nothing to migrate");
+  for (const file of created) say(`created ${file}`);
+  say("review it, then apply it with: lamin migrate deploy");
+}

@@ -1,0 +1,499 @@
+/**
+ * Modules: packages of extra registries with their own schema and migrations (LaminDB's
+ * `--modules bionty`). A module is enabled on an instance once its migrations are recorded in
+ * `django_migrations` under the module's name as app: the database itself says which modules
+ * it has, whichever machine or process opens it.
+ */
+import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
+import { type Db, queryRows, sqlState } from "../db/client.js";
+import {
+  coreMigrations,
+  type MigrationSet,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+} from "../db/migrate.js";
+import { user } from "../db/schema.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { bionty } from "./bionty/index.js";
+import type { LaminModule, ModuleRegistry, SeedReport } from "./types.js";
+
+export { biontyUid } from "./bionty/index.js";
+export type { LaminModule, ModuleRegistry, SeedReport } from "./types.js";
+
+/** Every module this build knows, by name. */
+export const MODULES: Record<string, LaminModule> = { bionty };
+
+/** Anything with an open database: an Instance, or `{ db }` in a server or a test. */
+export interface HasDb {
+  readonly db: Db;
+}
+
+export function getModule(name: string): LaminModule {
+  const module = Object.hasOwn(MODULES, name) ? MODULES[name] : undefined;
+  if (!module) {
+    throw new ValidationError(
+      `unknown module '${name}'`,
+      `known modules: ${Object.keys(MODULES).join(", ")}`,
+    );
+  }
+  return module;
+}
+
+/** Split and check `--modules bionty,other` (unknown names fail before anything is made). */
+export function parseModuleNames(value: string | string[] | undefined): string[] {
+  const names = (Array.isArray(value) ? value : [value ?? ""])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const name of names) getModule(name);
+  return [...new Set(names)];
+}
+
+/** Names of the modules enabled on this database (those with migrations in django_migrations). */
+export async function enabledModules(db: Db): Promise<string[]> {
+  const [table] = await queryRows<{ t: string | null }>(
+    db,
+    sql`SELECT to_regclass('django_migrations')::text AS t`,
+  );
+  if (table?.t == null) return [];
+  const rows = await queryRows<{ app: string }>(
+    db,
+    sql`SELECT DISTINCT app FROM django_migrations WHERE app <> 'lamindb' ORDER BY app`,
+  );
+  return rows.map((r) => r.app).filter((app) => Object.hasOwn(MODULES, app));
+}
+
+/** A module's migration set; the first time it applies anything, it seeds the module's data. */
+function moduleSet(
+  module: LaminModule,
+  userId: (tx: Db) => Promise<number>,
+  seeds: SeedLog,
+  root?: string,
+): MigrationSet {
+  return {
+    ...module.migrations(root),
+    // inside the migration's transaction: PGlite has one connection, which the transaction holds
+    afterApply: async (tx) => {
+      seeds[module.name] = await module.seed(tx, await userId(tx));
+    },
+  };
+}
+
+type SeedLog = Record<string, SeedReport>;
+
+/** The id of the user a seed is created by: the instance owner, else the first user. */
+async function userIdOf(db: Db, handle?: string): Promise<number> {
+  const rows = await db
+    .select({ id: user.id })
+    .from(user)
+    .where(handle ? eq(user.handle, handle) : undefined)
+    .orderBy(user.id)
+    .limit(1);
+  const id = rows[0]?.id;
+  if (id === undefined) {
+    throw new NotFoundError(
+      `no user${handle ? ` '${handle}'` : ""} in the instance database`,
+      "the database was changed by hand or belongs to another instance",
+    );
+  }
+  return id;
+}
+
+/** The migration sets of an instance: the core and every enabled module, in that order. */
+export async function instanceMigrationSets(
+  db: Db,
+  opts: MigrationOptions & { seeds?: SeedLog } = {},
+): Promise<MigrationSet[]> {
+  const seeds = opts.seeds ?? {};
+  const userId = (tx: Db) => userIdOf(tx, opts.owner);
+  const root = opts.migrationsDir;
+  return [
+    coreMigrations(root),
+    ...(await enabledModules(db)).map((name) => moduleSet(getModule(name), userId, seeds, root)),
+  ];
+}
+
+export interface MigrationOptions {
+  /** Handle of the user seeded rows are created by (default: the first user). */
+  owner?: string;
+  /** The migrations/ folder to read (default: LAMIN_MIGRATIONS_DIR, else the package's). */
+  migrationsDir?: string;
+}
+
+export interface EnableResult {
+  module: string;
+  /** Migrations applied now (empty when the module was enabled already). */
+  applied: string[];
+  /** What was seeded (absent when nothing was applied). */
+  seeded?: SeedReport;
+}
+
+/**
+ * Enable modules: apply their migrations and seed their data, each module in one transaction
+ * (a failure leaves it as it was). Enabling an enabled module applies what is pending, if any.
+ */
+export async function enableModules(
+  target: HasDb & { user?: { id: number } },
+  names: string[],
+  opts: { owner?: string } = {},
+): Promise<EnableResult[]> {
+  const modules = names.map(getModule);
+  const seeds: SeedLog = {};
+  const userId = async (tx: Db) => target.user?.id ?? userIdOf(tx, opts.owner);
+  const applied = await migrate(
+    target.db,
+    modules.map((m) => moduleSet(m, userId, seeds)),
+  );
+  return modules.map((m) => ({
+    module: m.name,
+    applied: applied[m.name] ?? [],
+    ...(seeds[m.name] ? { seeded: seeds[m.name] } : {}),
+  }));
+}
+
+export interface ModuleInfo {
+  name: string;
+  description: string;
+  enabled: boolean;
+  registries: string[];
+}
+
+export async function listModules(target: HasDb): Promise<ModuleInfo[]> {
+  const enabled = new Set(await enabledModules(target.db));
+  return Object.values(MODULES).map((m) => ({
+    name: m.name,
+    description: m.description,
+    enabled: enabled.has(m.name),
+    registries: m.registries.map((r) => `${m.name}.${r.name}`),
+  }));
+}
+
+/** Applied and pending migrations of the core and of every enabled module. */
+export async function instanceMigrationStatus(
+  target: HasDb,
+  opts: MigrationOptions = {},
+): Promise<MigrationStatus[]> {
+  return migrationStatus(target.db, await instanceMigrationSets(target.db, opts));
+}
+
+/** Apply what is pending for the core and every enabled module (`lamin migrate deploy`). */
+export async function deployMigrations(
+  target: HasDb,
+  opts: MigrationOptions = {},
+): Promise<{ applied: Record<string, string[]>; seeded: SeedLog }> {
+  const seeds: SeedLog = {};
+  const sets = await instanceMigrationSets(target.db, { ...opts, seeds });
+  return { applied: await migrate(target.db, sets), seeded: seeds };
+}
+
+// ---- registries: resolve, search, look up ----
+
+export interface ResolvedRegistry {
+  module: LaminModule;
+  registry: ModuleRegistry;
+  /** `bionty.CellType` */
+  qualified: string;
+}
+
+const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+/** `bionty.CellType`, `CellType`, `celltype` or `cell_type` → the registry (module must be known). */
+export function resolveRegistry(name: string): ResolvedRegistry {
+  const parts = name.split(".");
+  const moduleName = parts.length > 1 ? parts[0] : undefined;
+  const wanted = normalize(parts.slice(moduleName ? 1 : 0).join("."));
+  const candidates = moduleName ? [getModule(moduleName)] : Object.values(MODULES);
+  for (const module of candidates) {
+    const registry = module.registries.find((r) => normalize(r.name) === wanted);
+    if (registry) return { module, registry, qualified: `${module.name}.${registry.name}` };
+  }
+  const known = candidates.flatMap((m) => m.registries.map((r) => `${m.name}.${r.name}`));
+  throw new ValidationError(`unknown registry '${name}'`, `known registries: ${known.join(", ")}`);
+}
+
+async function assertEnabled(db: Db, module: LaminModule): Promise<void> {
+  if (!(await enabledModules(db)).includes(module.name)) {
+    throw new NotFoundError(
+      `module '${module.name}' is not enabled on this instance`,
+      `enable it with \`lamin module enable ${module.name}\``,
+    );
+  }
+}
+
+export interface SearchHit {
+  uid: string;
+  /** The registry's name field (`name`, or `symbol` for genes). */
+  name: string;
+  /** The registry's identifier (`ontology_id`, `ensembl_gene_id`, `uniprotkb_id`). */
+  id: string | null;
+  synonyms: string[];
+  /** What matched: `name`, `id`, `synonym` (exact), `prefix`, `contains`, or `fuzzy`. */
+  match: "name" | "id" | "synonym" | "prefix" | "contains" | "fuzzy";
+  /** 0..1, 1 = exact. */
+  score: number;
+}
+
+interface Candidate {
+  uid: string;
+  name: string | null;
+  id: string | null;
+  synonyms: string | null;
+}
+
+/** Character trigrams of a padded, normalized string (as pg_trgm does, over the whole string). */
+function trigrams(s: string): Set<string> {
+  const p = `  ${s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim()} `;
+  const out = new Set<string>();
+  for (let i = 0; i + 3 <= p.length; i++) out.add(p.slice(i, i + 3));
+  return out;
+}
+
+export function similarity(a: string, b: string): number {
+  const ta = trigrams(a);
+  const tb = trigrams(b);
+  if (ta.size === 0 || tb.size === 0) return 0;
+  let shared = 0;
+  for (const t of ta) if (tb.has(t)) shared++;
+  return shared / (ta.size + tb.size - shared);
+}
+
+const RANK = { name: 0, id: 0, synonym: 1, prefix: 2, contains: 3, fuzzy: 4 } as const;
+
+/** Rank one row against a query: exact name/id, exact synonym, prefix, substring, similarity. */
+function rank(query: string, row: Candidate): SearchHit | undefined {
+  const q = query.trim().toLowerCase();
+  const qn = normalize(q);
+  const name = row.name ?? "";
+  const synonyms = row.synonyms ? row.synonyms.split("|").filter(Boolean) : [];
+  const hit = (match: SearchHit["match"], score: number): SearchHit => ({
+    uid: row.uid,
+    name,
+    id: row.id,
+    synonyms,
+    match,
+    score: Math.round(score * 1000) / 1000,
+  });
+  if (name.toLowerCase() === q || normalize(name) === qn) return hit("name", 1);
+  if (row.id && row.id.toLowerCase() === q) return hit("id", 1);
+  if (synonyms.some((s) => s.toLowerCase() === q || normalize(s) === qn)) return hit("synonym", 1);
+  const texts = [name, ...synonyms];
+  const best = Math.max(...texts.map((t) => similarity(q, t)));
+  if (texts.some((t) => t.toLowerCase().startsWith(q))) return hit("prefix", best);
+  if (texts.some((t) => t.toLowerCase().includes(q)) || row.id?.toLowerCase().includes(q)) {
+    return hit("contains", best);
+  }
+  return best >= 0.3 ? hit("fuzzy", best) : undefined;
+}
+
+/** Rows that may match: any word of the query (or its first 3 letters) in name, synonyms, id. */
+async function candidates(db: Db, registry: ModuleRegistry, query: string): Promise<Candidate[]> {
+  const nameCol = registry.fields[registry.nameField] as PgColumn;
+  const idCol = registry.fields[registry.idField] as PgColumn;
+  const synCol = (registry.table as unknown as { synonyms: PgColumn }).synonyms;
+  const uidCol = registry.fields.uid as PgColumn;
+  const words = query
+    .toLowerCase()
+    .split(/[^a-z0-9:]+/)
+    .filter((w) => w.length >= 2);
+  const patterns = new Set<string>([query.trim().toLowerCase()]);
+  for (const w of words) {
+    patterns.add(w);
+    if (w.length >= 4) patterns.add(w.slice(0, 3));
+  }
+  const likes: SQL[] = [];
+  for (const p of patterns) {
+    const like = `%${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    likes.push(sql`lower(${nameCol}) LIKE ${like}`, sql`lower(${synCol}) LIKE ${like}`);
+    likes.push(sql`lower(${idCol}) LIKE ${like}`);
+  }
+  return (await db
+    .select({ uid: uidCol, name: nameCol, id: idCol, synonyms: synCol })
+    .from(registry.table)
+    .where(and(or(...likes), sql`branch_id <> -1`))
+    .limit(5000)) as unknown as Candidate[];
+}
+
+/**
+ * Search a module registry by name, synonym or identifier: exact name or id first, then exact
+ * synonyms, then prefixes, substrings and similar spellings (ties: most similar, then shortest).
+ */
+export async function searchRegistry(
+  target: HasDb,
+  registryName: string,
+  query: string,
+  opts: { limit?: number } = {},
+): Promise<{ registry: string; hits: SearchHit[] }> {
+  const { module, registry, qualified } = resolveRegistry(registryName);
+  if (!query.trim()) throw new ValidationError("empty search query", "pass some text to search");
+  await assertEnabled(target.db, module);
+  const hits = (await candidates(target.db, registry, query))
+    .map((row) => rank(query, row))
+    .filter((h): h is SearchHit => h !== undefined)
+    .sort(
+      (a, b) =>
+        RANK[a.match] - RANK[b.match] ||
+        b.score - a.score ||
+        a.name.length - b.name.length ||
+        a.name.localeCompare(b.name),
+    );
+  return { registry: qualified, hits: hits.slice(0, opts.limit ?? 20) };
+}
+
+export interface LookupResult {
+  /** `bionty.CellType` */
+  registry: string;
+  /** The field values were compared with, e.g. `ontology_id` (default: the name field). */
+  field: string;
+  /** Values that exist, with the record they name. */
+  found: { value: string; uid: string; name: string; id: string | null }[];
+  /** Values that do not exist, with what they might have meant. */
+  missing: {
+    value: string;
+    /** The field value of a record that lists this value as a synonym (name field only). */
+    synonymOf?: string;
+    /** Up to 3 field values spelled similarly, best first. */
+    closeMatches: string[];
+  }[];
+}
+
+/** `cat[bionty.CellType.ontology_id]`, `bionty.CellType.ontology_id` or `bionty.CellType`. */
+export function parseModuleField(spec: string): ResolvedRegistry & { field: string } {
+  let s = spec.trim();
+  const cat = /^cat\[(.*)\]$/.exec(s);
+  if (cat?.[1]) s = cat[1];
+  if (/[[\]|]/.test(s)) {
+    throw new ValidationError(
+      `cannot look up values for '${spec}'`,
+      "pass one registry, optionally with a field: cat[bionty.CellType] or bionty.CellType.ontology_id",
+    );
+  }
+  const parts = s.split(".");
+  if (parts.length < 2 || parts.length > 3) {
+    throw new ValidationError(
+      `'${spec}' names no module registry`,
+      "use module.Registry[.field], e.g. bionty.CellType.ontology_id",
+    );
+  }
+  const resolved = resolveRegistry(`${parts[0]}.${parts[1]}`);
+  const field = parts[2] ?? resolved.registry.nameField;
+  if (!Object.hasOwn(resolved.registry.fields, field)) {
+    throw new ValidationError(
+      `${resolved.qualified} has no field '${field}'`,
+      `fields: ${Object.keys(resolved.registry.fields).join(", ")}`,
+    );
+  }
+  return { ...resolved, field };
+}
+
+/**
+ * Validate values against a module registry field, as a categorical feature of dtype
+ * `cat[bionty.CellType]` or `cat[bionty.CellType.ontology_id]` does: exact (case-sensitive)
+ * matches are `found`; the others are `missing`, with the standard name when the value is a
+ * synonym, and close spellings. Duplicates are reported once, in first-seen order.
+ */
+export async function lookupModuleValues(
+  target: HasDb,
+  field: string,
+  values: readonly string[],
+): Promise<LookupResult> {
+  const { module, registry, qualified, field: fieldName } = parseModuleField(field);
+  await assertEnabled(target.db, module);
+  const column = registry.fields[fieldName] as PgColumn;
+  const nameCol = registry.fields[registry.nameField] as PgColumn;
+  const idCol = registry.fields[registry.idField] as PgColumn;
+  const uidCol = registry.fields.uid as PgColumn;
+  const unique = [...new Set(values.map(String))];
+  const result: LookupResult = { registry: qualified, field: fieldName, found: [], missing: [] };
+  if (unique.length === 0) return result;
+  const rows = (await target.db
+    .select({ value: column, uid: uidCol, name: nameCol, id: idCol })
+    .from(registry.table)
+    .where(inArray(column, unique))) as unknown as {
+    value: string;
+    uid: string;
+    name: string;
+    id: string | null;
+  }[];
+  const byValue = new Map(rows.map((r) => [String(r.value), r]));
+  for (const value of unique) {
+    const row = byValue.get(value);
+    if (row) {
+      result.found.push({ value, uid: row.uid, name: row.name, id: row.id });
+      continue;
+    }
+    const pool = await candidates(target.db, registry, value);
+    const fieldValue = (c: Candidate) =>
+      fieldName === registry.nameField ? c.name : fieldName === registry.idField ? c.id : null;
+    const synonym = pool.find((c) =>
+      (c.synonyms ?? "").split("|").some((s) => s.toLowerCase() === value.toLowerCase()),
+    );
+    const close = pool
+      .map((c) => ({ v: fieldValue(c), s: similarity(value, fieldValue(c) ?? "") }))
+      .filter((x): x is { v: string; s: number } => !!x.v && x.s >= 0.25)
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.v);
+    const synonymOf = synonym ? (fieldValue(synonym) ?? undefined) : undefined;
+    result.missing.push({
+      value,
+      ...(synonymOf ? { synonymOf } : {}),
+      closeMatches: [...new Set(close)].slice(0, 3),
+    });
+  }
+  return result;
+}
+
+/**
+ * Link a record to a parent in a hierarchical registry, both given by identifier
+ * (`ontology_id`). A link that would make a cycle is refused.
+ */
+export async function addParent(
+  target: HasDb,
+  registryName: string,
+  child: string,
+  parent: string,
+): Promise<{ added: boolean }> {
+  const { module, registry, qualified } = resolveRegistry(registryName);
+  if (!registry.parents) {
+    throw new ValidationError(
+      `${qualified} has no parents`,
+      "parents exist on ontology registries",
+    );
+  }
+  await assertEnabled(target.db, module);
+  const idCol = registry.fields[registry.idField] as PgColumn;
+  const pk = (registry.table as unknown as { id: PgColumn }).id;
+  const rows = (await target.db
+    .select({ key: idCol, id: pk })
+    .from(registry.table)
+    .where(inArray(idCol, [child, parent]))) as unknown as { key: string; id: number }[];
+  const ids = new Map(rows.map((r) => [r.key, r.id]));
+  for (const v of [child, parent]) {
+    if (!ids.has(v)) throw new NotFoundError(`no ${qualified} with ${registry.idField} '${v}'`);
+  }
+  const { table, fromId, toId } = registry.parents;
+  try {
+    const existing = await target.db
+      .select({ id: fromId })
+      .from(table)
+      .where(and(eq(fromId, ids.get(child) as number), eq(toId, ids.get(parent) as number)));
+    if (existing.length) return { added: false };
+    await target.db.execute(
+      sql`INSERT INTO ${table} (${sql.identifier(fromId.name)}, ${sql.identifier(toId.name)}) VALUES (${ids.get(child)}, ${ids.get(parent)})`,
+    );
+    return { added: true };
+  } catch (error) {
+    if (sqlState(error) === "23514") {
+      throw new ValidationError(
+        `cyclic parents: ${parent} is already below ${child} in ${qualified}`,
+        "parents must form a hierarchy without cycles",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}

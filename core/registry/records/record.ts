@@ -1,0 +1,142 @@
+/**
+ * Record (uid 16): LaminDB's flexible metadata records, values of `cat[Record]` features. An exact
+ * name match (under the same type) returns the existing record; a record can be a type of records.
+ */
+import { eq, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import * as t from "../../db/schema.js";
+import { ConflictError, ValidationError } from "../../errors.js";
+import { randomBase62, UID_LENGTHS } from "../../uid.js";
+import { TRASH } from "../branch.js";
+import { LOCK } from "../locks.js";
+import {
+  type CreateResult,
+  common,
+  created,
+  firstNamed,
+  type Keyed,
+  MAX_DESCRIPTION,
+  plainUids,
+  RecordRegistry,
+  type Spec,
+  selectTracked,
+  type Tracked,
+  tracked,
+} from "./base.js";
+import { requiredName, text } from "./checks.js";
+
+export interface LnRecord extends Tracked {
+  uid: string;
+  name: string | null;
+  description: string | null;
+  is_type: boolean;
+  /** uid of the Record type this record belongs to. */
+  type: string | null;
+}
+
+export interface RecordInput {
+  name: string;
+  description?: string | null;
+  is_type?: boolean;
+  /** uid or name of a Record that is a type. */
+  type?: string | null;
+}
+
+const r = t.record;
+const recordType = alias(t.record, "record_type");
+const RECORD_SPEC: Spec = {
+  name: "record",
+  plural: "records",
+  table: r,
+  fields: {
+    ...common(r),
+    name: { column: r.name, type: "string" },
+    description: { column: r.description, type: "string" },
+    is_type: { column: r.isType, type: "boolean" },
+    type__uid: { column: recordType.uid, type: "string" },
+    type__name: { column: recordType.name, type: "string" },
+  },
+  ...plainUids("record", UID_LENGTHS.record),
+};
+export const RECORD_FILTER_FIELDS = Object.keys(RECORD_SPEC.fields);
+
+type RecordSelected = Keyed<typeof t.record.$inferSelect> & { typeUid: string | null };
+
+/** Record names share the advisory lock namespace of ulabels, offset so they never collide. */
+const lockName = (name: string) => `record:${name}`;
+
+export class Records extends RecordRegistry<RecordSelected, LnRecord> {
+  protected readonly spec = RECORD_SPEC;
+
+  protected select() {
+    return selectTracked(this.db, r, { typeUid: recordType.uid }).leftJoin(
+      recordType,
+      eq(r.typeId, recordType.id),
+    );
+  }
+
+  protected toPublic(s: RecordSelected): LnRecord {
+    return {
+      uid: s.row.uid,
+      name: s.row.name,
+      description: s.row.description,
+      is_type: s.row.isType,
+      type: s.typeUid,
+      ...tracked(s),
+    };
+  }
+
+  /** Create a record (or a type of records); one of the same name and type is returned. */
+  async create(input: RecordInput): Promise<CreateResult<LnRecord>> {
+    const name = requiredName(input?.name, "record", 150, "sample_1");
+    const description = text(input.description, "description", MAX_DESCRIPTION);
+    const isType = input.is_type ?? false;
+    if (typeof isType !== "boolean") {
+      throw new ValidationError("is_type must be true or false", "omit it for a plain record");
+    }
+    const typeRef = text(input.type, "type", 150);
+    let typeId: number | null = null;
+    if (typeRef !== null) {
+      const [type] = await this.db
+        .select({ id: r.id, isType: r.isType, branchId: r.branchId })
+        .from(r)
+        .where(sql`(${r.uid} = ${typeRef} OR ${r.name} = ${typeRef}) AND ${r.branchId} <> ${TRASH}`)
+        .orderBy(sql`${r.uid} = ${typeRef} DESC`, r.id)
+        .limit(1);
+      if (!type?.isType) {
+        throw new ValidationError(
+          type ? `record '${typeRef}' is not a type` : `no record type '${typeRef}'`,
+          "create the type first with is_type: true",
+        );
+      }
+      typeId = type.id;
+    }
+    return this.decide([[LOCK.ulabel, lockName(name)]], async (tx) => {
+      const ofType = typeId === null ? sql`${r.typeId} IS NULL` : eq(r.typeId, typeId);
+      const existing = await firstNamed(
+        tx,
+        r as typeof r & { name: typeof r.name },
+        { id: r.id, uid: r.uid, isType: r.isType },
+        name,
+        ofType,
+      );
+      if (existing) {
+        if (existing.isType !== isType) {
+          throw new ConflictError(
+            `record '${name}' already exists (${existing.uid}) and ${existing.isType ? "is" : "is not"} a type`,
+            "use the existing record, or give the new one another name",
+          );
+        }
+        return { id: existing.id, status: "existing" };
+      }
+      const uid = randomBase62(UID_LENGTHS.record);
+      const createdById = this.instance.user.id;
+      return created(
+        await tx
+          .insert(r)
+          .values({ uid, name, description, isType, typeId, createdById })
+          .returning({ id: r.id }),
+      );
+    });
+  }
+}
