@@ -129,6 +129,10 @@ command("save <path>", "register a file or folder as an artifact (copied into st
   .option("--description <text>", "a description (required when there is no key)")
   .addOption(new Option("--kind <kind>", "what the artifact is").choices(["dataset", "model"]))
   .option("--version-tag <tag>", "a label for this version, e.g. 1.0")
+  .option(
+    "--schema <name>",
+    "validate a CSV, TSV, Parquet or JSON file against this schema first; nothing is saved unless it is valid",
+  )
   .action(run(async (path, opts) => (await artifactCmds()).save(path, opts)));
 
 const listOptions = (cmd: Command) =>
@@ -349,6 +353,7 @@ feature
   .requiredOption("--dtype <dtype>", DTYPE_HELP)
   .option("--unit <unit>", "e.g. degC")
   .option("--description <text>", "a description")
+  .option("--not-nullable", "values may not be missing when data is validated against a schema")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (name, opts) => (await annotationCmds()).featureCreate(name, opts)));
 const ulabel = program.command("ulabel").description("ulabels: labels, with types and parents");
@@ -420,6 +425,42 @@ command("search <registry> <text>", "ranked search by name: exact and synonym ma
       (await annotationCmds()).searchCommand(registry, text, opts),
     ),
   );
+
+// ---- schemas and validation ----
+
+const schemaCmds = () => import("./commands/schemas.js");
+const schemaCmd = program
+  .command("schema")
+  .description("schemas: named sets of features that data is validated against");
+schemaCmd
+  .command("create <name>")
+  .description("define a schema of features (the same name and definition: the existing one)")
+  .option("--features <names>", "feature names, comma-separated, e.g. sample_id,n_cells")
+  .option("--maximal", "no columns other than the features")
+  .option("--ordered", "columns in the order of --features")
+  .option("--coerce", 'convert values to the feature\'s dtype first ("37" -> 37)')
+  .option("--no-minimal", "features are not required (default: every feature is required)")
+  .option("--description <text>", "a description")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText(
+    "after",
+    "\nFeatures must exist (lamin feature create NAME --dtype DTYPE [--not-nullable]). Without\n--features, any registered feature among the columns is validated. E.g.\n  lamin schema create samples --features sample_id,n_cells,cell_type --maximal\n  lamin validate samples.csv --schema samples\n  lamin save samples.csv --key raw/samples.csv --schema samples",
+  )
+  .action(run(async (name, opts) => (await schemaCmds()).schemaCreate(name, opts)));
+schemaCmd
+  .command("list")
+  .description("list schemas (newest first)")
+  .option("--limit <n>", "at most this many", "100")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await schemaCmds()).schemaList(opts)));
+
+command("validate <file>", "validate a CSV, TSV, Parquet or JSON file against a schema")
+  .requiredOption("--schema <name>", "the schema's name or uid")
+  .addHelpText(
+    "after",
+    "\nChecks missing columns (minimal set), extra columns (maximal set), column order (ordered\nset), each value's dtype, missing values of non-nullable features and categorical values\nnot in their registry (cat[ULabel], cat[Record], cat[bionty.CellType.ontology_id], ...).\nEvery offending column is listed with its first 20 values, counts and close matches.\nJSON: a list of records, or one object of feature -> value. Exit code 2 when invalid;\n--json prints the report.",
+  )
+  .action(run(async (file, opts) => (await schemaCmds()).validateCommand(file, opts)));
 
 // ---- the hub ----
 

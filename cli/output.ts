@@ -34,11 +34,18 @@ export function reportError(error: unknown, json: boolean): number {
   const hint = known
     ? (error.hint ?? "run the command with --help to see its usage")
     : "this is a bug; please report it with the command you ran";
-  process.stderr.write(`error: ${message.split("\n")[0]}\n`);
+  // a structured report (schema validation) prints every line of its message
+  const report = known ? (error as { report?: unknown }).report : undefined;
+  process.stderr.write(`error: ${report ? message : message.split("\n")[0]}\n`);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
   if (json) {
     printJson({
-      error: { type: known ? error.kind : "internal", message, ...(hint ? { hint } : {}) },
+      error: {
+        type: known ? error.kind : "internal",
+        message,
+        ...(hint ? { hint } : {}),
+        ...(report ? { report } : {}),
+      },
     });
   }
   if (!known && process.env.LAMIN_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);

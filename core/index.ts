@@ -116,7 +116,22 @@ export {
   TRANSFORM_KINDS,
   ULABEL_FILTER_FIELDS,
 } from "./registry/records.js";
+export {
+  type HashInput as SchemaHashInput,
+  type Schema,
+  type SchemaInput,
+  type SchemaMember,
+  schemaHash,
+  schemaHashEntries,
+} from "./registry/schemas.js";
 export { SEARCH_REGISTRIES, type SearchHit, type SearchOptions } from "./registry/search.js";
 export type { EndStatus, TrackOptions, TrackResult } from "./registry/tracking.js";
+export {
+  type Format as ValidationFormat,
+  type Issue as ValidationIssue,
+  SchemaValidationError,
+  type ValidationReport,
+  type ValueCount,
+} from "./registry/validate.js";
 export type { InstanceSettings } from "./settings.js";
 export { type InitOptions, knownInstances } from "./setup.js";

@@ -17,6 +17,7 @@ import { type LineageGraph, type LineageOptions, lineage } from "./registry/line
 import { Records } from "./registry/records/record.js";
 import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
+import { Schemas } from "./registry/schemas.js";
 import { type SearchHit, type SearchOptions, search } from "./registry/search.js";
 import {
   type EndStatus,
@@ -25,6 +26,7 @@ import {
   type TrackResult,
   track,
 } from "./registry/tracking.js";
+import type { ValidationReport } from "./registry/validate.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
 import type { StorageBackend } from "./storage/types.js";
 
@@ -48,6 +50,8 @@ export class Instance {
   readonly records: Records;
   /** Feature values and labels of artifacts and runs (see `artifacts.features(uid)`). */
   readonly annotations: Annotations;
+  /** Schemas: named feature sets that data is validated against (`validate`). */
+  readonly schemas: Schemas;
 
   constructor(
     readonly settings: InstanceSettings,
@@ -66,6 +70,7 @@ export class Instance {
     this.collections = new Collections(this);
     this.records = new Records(this);
     this.annotations = new Annotations(this);
+    this.schemas = new Schemas(this);
   }
 
   get db() {
@@ -103,6 +108,15 @@ export class Instance {
   /** Ranked search of a registry by name (LaminDB's `Registry.search`): `search("ulabel", "t cell")`. */
   search(registry: string, text: string, opts?: SearchOptions): Promise<SearchHit[]> {
     return search(this, registry, text, opts);
+  }
+
+  /**
+   * Validate a CSV, TSV, Parquet or JSON file against a schema (name or uid): the report lists
+   * every issue (`valid` false); save with `artifacts.save(path, { key, schema })`.
+   */
+  async validate(path: string, schema: string): Promise<ValidationReport> {
+    const { validateFile } = await import("./registry/validate.js");
+    return validateFile(this, path, schema);
   }
 
   /** What `lamin info` shows. */

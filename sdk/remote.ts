@@ -143,6 +143,12 @@ export class RemoteArtifacts implements ArtifactsApi {
   }
 
   async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {
+    if (opts.schema !== undefined) {
+      throw new UnavailableError(
+        "saving with a schema works on the instance's database directly, not yet over HTTP",
+        "validate and save on the server, or stop `lamin serve` for this command",
+      );
+    }
     const abs = resolve(path);
     const info = await stat(abs).catch(() => undefined);
     if (!info)

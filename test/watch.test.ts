@@ -78,7 +78,7 @@ const rowsBelow = (prefix: string) =>
     .orderBy(asc(t.artifact.key));
 
 /** Poll (letting the watcher finish what it started) until `check` holds, or fail saying what. */
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     await sleep(QUIET / 2);

@@ -45,12 +45,13 @@ const VERB = {
 
 export async function featureCreate(
   name: string,
-  opts: Json & { dtype: string; unit?: string; description?: string },
+  opts: Json & { dtype: string; unit?: string; description?: string; notNullable?: boolean },
 ) {
   const r = await withInstance((ln) =>
     ln.features.create({
       name,
       dtype: opts.dtype,
+      ...(opts.notNullable ? { nullable: false } : {}),
       ...(opts.unit !== undefined ? { unit: opts.unit } : {}),
       ...(opts.description !== undefined ? { description: opts.description } : {}),
     }),

@@ -31,13 +31,20 @@ const VERB: Record<SaveStatus, string> = {
 
 export async function save(
   path: string,
-  opts: Json & { key?: string; description?: string; kind?: string; versionTag?: string },
+  opts: Json & {
+    key?: string;
+    description?: string;
+    kind?: string;
+    versionTag?: string;
+    schema?: string;
+  },
 ) {
   const progress = progressPrinter(basename(path));
   const result = await withTarget(async (ln) => {
     await attachActiveRun(ln);
     return ln.artifacts
       .save(path, {
+        ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
         ...(opts.key !== undefined ? { key: opts.key } : {}),
         ...(opts.description !== undefined ? { description: opts.description } : {}),
         ...(opts.kind !== undefined ? { kind: opts.kind } : {}),

@@ -150,7 +150,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Parse a command-line text as a value of a simple dtype (strings stay strings). */
-function fromText(simple: string, text: string): unknown {
+export function fromText(simple: string, text: string): unknown {
   switch (simple) {
     case "int":
     case "float":
@@ -177,7 +177,7 @@ function fromText(simple: string, text: string): unknown {
  * One value checked against a simple dtype and put in its stored form: the JSON to store and
  * the LaminDB hash (hash_string of Python's str(value); dicts: json.dumps(sort_keys=True)).
  */
-function checkSimple(
+export function checkSimple(
   feature: string,
   simple: string,
   value: unknown,

@@ -100,6 +100,8 @@ export interface SaveOptions {
   kind?: string;
   versionTag?: string;
   onProgress?: (progress: Progress) => void;
+  /** Validate against this schema (name or uid) first; link it and annotate (validate.ts). */
+  schema?: string;
 }
 
 export interface ListOptions extends PageOptions {
@@ -265,6 +267,12 @@ export class Artifacts {
    * The common case costs three statements: look up, insert (flagged), clear the flag.
    */
   async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {
+    if (opts.schema !== undefined) {
+      const { saveWithSchema } = await import("./validate.js");
+      return saveWithSchema(this.instance, path, { ...opts, schema: opts.schema }, (p, o) =>
+        this.save(p, o),
+      );
+    }
     const input = await this.inspect(path, opts);
     const key = opts.key ?? null;
     const decision = await this.decide(input, opts, key);

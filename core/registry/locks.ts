@@ -14,6 +14,7 @@ export const LOCK = {
   ulabel: 7,
   project: 8,
   storageObject: 9,
+  schema: 10,
 } as const;
 
 /** Serialize on `value` in `namespace` until the transaction ends. */

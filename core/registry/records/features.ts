@@ -37,6 +37,8 @@ export interface FeatureInput {
   dtype: string;
   unit?: string | null;
   description?: string | null;
+  /** Whether values may be missing when data is validated against a schema (default true). */
+  nullable?: boolean;
 }
 
 const SIMPLE_DTYPES = new Set([
@@ -134,6 +136,8 @@ export class Features extends RecordRegistry<FeatureSelected, Feature> {
     }
     const unit = text(input.unit, "unit", 30);
     const description = text(input.description, "description", MAX_DESCRIPTION);
+    const nullable = input.nullable ?? true;
+    if (typeof nullable !== "boolean") throw new ValidationError("nullable must be true or false");
     return this.decide([[LOCK.feature, name]], async (tx) => {
       const fields = { id: f.id, uid: f.uid, dtype: f.dtypeStr };
       const existing = await firstNamed(tx, f, fields, name, sql`${f.typeId} IS NULL`);
@@ -151,7 +155,7 @@ export class Features extends RecordRegistry<FeatureSelected, Feature> {
       return created(
         await tx
           .insert(f)
-          .values({ uid, name, dtypeStr: dtype, unit, description, createdById })
+          .values({ uid, name, dtypeStr: dtype, unit, description, nullable, createdById })
           .returning({ id: f.id }),
       );
     });

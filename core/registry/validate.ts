@@ -1,0 +1,726 @@
+/**
+ * Validate tabular and JSON data against a schema (LaminDB's `DataFrameCurator(df, schema)
+ * .validate()` and `ExperimentalDictCurator`), and annotate an artifact saved with it.
+ *
+ * Formats: CSV, TSV (RFC 4180 quoting), Parquet (hyparquet), JSON (an array of records, or one
+ * record as an object of feature → value). Checks, all of them, reported together: missing
+ * columns (minimal_set), extra columns (maximal_set), column order (ordered_set), each value's
+ * dtype (with coerce: "37" → 37), nulls of non-nullable features, categorical values that are
+ * not in their registry (`cat[ULabel]`, `cat[Record]`, `cat[Project]`, `cat[bionty.X(.field)]`).
+ * Every offending column is listed with its first 20 distinct values and their counts, with
+ * close matches for unknown columns and unknown labels.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { extname } from "node:path";
+import { type SQL, sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.js";
+import { LaminError, ValidationError } from "../errors.js";
+import type { Instance } from "../instance.js";
+import { lookupModuleValues } from "../modules/index.js";
+import { checkSimple, closeMatches, fromText, parseDtype } from "./annotations.js";
+import type { SaveOptions, SaveResult } from "./artifacts.js";
+import { TRASH } from "./branch.js";
+import type { Schema, SchemaMember } from "./schemas.js";
+
+/** Distinct values listed per offending column. */
+export const MAX_LISTED = 20;
+/** Files larger than this are not read for validation. */
+const MAX_BYTES = 512 * 1024 * 1024;
+
+export interface ValueCount {
+  value: unknown;
+  count: number;
+  closeMatches?: string[];
+  /** The standard value this one is a synonym of (module registries). */
+  synonymOf?: string;
+}
+
+export type Issue =
+  | { kind: "missing-columns"; columns: { name: string; closeMatches: string[] }[] }
+  | { kind: "extra-columns"; columns: { name: string; closeMatches: string[] }[] }
+  | { kind: "column-order"; expected: string[]; actual: string[] }
+  | {
+      kind: "dtype";
+      column: string;
+      dtype: string;
+      /** Offending values in all, and distinct ones; `values` lists the first MAX_LISTED. */
+      count: number;
+      distinct: number;
+      values: ValueCount[];
+    }
+  | { kind: "nulls"; column: string; count: number; rows: number[] }
+  | {
+      kind: "not-in-registry";
+      column: string;
+      dtype: string;
+      count: number;
+      distinct: number;
+      values: ValueCount[];
+    }
+  | { kind: "unsupported-dtype"; column: string; dtype: string };
+
+export interface ValidationReport {
+  valid: boolean;
+  schema: { uid: string; name: string | null };
+  file: string;
+  format: Format;
+  n_rows: number;
+  columns: string[];
+  issues: Issue[];
+}
+
+/** A failed validation; `report` has every issue. */
+export class SchemaValidationError extends ValidationError {
+  constructor(readonly report: ValidationReport) {
+    const lines = describeIssues(report);
+    super(
+      `${report.file} does not match schema '${report.schema.name ?? report.schema.uid}': ${report.issues.length} issue${report.issues.length > 1 ? "s" : ""}\n${lines.map((l) => `  ${l}`).join("\n")}`,
+      "fix the data (or the labels: lamin ulabel create NAME), then validate again; nothing was saved",
+    );
+  }
+}
+
+// ------------------------------------------------------------------ reading
+
+export type Format = "csv" | "tsv" | "parquet" | "json";
+
+export interface Table {
+  format: Format;
+  columns: string[];
+  /** Column → values, one per row (null = missing). */
+  values: Map<string, unknown[]>;
+  nRows: number;
+  /** Values are text as written (CSV/TSV): parse them per dtype. */
+  text: boolean;
+  /** A JSON object: one record. */
+  single: boolean;
+}
+
+export function formatOf(path: string): Format {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".csv") return "csv";
+  if (ext === ".tsv" || ext === ".tab") return "tsv";
+  if (ext === ".parquet") return "parquet";
+  if (ext === ".json") return "json";
+  throw new ValidationError(
+    `cannot validate '${path}': ${ext ? `${ext} files are` : "a file without suffix is"} not supported`,
+    "validate .csv, .tsv, .parquet or .json files",
+  );
+}
+
+/** RFC 4180: quoted fields with doubled quotes, delimiters and newlines inside; CRLF or LF. */
+export function parseDelimited(text: string, delimiter: string): string[][] {
+  const out: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i++;
+        continue;
+      }
+      field += c;
+      i++;
+      continue;
+    }
+    if (c === '"' && field === "") {
+      quoted = true;
+      i++;
+    } else if (c === delimiter) {
+      row.push(field);
+      field = "";
+      i++;
+    } else if (c === "\n" || c === "\r") {
+      row.push(field);
+      out.push(row);
+      row = [];
+      field = "";
+      i += c === "\r" && text[i + 1] === "\n" ? 2 : 1;
+    } else {
+      field += c;
+      i++;
+    }
+  }
+  if (quoted) throw new ValidationError("the file ends inside a quoted field", "close the quote");
+  if (field !== "" || row.length > 0) {
+    row.push(field);
+    out.push(row);
+  }
+  // blank lines are not rows
+  return out.filter((r) => !(r.length === 1 && r[0] === ""));
+}
+
+/** Text that pandas reads as a missing value. */
+const NULL_TEXT = new Set(["", "NA", "NaN", "nan", "null", "NULL", "None"]);
+
+function fromRows(format: Format, header: string[], body: unknown[][], text: boolean): Table {
+  const values = new Map<string, unknown[]>(header.map((h) => [h, []]));
+  for (const r of body) {
+    header.forEach((h, j) => {
+      (values.get(h) as unknown[]).push(r[j] ?? null);
+    });
+  }
+  return { format, columns: header, values, nRows: body.length, text, single: false };
+}
+
+function uniqueHeader(header: string[], path: string): string[] {
+  const dupes = [...new Set(header.filter((h, i) => header.indexOf(h) !== i))];
+  if (dupes.length) {
+    throw new ValidationError(
+      `${path} has column${dupes.length > 1 ? "s" : ""} ${dupes.map((d) => `'${d}'`).join(", ")} more than once`,
+      "give each column a distinct name",
+    );
+  }
+  return header;
+}
+
+const plain = (v: unknown): unknown =>
+  typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v;
+
+/** Read a file as a table of columns (the whole file is read; at most 512 MiB). */
+export async function readTable(path: string): Promise<Table> {
+  const format = formatOf(path);
+  const info = await stat(path).catch(() => {
+    throw new ValidationError(`no such file: ${path}`, "check the path");
+  });
+  if (!info.isFile()) throw new ValidationError(`${path} is not a file`);
+  if (info.size > MAX_BYTES) {
+    throw new ValidationError(`${path} is too large to validate here (${info.size} bytes)`);
+  }
+  const bytes = await readFile(path);
+  if (format === "csv" || format === "tsv") {
+    const grid = parseDelimited(bytes.toString("utf8"), format === "csv" ? "," : "\t");
+    const [header, ...body] = grid;
+    if (!header) throw new ValidationError(`${path} is empty`, "the first line names the columns");
+    body.forEach((r, i) => {
+      if (r.length !== header.length) {
+        throw new ValidationError(
+          `${path}: row ${i + 1} has ${r.length} fields, the header has ${header.length}`,
+          "quote fields that contain the delimiter",
+        );
+      }
+    });
+    const table = fromRows(format, uniqueHeader(header, path), body, true);
+    for (const [c, vs] of table.values) {
+      table.values.set(
+        c,
+        vs.map((v) => (NULL_TEXT.has(v as string) ? null : v)),
+      );
+    }
+    return table;
+  }
+  if (format === "parquet") {
+    const { parquetMetadata, parquetReadObjects, parquetSchema } = await import("hyparquet");
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    let header: string[];
+    let records: Record<string, unknown>[];
+    try {
+      const metadata = parquetMetadata(buffer);
+      header = parquetSchema(metadata).children.map((c) => c.element.name);
+      records = (await parquetReadObjects({ file: buffer, metadata })) as Record<string, unknown>[];
+    } catch (error) {
+      throw new ValidationError(
+        `${path} is not a readable Parquet file: ${(error as Error).message}`,
+        "write it with pyarrow, pandas or another Parquet writer",
+      );
+    }
+    const body = records.map((r) => header.map((h) => plain(r[h])));
+    return fromRows("parquet", header, body, false);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw new ValidationError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isObject(data)) {
+    const header = Object.keys(data);
+    return { ...fromRows("json", header, [header.map((h) => data[h])], false), single: true };
+  }
+  if (Array.isArray(data) && data.every(isObject)) {
+    const header: string[] = [];
+    for (const r of data) for (const k of Object.keys(r)) if (!header.includes(k)) header.push(k);
+    const body = data.map((r) => header.map((h) => (h in r ? r[h] : null)));
+    return fromRows("json", header, body, false);
+  }
+  throw new ValidationError(
+    `${path} holds neither one record (an object) nor a list of records`,
+    'give [{"a": 1}, {"a": 2}] or {"a": 1}',
+  );
+}
+
+// ------------------------------------------------------------------ checking values
+
+const INT_TEXT = /^[+-]?\d+$/;
+const NUM_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Text of a CSV field in the type pandas would read for this dtype (strict: "37.0" is a float). */
+function parseText(simple: string, text: string): unknown {
+  if (simple === "int") return INT_TEXT.test(text.trim()) ? Number(text) : text;
+  if (simple === "float" || simple === "num")
+    return NUM_TEXT.test(text.trim()) ? Number(text) : text;
+  if (simple === "bool") return fromText("bool", text);
+  return text;
+}
+
+/** Convert a value towards a dtype (schema or feature `coerce`); unconvertible values stay. */
+function coerceValue(simple: string, v: unknown): unknown {
+  const s = typeof v === "string" ? v.trim() : v;
+  switch (simple) {
+    case "int":
+      if (typeof s === "string" && NUM_TEXT.test(s) && Number.isInteger(Number(s)))
+        return Number(s);
+      if (typeof s === "number" && Number.isInteger(s)) return s;
+      if (typeof s === "boolean") return s ? 1 : 0;
+      return v;
+    case "float":
+    case "num":
+      if (typeof s === "string" && NUM_TEXT.test(s)) return Number(s);
+      if (typeof s === "boolean") return s ? 1 : 0;
+      return v;
+    case "bool":
+      if (typeof s === "string") {
+        const l = s.toLowerCase();
+        if (["true", "1", "yes"].includes(l)) return true;
+        if (["false", "0", "no"].includes(l)) return false;
+      }
+      if (s === 1 || s === 0) return s === 1;
+      return v;
+    case "str":
+    case "path":
+    case "url":
+      return typeof s === "number" || typeof s === "boolean" ? String(s) : v;
+    case "date":
+      if (typeof s === "string" && /^\d{4}-\d{2}-\d{2}[T ]/.test(s)) return s.slice(0, 10);
+      return v;
+    case "datetime":
+      if (typeof s === "string" && /^\d{4}-\d{2}-\d{2}$/.test(s)) return `${s}T00:00:00Z`;
+      if (typeof s === "number") return new Date(s).toISOString();
+      return v;
+    default:
+      return v;
+  }
+}
+
+/** value → count, in first-seen order, keyed by a stable text. */
+class Tally {
+  readonly counts = new Map<string, { value: unknown; count: number }>();
+  total = 0;
+  add(value: unknown) {
+    const key = typeof value === "string" ? `s:${value}` : `j:${JSON.stringify(value)}`;
+    const hit = this.counts.get(key);
+    if (hit) hit.count++;
+    else this.counts.set(key, { value, count: 1 });
+    this.total++;
+  }
+  list(): ValueCount[] {
+    return [...this.counts.values()].slice(0, MAX_LISTED);
+  }
+}
+
+type Runner = Pick<Db, "execute">;
+
+const LABEL_TABLES = {
+  ulabel: "lamindb_ulabel",
+  record: "lamindb_record",
+  project: "lamindb_project",
+};
+
+/** Distinct label names → which exist (by name or uid), and close names for those that do not. */
+async function lookupLabels(
+  db: Runner,
+  kind: keyof typeof LABEL_TABLES,
+  type: string | null,
+  values: string[],
+): Promise<{ missing: Map<string, string[]>; registry: string }> {
+  const table = sql.raw(`"${LABEL_TABLES[kind]}"`);
+  const typeFilter: SQL =
+    type === null
+      ? sql``
+      : sql` AND type_id IN (SELECT id FROM ${table} WHERE (uid = ${type} OR name = ${type}) AND is_type)`;
+  const found = new Set<string>();
+  for (let i = 0; i < values.length; i += 1000) {
+    const list = sql.join(
+      values.slice(i, i + 1000).map((v) => sql`${v}`),
+      sql`, `,
+    );
+    const hits = await queryRows<{ uid: string; name: string | null }>(
+      db as Db,
+      sql`SELECT uid, name FROM ${table} WHERE (name IN (${list}) OR uid IN (${list}))
+        AND branch_id <> ${TRASH}${typeFilter}`,
+    );
+    for (const h of hits) {
+      found.add(h.uid);
+      if (h.name !== null) found.add(h.name);
+    }
+  }
+  const missing = new Map<string, string[]>();
+  const absent = values.filter((v) => !found.has(v));
+  if (absent.length) {
+    const pool = (
+      await queryRows<{ name: string }>(
+        db as Db,
+        sql`SELECT name FROM ${table} WHERE name IS NOT NULL AND NOT is_type
+          AND branch_id <> ${TRASH}${typeFilter} LIMIT 10000`,
+      )
+    ).map((p) => p.name);
+    for (const a of absent.slice(0, MAX_LISTED)) missing.set(a, closeMatches(a, pool));
+    for (const a of absent.slice(MAX_LISTED)) missing.set(a, []);
+  }
+  const registry = `${{ ulabel: "ULabel", record: "Record", project: "Project" }[kind]}${type ? `[${type}]` : ""}`;
+  return { missing, registry };
+}
+
+/** `cat[bionty.CellType(.field)]` → the module field spec, else undefined. */
+function moduleCat(dtype: string): { spec: string; list: boolean } | undefined {
+  const m =
+    /^(list\[)?cat\[([a-z][a-z0-9_]*\.[A-Z][A-Za-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\]\]?$/.exec(dtype);
+  if (!m?.[2] || (m[1] && !dtype.endsWith("]]"))) return undefined;
+  return { spec: m[2], list: !!m[1] };
+}
+
+interface ColumnPlan {
+  column: string;
+  member: SchemaMember;
+}
+
+/**
+ * Check a table against a schema: every issue, none thrown. Also returns the values to
+ * annotate a saved artifact with (categorical feature → distinct labels; a single JSON record:
+ * every value of a feature that annotation supports).
+ */
+export async function checkTable(
+  instance: Instance,
+  table: Table,
+  schema: Schema,
+  file: string,
+): Promise<{ report: ValidationReport; annotate: Record<string, unknown> }> {
+  const issues: Issue[] = [];
+  const annotate: Record<string, unknown> = {};
+  const db = instance.db;
+  let members = schema.features;
+  const flexible = members.length === 0;
+  if (flexible) {
+    // a schema without features validates the columns that are registered features
+    if (table.columns.length) {
+      members = await queryRows<SchemaMember>(
+        db,
+        sql`SELECT DISTINCT ON (name) uid, name, _dtype_str AS dtype, nullable, coerce FROM lamindb_feature
+          WHERE name IN (${sql.join(
+            table.columns.map((c) => sql`${c}`),
+            sql`, `,
+          )}) AND NOT is_type AND branch_id <> ${TRASH} ORDER BY name, id`,
+      );
+    }
+  }
+  const names = members.map((m) => m.name);
+  const present = new Set(table.columns);
+  const missing = names.filter((n) => !present.has(n));
+  const extra = table.columns.filter((c) => !names.includes(c));
+  if (schema.minimal_set && !flexible && missing.length) {
+    issues.push({
+      kind: "missing-columns",
+      columns: missing.map((m) => ({ name: m, closeMatches: closeMatches(m, extra) })),
+    });
+  }
+  if (schema.maximal_set && extra.length) {
+    const all = (
+      await queryRows<{ name: string }>(
+        db,
+        sql`SELECT name FROM lamindb_feature WHERE NOT is_type AND branch_id <> ${TRASH} LIMIT 10000`,
+      )
+    ).map((r) => r.name);
+    issues.push({
+      kind: "extra-columns",
+      columns: extra.map((e) => ({
+        name: e,
+        // schema features that are not in the data first, then any feature
+        closeMatches: [...new Set([...closeMatches(e, missing), ...closeMatches(e, all)])].slice(
+          0,
+          3,
+        ),
+      })),
+    });
+  }
+  if (schema.ordered_set) {
+    const expected = names.filter((n) => present.has(n));
+    const actual = table.columns.filter((c) => names.includes(c));
+    if (expected.join("\u0000") !== actual.join("\u0000")) {
+      issues.push({ kind: "column-order", expected: names, actual: table.columns });
+    }
+  }
+  const plans: ColumnPlan[] = members
+    .filter((m) => present.has(m.name))
+    .map((m) => ({ column: m.name, member: m }));
+  for (const { column, member } of plans) {
+    const values = table.values.get(column) as unknown[];
+    const dtype = member.dtype ?? "";
+    const coerce = schema.coerce || member.coerce;
+    // nulls
+    const nullRows: number[] = [];
+    values.forEach((v, i) => {
+      if (v === null || v === undefined || (typeof v === "number" && Number.isNaN(v)))
+        nullRows.push(i + 1);
+    });
+    if (nullRows.length && !member.nullable) {
+      issues.push({
+        kind: "nulls",
+        column,
+        count: nullRows.length,
+        rows: nullRows.slice(0, MAX_LISTED),
+      });
+    }
+    const nonNull = values.filter(
+      (v) => !(v === null || v === undefined || (typeof v === "number" && Number.isNaN(v))),
+    );
+    const mod = moduleCat(dtype);
+    const parsed = parseDtype(dtype);
+    if (mod || parsed?.kind === "cat") {
+      const isList = mod ? mod.list : (parsed?.list ?? false);
+      const tally = new Tally();
+      const labels: string[] = [];
+      const bad = new Tally();
+      for (const v of nonNull) {
+        const items = isList && Array.isArray(v) ? v : [v];
+        for (const item of items) {
+          const s =
+            typeof item === "string"
+              ? item
+              : coerce && typeof item === "number"
+                ? String(item)
+                : null;
+          if (s === null || s === "") bad.add(item);
+          else {
+            tally.add(s);
+            labels.push(s);
+          }
+        }
+      }
+      if (bad.total) {
+        issues.push({
+          kind: "dtype",
+          column,
+          dtype,
+          count: bad.total,
+          distinct: bad.counts.size,
+          values: bad.list(),
+        });
+      }
+      const distinct = [...new Set(labels)];
+      const missingValues: ValueCount[] = [];
+      let missingCount = 0;
+      if (mod) {
+        const r = await lookupModuleValues(instance, mod.spec, distinct);
+        for (const m of r.missing) {
+          const count = tally.counts.get(`s:${m.value}`)?.count ?? 0;
+          missingCount += count;
+          missingValues.push({
+            value: m.value,
+            count,
+            closeMatches: m.closeMatches,
+            ...(m.synonymOf ? { synonymOf: m.synonymOf } : {}),
+          });
+        }
+      } else if (parsed?.kind === "cat") {
+        const r = await lookupLabels(db, parsed.label, parsed.type, distinct);
+        for (const [value, close] of r.missing) {
+          const count = tally.counts.get(`s:${value}`)?.count ?? 0;
+          missingCount += count;
+          missingValues.push({ value, count, closeMatches: close });
+        }
+        if (distinct.length && !r.missing.size) annotate[column] = distinct;
+      }
+      if (missingValues.length) {
+        issues.push({
+          kind: "not-in-registry",
+          column,
+          dtype,
+          count: missingCount,
+          distinct: missingValues.length,
+          values: missingValues.slice(0, MAX_LISTED),
+        });
+      }
+      continue;
+    }
+    if (!parsed) {
+      issues.push({ kind: "unsupported-dtype", column, dtype });
+      continue;
+    }
+    const bad = new Tally();
+    const checked: unknown[] = [];
+    for (const raw of nonNull) {
+      let ok = true;
+      const one = (x: unknown): unknown => {
+        let v = table.text && typeof x === "string" ? parseText(parsed.simple, x) : x;
+        if (coerce) v = coerceValue(parsed.simple, v);
+        try {
+          return checkSimple(column, parsed.simple, v).json;
+        } catch (error) {
+          if (!(error instanceof LaminError)) throw error;
+          ok = false;
+          return undefined;
+        }
+      };
+      let out: unknown;
+      if (parsed.list) {
+        const arr = Array.isArray(raw)
+          ? raw
+          : table.text && typeof raw === "string"
+            ? safeList(raw)
+            : null;
+        if (arr === null) ok = false;
+        else out = arr.map(one);
+      } else out = one(raw);
+      if (ok) checked.push(out);
+      else bad.add(raw);
+    }
+    if (bad.total) {
+      issues.push({
+        kind: "dtype",
+        column,
+        dtype,
+        count: bad.total,
+        distinct: bad.counts.size,
+        values: bad.list(),
+      });
+    } else if (table.single && checked.length === 1) {
+      annotate[column] = checked[0];
+    }
+  }
+  return {
+    report: {
+      valid: issues.length === 0,
+      schema: { uid: schema.uid, name: schema.name },
+      file,
+      format: table.format,
+      n_rows: table.nRows,
+      columns: table.columns,
+      issues,
+    },
+    annotate,
+  };
+}
+
+function safeList(text: string): unknown[] | null {
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v : null;
+  } catch {
+    return text.split(",").map((s) => s.trim());
+  }
+}
+
+const show = (v: unknown) => (typeof v === "string" ? `'${v}'` : JSON.stringify(v));
+
+/** One line per issue, every offending column with its listed values. */
+export function describeIssues(report: ValidationReport): string[] {
+  const lines: string[] = [];
+  const dym = (c: string[]) => (c.length ? ` (did you mean ${c.map(show).join(", ")}?)` : "");
+  for (const issue of report.issues) {
+    switch (issue.kind) {
+      case "missing-columns":
+        lines.push(
+          `missing column${issue.columns.length > 1 ? "s" : ""}: ${issue.columns
+            .map((c) => `${show(c.name)}${dym(c.closeMatches)}`)
+            .join(", ")}`,
+        );
+        break;
+      case "extra-columns":
+        lines.push(
+          `column${issue.columns.length > 1 ? "s" : ""} not in the schema (maximal set): ${issue.columns
+            .map((c) => `${show(c.name)}${dym(c.closeMatches)}`)
+            .join(", ")}`,
+        );
+        break;
+      case "column-order":
+        lines.push(
+          `columns out of order: expected ${issue.expected.join(", ")}; got ${issue.actual.join(", ")}`,
+        );
+        break;
+      case "nulls":
+        lines.push(
+          `column ${show(issue.column)}: ${issue.count} missing value${issue.count > 1 ? "s" : ""} but the feature is not nullable (rows ${issue.rows.join(", ")}${issue.count > issue.rows.length ? ", ..." : ""})`,
+        );
+        break;
+      case "dtype":
+        lines.push(
+          `column ${show(issue.column)}: ${issue.count} value${issue.count > 1 ? "s are" : " is"} not ${issue.dtype}: ${listValues(issue.values, issue.distinct)}`,
+        );
+        break;
+      case "not-in-registry":
+        lines.push(
+          `column ${show(issue.column)}: ${issue.distinct} value${issue.distinct > 1 ? "s are" : " is"} not in ${issue.dtype}: ${listValues(issue.values, issue.distinct)}`,
+        );
+        break;
+      case "unsupported-dtype":
+        lines.push(`column ${show(issue.column)}: dtype ${issue.dtype} cannot be validated yet`);
+        break;
+    }
+  }
+  return lines;
+}
+
+function listValues(values: ValueCount[], distinct: number): string {
+  const parts = values.map((v) => {
+    const hint = v.synonymOf
+      ? ` → synonym of ${show(v.synonymOf)}`
+      : v.closeMatches?.length
+        ? ` → did you mean ${v.closeMatches.map(show).join(", ")}?`
+        : "";
+    return `${show(v.value)} ×${v.count}${hint}`;
+  });
+  return `${parts.join("; ")}${distinct > values.length ? `; ... (${distinct - values.length} more)` : ""}`;
+}
+
+// ------------------------------------------------------------------ entry points
+
+/** Validate a file against a schema (name or uid): the full report, never thrown. */
+export async function validateFile(
+  instance: Instance,
+  path: string,
+  schemaRef: string,
+): Promise<ValidationReport> {
+  const schema = await instance.schemas.get(schemaRef);
+  const table = await readTable(path);
+  return (await checkTable(instance, table, schema, path)).report;
+}
+
+/**
+ * Save a file as an artifact after it validated against the schema: nothing is saved when it
+ * does not (SchemaValidationError with the report). A saved artifact gets `schema_id` and the
+ * feature values LaminDB annotates: categorical columns' distinct labels, or a JSON record's
+ * values.
+ */
+export async function saveWithSchema(
+  instance: Instance,
+  path: string,
+  opts: SaveOptions & { schema: string },
+  save: (path: string, opts: SaveOptions) => Promise<SaveResult>,
+): Promise<SaveResult> {
+  const { schema: schemaRef, ...rest } = opts;
+  const schema = await instance.schemas.get(schemaRef);
+  const table = await readTable(path);
+  const { report, annotate } = await checkTable(instance, table, schema, path);
+  if (!report.valid) throw new SchemaValidationError(report);
+  const result = await save(path, rest);
+  const schemaId = await instance.schemas.rowId(schema.uid);
+  await instance.db.execute(
+    sql`UPDATE lamindb_artifact SET schema_id = ${schemaId} WHERE uid = ${result.artifact.uid}`,
+  );
+  if (Object.keys(annotate).length) {
+    await instance.annotations.add("artifact", { uid: result.artifact.uid }, annotate);
+  }
+  return result;
+}
