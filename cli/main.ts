@@ -246,8 +246,11 @@ command(
   .option("--downstream", "only what was made from it")
   .option("--depth <n>", "how many runs deep (1-100)", "5")
   .addOption(
-    new Option("--format <format>", "text, json, or a picture's source: mermaid or dot")
-      .choices(["text", "json", "mermaid", "dot"])
+    new Option(
+      "--format <format>",
+      "text, json, a picture (svg: `lamin lineage UID --format svg > lineage.svg`), or its source (mermaid, dot)",
+    )
+      .choices(["text", "json", "mermaid", "dot", "svg"])
       .default("text"),
   )
   .action(run(async (uid, opts) => (await trackingCmds()).lineageCommand(uid, opts)));

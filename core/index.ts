@@ -77,6 +77,7 @@ export {
   type LineageOptions,
   toDot,
   toMermaid,
+  toSvg,
   toText,
 } from "./registry/lineage.js";
 export { type Filter, OPERATORS } from "./registry/query.js";

@@ -7,14 +7,14 @@
  *                                                  K ─▶ run5 ─▶ H
  *
  * Exact nodes and edges upstream and downstream of D at several depths, both directions, the
- * formats (text, mermaid, dot), the API route, and bad input (unknown uid, depth < 1).
+ * formats (text, mermaid, dot, svg), the API route, and bad input (unknown uid, depth < 1).
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, ValidationError } from "../core/errors.js";
 import type { Instance } from "../core/instance.js";
-import { type LineageGraph, toDot, toMermaid, toText } from "../core/registry/lineage.js";
+import { type LineageGraph, toDot, toMermaid, toSvg, toText } from "../core/registry/lineage.js";
 import { openInstance } from "../core/setup.js";
 import { createApp } from "../functions/api/app.js";
 import {
@@ -189,6 +189,20 @@ describe.each(BACKENDS)("lineage on %s", (backend) => {
     const dot = toDot(g);
     expect(dot.startsWith("digraph lineage {")).toBe(true);
     expect(dot.match(/ -> /g)?.length).toBe(7);
+    const svg = toSvg(g);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(svg.match(/<g class="node /g)?.length).toBe(g.nodes.length);
+    expect(svg.match(/<path class="edge /g)?.length).toBe(7);
+    expect(svg.match(/class="edge transform"[^>]*stroke-dasharray/g)?.length).toBe(2);
+    for (const n of g.nodes) expect(svg).toContain(`id="${n.id}"`);
+    // the start is drawn bold; data flows left to right: an input sits left of its run
+    expect(svg).toMatch(new RegExp(`id="${u.D}">[^\\n]*stroke-width="3"`));
+    const xOf = (id: string) =>
+      Number(new RegExp(`id="${id}"><[a-z]+ (?:points="|x=")(\\d+)`).exec(svg)?.[1]);
+    const runEdge = g.edges.find((e) => e.kind === "input" && e.to === u.run3);
+    expect(runEdge).toBeTruthy();
+    expect(xOf(runEdge?.from as string)).toBeLessThan(xOf(u.run3 as string));
   });
 
   it("refuses an unknown artifact and a bad depth", async () => {
@@ -223,6 +237,8 @@ describe.each(BACKENDS)("lineage on %s", (backend) => {
       expect(text.stdout).toContain(`<- run ${u.run2}  step2.sh (completed)`);
       const mermaid = await cli(["lineage", u.D as string, "--format", "mermaid"]);
       expect(mermaid.stdout.startsWith("flowchart LR")).toBe(true);
+      const svg = await cli(["lineage", u.D as string, "--format", "svg"]);
+      expect(svg.stdout.startsWith("<svg ")).toBe(true);
       const bad = await cli(["lineage", u.D as string, "--depth", "0"]);
       expect(bad.code).toBe(2);
       const unknown = await cli(["lineage", "0000000000000000zzzz"]);

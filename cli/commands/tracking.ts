@@ -190,8 +190,11 @@ export async function lineageCommand(
         ? "downstream"
         : "both";
   const format = opts.json ? "json" : opts.format;
-  if (!["text", "json", "mermaid", "dot"].includes(format)) {
-    throw new ValidationError(`invalid --format '${format}'`, "use text, json, mermaid or dot");
+  if (!["text", "json", "mermaid", "dot", "svg"].includes(format)) {
+    throw new ValidationError(
+      `invalid --format '${format}'`,
+      "use text, json, mermaid, dot or svg",
+    );
   }
   const mod = await import("../../core/registry/lineage.js");
   mod.lineageOptions({ direction, depth }); // bad options fail before the database opens
@@ -219,7 +222,9 @@ export async function lineageCommand(
       ? mod.toMermaid(graph)
       : format === "dot"
         ? mod.toDot(graph)
-        : mod.toText(graph);
+        : format === "svg"
+          ? mod.toSvg(graph)
+          : mod.toText(graph);
   process.stdout.write(text);
 }
 
