@@ -1,37 +1,16 @@
 /** `lamin schema create | list`, `lamin validate FILE --schema NAME` on the current instance. */
-import { LaminError, ValidationError } from "../../core/errors.js";
+import { ValidationError } from "../../core/errors.js";
 import type { Instance } from "../../core/instance.js";
 import type { Schema } from "../../core/registry/schemas.js";
-import { resolveInstanceSettings, runningServer } from "../../core/settings.js";
-import { note, printJson, say, table } from "../output.js";
+import { printJson, say, table } from "../output.js";
+import { withInstanceInProcess } from "./in-process.js";
 
 interface Json {
   json?: boolean;
 }
 
-async function withInstance<T>(fn: (ln: Instance) => Promise<T>): Promise<T> {
-  const settings = resolveInstanceSettings();
-  if (settings.db.kind === "remote" || runningServer(settings.name)) {
-    throw new LaminError(
-      "unavailable",
-      `schemas and validation work on the instance's database directly, not yet through ${
-        settings.db.kind === "remote" ? "a remote server" : "a running `lamin serve`"
-      }`,
-      settings.db.kind === "remote"
-        ? "use the SDK on the server"
-        : "stop `lamin serve` for this command, or use the SDK",
-    );
-  }
-  const { openInstance } = await import("../../core/setup.js");
-  const ln = await openInstance(settings.name, {
-    onWait: (holder) => note(`waiting for process ${holder.pid}, which has the instance open ...`),
-  });
-  try {
-    return await fn(ln);
-  } finally {
-    await ln.close();
-  }
-}
+const withInstance = <T>(fn: (ln: Instance) => Promise<T>): Promise<T> =>
+  withInstanceInProcess("schemas and validation", "use the SDK on the server", fn);
 
 const flags = (s: Schema) =>
   [
