@@ -65,9 +65,11 @@ function migrationsWith(app: string, extra: Record<string, string[]>): string {
   return dir;
 }
 
-const EXTRA = { "0002_extra": ["ALTER TABLE bionty_celltype ADD COLUMN extra_note text"] };
+/** What `migrations/bionty` holds: the module ships these. */
+const BIONTY_MIGRATIONS = ["0000_initial", "0001_parents_acyclic", "0002_artifact_links"];
+const EXTRA = { "0003_extra": ["ALTER TABLE bionty_celltype ADD COLUMN extra_note text"] };
 const BROKEN = {
-  "0003_broken": [
+  "0004_broken": [
     "ALTER TABLE bionty_tissue ADD COLUMN half_done text",
     "ALTER TABLE bionty_nope ADD COLUMN x int",
   ],
@@ -125,14 +127,14 @@ describe.concurrent.each(BACKENDS)("modules on %s", (backend) => {
 
   it("enables bionty: migrations under app bionty, seeded data, uids per bionty", async () => {
     const [result] = await enableModules(t.instance, ["bionty"]);
-    expect(result?.applied).toEqual(["0000_initial", "0001_parents_acyclic"]);
+    expect(result?.applied).toEqual(BIONTY_MIGRATIONS);
     expect(result?.seeded?.inserted).toMatchObject({ CellType: 35, Tissue: 24, Organism: 6 });
     expect(result?.seeded?.parents).toBeGreaterThan(50);
     const history = await queryRows<{ name: string }>(
       t.instance.db,
       sql`SELECT name FROM django_migrations WHERE app = 'bionty' ORDER BY id`,
     );
-    expect(history.map((h) => h.name)).toEqual(["0000_initial", "0001_parents_acyclic"]);
+    expect(history.map((h) => h.name)).toEqual(BIONTY_MIGRATIONS);
     expect((await listModules(t.instance))[0]?.enabled).toBe(true);
 
     for (const [ontologyId, uid] of BIONTY_UID_VECTORS) {
@@ -272,23 +274,23 @@ describe.concurrent.each(BACKENDS)("modules on %s", (backend) => {
   it("deploys pending migrations; one failing halfway changes nothing", async () => {
     expect(await instanceMigrationStatus(t.instance)).toEqual([
       expect.objectContaining({ app: "lamindb", pending: [] }),
-      { app: "bionty", applied: ["0000_initial", "0001_parents_acyclic"], pending: [] },
+      { app: "bionty", applied: BIONTY_MIGRATIONS, pending: [] },
     ]);
     // an injected migrations folder (the CLI test below uses LAMIN_MIGRATIONS_DIR)
     const extra = { migrationsDir: migrationsWith("bionty", EXTRA) };
-    expect((await instanceMigrationStatus(t.instance, extra))[1]?.pending).toEqual(["0002_extra"]);
+    expect((await instanceMigrationStatus(t.instance, extra))[1]?.pending).toEqual(["0003_extra"]);
     const { applied } = await deployMigrations(t.instance, extra);
-    expect(applied).toEqual({ lamindb: [], bionty: ["0002_extra"] });
+    expect(applied).toEqual({ lamindb: [], bionty: ["0003_extra"] });
     expect(await columnExists(t, "bionty_celltype", "extra_note")).toBe(true);
     expect((await instanceMigrationStatus(t.instance, extra))[1]?.pending).toEqual([]);
 
     const broken = { migrationsDir: migrationsWith("bionty", { ...EXTRA, ...BROKEN }) };
     const err = await deployMigrations(t.instance, broken).catch((e) => e);
-    expect(err.message).toMatch(/migration bionty\/0003_broken failed/);
+    expect(err.message).toMatch(/migration bionty\/0004_broken failed/);
     expect(err.hint).toMatch(/nothing was changed/);
     expect(await columnExists(t, "bionty_tissue", "half_done")).toBe(false);
     expect((await instanceMigrationStatus(t.instance, broken))[1]?.pending).toEqual([
-      "0003_broken",
+      "0004_broken",
     ]);
   });
 
@@ -408,7 +410,7 @@ describe.concurrent("lamin migrate", CLI_TIMEOUT, () => {
       "enable",
       "bionty",
     ]);
-    expect(enabled?.applied).toEqual(["0000_initial", "0001_parents_acyclic"]);
+    expect(enabled?.applied).toEqual(BIONTY_MIGRATIONS);
     expect(enabled?.seeded.inserted).toMatchObject({ CellType: 35 });
     const status = await json<Status>(["migrate", "status"]);
     expect(status.apps.map((a) => [a.app, a.pending])).toEqual([
@@ -418,21 +420,21 @@ describe.concurrent("lamin migrate", CLI_TIMEOUT, () => {
 
     const extra = { LAMIN_MIGRATIONS_DIR: migrationsWith("bionty", EXTRA) };
     const pending = await run(["migrate", "status"], extra);
-    expect(pending.stdout).toMatch(/bionty\s+2\s+0002_extra/);
+    expect(pending.stdout).toMatch(/bionty\s+3\s+0003_extra/);
     expect(pending.stdout).toMatch(/lamin migrate deploy/);
     expect(await json(["migrate", "deploy"], extra)).toMatchObject({
-      applied: { lamindb: [], bionty: ["0002_extra"] },
+      applied: { lamindb: [], bionty: ["0003_extra"] },
     });
 
     const broken = { LAMIN_MIGRATIONS_DIR: migrationsWith("bionty", { ...EXTRA, ...BROKEN }) };
     expectFailure(
       await run(["migrate", "deploy"], broken),
       5,
-      /migration bionty\/0003_broken failed/,
+      /migration bionty\/0004_broken failed/,
       /nothing was changed/,
     );
     const after = await json<Status>(["migrate", "status"], broken);
-    expect(after.apps[1]?.pending).toEqual(["0003_broken"]);
+    expect(after.apps[1]?.pending).toEqual(["0004_broken"]);
   });
 
   it("migrate create runs drizzle-kit in a checkout; names and places are checked", async () => {

@@ -25,54 +25,22 @@ import {
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
+import {
+  createdAt,
+  createdById,
+  linkColumns,
+  runId,
+  runLinkColumns,
+  sqlRecord,
+  tracked,
+  typed,
+  updatedAt,
+  versioned,
+} from "./columns.js";
 
-const createdAt = () =>
-  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
-const updatedAt = () =>
-  timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
-const createdById = () =>
-  integer("created_by_id")
-    .notNull()
-    .references((): AnyPgColumn => user.id);
-const runId = () => bigint("run_id", { mode: "number" }).references((): AnyPgColumn => run.id);
-
-/** Columns every SQLRecord carries (LaminDB's `SQLRecord` mixin). */
-const sqlRecord = () => ({
-  branchId: integer("branch_id")
-    .notNull()
-    .default(1)
-    .references((): AnyPgColumn => branch.id),
-  createdOnId: integer("created_on_id")
-    .notNull()
-    .default(1)
-    .references((): AnyPgColumn => branch.id),
-  spaceId: smallint("space_id")
-    .notNull()
-    .default(1)
-    .references((): AnyPgColumn => space.id),
-  isLocked: boolean("is_locked").notNull().default(false),
-  aux: jsonb("_aux").$type<Record<string, unknown>>(),
-});
-
-/** Who made a row and when (`TracksRun` + `TracksUpdates`). */
-const tracked = () => ({
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-  createdById: createdById(),
-  runId: runId(),
-});
-
-/** `IsVersioned`: uid suffix is the version, `is_latest` marks the head of a family. */
-const versioned = () => ({
-  versionTag: varchar("version_tag", { length: 30 }),
-  isLatest: boolean("is_latest").notNull().default(true),
-});
-
-/** `HasType`: rows can be types of other rows of the same registry. */
-const typed = (self: () => AnyPgColumn) => ({
-  isType: boolean("is_type").notNull().default(false),
-  typeId: integer("type_id").references(self),
-});
+// Modules build their tables from the same column groups; they import them from here so that
+// this file always loads before columns.ts (which refers back to its tables).
+export { linkColumns, sqlRecord, tracked } from "./columns.js";
 
 export const user = pgTable("lamindb_user", {
   id: serial("id").primaryKey(),
@@ -270,6 +238,48 @@ export const artifactInputOfRuns = pgTable(
   ],
 );
 
+/** Runs that saved an artifact again after another run had created it (`artifact.recreating_runs`). */
+export const artifactRecreatingRuns = pgTable(
+  "lamindb_artifact_recreating_runs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    runId: bigint("run_id", { mode: "number" })
+      .notNull()
+      .references(() => run.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifact_recreating_runs_pair").on(t.artifactId, t.runId),
+    index("lamindb_artifact_recreating_runs_run").on(t.runId),
+  ],
+);
+
+/** The schema an artifact was validated with, per slot (`artifact.schemas`). */
+export const artifactSchema = pgTable(
+  "lamindb_artifactschema",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    artifactId: integer("artifact_id")
+      .notNull()
+      .references(() => artifact.id, { onDelete: "cascade" }),
+    schemaId: integer("schema_id")
+      .notNull()
+      .references(() => schema.id),
+    slot: varchar("slot", { length: 40 }),
+    featureRefIsSemantic: boolean("feature_ref_is_semantic"),
+    createdAt: createdAt(),
+    createdById: createdById(),
+    runId: runId(),
+  },
+  (t) => [
+    uniqueIndex("lamindb_artifactschema_artifact_schema").on(t.artifactId, t.schemaId),
+    uniqueIndex("lamindb_artifactschema_artifact_slot").on(t.artifactId, t.slot),
+    index("lamindb_artifactschema_schema").on(t.schemaId),
+  ],
+);
+
 export const collection = pgTable(
   "lamindb_collection",
   {
@@ -306,6 +316,24 @@ export const collectionInputOfRuns = pgTable(
   (t) => [
     uniqueIndex("lamindb_collection_input_of_runs_pair").on(t.collectionId, t.runId),
     index("lamindb_collection_input_of_runs_run").on(t.runId),
+  ],
+);
+
+/** Runs that made a collection again after another run had created it. */
+export const collectionRecreatingRuns = pgTable(
+  "lamindb_collection_recreating_runs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    collectionId: integer("collection_id")
+      .notNull()
+      .references(() => collection.id, { onDelete: "cascade" }),
+    runId: bigint("run_id", { mode: "number" })
+      .notNull()
+      .references(() => run.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    uniqueIndex("lamindb_collection_recreating_runs_pair").on(t.collectionId, t.runId),
+    index("lamindb_collection_recreating_runs_run").on(t.runId),
   ],
 );
 
@@ -364,6 +392,29 @@ export const schemaFeature = pgTable(
   (t) => [uniqueIndex("lamindb_schemafeature_pair").on(t.schemaId, t.featureId)],
 );
 
+/** A composite schema's slots (`obs`, `var.T`, ...), each validated by a component schema. */
+export const schemaComponent = pgTable(
+  "lamindb_schemacomponent",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    compositeId: integer("composite_id")
+      .notNull()
+      .references((): AnyPgColumn => schema.id, { onDelete: "cascade" }),
+    componentId: integer("component_id")
+      .notNull()
+      .references((): AnyPgColumn => schema.id),
+    slot: varchar("slot", { length: 40 }),
+    createdAt: createdAt(),
+    createdById: createdById(),
+    runId: runId(),
+  },
+  (t) => [
+    uniqueIndex("lamindb_schemacomponent_composite_slot").on(t.compositeId, t.slot),
+    uniqueIndex("lamindb_schemacomponent_composite_component").on(t.compositeId, t.componentId),
+    index("lamindb_schemacomponent_component").on(t.componentId),
+  ],
+);
+
 export const ulabel = pgTable(
   "lamindb_ulabel",
   {
@@ -379,15 +430,6 @@ export const ulabel = pgTable(
   },
   (t) => [index("lamindb_ulabel_name").on(t.name)],
 );
-
-/** Link rows carry a nullable `feature_id`: "which feature this value is for". */
-const linkColumns = () => ({
-  id: bigserial("id", { mode: "number" }).primaryKey(),
-  featureId: integer("feature_id").references(() => feature.id),
-  createdAt: createdAt(),
-  createdById: createdById(),
-  runId: runId(),
-});
 
 export const artifactUlabel = pgTable(
   "lamindb_artifactulabel",
@@ -541,16 +583,6 @@ export const artifactRecord = pgTable(
     index("lamindb_artifactrecord_record").on(t.recordId, t.artifactId),
   ],
 );
-
-/** Link rows of runs: the run is the owner (`run_id`), so no "created by run" column. */
-const runLinkColumns = () => ({
-  id: bigserial("id", { mode: "number" }).primaryKey(),
-  runId: bigint("run_id", { mode: "number" })
-    .notNull()
-    .references((): AnyPgColumn => run.id, { onDelete: "cascade" }),
-  createdAt: createdAt(),
-  createdById: createdById(),
-});
 
 export const runJsonValue = pgTable(
   "lamindb_runjsonvalue",

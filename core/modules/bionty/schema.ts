@@ -1,55 +1,32 @@
 /**
  * The bionty module's registries as drizzle code: ontology-backed entities named as in LaminDB's
- * bionty (`bionty_celltype`, `bionty_celltype_parents`, ...). Columns follow the core mixins of
- * core/db/schema.ts (created_at, created_by_id, run_id, branch_id, space_id, ...).
+ * bionty (`bionty_celltype`, `bionty_celltype_parents`, `bionty_artifactcelltype`, ...), with the
+ * core mixins of core/db/columns.ts (created_at, created_by_id, run_id, branch_id, space_id, ...).
  *
  * Migrations in `migrations/bionty/` are generated from this file with
  * `lamin migrate create NAME --module bionty` (drizzle-kit with drizzle.bionty.config.ts).
  */
+import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
-  bigint,
   bigserial,
   boolean,
   index,
   integer,
-  jsonb,
+  type PgColumn,
   pgTable,
   serial,
-  smallint,
   text,
-  timestamp,
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import { branch, run, space, user } from "../../db/schema.js";
+import { artifact, linkColumns, sqlRecord, tracked } from "../../db/schema.js";
 
 /** bionty uids are deterministic: 14 base62 characters of md5(ontology id), see uid.ts. */
 const uid = () => varchar("uid", { length: 14 }).notNull().unique();
 
 /** `TracksRun` + `TracksUpdates` + `SQLRecord`, as on every core registry. */
-const mixins = () => ({
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  createdById: integer("created_by_id")
-    .notNull()
-    .references((): AnyPgColumn => user.id),
-  runId: bigint("run_id", { mode: "number" }).references((): AnyPgColumn => run.id),
-  branchId: integer("branch_id")
-    .notNull()
-    .default(1)
-    .references((): AnyPgColumn => branch.id),
-  createdOnId: integer("created_on_id")
-    .notNull()
-    .default(1)
-    .references((): AnyPgColumn => branch.id),
-  spaceId: smallint("space_id")
-    .notNull()
-    .default(1)
-    .references((): AnyPgColumn => space.id),
-  isLocked: boolean("is_locked").notNull().default(false),
-  aux: jsonb("_aux").$type<Record<string, unknown>>(),
-});
+const mixins = () => ({ ...tracked(), ...sqlRecord() });
 
 export const organism = pgTable(
   "bionty_organism",
@@ -148,3 +125,40 @@ export const cellTypeParents = parents("celltype", (): AnyPgColumn => cellType.i
 export const cellLineParents = parents("cellline", (): AnyPgColumn => cellLine.id);
 export const tissueParents = parents("tissue", (): AnyPgColumn => tissue.id);
 export const diseaseParents = parents("disease", (): AnyPgColumn => disease.id);
+
+/**
+ * `bionty_artifact<entity>(artifact_id, <entity>_id, feature_id)`: an artifact annotated with an
+ * entity, e.g. by a `cat[bionty.CellType]` feature value. `*_ref_is_name` say whether the value
+ * was given by name (LaminDB keeps them; null when unknown).
+ */
+function artifactLinks(entity: string, target: () => PgColumn) {
+  return pgTable(
+    `bionty_artifact${entity}`,
+    {
+      ...linkColumns(),
+      artifactId: integer("artifact_id")
+        .notNull()
+        .references(() => artifact.id, { onDelete: "cascade" }),
+      entityId: integer(`${entity}_id`).notNull().references(target),
+      labelRefIsName: boolean("label_ref_is_name"),
+      featureRefIsName: boolean("feature_ref_is_name"),
+    },
+    (t) => [
+      uniqueIndex(`bionty_artifact${entity}_with_feature`)
+        .on(t.artifactId, t.entityId, t.featureId)
+        .where(sql`${t.featureId} IS NOT NULL`),
+      uniqueIndex(`bionty_artifact${entity}_without_feature`)
+        .on(t.artifactId, t.entityId)
+        .where(sql`${t.featureId} IS NULL`),
+      index(`bionty_artifact${entity}_${entity}`).on(t.entityId, t.artifactId),
+    ],
+  );
+}
+
+export const artifactOrganism = artifactLinks("organism", () => organism.id);
+export const artifactGene = artifactLinks("gene", () => gene.id);
+export const artifactProtein = artifactLinks("protein", () => protein.id);
+export const artifactCellType = artifactLinks("celltype", () => cellType.id);
+export const artifactCellLine = artifactLinks("cellline", () => cellLine.id);
+export const artifactTissue = artifactLinks("tissue", () => tissue.id);
+export const artifactDisease = artifactLinks("disease", () => disease.id);

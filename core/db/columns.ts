@@ -1,0 +1,86 @@
+/**
+ * The column groups LaminDB's registries share (its Django mixins), for the core schema
+ * (schema.ts) and every module's schema (e.g. modules/bionty/schema.ts). Functions, not
+ * columns: each table needs its own column objects. Foreign keys resolve lazily; import these
+ * through schema.ts (which re-exports them), so that schema.ts is always evaluated first.
+ */
+import {
+  type AnyPgColumn,
+  bigint,
+  bigserial,
+  boolean,
+  integer,
+  jsonb,
+  smallint,
+  timestamp,
+  varchar,
+} from "drizzle-orm/pg-core";
+import { branch, feature, run, space, user } from "./schema.js";
+
+export const createdAt = () =>
+  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+export const updatedAt = () =>
+  timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+export const createdById = () =>
+  integer("created_by_id")
+    .notNull()
+    .references((): AnyPgColumn => user.id);
+export const runId = () =>
+  bigint("run_id", { mode: "number" }).references((): AnyPgColumn => run.id);
+
+/** Columns every SQLRecord carries (LaminDB's `SQLRecord` mixin). */
+export const sqlRecord = () => ({
+  branchId: integer("branch_id")
+    .notNull()
+    .default(1)
+    .references((): AnyPgColumn => branch.id),
+  createdOnId: integer("created_on_id")
+    .notNull()
+    .default(1)
+    .references((): AnyPgColumn => branch.id),
+  spaceId: smallint("space_id")
+    .notNull()
+    .default(1)
+    .references((): AnyPgColumn => space.id),
+  isLocked: boolean("is_locked").notNull().default(false),
+  aux: jsonb("_aux").$type<Record<string, unknown>>(),
+});
+
+/** Who made a row and when (`TracksRun` + `TracksUpdates`). */
+export const tracked = () => ({
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+  createdById: createdById(),
+  runId: runId(),
+});
+
+/** `IsVersioned`: uid suffix is the version, `is_latest` marks the head of a family. */
+export const versioned = () => ({
+  versionTag: varchar("version_tag", { length: 30 }),
+  isLatest: boolean("is_latest").notNull().default(true),
+});
+
+/** `HasType`: rows can be types of other rows of the same registry. */
+export const typed = (self: () => AnyPgColumn) => ({
+  isType: boolean("is_type").notNull().default(false),
+  typeId: integer("type_id").references(self),
+});
+
+/** Link rows (`IsLink` + `TracksRun`) carry a nullable `feature_id`: which feature a value is for. */
+export const linkColumns = () => ({
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  featureId: integer("feature_id").references((): AnyPgColumn => feature.id),
+  createdAt: createdAt(),
+  createdById: createdById(),
+  runId: runId(),
+});
+
+/** Link rows of runs: the run is the owner (`run_id`), so no "created by run" column. */
+export const runLinkColumns = () => ({
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  runId: bigint("run_id", { mode: "number" })
+    .notNull()
+    .references((): AnyPgColumn => run.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+  createdById: createdById(),
+});
