@@ -440,6 +440,37 @@ describe.each(BACKENDS)("registries on %s", (backend) => {
 
   // ---------------------------------------------------------------- projects
 
+  describe("records", () => {
+    // Records share ULabel's type handling (records/typed.ts): the same rules, the same errors.
+    it("creates types and records of a type, and refuses what ulabels refuse", async () => {
+      const type = await ln.records.create({ name: "Sample", is_type: true });
+      expect(type.status).toBe("created");
+      expect(type.record).toMatchObject({ name: "Sample", is_type: true, type: null });
+      const byName = await ln.records.create({ name: "s1", type: "Sample" });
+      expect(byName.record).toMatchObject({ name: "s1", is_type: false, type: type.record.uid });
+      const byUid = await ln.records.create({ name: "s1", type: type.record.uid });
+      expect(byUid).toMatchObject({ status: "existing", record: { uid: byName.record.uid } });
+      const untyped = await ln.records.create({ name: "s1" });
+      expect(untyped.record.uid).not.toBe(byName.record.uid);
+
+      const count = async () => (await ln.records.list({ limit: 100 })).items.length;
+      const before = await count();
+      await expect(
+        ln.records.create({ name: "s1", type: "Sample", is_type: true }),
+      ).rejects.toThrow(/record 's1' already exists .* is not a type/);
+      await expect(ln.records.create({ name: "s2", type: "s1" })).rejects.toThrow(
+        /no record with uid s1, and no record type named 's1'/,
+      );
+      await expect(ln.records.create({ name: "s2", type: byName.record.uid })).rejects.toThrow(
+        /is not a type/,
+      );
+      await expect(
+        ln.records.create({ name: "s2", is_type: "yes" as unknown as boolean }),
+      ).rejects.toThrow(/is_type must be true or false/);
+      expect(await count()).toBe(before);
+    });
+  });
+
   describe("projects", () => {
     it("creates, gets, lists by abbr, and returns the same name", async () => {
       const p = await ok(

@@ -2,18 +2,14 @@
  * Record (uid 16): LaminDB's flexible metadata records, values of `cat[Record]` features. An exact
  * name match (under the same type) returns the existing record; a record can be a type of records.
  */
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import * as t from "../../db/schema.js";
-import { ConflictError, ValidationError } from "../../errors.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
 import {
   type CreateResult,
   common,
-  created,
-  firstNamed,
   type Keyed,
   MAX_DESCRIPTION,
   plainUids,
@@ -24,6 +20,7 @@ import {
   tracked,
 } from "./base.js";
 import { requiredName, text } from "./checks.js";
+import { isTypeFlag, namedUnderType, type TypedTable, typeIdOf } from "./typed.js";
 
 export interface LnRecord extends Tracked {
   uid: string;
@@ -90,53 +87,22 @@ export class Records extends RecordRegistry<RecordSelected, LnRecord> {
   async create(input: RecordInput): Promise<CreateResult<LnRecord>> {
     const name = requiredName(input?.name, "record", 150, "sample_1");
     const description = text(input.description, "description", MAX_DESCRIPTION);
-    const isType = input.is_type ?? false;
-    if (typeof isType !== "boolean") {
-      throw new ValidationError("is_type must be true or false", "omit it for a plain record");
-    }
-    const typeRef = text(input.type, "type", 150);
-    let typeId: number | null = null;
-    if (typeRef !== null) {
-      const [type] = await this.db
-        .select({ id: r.id, isType: r.isType, branchId: r.branchId })
-        .from(r)
-        .where(sql`(${r.uid} = ${typeRef} OR ${r.name} = ${typeRef}) AND ${r.branchId} <> ${TRASH}`)
-        .orderBy(sql`${r.uid} = ${typeRef} DESC`, r.id)
-        .limit(1);
-      if (!type?.isType) {
-        throw new ValidationError(
-          type ? `record '${typeRef}' is not a type` : `no record type '${typeRef}'`,
-          "create the type first with is_type: true",
-        );
-      }
-      typeId = type.id;
-    }
-    return this.decide([[LOCK.ulabel, lockName(name)]], async (tx) => {
-      const ofType = typeId === null ? sql`${r.typeId} IS NULL` : eq(r.typeId, typeId);
-      const existing = await firstNamed(
-        tx,
-        r as typeof r & { name: typeof r.name },
-        { id: r.id, uid: r.uid, isType: r.isType },
-        name,
-        ofType,
-      );
-      if (existing) {
-        if (existing.isType !== isType) {
-          throw new ConflictError(
-            `record '${name}' already exists (${existing.uid}) and ${existing.isType ? "is" : "is not"} a type`,
-            "use the existing record, or give the new one another name",
-          );
-        }
-        return { id: existing.id, status: "existing" };
-      }
-      const uid = randomBase62(UID_LENGTHS.record);
-      const createdById = this.instance.user.id;
-      return created(
-        await tx
+    const isType = isTypeFlag(input.is_type, "record");
+    const typeId = await typeIdOf(this.db, r, "record", text(input.type, "type", 150));
+    return this.decide([[LOCK.ulabel, lockName(name)]], (tx) =>
+      namedUnderType(tx, r as TypedTable, "record", { name, isType, typeId }, () =>
+        tx
           .insert(r)
-          .values({ uid, name, description, isType, typeId, createdById })
+          .values({
+            uid: randomBase62(UID_LENGTHS.record),
+            name,
+            description,
+            isType,
+            typeId,
+            createdById: this.instance.user.id,
+          })
           .returning({ id: r.id }),
-      );
-    });
+      ),
+    );
   }
 }

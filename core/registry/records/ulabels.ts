@@ -6,16 +6,13 @@ import { eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type Db, queryRows } from "../../db/client.js";
 import * as t from "../../db/schema.js";
-import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
+import { NotFoundError, ValidationError } from "../../errors.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
 import {
   type CreateResult,
   common,
-  created,
-  type Decision,
-  firstNamed,
   type Keyed,
   MAX_DESCRIPTION,
   plainUids,
@@ -27,6 +24,7 @@ import {
   tracked,
 } from "./base.js";
 import { requiredName, text } from "./checks.js";
+import { isTypeFlag, namedUnderType, typeIdOf } from "./typed.js";
 
 export interface ULabel extends Tracked {
   uid: string;
@@ -93,61 +91,26 @@ export class ULabels extends RecordRegistry<ULabelSelected, ULabel> {
   async create(input: ULabelInput): Promise<CreateResult<ULabel>> {
     const name = requiredName(input?.name, "ulabel", 150, "T cell");
     const description = text(input.description, "description", MAX_DESCRIPTION);
-    const isType = input.is_type ?? false;
-    if (typeof isType !== "boolean") {
-      throw new ValidationError("is_type must be true or false", "omit it for a plain label");
-    }
-    const typeRef = text(input.type, "type", 150);
-    let typeId: number | null = null;
-    if (typeRef !== null) {
-      // a uid, else the name of a type (uids win: a label may be named like a uid)
-      const [type] = await this.db
-        .select({ id: u.id, isType: u.isType, branchId: u.branchId })
-        .from(u)
-        .where(
-          sql`(${u.uid} = ${typeRef} OR (${u.name} = ${typeRef} AND ${u.isType} AND ${u.branchId} <> ${TRASH}))`,
-        )
-        .orderBy(sql`${u.uid} = ${typeRef} DESC`, u.id)
-        .limit(1);
-      if (!type || type.branchId === TRASH || !type.isType) {
-        throw new ValidationError(
-          !type
-            ? `no ulabel with uid ${typeRef}`
-            : type.branchId === TRASH
-              ? `ulabel ${typeRef} is in the trash`
-              : `ulabel ${typeRef} is not a type`,
-          "pass the uid or name of a ulabel created with is_type: true",
-        );
-      }
-      typeId = type.id;
-    }
+    const isType = isTypeFlag(input.is_type, "ulabel");
+    const typeId = await typeIdOf(this.db, u, "ulabel", text(input.type, "type", 150));
     const parents = input.parents ?? [];
     if (!Array.isArray(parents) || parents.some((p) => typeof p !== "string")) {
       throw new ValidationError("parents must be a list of ulabel uids or names");
     }
     return this.decide([[LOCK.ulabel, name]], async (tx) => {
-      const fields = { id: u.id, uid: u.uid, isType: u.isType };
-      const ofType = typeId === null ? sql`${u.typeId} IS NULL` : eq(u.typeId, typeId);
-      const existing = await firstNamed(tx, u, fields, name, ofType);
-      let decision: Decision;
-      if (existing) {
-        if (existing.isType !== isType) {
-          throw new ConflictError(
-            `ulabel '${name}' already exists (${existing.uid}) and ${existing.isType ? "is" : "is not"} a type`,
-            "use the existing ulabel, or give the new one another name",
-          );
-        }
-        decision = { id: existing.id, status: "existing" };
-      } else {
-        const uid = randomBase62(UID_LENGTHS.ulabel);
-        const createdById = this.instance.user.id;
-        decision = created(
-          await tx
-            .insert(u)
-            .values({ uid, name, description, isType, typeId, createdById })
-            .returning({ id: u.id }),
-        );
-      }
+      const decision = await namedUnderType(tx, u, "ulabel", { name, isType, typeId }, () =>
+        tx
+          .insert(u)
+          .values({
+            uid: randomBase62(UID_LENGTHS.ulabel),
+            name,
+            description,
+            isType,
+            typeId,
+            createdById: this.instance.user.id,
+          })
+          .returning({ id: u.id }),
+      );
       await linkParents(tx, decision.id, name, parents);
       return decision;
     });
