@@ -237,6 +237,36 @@ command("finish", "end the run `lamin track` started")
   )
   .action(run(async (opts) => (await trackingCmds()).finishCommand(opts)));
 
+const runCmd = program.command("run").description("runs of transforms");
+runCmd
+  .command("ls")
+  .description("list runs (newest first), e.g. by feature values")
+  .option(
+    "--features <lookup...>",
+    "feature values: name=value or name__op=value, e.g. temperature__gt=30 cell_type=T-cell",
+  )
+  .option("--filter <lookup...>", "more lookups: field__op=value, e.g. started_at__gt=2026-01-01")
+  .option("--transform <key>", "runs of the transform with this key")
+  .addOption(
+    new Option("--status <status>", "runs in this state").choices([
+      "scheduled",
+      "restarted",
+      "started",
+      "completed",
+      "errored",
+      "aborted",
+    ]),
+  )
+  .option("--ulabel <name>", "runs with this label (linked without a feature)")
+  .option("--project <name>", "runs of this project")
+  .option("--limit <n>", "at most this many", "100")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText(
+    "after",
+    "\nAnnotate a run with lamin annotate RUN_UID --run --features temperature=37, then e.g.\n  lamin run ls --features temperature__gt=30",
+  )
+  .action(run(async (opts) => (await trackingCmds()).runList(opts)));
+
 command(
   "lineage [uid]",
   "show where an artifact came from and where it went: runs, transforms, inputs, outputs",
@@ -443,11 +473,17 @@ schemaCmd
   .option("--ordered", "columns in the order of --features")
   .option("--coerce", 'convert values to the feature\'s dtype first ("37" -> 37)')
   .option("--no-minimal", "features are not required (default: every feature is required)")
+  .option("--flexible", "also validate other columns that are registered features")
+  .option(
+    "--component <slot=schema>",
+    "a composite schema's slot and its schema, repeatable: --component obs=cells --component var.T=genes",
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .option("--description <text>", "a description")
   .option("--json", "print one JSON document on stdout")
   .addHelpText(
     "after",
-    "\nFeatures must exist (lamin feature create NAME --dtype DTYPE [--not-nullable]). Without\n--features, any registered feature among the columns is validated. E.g.\n  lamin schema create samples --features sample_id,n_cells,cell_type --maximal\n  lamin validate samples.csv --schema samples\n  lamin save samples.csv --key raw/samples.csv --schema samples",
+    "\nFeatures must exist (lamin feature create NAME --dtype DTYPE [--not-nullable]). Without\n--features, any registered feature among the columns is validated. E.g.\n  lamin schema create samples --features sample_id,n_cells,cell_type --maximal\n  lamin validate samples.csv --schema samples\n  lamin save samples.csv --key raw/samples.csv --schema samples\nA composite schema validates a folder, one table file per slot (obs -> obs.csv):\n  lamin schema create cells_and_genes --component obs=cells --component var.T=genes\n  lamin save dataset/ --key datasets/d1 --schema cells_and_genes",
   )
   .action(run(async (name, opts) => (await schemaCmds()).schemaCreate(name, opts)));
 schemaCmd

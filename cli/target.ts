@@ -2,19 +2,71 @@
  * Which instance a command talks to, and how: a remote one over HTTPS; a local one through its
  * running `lamin serve` if there is one (fast: no database to open, and the embedded database
  * stays with the server); otherwise the local database in this process. Modules load lazily.
+ *
+ * A Target is what both an in-process `Instance` and a `RemoteInstance` offer, so commands are
+ * written once; `inProcess` tells them apart where the two must differ (the run `lamin track`
+ * started is resumed in process, and sent along with each request over HTTP).
  */
+
 import type { ReconcileReport } from "../core/ingest/reconcile.js";
+import type { Instance } from "../core/instance.js";
+import type { Annotations } from "../core/registry/annotations.js";
 import type { ArtifactsApi } from "../core/registry/artifacts.js";
+import type { Records } from "../core/registry/records/record.js";
+import type {
+  Collections,
+  Features,
+  Projects,
+  Runs,
+  Transforms,
+  ULabels,
+} from "../core/registry/records.js";
+import type { Schemas } from "../core/registry/schemas.js";
+import type { SearchHit, SearchOptions } from "../core/registry/search.js";
+import type { ValidationReport } from "../core/registry/validate.js";
 import { resolveInstanceSettings, runningServer } from "../core/settings.js";
+import type { RemoteInstance } from "../sdk/remote.js";
 import { note } from "./output.js";
+
+type Registry<R extends { create: unknown; list: unknown; get: unknown }> = Pick<
+  R,
+  "create" | "list" | "get"
+>;
 
 export interface Target {
   artifacts: ArtifactsApi;
+  transforms: Registry<Transforms>;
+  runs: Registry<Runs>;
+  features: Registry<Features>;
+  ulabels: Registry<ULabels>;
+  projects: Registry<Projects>;
+  records: Registry<Records>;
+  collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
+  annotations: Pick<Annotations, "get" | "add">;
+  schemas: Pick<Schemas, "create" | "get" | "list">;
+  search(registry: string, text: string, opts?: SearchOptions): Promise<SearchHit[]>;
+  validate(path: string, schema: string): Promise<ValidationReport>;
   reconcile(opts: {
     dryRun?: boolean;
     onProgress?: (done: number, total: number) => void;
   }): Promise<ReconcileReport>;
   close(): Promise<void>;
+}
+
+/** The instance opened in this process (not a server's). */
+export const inProcess = (target: Target): target is Target & Instance =>
+  "db" in target && "settings" in target;
+
+/**
+ * `local(instance)` for the instance in this process, `remote(instance)` for a server's: where
+ * the two must differ. openTarget makes nothing else, so what is not in process is remote.
+ */
+export function either<T>(
+  target: Target,
+  local: (ln: Instance) => T,
+  remote: (ln: RemoteInstance) => T,
+): T {
+  return inProcess(target) ? local(target) : remote(target as unknown as RemoteInstance);
 }
 
 export async function openTarget(): Promise<Target> {

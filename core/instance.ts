@@ -17,6 +17,7 @@ import { type LineageGraph, type LineageOptions, lineage } from "./registry/line
 import { Records } from "./registry/records/record.js";
 import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
+import { type ActiveRun, setCurrentRun } from "./registry/run-context.js";
 import { Schemas } from "./registry/schemas.js";
 import { type SearchHit, type SearchOptions, search } from "./registry/search.js";
 import {
@@ -117,6 +118,22 @@ export class Instance {
   async validate(path: string, schema: string): Promise<ValidationReport> {
     const { validateFile } = await import("./registry/validate.js");
     return validateFile(this, path, schema);
+  }
+
+  /**
+   * This instance, attributing saves and loads to `run`: the API's view for one request of a
+   * client whose `lamin track` started that run. It shares the database: close the original only.
+   */
+  withRun(run: ActiveRun): Instance {
+    const view = new Instance(
+      this.settings,
+      this.database,
+      this.storage,
+      this.storageRecord,
+      this.user,
+    );
+    setCurrentRun(view, run);
+    return view;
   }
 
   /** What `lamin info` shows. */

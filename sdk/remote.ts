@@ -1,15 +1,15 @@
 /**
- * An instance over HTTPS: the same artifact operations as an in-process instance, through the
- * API's typed client (hono/client). Bytes go where the API says (its upload ticket), are hashed
- * locally first (same content is never sent twice) and verified on the way back.
+ * An instance over HTTPS: the same operations as an in-process instance (artifacts here; the
+ * other registries, annotations and schemas in remote-registries.ts), through the API's typed
+ * client (hono/client, remote-http.ts). Bytes go where the API says (its upload ticket), are
+ * hashed locally first (same content is never sent twice) and verified on the way back.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { hc } from "hono/client";
-import { type ErrorKind, LaminError, UnavailableError, ValidationError } from "../core/errors.js";
+import { LaminError, UnavailableError, ValidationError } from "../core/errors.js";
 import { type FolderHash, hashFile, hashFolder } from "../core/hash.js";
 import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type {
@@ -21,62 +21,96 @@ import type {
   SaveOptions,
   SaveResult,
 } from "../core/registry/artifacts.js";
+import type { LnRecord, RecordInput } from "../core/registry/records/record.js";
+import type {
+  Feature,
+  FeatureInput,
+  Project,
+  ProjectInput,
+  Transform,
+  TransformInput,
+  ULabel,
+  ULabelInput,
+} from "../core/registry/records.js";
+import type { SearchHit, SearchOptions } from "../core/registry/search.js";
+import type { ValidationReport } from "../core/registry/validate.js";
 import { cacheDir } from "../core/settings.js";
-import type { AppType } from "../functions/api/app.js";
-import { nodeFetch } from "./node-fetch.js";
+import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
+import {
+  filterQuery,
+  RemoteAnnotations,
+  RemoteCollections,
+  RemoteRecords,
+  RemoteRuns,
+  RemoteSchemas,
+} from "./remote-registries.js";
 
-const STATUS_KINDS: Record<number, ErrorKind> = {
-  400: "validation",
-  401: "unauthenticated",
-  403: "permission",
-  404: "not-found",
-  409: "conflict",
-  413: "too-large",
-  415: "validation",
-  422: "integrity",
-};
-
-/** Turn a problem+json answer into the same typed error an in-process call would throw. */
-export async function failure(response: Response, what: string): Promise<LaminError> {
-  let body: { detail?: string; hint?: string } = {};
-  try {
-    body = (await response.json()) as typeof body;
-  } catch {}
-  const kind = STATUS_KINDS[response.status] ?? "unavailable";
-  return new LaminError(
-    kind,
-    body.detail ?? `${what} failed with HTTP ${response.status}`,
-    body.hint ?? (response.status >= 500 ? "the server had a problem; try again later" : undefined),
-  );
-}
-
-export interface RemoteOptions {
-  token: string;
-  /** Replaces fetch (tests, proxies). */
-  fetch?: typeof fetch;
-}
+export { failure, type RemoteOptions } from "./remote-http.js";
 
 export class RemoteInstance {
   readonly artifacts: RemoteArtifacts;
   readonly url: string;
+  readonly transforms: RemoteRecords<Transform, TransformInput>;
+  readonly runs: RemoteRuns;
+  readonly features: RemoteRecords<Feature, FeatureInput>;
+  readonly ulabels: RemoteRecords<ULabel, ULabelInput>;
+  readonly projects: RemoteRecords<Project, ProjectInput>;
+  readonly records: RemoteRecords<LnRecord, RecordInput>;
+  readonly collections: RemoteCollections;
+  /** Feature values and labels of artifacts and runs. */
+  readonly annotations: RemoteAnnotations;
+  readonly schemas: RemoteSchemas;
+  private readonly http: RemoteHttp;
 
   constructor(url: string, opts: RemoteOptions) {
     this.url = url.replace(/\/+$/, "");
-    this.artifacts = new RemoteArtifacts(this.url, opts);
+    const http = new RemoteHttp(this.url, opts);
+    this.http = http;
+    this.artifacts = new RemoteArtifacts(http);
+    this.transforms = new RemoteRecords(http, "transforms");
+    this.runs = new RemoteRuns(http);
+    this.features = new RemoteRecords(http, "features");
+    this.ulabels = new RemoteRecords(http, "ulabels");
+    this.projects = new RemoteRecords(http, "projects");
+    this.records = new RemoteRecords(http, "records");
+    this.collections = new RemoteCollections(http, this.artifacts);
+    this.annotations = new RemoteAnnotations(http, this.artifacts);
+    this.schemas = new RemoteSchemas(http);
+  }
+
+  /**
+   * Attribute what this client saves and loads to a run (the run `lamin track` started; undefined
+   * stops): saves get its run_id on the server, loads become its inputs.
+   */
+  useRun(uid: string | undefined): void {
+    this.http.run = uid;
   }
 
   /** What the server says about the instance it serves. */
   async describe(): Promise<Record<string, unknown>> {
-    return this.artifacts.request(`${this.url}/instance`, {}, "describing the instance");
+    return this.http.request(`${this.url}/instance`, {}, "describing the instance");
   }
 
   /** Compare storage with the registry on the server's side (see `lamin reconcile`). */
   async reconcile(opts: { dryRun?: boolean } = {}): Promise<ReconcileReport> {
-    return this.artifacts.request(
+    return this.http.request(
       `${this.url}/reconcile?dry_run=${opts.dryRun === true}`,
       { method: "POST" },
       "reconciling storage",
     );
+  }
+
+  /** Ranked search of a registry by name, on the server (`search("ulabel", "t cell")`). */
+  search(registry: string, text: string, opts?: SearchOptions): Promise<SearchHit[]> {
+    return this.http.search(registry, text, opts);
+  }
+
+  /**
+   * Validate a local CSV, TSV, Parquet or JSON file against a schema of the server: the file is
+   * read here and its columns are checked there (the same report as in process).
+   */
+  validate(path: string, schema: string): Promise<ValidationReport> {
+    return this.schemas.validateFile(path, schema);
   }
 
   async close(): Promise<void> {}
@@ -84,72 +118,44 @@ export class RemoteInstance {
 
 export class RemoteArtifacts implements ArtifactsApi {
   private readonly client;
-  private readonly fetchFn: typeof fetch;
+  private readonly url: string;
 
-  constructor(
-    private readonly url: string,
-    private readonly opts: RemoteOptions,
-  ) {
-    this.fetchFn = opts.fetch ?? nodeFetch;
-    this.client = hc<AppType>(url, {
-      headers: { authorization: `Bearer ${opts.token}` },
-      fetch: (input: string | URL | Request, init?: RequestInit) => this.send(input, init),
-    });
+  constructor(readonly http: RemoteHttp) {
+    this.url = http.url;
+    this.client = http.client;
   }
 
-  /** fetch with network failures turned into a clear error. */
-  private async send(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    try {
-      return await this.fetchFn(input, init);
-    } catch (error) {
-      throw new UnavailableError(
-        `cannot reach ${this.url}: ${(error as Error).message}`,
-        "check that the server runs (lamin serve) and the URL is right",
-        { cause: error },
-      );
-    }
+  private send(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return this.http.send(input, init);
   }
 
-  /** JSON of a successful answer, or the problem as a LaminError. */
-  private async ok<T>(response: Promise<Response> | Response, what: string): Promise<T> {
-    const res = await response;
-    if (!res.ok) throw await failure(res, what);
-    return (await res.json()) as T;
+  private ok<T>(response: Promise<Response> | Response, what: string): Promise<T> {
+    return this.http.ok<T>(response, what);
   }
 
   /** An authenticated request to a URL that the typed client does not describe. */
-  async request<T>(url: string, init: RequestInit, what: string): Promise<T> {
-    return this.ok<T>(
-      this.send(url, {
-        ...init,
-        headers: { ...init.headers, authorization: `Bearer ${this.opts.token}` },
-      }),
-      what,
-    );
+  request<T>(url: string, init: RequestInit, what: string): Promise<T> {
+    return this.http.request<T>(url, init, what);
   }
 
-  /**
-   * A URL of the server's answer, made absolute. A path that already carries this instance's own
-   * path (the hub's `/instances/{owner}/{name}/...`) is taken from the origin; any other path is
-   * relative to the base URL (e.g. an API behind a stage prefix that does not know it).
-   */
   private absolute(path: string): string {
-    if (path.startsWith("http")) return path;
-    const base = new URL(this.url);
-    const prefix = base.pathname.replace(/\/+$/, "");
-    if (prefix && (path === prefix || path.startsWith(`${prefix}/`)))
-      return `${base.origin}${path}`;
-    return `${this.url}${path}`;
+    return this.http.absolute(path);
+  }
+
+  private get token(): string {
+    return this.http.token;
   }
 
   async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {
-    if (opts.schema !== undefined) {
-      throw new UnavailableError(
-        "saving with a schema works on the instance's database directly, not yet over HTTP",
-        "validate and save on the server, or stop `lamin serve` for this command",
-      );
-    }
     const abs = resolve(path);
+    if (opts.schema !== undefined) {
+      // refused here before a byte is sent; the server checks the stored bytes again
+      const report = await new RemoteSchemas(this.http).validateFile(abs, opts.schema, path);
+      if (!report.valid) {
+        const { SchemaValidationError } = await import("../core/registry/validate.js");
+        throw new SchemaValidationError(report);
+      }
+    }
     const info = await stat(abs).catch(() => undefined);
     if (!info)
       throw new ValidationError(`path does not exist: ${path}`, "check the path and try again");
@@ -185,6 +191,7 @@ export class RemoteArtifacts implements ArtifactsApi {
           ...(opts.description !== undefined ? { description: opts.description } : {}),
           ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
           ...(opts.versionTag !== undefined ? { version_tag: opts.versionTag } : {}),
+          ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
         },
       }),
       `saving ${path}`,
@@ -232,7 +239,7 @@ export class RemoteArtifacts implements ArtifactsApi {
       method: "PUT",
       headers: {
         // a presigned URL carries its own signature; a second auth mechanism is refused
-        ...(direct ? {} : { authorization: `Bearer ${this.opts.token}` }),
+        ...(direct ? {} : { authorization: `Bearer ${this.token}` }),
         "content-type": "application/octet-stream",
         "content-length": String(size),
       },
@@ -243,20 +250,8 @@ export class RemoteArtifacts implements ArtifactsApi {
   }
 
   async list(opts: ListOptions = {}): Promise<Page<Artifact>> {
-    const query: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.filter ?? {})) {
-      if (v !== undefined)
-        query[k] = Array.isArray(v) ? v.join(",") : v instanceof Date ? v.toISOString() : String(v);
-    }
-    for (const [k, v] of Object.entries(opts.features ?? {})) {
-      // feature lookups travel as `feature.<lookup>` (see routes/artifacts.ts)
-      if (v !== undefined)
-        query[`feature.${k}`] = Array.isArray(v)
-          ? v.join(",")
-          : typeof v === "object"
-            ? JSON.stringify(v)
-            : String(v);
-    }
+    // feature lookups travel as `feature.<lookup>` (see routes/artifacts.ts)
+    const query = { ...filterQuery(opts.filter), ...filterQuery(opts.features, "feature.") };
     if (opts.limit !== undefined) query.limit = String(opts.limit);
     if (opts.cursor !== undefined) query.cursor = opts.cursor;
     if (opts.orderBy !== undefined) query.order_by = opts.orderBy;
@@ -327,7 +322,7 @@ export class RemoteArtifacts implements ArtifactsApi {
   /** Download the bytes (a folder file by file) and check them against the hash. */
   async load(
     ref: ArtifactRef | string,
-    opts: { to?: string } = {},
+    opts: { to?: string; isRunInput?: boolean } = {},
   ): Promise<{ path: string; artifact: Artifact }> {
     const artifact = await this.get(ref);
     const name = basename(artifact.key ?? `${artifact.uid}${artifact.suffix}`);
@@ -340,14 +335,14 @@ export class RemoteArtifacts implements ArtifactsApi {
         );
     await rm(dest, { recursive: true, force: true });
     const res = await this.send(`${this.url}/artifacts/${artifact.uid}/download`, {
-      headers: { authorization: `Bearer ${this.opts.token}` },
+      headers: { authorization: `Bearer ${this.token}` },
     });
     if (!res.ok) throw await failure(res, `downloading ${artifact.uid}`);
     if (artifact.n_files !== null) {
       const manifest = (await res.json()) as { files: { path: string; url: string }[] };
       for (const file of manifest.files) {
         const part = await this.send(this.absolute(file.url), {
-          headers: { authorization: `Bearer ${this.opts.token}` },
+          headers: { authorization: `Bearer ${this.token}` },
         });
         if (!part.ok) throw await failure(part, `downloading ${file.path}`);
         await writeBody(part, join(dest, file.path));
@@ -364,6 +359,7 @@ export class RemoteArtifacts implements ArtifactsApi {
         "try again; if it persists, the stored copy was changed outside LaminDB",
       );
     }
+    if (opts.isRunInput !== false) await this.http.recordInputs({ artifacts: [artifact.uid] });
     return { path: dest, artifact };
   }
 }

@@ -1,23 +1,15 @@
 /**
  * `lamin feature | ulabel | project | record create/list`, `lamin annotate`, `lamin search`: features
- * and labels of the current instance. They work on the instance's database in this process.
+ * and labels of the current instance, in process or through its server (cli/target.ts).
  */
 import { ValidationError } from "../../core/errors.js";
-import type { Instance } from "../../core/instance.js";
 import type { Annotation } from "../../core/registry/annotations.js";
 import { note, printJson, say, table } from "../output.js";
-import { withInstanceInProcess } from "./in-process.js";
+import { withTarget as withInstance } from "../target.js";
 
 interface Json {
   json?: boolean;
 }
-
-const withInstance = <T>(fn: (ln: Instance) => Promise<T>): Promise<T> =>
-  withInstanceInProcess(
-    "features, labels and search",
-    "use the HTTP API (POST /features, /ulabels, /projects) or the SDK on the server",
-    fn,
-  );
 
 const VERB = {
   created: "created",

@@ -1,16 +1,15 @@
-/** `lamin schema create | list`, `lamin validate FILE --schema NAME` on the current instance. */
+/**
+ * `lamin schema create | list`, `lamin validate FILE --schema NAME` on the current instance, in
+ * process or through its server (the file is read here, its columns are checked there).
+ */
 import { ValidationError } from "../../core/errors.js";
-import type { Instance } from "../../core/instance.js";
 import type { Schema } from "../../core/registry/schemas.js";
 import { printJson, say, table } from "../output.js";
-import { withInstanceInProcess } from "./in-process.js";
+import { withTarget as withInstance } from "../target.js";
 
 interface Json {
   json?: boolean;
 }
-
-const withInstance = <T>(fn: (ln: Instance) => Promise<T>): Promise<T> =>
-  withInstanceInProcess("schemas and validation", "use the SDK on the server", fn);
 
 const flags = (s: Schema) =>
   [
@@ -18,6 +17,7 @@ const flags = (s: Schema) =>
     s.maximal_set ? "maximal" : "",
     s.ordered_set ? "ordered" : "",
     s.coerce ? "coerce" : "",
+    s.flexible && s.features.length ? "flexible" : "",
   ]
     .filter(Boolean)
     .join(",");
@@ -30,9 +30,12 @@ export async function schemaCreate(
     ordered?: boolean;
     coerce?: boolean;
     minimal?: boolean;
+    flexible?: boolean;
+    component?: string[];
     description?: string;
   },
 ) {
+  const components = parseComponents(opts.component ?? []);
   const given = opts.features?.trim() ?? "";
   const features = given === "" ? [] : given.split(",").map((f) => f.trim());
   if (features.some((f) => f === "")) {
@@ -49,14 +52,43 @@ export async function schemaCreate(
       maximalSet: opts.maximal === true,
       orderedSet: opts.ordered === true,
       coerce: opts.coerce === true,
+      ...(opts.flexible ? { flexible: true } : {}),
+      ...(components ? { components } : {}),
       ...(opts.description !== undefined ? { description: opts.description } : {}),
     }),
   );
   if (opts.json) return printJson({ ...r.record, status: r.status });
   const s = r.record;
+  if (s.components?.length) {
+    return say(
+      `${r.status === "existing" ? "exists:" : "created"} composite schema ${s.name} (${s.components.map((c) => `${c.slot}=${c.name ?? c.uid}`).join(", ")}) -> ${s.uid}, hash ${s.hash}`,
+    );
+  }
   say(
     `${r.status === "existing" ? "exists:" : "created"} schema ${s.name} (${s.features.map((f) => f.name).join(", ") || "any feature"}; ${flags(s)}) -> ${s.uid}, hash ${s.hash}`,
   );
+}
+
+/** `--component obs=cells --component var.T=genes` → `{ obs: "cells", "var.T": "genes" }`. */
+function parseComponents(pairs: string[]): Record<string, string> | undefined {
+  if (pairs.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    const slot = at < 0 ? "" : pair.slice(0, at).trim();
+    const schema = at < 0 ? "" : pair.slice(at + 1).trim();
+    if (!slot || !schema) {
+      throw new ValidationError(
+        `--component takes slot=schema, got '${pair}'`,
+        "e.g. --component obs=cells --component var.T=genes",
+      );
+    }
+    if (Object.hasOwn(out, slot)) {
+      throw new ValidationError(`slot '${slot}' is given twice`, "give each slot once");
+    }
+    out[slot] = schema;
+  }
+  return out;
 }
 
 export async function schemaList(opts: Json & { limit: string }) {
@@ -76,7 +108,9 @@ export async function schemaList(opts: Json & { limit: string }) {
       items.map((s) => [
         s.uid,
         s.name ?? "",
-        s.features.map((f) => f.name).join(",") || "(any)",
+        s.features.map((f) => f.name).join(",") ||
+          s.components?.map((c) => `${c.slot}=${c.name ?? c.uid}`).join(",") ||
+          "(any)",
         flags(s),
       ]),
     ),
@@ -91,6 +125,6 @@ export async function validateCommand(file: string, opts: Json & { schema: strin
   }
   if (opts.json) return printJson(report);
   say(
-    `valid: ${file} matches schema '${report.schema.name ?? report.schema.uid}' (${report.n_rows} row${report.n_rows === 1 ? "" : "s"}, ${report.columns.length} columns)`,
+    `valid: ${file} matches schema '${report.schema.name ?? report.schema.uid}' (${report.n_rows} row${report.n_rows === 1 ? "" : "s"}, ${report.slots ? `${Object.keys(report.slots).length} slots` : `${report.columns.length} columns`})`,
   );
 }

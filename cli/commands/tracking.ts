@@ -1,64 +1,40 @@
 /**
  * `lamin track FILE` / `lamin finish`: runs of shell pipelines; `lamin lineage`; `lamin collection
- * create | ls | members | load`. All but `lineage` (which also asks a server's API) need the
- * instance's database in this process: a local instance that no `lamin serve` holds.
+ * create | ls | members | load`. In process or through the instance's server (cli/target.ts): the
+ * active run stays in a file on this machine (core/registry/active-run.ts) and is resumed in
+ * process, or sent along with every write over HTTP (`lamin-run`).
  */
-import { existsSync, statSync } from "node:fs";
-import {
-  ConflictError,
-  NotFoundError,
-  UnavailableError,
-  ValidationError,
-} from "../../core/errors.js";
-import type { Instance } from "../../core/instance.js";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
 import { clearActiveRun, loadActiveRun, saveActiveRun } from "../../core/registry/active-run.js";
 import type { LineageDirection, LineageGraph } from "../../core/registry/lineage.js";
 import type { Collection, CollectionRef, RunStatus } from "../../core/registry/records.js";
 import { resolveInstanceSettings } from "../../core/settings.js";
-import type { RemoteInstance } from "../../sdk/remote.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";
-import { openTarget, type Target } from "../target.js";
+import { either, type Target, withTarget } from "../target.js";
 
 interface Json {
   json?: boolean;
 }
 
-const isLocal = (target: Target): target is Target & Instance => "db" in target && "runs" in target;
+/** Run `fn` on the current instance with `lamin track`'s run attached (in process or over HTTP). */
+const withInstance = <T>(fn: (ln: Target) => Promise<T>): Promise<T> =>
+  withTarget(async (ln) => {
+    await attachActiveRun(ln);
+    return fn(ln);
+  });
 
-/** Run `fn` on the current instance opened in this process, with `lamin track`'s run resumed. */
-async function withLocal<T>(what: string, fn: (ln: Instance) => Promise<T>): Promise<T> {
-  const target = await openTarget();
-  try {
-    if (!isLocal(target)) {
-      throw new UnavailableError(
-        `${what} needs the instance's database in this process, but it is reached through a server`,
-        "stop `lamin serve` for this instance (or run it where the database is)",
-      );
-    }
-    const { resumeActiveRun } = await import("../../core/registry/tracking.js");
-    await resumeActiveRun(target);
-    return await fn(target);
-  } finally {
-    await target.close();
-  }
-}
-
-/**
- * Before `lamin save` / `lamin load`: attribute them to the run `lamin track` started. Over a
- * server the run cannot be recorded: say so.
- */
+/** Before a command writes or reads: attribute it to the run `lamin track` started. */
 export async function attachActiveRun(target: Target): Promise<void> {
-  const name = isLocal(target) ? target.settings.name : resolveInstanceSettings().name;
-  const active = loadActiveRun(name);
-  if (!active) return;
-  if (isLocal(target)) {
-    const { resumeActiveRun } = await import("../../core/registry/tracking.js");
-    await resumeActiveRun(target);
-  } else {
-    note(
-      `note: run ${active.run} (lamin track) is not recorded for this command: the instance is reached through a server`,
-    );
-  }
+  await either(
+    target,
+    async (ln) => {
+      const { resumeActiveRun } = await import("../../core/registry/tracking.js");
+      await resumeActiveRun(ln);
+    },
+    async (remote) => remote.useRun(loadActiveRun(resolveInstanceSettings().name)?.run),
+  );
 }
 
 function wholeNumber(value: string, option: string, hint: string): number {
@@ -99,17 +75,39 @@ export async function trackCommand(
       "end it first with `lamin finish` (or `lamin finish --status errored`)",
     );
   }
-  const result = await withLocal("lamin track", (ln) =>
-    tracking.startRun(ln, {
-      path: file,
-      kind: "script",
-      captureProcess: false,
-      cliArgs: "",
-      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
-      ...(opts.key !== undefined ? { key: opts.key } : {}),
-      ...(opts.description !== undefined ? { description: opts.description } : {}),
-      ...(params !== undefined ? { params } : {}),
-    }),
+  const track = {
+    path: file,
+    kind: "script" as const,
+    captureProcess: false,
+    cliArgs: "",
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.key !== undefined ? { key: opts.key } : {}),
+    ...(opts.description !== undefined ? { description: opts.description } : {}),
+    ...(params !== undefined ? { params } : {}),
+  };
+  const result = await withTarget((target) =>
+    either(
+      target,
+      (ln) => tracking.startRun(ln, track),
+      // over HTTP: the same transform and run through the API, the script and its environment
+      // read here
+      async (remote) => {
+        const transform = await remote.transforms.create({
+          key: track.key ?? tracking.transformKey(file),
+          kind: track.kind,
+          source_code: readFileSync(file, "utf8"),
+          ...(track.description !== undefined ? { description: track.description } : {}),
+          ...(track.uid !== undefined ? { uid: track.uid } : {}),
+        });
+        const environment = await tracking.environment(dirname(resolve(file)));
+        const { record: run } = await remote.runs.create({
+          transform: transform.record.uid,
+          extra_data: { environment },
+          ...(track.params !== undefined ? { params: track.params } : {}),
+        });
+        return { transform: transform.record, transformStatus: transform.status, run };
+      },
+    ),
   );
   saveActiveRun({
     instance: settings.name,
@@ -146,7 +144,6 @@ export async function finishCommand(opts: Json & { status?: string }) {
       "use completed, errored or aborted",
     );
   }
-  const tracking = await import("../../core/registry/tracking.js");
   const settings = resolveInstanceSettings();
   const active = loadActiveRun(settings.name);
   if (!active) {
@@ -155,12 +152,58 @@ export async function finishCommand(opts: Json & { status?: string }) {
       "start one with `lamin track SCRIPT` before `lamin finish`",
     );
   }
-  const run = await withLocal("lamin finish", (ln) =>
-    tracking.endRun(ln, { runUid: active.run, status }),
+  const tracking = await import("../../core/registry/tracking.js");
+  const run = await withTarget((ln) =>
+    either(
+      ln,
+      (local) => tracking.endRun(local, { runUid: active.run, status }),
+      (remote) => remote.runs.finish(active.run, status),
+    ),
   );
   clearActiveRun(settings.name);
   if (opts.json) return printJson(run);
   say(`finished run ${run.uid} of ${active.key} (${run.status as RunStatus})`);
+}
+
+/** `lamin run ls`: runs, newest first, by fields, feature values and labels. */
+export async function runList(
+  opts: Json & {
+    filter?: string[];
+    features?: string[];
+    transform?: string;
+    status?: string;
+    ulabel?: string;
+    project?: string;
+    limit: string;
+  },
+) {
+  const { parseFilterArgs } = await import("../../core/registry/query.js");
+  const limit = wholeNumber(opts.limit, "--limit", "e.g. --limit 50");
+  const filter = {
+    ...parseFilterArgs(opts.filter ?? []),
+    ...(opts.transform !== undefined ? { transform__key: opts.transform } : {}),
+    ...(opts.status !== undefined ? { status: opts.status } : {}),
+    ...(opts.ulabel !== undefined ? { ulabels__name: opts.ulabel } : {}),
+    ...(opts.project !== undefined ? { projects__name: opts.project } : {}),
+  };
+  const features = opts.features ? parseFilterArgs(opts.features) : undefined;
+  const page = await withTarget((ln) =>
+    ln.runs.list({ filter, ...(features ? { features } : {}), limit }),
+  );
+  if (opts.json) return printJson(page.items);
+  if (page.items.length === 0) return say("no runs match");
+  say(
+    table(
+      ["uid", "status", "started_at", "transform"],
+      page.items.map((r) => [
+        r.uid,
+        r.status,
+        r.started_at.slice(0, 19).replace("T", " "),
+        r.transform,
+      ]),
+    ),
+  );
+  if (page.nextCursor) note(`(showing the first ${limit}; raise --limit to see more)`);
 }
 
 // ------------------------------------------------------------------ lineage
@@ -199,23 +242,21 @@ export async function lineageCommand(
   const mod = await import("../../core/registry/lineage.js");
   mod.lineageOptions({ direction, depth }); // bad options fail before the database opens
   const ref: { uid: string } | { key: string } = uid ? { uid } : { key: opts.key as string };
-  const target = await openTarget();
-  let graph: LineageGraph;
-  try {
-    if (isLocal(target)) graph = await mod.lineage(target, ref, { direction, depth });
-    else {
+  const graph = await withTarget((target) =>
+    either(
+      target,
+      (ln) => mod.lineage(ln, ref, { direction, depth }),
       // through `lamin serve` (or a remote instance): its API route
-      const remote = target as unknown as RemoteInstance;
-      const found = "uid" in ref ? ref.uid : (await remote.artifacts.get(ref)).uid;
-      graph = await remote.artifacts.request<LineageGraph>(
-        `${remote.url}/artifacts/${encodeURIComponent(found)}/lineage?direction=${direction}&depth=${depth}`,
-        {},
-        "getting the lineage",
-      );
-    }
-  } finally {
-    await target.close();
-  }
+      async (remote) => {
+        const found = "uid" in ref ? ref.uid : (await remote.artifacts.get(ref)).uid;
+        return remote.artifacts.request<LineageGraph>(
+          `${remote.url}/artifacts/${encodeURIComponent(found)}/lineage?direction=${direction}&depth=${depth}`,
+          {},
+          "getting the lineage",
+        );
+      },
+    ),
+  );
   if (format === "json") return printJson(graph);
   const text =
     format === "mermaid"
@@ -234,7 +275,7 @@ const UID = /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/;
 
 /** A positional KEY|UID (a uid first, then a key), or --key. */
 async function findCollection(
-  ln: Instance,
+  ln: Target,
   ref: string | undefined,
   key: string | undefined,
 ): Promise<Collection> {
@@ -262,7 +303,7 @@ export async function collectionCreate(
   uids: string[],
   opts: Json & { description?: string; versionTag?: string },
 ) {
-  const result = await withLocal("lamin collection create", (ln) =>
+  const result = await withInstance((ln) =>
     ln.collections.create({
       key,
       artifacts: uids,
@@ -288,7 +329,7 @@ export async function collectionCreate(
 
 export async function collectionList(opts: Json & { limit: string }) {
   const limit = wholeNumber(opts.limit, "--limit", "e.g. --limit 50");
-  const page = await withLocal("lamin collection ls", (ln) => ln.collections.list({ limit }));
+  const page = await withTarget((ln) => ln.collections.list({ limit }));
   if (opts.json) return printJson(page.items);
   if (page.items.length === 0) return say("no collections");
   say(
@@ -306,7 +347,7 @@ export async function collectionList(opts: Json & { limit: string }) {
 }
 
 export async function collectionMembers(ref: string | undefined, opts: Json & { key?: string }) {
-  const { collection, members } = await withLocal("lamin collection members", async (ln) => {
+  const { collection, members } = await withTarget(async (ln) => {
     const collection = await findCollection(ln, ref, opts.key);
     return { collection, members: await ln.collections.members(collection.uid) };
   });
@@ -329,7 +370,7 @@ export async function collectionLoad(
   ref: string | undefined,
   opts: Json & { key?: string; to?: string },
 ) {
-  const { collection, files } = await withLocal("lamin collection load", async (ln) => {
+  const { collection, files } = await withInstance(async (ln) => {
     const found = await findCollection(ln, ref, opts.key);
     return ln.collections.load(found.uid, opts.to !== undefined ? { to: opts.to } : {});
   });

@@ -4,7 +4,7 @@
  * `django_migrations` under the module's name as app: the database itself says which modules
  * it has, whichever machine or process opens it.
  */
-import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, getTableName, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { type Db, queryRows, sqlState } from "../db/client.js";
 import {
@@ -17,10 +17,10 @@ import {
 import { user } from "../db/schema.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { bionty } from "./bionty/index.js";
-import type { LaminModule, ModuleRegistry, SeedReport } from "./types.js";
+import type { LaminModule, LinkTable, ModuleRegistry, SeedReport } from "./types.js";
 
 export { biontyUid } from "./bionty/index.js";
-export type { LaminModule, ModuleRegistry, SeedReport } from "./types.js";
+export type { LaminModule, LinkTable, ModuleRegistry, SeedReport } from "./types.js";
 
 /** Every module this build knows, by name. */
 export const MODULES: Record<string, LaminModule> = { bionty };
@@ -401,29 +401,42 @@ export async function lookupModuleValues(
   field: string,
   values: readonly string[],
 ): Promise<LookupResult> {
+  return (await lookup(target, field, values)).result;
+}
+
+/** lookupModuleValues, with the row ids of the values found. */
+async function lookup(
+  target: HasDb,
+  field: string,
+  values: readonly string[],
+): Promise<{ result: LookupResult; ids: Map<string, number> }> {
   const { module, registry, qualified, field: fieldName } = parseModuleField(field);
   await assertEnabled(target.db, module);
   const column = registry.fields[fieldName] as PgColumn;
   const nameCol = registry.fields[registry.nameField] as PgColumn;
   const idCol = registry.fields[registry.idField] as PgColumn;
   const uidCol = registry.fields.uid as PgColumn;
+  const pk = (registry.table as unknown as { id: PgColumn }).id;
   const unique = [...new Set(values.map(String))];
   const result: LookupResult = { registry: qualified, field: fieldName, found: [], missing: [] };
-  if (unique.length === 0) return result;
+  const ids = new Map<string, number>();
+  if (unique.length === 0) return { result, ids };
   const rows = (await target.db
-    .select({ value: column, uid: uidCol, name: nameCol, id: idCol })
+    .select({ value: column, uid: uidCol, name: nameCol, id: idCol, pk })
     .from(registry.table)
     .where(inArray(column, unique))) as unknown as {
     value: string;
     uid: string;
     name: string;
     id: string | null;
+    pk: number;
   }[];
   const byValue = new Map(rows.map((r) => [String(r.value), r]));
   for (const value of unique) {
     const row = byValue.get(value);
     if (row) {
       result.found.push({ value, uid: row.uid, name: row.name, id: row.id });
+      ids.set(value, Number(row.pk));
       continue;
     }
     const pool = await candidates(target.db, registry, value);
@@ -444,7 +457,87 @@ export async function lookupModuleValues(
       closeMatches: [...new Set(close)].slice(0, 3),
     });
   }
-  return result;
+  return { result, ids };
+}
+
+// ---- artifacts annotated with module records ----
+
+/**
+ * Where artifacts annotated with a module registry's records are linked, as names for SQL:
+ * the core writes `bionty_artifactcelltype` rows from this without importing module tables.
+ */
+export interface ArtifactLinkTarget {
+  /** `bionty.CellType` */
+  registry: string;
+  /** The field values are given in, e.g. `ontology_id`. */
+  field: string;
+  /** The registry's table and the columns of its field and of its name field. */
+  table: string;
+  fieldColumn: string;
+  nameColumn: string;
+  link: LinkTable;
+  /** Values are names (LaminDB's `label_ref_is_name`). */
+  byName: boolean;
+}
+
+function linkTargetOf(resolved: ResolvedRegistry, field: string): ArtifactLinkTarget {
+  const { registry, qualified } = resolved;
+  if (!registry.artifactLink) {
+    throw new ValidationError(
+      `artifacts cannot be annotated with ${qualified} records`,
+      "use a registry with artifact links, e.g. bionty.CellType",
+    );
+  }
+  return {
+    registry: qualified,
+    field,
+    table: getTableName(registry.table),
+    fieldColumn: (registry.fields[field] as PgColumn).name,
+    nameColumn: (registry.fields[registry.nameField] as PgColumn).name,
+    link: registry.artifactLink,
+    byName: field === registry.nameField,
+  };
+}
+
+/**
+ * The link target of a `cat[bionty.CellType(.field)]` dtype; the module must be enabled (else
+ * an error that says `lamin module enable <module>`).
+ */
+export async function artifactLinkTarget(target: HasDb, spec: string): Promise<ArtifactLinkTarget> {
+  const resolved = parseModuleField(spec);
+  const link = linkTargetOf(resolved, resolved.field);
+  await assertEnabled(target.db, resolved.module);
+  return link;
+}
+
+/** Values of a module field with their row ids, and those not in the registry (as lookup). */
+export async function resolveModuleValues(
+  target: HasDb,
+  spec: string,
+  values: readonly string[],
+): Promise<{
+  link: ArtifactLinkTarget;
+  ids: Map<string, number>;
+  missing: LookupResult["missing"];
+}> {
+  const resolved = parseModuleField(spec);
+  const link = linkTargetOf(resolved, resolved.field);
+  const { result, ids } = await lookup(target, spec, values);
+  return { link, ids, missing: result.missing };
+}
+
+/** The artifact link tables of the modules enabled on this database (to read annotations). */
+export async function enabledArtifactLinks(db: Db): Promise<ArtifactLinkTarget[]> {
+  const out: ArtifactLinkTarget[] = [];
+  for (const name of await enabledModules(db)) {
+    const module = getModule(name);
+    for (const registry of module.registries) {
+      if (!registry.artifactLink) continue;
+      const resolved = { module, registry, qualified: `${module.name}.${registry.name}` };
+      out.push(linkTargetOf(resolved, registry.nameField));
+    }
+  }
+  return out;
 }
 
 /**

@@ -16,6 +16,19 @@ export interface ModuleRegistry {
   idField: string;
   /** `bionty_<entity>_parents`, when the registry is a hierarchy. */
   parents?: { table: PgTable; fromId: PgColumn; toId: PgColumn };
+  /** How artifacts link to its records (LaminDB's `bionty_artifact<entity>`), if they can. */
+  artifactLink?: LinkTable;
+}
+
+/**
+ * A link table `(artifact_id, <entity>_id, feature_id, created_by_id, run_id, ...)`, by name:
+ * the core writes annotation SQL from this description without importing module tables.
+ */
+export interface LinkTable {
+  /** e.g. `bionty_artifactcelltype` */
+  table: string;
+  /** The column naming the module record, e.g. `celltype_id`. */
+  entityColumn: string;
 }
 
 export interface SeedReport {

@@ -9,6 +9,10 @@
  * - Categorical dtypes (`cat[ULabel]`, `cat[ULabel[<type>]]`, `cat[Record]`, `cat[Project]`, as
  *   lists too): the labels must exist; link rows in `lamindb_artifactulabel` (`...record`,
  *   `...project`) carry the feature.
+ * - Module registries (`cat[bionty.CellType]`, `cat[bionty.CellType.ontology_id]`, as lists
+ *   too; artifacts only): values must be in the registry field; link rows in the module's
+ *   `bionty_artifact<entity>` table (described by the module, see modules/types.ts) carry the
+ *   feature.
  * - Labels without a feature: link rows with `feature_id` NULL.
  *
  * Every change runs in one transaction after all inputs were checked: bad input changes nothing.
@@ -19,6 +23,14 @@ import { type Db, queryRows } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { hashJsonValue, hashString, pythonFloatRepr } from "../hash.js";
 import type { Instance } from "../instance.js";
+import {
+  type ArtifactLinkTarget,
+  artifactLinkTarget,
+  enabledArtifactLinks,
+  type LinkTable,
+  parseModuleField,
+  resolveModuleValues,
+} from "../modules/index.js";
 import { TRASH } from "./branch.js";
 import { type Filter, likeEscape, OPERATORS, type Operator } from "./query.js";
 import type { Transaction } from "./records/base.js";
@@ -43,6 +55,12 @@ export interface Annotation {
   ulabels: string[];
   projects: string[];
   records: string[];
+  /**
+   * Artifacts validated with a schema (`lamin save --schema`): the schema of each slot
+   * (`columns` for a table; a composite's slots), from `lamindb_artifactschema`. Only present
+   * when there are some.
+   */
+  schemas?: { slot: string | null; uid: string; name: string | null }[];
 }
 
 export interface AddOptions {
@@ -110,7 +128,11 @@ const SIMPLE = ["int", "float", "num", "str", "bool", "date", "datetime", "dict"
 
 export type ParsedDtype =
   | { kind: "simple"; list: boolean; simple: string }
-  | { kind: "cat"; list: boolean; label: LabelKind; type: string | null };
+  | { kind: "cat"; list: boolean; label: LabelKind; type: string | null }
+  /** A module registry (field): `spec` is `bionty.CellType` or `bionty.CellType.ontology_id`. */
+  | { kind: "module"; list: boolean; spec: string };
+
+const MODULE_CAT = /^cat\[([a-z][a-z0-9_]*\.[A-Z][A-Za-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\]$/;
 
 /** What annotation needs of a dtype string; undefined when annotating with it is not supported. */
 export function parseDtype(dtype: string | null): ParsedDtype | undefined {
@@ -129,6 +151,8 @@ export function parseDtype(dtype: string | null): ParsedDtype | undefined {
     const label = REGISTRY_OF[c[1] as string] as LabelKind;
     return { kind: "cat", list, label, type: c[2] ?? null };
   }
+  const m = MODULE_CAT.exec(d);
+  if (m) return { kind: "module", list, spec: m[1] as string };
   return undefined;
 }
 
@@ -293,6 +317,20 @@ const rows = <T>(db: Runner, query: SQL) => queryRows<T>(db as Db, query);
 interface Planned {
   jsonValues: { featureId: number; json: unknown; hash: string }[];
   labels: { kind: LabelKind; id: number; featureId: number | null }[];
+  /** Module records (`bionty_artifact<entity>` rows). */
+  modules: { link: LinkTable; id: number; featureId: number; byName: boolean }[];
+}
+
+const CAT_DTYPES = "cat[ULabel], cat[Record], cat[Project] or cat[bionty.<Registry>(.field)]";
+
+/** Module features annotate artifacts only (LaminDB has no run links to bionty records). */
+function artifactsOnly(owner: Owner, feature: FeatureRow): void {
+  if (owner !== "artifact") {
+    throw new ValidationError(
+      `feature '${feature.name}' has dtype ${feature.dtype}: only artifacts can be annotated with it`,
+      "annotate an artifact, or use a feature of another dtype for runs",
+    );
+  }
 }
 
 export class Annotations {
@@ -438,6 +476,7 @@ export class Annotations {
   /** Check every value and resolve every label before anything is written. */
   private async plan(
     db: Runner,
+    owner: Owner,
     values: FeatureValues,
     labels: LabelRefs,
     opts: AddOptions,
@@ -445,7 +484,7 @@ export class Annotations {
     if (!isPlainObject(values)) {
       throw new ValidationError("feature values must be an object of name → value");
     }
-    const planned: Planned = { jsonValues: [], labels: [] };
+    const planned: Planned = { jsonValues: [], labels: [], modules: [] };
     const features = await this.features(db, Object.keys(values));
     for (const [name, given] of Object.entries(values)) {
       const f = features.get(name) as FeatureRow;
@@ -453,7 +492,7 @@ export class Annotations {
       if (!dtype) {
         throw new ValidationError(
           `feature '${name}' has dtype '${f.dtype}', which cannot be annotated with yet`,
-          "use a feature of a simple dtype or cat[ULabel], cat[Record], cat[Project]",
+          `use a feature of a simple dtype or ${CAT_DTYPES}`,
         );
       }
       if (given === undefined || given === null) {
@@ -462,13 +501,18 @@ export class Annotations {
           "give a value (remove values with remove())",
         );
       }
-      if (dtype.kind === "cat") {
+      if (dtype.kind === "cat" || dtype.kind === "module") {
         const refs = toList(given, opts.fromText === true);
         if (refs.length === 0 || refs.some((r) => typeof r !== "string" || r === "")) {
           throw new ValidationError(
             `feature '${name}' has dtype ${f.dtype}: give label names, got ${describeType(given)}`,
             `e.g. ${name}=T-cell`,
           );
+        }
+        if (dtype.kind === "module") {
+          artifactsOnly(owner, f);
+          await this.planModule(db, f, dtype.spec, refs as string[], planned);
+          continue;
         }
         const ids = await this.labels(
           db,
@@ -525,6 +569,41 @@ export class Annotations {
     return planned;
   }
 
+  /** Module records by the dtype's field; values not in the registry are one error. */
+  private async planModule(
+    db: Runner,
+    f: FeatureRow,
+    spec: string,
+    refs: string[],
+    planned: Planned,
+  ): Promise<void> {
+    const { link, ids, missing } = await resolveModuleValues({ db: db as Db }, spec, refs);
+    if (missing.length > 0) {
+      const parts = missing.map((m) => {
+        const hint = m.synonymOf
+          ? ` (synonym of '${m.synonymOf}')`
+          : m.closeMatches.length
+            ? ` (did you mean ${m.closeMatches.map((c) => `'${c}'`).join(", ")}?)`
+            : "";
+        return `'${m.value}'${hint}`;
+      });
+      throw new ValidationError(
+        `feature '${f.name}': ${missing.length} value${missing.length > 1 ? "s are" : " is"} not ${
+          link.registry
+        }.${link.field}: ${parts.join(", ")}`,
+        `use the standard values (lamin bionty search ${link.registry.split(".")[1]} TEXT); nothing was written`,
+      );
+    }
+    for (const ref of new Set(refs)) {
+      planned.modules.push({
+        link: link.link,
+        id: ids.get(ref) as number,
+        featureId: f.id,
+        byName: link.byName,
+      });
+    }
+  }
+
   /**
    * Annotate an artifact or run with feature values and labels (added to what it has). Checked
    * in full first; written in one transaction.
@@ -538,15 +617,10 @@ export class Annotations {
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
     await this.db.transaction(async (tx) => {
-      const planned = await this.plan(tx, values, labels, opts);
+      const planned = await this.plan(tx, owner, values, labels, opts);
       if (opts.removeFirst?.length) {
         const found = await this.features(tx, opts.removeFirst);
-        await this.unlink(
-          tx,
-          owner,
-          id,
-          [...found.values()].map((f) => f.id),
-        );
+        await this.unlink(tx, owner, id, [...found.values()]);
       }
       await this.write(tx, owner, id, planned);
     });
@@ -562,14 +636,9 @@ export class Annotations {
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
     await this.db.transaction(async (tx) => {
-      const planned = await this.plan(tx, values, {}, opts);
+      const planned = await this.plan(tx, owner, values, {}, opts);
       const features = await this.features(tx, Object.keys(values));
-      await this.unlink(
-        tx,
-        owner,
-        id,
-        [...features.values()].map((f) => f.id),
-      );
+      await this.unlink(tx, owner, id, [...features.values()]);
       await this.write(tx, owner, id, planned);
     });
     return this.read(owner, id);
@@ -602,12 +671,7 @@ export class Annotations {
         );
       }
       void table;
-      await this.unlink(
-        tx,
-        owner,
-        id,
-        [...found.values()].map((f) => f.id),
-      );
+      await this.unlink(tx, owner, id, [...found.values()]);
       for (const q of removals) await tx.execute(q);
     });
     return this.read(owner, id);
@@ -618,8 +682,9 @@ export class Annotations {
     return this.read(owner, await this.ownerId(owner, ref));
   }
 
-  private async unlink(tx: Transaction, owner: Owner, id: number, featureIds: number[]) {
-    if (featureIds.length === 0) return;
+  private async unlink(tx: Transaction, owner: Owner, id: number, features: FeatureRow[]) {
+    if (features.length === 0) return;
+    const featureIds = features.map((f) => f.id);
     const { jsonLink, label } = OWNERS[owner];
     const list = sql.join(
       featureIds.map((f) => sql`${f}`),
@@ -632,6 +697,15 @@ export class Annotations {
     for (const table of Object.values(label)) {
       await tx.execute(
         sql`DELETE FROM ${raw(table)} WHERE ${ownerCol(owner)} = ${id} AND feature_id IN (${list})`,
+      );
+    }
+    if (owner !== "artifact") return;
+    for (const f of features) {
+      const dtype = parseDtype(f.dtype);
+      if (dtype?.kind !== "module") continue;
+      const { link } = await artifactLinkTarget({ db: tx as Db }, dtype.spec);
+      await tx.execute(
+        sql`DELETE FROM ${raw(link.table)} WHERE artifact_id = ${id} AND feature_id = ${f.id}`,
       );
     }
   }
@@ -674,6 +748,42 @@ export class Annotations {
           VALUES (${id}, ${l.id}, ${l.featureId}, ${userId}) ON CONFLICT DO NOTHING`,
       );
     }
+    for (const m of planned.modules) {
+      // values come by feature name (feature_ref_is_name), by the registry's name field or not
+      await tx.execute(
+        sql`INSERT INTO ${raw(m.link.table)} (artifact_id, ${raw(m.link.entityColumn)}, feature_id,
+            created_by_id, label_ref_is_name, feature_ref_is_name)
+          VALUES (${id}, ${m.id}, ${m.featureId}, ${userId}, ${m.byName}, true) ON CONFLICT DO NOTHING`,
+      );
+    }
+  }
+
+  /** Feature → values of module records linked to an artifact, in the field of each dtype. */
+  private async readModules(id: number): Promise<{ feature: string; value: unknown }[]> {
+    const links = await enabledArtifactLinks(this.db);
+    if (links.length === 0) return [];
+    // the whole record (to_jsonb): each feature reads the field its dtype names
+    const linked = (t: ArtifactLinkTarget) =>
+      sql`SELECT f.name AS feature, f._dtype_str AS dtype, to_jsonb(x) AS rec, x.id AS ord
+        FROM ${raw(t.link.table)} l JOIN ${raw(t.table)} x ON x.id = l.${raw(t.link.entityColumn)}
+        JOIN lamindb_feature f ON f.id = l.feature_id WHERE l.artifact_id = ${id}`;
+    const found = await rows<{ feature: string; dtype: string | null; rec: unknown }>(
+      this.db,
+      sql`${sql.join(links.map(linked), sql` UNION ALL `)} ORDER BY 1, 4`,
+    );
+    return found.map((r) => {
+      const dtype = parseDtype(r.dtype);
+      let column: string | undefined;
+      if (dtype?.kind === "module") {
+        const { registry, field } = parseModuleField(dtype.spec);
+        column = registry.fields[field]?.name;
+      }
+      const rec = (typeof r.rec === "string" ? JSON.parse(r.rec) : r.rec) as Record<
+        string,
+        unknown
+      >;
+      return { feature: r.feature, value: rec[column ?? "name"] ?? rec.name ?? rec.symbol };
+    });
   }
 
   private async read(owner: Owner, id: number): Promise<Annotation> {
@@ -706,6 +816,19 @@ export class Annotations {
       const values = many.get(r.feature) ?? [];
       values.push(r.value);
       many.set(r.feature, values);
+    }
+    if (owner === "artifact") {
+      for (const r of await this.readModules(id)) {
+        const values = many.get(r.feature) ?? [];
+        values.push(r.value);
+        many.set(r.feature, values);
+      }
+      const schemas = await rows<{ slot: string | null; uid: string; name: string | null }>(
+        this.db,
+        sql`SELECT l.slot, s.uid, s.name FROM lamindb_artifactschema l
+          JOIN lamindb_schema s ON s.id = l.schema_id WHERE l.artifact_id = ${id} ORDER BY l.id`,
+      );
+      if (schemas.length) out.schemas = schemas;
     }
     for (const [name, values] of many)
       out.features[name] = values.length === 1 ? values[0] : values;
@@ -740,16 +863,23 @@ export class Annotations {
     f: FeatureRow,
     p: { lookup: string; value: unknown; op: Operator },
   ): Promise<SQL> {
-    const { table, jsonLink, label } = OWNERS[owner];
+    const { table, jsonLink } = OWNERS[owner];
     const ownerId = sql`${raw(table)}."id"`;
     const o = ownerCol(owner);
     const dtype = parseDtype(f.dtype);
     if (!dtype) {
       throw new ValidationError(
         `cannot filter by feature '${f.name}' of dtype '${f.dtype}' yet`,
-        "filter by features of simple dtypes or cat[ULabel], cat[Record], cat[Project]",
+        `filter by features of simple dtypes or ${CAT_DTYPES}`,
       );
     }
+    if (dtype.kind === "module") artifactsOnly(owner, f);
+    const cat =
+      dtype.kind === "module"
+        ? moduleTarget(await artifactLinkTarget(this.instance, dtype.spec))
+        : dtype.kind === "cat"
+          ? labelTarget(owner, dtype.label)
+          : undefined;
     const { op, value, lookup } = p;
     const values = (): unknown[] =>
       Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : [value];
@@ -780,10 +910,9 @@ export class Annotations {
         WHERE l.${o} = ${ownerId} AND jv.feature_id = ${f.id} AND ${cond})`;
     };
     const anyValue = (positive: boolean) => {
-      const e =
-        dtype.kind === "cat"
-          ? sql`EXISTS (SELECT 1 FROM ${raw(label[dtype.label])} l WHERE l.${o} = ${ownerId} AND l.feature_id = ${f.id})`
-          : sql`EXISTS (SELECT 1 FROM ${raw(jsonLink)} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
+      const e = cat
+        ? sql`EXISTS (SELECT 1 FROM ${raw(cat.link)} l WHERE l.${o} = ${ownerId} AND l.feature_id = ${f.id})`
+        : sql`EXISTS (SELECT 1 FROM ${raw(jsonLink)} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
               WHERE l.${o} = ${ownerId} AND jv.feature_id = ${f.id})`;
       return positive ? e : sql`NOT ${e}`;
     };
@@ -794,8 +923,8 @@ export class Annotations {
       }
       return anyValue(!isNull);
     }
-    if (dtype.kind === "cat") {
-      const table = raw(LABEL_TABLE[dtype.label]);
+    if (cat) {
+      const col = raw(cat.column);
       let match: SQL;
       if (op === "exact" || op === "in") {
         const refs = (op === "in" ? values() : [value]).map(String);
@@ -803,18 +932,23 @@ export class Annotations {
           refs.map((r) => sql`${r}`),
           sql`, `,
         );
-        match = sql`l.${labelCol(dtype.label)} IN (SELECT id FROM ${table}
-          WHERE (name IN (${list}) OR uid IN (${list})) AND branch_id <> ${TRASH})`;
+        const any = sql.join(
+          cat.keys.map((k) => sql`${raw(k)} IN (${list})`),
+          sql` OR `,
+        );
+        match = sql`l.${col} IN (SELECT id FROM ${raw(cat.table)}
+          WHERE (${any}) AND branch_id <> ${TRASH})`;
       } else if (["contains", "icontains", "startswith", "endswith", "iexact"].includes(op)) {
-        match = sql`l.${labelCol(dtype.label)} IN (SELECT id FROM ${table} WHERE ${textMatch(sql`name`, op, String(value))})`;
+        match = sql`l.${col} IN (SELECT id FROM ${raw(cat.table)} WHERE ${textMatch(raw(cat.text), op, String(value))})`;
       } else {
         throw new ValidationError(
           `operator '${op}' does not apply to categorical feature '${f.name}'`,
           "use =, __in, __contains, __startswith or __isnull",
         );
       }
-      return sql`EXISTS (SELECT 1 FROM ${raw(label[dtype.label])} l WHERE l.${o} = ${ownerId} AND l.feature_id = ${f.id} AND ${match})`;
+      return sql`EXISTS (SELECT 1 FROM ${raw(cat.link)} l WHERE l.${o} = ${ownerId} AND l.feature_id = ${f.id} AND ${match})`;
     }
+    if (dtype.kind !== "simple") throw new Error(`no condition for dtype ${f.dtype}`);
     const { simple } = dtype;
     if (dtype.list) {
       if (op !== "exact" && op !== "in") {
@@ -882,6 +1016,40 @@ export class Annotations {
       simple === "bool" ? `use ${f.name}=true or ${f.name}=false` : "use =, __in or __isnull",
     );
   }
+}
+
+/** Where the values of a categorical feature are: link table, its value column, the registry. */
+interface CatTarget {
+  link: string;
+  column: string;
+  table: string;
+  /** Columns an exact value may match. */
+  keys: string[];
+  /** The column text operators (`__contains`, ...) apply to. */
+  text: string;
+}
+
+/** Labels match by name or uid. */
+function labelTarget(owner: Owner, kind: LabelKind): CatTarget {
+  const link = OWNERS[owner].label[kind];
+  return {
+    link,
+    column: `${kind}_id`,
+    table: LABEL_TABLE[kind],
+    keys: ["name", "uid"],
+    text: "name",
+  };
+}
+
+/** Module records match by name or by the dtype's field (e.g. `ontology_id`). */
+function moduleTarget(t: ArtifactLinkTarget): CatTarget {
+  return {
+    link: t.link.table,
+    column: t.link.entityColumn,
+    table: t.table,
+    keys: [...new Set([t.nameColumn, t.fieldColumn])],
+    text: t.fieldColumn,
+  };
 }
 
 function toList(value: unknown, text: boolean): unknown[] {

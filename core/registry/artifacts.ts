@@ -32,7 +32,7 @@ import { branchName, MAIN, TRASH } from "./branch.js";
 import { LOCK, lock } from "./locks.js";
 import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
 import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
-import { currentRun, recordArtifactInput } from "./run-context.js";
+import { currentRun, recordArtifactInput, recordRecreated, recreatingRuns } from "./run-context.js";
 import { familyUids, latestFirst, refreshLatest, uidMatches } from "./versions.js";
 
 export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "./paging.js";
@@ -375,6 +375,15 @@ export class Artifacts {
     return { ...this.uploadTarget(row), size: row.size ?? 0 };
   }
 
+  /**
+   * uids of the runs that saved this artifact again after it existed (LaminDB's
+   * `artifact.recreating_runs`; deduplicated saves under a tracked run other than the creating
+   * one). Its lineage stays with the creating run; `ln.runs.get(uid)` has the details.
+   */
+  async recreatingRuns(ref: ArtifactRef | string): Promise<string[]> {
+    return recreatingRuns(this.instance, "artifact", (await this.row(ref)).id);
+  }
+
   /** The stored row, for layers that address the bytes themselves. */
   async row(ref: ArtifactRef | string): Promise<t.ArtifactRow> {
     return (await this.find(typeof ref === "string" ? { uid: ref } : ref)).row;
@@ -714,6 +723,8 @@ export class Artifacts {
       row = await this.clearOngoing(row);
       status = status === "restored" ? status : "repaired";
     }
+    // saved again by another run than the one that created it (LaminDB's recreating_runs)
+    await recordRecreated(this.instance, "artifact", row.id);
     const artifact = this.toArtifact({ ...found, row });
     const note =
       status === "restored"

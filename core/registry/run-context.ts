@@ -2,9 +2,11 @@
  * The run an instance is tracking (`ln.track()`, `lamin track`): artifacts and collections saved
  * meanwhile get its `run_id`; artifacts and collections loaded meanwhile become its inputs
  * (`lamindb_artifact_input_of_runs`, `lamindb_collection_input_of_runs`), except what the run
- * created itself (LaminDB's rule: no self-loops).
+ * created itself (LaminDB's rule: no self-loops); artifacts and collections saved again that
+ * existed already record the run in `lamindb_<registry>_recreating_runs`.
  */
 import { sql } from "drizzle-orm";
+import { queryRows } from "../db/client.js";
 import type { Instance } from "../instance.js";
 
 export interface ActiveRun {
@@ -25,28 +27,75 @@ export function setCurrentRun(instance: object, run: ActiveRun | undefined): voi
   else active.delete(instance);
 }
 
-/** Record that the tracked run read an artifact (unless the run created it). */
-export async function recordArtifactInput(
+type Registry = "artifact" | "collection";
+
+/**
+ * Record that the tracked run read an artifact (unless the run created it or re-created it:
+ * LaminDB's rule against cycles).
+ */
+export function recordArtifactInput(
   instance: Instance,
   artifact: { id: number; runId: number | null },
 ): Promise<void> {
-  const run = currentRun(instance);
-  if (!run || artifact.runId === run.id) return;
-  await instance.db.execute(
-    sql`INSERT INTO lamindb_artifact_input_of_runs (artifact_id, run_id)
-      VALUES (${artifact.id}, ${run.id}) ON CONFLICT DO NOTHING`,
-  );
+  return recordInput(instance, "artifact", artifact);
 }
 
-/** Record that the tracked run read a collection (unless the run created it). */
-export async function recordCollectionInput(
+/** Record that the tracked run read a collection (unless the run created or re-created it). */
+export function recordCollectionInput(
   instance: Instance,
   collection: { id: number; runId: number | null },
 ): Promise<void> {
+  return recordInput(instance, "collection", collection);
+}
+
+async function recordInput(
+  instance: Instance,
+  registry: Registry,
+  record: { id: number; runId: number | null },
+): Promise<void> {
   const run = currentRun(instance);
-  if (!run || collection.runId === run.id) return;
+  if (!run || record.runId === run.id) return;
+  const column = sql.raw(`${registry}_id`);
   await instance.db.execute(
-    sql`INSERT INTO lamindb_collection_input_of_runs (collection_id, run_id)
-      VALUES (${collection.id}, ${run.id}) ON CONFLICT DO NOTHING`,
+    sql`INSERT INTO ${sql.raw(`lamindb_${registry}_input_of_runs`)} (${column}, run_id)
+      SELECT ${record.id}, ${run.id} WHERE NOT EXISTS (
+        SELECT 1 FROM ${sql.raw(`lamindb_${registry}_recreating_runs`)}
+        WHERE ${column} = ${record.id} AND run_id = ${run.id})
+      ON CONFLICT DO NOTHING`,
   );
+}
+
+/**
+ * LaminDB's `recreating_runs`: the tracked run saved an artifact (or made a collection) that
+ * existed already, deduplicated by its hash. The run that created it is never one of them.
+ * Lineage keeps the creating run; these are extra.
+ */
+export async function recordRecreated(
+  instance: Instance,
+  registry: Registry,
+  id: number,
+): Promise<void> {
+  const run = currentRun(instance);
+  if (!run) return;
+  await instance.db.execute(
+    sql`INSERT INTO ${sql.raw(`lamindb_${registry}_recreating_runs`)} (${sql.raw(`${registry}_id`)}, run_id)
+      SELECT id, ${run.id} FROM ${sql.raw(`lamindb_${registry}`)}
+      WHERE id = ${id} AND run_id IS DISTINCT FROM ${run.id}
+      ON CONFLICT DO NOTHING`,
+  );
+}
+
+/** uids of the runs that re-created an artifact or collection, in the order they did. */
+export async function recreatingRuns(
+  instance: Instance,
+  registry: Registry,
+  id: number,
+): Promise<string[]> {
+  const rows = await queryRows<{ uid: string }>(
+    instance.db,
+    sql`SELECT r.uid FROM ${sql.raw(`lamindb_${registry}_recreating_runs`)} l
+      JOIN lamindb_run r ON r.id = l.run_id WHERE l.${sql.raw(`${registry}_id`)} = ${id}
+      ORDER BY l.id`,
+  );
+  return rows.map((r) => r.uid);
 }

@@ -1,9 +1,15 @@
 /**
  * Schemas (LaminDB's `ln.Schema`): a named set of features that data must have, with
  * `minimal_set` (every feature is required, default), `maximal_set` (no other columns),
- * `ordered_set` (columns in this order) and `coerce` (convert values to the feature's dtype).
- * Members are `lamindb_schemafeature` rows in feature order; the hash is LaminDB's
- * (`_validate_kwargs_calculate_hash`, laminspec §1.5). Validating data: see validate.ts.
+ * `ordered_set` (columns in this order), `coerce` (convert values to the feature's dtype) and
+ * `flexible` (columns that are registered features but not members are validated too; default:
+ * only for a schema without features). Members are `lamindb_schemafeature` rows in feature order.
+ *
+ * Composite schemas (itype `Composite`, LaminDB's `Schema(slots={...})`) have no features but
+ * slots (`obs`, `var.T`, ...), each validated by a component schema: `lamindb_schemacomponent`
+ * rows. The hash is LaminDB's (`_validate_kwargs_calculate_hash`, laminspec §1.5), with
+ * `l = hash_string(":".join(sorted("slot=<component hash>")))` for composites (no itype entry,
+ * as in LaminDB's AnnData vector). Validating data: see validate.ts.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
@@ -15,6 +21,7 @@ import { closeMatches } from "./annotations.js";
 import { TRASH } from "./branch.js";
 import { LOCK, lock } from "./locks.js";
 import type { CreateResult } from "./records/base.js";
+import { currentRun } from "./run-context.js";
 
 export interface SchemaMember {
   uid: string;
@@ -39,14 +46,36 @@ export interface Schema {
   flexible: boolean;
   /** The features, in schema order. */
   features: SchemaMember[];
+  /** Composite schemas: slot → component schema, in slot order (empty otherwise). */
+  components: SchemaComponent[];
   created_at: string;
   created_by: string;
 }
+
+export interface SchemaComponent {
+  slot: string;
+  uid: string;
+  name: string | null;
+  hash: string | null;
+}
+
+/** itype of composite schemas. */
+export const COMPOSITE = "Composite";
 
 export interface SchemaInput {
   name: string;
   /** Feature names (or uids), in order. */
   features?: string[];
+  /**
+   * A composite schema: slot → component schema (name or uid), e.g. `{ obs: "cells",
+   * "var.T": "genes" }`. Validating a folder, each slot is the table file of that stem.
+   */
+  components?: Record<string, string>;
+  /**
+   * Also validate columns that are registered features but not members (unregistered columns
+   * are never an issue then). Default: true without features, else false.
+   */
+  flexible?: boolean;
   description?: string | null;
   /** Every feature is required (default true). */
   minimalSet?: boolean;
@@ -165,13 +194,29 @@ export class Schemas {
     const orderedSet = input.orderedSet ?? false;
     const maximalSet = input.maximalSet ?? false;
     const coerce = input.coerce ?? false;
+    const flexible = input.flexible ?? wanted.length === 0;
     for (const [flag, value] of [
       ["minimalSet", minimalSet],
       ["orderedSet", orderedSet],
       ["maximalSet", maximalSet],
       ["coerce", coerce],
+      ["flexible", flexible],
     ] as const) {
       if (typeof value !== "boolean") throw new ValidationError(`${flag} must be true or false`);
+    }
+    const slots = checkSlots(name, input.components);
+    if (slots.length > 0) {
+      const given = [
+        wanted.length ? "features" : "",
+        input.flexible !== undefined ? "flexible" : "",
+        coerce ? "coerce" : "",
+      ].filter(Boolean);
+      if (given.length) {
+        throw new ValidationError(
+          `schema '${name}' has components, so it cannot also have ${given.join(", ")}: each slot is validated by its component`,
+          "put the features (and flags) in the component schemas, or drop --component",
+        );
+      }
     }
     const dupes = [...new Set(wanted.filter((n, i) => wanted.indexOf(n) !== i))];
     if (dupes.length) {
@@ -186,11 +231,21 @@ export class Schemas {
         "give --features a,b,c, or drop --ordered / --maximal",
       );
     }
-    const description = input.description ?? null;
-    if (description !== null && typeof description !== "string") {
-      throw new ValidationError("description must be text");
+    if (flexible && maximalSet) {
+      throw new ValidationError(
+        `schema '${name}' cannot be both flexible and maximal: flexible allows other columns, maximal forbids them`,
+        "drop --flexible or --maximal",
+      );
+    }
+    if (slots.length > 0) {
+      return this.createComposite(name, description(input.description), slots, {
+        minimalSet,
+        orderedSet,
+        maximalSet,
+      });
     }
     const userId = this.instance.user.id;
+    const text = description(input.description);
     return this.db.transaction(async (tx) => {
       await lock(tx, LOCK.schema, name);
       const features = await resolveFeatures(tx, wanted);
@@ -201,39 +256,20 @@ export class Schemas {
           minimalSet,
           orderedSet,
           maximalSet,
+          flexible,
           coerce,
           n,
           featureUids: features.map((f) => f.uid),
         }),
       );
-      const [same] = await rows<{ id: number; hash: string | null; uid: string }>(
-        tx,
-        sql`SELECT id, hash, uid FROM lamindb_schema WHERE name = ${name} AND NOT is_type
-          AND branch_id <> ${TRASH} ORDER BY id LIMIT 1`,
-      );
-      if (same) {
-        if (same.hash !== hash) {
-          throw new ConflictError(
-            `schema '${name}' already exists (${same.uid}) with another definition`,
-            "use the existing schema (lamin schema list), or give the new one another name",
-          );
-        }
-        return { record: await this.read(tx, same.id), status: "existing" as const };
-      }
-      const known = KNOWN_SCHEMAS[hash];
-      if (known) {
-        const [k] = await rows<{ id: number }>(
-          tx,
-          sql`SELECT id FROM lamindb_schema WHERE uid = ${known}`,
-        );
-        if (k) return { record: await this.read(tx, k.id), status: "existing" as const };
-      }
-      const uid = known ?? randomBase62(UID_LENGTHS.schema);
+      const found = await this.existing(tx, name, hash);
+      if (found) return found;
+      const uid = KNOWN_SCHEMAS[hash] ?? randomBase62(UID_LENGTHS.schema);
       const [row] = await rows<{ id: number }>(
         tx,
         sql`INSERT INTO lamindb_schema (uid, name, description, n_members, coerce, flexible, itype,
             hash, minimal_set, ordered_set, maximal_set, created_by_id)
-          VALUES (${uid}, ${name}, ${description}, ${n}, ${coerce}, ${n < 0}, 'Feature', ${hash},
+          VALUES (${uid}, ${name}, ${text}, ${n}, ${coerce}, ${flexible}, 'Feature', ${hash},
             ${minimalSet}, ${orderedSet}, ${maximalSet}, ${userId}) RETURNING id`,
       );
       const id = Number((row as { id: number }).id);
@@ -241,6 +277,101 @@ export class Schemas {
       for (const f of features) {
         await tx.execute(
           sql`INSERT INTO lamindb_schemafeature (schema_id, feature_id) VALUES (${id}, ${f.id})`,
+        );
+      }
+      return { record: await this.read(tx, id), status: "created" as const };
+    });
+  }
+
+  /**
+   * The schema of this name if it has this hash (another hash: a conflict), or the known schema
+   * of this hash; undefined when a new one is to be made.
+   */
+  private async existing(
+    tx: Runner,
+    name: string,
+    hash: string,
+  ): Promise<CreateResult<Schema> | undefined> {
+    const [same] = await rows<{ id: number; hash: string | null; uid: string }>(
+      tx,
+      sql`SELECT id, hash, uid FROM lamindb_schema WHERE name = ${name} AND NOT is_type
+        AND branch_id <> ${TRASH} ORDER BY id LIMIT 1`,
+    );
+    if (same) {
+      if (same.hash !== hash) {
+        throw new ConflictError(
+          `schema '${name}' already exists (${same.uid}) with another definition`,
+          "use the existing schema (lamin schema list), or give the new one another name",
+        );
+      }
+      return { record: await this.read(tx, same.id), status: "existing" };
+    }
+    const known = KNOWN_SCHEMAS[hash];
+    if (!known) return undefined;
+    const [k] = await rows<{ id: number }>(
+      tx,
+      sql`SELECT id FROM lamindb_schema WHERE uid = ${known}`,
+    );
+    return k ? { record: await this.read(tx, k.id), status: "existing" } : undefined;
+  }
+
+  /** A composite schema: no features, one component schema per slot. */
+  private async createComposite(
+    name: string,
+    text: string | null,
+    slots: [string, string][],
+    flags: { minimalSet: boolean; orderedSet: boolean; maximalSet: boolean },
+  ): Promise<CreateResult<Schema>> {
+    const userId = this.instance.user.id;
+    const runId = currentRun(this.instance)?.id ?? null;
+    return this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.schema, name);
+      const components: { slot: string; id: number; hash: string }[] = [];
+      for (const [slot, ref] of slots) {
+        const id = await this.idOf(ref, tx);
+        const [c] = await rows<{ hash: string | null; itype: string | null; name: string | null }>(
+          tx,
+          sql`SELECT hash, itype, name FROM lamindb_schema WHERE id = ${id}`,
+        );
+        if (c?.itype === COMPOSITE) {
+          throw new ValidationError(
+            `slot '${slot}': schema '${c.name ?? ref}' is composite itself`,
+            "give each slot a schema of features",
+          );
+        }
+        components.push({ slot, id, hash: c?.hash ?? "" });
+      }
+      const reused = components.find((c, i) => components.findIndex((d) => d.id === c.id) !== i);
+      if (reused) {
+        const first = components.find((c) => c.id === reused.id) as { slot: string };
+        throw new ValidationError(
+          `slots '${first.slot}' and '${reused.slot}' name the same schema '${slots.find(([s]) => s === reused.slot)?.[1]}'`,
+          "give each slot its own component schema",
+        );
+      }
+      // LaminDB hashes a composite without itype and member count (its AnnData vector)
+      const hash = schemaHash(
+        schemaHashEntries({
+          ...flags,
+          slots: Object.fromEntries(components.map((c) => [c.slot, c.hash])),
+        }),
+      );
+      const found = await this.existing(tx, name, hash);
+      if (found) return found;
+      const uid = KNOWN_SCHEMAS[hash] ?? randomBase62(UID_LENGTHS.schema);
+      const [row] = await rows<{ id: number }>(
+        tx,
+        sql`INSERT INTO lamindb_schema (uid, name, description, n_members, coerce, flexible, itype,
+            hash, minimal_set, ordered_set, maximal_set, created_by_id, run_id)
+          VALUES (${uid}, ${name}, ${text}, -1, false, true, ${COMPOSITE}, ${hash},
+            ${flags.minimalSet}, ${flags.orderedSet}, ${flags.maximalSet}, ${userId}, ${runId})
+          RETURNING id`,
+      );
+      const id = Number((row as { id: number }).id);
+      for (const c of components) {
+        await tx.execute(
+          sql`INSERT INTO lamindb_schemacomponent (composite_id, component_id, slot, created_by_id, run_id)
+            VALUES (${id}, ${c.id}, ${c.slot}, ${userId}, ${runId})`,
         );
       }
       return { record: await this.read(tx, id), status: "created" as const };
@@ -265,7 +396,7 @@ export class Schemas {
     return out;
   }
 
-  private async idOf(ref: string): Promise<number> {
+  private async idOf(ref: string, db: Runner = this.db): Promise<number> {
     if (typeof ref !== "string" || !ref.trim()) {
       throw new ValidationError(
         "which schema? give its name or uid",
@@ -273,13 +404,13 @@ export class Schemas {
       );
     }
     const [hit] = await rows<{ id: number }>(
-      this.db,
+      db,
       sql`SELECT id FROM lamindb_schema WHERE (uid = ${ref} OR name = ${ref}) AND NOT is_type
         AND branch_id <> ${TRASH} ORDER BY (uid = ${ref}) DESC, id LIMIT 1`,
     );
     if (hit) return Number(hit.id);
     const all = await rows<{ name: string }>(
-      this.db,
+      db,
       sql`SELECT name FROM lamindb_schema WHERE name IS NOT NULL AND branch_id <> ${TRASH} LIMIT 10000`,
     );
     const close = closeMatches(
@@ -306,6 +437,14 @@ export class Schemas {
         FROM lamindb_schemafeature l JOIN lamindb_feature f ON f.id = l.feature_id
         WHERE l.schema_id = ${id} ORDER BY l.id`,
     );
+    const components =
+      r.itype === COMPOSITE
+        ? await rows<SchemaComponent>(
+            db,
+            sql`SELECT c.slot, s.uid, s.name, s.hash FROM lamindb_schemacomponent c
+              JOIN lamindb_schema s ON s.id = c.component_id WHERE c.composite_id = ${id} ORDER BY c.id`,
+          )
+        : [];
     const n = r.n_members ?? members.length;
     return {
       uid: r.uid,
@@ -320,6 +459,7 @@ export class Schemas {
       coerce: r.coerce ?? false,
       flexible: r.flexible ?? n < 0,
       features: members,
+      components,
       created_at: new Date(r.created_at).toISOString(),
       created_by: r.created_by,
     };
@@ -329,6 +469,48 @@ export class Schemas {
   async rowId(ref: string): Promise<number> {
     return this.idOf(ref);
   }
+}
+
+function description(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") throw new ValidationError("description must be text");
+  return value;
+}
+
+/** `lamindb_schemacomponent.slot` is varchar(40); a slot is a file stem in a folder. */
+const SLOT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,39}$/;
+
+/** The slots of a composite schema, checked: [slot, component ref][], in the given order. */
+function checkSlots(name: string, components: unknown): [string, string][] {
+  if (components === undefined || components === null) return [];
+  if (typeof components !== "object" || Array.isArray(components)) {
+    throw new ValidationError(
+      "components must be an object of slot → schema name",
+      'e.g. { "obs": "cells", "var.T": "genes" }',
+    );
+  }
+  const entries = Object.entries(components as Record<string, unknown>);
+  if (entries.length === 0) {
+    throw new ValidationError(
+      `schema '${name}': components is empty`,
+      "give at least one slot: --component obs=cells",
+    );
+  }
+  for (const [slot, ref] of entries) {
+    if (!SLOT.test(slot)) {
+      throw new ValidationError(
+        `schema '${name}': '${slot}' is not a slot name`,
+        "a slot is a file stem of up to 40 letters, digits, '_', '.' or '-', e.g. obs or var.T",
+      );
+    }
+    if (typeof ref !== "string" || !ref.trim()) {
+      throw new ValidationError(
+        `schema '${name}': slot '${slot}' names no schema`,
+        "e.g. --component obs=cells",
+      );
+    }
+  }
+  return entries.map(([slot, ref]) => [slot, (ref as string).trim()]);
 }
 
 /** Features by name or uid, in the given order; unknown ones are one error with close matches. */

@@ -9,9 +9,14 @@
  * not in their registry (`cat[ULabel]`, `cat[Record]`, `cat[Project]`, `cat[bionty.X(.field)]`).
  * Every offending column is listed with its first 20 distinct values and their counts, with
  * close matches for unknown columns and unknown labels.
+ *
+ * A flexible schema also validates columns that are registered features but not its members.
+ * A composite schema validates a folder: each slot is the table file of that stem (slot `obs`:
+ * `obs.csv`, `obs.tsv`, `obs.parquet` or `obs.json`; slot `var.T`: `var.T.csv`, ...), checked
+ * with the slot's component; the report has one report per slot, all issues together.
  */
-import { readFile, stat } from "node:fs/promises";
-import { extname } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
 import { LaminError, ValidationError } from "../errors.js";
@@ -20,7 +25,8 @@ import { lookupModuleValues } from "../modules/index.js";
 import { checkSimple, closeMatches, fromText, parseDtype } from "./annotations.js";
 import type { SaveOptions, SaveResult } from "./artifacts.js";
 import { TRASH } from "./branch.js";
-import type { Schema, SchemaMember } from "./schemas.js";
+import { currentRun } from "./run-context.js";
+import { COMPOSITE, type Schema, type SchemaMember } from "./schemas.js";
 
 /** Distinct values listed per offending column. */
 export const MAX_LISTED = 20;
@@ -57,24 +63,43 @@ export type Issue =
       distinct: number;
       values: ValueCount[];
     }
-  | { kind: "unsupported-dtype"; column: string; dtype: string };
+  | { kind: "unsupported-dtype"; column: string; dtype: string }
+  /** Composite schemas: a slot's table file is missing, is not one file, or cannot be read. */
+  | {
+      kind: "slot-file";
+      slot: string;
+      problem: "missing" | "several" | "unreadable";
+      files: string[];
+      message?: string;
+    };
 
 export interface ValidationReport {
   valid: boolean;
   schema: { uid: string; name: string | null };
   file: string;
-  format: Format;
+  /** `folder` for a composite schema. */
+  format: Format | "folder";
   n_rows: number;
   columns: string[];
   issues: Issue[];
+  /** Composite schemas: the report of each slot's table file (slots whose file was found). */
+  slots?: Record<string, ValidationReport>;
+}
+
+/** Issues of a report and of its slots. */
+export function issueCount(report: ValidationReport): number {
+  return (
+    report.issues.length + Object.values(report.slots ?? {}).reduce((n, r) => n + issueCount(r), 0)
+  );
 }
 
 /** A failed validation; `report` has every issue. */
 export class SchemaValidationError extends ValidationError {
   constructor(readonly report: ValidationReport) {
     const lines = describeIssues(report);
+    const n = issueCount(report);
     super(
-      `${report.file} does not match schema '${report.schema.name ?? report.schema.uid}': ${report.issues.length} issue${report.issues.length > 1 ? "s" : ""}\n${lines.map((l) => `  ${l}`).join("\n")}`,
+      `${report.file} does not match schema '${report.schema.name ?? report.schema.uid}': ${n} issue${n > 1 ? "s" : ""}\n${lines.map((l) => `  ${l}`).join("\n")}`,
       "fix the data (or the labels: lamin ulabel create NAME), then validate again; nothing was saved",
     );
   }
@@ -383,14 +408,6 @@ async function lookupLabels(
   return { missing, registry };
 }
 
-/** `cat[bionty.CellType(.field)]` → the module field spec, else undefined. */
-function moduleCat(dtype: string): { spec: string; list: boolean } | undefined {
-  const m =
-    /^(list\[)?cat\[([a-z][a-z0-9_]*\.[A-Z][A-Za-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)\]\]?$/.exec(dtype);
-  if (!m?.[2] || (m[1] && !dtype.endsWith("]]"))) return undefined;
-  return { spec: m[2], list: !!m[1] };
-}
-
 interface ColumnPlan {
   column: string;
   member: SchemaMember;
@@ -410,26 +427,25 @@ export async function checkTable(
   const issues: Issue[] = [];
   const annotate: Record<string, unknown> = {};
   const db = instance.db;
+  const names = schema.features.map((m) => m.name);
   let members = schema.features;
-  const flexible = members.length === 0;
-  if (flexible) {
-    // a schema without features validates the columns that are registered features
-    if (table.columns.length) {
-      members = await queryRows<SchemaMember>(
-        db,
-        sql`SELECT DISTINCT ON (name) uid, name, _dtype_str AS dtype, nullable, coerce FROM lamindb_feature
-          WHERE name IN (${sql.join(
-            table.columns.map((c) => sql`${c}`),
-            sql`, `,
-          )}) AND NOT is_type AND branch_id <> ${TRASH} ORDER BY name, id`,
-      );
-    }
-  }
-  const names = members.map((m) => m.name);
   const present = new Set(table.columns);
   const missing = names.filter((n) => !present.has(n));
   const extra = table.columns.filter((c) => !names.includes(c));
-  if (schema.minimal_set && !flexible && missing.length) {
+  if (schema.flexible && extra.length) {
+    // other columns that are registered features are validated too; unregistered ones are fine
+    const others = await queryRows<SchemaMember>(
+      db,
+      sql`SELECT DISTINCT ON (name) uid, name, _dtype_str AS dtype, nullable, coerce FROM lamindb_feature
+        WHERE name IN (${sql.join(
+          extra.map((c) => sql`${c}`),
+          sql`, `,
+        )}) AND NOT is_type AND branch_id <> ${TRASH} ORDER BY name, id`,
+    );
+    const at = (m: SchemaMember) => table.columns.indexOf(m.name);
+    members = [...members, ...others.sort((a, b) => at(a) - at(b))];
+  }
+  if (schema.minimal_set && missing.length) {
     issues.push({
       kind: "missing-columns",
       columns: missing.map((m) => ({ name: m, closeMatches: closeMatches(m, extra) })),
@@ -485,10 +501,9 @@ export async function checkTable(
     const nonNull = values.filter(
       (v) => !(v === null || v === undefined || (typeof v === "number" && Number.isNaN(v))),
     );
-    const mod = moduleCat(dtype);
     const parsed = parseDtype(dtype);
-    if (mod || parsed?.kind === "cat") {
-      const isList = mod ? mod.list : (parsed?.list ?? false);
+    if (parsed?.kind === "cat" || parsed?.kind === "module") {
+      const isList = parsed.list;
       const tally = new Tally();
       const labels: string[] = [];
       const bad = new Tally();
@@ -521,8 +536,8 @@ export async function checkTable(
       const distinct = [...new Set(labels)];
       const missingValues: ValueCount[] = [];
       let missingCount = 0;
-      if (mod) {
-        const r = await lookupModuleValues(instance, mod.spec, distinct);
+      if (parsed.kind === "module") {
+        const r = await lookupModuleValues(instance, parsed.spec, distinct);
         for (const m of r.missing) {
           const count = tally.counts.get(`s:${m.value}`)?.count ?? 0;
           missingCount += count;
@@ -533,15 +548,16 @@ export async function checkTable(
             ...(m.synonymOf ? { synonymOf: m.synonymOf } : {}),
           });
         }
-      } else if (parsed?.kind === "cat") {
+      } else {
         const r = await lookupLabels(db, parsed.label, parsed.type, distinct);
         for (const [value, close] of r.missing) {
           const count = tally.counts.get(`s:${value}`)?.count ?? 0;
           missingCount += count;
           missingValues.push({ value, count, closeMatches: close });
         }
-        if (distinct.length && !r.missing.size) annotate[column] = distinct;
       }
+      // a valid save links the distinct values (labels or module records) with the feature
+      if (distinct.length && !missingValues.length) annotate[column] = distinct;
       if (missingValues.length) {
         issues.push({
           kind: "not-in-registry",
@@ -554,7 +570,7 @@ export async function checkTable(
       }
       continue;
     }
-    if (!parsed) {
+    if (parsed?.kind !== "simple") {
       issues.push({ kind: "unsupported-dtype", column, dtype });
       continue;
     }
@@ -667,7 +683,20 @@ export function describeIssues(report: ValidationReport): string[] {
       case "unsupported-dtype":
         lines.push(`column ${show(issue.column)}: dtype ${issue.dtype} cannot be validated yet`);
         break;
+      case "slot-file":
+        lines.push(
+          issue.problem === "missing"
+            ? `slot ${show(issue.slot)}: no table file ${TABLE_SUFFIXES.map((s) => `${issue.slot}${s}`).join(", ")} in the folder`
+            : issue.problem === "several"
+              ? `slot ${show(issue.slot)}: ${issue.files.length} table files (${issue.files.join(", ")}); keep one`
+              : `slot ${show(issue.slot)}: ${issue.message ?? `${issue.files[0]} cannot be read`}`,
+        );
+        break;
     }
+  }
+  // a composite's issues, grouped by slot
+  for (const [slot, r] of Object.entries(report.slots ?? {})) {
+    for (const line of describeIssues(r)) lines.push(`slot ${show(slot)} (${r.file}): ${line}`);
   }
   return lines;
 }
@@ -686,21 +715,120 @@ function listValues(values: ValueCount[], distinct: number): string {
 
 // ------------------------------------------------------------------ entry points
 
-/** Validate a file against a schema (name or uid): the full report, never thrown. */
+/** The suffixes of table files a composite's slots are found by (`obs` → `obs.csv`, ...). */
+const TABLE_SUFFIXES = [".csv", ".tsv", ".parquet", ".json"];
+
+/** What validating a path found: the report, values to annotate, the schema of each slot. */
+interface Checked {
+  report: ValidationReport;
+  annotate: Record<string, unknown>;
+  /** `lamindb_artifactschema` rows: slot → schema uid (`columns` for a table). */
+  slots: { slot: string; schema: string }[];
+}
+
+/** Validate a file (or, for a composite schema, a folder): every issue, none thrown. */
+async function checkPath(instance: Instance, path: string, schema: Schema): Promise<Checked> {
+  if (schema.itype !== COMPOSITE) {
+    const table = await readTable(path);
+    const { report, annotate } = await checkTable(instance, table, schema, path);
+    // LaminDB's DataFrame curator links the feature set of the columns under slot `columns`
+    return { report, annotate, slots: [{ slot: "columns", schema: schema.uid }] };
+  }
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new ValidationError(
+      `schema '${schema.name ?? schema.uid}' is composite: it validates a folder, ${path} is ${info ? "a file" : "missing"}`,
+      `give a folder with one table file per slot (${schema.components.map((c) => `${c.slot}.csv`).join(", ")})`,
+    );
+  }
+  const byStem = new Map<string, string[]>();
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const suffix = TABLE_SUFFIXES.find((s) => entry.name.toLowerCase().endsWith(s));
+    if (!entry.isFile() || !suffix) continue;
+    const stem = entry.name.slice(0, -suffix.length);
+    byStem.set(stem, [...(byStem.get(stem) ?? []), entry.name]);
+  }
+  const issues: Issue[] = [];
+  const slots: Record<string, ValidationReport> = {};
+  const annotate: Record<string, unknown> = {};
+  for (const c of schema.components) {
+    const files = (byStem.get(c.slot) ?? []).sort();
+    if (files.length !== 1) {
+      issues.push({
+        kind: "slot-file",
+        slot: c.slot,
+        problem: files.length ? "several" : "missing",
+        files,
+      });
+      continue;
+    }
+    const file = files[0] as string;
+    let table: Table;
+    try {
+      table = await readTable(join(path, file));
+    } catch (error) {
+      if (!(error instanceof LaminError)) throw error;
+      issues.push({
+        kind: "slot-file",
+        slot: c.slot,
+        problem: "unreadable",
+        files,
+        message: error.message,
+      });
+      continue;
+    }
+    const component = await instance.schemas.get(c.uid);
+    const checked = await checkTable(instance, table, component, file);
+    slots[c.slot] = checked.report;
+    mergeAnnotations(annotate, checked.annotate);
+  }
+  const report: ValidationReport = {
+    valid: issues.length === 0 && Object.values(slots).every((r) => r.valid),
+    schema: { uid: schema.uid, name: schema.name },
+    file: path,
+    format: "folder",
+    n_rows: Object.values(slots).reduce((n, r) => n + r.n_rows, 0),
+    columns: [],
+    issues,
+    slots,
+  };
+  return {
+    report,
+    annotate,
+    slots: schema.components.map((c) => ({ slot: c.slot, schema: c.uid })),
+  };
+}
+
+/** Values of several slots for one artifact: label lists are joined, other values kept once. */
+function mergeAnnotations(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [feature, value] of Object.entries(from)) {
+    const had = into[feature];
+    if (had === undefined) into[feature] = value;
+    else if (Array.isArray(had) && Array.isArray(value)) {
+      into[feature] = [...new Set([...had, ...value])];
+    }
+  }
+}
+
+/**
+ * Validate a file against a schema (name or uid): the full report, never thrown. A composite
+ * schema validates a folder of one table file per slot.
+ */
 export async function validateFile(
   instance: Instance,
   path: string,
   schemaRef: string,
 ): Promise<ValidationReport> {
   const schema = await instance.schemas.get(schemaRef);
-  const table = await readTable(path);
-  return (await checkTable(instance, table, schema, path)).report;
+  return (await checkPath(instance, path, schema)).report;
 }
 
 /**
- * Save a file as an artifact after it validated against the schema: nothing is saved when it
- * does not (SchemaValidationError with the report). A saved artifact gets `schema_id` and the
- * feature values LaminDB annotates: categorical columns' distinct labels, or a JSON record's
+ * Save a file (a folder, for a composite schema) as an artifact after it validated against the
+ * schema: nothing is saved when it does not (SchemaValidationError with the report). A saved
+ * artifact gets `schema_id`, one `lamindb_artifactschema` row per slot (`columns` for a table,
+ * as LaminDB's DataFrame curator; a composite's slots), and the feature values LaminDB
+ * annotates: categorical columns' distinct labels (or module records), or a JSON record's
  * values.
  */
 export async function saveWithSchema(
@@ -711,14 +839,30 @@ export async function saveWithSchema(
 ): Promise<SaveResult> {
   const { schema: schemaRef, ...rest } = opts;
   const schema = await instance.schemas.get(schemaRef);
-  const table = await readTable(path);
-  const { report, annotate } = await checkTable(instance, table, schema, path);
+  const { report, annotate, slots } = await checkPath(instance, path, schema);
   if (!report.valid) throw new SchemaValidationError(report);
   const result = await save(path, rest);
+  const ids = new Map<string, number>();
+  for (const s of slots) ids.set(s.schema, await instance.schemas.rowId(s.schema));
   const schemaId = await instance.schemas.rowId(schema.uid);
-  await instance.db.execute(
-    sql`UPDATE lamindb_artifact SET schema_id = ${schemaId} WHERE uid = ${result.artifact.uid}`,
-  );
+  const userId = instance.user.id;
+  const runId = currentRun(instance)?.id ?? null;
+  await instance.db.transaction(async (tx) => {
+    const [row] = await queryRows<{ id: number }>(
+      tx as unknown as Db,
+      sql`UPDATE lamindb_artifact SET schema_id = ${schemaId} WHERE uid = ${result.artifact.uid}
+        RETURNING id`,
+    );
+    const artifactId = Number((row as { id: number }).id);
+    // validated again (maybe with another schema): its slots are those of this schema
+    await tx.execute(sql`DELETE FROM lamindb_artifactschema WHERE artifact_id = ${artifactId}`);
+    for (const s of slots) {
+      await tx.execute(
+        sql`INSERT INTO lamindb_artifactschema (artifact_id, schema_id, slot, created_by_id, run_id)
+          VALUES (${artifactId}, ${ids.get(s.schema)}, ${s.slot}, ${userId}, ${runId})`,
+      );
+    }
+  });
   if (Object.keys(annotate).length) {
     await instance.annotations.add("artifact", { uid: result.artifact.uid }, annotate);
   }

@@ -13,8 +13,8 @@ import { problem, problemResponse } from "./problem.js";
 import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { lineageRoutes } from "./routes/lineage.js";
-
 import { registryRoutes } from "./routes/registries.js";
+import { schemaRoutes } from "./routes/schemas.js";
 import { storageRoutes } from "./routes/storage.js";
 
 export interface ApiOptions {
@@ -24,6 +24,11 @@ export interface ApiOptions {
   authorize: (token: string | undefined) => boolean | Promise<boolean>;
   /** Largest JSON body accepted, in bytes. */
   maxJsonBytes?: number;
+  /**
+   * Largest table posted for validation (POST /schemas/{ref}/validate), in bytes. Default 5 MiB,
+   * under the 6 MB request limit of AWS Lambda.
+   */
+  maxTableBytes?: number;
   version?: string;
   /**
    * Path under which the routes are reached when the app is mounted below a prefix (the hub
@@ -52,7 +57,12 @@ export function createApp(opts: ApiOptions) {
         realm: "lamindb",
       });
     }
-    c.set("instance", await opts.instance(c));
+    const instance = await opts.instance(c);
+    // a client's `lamin track` run: its writes are attributed to it, as in process (GETs never
+    // record anything, so they need no lookup)
+    const run = c.req.method !== "GET" ? c.req.header(RUN_HEADER) : undefined;
+    const active = run ? await instance.runs.active(run) : undefined;
+    c.set("instance", active ? instance.withRun(active) : instance);
     return next();
   });
   // What the instance is; never how its database is reached.
@@ -69,14 +79,43 @@ export function createApp(opts: ApiOptions) {
         problem("too-large", "the request body is too large", "send at most 1 MiB of JSON"),
       ),
   });
-  app.use("*", async (c, next) => (c.req.method === "PUT" ? next() : jsonLimit(c, next)));
+  // a table to validate is data, not a request: its own, larger cap, and what to do instead
+  const maxTable = opts.maxTableBytes ?? 5 * 1024 * 1024;
+  const tableLimit = bodyLimit({
+    maxSize: maxTable,
+    onError: (c) =>
+      problemResponse(
+        c,
+        problem(
+          "too-large",
+          `the table is too large to validate over HTTP (at most ${mib(maxTable)} of JSON)`,
+          "validate where the instance's database is (lamin validate on the server), or split the file",
+        ),
+      ),
+  });
+  app.use("*", async (c, next) =>
+    c.req.method === "PUT"
+      ? next()
+      : c.req.method === "POST" && TABLE_PATH.test(c.req.path)
+        ? tableLimit(c, next)
+        : jsonLimit(c, next),
+  );
 
   return app
     .route("/", artifactRoutes(opts.basePath))
     .route("/", lineageRoutes())
     .route("/", registryRoutes())
     .route("/", annotationRoutes())
+    .route("/", schemaRoutes())
     .route("/", storageRoutes());
 }
+
+/** The uid of the run a client tracks (`lamin track`); see Instance.withRun. */
+export const RUN_HEADER = "lamin-run";
+
+/** Routes whose body is a table (routes/schemas.ts). */
+const TABLE_PATH = /^\/schemas\/[^/]+\/validate$/;
+
+const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 
 export type AppType = ReturnType<typeof createApp>;

@@ -46,3 +46,17 @@ export const toPage = <T>(p: Page<T>) => ({
   items: p.items,
   ...(p.nextCursor ? { next_cursor: p.nextCursor } : {}),
 });
+
+/** `feature.<lookup>=value` parameters apart from the field lookups (as GET /artifacts). */
+export function splitFeatureParams(params: Record<string, unknown>): {
+  query: Record<string, unknown>;
+  features?: Record<string, string>;
+} {
+  const query: Record<string, unknown> = {};
+  const features: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (k.startsWith("feature.")) features[k.slice("feature.".length)] = v as string;
+    else query[k] = v;
+  }
+  return Object.keys(features).length > 0 ? { query, features } : { query };
+}

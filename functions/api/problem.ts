@@ -13,6 +13,8 @@ export interface Problem {
   status: number;
   detail: string;
   hint?: string;
+  /** A structured report of what was wrong (schema validation), when the error has one. */
+  report?: unknown;
 }
 
 const KINDS: Record<ErrorKind | "internal" | "payload", { status: number; title: string }> = {
@@ -45,7 +47,8 @@ export function problemResponse(c: Context, p: Problem): Response {
 /** Map anything thrown by a handler to a problem; unknown errors are logged, not leaked. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof LaminError) {
-    return problem(error.kind, error.message, error.hint);
+    const report = (error as { report?: unknown }).report;
+    return { ...problem(error.kind, error.message, error.hint), ...(report ? { report } : {}) };
   }
   if (error instanceof HTTPException) {
     const status = error.status;

@@ -9,6 +9,10 @@ export const Problem = z
     status: z.number().int(),
     detail: z.string(),
     hint: z.string().optional(),
+    report: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "schema validation: the ValidationReport of the data" }),
   })
   .openapi("Problem");
 
@@ -97,6 +101,10 @@ export const UploadBody = z
     description: z.string().max(10_000).optional(),
     kind: z.string().max(20).optional(),
     version_tag: z.string().max(30).optional(),
+    schema: z.string().min(1).max(150).optional().openapi({
+      description:
+        "validate against this schema (name or uid) and link it with the values LaminDB annotates; nothing is registered when the stored bytes do not validate (validate first: POST /schemas/{ref}/validate)",
+    }),
   })
   .strict()
   .openapi("UploadRequest");

@@ -3,7 +3,7 @@
  * Tissue, Disease) seeded from a small bundled excerpt of public ontologies (data/bionty/).
  */
 import { createHash } from "node:crypto";
-import { inArray } from "drizzle-orm";
+import { getTableName, inArray } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import cellLines from "../../../data/bionty/cellline.json" with { type: "json" };
 import cellTypes from "../../../data/bionty/celltype.json" with { type: "json" };
@@ -16,7 +16,7 @@ import type { Db } from "../../db/client.js";
 import { moduleMigrations } from "../../db/migrate.js";
 import { ValidationError } from "../../errors.js";
 import { base62EncodeBytes } from "../../uid.js";
-import type { LaminModule, ModuleRegistry, SeedReport } from "../types.js";
+import type { LaminModule, LinkTable, ModuleRegistry, SeedReport } from "../types.js";
 import * as b from "./schema.js";
 
 /**
@@ -28,6 +28,12 @@ export function biontyUid(definingString: string): string {
 }
 
 type OntologyTable = typeof b.cellType;
+
+/** A `bionty_artifact<entity>` table as the core sees it: names only. */
+const linkOf = (table: typeof b.artifactCellType): LinkTable => ({
+  table: getTableName(table),
+  entityColumn: table.entityId.name,
+});
 
 const ontologyFields = (t: OntologyTable) => ({
   name: t.name,
@@ -48,6 +54,7 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
     },
     nameField: "name",
     idField: "ontology_id",
+    artifactLink: linkOf(b.artifactOrganism),
   },
   {
     name: "Gene",
@@ -60,6 +67,7 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
     },
     nameField: "symbol",
     idField: "ensembl_gene_id",
+    artifactLink: linkOf(b.artifactGene),
   },
   {
     name: "Protein",
@@ -72,22 +80,24 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
     },
     nameField: "name",
     idField: "uniprotkb_id",
+    artifactLink: linkOf(b.artifactProtein),
   },
   ...(
     [
-      ["CellType", b.cellType, b.cellTypeParents],
-      ["CellLine", b.cellLine, b.cellLineParents],
-      ["Tissue", b.tissue, b.tissueParents],
-      ["Disease", b.disease, b.diseaseParents],
+      ["CellType", b.cellType, b.cellTypeParents, b.artifactCellType],
+      ["CellLine", b.cellLine, b.cellLineParents, b.artifactCellLine],
+      ["Tissue", b.tissue, b.tissueParents, b.artifactTissue],
+      ["Disease", b.disease, b.diseaseParents, b.artifactDisease],
     ] as const
   ).map(
-    ([name, table, parents]): ModuleRegistry => ({
+    ([name, table, parents, link]): ModuleRegistry => ({
       name,
       table,
       fields: ontologyFields(table as unknown as OntologyTable),
       nameField: "name",
       idField: "ontology_id",
       parents: { table: parents, fromId: parents.fromId, toId: parents.toId },
+      artifactLink: linkOf(link),
     }),
   ),
 ];

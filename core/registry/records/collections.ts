@@ -12,7 +12,13 @@ import { UID_LENGTHS } from "../../uid.js";
 import type { Artifact } from "../artifacts.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
-import { currentRun, recordArtifactInput, recordCollectionInput } from "../run-context.js";
+import {
+  currentRun,
+  recordArtifactInput,
+  recordCollectionInput,
+  recordRecreated,
+  recreatingRuns,
+} from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
 import {
   type CreateResult,
@@ -191,9 +197,25 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
         return rows;
       });
     });
+    if (result.status === "existing" || result.status === "restored") {
+      // made again by another run than the one that created it (LaminDB's recreating_runs)
+      await recordRecreated(
+        this.instance,
+        "collection",
+        (await this.findRow(result.record.uid)).row.id,
+      );
+    }
     // LaminDB: the artifacts a run collects are its inputs
     for (const m of members) await recordArtifactInput(this.instance, m);
     return result;
+  }
+
+  /**
+   * uids of the runs that made this collection again after it existed (LaminDB's
+   * `collection.recreating_runs`), in the order they did; the creating run is never one.
+   */
+  async recreatingRuns(ref: CollectionRef): Promise<string[]> {
+    return recreatingRuns(this.instance, "collection", (await this.findRow(ref)).row.id);
   }
 
   /** A collection by uid (a 16-character stem: the latest version) or by key (latest version). */

@@ -1,9 +1,13 @@
 /** Run (uid 16): belongs to a transform; starts as `started` (`_status_code` -1). */
 import { eq, sql } from "drizzle-orm";
 import * as t from "../../db/schema.js";
-import { ValidationError } from "../../errors.js";
+import { NotFoundError, ValidationError } from "../../errors.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../branch.js";
+import { splitLabelLookups } from "../annotations.js";
+import { MAIN, TRASH } from "../branch.js";
+import { keysetPage, type Page } from "../paging.js";
+import { buildConditions, type Filter, mentions } from "../query.js";
+import { type ActiveRun, recordArtifactInput, recordCollectionInput } from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
 import {
   base62,
@@ -12,6 +16,7 @@ import {
   created,
   type Keyed,
   MAX_DESCRIPTION,
+  type RecordListOptions,
   RecordRegistry,
   type Spec,
   selectTracked,
@@ -53,6 +58,13 @@ export interface RunInput {
   params?: Record<string, unknown> | null;
   /** Default `started`. */
   status?: RunStatus;
+  /** LaminDB's `run._extra_data`, e.g. `{ environment: {...} }` of a tracked script. */
+  extra_data?: Record<string, unknown> | null;
+}
+
+export interface RunListOptions extends RecordListOptions {
+  /** Feature-value lookups, as for artifacts: `{ temperature__gt: 30, cell_type: "T cell" }`. */
+  features?: Filter;
 }
 
 const STATUS_BY_CODE = new Map<number, RunStatus>(
@@ -113,6 +125,69 @@ export class Runs extends RecordRegistry<RunSelected, Run> {
     };
   }
 
+  /**
+   * A page of runs like every registry's list, and also by feature values and labels
+   * (`features`, and `ulabels__name`/`projects__name`/`records__name` in the filter): the
+   * EXISTS conditions of annotations.ts for owner `run`.
+   */
+  override async list(opts: RunListOptions = {}): Promise<Page<Run>> {
+    const filter = opts.filter ?? {};
+    const { fields, labels } = splitLabelLookups(filter);
+    const hasFeatures = opts.features && Object.keys(opts.features).length > 0;
+    if (!hasFeatures && Object.keys(labels).length === 0) return super.list(opts);
+    const conditions = buildConditions(RUN_SPEC.fields, fields, "run");
+    conditions.push(...(await this.instance.annotations.conditions("run", opts.features, labels)));
+    if (!mentions(filter, ["branch_id", "id", "uid", "hash"])) {
+      conditions.push(eq(run.branchId, MAIN));
+    }
+    return keysetPage(
+      run,
+      conditions,
+      opts,
+      (where, orderBy, limit) => this.fetch(where, orderBy, limit),
+      (rows) => this.shape(rows),
+    );
+  }
+
+  /** The run to attribute saves and loads to (undefined when it was deleted, as in process). */
+  async active(uid: string): Promise<ActiveRun | undefined> {
+    try {
+      const found = await this.find(uid);
+      return { id: found.row.id, uid: found.row.uid };
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Record what a run read (a client's loads over HTTP): the artifacts and collections become its
+   * inputs, except what the run made itself (run-context.ts). Unknown ones are an error.
+   */
+  async addInputs(
+    uid: string,
+    inputs: { artifacts?: readonly string[]; collections?: readonly string[] },
+  ): Promise<void> {
+    const found = await this.find(uid);
+    const view = this.instance.withRun({ id: found.row.id, uid: found.row.uid });
+    for (const ref of inputs.artifacts ?? []) {
+      await recordArtifactInput(view, await view.artifacts.row(ref));
+    }
+    const c = t.collection;
+    for (const ref of inputs.collections ?? []) {
+      const [row] = await this.db
+        .select({ id: c.id, runId: c.runId })
+        .from(c)
+        .where(uidMatches(c.uid, ref, UID_LENGTHS.collection.stem))
+        .orderBy(...latestFirst(c))
+        .limit(1);
+      if (!row) {
+        throw new NotFoundError(`no collection with uid ${ref}`, "list them (GET /collections)");
+      }
+      await recordCollectionInput(view, row);
+    }
+  }
+
   /** Start a run of a transform (status `started` unless given). */
   async create(input: RunInput): Promise<CreateResult<Run>> {
     const ref = input?.transform;
@@ -130,6 +205,10 @@ export class Runs extends RecordRegistry<RunSelected, Run> {
         "params must be a JSON object",
         'e.g. {"learning_rate": 0.01, "epochs": 10}',
       );
+    }
+    const extraData = input.extra_data ?? null;
+    if (extraData !== null && (typeof extraData !== "object" || Array.isArray(extraData))) {
+      throw new ValidationError("extra_data must be a JSON object", 'e.g. {"environment": {}}');
     }
     const status = input.status ?? "started";
     if (typeof status !== "string" || !Object.hasOwn(RUN_STATUS_CODES, status)) {
@@ -166,6 +245,7 @@ export class Runs extends RecordRegistry<RunSelected, Run> {
         description,
         transformId: transform.id,
         params,
+        ...(extraData !== null ? { extraData } : {}),
         statusCode: code,
         finishedAt: code >= 0 ? sql`now()` : null,
         createdById: this.instance.user.id,

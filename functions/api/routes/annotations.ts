@@ -1,12 +1,16 @@
 /**
- * Features and labels of an artifact, and ranked search:
- * - GET /artifacts/{uid}/features: its feature values and labels
- * - POST /artifacts/{uid}/features: add values and labels (all checked first; nothing written on
- *   a bad input); `remove` lists features whose values are removed first
+ * Features and labels of an artifact or a run, and ranked search:
+ * - GET /artifacts/{uid}/features, GET /runs/{uid}/features: its feature values and labels
+ * - POST /artifacts/{uid}/features, POST /runs/{uid}/features: add values and labels (all
+ *   checked first; nothing written on a bad input); `remove` lists features whose values are
+ *   removed first; `from_text` parses values typed on a command line ("37.5") per dtype
  * - GET /search/{registry}?q=...: LaminDB's ranked search over names (core/registry/search.ts)
- * Querying artifacts by features is `GET /artifacts?feature.<lookup>=...` (routes/artifacts.ts).
+ * Querying by features is `GET /artifacts?feature.<lookup>=...` (routes/artifacts.ts) and
+ * `GET /runs?feature.<lookup>=...` (routes/registries.ts).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Owner } from "../../../core/registry/annotations.js";
 import { SEARCH_REGISTRIES } from "../../../core/registry/search.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
@@ -36,6 +40,9 @@ const AnnotationAdd = z
     projects: names.optional(),
     records: names.optional(),
     remove: names.optional().openapi({ description: "features whose values are removed first" }),
+    from_text: z.boolean().optional().openapi({
+      description: 'values are text as typed on a command line: parse them per dtype ("37.5")',
+    }),
   })
   .strict()
   .openapi("AnnotationAdd");
@@ -50,24 +57,36 @@ const SearchHit = z
 
 const tags = ["annotations"];
 
-const getFeatures = createRoute({
-  method: "get",
-  path: "/artifacts/{uid}/features",
-  tags,
-  summary: "The feature values and labels of an artifact",
-  request: { params: z.object({ uid: Uid }) },
-  responses: { 200: json(Annotation, "its annotation"), ...problems(400, 401, 404) },
-});
+const RunUid = z
+  .string()
+  .regex(/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/, "a run uid: 16 base62 characters")
+  .openapi({ param: { name: "uid", in: "path" }, example: "Wbx3oq8cKTDk9nAb" });
 
-const addFeatures = createRoute({
-  method: "post",
-  path: "/artifacts/{uid}/features",
-  tags,
-  summary:
-    "Add feature values and labels to an artifact (checked in full before anything is written)",
-  request: { params: z.object({ uid: Uid }), ...body(AnnotationAdd) },
-  responses: { 200: json(Annotation, "its annotation now"), ...problems(400, 401, 404, 413) },
-});
+/** GET and POST of `/{plural}/{uid}/features` for one owner. */
+function featureRoutes<const P extends "artifacts" | "runs">(plural: P, uid: typeof Uid) {
+  const name = plural === "artifacts" ? "an artifact" : "a run";
+  return {
+    get: createRoute({
+      method: "get",
+      path: `/${plural}/{uid}/features`,
+      tags,
+      summary: `The feature values and labels of ${name}`,
+      request: { params: z.object({ uid }) },
+      responses: { 200: json(Annotation, "its annotation"), ...problems(400, 401, 404) },
+    }),
+    add: createRoute({
+      method: "post",
+      path: `/${plural}/{uid}/features`,
+      tags,
+      summary: `Add feature values and labels to ${name} (checked in full before anything is written)`,
+      request: { params: z.object({ uid }), ...body(AnnotationAdd) },
+      responses: { 200: json(Annotation, "its annotation now"), ...problems(400, 401, 404, 413) },
+    }),
+  };
+}
+
+const artifactFeatures = featureRoutes("artifacts", Uid);
+const runFeatures = featureRoutes("runs", RunUid);
 
 const searchRoute = createRoute({
   method: "get",
@@ -88,19 +107,32 @@ const searchRoute = createRoute({
   responses: { 200: json(z.array(SearchHit), "hits, best first"), ...problems(400, 401) },
 });
 
-export function annotationRoutes() {
-  return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
-    .openapi(getFeatures, async (c) =>
-      c.json(await c.var.instance.annotations.get("artifact", c.req.valid("param").uid), 200),
-    )
-    .openapi(addFeatures, async (c) => {
-      const uid = c.req.valid("param").uid;
-      const { features, remove, ...labels } = c.req.valid("json");
-      const added = await c.var.instance.annotations.add("artifact", uid, features ?? {}, labels, {
+/** Handlers of one owner's feature routes. */
+function handlers(owner: Owner) {
+  return {
+    get: async (c: Context<ApiEnv>, uid: string) =>
+      c.json(await c.var.instance.annotations.get(owner, uid), 200),
+    add: async (c: Context<ApiEnv>, uid: string, input: z.infer<typeof AnnotationAdd>) => {
+      const { features, remove, from_text, ...labels } = input;
+      const added = await c.var.instance.annotations.add(owner, uid, features ?? {}, labels, {
         ...(remove ? { removeFirst: remove } : {}),
+        ...(from_text ? { fromText: true } : {}),
       });
       return c.json(added, 200);
-    })
+    },
+  };
+}
+
+export function annotationRoutes() {
+  const artifact = handlers("artifact");
+  const run = handlers("run");
+  return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
+    .openapi(artifactFeatures.get, (c) => artifact.get(c, c.req.valid("param").uid))
+    .openapi(artifactFeatures.add, (c) =>
+      artifact.add(c, c.req.valid("param").uid, c.req.valid("json")),
+    )
+    .openapi(runFeatures.get, (c) => run.get(c, c.req.valid("param").uid))
+    .openapi(runFeatures.add, (c) => run.add(c, c.req.valid("param").uid, c.req.valid("json")))
     .openapi(searchRoute, async (c) => {
       const { q, limit } = c.req.valid("query");
       const hits = await c.var.instance.search(c.req.valid("param").registry, q, {

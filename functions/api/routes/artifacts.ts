@@ -1,14 +1,25 @@
 /**
  * /artifacts: list, get, versions, update, trash, restore, delete for good, upload, download.
  * Handlers are thin: they validate at the edge (zod) and call the registry of `c.var.instance`.
+ *
+ * An upload with `schema` (lamin save FILE --schema NAME over HTTP) is validated where the
+ * registries are, against the bytes that were stored and verified, not against what a client
+ * says the file holds: on completion (or at once, when the content is already saved) the server
+ * reads the stored file and runs the in-process `saveWithSchema`, which checks before it
+ * registers and then links the schema and the values LaminDB annotates. Invalid bytes are removed
+ * and nothing is registered. Clients validate first (POST /schemas/{ref}/validate), so a bad file
+ * is refused before any byte is sent; the check here is the one that cannot be skipped.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { IntegrityError, NotFoundError, ValidationError } from "../../../core/errors.js";
 import type { Instance } from "../../../core/instance.js";
-import { physicalKey } from "../../../core/registry/artifacts.js";
+import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
 import type { ApiEnv } from "../env.js";
-import { body, json, listOptions, problems, toPage } from "../openapi.js";
+import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
 import {
   Artifact,
@@ -20,6 +31,7 @@ import {
   UploadBody,
   UploadTicket,
 } from "../schemas.js";
+import { refuseComposite } from "./schemas.js";
 
 const uidParam = z.object({ uid: Uid });
 /** A file inside a folder artifact: its URL-encoded relative path. */
@@ -135,7 +147,14 @@ const complete = createRoute({
   path: "/artifacts/uploads/{uid}/complete",
   tags,
   summary: "Verify the uploaded bytes against the declared hash and register them",
-  request: { params: uidParam },
+  description:
+    "With `schema` (the ticket's complete_url carries it), the stored file is validated first: invalid bytes are removed and 400 has the report.",
+  request: {
+    params: uidParam,
+    query: z.object({
+      schema: z.string().min(1).max(150).optional().openapi({ example: "samples" }),
+    }),
+  },
   responses: { 200: json(Artifact, "the registered artifact"), ...problems(400, 401, 404, 422) },
 });
 
@@ -195,15 +214,10 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
     .openapi(list, async (c) => {
       const { all_versions, trash, ...params } = c.req.valid("query");
       // `feature.temperature__gt=30`: a feature-value lookup; everything else a field lookup
-      const query: Record<string, unknown> = {};
-      const features: Record<string, string> = {};
-      for (const [k, v] of Object.entries(params)) {
-        if (k.startsWith("feature.")) features[k.slice("feature.".length)] = v as string;
-        else query[k] = v;
-      }
+      const { query, features } = splitFeatureParams(params);
       const page = await c.var.instance.artifacts.list({
         ...listOptions(query),
-        ...(Object.keys(features).length > 0 ? { features } : {}),
+        ...(features ? { features } : {}),
         ...(all_versions !== undefined ? { allVersions: all_versions } : {}),
         ...(trash !== undefined ? { trash } : {}),
       });
@@ -237,12 +251,20 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
       c.json(await c.var.instance.artifacts.restore(c.req.valid("param").uid), 200),
     )
     .openapi(startUpload, async (c) => {
-      const { version_tag, ...body } = c.req.valid("json");
+      const { version_tag, schema, ...body } = c.req.valid("json");
+      if (schema !== undefined) await checkSchemaUpload(c.var.instance, schema, body);
       const ticket = await c.var.instance.artifacts.prepareUpload({
         ...body,
         ...(version_tag !== undefined ? { versionTag: version_tag } : {}),
       });
       const { uid } = ticket.artifact;
+      if (schema !== undefined && !ticket.upload) {
+        // the same content is saved already: validate its bytes and link, as in process
+        await withSchema(c.var.instance, ticket.artifact, schema, async () => ({
+          artifact: ticket.artifact,
+          status: ticket.status as "existing",
+        }));
+      }
       const prefix = `${baseOf(c)}/artifacts/uploads/${uid}`;
       const { storage } = c.var.instance;
       // Object stores take a file's bytes straight from the client (no size limit of the API's
@@ -257,7 +279,7 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
           ? { file_url_template: `${prefix}/files/{path}` }
           : { url: presigned ?? `${prefix}/content` }),
         ...(presigned ? { direct: true } : {}),
-        complete_url: `${prefix}/complete`,
+        complete_url: `${prefix}/complete${schema !== undefined ? `?schema=${encodeURIComponent(schema)}` : ""}`,
       };
       return c.json(
         {
@@ -285,9 +307,26 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
       );
       return c.body(null, 204);
     })
-    .openapi(complete, async (c) =>
-      c.json(await c.var.instance.artifacts.completeUpload(c.req.valid("param").uid), 200),
-    )
+    .openapi(complete, async (c) => {
+      const { instance } = c.var;
+      const { uid } = c.req.valid("param");
+      const { schema } = c.req.valid("query");
+      if (schema === undefined) return c.json(await instance.artifacts.completeUpload(uid), 200);
+      const pending = await instance.artifacts.get(uid);
+      try {
+        const r = await withSchema(instance, pending, schema, async () => ({
+          artifact: await instance.artifacts.completeUpload(uid),
+          status: "created",
+        }));
+        return c.json(r.artifact, 200);
+      } catch (error) {
+        // nothing is registered from bytes that do not validate (the hash check removes its own)
+        if ((error as { report?: unknown }).report) {
+          await instance.artifacts.delete(uid, { permanent: true }).catch(() => {});
+        }
+        throw error;
+      }
+    })
     .openapi(download, async (c) => {
       const { uid } = c.req.valid("param");
       const artifact = await c.var.instance.artifacts.get(uid);
@@ -337,6 +376,55 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
         "content-length": String(size),
       });
     });
+}
+
+/**
+ * What `save --schema` refuses in process before anything is written: an unknown schema, a
+ * folder, a file format that cannot be validated.
+ */
+async function checkSchemaUpload(
+  instance: Instance,
+  schema: string,
+  body: { name: string; n_files?: number | undefined },
+): Promise<void> {
+  refuseComposite(await instance.schemas.get(schema));
+  if (body.n_files !== undefined) {
+    throw new ValidationError(`${body.name} is not a file`, "validate files, not folders");
+  }
+  const { formatOf } = await import("../../../core/registry/validate.js");
+  formatOf(body.name);
+}
+
+/**
+ * `saveWithSchema` over the stored bytes of `artifact` (a temporary copy: storage may be a
+ * bucket), with `register` as its save: validated first, registered and linked only if valid.
+ */
+async function withSchema(
+  instance: Instance,
+  artifact: ArtifactRecord,
+  schema: string,
+  register: () => Promise<{ artifact: ArtifactRecord; status: "created" | "existing" }>,
+) {
+  const row = await instance.artifacts.row(artifact.uid);
+  const dir = await mkdtemp(join(tmpdir(), "lamin-validate-"));
+  // the report names the file as the client knows it: its key's name, else uid and suffix
+  const name = (artifact.key ?? `${artifact.uid}${artifact.suffix}`).split("/").pop() as string;
+  const file = join(dir, name);
+  try {
+    await instance.storage.getFile(physicalKey(row), file);
+    const { saveWithSchema, SchemaValidationError } = await import(
+      "../../../core/registry/validate.js"
+    );
+    try {
+      return await saveWithSchema(instance, file, { schema }, register);
+    } catch (error) {
+      // never a server path in the answer
+      if (!(error instanceof SchemaValidationError)) throw error;
+      throw new SchemaValidationError({ ...error.report, file: name });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** How long a presigned upload URL is valid. */

@@ -1,20 +1,22 @@
 /**
- * /transforms, /runs, /features, /ulabels, /projects, /collections: list (filters as query
- * parameters, cursor pages), get by uid, create. A create answers 201 with a new record and 200
- * with the existing one LaminDB's rules return (same key and source, same members, same name).
+ * /transforms, /runs, /features, /ulabels, /projects, /records, /collections: list (filters as
+ * query parameters, cursor pages), get by uid, create. A create answers 201 with a new record and
+ * 200 with the existing one LaminDB's rules return (same key and source, same members, same
+ * name); its `lamin-status` header names the outcome (routes/status.ts). Runs are also listed by
+ * feature values (`feature.<lookup>=...`, as artifacts), and a run can be finished.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import {
-  type CreateResult,
   RUN_STATUSES,
   type RunStatus,
   TRANSFORM_KINDS,
   type TransformKind,
 } from "../../../core/registry/records.js";
 import type { ApiEnv } from "../env.js";
-import { body, json, listOptions, problems, toPage } from "../openapi.js";
+import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
 import { Artifact, page, pagingParams } from "../schemas.js";
+import { createdStatus, createHeaders } from "./status.js";
 
 const uidParam = (length: string, pattern: RegExp, example: string) =>
   z.object({
@@ -27,7 +29,7 @@ const uidParam = (length: string, pattern: RegExp, example: string) =>
 /** Query of a list: paging parameters; every other parameter is a filter lookup. */
 const RegistryListQuery = z.object(pagingParams).catchall(z.string().max(4096)).openapi({
   description:
-    "filters: any field__operator=value (see the README's query language); the trash is hidden unless the filter names branch_id, id, uid or hash",
+    "filters: any field__operator=value (see the README's query language); the trash is hidden unless the filter names branch_id, id, uid or hash; runs also take feature.<name>[__operator]=value for feature values and ulabels__name=... for labels",
 });
 
 const tracked = {
@@ -56,6 +58,11 @@ const Transform = z
   .openapi("Transform");
 const TransformCreate = z
   .object({
+    uid: z
+      .string()
+      .regex(/^[0-9A-Za-z]{12}([0-9A-Za-z]{4})?$/, "a 12-character uid stem (or a full uid)")
+      .optional()
+      .openapi({ description: "pin the transform family across renames (ln.track's uid)" }),
     key: z.string().min(1).max(1024).openapi({ example: "pipelines/rnaseq.py" }),
     description,
     kind: z.enum(TRANSFORM_KINDS).optional().openapi({ example: "pipeline" }),
@@ -92,6 +99,11 @@ const RunCreate = z
       .optional()
       .openapi({ example: { learning_rate: 0.01 } }),
     status: z.enum(RUN_STATUSES).optional().openapi({ example: "started" }),
+    extra_data: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .optional()
+      .openapi({ description: "e.g. the environment of a tracked script (lamin track)" }),
   })
   .strict()
   .openapi("RunCreate");
@@ -112,6 +124,10 @@ const FeatureCreate = z
     dtype: z.string().min(1).max(255).openapi({ example: "float" }),
     unit: z.string().max(30).nullable().optional(),
     description,
+    nullable: z
+      .boolean()
+      .optional()
+      .openapi({ description: "whether values may be missing in validated data (default true)" }),
   })
   .strict()
   .openapi("FeatureCreate");
@@ -166,6 +182,32 @@ const ProjectCreate = z
   })
   .strict()
   .openapi("ProjectCreate");
+
+const LnRecord = z
+  .object({
+    uid: z.string().openapi({ example: "Ny0gvDjRqHks1xPe" }),
+    name: z.string().nullable().openapi({ example: "sample 1" }),
+    description: z.string().nullable(),
+    is_type: z.boolean(),
+    type: z.string().nullable().openapi({ description: "uid of the Record type" }),
+    ...tracked,
+  })
+  .openapi("Record");
+const RecordCreate = z
+  .object({
+    name: z.string().min(1).max(150).openapi({ example: "sample 1" }),
+    description,
+    is_type: z.boolean().optional(),
+    type: z
+      .string()
+      .min(1)
+      .max(150)
+      .nullable()
+      .optional()
+      .openapi({ description: "uid or name of a Record that is a type" }),
+  })
+  .strict()
+  .openapi("RecordCreate");
 
 const Collection = z
   .object({
@@ -237,8 +279,8 @@ function routesOf<
       summary: `Create a ${name}, or get the existing one LaminDB's rules return`,
       request: body(create),
       responses: {
-        201: json(record, `a new ${name}`),
-        200: json(record, `the existing ${name}`),
+        201: { ...json(record, `a new ${name}`), headers: createHeaders },
+        200: { ...json(record, `the existing ${name}`), headers: createHeaders },
         ...problems(400, 401, 409, 413),
       },
     }),
@@ -285,6 +327,14 @@ const projects = routesOf(
   uidParam("12", /^[0-9A-Za-z]{12}$/, "t3ePz0hUl2kR"),
   "ProjectPage",
 );
+const records = routesOf(
+  "records",
+  "record",
+  LnRecord,
+  RecordCreate,
+  uidParam("16", /^[0-9A-Za-z]{16}$/, "Ny0gvDjRqHks1xPe"),
+  "RecordPage",
+);
 const collections = routesOf(
   "collections",
   "collection",
@@ -297,6 +347,45 @@ const collections = routesOf(
   ),
   "CollectionPage",
 );
+
+const runInputs = createRoute({
+  method: "post",
+  path: "/runs/{uid}/inputs",
+  tags: ["runs"],
+  summary: "Record artifacts and collections a run read (loads of a client's tracked run)",
+  request: {
+    params: uidParam("16", /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/, "Wbx3oq8cKTDk9nAb"),
+    ...body(
+      z
+        .object({
+          artifacts: z
+            .array(z.string().regex(/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/))
+            .max(10_000)
+            .optional(),
+          collections: z
+            .array(z.string().regex(/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/))
+            .max(10_000)
+            .optional(),
+        })
+        .strict()
+        .openapi("RunInputs"),
+    ),
+  },
+  responses: { 204: { description: "recorded" }, ...problems(400, 401, 404) },
+});
+
+const collectionByKey = createRoute({
+  method: "get",
+  path: "/collections/by-key",
+  tags: ["collections"],
+  summary: "The latest collection with a key",
+  request: {
+    query: z.object({
+      key: z.string().min(1).max(255).openapi({ example: "datasets/batch-1" }),
+    }),
+  },
+  responses: { 200: json(Collection, "the collection"), ...problems(400, 401, 404) },
+});
 
 const collectionMembers = createRoute({
   method: "get",
@@ -313,7 +402,22 @@ const collectionMembers = createRoute({
   responses: { 200: json(z.array(Artifact), "the members"), ...problems(400, 401, 404) },
 });
 
-const isNew = (r: CreateResult<unknown>) => r.status === "created" || r.status === "new-version";
+const finishRun = createRoute({
+  method: "post",
+  path: "/runs/{uid}/finish",
+  tags: ["runs"],
+  summary: "End a run: its status (default completed) and finished_at (`lamin finish`)",
+  request: {
+    params: uidParam("16", /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/, "Wbx3oq8cKTDk9nAb"),
+    ...body(
+      z
+        .object({ status: z.enum(["completed", "errored", "aborted"]).optional() })
+        .strict()
+        .openapi("RunFinish"),
+    ),
+  },
+  responses: { 200: json(Run, "the finished run"), ...problems(400, 401, 404) },
+});
 
 export function registryRoutes() {
   return (
@@ -334,12 +438,17 @@ export function registryRoutes() {
           ...input,
           ...(input.kind !== undefined ? { kind: input.kind as TransformKind } : {}),
         });
-        return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
       })
       // runs
-      .openapi(runs.list, async (c) =>
-        c.json(toPage(await c.var.instance.runs.list(listOptions(c.req.valid("query")))), 200),
-      )
+      .openapi(runs.list, async (c) => {
+        const { query, features } = splitFeatureParams(c.req.valid("query"));
+        const page = await c.var.instance.runs.list({
+          ...listOptions(query),
+          ...(features ? { features } : {}),
+        });
+        return c.json(toPage(page), 200);
+      })
       .openapi(runs.get, async (c) =>
         c.json(await c.var.instance.runs.get(c.req.valid("param").uid), 200),
       )
@@ -349,7 +458,7 @@ export function registryRoutes() {
           ...input,
           ...(input.status !== undefined ? { status: input.status as RunStatus } : {}),
         });
-        return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
       })
       // features
       .openapi(features.list, async (c) =>
@@ -360,7 +469,7 @@ export function registryRoutes() {
       )
       .openapi(features.create, async (c) => {
         const r = await c.var.instance.features.create(c.req.valid("json"));
-        return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
       })
       // ulabels
       .openapi(ulabels.list, async (c) =>
@@ -371,7 +480,7 @@ export function registryRoutes() {
       )
       .openapi(ulabels.create, async (c) => {
         const r = await c.var.instance.ulabels.create(c.req.valid("json"));
-        return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
       })
       // projects
       .openapi(projects.list, async (c) =>
@@ -382,7 +491,31 @@ export function registryRoutes() {
       )
       .openapi(projects.create, async (c) => {
         const r = await c.var.instance.projects.create(c.req.valid("json"));
-        return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
+      })
+      .openapi(finishRun, async (c) => {
+        const { endRun } = await import("../../../core/registry/tracking.js");
+        const { status } = c.req.valid("json");
+        const run = await endRun(c.var.instance, {
+          runUid: c.req.valid("param").uid,
+          ...(status ? { status } : {}),
+        });
+        return c.json(run, 200);
+      })
+      .openapi(runInputs, async (c) => {
+        await c.var.instance.runs.addInputs(c.req.valid("param").uid, c.req.valid("json"));
+        return c.body(null, 204);
+      })
+      // records
+      .openapi(records.list, async (c) =>
+        c.json(toPage(await c.var.instance.records.list(listOptions(c.req.valid("query")))), 200),
+      )
+      .openapi(records.get, async (c) =>
+        c.json(await c.var.instance.records.get(c.req.valid("param").uid), 200),
+      )
+      .openapi(records.create, async (c) => {
+        const r = await c.var.instance.records.create(c.req.valid("json"));
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
       })
       // collections
       .openapi(collections.list, async (c) =>
@@ -391,12 +524,16 @@ export function registryRoutes() {
           200,
         ),
       )
+      // before /collections/{uid}, which would take "by-key" for a uid
+      .openapi(collectionByKey, async (c) =>
+        c.json(await c.var.instance.collections.get({ key: c.req.valid("query").key }), 200),
+      )
       .openapi(collections.get, async (c) =>
         c.json(await c.var.instance.collections.get(c.req.valid("param").uid), 200),
       )
       .openapi(collections.create, async (c) => {
         const r = await c.var.instance.collections.create(c.req.valid("json"));
-        return isNew(r) ? c.json(r.record, 201) : c.json(r.record, 200);
+        return createdStatus(c, r) === 201 ? c.json(r.record, 201) : c.json(r.record, 200);
       })
       .openapi(collectionMembers, async (c) =>
         c.json(await c.var.instance.collections.members(c.req.valid("param").uid), 200),

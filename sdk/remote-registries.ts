@@ -1,0 +1,337 @@
+/**
+ * The registries of a remote instance besides artifacts: the same calls as the in-process
+ * `Instance` (core/instance.ts), answered by the API (functions/api/routes), with the same
+ * results and the same typed errors.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ValidationError } from "../core/errors.js";
+import type { Annotation, FeatureValues, LabelRefs, Owner } from "../core/registry/annotations.js";
+import type { Artifact, ArtifactRef, ArtifactsApi, Page } from "../core/registry/artifacts.js";
+import type { Filter } from "../core/registry/query.js";
+import type { RunListOptions } from "../core/registry/records/runs.js";
+import type {
+  Collection,
+  CollectionInput,
+  CollectionRef,
+  CreateResult,
+  RecordListOptions,
+  Run,
+  RunInput,
+} from "../core/registry/records.js";
+import type { Schema, SchemaInput } from "../core/registry/schemas.js";
+import type { ValidationReport } from "../core/registry/validate.js";
+import type { RemoteHttp } from "./remote-http.js";
+
+/** A filter as query parameters: lists comma-separated, dates in ISO 8601. */
+export function filterQuery(filter: Filter = {}, prefix = ""): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(filter)) {
+    if (v === undefined) continue;
+    query[`${prefix}${k}`] = Array.isArray(v)
+      ? v.join(",")
+      : v instanceof Date
+        ? v.toISOString()
+        : typeof v === "object" && v !== null
+          ? JSON.stringify(v)
+          : String(v);
+  }
+  return query;
+}
+
+/** Paging and filters of a list as query parameters (feature lookups as `feature.<lookup>`). */
+export function listQuery(
+  opts: RecordListOptions & { features?: Filter | undefined },
+): Record<string, string> {
+  return {
+    ...filterQuery(opts.filter),
+    ...filterQuery(opts.features, "feature."),
+    ...(opts.limit !== undefined ? { limit: String(opts.limit) } : {}),
+    ...(opts.cursor !== undefined ? { cursor: opts.cursor } : {}),
+    ...(opts.orderBy !== undefined ? { order_by: opts.orderBy } : {}),
+  };
+}
+
+const page = <T>(p: { items: T[]; next_cursor?: string }): Page<T> => ({
+  items: p.items,
+  ...(p.next_cursor ? { nextCursor: p.next_cursor } : {}),
+});
+
+const json = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+/** list, get and create of a record registry (`/features`, `/ulabels`, ...). */
+export class RemoteRecords<P, I> {
+  constructor(
+    protected readonly http: RemoteHttp,
+    protected readonly plural: string,
+  ) {}
+
+  protected path(rest = "", query: Record<string, string> = {}): string {
+    const q = new URLSearchParams(query).toString();
+    return `${this.http.url}/${this.plural}${rest}${q ? `?${q}` : ""}`;
+  }
+
+  /** Create, or get the existing record LaminDB's rules return (`status` says which). */
+  async create(input: I): Promise<CreateResult<P>> {
+    return this.http.created<P>(
+      this.http.authed(this.path(), json(input)),
+      `creating a ${this.plural.replace(/s$/, "")}`,
+    );
+  }
+
+  async list(opts: RecordListOptions = {}): Promise<Page<P>> {
+    return page(
+      await this.http.request<{ items: P[]; next_cursor?: string }>(
+        this.path("", listQuery(opts)),
+        {},
+        `listing ${this.plural}`,
+      ),
+    );
+  }
+
+  async get(uid: string): Promise<P> {
+    return this.http.request<P>(
+      this.path(`/${encodeURIComponent(uid)}`),
+      {},
+      `getting ${this.plural.replace(/s$/, "")} ${uid}`,
+    );
+  }
+}
+
+/** Runs: also listed by feature values and labels, and finished (`lamin finish`). */
+export class RemoteRuns extends RemoteRecords<Run, RunInput> {
+  constructor(http: RemoteHttp) {
+    super(http, "runs");
+  }
+
+  override async list(opts: RunListOptions = {}): Promise<Page<Run>> {
+    return page(
+      await this.http.request<{ items: Run[]; next_cursor?: string }>(
+        this.path("", listQuery(opts)),
+        {},
+        "listing runs",
+      ),
+    );
+  }
+
+  /** End a run: status (default completed) and finished_at. */
+  async finish(uid: string, status?: "completed" | "errored" | "aborted"): Promise<Run> {
+    return this.http.ok<Run>(
+      this.http.client.runs[":uid"].finish.$post({
+        param: { uid },
+        json: status ? { status } : {},
+      }),
+      `finishing run ${uid}`,
+    );
+  }
+}
+
+/** Collections: by uid or key, their members, and loading them (each verified). */
+export class RemoteCollections extends RemoteRecords<Collection, CollectionInput> {
+  constructor(
+    http: RemoteHttp,
+    private readonly artifacts: RemoteArtifactsLoad,
+  ) {
+    super(http, "collections");
+  }
+
+  /** A collection by uid (a 16-character stem: the latest version) or by key (latest version). */
+  override async get(ref: CollectionRef): Promise<Collection> {
+    if (typeof ref === "string") return super.get(ref);
+    return this.http.ok<Collection>(
+      this.http.client.collections["by-key"].$get({ query: { key: ref.key } }),
+      `getting collection ${ref.key}`,
+    );
+  }
+
+  async members(ref: CollectionRef): Promise<Artifact[]> {
+    const uid = typeof ref === "string" ? ref : (await this.get(ref)).uid;
+    return this.http.request<Artifact[]>(
+      this.path(`/${encodeURIComponent(uid)}/members`),
+      {},
+      `listing the members of ${uid}`,
+    );
+  }
+
+  /**
+   * Download every member into `to` (default: the cache), each verified against its hash, with
+   * the in-process rules: two members of the same file name are refused before anything is
+   * written, and a failure removes what this call wrote into `to`.
+   */
+  async load(
+    ref: CollectionRef,
+    opts: { to?: string } = {},
+  ): Promise<{ collection: Collection; files: { uid: string; path: string }[] }> {
+    const collection = await this.get(ref);
+    const members = await this.members(collection.uid);
+    const dir = opts.to ? resolve(opts.to) : undefined;
+    if (dir) {
+      const names = new Map<string, string>();
+      for (const m of members) {
+        const name = (m.key ?? `${m.uid}${m.suffix}`).split("/").pop() as string;
+        const other = names.get(name);
+        if (other) {
+          throw new ValidationError(
+            `members ${other} and ${m.uid} are both named '${name}'`,
+            "load without --to: the cache keeps each member under its key",
+          );
+        }
+        names.set(name, m.uid);
+      }
+      await mkdir(dir, { recursive: true });
+    }
+    const files: { uid: string; path: string }[] = [];
+    try {
+      for (const m of members) {
+        // the collection is the run's input, not each member (as in process)
+        const { path } = await this.artifacts.load(m.uid, {
+          ...(dir ? { to: dir } : {}),
+          isRunInput: false,
+        });
+        files.push({ uid: m.uid, path });
+      }
+    } catch (error) {
+      if (dir) for (const f of files) await rm(f.path, { recursive: true, force: true });
+      throw error;
+    }
+    await this.http.recordInputs({ collections: [collection.uid] });
+    return { collection, files };
+  }
+}
+
+/** What a collection needs of the remote artifacts: load without recording each member. */
+interface RemoteArtifactsLoad {
+  load(
+    ref: string,
+    opts: { to?: string; isRunInput?: boolean },
+  ): Promise<{ path: string; artifact: Artifact }>;
+}
+
+type OwnerRef = string | { key: string } | { uid: string };
+
+/** Feature values and labels of artifacts and runs (core/registry/annotations.ts). */
+export class RemoteAnnotations {
+  constructor(
+    private readonly http: RemoteHttp,
+    private readonly artifacts: ArtifactsApi,
+  ) {}
+
+  /** An artifact's uid (its key is looked up) or a run's. */
+  private async uidOf(owner: Owner, ref: OwnerRef): Promise<string> {
+    if (typeof ref === "string") return ref;
+    if ("uid" in ref) return ref.uid;
+    if (owner === "run") throw new ValidationError("a run is addressed by its uid");
+    return (await this.artifacts.get(ref as ArtifactRef)).uid;
+  }
+
+  private url(owner: Owner, uid: string): string {
+    return `${this.http.url}/${owner}s/${encodeURIComponent(uid)}/features`;
+  }
+
+  async get(owner: Owner, ref: OwnerRef): Promise<Annotation> {
+    const uid = await this.uidOf(owner, ref);
+    return this.http.request<Annotation>(this.url(owner, uid), {}, `getting features of ${uid}`);
+  }
+
+  /** Add values and labels: all checked on the server first, nothing written on a bad input. */
+  async add(
+    owner: Owner,
+    ref: OwnerRef,
+    values: FeatureValues = {},
+    labels: LabelRefs = {},
+    opts: { fromText?: boolean; removeFirst?: string[] } = {},
+  ): Promise<Annotation> {
+    const uid = await this.uidOf(owner, ref);
+    return this.http.request<Annotation>(
+      this.url(owner, uid),
+      json({
+        features: values,
+        ...labels,
+        ...(opts.removeFirst?.length ? { remove: opts.removeFirst } : {}),
+        ...(opts.fromText ? { from_text: true } : {}),
+      }),
+      `annotating ${uid}`,
+    );
+  }
+}
+
+/** Schemas, and validation of local files against them. */
+export class RemoteSchemas {
+  constructor(private readonly http: RemoteHttp) {}
+
+  async create(input: SchemaInput): Promise<CreateResult<Schema>> {
+    const { minimalSet, maximalSet, orderedSet, ...rest } = input;
+    return this.http.created<Schema>(
+      this.http.client.schemas.$post({
+        json: {
+          ...rest,
+          ...(minimalSet !== undefined ? { minimal_set: minimalSet } : {}),
+          ...(maximalSet !== undefined ? { maximal_set: maximalSet } : {}),
+          ...(orderedSet !== undefined ? { ordered_set: orderedSet } : {}),
+        },
+      }),
+      `creating schema ${input.name}`,
+    );
+  }
+
+  async get(ref: string): Promise<Schema> {
+    return this.http.ok<Schema>(
+      this.http.client.schemas[":ref"].$get({ param: { ref } }),
+      `getting schema ${ref}`,
+    );
+  }
+
+  async list(opts: { limit?: number } = {}): Promise<Schema[]> {
+    return this.http.ok<Schema[]>(
+      this.http.client.schemas.$get({
+        query: opts.limit !== undefined ? { limit: String(opts.limit) } : {},
+      }),
+      "listing schemas",
+    );
+  }
+
+  /**
+   * Validate a local file: it is read here (`readTable`), its columns are checked on the server
+   * (`checkTable`), which answers the same report as in process. `shown` is the path as the user
+   * gave it (the report names it).
+   */
+  async validateFile(path: string, schema: string, shown = path): Promise<ValidationReport> {
+    // the schema first, as in process: an unknown schema is the error, whatever the file is
+    const found = await this.get(schema);
+    if (found.itype !== null && found.itype !== "Feature") {
+      // the server's refusal, said before the folder is read (its route module, loaded only here)
+      const { refuseComposite } = await import("../functions/api/routes/schemas.js");
+      refuseComposite(found);
+    }
+    const { readTable } = await import("../core/registry/validate.js");
+    const table = await readTable(path);
+    const values: Record<string, unknown[]> = {};
+    for (const [c, vs] of table.values) values[c] = vs;
+    const body = JSON.stringify(
+      {
+        file: shown,
+        format: table.format,
+        columns: table.columns,
+        values,
+        n_rows: table.nRows,
+        text: table.text,
+        single: table.single,
+      },
+      // JSON has no dates or big integers: dates travel marked (routes/schemas.ts revives them)
+      function (this: Record<string, unknown>, key: string, value: unknown) {
+        const raw = this[key];
+        if (raw instanceof Date) return { $date: raw.toISOString() };
+        return typeof value === "bigint" ? value.toString() : value;
+      },
+    );
+    return this.http.request<ValidationReport>(
+      `${this.http.url}/schemas/${encodeURIComponent(schema)}/validate`,
+      { method: "POST", headers: { "content-type": "application/json" }, body },
+      `validating ${shown}`,
+    );
+  }
+}
