@@ -3,11 +3,10 @@
  * `Instance` (core/instance.ts), answered by the API (functions/api/routes), with the same
  * results and the same typed errors.
  */
-import { mkdir, rm } from "node:fs/promises";
-import { resolve } from "node:path";
 import { ValidationError } from "../core/errors.js";
 import type { Annotation, FeatureValues, LabelRefs, Owner } from "../core/registry/annotations.js";
 import type { Artifact, ArtifactRef, ArtifactsApi, Page } from "../core/registry/artifacts.js";
+import { loadMembers } from "../core/registry/member-files.js";
 import type { Filter } from "../core/registry/query.js";
 import type { RunListOptions } from "../core/registry/records/runs.js";
 import type {
@@ -168,36 +167,7 @@ export class RemoteCollections extends RemoteRecords<Collection, CollectionInput
   ): Promise<{ collection: Collection; files: { uid: string; path: string }[] }> {
     const collection = await this.get(ref);
     const members = await this.members(collection.uid);
-    const dir = opts.to ? resolve(opts.to) : undefined;
-    if (dir) {
-      const names = new Map<string, string>();
-      for (const m of members) {
-        const name = (m.key ?? `${m.uid}${m.suffix}`).split("/").pop() as string;
-        const other = names.get(name);
-        if (other) {
-          throw new ValidationError(
-            `members ${other} and ${m.uid} are both named '${name}'`,
-            "load without --to: the cache keeps each member under its key",
-          );
-        }
-        names.set(name, m.uid);
-      }
-      await mkdir(dir, { recursive: true });
-    }
-    const files: { uid: string; path: string }[] = [];
-    try {
-      for (const m of members) {
-        // the collection is the run's input, not each member (as in process)
-        const { path } = await this.artifacts.load(m.uid, {
-          ...(dir ? { to: dir } : {}),
-          isRunInput: false,
-        });
-        files.push({ uid: m.uid, path });
-      }
-    } catch (error) {
-      if (dir) for (const f of files) await rm(f.path, { recursive: true, force: true });
-      throw error;
-    }
+    const files = await loadMembers(members, opts.to, (uid, o) => this.artifacts.load(uid, o));
     await this.http.recordInputs({ collections: [collection.uid] });
     return { collection, files };
   }

@@ -2,8 +2,6 @@
  * Collection (uid 16 + 4): hash = hash_set(member hashes); the same members return the existing
  * collection, new members under a key are its next version.
  */
-import { mkdir, rm } from "node:fs/promises";
-import { resolve } from "node:path";
 import { and, asc, desc, eq, inArray, ne, or } from "drizzle-orm";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
@@ -12,6 +10,7 @@ import { UID_LENGTHS } from "../../uid.js";
 import type { Artifact } from "../artifacts.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
+import { loadMembers } from "../member-files.js";
 import {
   currentRun,
   recordArtifactInput,
@@ -267,36 +266,9 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
     const found = await this.findRow(ref);
     const collection = (await this.shape([found]))[0] as Collection;
     const members = await this.memberArtifacts(found.row.id);
-    const dir = opts.to ? resolve(opts.to) : undefined;
-    if (dir) {
-      const names = new Map<string, string>();
-      for (const m of members) {
-        const name = (m.key ?? `${m.uid}${m.suffix}`).split("/").pop() as string;
-        const other = names.get(name);
-        if (other) {
-          throw new ValidationError(
-            `members ${other} and ${m.uid} are both named '${name}'`,
-            "load without --to: the cache keeps each member under its key",
-          );
-        }
-        names.set(name, m.uid);
-      }
-      await mkdir(dir, { recursive: true });
-    }
-    const files: { uid: string; path: string }[] = [];
-    try {
-      for (const m of members) {
-        // the collection is the run's input, not each member (LaminDB's cache())
-        const { path } = await this.instance.artifacts.load(m.uid, {
-          ...(dir ? { to: dir } : {}),
-          isRunInput: false,
-        });
-        files.push({ uid: m.uid, path });
-      }
-    } catch (error) {
-      if (dir) for (const f of files) await rm(f.path, { recursive: true, force: true });
-      throw error;
-    }
+    const files = await loadMembers(members, opts.to, (uid, o) =>
+      this.instance.artifacts.load(uid, o),
+    );
     await recordCollectionInput(this.instance, found.row);
     return { collection, files };
   }
