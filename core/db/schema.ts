@@ -220,41 +220,32 @@ export const artifact = pgTable(
   ],
 );
 
-/** Inputs of runs (`run.input_artifacts`). */
-export const artifactInputOfRuns = pgTable(
-  "lamindb_artifact_input_of_runs",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    artifactId: integer("artifact_id")
-      .notNull()
-      .references(() => artifact.id, { onDelete: "cascade" }),
-    runId: bigint("run_id", { mode: "number" })
-      .notNull()
-      .references(() => run.id, { onDelete: "cascade" }),
-  },
-  (t) => [
-    uniqueIndex("lamindb_artifact_input_of_runs_pair").on(t.artifactId, t.runId),
-    index("lamindb_artifact_input_of_runs_run").on(t.runId),
-  ],
-);
+/**
+ * Django's automatic M2M tables between a registry and runs: `<owner>_input_of_runs` (what runs
+ * read: `run.input_artifacts`, `run.input_collections`) and `<owner>_recreating_runs` (runs that
+ * saved it again after another run had created it).
+ */
+function runsOf(
+  owner: "artifact" | "collection",
+  relation: "input_of_runs" | "recreating_runs",
+  target: () => AnyPgColumn,
+) {
+  const name = `lamindb_${owner}_${relation}`;
+  return pgTable(
+    name,
+    {
+      id: bigserial("id", { mode: "number" }).primaryKey(),
+      recordId: integer(`${owner}_id`).notNull().references(target, { onDelete: "cascade" }),
+      runId: bigint("run_id", { mode: "number" })
+        .notNull()
+        .references((): AnyPgColumn => run.id, { onDelete: "cascade" }),
+    },
+    (t) => [uniqueIndex(`${name}_pair`).on(t.recordId, t.runId), index(`${name}_run`).on(t.runId)],
+  );
+}
 
-/** Runs that saved an artifact again after another run had created it (`artifact.recreating_runs`). */
-export const artifactRecreatingRuns = pgTable(
-  "lamindb_artifact_recreating_runs",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    artifactId: integer("artifact_id")
-      .notNull()
-      .references(() => artifact.id, { onDelete: "cascade" }),
-    runId: bigint("run_id", { mode: "number" })
-      .notNull()
-      .references(() => run.id, { onDelete: "cascade" }),
-  },
-  (t) => [
-    uniqueIndex("lamindb_artifact_recreating_runs_pair").on(t.artifactId, t.runId),
-    index("lamindb_artifact_recreating_runs_run").on(t.runId),
-  ],
-);
+export const artifactInputOfRuns = runsOf("artifact", "input_of_runs", () => artifact.id);
+export const artifactRecreatingRuns = runsOf("artifact", "recreating_runs", () => artifact.id);
 
 /** The schema an artifact was validated with, per slot (`artifact.schemas`). */
 export const artifactSchema = pgTable(
@@ -301,40 +292,11 @@ export const collection = pgTable(
   (t) => [uniqueIndex("lamindb_collection_key_hash").on(t.key, t.hash)],
 );
 
-/** Collections a run read (`run.input_collections`), as artifacts have `artifact_input_of_runs`. */
-export const collectionInputOfRuns = pgTable(
-  "lamindb_collection_input_of_runs",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    collectionId: integer("collection_id")
-      .notNull()
-      .references(() => collection.id, { onDelete: "cascade" }),
-    runId: bigint("run_id", { mode: "number" })
-      .notNull()
-      .references(() => run.id, { onDelete: "cascade" }),
-  },
-  (t) => [
-    uniqueIndex("lamindb_collection_input_of_runs_pair").on(t.collectionId, t.runId),
-    index("lamindb_collection_input_of_runs_run").on(t.runId),
-  ],
-);
-
-/** Runs that made a collection again after another run had created it. */
-export const collectionRecreatingRuns = pgTable(
-  "lamindb_collection_recreating_runs",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    collectionId: integer("collection_id")
-      .notNull()
-      .references(() => collection.id, { onDelete: "cascade" }),
-    runId: bigint("run_id", { mode: "number" })
-      .notNull()
-      .references(() => run.id, { onDelete: "cascade" }),
-  },
-  (t) => [
-    uniqueIndex("lamindb_collection_recreating_runs_pair").on(t.collectionId, t.runId),
-    index("lamindb_collection_recreating_runs_run").on(t.runId),
-  ],
+export const collectionInputOfRuns = runsOf("collection", "input_of_runs", () => collection.id);
+export const collectionRecreatingRuns = runsOf(
+  "collection",
+  "recreating_runs",
+  () => collection.id,
 );
 
 export const collectionArtifact = pgTable(
