@@ -10,6 +10,7 @@
 
 import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type { Instance } from "../core/instance.js";
+import type { ModuleReads } from "../core/modules/index.js";
 import type { Annotations } from "../core/registry/annotations.js";
 import type { ArtifactsApi } from "../core/registry/artifacts.js";
 import type { Records } from "../core/registry/records/record.js";
@@ -44,6 +45,7 @@ export interface Target {
   collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;
+  modules: ModuleReads;
   search(registry: string, text: string, opts?: SearchOptions): Promise<SearchHit[]>;
   validate(path: string, schema: string): Promise<ValidationReport>;
   reconcile(opts: {

@@ -11,6 +11,7 @@ import type * as t from "./db/schema.js";
 import * as schema from "./db/schema.js";
 import { LaminError } from "./errors.js";
 import { reconcile } from "./ingest/reconcile.js";
+import { type ModuleReads, moduleReads } from "./modules/index.js";
 import { Annotations } from "./registry/annotations.js";
 import { type ArtifactRef, Artifacts } from "./registry/artifacts.js";
 import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage.js";
@@ -53,6 +54,8 @@ export class Instance {
   readonly annotations: Annotations;
   /** Schemas: named feature sets that data is validated against (`validate`). */
   readonly schemas: Schemas;
+  /** The instance's modules and their registries (bionty): list, search, look up values. */
+  readonly modules: ModuleReads;
 
   constructor(
     readonly settings: InstanceSettings,
@@ -72,6 +75,7 @@ export class Instance {
     this.records = new Records(this);
     this.annotations = new Annotations(this);
     this.schemas = new Schemas(this);
+    this.modules = moduleReads(this);
   }
 
   get db() {

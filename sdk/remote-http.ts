@@ -170,6 +170,15 @@ export class RemoteHttp {
       param: { uid: this.run },
       json: inputs,
     });
+    if ((res.status as number) === 403) {
+      // a reader's run (tracked before the role changed): the load is done, say what is not
+      const denied = await failure(res, `recording the inputs of run ${this.run}`);
+      throw new LaminError(
+        "permission",
+        `loaded, but not recorded as an input of run ${this.run}: ${denied.message}`,
+        "tracking a run on this instance needs write access: ask an admin for it, or finish the run (lamin finish) where you have it",
+      );
+    }
     if (!res.ok && (res.status as number) !== 404) {
       throw await failure(res, `recording the inputs of run ${this.run}`);
     }

@@ -19,7 +19,7 @@ import type {
   RunInput,
 } from "../core/registry/records.js";
 import type { Schema, SchemaInput } from "../core/registry/schemas.js";
-import type { ValidationReport } from "../core/registry/validate.js";
+import type { Table, ValidationReport } from "../core/registry/validate.js";
 import type { RemoteHttp } from "./remote-http.js";
 
 /** A filter as query parameters: lists comma-separated, dates in ISO 8601. */
@@ -265,32 +265,32 @@ export class RemoteSchemas {
   }
 
   /**
-   * Validate a local file: it is read here (`readTable`), its columns are checked on the server
-   * (`checkTable`), which answers the same report as in process. `shown` is the path as the user
+   * Validate a local file (a folder, for a composite schema): it is read here (`readTable`, or
+   * `readSlotTables` for a folder's slots), its columns are checked on the server (`checkTable`,
+   * `checkTables`), which answers the same report as in process. `shown` is the path as the user
    * gave it (the report names it).
    */
   async validateFile(path: string, schema: string, shown = path): Promise<ValidationReport> {
     // the schema first, as in process: an unknown schema is the error, whatever the file is
     const found = await this.get(schema);
-    if (found.itype !== null && found.itype !== "Feature") {
-      // the server's refusal, said before the folder is read (its route module, loaded only here)
-      const { refuseComposite } = await import("../functions/api/routes/schemas.js");
-      refuseComposite(found);
+    // loaded only here: core's registries stay out of a client that does not validate
+    const [{ COMPOSITE }, { readSlotTables, readTable }] = await Promise.all([
+      import("../core/registry/schemas.js"),
+      import("../core/registry/validate.js"),
+    ]);
+    let posted: unknown;
+    if (found.itype === COMPOSITE) {
+      const slots: Record<string, unknown> = {};
+      for (const [slot, got] of Object.entries(await readSlotTables(path, found))) {
+        // a slot without its table travels as the issue the read found
+        slots[slot] = "kind" in got ? got : tableBody(got.table, got.file);
+      }
+      posted = { file: shown, slots };
+    } else {
+      posted = tableBody(await readTable(path), shown);
     }
-    const { readTable } = await import("../core/registry/validate.js");
-    const table = await readTable(path);
-    const values: Record<string, unknown[]> = {};
-    for (const [c, vs] of table.values) values[c] = vs;
     const body = JSON.stringify(
-      {
-        file: shown,
-        format: table.format,
-        columns: table.columns,
-        values,
-        n_rows: table.nRows,
-        text: table.text,
-        single: table.single,
-      },
+      posted,
       // JSON has no dates or big integers: dates travel marked (routes/schemas.ts revives them)
       function (this: Record<string, unknown>, key: string, value: unknown) {
         const raw = this[key];
@@ -304,4 +304,17 @@ export class RemoteSchemas {
       `validating ${shown}`,
     );
   }
+}
+
+/** A table as POST /schemas/{ref}/validate takes it (routes/schemas.ts `TableBody`). */
+function tableBody(table: Table, file: string) {
+  return {
+    file,
+    format: table.format,
+    columns: table.columns,
+    values: Object.fromEntries(table.values),
+    n_rows: table.nRows,
+    text: table.text,
+    single: table.single,
+  };
 }

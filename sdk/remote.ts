@@ -36,6 +36,7 @@ import type { SearchHit, SearchOptions } from "../core/registry/search.js";
 import type { ValidationReport } from "../core/registry/validate.js";
 import { cacheDir } from "../core/settings.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
+import { RemoteModules } from "./remote-modules.js";
 import {
   filterQuery,
   RemoteAnnotations,
@@ -60,6 +61,8 @@ export class RemoteInstance {
   /** Feature values and labels of artifacts and runs. */
   readonly annotations: RemoteAnnotations;
   readonly schemas: RemoteSchemas;
+  /** The instance's modules (bionty): list, search, look up values. */
+  readonly modules: RemoteModules;
   private readonly http: RemoteHttp;
 
   constructor(url: string, opts: RemoteOptions) {
@@ -76,6 +79,7 @@ export class RemoteInstance {
     this.collections = new RemoteCollections(http, this.artifacts);
     this.annotations = new RemoteAnnotations(http, this.artifacts);
     this.schemas = new RemoteSchemas(http);
+    this.modules = new RemoteModules(http);
   }
 
   /**
@@ -106,8 +110,9 @@ export class RemoteInstance {
   }
 
   /**
-   * Validate a local CSV, TSV, Parquet or JSON file against a schema of the server: the file is
-   * read here and its columns are checked there (the same report as in process).
+   * Validate a local CSV, TSV, Parquet or JSON file (a folder of one per slot, for a composite
+   * schema) against a schema of the server: the files are read here and their columns are checked
+   * there (the same report as in process).
    */
   validate(path: string, schema: string): Promise<ValidationReport> {
     return this.schemas.validateFile(path, schema);
@@ -149,8 +154,9 @@ export class RemoteArtifacts implements ArtifactsApi {
   async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {
     const abs = resolve(path);
     if (opts.schema !== undefined) {
-      // refused here before a byte is sent; the server checks the stored bytes again
-      const report = await new RemoteSchemas(this.http).validateFile(abs, opts.schema, path);
+      // refused here before a byte is sent; the server checks the stored bytes again (read by
+      // the path as given: the report and its messages name files as in process)
+      const report = await new RemoteSchemas(this.http).validateFile(path, opts.schema);
       if (!report.valid) {
         const { SchemaValidationError } = await import("../core/registry/validate.js");
         throw new SchemaValidationError(report);

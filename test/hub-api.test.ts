@@ -300,6 +300,28 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
       },
     },
     {
+      // a POST that writes nothing: readers validate their data too
+      label: "POST /schemas/{ref}/validate",
+      need: "read",
+      run: async (k) => {
+        const schema = { name: "any-columns" };
+        await call("POST", "/instances/alice/alpha/schemas", keys.owner as string, {
+          json: schema,
+        });
+        return call("POST", "/instances/alice/alpha/schemas/any-columns/validate", k, {
+          json: {
+            file: "a.csv",
+            format: "csv",
+            columns: ["x"],
+            values: { x: ["1"] },
+            n_rows: 1,
+            text: true,
+            single: false,
+          },
+        });
+      },
+    },
+    {
       label: "POST /reconcile",
       need: "admin",
       run: (k) => call("POST", "/instances/alice/alpha/reconcile?dry_run=true", k),

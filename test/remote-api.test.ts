@@ -5,17 +5,25 @@
  * problem+json, the typed client) without a server. Bad input changes nothing.
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { queryRows } from "../core/db/client.js";
 import { NotFoundError } from "../core/errors.js";
-import { hashFile } from "../core/hash.js";
+import { hashFile, hashFolder } from "../core/hash.js";
 import type { Instance } from "../core/instance.js";
 import type { Artifact } from "../core/registry/artifacts.js";
 import { createApp } from "../functions/api/app.js";
 import { RemoteInstance } from "../sdk/remote.js";
-import { BACKENDS, createInstance, type TestInstance, tempDir, useTempHome } from "./helpers.js";
+import {
+  BACKENDS,
+  createInstance,
+  type TestInstance,
+  tempDir,
+  useTempHome,
+  writeTree,
+} from "./helpers.js";
 
 useTempHome();
 const TOKEN = "lnt_remote-api-test-token-0123456789";
@@ -180,24 +188,88 @@ describe.each(BACKENDS)("features, schemas and runs over HTTP on %s", (backend) 
       kind: "validation",
     });
 
-    // a composite schema validates a folder: in process only for now, said before anything is read
-    const combo = await remote.schemas.create({ name: "combo", components: { obs: "cells" } });
-    expect(combo.record.components).toEqual([
-      expect.objectContaining({ slot: "obs", name: "cells" }),
+    // a composite schema validates a folder: its slot tables are read here, checked there
+    await remote.schemas.create({ name: "counts", features: ["n_cells"] });
+    const combo = await remote.schemas.create({
+      name: "combo",
+      components: { obs: "cells", "var.T": "counts" },
+    });
+    expect(combo.record.components?.map((c) => `${c.slot}=${c.name}`)).toEqual([
+      "obs=cells",
+      "var.T=counts",
     ]);
-    await expect(remote.validate(work, "combo")).rejects.toMatchObject({ kind: "unavailable" });
-    await expect(
-      remote.artifacts.save(good, { key: "combo.csv", schema: "combo" }),
-    ).rejects.toMatchObject({ kind: "unavailable" });
+    const folders = {
+      good: { "obs.csv": "temperature,cell_type\n37.5,T-cell\n", "var.T.json": '{"n_cells": 3}' },
+      bad: { "obs.parquet": "not parquet", "var.T.csv": "n_cells\nmany\n", "x.txt": "" },
+      missing: { "obs.csv": "temperature\n1\n", "obs.tsv": "temperature\n1\n" },
+    };
+    for (const [name, files] of Object.entries(folders)) {
+      const path = writeTree(join(work, name), files);
+      const r = await remote.validate(path, "combo");
+      expect(r).toEqual(await ln.validate(path, "combo"));
+      expect(r.valid).toBe(name === "good");
+    }
+    // a file for a composite, a folder for a table's schema: refused as in process
+    for (const [path, schema] of [
+      [good, "combo"],
+      [join(work, "good"), "cells"],
+    ] as const) {
+      const inProcess = await ln.validate(path, schema).catch((e: unknown) => e);
+      expect(inProcess).toMatchObject({ kind: "validation" });
+      await expect(remote.validate(path, schema)).rejects.toThrow((inProcess as Error).message);
+    }
+    // what a client posts is checked at the edge: the shape of the schema, its slots
+    const table = {
+      file: "a.csv",
+      format: "csv",
+      columns: ["n_cells"],
+      values: { n_cells: ["1"] },
+      n_rows: 1,
+      text: true,
+      single: false,
+    };
+    for (const [schema, posted, detail] of [
+      ["combo", table, /is composite: it validates a folder, a.csv is a file/],
+      ["cells", { file: "d", slots: {} }, /validates one table, not a folder's slots/],
+      ["combo", { file: "d", slots: { nope: table } }, /has no slot 'nope'/],
+    ] as const) {
+      const res = await call("POST", `/schemas/${schema}/validate`, posted);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(detail);
+    }
+    // a slot the client does not send is missing, never valid
+    const partial = await call("POST", "/schemas/combo/validate", {
+      file: "d",
+      slots: { "var.T": table },
+    });
+    expect(await partial.json()).toMatchObject({
+      valid: false,
+      issues: [{ kind: "slot-file", slot: "obs", problem: "missing", files: [] }],
+      slots: { "var.T": { valid: true } },
+    });
 
     // too large: 413 that says what to do (this app allows 64 KiB)
-    const big = file("big.csv", `temperature,cell_type\n${"37.5,T-cell\n".repeat(10_000)}`);
-    const error = await remote.validate(big, "cells").catch((e: unknown) => e);
-    expect(error).toMatchObject({ kind: "too-large" });
-    expect((error as Error).message).toMatch(
-      /too large to validate over HTTP \(at most 0\.1 MiB of JSON\)/,
-    );
-    expect((error as { hint?: string }).hint).toMatch(/validate where the instance's database is/);
+    const rows = (n: number) => `temperature,cell_type\n${"37.5,T-cell\n".repeat(n)}`;
+    const big = file("big.csv", rows(10_000));
+    // a folder: the cap is over all its slots together (each of these is below it)
+    const bigDir = writeTree(join(work, "big"), {
+      "obs.csv": rows(3_000),
+      "var.T.csv": rows(3_000),
+    });
+    for (const [path, schema] of [
+      [big, "cells"],
+      [bigDir, "combo"],
+    ] as const) {
+      const error = await remote.validate(path, schema).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: "too-large" });
+      expect((error as Error).message).toMatch(
+        /too large to validate over HTTP \(at most 0\.1 MiB of JSON\)/,
+      );
+      expect((error as { hint?: string }).hint).toMatch(
+        /validate where the instance's database is/,
+      );
+    }
+    expect(await remote.validate(join(bigDir, "obs.csv"), "cells")).toMatchObject({ valid: true });
   });
 
   it("saves with a schema: invalid bytes are never registered, valid ones are linked", async () => {
@@ -255,6 +327,112 @@ describe.each(BACKENDS)("features, schemas and runs over HTTP on %s", (backend) 
     });
     const again = await remote.artifacts.save(good, { key: "cells.csv", schema: "cells" });
     expect(again).toMatchObject({ status: "existing", artifact: { uid: saved.artifact.uid } });
+  });
+
+  it("saves a folder with a composite schema: one schema per slot; a bad upload keeps the other versions", async () => {
+    const slotsOf = (uid: string) =>
+      queryRows<{ slot: string; name: string }>(
+        ln.db,
+        sql`SELECT l.slot, s.name FROM lamindb_artifactschema l JOIN lamindb_schema s
+          ON s.id = l.schema_id JOIN lamindb_artifact a ON a.id = l.artifact_id
+          WHERE a.uid = ${uid} ORDER BY l.id`,
+      );
+    const before = (await artifactCount()) as number;
+    const refused = await remote.artifacts
+      .save(join(work, "bad"), { key: "ds/combo", schema: "combo" })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ kind: "validation", report: { valid: false } });
+    await expect(
+      remote.artifacts.save(join(work, "good", "obs.csv"), { key: "ds/obs.csv", schema: "combo" }),
+    ).rejects.toThrow(/is composite: it validates a folder/);
+    expect(await artifactCount()).toBe(before);
+
+    const v1 = await remote.artifacts.save(join(work, "good"), {
+      key: "ds/combo",
+      schema: "combo",
+    });
+    expect(v1.status).toBe("created");
+    expect(await slotsOf(v1.artifact.uid)).toEqual([
+      { slot: "obs", name: "cells" },
+      { slot: "var.T", name: "counts" },
+    ]);
+    // every slot's values, as in process (a JSON record's values too)
+    expect((await ln.annotations.get("artifact", v1.artifact.uid)).features).toEqual({
+      cell_type: "T-cell",
+      n_cells: 3,
+    });
+
+    // a client that skips the check: the server reads the uploaded slot files, refuses them and
+    // aborts only this upload (v1, whose files the folder's versions share, stays)
+    const badDir = writeTree(join(work, "bad-v2"), {
+      "obs.csv": "temperature,cell_type\n37.5,B-cell\n",
+      "var.T.json": "{not json",
+      "big/obs.csv": "not a slot: below the top",
+    });
+    const h = await hashFolder(badDir);
+    const ticket = (await (
+      await call("POST", "/artifacts/uploads", {
+        name: "bad-v2",
+        size: h.size,
+        hash: h.hash,
+        hash_type: h.hashType,
+        n_files: h.nFiles,
+        key: "ds/combo",
+        schema: "combo",
+      })
+    ).json()) as { upload: { file_url_template: string; complete_url: string } };
+    for (const f of h.files) {
+      const put = await app.request(
+        `${BASE}${ticket.upload.file_url_template.replace("{path}", encodeURIComponent(f.relPath))}`,
+        {
+          method: "PUT",
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: readFileSync(join(badDir, f.relPath)),
+        },
+      );
+      expect(put.status).toBe(204);
+    }
+    const completed = await call("POST", ticket.upload.complete_url);
+    expect(completed.status).toBe(400);
+    const problem = (await completed.json()) as { detail: string; report: { file: string } };
+    expect(problem.detail).toMatch(/slot 'obs' \(obs.csv\): column 'cell_type'/);
+    expect(problem.detail).toMatch(/slot 'var.T': combo\/var.T.json is not valid JSON/);
+    expect(JSON.stringify(problem)).not.toContain(tmpdir());
+    expect(problem.report.file).toBe("combo"); // the key's name, never a path of the server
+    expect(await artifactCount()).toBe(before + 1);
+    const versions = await ln.artifacts.versions(v1.artifact.uid);
+    expect(versions.map((v) => [v.uid, v.is_latest])).toEqual([[v1.artifact.uid, true]]);
+    const loaded = await ln.artifacts.load(v1.artifact.uid, { to: join(work, "back") });
+    expect(readFileSync(join(loaded.path, "obs.csv"), "utf8")).toContain("T-cell");
+    // a registered artifact is no upload to abort
+    await expect(ln.artifacts.abortUpload(v1.artifact.uid)).rejects.toMatchObject({
+      kind: "conflict",
+    });
+    expect(await artifactCount()).toBe(before + 1);
+    // a file's next version, aborted: the previous one is the latest again, bytes and all
+    const head = await ln.artifacts.get({ key: "cells.csv" });
+    const next = file("cells-v2.csv", "temperature,cell_type\n1.5,T-cell\n");
+    const h2 = await hashFile(next);
+    const pending = await ln.artifacts.prepareUpload({
+      name: "cells-v2.csv",
+      size: h2.size,
+      hash: h2.hash,
+      hash_type: h2.hashType,
+      key: "cells.csv",
+    });
+    expect(pending).toMatchObject({ status: "pending", outcome: "new-version" });
+    await ln.artifacts.abortUpload(pending.artifact.uid);
+    await expect(ln.artifacts.get(pending.artifact.uid)).rejects.toMatchObject({
+      kind: "not-found",
+    });
+    expect(await ln.artifacts.get({ key: "cells.csv" })).toMatchObject({
+      uid: head.uid,
+      is_latest: true,
+    });
+    expect((await ln.artifacts.load(head.uid, { to: join(work, "back") })).artifact.uid).toBe(
+      head.uid,
+    );
+    expect(await artifactCount()).toBe(before + 1);
   });
 
   it("collections over HTTP: by key, members, load (verified), unknown ones", async () => {

@@ -1,102 +1,19 @@
 /**
  * Features, labels, annotation, search, schemas, validation, collections and run tracking work
- * the same through a running `lamin serve` as in process: every command runs against two twin
- * instances, one opened by each command (in process) and one held by `lamin serve` (each command
- * goes through its API), and their exit codes, outputs and errors must be equal once uids,
- * hashes, times and folders are taken out. Bad inputs must change nothing on either side.
+ * the same through a running `lamin serve` as in process (twin instances, see twins.ts). Bad
+ * inputs must change nothing on either side.
  */
-import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, lamin, startLamin, stopChild, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { writeTree } from "./helpers.js";
+import { SIDES, type Side, twins } from "./twins.js";
 
-const work = tempDir("lamin-remote-cli-");
-type Side = "local" | "served";
-const SIDES: Side[] = ["local", "served"];
-const dirs = { local: join(work, "local"), served: join(work, "served") };
-const envs: Record<Side, Record<string, string>> = {
-  local: { LAMIN_HOME: join(dirs.local, "home"), LAMIN_CACHE_DIR: join(dirs.local, "cache") },
-  // a local open would wait for the server's lock: a short timeout proves commands went through it
-  served: {
-    LAMIN_HOME: join(dirs.served, "home"),
-    LAMIN_CACHE_DIR: join(dirs.served, "cache"),
-    LAMIN_LOCK_TIMEOUT_MS: "500",
-  },
-};
-let server: ChildProcess | undefined;
-
-const run = (side: Side, args: string[]) => lamin(args, { cwd: dirs[side], env: envs[side] });
-
-/** Both sides' files, written alike. */
-function write(name: string, text: string): void {
-  for (const side of SIDES) writeFileSync(join(dirs[side], name), text);
-}
-
-/** Output without what differs between twins: folders, uids, hashes, times. */
-function normalize(text: string, side: Side): string {
-  return text
-    .replaceAll(dirs[side], "<dir>")
-    .replace(/\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z?/g, "<time>")
-    .replace(/(?<![\w-])(?![a-z]{22})[\w-]{22}(?![\w-])/g, "<hash>")
-    .replace(/\b(?![a-z]+\b)[0-9A-Za-z]{8}(?:[0-9A-Za-z]{4}){0,3}\b/g, "<uid>");
-}
-
-/**
- * Run a command on both twins (the arguments may differ per side, e.g. a uid) and expect the same
- * exit code, stdout and stderr; returns both results. `unordered`: lines whose order follows the
- * uids (random per twin) are compared as sets.
- */
-async function both(
-  args: string[] | ((side: Side) => string[]),
-  code = 0,
-  unordered = false,
-): Promise<Record<Side, CliResult>> {
-  const same = (text: string, side: Side) => {
-    const lines = normalize(text, side).split("\n");
-    return unordered ? lines.sort() : lines;
-  };
-  const argsOf = (side: Side) => (typeof args === "function" ? args(side) : args);
-  const [local, served] = (await Promise.all(SIDES.map((side) => run(side, argsOf(side))))) as [
-    CliResult,
-    CliResult,
-  ];
-  const r: Record<Side, CliResult> = { local, served };
-  const shown = JSON.stringify({ args: argsOf("served"), r }, null, 2);
-  expect(local.code, shown).toBe(code);
-  expect(served.code, shown).toBe(code);
-  expect(same(served.stdout, "served"), shown).toEqual(same(local.stdout, "local"));
-  expect(same(served.stderr, "served"), shown).toEqual(same(local.stderr, "local"));
-  return r;
-}
-
-/** `both` with --json: the parsed outputs per side. */
-async function bothJson<T>(
-  args: string[] | ((side: Side) => string[]),
-  code = 0,
-): Promise<Record<Side, T>> {
-  const argsOf = (side: Side) => [...(typeof args === "function" ? args(side) : args), "--json"];
-  const r = await both(argsOf, code);
-  return { local: JSON.parse(r.local.stdout) as T, served: JSON.parse(r.served.stdout) as T };
-}
+const { dirs, write, both, bothJson } = twins("lamin-remote-cli-");
 
 /** Per side: a value that differs between twins (a uid). */
 const uids: Record<string, Record<Side, string>> = {};
 const uid = (name: string) => (side: Side) => (uids[name] as Record<Side, string>)[side];
-
-beforeAll(async () => {
-  for (const side of SIDES) {
-    mkdirSync(envs[side].LAMIN_HOME as string, { recursive: true });
-    const init = await run(side, ["init", "--storage", "./data", "--name", "twin", "--json"]);
-    expect(init.code, init.stderr).toBe(0);
-  }
-  ({ child: server } = await startLamin(["serve", "--port", "0", "--json"], envs.served));
-});
-
-afterAll(async () => {
-  await stopChild(server);
-  rmSync(work, { recursive: true, force: true });
-});
 
 describe("the same commands in process and through `lamin serve`", () => {
   it("features, labels, records, annotation (bad inputs change nothing) and search", async () => {
@@ -210,6 +127,89 @@ describe("the same commands in process and through `lamin serve`", () => {
       "raw/good.csv",
       "--schema",
       "samples",
+    ]);
+    expect(again.served.status).toBe("existing");
+  }, 180_000);
+
+  it("composite schemas: validate and save a folder (nothing saved or stored when invalid)", async () => {
+    await both(["feature", "create", "gene", "--dtype", "str", "--not-nullable"]);
+    await both(["schema", "create", "genes", "--features", "gene"]);
+    await both([
+      "schema",
+      "create",
+      "cells_genes",
+      "--component",
+      "obs=samples",
+      "--component",
+      "var.T=genes",
+    ]);
+    const folder = (name: string, files: Record<string, string>) => {
+      for (const side of SIDES) writeTree(join(dirs[side], name), files);
+    };
+    folder("d-good", {
+      "obs.csv": "sample,temperature,cell_type\ns3,36.9,T-cell\n",
+      "var.T.tsv": "gene\nCD4\n",
+      "notes.txt": "not a slot",
+    });
+    folder("d-bad", {
+      "obs.json": '[{"sample": "s4", "temperature": "hot", "cell_type": "B-cell"}]',
+      "var.T.csv": "gene,x\n,1\n",
+    });
+    folder("d-missing", { "obs.csv": "sample\ns5\n", "obs.tsv": "sample\ns5\n" });
+    folder("d-unreadable", { "obs.parquet": "not parquet", "var.T.csv": "gene\nCD8\n" });
+
+    await both(["validate", "d-good", "--schema", "cells_genes"]);
+    await bothJson(["validate", "d-good", "--schema", "cells_genes"]);
+    for (const bad of ["d-bad", "d-missing", "d-unreadable"]) {
+      await both(["validate", bad, "--schema", "cells_genes"], 2);
+      const r = await bothJson<{ error: { report: { valid: boolean } } }>(
+        ["validate", bad, "--schema", "cells_genes"],
+        2,
+      );
+      expect(r.served.error.report.valid).toBe(false);
+    }
+    await both(["validate", "good.csv", "--schema", "cells_genes"], 2);
+    await both(["validate", "d-good", "--schema", "samples"], 2);
+    await both(["validate", "d-nope", "--schema", "cells_genes"], 2);
+
+    // nothing saved: no row, and no byte in storage
+    const stored = (side: Side) =>
+      readdirSync(join(dirs[side], "data"), { recursive: true }).map(String).sort();
+    const count = async () => (await bothJson<unknown[]>(["ls", "--all-versions"])).served.length;
+    const n = await count();
+    const files = { local: stored("local"), served: stored("served") };
+    for (const bad of ["d-bad", "d-missing", "d-unreadable"]) {
+      await both(["save", bad, "--key", "ds/cg", "--schema", "cells_genes"], 2);
+    }
+    await bothJson(["save", "d-bad", "--key", "ds/cg", "--schema", "cells_genes"], 2);
+    await both(["save", "good.csv", "--key", "ds/g.csv", "--schema", "cells_genes"], 2);
+    expect(await count()).toBe(n);
+    expect({ local: stored("local"), served: stored("served") }).toEqual(files);
+
+    const saved = await bothJson<{ uid: string; status: string; n_files: number }>([
+      "save",
+      "d-good",
+      "--key",
+      "ds/cg",
+      "--schema",
+      "cells_genes",
+    ]);
+    expect(saved.served).toMatchObject({ status: "created", n_files: 3 });
+    uids.cg = { local: saved.local.uid, served: saved.served.uid };
+    // every slot's values linked, and the schema of each slot, as in process
+    const annotated = await bothJson<{ features: unknown; schemas: { slot: string }[] }>((s) => [
+      "annotate",
+      uid("cg")(s),
+    ]);
+    expect(annotated.served.features).toEqual({ cell_type: "T-cell" });
+    expect(annotated.served.schemas.map((x) => x.slot)).toEqual(["obs", "var.T"]);
+    const again = await bothJson<{ status: string }>([
+      "save",
+      "d-good",
+      "--key",
+      "ds/cg",
+      "--schema",
+      "cells_genes",
     ]);
     expect(again.served.status).toBe("existing");
   }, 180_000);

@@ -1,7 +1,8 @@
 /**
  * Annotation, validation, save --schema and collections of an instance on a hub (`lamin connect
- * owner/name`): the commands go through the hub's API of the instance, writes need write access,
- * and bad inputs change nothing on the server. Instances' databases are provisioned on the
+ * owner/name`): the commands go through the hub's API of the instance, writes need write access
+ * (validating, a POST that writes nothing, needs read), and bad inputs change nothing on the
+ * server. Instances' databases are provisioned on the
  * Postgres server of DATABASE_URL.
  */
 import type { ChildProcess } from "node:child_process";
@@ -9,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBase62 } from "../core/uid.js";
-import { type CliResult, lamin, startLamin, stopChild, tempDir } from "./helpers.js";
+import { type CliResult, lamin, startLamin, stopChild, tempDir, writeTree } from "./helpers.js";
 
 describe.skipIf(!process.env.DATABASE_URL)(
   "features, schemas and collections through a hub",
@@ -181,7 +182,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
       expect(readFileSync(join(work, "loaded", "good.csv"), "utf8")).toContain("36.6");
     }, 120_000);
 
-    it("a reader lists, reads annotations and searches, but cannot annotate or define (exit 7)", async () => {
+    it("a reader lists, reads annotations, searches and validates, but cannot annotate, define or save (exit 7)", async () => {
       const add = await as(alice, "collaborator", "add", slug, "bob", "--role", "read");
       expect(add.code, add.stderr).toBe(0);
       expect((await as(bob, "connect", slug)).code).toBe(0);
@@ -213,6 +214,47 @@ describe.skipIf(!process.env.DATABASE_URL)(
         /your role is read/,
       );
       expect(await json<unknown[]>(alice, "search", "ulabel", "B-cell")).toEqual([]);
+
+      // validating writes nothing: a reader validates a table and a folder, but cannot save
+      await json(alice, "schema", "create", "combo", "--component", "obs=cells");
+      writeTree(join(work, "d1"), { "obs.csv": "temperature,cell_type\n37.5,T-cell\n" });
+      expect(await json(bob, "validate", "a.csv", "--schema", "cells")).toMatchObject({
+        valid: true,
+      });
+      const folder = await json<{ valid: boolean; slots: Record<string, unknown> }>(
+        bob,
+        "validate",
+        "d1",
+        "--schema",
+        "combo",
+      );
+      expect(folder).toMatchObject({ valid: true, slots: { obs: { valid: true, n_rows: 1 } } });
+      fails(
+        await as(bob, "validate", "bad.csv", "--schema", "cells", "--json"),
+        2,
+        "validation",
+        /does not match schema 'cells'/,
+      );
+      fails(
+        await as(bob, "save", "d1", "--key", "ds/d1", "--schema", "combo", "--json"),
+        7,
+        "permission",
+        /your role is read/,
+      );
+      expect(await json<unknown[]>(alice, "ls", "--key-prefix", "ds/d1")).toEqual([]);
+
+      // a run tracked while bob could write; now a reader, his load says what it did not record
+      expect((await as(alice, "collaborator", "add", slug, "bob", "--role", "write")).code).toBe(0);
+      writeFileSync(join(work, "pipe.sh"), "echo step\n");
+      const track = await as(bob, "track", "pipe.sh");
+      expect(track.code, track.stderr).toBe(0);
+      expect((await as(alice, "collaborator", "add", slug, "bob", "--role", "read")).code).toBe(0);
+      fails(
+        await as(bob, "load", "--key", "raw/a.csv", "--to", "bob-in", "--json"),
+        7,
+        "permission",
+        /^loaded, but not recorded as an input of run \w{16}: your role is read; this needs write$/,
+      );
     }, 120_000);
   },
 );

@@ -9,7 +9,7 @@ import {
   type HasDb,
   instanceMigrationStatus,
 } from "../../core/modules/index.js";
-import { resolveInstanceSettings } from "../../core/settings.js";
+import { resolveInstanceSettings, runningServer } from "../../core/settings.js";
 import { note, printJson, say, table } from "../output.js";
 
 interface Json {
@@ -28,6 +28,14 @@ export async function withInstanceDatabase<T>(
     throw new UnavailableError(
       `'${settings.name}' is reached through its API (${settings.db.url}); its schema is changed where its database is`,
       "run the command on the machine (or with the DATABASE_URL) of that instance",
+    );
+  }
+  const server = runningServer(settings.name);
+  if (server) {
+    // it holds the database for as long as it runs: waiting for it would wait forever
+    throw new UnavailableError(
+      `'${settings.name}' is held by \`lamin serve\` (process ${server.pid}); a schema change needs the database to itself`,
+      "stop the server, run this command, then start the server again",
     );
   }
   const { openInstanceDatabase } = await import("../../core/setup.js");

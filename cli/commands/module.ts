@@ -1,17 +1,18 @@
-/** `lamin module list | enable` and `lamin bionty search | lookup`: modules and their registries. */
+/**
+ * `lamin module list | enable` and `lamin bionty search | lookup`: modules and their registries.
+ * Reads go wherever the instance is (in process, `lamin serve`, remote); enabling a module
+ * changes the database schema, so it runs where the database is.
+ */
 
 import { ValidationError } from "../../core/errors.js";
 import {
   enableModules,
-  type HasDb,
-  listModules,
-  lookupModuleValues,
   parseModuleField,
   parseModuleNames,
   resolveRegistry,
-  searchRegistry,
 } from "../../core/modules/index.js";
 import { note, printJson, say, table } from "../output.js";
+import { withTarget } from "../target.js";
 import { withInstanceDatabase } from "./migrate.js";
 
 interface Json {
@@ -19,7 +20,7 @@ interface Json {
 }
 
 export async function list(opts: Json) {
-  const modules = await withInstanceDatabase((db) => listModules(db));
+  const modules = await withTarget((ln) => ln.modules.list());
   if (opts.json) return printJson(modules);
   say(
     table(
@@ -58,8 +59,8 @@ export async function search(
   const limit = parseLimit(opts.limit);
   const qualified = registry.includes(".") ? registry : `${module}.${registry}`;
   resolveRegistry(qualified); // a wrong name fails before the database is opened
-  const { registry: name, hits } = await withInstanceDatabase((db: HasDb) =>
-    searchRegistry(db, qualified, query, { limit }),
+  const { registry: name, hits } = await withTarget((ln) =>
+    ln.modules.search(qualified, query, { limit }),
   );
   if (opts.json) return printJson({ registry: name, hits });
   if (hits.length === 0) return say(`no ${name} matches '${query}'`);
@@ -75,7 +76,7 @@ export async function lookup(field: string, values: string[], opts: Json, module
   const inner = field.replace(/^cat\[(.*)\]$/, "$1");
   const qualified = inner.startsWith(`${module}.`) ? inner : `${module}.${inner}`;
   parseModuleField(qualified); // a wrong field fails before the database is opened
-  const result = await withInstanceDatabase((db) => lookupModuleValues(db, qualified, values));
+  const result = await withTarget((ln) => ln.modules.lookup(qualified, values));
   if (opts.json) printJson(result);
   else {
     for (const f of result.found) say(`found    ${f.value}  (${f.name}, ${f.id ?? f.uid})`);

@@ -590,3 +590,22 @@ export async function addParent(
     throw error;
   }
 }
+
+/** What can be read of an instance's modules, the same in process and over HTTP (sdk/remote.ts). */
+export interface ModuleReads {
+  list(): Promise<ModuleInfo[]>;
+  search(
+    registry: string,
+    query: string,
+    opts?: { limit?: number },
+  ): Promise<{ registry: string; hits: SearchHit[] }>;
+  lookup(field: string, values: readonly string[]): Promise<LookupResult>;
+}
+
+export function moduleReads(target: HasDb): ModuleReads {
+  return {
+    list: () => listModules(target),
+    search: (registry, query, opts) => searchRegistry(target, registry, query, opts),
+    lookup: (field, values) => lookupModuleValues(target, field, values),
+  };
+}

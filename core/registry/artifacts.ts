@@ -414,8 +414,7 @@ export class Artifacts {
       ? `${got.hash} (${got.size} bytes${"nFiles" in got ? `, ${got.nFiles} files` : ""})`
       : "nothing";
     if (!got || got.hash !== row.hash || got.size !== row.size) {
-      await storage.delete(target.key);
-      await this.removeRows([row]);
+      await this.discardUpload(row);
       throw new LaminError(
         "integrity",
         `the uploaded bytes of ${row.uid} are ${gotText}, not the declared ${expected}`,
@@ -424,6 +423,29 @@ export class Artifacts {
     }
     if (target.isFolder) await storage.move(target.key, physicalKey(row));
     return this.toArtifact({ ...found, row: await this.clearOngoing(row) });
+  }
+
+  /**
+   * Give up a pending upload (e.g. its bytes did not validate): its row and the bytes written
+   * for it go, as on a hash mismatch. Only this upload: a folder's new version is staged apart
+   * from the bytes its other versions share, which stay, and the previous version is the latest
+   * again. A registered artifact is refused (ConflictError); delete it instead.
+   */
+  async abortUpload(uid: string): Promise<void> {
+    const { row } = await this.find({ uid });
+    if (!isOngoing(row)) {
+      throw new ConflictError(
+        `${row.uid} is not a pending upload`,
+        `delete the artifact instead: lamin delete ${row.uid}`,
+      );
+    }
+    await this.discardUpload(row);
+  }
+
+  /** Remove a pending upload's bytes (its own target) and row. */
+  private async discardUpload(row: t.ArtifactRow): Promise<void> {
+    await this.instance.storage.delete(this.uploadTarget(row).key);
+    await this.removeRows([row]);
   }
 
   /** Change the description or the key of an artifact (its bytes stay where they are). */

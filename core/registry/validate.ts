@@ -14,6 +14,9 @@
  * A composite schema validates a folder: each slot is the table file of that stem (slot `obs`:
  * `obs.csv`, `obs.tsv`, `obs.parquet` or `obs.json`; slot `var.T`: `var.T.csv`, ...), checked
  * with the slot's component; the report has one report per slot, all issues together.
+ *
+ * Reading (`readTable`, `readSlotTables`) is apart from checking (`checkTable`, `checkTables`):
+ * over HTTP the client reads its files and the server checks what it posted, with the same code.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
@@ -719,7 +722,7 @@ function listValues(values: ValueCount[], distinct: number): string {
 const TABLE_SUFFIXES = [".csv", ".tsv", ".parquet", ".json"];
 
 /** What validating a path found: the report, values to annotate, the schema of each slot. */
-interface Checked {
+export interface Checked {
   report: ValidationReport;
   annotate: Record<string, unknown>;
   /** `lamindb_artifactschema` rows: slot → schema uid (`columns` for a table). */
@@ -734,6 +737,30 @@ async function checkPath(instance: Instance, path: string, schema: Schema): Prom
     // LaminDB's DataFrame curator links the feature set of the columns under slot `columns`
     return { report, annotate, slots: [{ slot: "columns", schema: schema.uid }] };
   }
+  return checkTables(instance, await readSlotTables(path, schema), schema, path);
+}
+
+/** A composite's slot-file issue: why a slot has no table. */
+export type SlotFileIssue = Extract<Issue, { kind: "slot-file" }>;
+
+/** A slot of a composite as read from its folder: its table file, or why there is none. */
+export type SlotTable = { file: string; table: Table } | SlotFileIssue;
+
+/** The stem of a file a composite's slot can be (`var.T.csv` → `var.T`), else undefined. */
+export function slotStem(name: string): string | undefined {
+  const suffix = TABLE_SUFFIXES.find((s) => name.toLowerCase().endsWith(s));
+  return suffix ? name.slice(0, -suffix.length) : undefined;
+}
+
+/**
+ * Find and read the table file of each slot of a composite at the top of the folder `path`
+ * (where the data is: in process, or on an HTTP client). A slot without exactly one readable
+ * file gets its slot-file issue instead; a path that is no folder is refused.
+ */
+export async function readSlotTables(
+  path: string,
+  schema: Pick<Schema, "uid" | "name" | "components">,
+): Promise<Record<string, SlotTable>> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new ValidationError(
@@ -743,42 +770,64 @@ async function checkPath(instance: Instance, path: string, schema: Schema): Prom
   }
   const byStem = new Map<string, string[]>();
   for (const entry of await readdir(path, { withFileTypes: true })) {
-    const suffix = TABLE_SUFFIXES.find((s) => entry.name.toLowerCase().endsWith(s));
-    if (!entry.isFile() || !suffix) continue;
-    const stem = entry.name.slice(0, -suffix.length);
+    const stem = slotStem(entry.name);
+    if (!entry.isFile() || stem === undefined) continue;
     byStem.set(stem, [...(byStem.get(stem) ?? []), entry.name]);
+  }
+  const out: Record<string, SlotTable> = {};
+  for (const { slot } of schema.components) {
+    const files = (byStem.get(slot) ?? []).sort();
+    if (files.length !== 1) {
+      out[slot] = { kind: "slot-file", slot, problem: files.length ? "several" : "missing", files };
+      continue;
+    }
+    const file = files[0] as string;
+    try {
+      out[slot] = { file, table: await readTable(join(path, file)) };
+    } catch (error) {
+      if (!(error instanceof LaminError)) throw error;
+      out[slot] = { kind: "slot-file", slot, problem: "unreadable", files, message: error.message };
+    }
+  }
+  return out;
+}
+
+/**
+ * Check the slot tables of a folder (`readSlotTables`, maybe read by a client) against a
+ * composite schema: one report per slot with a table, slot-file issues for the others (a slot
+ * that is not given at all is missing). `path` is the folder as its reader names it.
+ */
+export async function checkTables(
+  instance: Instance,
+  slotTables: Record<string, SlotTable>,
+  schema: Schema,
+  path: string,
+): Promise<Checked> {
+  const known = new Set(schema.components.map((c) => c.slot));
+  const unknown = Object.keys(slotTables).filter((s) => !known.has(s));
+  if (unknown.length) {
+    throw new ValidationError(
+      `schema '${schema.name ?? schema.uid}' has no slot ${unknown.map((s) => `'${s}'`).join(", ")}`,
+      `its slots: ${[...known].join(", ")}`,
+    );
   }
   const issues: Issue[] = [];
   const slots: Record<string, ValidationReport> = {};
   const annotate: Record<string, unknown> = {};
   for (const c of schema.components) {
-    const files = (byStem.get(c.slot) ?? []).sort();
-    if (files.length !== 1) {
-      issues.push({
-        kind: "slot-file",
-        slot: c.slot,
-        problem: files.length ? "several" : "missing",
-        files,
-      });
-      continue;
-    }
-    const file = files[0] as string;
-    let table: Table;
-    try {
-      table = await readTable(join(path, file));
-    } catch (error) {
-      if (!(error instanceof LaminError)) throw error;
-      issues.push({
-        kind: "slot-file",
-        slot: c.slot,
-        problem: "unreadable",
-        files,
-        message: error.message,
-      });
+    const got = slotTables[c.slot] ?? {
+      kind: "slot-file",
+      slot: c.slot,
+      problem: "missing",
+      files: [],
+    };
+    if ("kind" in got) {
+      // the issue names its own slot: one read from a request must name this one
+      issues.push({ ...got, slot: c.slot });
       continue;
     }
     const component = await instance.schemas.get(c.uid);
-    const checked = await checkTable(instance, table, component, file);
+    const checked = await checkTable(instance, got.table, component, got.file);
     slots[c.slot] = checked.report;
     mergeAnnotations(annotate, checked.annotate);
   }

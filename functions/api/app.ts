@@ -13,6 +13,7 @@ import { problem, problemResponse } from "./problem.js";
 import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { lineageRoutes } from "./routes/lineage.js";
+import { moduleRoutes } from "./routes/modules.js";
 import { registryRoutes } from "./routes/registries.js";
 import { schemaRoutes } from "./routes/schemas.js";
 import { storageRoutes } from "./routes/storage.js";
@@ -107,14 +108,18 @@ export function createApp(opts: ApiOptions) {
     .route("/", registryRoutes())
     .route("/", annotationRoutes())
     .route("/", schemaRoutes())
+    .route("/", moduleRoutes())
     .route("/", storageRoutes());
 }
 
 /** The uid of the run a client tracks (`lamin track`); see Instance.withRun. */
 export const RUN_HEADER = "lamin-run";
 
-/** Routes whose body is a table (routes/schemas.ts). */
-const TABLE_PATH = /^\/schemas\/[^/]+\/validate$/;
+/**
+ * Routes whose body is a table (routes/schemas.ts): validation, a POST that writes nothing
+ * (the hub lets readers use it).
+ */
+export const TABLE_PATH = /^\/schemas\/[^/]+\/validate$/;
 
 const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 

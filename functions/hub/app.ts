@@ -20,7 +20,7 @@ import {
 } from "../../core/hub/hub.js";
 import { InstancePool } from "../../core/hub/instances.js";
 import type { Instance } from "../../core/instance.js";
-import { createApp } from "../api/app.js";
+import { createApp, TABLE_PATH } from "../api/app.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
 import { problem, problemResponse, problemType } from "../api/problem.js";
@@ -114,10 +114,14 @@ async function clientAddress(c: Context, trustedProxies: number): Promise<string
   }
 }
 
-/** What a request to the instance API needs: read to look, admin to destroy or repair. */
+/**
+ * What a request to the instance API needs: read to look (validating data is looking: it
+ * writes nothing), admin to destroy or repair.
+ */
 export function needOf(method: string, path: string, query: URLSearchParams) {
   if (path === "/reconcile") return "admin" as const;
   if (method === "GET" || method === "HEAD") return "read" as const;
+  if (method === "POST" && TABLE_PATH.test(path)) return "read" as const;
   if (method === "DELETE" && query.get("permanent") === "true") return "admin" as const;
   return "write" as const;
 }

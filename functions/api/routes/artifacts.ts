@@ -5,19 +5,28 @@
  * An upload with `schema` (lamin save FILE --schema NAME over HTTP) is validated where the
  * registries are, against the bytes that were stored and verified, not against what a client
  * says the file holds: on completion (or at once, when the content is already saved) the server
- * reads the stored file and runs the in-process `saveWithSchema`, which checks before it
- * registers and then links the schema and the values LaminDB annotates. Invalid bytes are removed
- * and nothing is registered. Clients validate first (POST /schemas/{ref}/validate), so a bad file
- * is refused before any byte is sent; the check here is the one that cannot be skipped.
+ * reads the stored file (a folder, for a composite schema: its slot files) and runs the
+ * in-process `saveWithSchema`, which checks before it registers and then links the schema and the
+ * values LaminDB annotates. Invalid bytes are removed with their upload (`abortUpload`: other
+ * versions stay) and nothing is registered. Clients validate first (POST
+ * /schemas/{ref}/validate), so a bad file is refused before any byte is sent; the check here is
+ * the one that cannot be skipped.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { IntegrityError, NotFoundError, ValidationError } from "../../../core/errors.js";
+import {
+  IntegrityError,
+  LaminError,
+  NotFoundError,
+  ValidationError,
+} from "../../../core/errors.js";
 import type { Instance } from "../../../core/instance.js";
 import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
+import { COMPOSITE } from "../../../core/registry/schemas.js";
+import type { Issue } from "../../../core/registry/validate.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
@@ -31,7 +40,6 @@ import {
   UploadBody,
   UploadTicket,
 } from "../schemas.js";
-import { refuseComposite } from "./schemas.js";
 
 const uidParam = z.object({ uid: Uid });
 /** A file inside a folder artifact: its URL-encoded relative path. */
@@ -148,7 +156,7 @@ const complete = createRoute({
   tags,
   summary: "Verify the uploaded bytes against the declared hash and register them",
   description:
-    "With `schema` (the ticket's complete_url carries it), the stored file is validated first: invalid bytes are removed and 400 has the report.",
+    "With `schema` (the ticket's complete_url carries it), the stored file (or a folder's slot files, for a composite schema) is validated first: invalid bytes are removed with this upload, other versions stay, and 400 has the report.",
   request: {
     params: uidParam,
     query: z.object({
@@ -320,9 +328,11 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
         }));
         return c.json(r.artifact, 200);
       } catch (error) {
-        // nothing is registered from bytes that do not validate (the hash check removes its own)
-        if ((error as { report?: unknown }).report) {
-          await instance.artifacts.delete(uid, { permanent: true }).catch(() => {});
+        // nothing is registered from bytes that do not validate (the hash check removes its
+        // own); only this upload goes: a permanent delete of a folder's latest version would
+        // take its other versions along. The report is the answer, whatever the clean-up does.
+        if ((error as { report?: unknown }).report && !pending.upload_complete) {
+          await instance.artifacts.abortUpload(uid).catch(() => {});
         }
         throw error;
       }
@@ -380,15 +390,24 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
 
 /**
  * What `save --schema` refuses in process before anything is written: an unknown schema, a
- * folder, a file format that cannot be validated.
+ * folder for a table's schema or a file for a composite's, a file format that cannot be
+ * validated.
  */
 async function checkSchemaUpload(
   instance: Instance,
   schema: string,
   body: { name: string; n_files?: number | undefined },
 ): Promise<void> {
-  refuseComposite(await instance.schemas.get(schema));
-  if (body.n_files !== undefined) {
+  const found = await instance.schemas.get(schema);
+  const isFolder = body.n_files !== undefined;
+  if (found.itype === COMPOSITE) {
+    if (isFolder) return;
+    throw new ValidationError(
+      `schema '${found.name ?? found.uid}' is composite: it validates a folder, ${body.name} is a file`,
+      `give a folder with one table file per slot (${found.components.map((c) => `${c.slot}.csv`).join(", ")})`,
+    );
+  }
+  if (isFolder) {
     throw new ValidationError(`${body.name} is not a file`, "validate files, not folders");
   }
   const { formatOf } = await import("../../../core/registry/validate.js");
@@ -397,7 +416,9 @@ async function checkSchemaUpload(
 
 /**
  * `saveWithSchema` over the stored bytes of `artifact` (a temporary copy: storage may be a
- * bucket), with `register` as its save: validated first, registered and linked only if valid.
+ * bucket; of a folder only its top-level table files, which are all its slots can be), with
+ * `register` as its save: validated first, registered and linked only if valid. A pending
+ * upload is read where its bytes were written.
  */
 async function withSchema(
   instance: Instance,
@@ -406,21 +427,49 @@ async function withSchema(
   register: () => Promise<{ artifact: ArtifactRecord; status: "created" | "existing" }>,
 ) {
   const row = await instance.artifacts.row(artifact.uid);
+  const pending = await instance.artifacts.uploadState(artifact.uid);
+  if (!pending && row.overwriteVersions && !row.isLatest) {
+    // a folder's versions share one copy: an older one's own files are not in storage any more
+    throw new IntegrityError(
+      `the files of ${row.uid} were overwritten by a newer version of the folder: they cannot be validated here`,
+      "validate where the folder is (lamin validate FOLDER --schema S)",
+    );
+  }
+  const key = pending?.key ?? physicalKey(row);
   const dir = await mkdtemp(join(tmpdir(), "lamin-validate-"));
   // the report names the file as the client knows it: its key's name, else uid and suffix
   const name = (artifact.key ?? `${artifact.uid}${artifact.suffix}`).split("/").pop() as string;
-  const file = join(dir, name);
+  const path = join(dir, name);
+  const { saveWithSchema, SchemaValidationError, slotStem } = await import(
+    "../../../core/registry/validate.js"
+  );
   try {
-    await instance.storage.getFile(physicalKey(row), file);
-    const { saveWithSchema, SchemaValidationError } = await import(
-      "../../../core/registry/validate.js"
-    );
+    if (artifact.n_files === null) await instance.storage.getFile(key, path);
+    else {
+      await mkdir(path);
+      for (const f of await instance.storage.listFiles(key)) {
+        if (f.path.includes("/") || slotStem(f.path) === undefined) continue;
+        await instance.storage.getFile(`${key}/${f.path}`, join(path, f.path));
+      }
+    }
     try {
-      return await saveWithSchema(instance, file, { schema }, register);
+      return await saveWithSchema(instance, path, { schema }, register);
     } catch (error) {
-      // never a server path in the answer
-      if (!(error instanceof SchemaValidationError)) throw error;
-      throw new SchemaValidationError({ ...error.report, file: name });
+      // never a server path in the answer: files are named as in the client's folder
+      if (!(error instanceof LaminError && error.message.includes(dir))) throw error;
+      const local = (text: string) => text.replaceAll(`${dir}${sep}`, "");
+      if (error instanceof SchemaValidationError) {
+        const issues = (issues: Issue[]) =>
+          issues.map((i) =>
+            i.kind === "slot-file" && i.message ? { ...i, message: local(i.message) } : i,
+          );
+        throw new SchemaValidationError({
+          ...error.report,
+          file: name,
+          issues: issues(error.report.issues),
+        });
+      }
+      throw new LaminError(error.kind, local(error.message), error.hint, { cause: error });
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

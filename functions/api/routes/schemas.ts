@@ -2,14 +2,15 @@
  * Schemas and validation:
  * - GET /schemas, GET /schemas/{ref}, POST /schemas: list, get (name or uid), define
  * - POST /schemas/{ref}/validate: check a table that the client read from its own file
- *   (`readTable` in core/registry/validate.ts) and get the same ValidationReport as in process.
+ *   (`readTable` in core/registry/validate.ts), or for a composite schema the slot tables it read
+ *   from its folder (`readSlotTables`), and get the same ValidationReport as in process.
  *   The file stays on the client: only its columns travel, and only once; the registries it is
  *   checked against stay on the server. The body is capped (ApiOptions.maxTableBytes): a larger
  *   table gets a 413 that says to validate where the instance's database is.
  * Saving with a schema is the upload flow of routes/artifacts.ts with `schema` in the request.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { UnavailableError } from "../../../core/errors.js";
+import { ValidationError } from "../../../core/errors.js";
 import { COMPOSITE } from "../../../core/registry/schemas.js";
 import type { Table } from "../../../core/registry/validate.js";
 import type { ApiEnv } from "../env.js";
@@ -108,6 +109,27 @@ const TableBody = z
   .strict()
   .openapi("Table");
 
+/** Why a slot of a composite has no table, as the client's read of its folder found. */
+const SlotFileIssue = z
+  .object({
+    kind: z.literal("slot-file"),
+    slot: z.string().min(1).max(100),
+    problem: z.enum(["missing", "several", "unreadable"]),
+    files: z.array(z.string().max(4096)).max(1000),
+    message: z.string().max(10_000).optional(),
+  })
+  .strict()
+  .openapi("SlotFileIssue");
+
+/** A folder read for a composite schema (`readSlotTables`): each slot's table, or its issue. */
+const FolderBody = z
+  .object({
+    file: z.string().min(1).max(4096).openapi({ example: "dataset" }),
+    slots: z.record(z.string().min(1).max(100), z.union([TableBody, SlotFileIssue])),
+  })
+  .strict()
+  .openapi("SlotTables");
+
 const Issue = z.object({ kind: z.string() }).passthrough().openapi("ValidationIssue");
 export const ValidationReport = z
   .object({
@@ -118,6 +140,10 @@ export const ValidationReport = z
     n_rows: z.number().int(),
     columns: z.array(z.string()),
     issues: z.array(Issue),
+    slots: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "composite schemas: the report of each slot's table" }),
   })
   .openapi("ValidationReport");
 
@@ -159,31 +185,16 @@ const validate = createRoute({
   method: "post",
   path: "/schemas/{ref}/validate",
   tags,
-  summary: "Validate a table (read by the client from its file) against a schema",
+  summary:
+    "Validate a table (read by the client from its file), or a folder's slot tables for a composite schema",
   description:
-    "Every issue is in the report (`valid` false), with the status 200: the request was fine, the data is not. Nothing is written. Bodies larger than the server's limit get 413: validate where the instance's database is instead.",
-  request: { params: SchemaRef, ...body(TableBody) },
+    "Every issue is in the report (`valid` false), with the status 200: the request was fine, the data is not. Nothing is written. A composite schema takes `{ file, slots }`, one table (or the slot-file issue the client found) per slot; a slot not given is missing. Bodies larger than the server's limit (all slots together) get 413: validate where the instance's database is instead.",
+  request: { params: SchemaRef, ...body(z.union([TableBody, FolderBody])) },
   responses: {
     200: json(ValidationReport, "the report"),
     ...problems(400, 401, 404, 413),
   },
 });
-
-/**
- * A composite schema validates a folder of one table per slot, in process only for now: one
- * posted table would wrongly pass as a schema without features.
- */
-export function refuseComposite(schema: {
-  itype: string | null;
-  name: string | null;
-  uid: string;
-}): void {
-  if (schema.itype !== COMPOSITE) return;
-  throw new UnavailableError(
-    `schema '${schema.name ?? schema.uid}' is composite: validating its folder works where the instance's database is, not yet over HTTP`,
-    "run lamin validate / lamin save --schema on the server (or stop `lamin serve` for it)",
-  );
-}
 
 /** A value as read from the file: dates travel as `{ "$date": ISO }` (sdk/remote-registries.ts). */
 const revive = (v: unknown): unknown => {
@@ -228,8 +239,30 @@ export function schemaRoutes() {
       const { instance } = c.var;
       const posted = c.req.valid("json");
       const schema = await instance.schemas.get(c.req.valid("param").ref);
-      refuseComposite(schema);
-      const { checkTable } = await import("../../../core/registry/validate.js");
+      const composite = schema.itype === COMPOSITE;
+      if (composite !== "slots" in posted) {
+        const name = schema.name ?? schema.uid;
+        // one posted table would pass a composite as a schema without features, and vice versa
+        throw new ValidationError(
+          composite
+            ? `schema '${name}' is composite: it validates a folder, ${posted.file} is a file`
+            : `schema '${name}' validates one table, not a folder's slots`,
+          composite
+            ? "post { file, slots: { slot: table } } (readSlotTables)"
+            : "post the table (readTable)",
+        );
+      }
+      const { checkTable, checkTables } = await import("../../../core/registry/validate.js");
+      if ("slots" in posted) {
+        const slots = Object.fromEntries(
+          Object.entries(posted.slots).map(([slot, t]) => [
+            slot,
+            "kind" in t ? t : { file: t.file, table: tableOf(t) },
+          ]),
+        );
+        const { report } = await checkTables(instance, slots, schema, posted.file);
+        return c.json(report, 200);
+      }
       const { report } = await checkTable(instance, tableOf(posted), schema, posted.file);
       return c.json(report, 200);
     });

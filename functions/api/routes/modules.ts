@@ -1,0 +1,121 @@
+/**
+ * An instance's modules and their registries, read-only (core/modules):
+ * - GET /modules: the known modules, which are enabled, their registries
+ * - GET /modules/search/{registry}?q=...: ranked search of a module registry (`bionty.CellType`)
+ *   by name, synonym or identifier
+ * - GET /modules/lookup?field=...&value=...&value=...: which values a `cat[bionty.X(.field)]`
+ *   feature would accept, with synonyms and close spellings of the others
+ * Enabling a module changes the database schema: that is done where the database is
+ * (`lamin module enable`), never over HTTP.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ApiEnv } from "../env.js";
+import { json, problems } from "../openapi.js";
+import { problemHook } from "../problem.js";
+
+const tags = ["modules"];
+
+const ModuleInfo = z
+  .object({
+    name: z.string().openapi({ example: "bionty" }),
+    description: z.string(),
+    enabled: z.boolean(),
+    registries: z.array(z.string()).openapi({ example: ["bionty.CellType", "bionty.Gene"] }),
+  })
+  .openapi("ModuleInfo");
+
+const ModuleHit = z
+  .object({
+    uid: z.string(),
+    name: z.string().openapi({ example: "T cell" }),
+    id: z.string().nullable().openapi({ example: "CL:0000084" }),
+    synonyms: z.array(z.string()),
+    match: z.enum(["name", "id", "synonym", "prefix", "contains", "fuzzy"]),
+    score: z.number().openapi({ description: "0..1, 1 = exact" }),
+  })
+  .openapi("ModuleSearchHit");
+
+const LookupResult = z
+  .object({
+    registry: z.string().openapi({ example: "bionty.CellType" }),
+    field: z.string().openapi({ example: "name" }),
+    found: z.array(
+      z.object({ value: z.string(), uid: z.string(), name: z.string(), id: z.string().nullable() }),
+    ),
+    missing: z.array(
+      z.object({
+        value: z.string(),
+        synonymOf: z.string().optional(),
+        closeMatches: z.array(z.string()),
+      }),
+    ),
+  })
+  .openapi("ModuleLookup");
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/modules",
+  tags,
+  summary: "The modules this server knows, and which the instance has enabled",
+  responses: { 200: json(z.array(ModuleInfo), "modules"), ...problems(401) },
+});
+
+const searchRoute = createRoute({
+  method: "get",
+  path: "/modules/search/{registry}",
+  tags,
+  summary: "Ranked search of a module registry: exact name or id, synonyms, then similar",
+  request: {
+    params: z.object({
+      registry: z
+        .string()
+        .min(1)
+        .max(100)
+        .openapi({ param: { name: "registry", in: "path" }, example: "bionty.CellType" }),
+    }),
+    query: z.object({
+      q: z.string().min(1).max(1000).openapi({ example: "t cell" }),
+      limit: z.coerce.number().int().min(1).max(1000).optional(),
+    }),
+  },
+  responses: {
+    200: json(z.object({ registry: z.string(), hits: z.array(ModuleHit) }), "hits, best first"),
+    ...problems(400, 401, 404),
+  },
+});
+
+// `value` may come once or many times; hono gives a string for one, an array for several
+const values = z.preprocess(
+  (v) => (v === undefined || Array.isArray(v) ? v : [v]),
+  z.array(z.string().min(1).max(1000)).min(1).max(1000),
+);
+
+const lookupRoute = createRoute({
+  method: "get",
+  path: "/modules/lookup",
+  tags,
+  summary: "Which values a cat[<module>.<Registry>(.field)] feature accepts",
+  request: {
+    query: z.object({
+      field: z.string().min(1).max(200).openapi({ example: "bionty.CellType.ontology_id" }),
+      value: values.openapi({ type: "array", items: { type: "string" }, example: ["CL:0000084"] }),
+    }),
+  },
+  responses: { 200: json(LookupResult, "found and missing values"), ...problems(400, 401, 404) },
+});
+
+export function moduleRoutes() {
+  return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
+    .openapi(listRoute, async (c) => c.json(await c.var.instance.modules.list(), 200))
+    .openapi(searchRoute, async (c) => {
+      const { q, limit } = c.req.valid("query");
+      const found = await c.var.instance.modules.search(c.req.valid("param").registry, q, {
+        ...(limit !== undefined ? { limit } : {}),
+      });
+      return c.json(found, 200);
+    })
+    .openapi(lookupRoute, async (c) => {
+      const { field, value } = c.req.valid("query");
+      return c.json(await c.var.instance.modules.lookup(field, value), 200);
+    });
+}

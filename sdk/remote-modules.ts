@@ -1,0 +1,32 @@
+/** An instance's modules over HTTP (routes/modules.ts): the same reads as in process. */
+import type { ModuleReads } from "../core/modules/index.js";
+import type { RemoteHttp } from "./remote-http.js";
+
+export class RemoteModules implements ModuleReads {
+  constructor(private readonly http: RemoteHttp) {}
+
+  list(): ReturnType<ModuleReads["list"]> {
+    return this.http.ok(this.http.client.modules.$get(), "listing modules");
+  }
+
+  search(
+    registry: string,
+    query: string,
+    opts: { limit?: number } = {},
+  ): ReturnType<ModuleReads["search"]> {
+    return this.http.ok(
+      this.http.client.modules.search[":registry"].$get({
+        param: { registry },
+        query: { q: query, ...(opts.limit !== undefined ? { limit: String(opts.limit) } : {}) },
+      }),
+      `searching ${registry}`,
+    );
+  }
+
+  lookup(field: string, values: readonly string[]): ReturnType<ModuleReads["lookup"]> {
+    return this.http.ok(
+      this.http.client.modules.lookup.$get({ query: { field, value: [...values] } }),
+      `looking up ${field}`,
+    );
+  }
+}
