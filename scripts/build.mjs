@@ -2,12 +2,84 @@
 // the CLI (dist/cli/: our code and its pure-JS dependencies in one place, so a short command
 // spends no time resolving modules), and type declarations for the SDK. Runs on `npm install`
 // (prepare) and before `npm test`.
-import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+//
+// A build whose inputs (sources, configs, lockfile, this script) hash to the stamp left by the
+// last build is skipped: `npm ci` already built, so `npm test` right after need not spend ~13 s
+// again. `--force` (or LAMIN_BUILD_FORCE=1) builds anyway.
+// The new dist/ is built beside the old one and swapped in with renames, so `lamin` processes
+// started meanwhile (other test runs in the same tree) never find dist/ half-written or missing.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { build } from "esbuild";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dist = join(root, "dist");
+const STAMP = ".build-stamp";
+const force = process.argv.includes("--force") || process.env.LAMIN_BUILD_FORCE === "1";
+
+/** A hash of everything the build reads from this repository (node_modules via the lockfile). */
+function inputsHash() {
+  const h = createHash("sha256");
+  const add = (rel) => {
+    h.update(`\0${rel}\0`);
+    h.update(readFileSync(join(root, rel)));
+  };
+  const walk = (rel) => {
+    for (const e of readdirSync(join(root, rel), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const path = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(path);
+      else if (e.isFile()) add(path);
+    }
+  };
+  for (const dir of ["cli", "core", "functions", "sdk"]) walk(dir);
+  for (const file of [
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "tsconfig.build.json",
+    "scripts/build.mjs",
+  ]) {
+    if (existsSync(join(root, file))) add(file);
+  }
+  h.update(process.version); // another Node may mean another esbuild/tsc binary
+  return h.digest("hex");
+}
+
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+}
+
+const hash = inputsHash();
+const outputs = ["cli/cli.js", "index.js", "types/sdk/index.d.ts", STAMP];
+if (
+  !force &&
+  outputs.every((f) => existsSync(join(dist, f))) &&
+  readFileSync(join(dist, STAMP), "utf8").trim() === hash
+) {
+  console.log("dist/ is up to date with the sources (node scripts/build.mjs --force rebuilds)");
+  process.exit(0);
+}
+
+// folders left by a build that was killed (its process is gone)
+for (const name of readdirSync(root)) {
+  const pid = /^dist\.(?:tmp|old)-(\d+)$/.exec(name)?.[1];
+  if (pid && !isRunning(Number(pid))) rmSync(join(root, name), { recursive: true, force: true });
+}
+
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const out = join(root, `dist.tmp-${process.pid}`);
+rmSync(out, { recursive: true, force: true });
 const common = {
   bundle: true,
   splitting: true,
@@ -19,24 +91,50 @@ const common = {
   define: { __VERSION__: JSON.stringify(pkg.version) },
   chunkNames: "chunks/[name]-[hash]",
 };
-await build({
-  ...common,
-  entryPoints: { index: "sdk/index.ts" },
-  outdir: "dist",
-  packages: "external",
-});
-await build({
-  ...common,
-  entryPoints: { cli: "cli/main.ts" },
-  outdir: "dist/cli",
-  // PGlite loads its WASM and data files next to itself; pg may require an optional native addon;
-  // s3rver (only `lamin dev`) reads its own files at run time
-  external: ["@electric-sql/pglite", "pg", "pg-native", "s3rver"],
-  // bundled CommonJS dependencies may call require()
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
-});
-execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
-  stdio: "inherit",
-});
+try {
+  // the declarations (tsc, a separate process) build while esbuild bundles
+  await Promise.all([
+    promisify(execFile)(
+      process.execPath,
+      [
+        join(root, "node_modules/typescript/bin/tsc"),
+        "-p",
+        join(root, "tsconfig.build.json"),
+        "--outDir",
+        join(out, "types"),
+      ],
+      { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+    ).catch((e) => {
+      process.stdout.write(e.stdout ?? "");
+      process.stderr.write(e.stderr ?? "");
+      throw new Error("tsc -p tsconfig.build.json failed");
+    }),
+    build({
+      ...common,
+      entryPoints: { index: join(root, "sdk/index.ts") },
+      outdir: out,
+      packages: "external",
+    }),
+    build({
+      ...common,
+      entryPoints: { cli: join(root, "cli/main.ts") },
+      outdir: join(out, "cli"),
+      // PGlite loads its WASM and data files next to itself; pg may require an optional native
+      // addon; s3rver (only `lamin dev`) reads its own files at run time
+      external: ["@electric-sql/pglite", "pg", "pg-native", "s3rver"],
+      // bundled CommonJS dependencies may call require()
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    }),
+  ]);
+  writeFileSync(join(out, STAMP), `${hash}\n`);
+  const old = join(root, `dist.old-${process.pid}`);
+  if (existsSync(dist)) renameSync(dist, old);
+  renameSync(out, dist);
+  rmSync(old, { recursive: true, force: true });
+} catch (e) {
+  rmSync(out, { recursive: true, force: true });
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+}

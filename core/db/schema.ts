@@ -289,7 +289,11 @@ export const collection = pgTable(
     ...tracked(),
     ...sqlRecord(),
   },
-  (t) => [uniqueIndex("lamindb_collection_key_hash").on(t.key, t.hash)],
+  (t) => [
+    uniqueIndex("lamindb_collection_key_hash").on(t.key, t.hash),
+    // lineage walks find the collections a run made
+    index("lamindb_collection_run").on(t.runId),
+  ],
 );
 
 export const collectionInputOfRuns = runsOf("collection", "input_of_runs", () => collection.id);

@@ -8,9 +8,9 @@
  * transform edge goes from a transform to each of its runs (transforms are not walked through:
  * two runs of the same script are not each other's lineage).
  *
- * The walk from an artifact is one recursive query per direction over run ids, bounded by
+ * The walk from an artifact is a recursive CTE per direction over run ids, bounded by
  * `depth` = how many runs deep (depth 1 upstream: the run that created the artifact and that
- * run's inputs); then three flat queries fetch what the graph shows.
+ * run's inputs); then two statements fetch every node and edge the graph shows.
  */
 import { sql } from "drizzle-orm";
 import { queryRows } from "../db/client.js";
@@ -67,15 +67,6 @@ const DIRECTIONS: LineageDirection[] = ["upstream", "downstream", "both"];
 
 const STATUS = new Map<number, string>(Object.entries(RUN_STATUS_CODES).map(([k, v]) => [v, k]));
 
-interface DataRow {
-  type: "artifact" | "collection";
-  id: number;
-  uid: string;
-  key: string | null;
-  description: string | null;
-  runId: number | null;
-}
-
 /** Check lineage options; the defaults filled in. */
 export function lineageOptions(opts: LineageOptions = {}): Required<LineageOptions> {
   const direction = opts.direction ?? "both";
@@ -102,9 +93,8 @@ export function lineageOptions(opts: LineageOptions = {}): Required<LineageOptio
  * diamond-shaped graph does not multiply rows, and `depth` bounds cycles.
  */
 
-/** Runs upstream of an artifact, with their distance in runs (recursive SQL). */
-export function upstreamRunsQuery(artifactId: number, depth: number) {
-  return sql`WITH RECURSIVE up(run_id, depth) AS (
+/** The recursive CTE `up(run_id, depth)`: runs upstream of an artifact. */
+const upstreamWalk = (artifactId: number, depth: number) => sql`up(run_id, depth) AS (
       SELECT a.run_id::bigint, 1 FROM lamindb_artifact a WHERE a.id = ${artifactId} AND a.run_id IS NOT NULL
     UNION
       SELECT f.producer, up.depth + 1 FROM up CROSS JOIN LATERAL (
@@ -115,13 +105,10 @@ export function upstreamRunsQuery(artifactId: number, depth: number) {
             JOIN lamindb_collection c ON c.id = ci.collection_id WHERE ci.run_id = up.run_id
         ) f
       WHERE up.depth < ${depth} AND f.producer IS NOT NULL
-    )
-    SELECT run_id AS id, min(depth)::int AS depth FROM up GROUP BY run_id`;
-}
+    )`;
 
-/** Runs downstream of an artifact, with their distance in runs (recursive SQL). */
-export function downstreamRunsQuery(artifactId: number, depth: number) {
-  return sql`WITH RECURSIVE down(run_id, depth) AS (
+/** The recursive CTE `down(run_id, depth)`: runs downstream of an artifact. */
+const downstreamWalk = (artifactId: number, depth: number) => sql`down(run_id, depth) AS (
       SELECT i.run_id::bigint, 1 FROM lamindb_artifact_input_of_runs i WHERE i.artifact_id = ${artifactId}
     UNION
       SELECT f.consumer, down.depth + 1 FROM down CROSS JOIN LATERAL (
@@ -132,9 +119,164 @@ export function downstreamRunsQuery(artifactId: number, depth: number) {
             JOIN lamindb_collection_input_of_runs ci ON ci.collection_id = c.id WHERE c.run_id = down.run_id
         ) f
       WHERE down.depth < ${depth}
-    )
-    SELECT run_id AS id, min(depth)::int AS depth FROM down GROUP BY run_id`;
+    )`;
+
+// A walk the direction leaves out: same columns, no rows (the planner drops it).
+const noWalk = (name: "up" | "down") =>
+  sql`${sql.raw(name)}(run_id, depth) AS (SELECT NULL::bigint, NULL::int WHERE false)`;
+
+/** The walks: run ids and depths per direction, each as one comma-separated text. */
+function walkQuery(start: number, direction: LineageDirection, depth: number) {
+  const up = direction === "downstream" ? noWalk("up") : upstreamWalk(start, depth);
+  const down = direction === "upstream" ? noWalk("down") : downstreamWalk(start, depth);
+  return sql`WITH RECURSIVE ${up}, ${down},
+    u AS (SELECT run_id AS id, min(depth) AS depth FROM up GROUP BY run_id),
+    d AS (SELECT run_id AS id, min(depth) AS depth FROM down GROUP BY run_id)
+    SELECT (SELECT string_agg(id::text, ',') FROM u) AS "upIds",
+      (SELECT string_agg(depth::text, ',') FROM u) AS "upDepths",
+      (SELECT string_agg(id::text, ',') FROM d) AS "downIds",
+      (SELECT string_agg(depth::text, ',') FROM d) AS "downDepths"`;
 }
+
+interface Walked {
+  upIds: string | null;
+  upDepths: string | null;
+  downIds: string | null;
+  downDepths: string | null;
+}
+
+/** Row kinds of runsQuery and downstreamQuery: each row is one edge, and the nodes it brings. */
+const RUN = 1; // transform → run; the run and transform nodes
+const UP_INPUT = 2; // input of an upstream run → the run; the input's node
+const UP_OUTPUT = 3; // upstream run → the start or an upstream input (edge only)
+const DOWN_OUTPUT = 4; // downstream run → what it created; that node
+const DOWN_INPUT = 5; // the start or a downstream output → a downstream run that read it (edge only)
+// constants go into the text, not as parameters (a parameter's type in a UNION is not inferred)
+const lit = (n: number) => sql.raw(String(n));
+// the walk's text back as an array parameter: one bind, whatever the count
+const array = (csv: string | null, type: "bigint" | "int") =>
+  sql`${`{${csv ?? ""}}`}::${sql.raw(type)}[]`;
+
+/*
+ * What the walks reached: the records and every edge with its endpoints' uids, sorted as the
+ * graph's edges are. The rules (those of LaminDB's view_lineage):
+ *   - every walked run, at its smaller depth, and its transform;
+ *   - upstream: every input of an upstream run (at that run's depth), and the output edge from
+ *     an upstream run to the start or to such an input;
+ *   - downstream: everything a downstream run created (at that run's depth), and the input
+ *     edges of downstream runs from the start or from those outputs.
+ * Two statements, runs and upstream (runsQuery) and downstream (downstreamQuery), that a
+ * Postgres pool runs at once on two connections; their sorted rows are merged in JS.
+ * The run ids come in as arrays, so the planner knows how many there are: index lookups for a
+ * few runs, hash joins for thousands (a recursive CTE's row estimate is a guess, and a wrong one
+ * either way costs several times the walk). Shaping stays in JS: building JSON in Postgres cost
+ * more than sending these few plain columns.
+ * Rows sort in COLLATE "C" (set on the first branch, the union inherits it): byte order, which
+ * for ASCII uids is the order of JS string comparison.
+ */
+function runsQuery(start: number, w: Walked) {
+  return sql`WITH
+  up_runs(id, depth) AS MATERIALIZED (
+    SELECT * FROM unnest(${array(w.upIds, "bigint")}, ${array(w.upDepths, "int")})
+  ),
+  down_runs(id, depth) AS (
+    SELECT * FROM unnest(${array(w.downIds, "bigint")}, ${array(w.downDepths, "int")})
+  ),
+  runs AS MATERIALIZED (
+    SELECT w.id, w.depth, r.uid, r._status_code AS status, t.uid AS tuid, t.key AS tkey
+    FROM (
+      SELECT id, min(depth) AS depth
+      FROM (SELECT * FROM up_runs UNION ALL SELECT * FROM down_runs) x GROUP BY id
+    ) w
+    JOIN lamindb_run r ON r.id = w.id JOIN lamindb_transform t ON t.id = r.transform_id
+  ),
+  up_inputs AS MATERIALIZED (
+      SELECT i.run_id::bigint AS consumer, u.depth, 'artifact'::text AS type, a.uid, a.key,
+        a.description, a.run_id::bigint AS run_id
+      FROM up_runs u JOIN lamindb_artifact_input_of_runs i ON i.run_id = u.id
+      JOIN lamindb_artifact a ON a.id = i.artifact_id
+    UNION ALL
+      SELECT i.run_id, u.depth, 'collection', c.uid, c.key, c.description, c.run_id
+      FROM up_runs u JOIN lamindb_collection_input_of_runs i ON i.run_id = u.id
+      JOIN lamindb_collection c ON c.id = i.collection_id
+  )
+    SELECT ${lit(RUN)}::int AS k, tuid COLLATE "C" AS f, uid COLLATE "C" AS t,
+      depth::int AS depth, tkey AS key, NULL::text AS description, status::int AS status,
+      NULL::text AS type
+    FROM runs
+  UNION ALL
+    SELECT ${lit(UP_INPUT)}, i.uid, r.uid, i.depth, i.key, i.description, NULL, i.type
+    FROM up_inputs i JOIN runs r ON r.id = i.consumer
+  UNION ALL
+    SELECT ${lit(UP_OUTPUT)}, r.uid, d.uid, NULL, NULL, NULL, NULL, NULL
+    FROM (
+        SELECT a.uid, a.run_id::bigint AS run_id FROM lamindb_artifact a WHERE a.id = ${start}
+      UNION ALL
+        SELECT uid, run_id FROM up_inputs
+    ) d
+    JOIN runs r ON r.id = d.run_id
+    WHERE d.run_id IN (SELECT id FROM up_runs)
+  ORDER BY f, t`;
+}
+
+function downstreamQuery(start: number, w: Walked) {
+  return sql`WITH
+  down_runs(id, depth) AS MATERIALIZED (
+    SELECT * FROM unnest(${array(w.downIds, "bigint")}, ${array(w.downDepths, "int")})
+  ),
+  runs AS MATERIALIZED (SELECT d.id, r.uid FROM down_runs d JOIN lamindb_run r ON r.id = d.id),
+  outputs AS MATERIALIZED (
+      SELECT a.id, a.run_id::bigint AS run_id, d.depth, 'artifact'::text AS type, a.uid, a.key,
+        a.description
+      FROM down_runs d JOIN lamindb_artifact a ON a.run_id = d.id
+    UNION ALL
+      SELECT c.id, c.run_id, d.depth, 'collection', c.uid, c.key, c.description
+      FROM down_runs d JOIN lamindb_collection c ON c.run_id = d.id
+  )
+    SELECT ${lit(DOWN_OUTPUT)}::int AS k, r.uid COLLATE "C" AS f, o.uid COLLATE "C" AS t,
+      o.depth::int AS depth, o.key, o.description, NULL::int AS status, o.type
+    FROM outputs o JOIN runs r ON r.id = o.run_id
+  UNION ALL
+    SELECT ${lit(DOWN_INPUT)}, o.uid, r.uid, NULL, NULL, NULL, NULL, NULL
+    FROM (
+        SELECT id, uid FROM outputs WHERE type = 'artifact'
+      UNION ALL
+        SELECT a.id, a.uid FROM lamindb_artifact a WHERE a.id = ${start}
+    ) o
+    JOIN lamindb_artifact_input_of_runs i ON i.artifact_id = o.id
+    JOIN runs r ON r.id = i.run_id
+  UNION ALL
+    SELECT ${lit(DOWN_INPUT)}, o.uid, r.uid, NULL, NULL, NULL, NULL, NULL
+    FROM outputs o JOIN lamindb_collection_input_of_runs i ON i.collection_id = o.id
+    JOIN runs r ON r.id = i.run_id
+    WHERE o.type = 'collection'
+  ORDER BY f, t`;
+}
+
+interface GraphRow {
+  k: number;
+  f: string;
+  t: string;
+  depth: number | null;
+  key: string | null;
+  description: string | null;
+  status: number | null;
+  type: "artifact" | "collection" | null;
+}
+
+const EDGE_KIND: Record<number, LineageEdge["kind"]> = {
+  [RUN]: "transform",
+  [UP_INPUT]: "input",
+  [UP_OUTPUT]: "output",
+  [DOWN_OUTPUT]: "output",
+  [DOWN_INPUT]: "input",
+};
+const TYPE_ORDER: Record<LineageNodeType, number> = {
+  artifact: 0,
+  collection: 1,
+  run: 2,
+  transform: 3,
+};
 
 /** The lineage graph of an artifact, upstream and/or downstream, `depth` runs deep. */
 export async function lineage(
@@ -144,196 +286,73 @@ export async function lineage(
 ): Promise<LineageGraph> {
   const { direction, depth } = lineageOptions(options);
   const start = await instance.artifacts.row(ref);
-  const db = instance.db;
-  const rootNode: DataRow = {
-    type: "artifact",
-    id: start.id,
-    uid: start.uid,
-    key: start.key,
-    description: start.description,
-    runId: start.runId,
-  };
-  type Walked = { id: number | string; depth: number }[];
-  const none = Promise.resolve([] as Walked);
-  // independent queries go out together (a Postgres pool runs them in parallel)
-  const [up, down] = await Promise.all([
-    direction === "downstream"
-      ? none
-      : queryRows<Walked[number]>(db, upstreamRunsQuery(start.id, depth)),
-    direction === "upstream"
-      ? none
-      : queryRows<Walked[number]>(db, downstreamRunsQuery(start.id, depth)),
-  ]);
-  const upRuns = new Map(up.map((r) => [Number(r.id), r.depth]));
-  const downRuns = new Map(down.map((r) => [Number(r.id), r.depth]));
-  const runIds = [...new Set([...upRuns.keys(), ...downRuns.keys()])];
-  const runDepth = (id: number) =>
-    Math.min(upRuns.get(id) ?? Infinity, downRuns.get(id) ?? Infinity);
-
-  const [runs, inputs, outputs] = await Promise.all([
-    runIds.length ? fetchRuns(instance, runIds) : [],
-    runIds.length ? fetchInputs(instance, runIds) : [],
-    downRuns.size ? fetchOutputs(instance, [...downRuns.keys()]) : [],
+  const [walked] = await queryRows<Walked>(instance.db, walkQuery(start.id, direction, depth));
+  const w = walked as Walked;
+  const none: GraphRow[] = [];
+  const [runRows, downRows] = await Promise.all([
+    w.upIds || w.downIds ? queryRows<GraphRow>(instance.db, runsQuery(start.id, w)) : none,
+    w.downIds ? queryRows<GraphRow>(instance.db, downstreamQuery(start.id, w)) : none,
   ]);
 
+  // a uid met more than once keeps its smallest depth
   const nodes = new Map<string, LineageNode>();
-  const edges = new Map<string, LineageEdge>();
   const addNode = (n: LineageNode) => {
     const had = nodes.get(n.id);
     if (!had || n.depth < had.depth) nodes.set(n.id, n);
   };
-  const addEdge = (from: string, to: string, kind: LineageEdge["kind"]) =>
-    edges.set(`${from}>${to}`, { from, to, kind });
-  const dataNode = (d: DataRow, at: number): LineageNode => ({
-    id: d.uid,
-    type: d.type,
-    label: d.key ?? d.description ?? d.uid,
-    depth: at,
-    key: d.key,
-  });
-  const runUid = new Map(runs.map((r) => [r.id, r.uid]));
-
-  addNode(dataNode(rootNode, 0));
-  for (const r of runs) {
-    const at = runDepth(r.id);
-    const status = STATUS.get(r.statusCode) ?? "unknown";
-    addNode({
-      id: r.uid,
-      type: "run",
-      label: `${r.transformKey} (${status})`,
-      depth: at,
-      status,
-      transform: r.transformUid,
-    });
-    addNode({
-      id: r.transformUid,
-      type: "transform",
-      label: r.transformKey,
-      depth: at,
-      key: r.transformKey,
-    });
-    addEdge(r.transformUid, r.uid, "transform");
-  }
-  // upstream: every input of an upstream run; outputs only along the walk
-  const upData: DataRow[] = [rootNode];
-  for (const i of inputs) {
-    const at = upRuns.get(i.consumer);
-    if (at === undefined) continue;
-    addNode(dataNode(i, at));
-    addEdge(i.uid, runUid.get(i.consumer) as string, "input");
-    upData.push(i);
-  }
-  for (const d of upData) {
-    if (d.runId !== null && upRuns.has(d.runId)) {
-      addEdge(runUid.get(d.runId) as string, d.uid, "output");
+  const dataNode = (
+    id: string,
+    type: "artifact" | "collection",
+    key: string | null,
+    description: string | null,
+    at: number,
+  ): LineageNode => ({ id, type, label: key ?? description ?? id, depth: at, key });
+  addNode(dataNode(start.uid, "artifact", start.key, start.description, 0));
+  // a repeated edge is the one just before
+  const edges: LineageEdge[] = [];
+  let last: LineageEdge | undefined;
+  // both lists come sorted by (from, to): merge them
+  let i = 0;
+  let j = 0;
+  while (i < runRows.length || j < downRows.length) {
+    const a = runRows[i];
+    const b = downRows[j];
+    const r = (
+      !b || (a && (cmp(a.f, b.f) || cmp(a.t, b.t)) <= 0) ? runRows[i++] : downRows[j++]
+    ) as GraphRow;
+    const at = r.depth as number;
+    if (r.k === RUN) {
+      const status = STATUS.get(r.status as number) ?? "unknown";
+      addNode({
+        id: r.t,
+        type: "run",
+        label: `${r.key} (${status})`,
+        depth: at,
+        status,
+        transform: r.f,
+      });
+      addNode({ id: r.f, type: "transform", label: r.key as string, depth: at, key: r.key });
+    } else if (r.k === UP_INPUT) {
+      addNode(dataNode(r.f, r.type as "artifact", r.key, r.description, at));
+    } else if (r.k === DOWN_OUTPUT) {
+      addNode(dataNode(r.t, r.type as "artifact", r.key, r.description, at));
     }
+    if (last && last.from === r.f && last.to === r.t) continue;
+    last = { from: r.f, to: r.t, kind: EDGE_KIND[r.k] as LineageEdge["kind"] };
+    edges.push(last);
   }
-  // downstream: every output of a downstream run; inputs only along the walk
-  if (direction !== "upstream") {
-    const downData = new Set<string>([rootNode.uid]);
-    for (const o of outputs) {
-      if (o.runId === null) continue;
-      addNode(dataNode(o, downRuns.get(o.runId) ?? 0));
-      addEdge(runUid.get(o.runId) as string, o.uid, "output");
-      downData.add(o.uid);
-    }
-    for (const i of inputs) {
-      if (downRuns.has(i.consumer) && downData.has(i.uid)) {
-        addEdge(i.uid, runUid.get(i.consumer) as string, "input");
-      }
-    }
-  }
-  const order: Record<LineageNodeType, number> = {
-    artifact: 0,
-    collection: 1,
-    run: 2,
-    transform: 3,
-  };
   return {
     root: start.uid,
     direction,
     depth,
     nodes: [...nodes.values()].sort(
-      (a, b) => a.depth - b.depth || order[a.type] - order[b.type] || cmp(a.id, b.id),
+      (a, b) => a.depth - b.depth || TYPE_ORDER[a.type] - TYPE_ORDER[b.type] || cmp(a.id, b.id),
     ),
-    edges: [...edges.values()].sort((a, b) => cmp(a.from, b.from) || cmp(a.to, b.to)),
+    edges,
   };
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** Run ids as one array parameter (one bind, whatever the count). */
-const idArray = (ids: number[]) => sql`${`{${ids.join(",")}}`}::bigint[]`;
-
-interface RunRow {
-  id: number;
-  uid: string;
-  statusCode: number;
-  transformUid: string;
-  transformKey: string;
-}
-
-async function fetchRuns(instance: Instance, ids: number[]): Promise<RunRow[]> {
-  const rows = await queryRows<RunRow & { id: string | number }>(
-    instance.db,
-    sql`SELECT r.id, r.uid, r._status_code AS "statusCode", t.uid AS "transformUid",
-        t.key AS "transformKey"
-      FROM lamindb_run r JOIN lamindb_transform t ON t.id = r.transform_id
-      WHERE r.id = ANY(${idArray(ids)})`,
-  );
-  return rows.map((r) => ({ ...r, id: Number(r.id) }));
-}
-
-type RawData = Omit<DataRow, "runId" | "type"> & { runId: number | string | null };
-const toData = (type: DataRow["type"]) => (r: RawData) => ({
-  ...r,
-  runId: r.runId === null ? null : Number(r.runId),
-  type,
-});
-
-/** Inputs of the runs: (run id, data node). */
-async function fetchInputs(
-  instance: Instance,
-  runIds: number[],
-): Promise<(DataRow & { consumer: number })[]> {
-  type Raw = RawData & { consumer: number | string };
-  const [arts, cols] = await Promise.all([
-    queryRows<Raw>(
-      instance.db,
-      sql`SELECT i.run_id AS consumer, a.id, a.uid, a.key, a.description, a.run_id AS "runId"
-        FROM lamindb_artifact_input_of_runs i JOIN lamindb_artifact a ON a.id = i.artifact_id
-        WHERE i.run_id = ANY(${idArray(runIds)})`,
-    ),
-    queryRows<Raw>(
-      instance.db,
-      sql`SELECT i.run_id AS consumer, c.id, c.uid, c.key, c.description, c.run_id AS "runId"
-        FROM lamindb_collection_input_of_runs i JOIN lamindb_collection c ON c.id = i.collection_id
-        WHERE i.run_id = ANY(${idArray(runIds)})`,
-    ),
-  ]);
-  const withConsumer = (type: DataRow["type"]) => (r: Raw) => ({
-    ...toData(type)(r),
-    consumer: Number(r.consumer),
-  });
-  return [...arts.map(withConsumer("artifact")), ...cols.map(withConsumer("collection"))];
-}
-
-/** What the runs created: artifacts and collections with their run_id among `runIds`. */
-async function fetchOutputs(instance: Instance, runIds: number[]): Promise<DataRow[]> {
-  const [arts, cols] = await Promise.all([
-    queryRows<RawData>(
-      instance.db,
-      sql`SELECT a.id, a.uid, a.key, a.description, a.run_id AS "runId" FROM lamindb_artifact a
-        WHERE a.run_id = ANY(${idArray(runIds)})`,
-    ),
-    queryRows<RawData>(
-      instance.db,
-      sql`SELECT c.id, c.uid, c.key, c.description, c.run_id AS "runId" FROM lamindb_collection c
-        WHERE c.run_id = ANY(${idArray(runIds)})`,
-    ),
-  ]);
-  return [...arts.map(toData("artifact")), ...cols.map(toData("collection"))];
-}
 
 // ------------------------------------------------------------------ pictures and text
 
@@ -477,11 +496,24 @@ export function toText(g: LineageGraph): string {
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const into = new Map<string, LineageEdge[]>();
   const outOf = new Map<string, LineageEdge[]>();
+  const push = (m: Map<string, LineageEdge[]>, k: string, e: LineageEdge) => {
+    const list = m.get(k);
+    if (list) list.push(e);
+    else m.set(k, [e]);
+  };
   for (const e of g.edges) {
     if (e.kind === "transform") continue;
-    into.set(e.to, [...(into.get(e.to) ?? []), e]);
-    outOf.set(e.from, [...(outOf.get(e.from) ?? []), e]);
+    push(into, e.to, e);
+    push(outOf, e.from, e);
   }
+  // siblings by type and label (uids last): the same lineage reads the same in any instance
+  const node = (id: string) => byId.get(id) as LineageNode;
+  const bySibling = (end: "from" | "to") => (a: LineageEdge, b: LineageEdge) => {
+    const [x, y] = [node(a[end]), node(b[end])];
+    return TYPE_ORDER[x.type] - TYPE_ORDER[y.type] || cmp(x.label, y.label) || cmp(x.id, y.id);
+  };
+  for (const list of into.values()) list.sort(bySibling("from"));
+  for (const list of outOf.values()) list.sort(bySibling("to"));
   const show = (id: string) => {
     const n = byId.get(id) as LineageNode;
     return `${n.type} ${n.id}  ${n.label}`;

@@ -1,0 +1,1 @@
+CREATE INDEX "lamindb_collection_run" ON "lamindb_collection" USING btree ("run_id");
