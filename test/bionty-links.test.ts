@@ -16,6 +16,7 @@ import { parseDtype } from "../core/registry/annotations.js";
 import {
   BACKENDS,
   createInstance,
+  snapshotTables,
   type TestInstance,
   tempDir,
   useTempHome,
@@ -55,13 +56,8 @@ describe.each(BACKENDS)("bionty link tables on %s", (backend) => {
   let work: string;
   const uids: string[] = [];
 
-  const snapshot = async () => {
-    const out: Record<string, unknown[]> = {};
-    for (const table of TABLES) {
-      out[table] = await queryRows(ln.db, sql`SELECT * FROM ${sql.raw(table)} ORDER BY id`);
-    }
-    return JSON.stringify(out);
-  };
+  /** Every row of the annotation tables, to compare before and after a refused change. */
+  const snapshot = () => snapshotTables(ln.db, TABLES);
   const links = (table: string) =>
     queryRows<{ artifact: string; value: string; feature: string | null; by_name: boolean }>(
       ln.db,

@@ -18,9 +18,10 @@ import { schemaHash } from "../core/registry/schemas.js";
 import { SchemaValidationError } from "../core/registry/validate.js";
 import {
   BACKENDS,
-  type CliResult,
   createInstance,
-  lamin,
+  expectRefusal,
+  laminIn,
+  snapshotTables,
   type TestInstance,
   tempDir,
   useTempHome,
@@ -44,13 +45,8 @@ describe.each(BACKENDS)("flexible and composite schemas on %s", (backend) => {
   let work: string;
   const uidOf: Record<string, string> = {};
 
-  const snapshot = async () => {
-    const out: Record<string, unknown[]> = {};
-    for (const table of TABLES) {
-      out[table] = await queryRows(ln.db, sql`SELECT * FROM ${sql.raw(table)} ORDER BY id`);
-    }
-    return JSON.stringify(out);
-  };
+  /** Every row of the annotation tables, to compare before and after a refused change. */
+  const snapshot = () => snapshotTables(ln.db, TABLES);
   const artifactSchemas = (uid: string) =>
     queryRows<{ slot: string; schema: string }>(
       ln.db,
@@ -312,18 +308,7 @@ describe("lamin schema create --component / --flexible", () => {
     rmSync(work, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   });
-  const run = (...args: string[]) => lamin(args, { cwd: work });
-  const ok = async <T>(...args: string[]): Promise<T> => {
-    const r = await run(...args, "--json");
-    expect(r.code, `lamin ${args.join(" ")}: ${r.stderr}`).toBe(0);
-    return JSON.parse(r.stdout) as T;
-  };
-  const fails = (r: CliResult, message: RegExp) => {
-    const context = JSON.stringify(r, null, 2);
-    expect(r.code, context).toBe(2);
-    expect(r.stderr, context).toMatch(message);
-    expect(r.stderr, context).toMatch(/^hint: /m);
-  };
+  const { run, json: ok } = laminIn(work);
 
   it("defines flexible and composite schemas and saves a folder with one", async () => {
     expect((await run("init", "--storage", join(work, "store"))).code).toBe(0);
@@ -353,16 +338,19 @@ describe("lamin schema create --component / --flexible", () => {
       "obs=cells",
       "var.T=genes",
     ]);
-    fails(
+    expectRefusal(
       await run("schema", "create", "x", "--component", "obs"),
+      2,
       /--component takes slot=schema/,
     );
-    fails(
+    expectRefusal(
       await run("schema", "create", "x", "--component", "obs=cells", "--component", "obs=genes"),
+      2,
       /slot 'obs' is given twice/,
     );
-    fails(
+    expectRefusal(
       await run("schema", "create", "x", "--component", "obs=cells", "--features", "gene"),
+      2,
       /cannot also have features/,
     );
     const text = await run(

@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../functions/api/app.js";
-import { type CliResult, createInstance, lamin, tempDir, useTempHome } from "./helpers.js";
+import { createInstance, expectRefusal, laminIn, tempDir, useTempHome } from "./helpers.js";
 
 const home = useTempHome();
 const work = tempDir("lamin-features-cli-");
@@ -15,22 +15,7 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
 });
 
-const run = (...args: string[]) => lamin(args, { cwd: work });
-
-async function json<T>(...args: string[]): Promise<T> {
-  const r = await run(...args, "--json");
-  expect(r.code, `lamin ${args.join(" ")}: ${r.stderr}`).toBe(0);
-  return JSON.parse(r.stdout) as T;
-}
-
-function expectFailure(r: CliResult, code: number, message: RegExp): void {
-  const context = JSON.stringify(r, null, 2);
-  expect(r.code, context).toBe(code);
-  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
-  expect(errors.length, context).toBe(1);
-  expect(errors[0], context).toMatch(message);
-  expect(r.stderr, context).toMatch(/^hint: /m);
-}
+const { run, json } = laminIn(work);
 
 describe("lamin feature / ulabel / project / annotate / search", () => {
   it("defines, annotates, queries and searches from the command line", async () => {
@@ -54,7 +39,7 @@ describe("lamin feature / ulabel / project / annotate / search", () => {
       name: "T-cell",
       is_type: false,
     });
-    expectFailure(await run("ulabel", "create", "Lymphocyte", "--parent", "T-cell"), 2, /cycle/);
+    expectRefusal(await run("ulabel", "create", "Lymphocyte", "--parent", "T-cell"), 2, /cycle/);
     await json("project", "create", "P");
 
     const annotated = await json<{ features: Record<string, unknown>; projects: string[] }>(
@@ -70,12 +55,12 @@ describe("lamin feature / ulabel / project / annotate / search", () => {
       features: { temperature: 37.5, cell_type: "T-cell" },
       projects: ["P"],
     });
-    expectFailure(
+    expectRefusal(
       await run("annotate", a.uid, "--features", "temprature=1"),
       2,
       /did you mean 'temperature'/,
     );
-    expectFailure(
+    expectRefusal(
       await run("annotate", a.uid, "--features", "cell_type=T-cel"),
       2,
       /'T-cel'.*close matches.*'T-cell'/,

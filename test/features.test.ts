@@ -15,6 +15,7 @@ import {
   BACKENDS,
   createInstance,
   REPO,
+  snapshotTables,
   type TestInstance,
   tempDir,
   useTempHome,
@@ -50,13 +51,7 @@ describe.each(BACKENDS)("features and labels on %s", (backend) => {
   const uids: string[] = [];
 
   /** Every row of the annotation tables, to compare before and after a refused change. */
-  const snapshot = async () => {
-    const out: Record<string, unknown[]> = {};
-    for (const table of LINK_TABLES) {
-      out[table] = await queryRows(ln.db, sql`SELECT * FROM ${sql.raw(table)} ORDER BY id`);
-    }
-    return JSON.stringify(out);
-  };
+  const snapshot = () => snapshotTables(ln.db, LINK_TABLES);
 
   beforeAll(async () => {
     t = await createInstance(backend);

@@ -4,6 +4,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { type Db, queryRows } from "../core/db/client.js";
 import { dropDatabase } from "../core/db/postgres.js";
 import type { Instance } from "../core/instance.js";
 import { initInstance } from "../core/setup.js";
@@ -109,6 +112,38 @@ export async function lamin(
     if (typeof e.code !== "number") throw error;
     return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
+}
+
+/** `lamin` run in the folder `cwd`; `json` expects exit 0 and parses the `--json` output. */
+export function laminIn(cwd: string) {
+  const run = (...args: string[]) => lamin(args, { cwd });
+  const json = async <T>(...args: string[]): Promise<T> => {
+    const r = await run(...args, "--json");
+    expect(r.code, `lamin ${args.join(" ")}: ${r.stderr}`).toBe(0);
+    return JSON.parse(r.stdout) as T;
+  };
+  return { run, json };
+}
+
+/** A refused command: its exit code, one `error:` line, `message` on stderr, and a `hint:` line. */
+export function expectRefusal(r: CliResult, code: number, message: RegExp): void {
+  const context = JSON.stringify(r, null, 2);
+  expect(r.code, context).toBe(code);
+  expect(
+    r.stderr.split("\n").filter((l) => l.startsWith("error: ")),
+    context,
+  ).toHaveLength(1);
+  expect(r.stderr, context).toMatch(message);
+  expect(r.stderr, context).toMatch(/^hint: /m);
+}
+
+/** Every row of `tables` as one string: compare before and after a change that must be refused. */
+export async function snapshotTables(db: Db, tables: readonly string[]): Promise<string> {
+  const out: Record<string, unknown[]> = {};
+  for (const table of tables) {
+    out[table] = await queryRows(db, sql`SELECT * FROM ${sql.raw(table)} ORDER BY id`);
+  }
+  return JSON.stringify(out);
 }
 
 /**

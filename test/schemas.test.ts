@@ -22,9 +22,9 @@ import {
 } from "../core/registry/validate.js";
 import {
   BACKENDS,
-  type CliResult,
   createInstance,
-  lamin,
+  expectRefusal,
+  laminIn,
   managedFiles,
   REPO,
   type TestInstance,
@@ -487,18 +487,7 @@ describe("lamin schema / validate / save --schema", () => {
     rmSync(work, { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   });
-  const run = (...args: string[]) => lamin(args, { cwd: work });
-  const ok = async <T>(...args: string[]): Promise<T> => {
-    const r = await run(...args, "--json");
-    expect(r.code, `lamin ${args.join(" ")}: ${r.stderr}`).toBe(0);
-    return JSON.parse(r.stdout) as T;
-  };
-  const fails = (r: CliResult, code: number, message: RegExp) => {
-    const context = JSON.stringify(r, null, 2);
-    expect(r.code, context).toBe(code);
-    expect(r.stderr, context).toMatch(message);
-    expect(r.stderr, context).toMatch(/^hint: /m);
-  };
+  const { run, json: ok } = laminIn(work);
 
   it("defines schemas, validates and saves from the command line", async () => {
     expect((await run("init", "--storage", join(work, "store"))).code).toBe(0);
@@ -520,12 +509,16 @@ describe("lamin schema / validate / save --schema", () => {
       "--maximal",
     );
     expect(s).toMatchObject({ n_members: 3, maximal_set: true, status: "created" });
-    fails(
+    expectRefusal(
       await run("schema", "create", "x", "--features", "sample_id,n_cels"),
       2,
       /did you mean 'n_cells'/,
     );
-    fails(await run("schema", "create", "samples", "--features", "n_cells"), 4, /already exists/);
+    expectRefusal(
+      await run("schema", "create", "samples", "--features", "n_cells"),
+      4,
+      /already exists/,
+    );
     expect((await run("schema", "list")).stdout).toMatch(
       /samples\s+sample_id,n_cells,cell_type\s+minimal,maximal/,
     );
@@ -536,7 +529,7 @@ describe("lamin schema / validate / save --schema", () => {
     expect(valid).toMatchObject({ valid: true, n_rows: 1 });
 
     const bad = await run("validate", "bad.csv", "--schema", "samples", "--json");
-    fails(bad, 2, /bad.csv does not match schema 'samples': 4 issues/);
+    expectRefusal(bad, 2, /bad.csv does not match schema 'samples': 4 issues/);
     expect(bad.stderr).toContain(
       "column 'cell_type': 1 value is not in cat[ULabel]: 'T cel' ×1 → did you mean 'T cell'?",
     );
@@ -550,9 +543,9 @@ describe("lamin schema / validate / save --schema", () => {
       "dtype",
       "not-in-registry",
     ]);
-    fails(await run("validate", "good.csv", "--schema", "nope"), 3, /no schema 'nope'/);
+    expectRefusal(await run("validate", "good.csv", "--schema", "nope"), 3, /no schema 'nope'/);
 
-    fails(
+    expectRefusal(
       await run("save", "bad.csv", "--key", "raw/bad.csv", "--schema", "samples"),
       2,
       /does not match/,
