@@ -446,7 +446,8 @@ for (const [cmd, registry] of [
     .action(run(async (opts) => (await annotationCmds()).listRecords(registry, opts)));
 }
 
-command("annotate <uid>", "annotate an artifact (or a run) with feature values and labels")
+command("annotate [uid]", "annotate an artifact (or a run) with feature values and labels")
+  .option("--key <key>", "the artifact by key (its latest version) instead of a uid")
   .option("--features <pairs...>", "feature=value pairs, e.g. temperature=37.5 cell_type=T-cell")
   .option("--ulabel <names...>", "labels to link without a feature")
   .option("--project <names...>", "projects to link")
@@ -455,7 +456,7 @@ command("annotate <uid>", "annotate an artifact (or a run) with feature values a
   .option("--run", "the uid is a run's")
   .addHelpText(
     "after",
-    "\nValues are checked against the feature's dtype (37.5 for an int feature is refused) and\ncategorical values must be existing labels; nothing is written unless all of it is valid.\nWithout options it prints the artifact's annotations. E.g.\n  lamin feature create temperature --dtype float\n  lamin ulabel create T-cell\n  lamin annotate UID --features temperature=37.5 cell_type=T-cell --project P\n  lamin ls --features temperature__gt=30 cell_type=T-cell",
+    "\nValues are checked against the feature's dtype (37.5 for an int feature is refused) and\ncategorical values must be existing labels; nothing is written unless all of it is valid.\nWithout options it prints the artifact's annotations. E.g.\n  lamin feature create temperature --dtype float\n  lamin ulabel create T-cell\n  lamin annotate UID --features temperature=37.5 cell_type=T-cell --project P\n  lamin annotate --key raw/a.csv --ulabel T-cell\n  lamin ls --features temperature__gt=30 cell_type=T-cell",
   )
   .action(run(async (uid, opts) => (await annotationCmds()).annotate(uid, opts)));
 

@@ -65,6 +65,17 @@ describe("lamin feature / ulabel / project / annotate / search", () => {
       2,
       /'T-cel'.*close matches.*'T-cell'/,
     );
+    // by key: the latest version of the artifact; the same annotation read back
+    const byKey = await json<{ uid: string; features: Record<string, unknown> }>(
+      "annotate",
+      "--key",
+      "raw/a.csv",
+    );
+    expect(byKey).toMatchObject({ uid: a.uid, features: annotated.features });
+    expectRefusal(await run("annotate", "--key", "raw/nope.csv"), 3, /raw\/nope.csv/);
+    expectRefusal(await run("annotate", a.uid, "--key", "raw/a.csv"), 2, /not both/);
+    expectRefusal(await run("annotate", "--features", "temperature=1"), 2, /which artifact/);
+    expectRefusal(await run("annotate", "--run", "--key", "raw/a.csv"), 2, /run's uid/);
 
     const keys = async (...args: string[]) =>
       (await json<{ key: string }[]>("ls", ...args)).map((x) => x.key).sort();

@@ -50,6 +50,9 @@ describe("the same commands in process and through `lamin serve`", () => {
       "T-cell",
     ]);
     const before = await both((s) => ["annotate", uid("a")(s)]);
+    expect((await both(["annotate", "--key", "raw/a.csv"])).served.stdout).toBe(
+      before.served.stdout,
+    );
     expect(before.served.stdout).toContain("temperature = 37.5");
     // each bad input: the same error, and nothing written
     for (const bad of [

@@ -6,6 +6,7 @@ import { ValidationError } from "../../core/errors.js";
 import type { Annotation } from "../../core/registry/annotations.js";
 import { note, printJson, say, table } from "../output.js";
 import { withTarget as withInstance } from "../target.js";
+import { refFrom } from "./artifacts.js";
 
 interface Json {
   json?: boolean;
@@ -151,8 +152,9 @@ function annotationLines(uid: string, a: Annotation): string[] {
 }
 
 export async function annotate(
-  uid: string,
+  given: string | undefined,
   opts: Json & {
+    key?: string;
     features?: string[];
     ulabel?: string[];
     project?: string[];
@@ -168,7 +170,17 @@ export async function annotate(
     ...(opts.project ? { projects: opts.project } : {}),
     ...(opts.record ? { records: opts.record } : {}),
   };
+  if (opts.run && (given === undefined || opts.key !== undefined)) {
+    throw new ValidationError(
+      "give the run's uid (--key names artifacts)",
+      "find it with `lamin run ls`",
+    );
+  }
+  // a key names the latest version of an artifact; checked before the instance is opened
+  const ref = opts.run ? { uid: given as string } : refFrom(given, opts);
+  let uid = "uid" in ref ? ref.uid : "";
   const result = await withInstance(async (ln) => {
+    if ("key" in ref) uid = (await ln.artifacts.get(ref)).uid;
     const nothing =
       Object.keys(values).length === 0 && Object.keys(labels).length === 0 && !opts.remove?.length;
     return nothing

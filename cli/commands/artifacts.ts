@@ -12,7 +12,7 @@ interface Json {
   json?: boolean;
 }
 
-function refFrom(uid: string | undefined, opts: { key?: string }): ArtifactRef {
+export function refFrom(uid: string | undefined, opts: { key?: string }): ArtifactRef {
   if (uid && opts.key !== undefined) {
     throw new ValidationError("give a uid or --key, not both");
   }
