@@ -4,7 +4,7 @@
 // bundled except `@aws-sdk/*`, which the Lambda Node.js runtime provides.
 // Used by `node scripts/bundle.mjs`, test/bundle.test.ts and bench/api.ts.
 import { cpSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -30,6 +30,26 @@ export const LAMBDA_ENTRIES = {
 const REQUIRE_BANNER =
   'import{createRequire as __lambdaCreateRequire}from"node:module";const require=__lambdaCreateRequire(import.meta.url);';
 
+/**
+ * zod's `z.locales` re-exports its 40-odd error-message locales as a namespace, which esbuild
+ * cannot tree-shake: ~255 KiB of a function's bundle that nothing here uses (messages are
+ * English, zod's default, which its schemas register themselves). Functions get `en` only.
+ */
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), "..", "locales", "en.js"), namespace: "zod-en" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /** How every function is built (benchmarks build their baselines the same way). */
 export const LAMBDA_BUILD_OPTIONS = {
   bundle: true,
@@ -39,6 +59,7 @@ export const LAMBDA_BUILD_OPTIONS = {
   minify: true,
   external: ["@aws-sdk/*"],
   banner: { js: REQUIRE_BANNER },
+  plugins: [zodEnglishOnly],
 };
 
 /**

@@ -301,13 +301,22 @@ describe("a deployed stage's bundles (hub API, reconcile)", () => {
     const out = await nodeEval(
       `const { handler } = await import(${JSON.stringify(bundles.reconcile?.outfile)});
        console.log(JSON.stringify(await handler({ instance: "not a slug" })));
+       console.log(JSON.stringify(await handler({ instance: 5 })));
        process.exit(0);`,
       outRoot,
       links("postgresql://lamin@127.0.0.1:1/hub"),
     );
-    expect(JSON.parse(out.split("\n").at(-1) ?? "{}")).toMatchObject({
+    // the handler's answers, not its log lines
+    const [slug, number] = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((l) => !("level" in l));
+    expect(slug).toMatchObject({
       action: "rejected",
       error: expect.stringMatching(/not a reconcile request/),
     });
+    // zod's own messages are still English in bundles that ship zod's English locale only
+    expect(number.error).toMatch(/Invalid input: expected string, received number/);
   });
 });
