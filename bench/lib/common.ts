@@ -3,45 +3,15 @@
  * runs only `bench/*.ts`).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const LAMIN_BIN = join(REPO, "bin", "lamin.js");
-const DIST_CLI = join(REPO, "dist", "cli.js");
-
-/** Build dist/ if it is missing; say so if it is older than the sources (we do not rebuild). */
+/** Bring dist/ up to date: scripts/build.mjs rebuilds only when the sources changed. */
 export function ensureBuilt(): void {
-  if (!existsSync(DIST_CLI)) {
-    console.log("dist/ is missing: building it with `node scripts/build.mjs` ...");
-    const r = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: REPO, stdio: "inherit" });
-    if (r.status !== 0) throw new Error("`node scripts/build.mjs` failed");
-    return;
-  }
-  const built = statSync(DIST_CLI).mtimeMs;
-  const newest = Math.max(...["core", "cli"].map((d) => newestMtime(join(REPO, d))));
-  if (newest > built) {
-    console.log(
-      "note: dist/ is older than core/ or cli/: the CLI figures are for the last build (run `npm run build`)\n",
-    );
-  }
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(
-      newest,
-      entry.isDirectory()
-        ? newestMtime(path)
-        : entry.name.endsWith(".ts")
-          ? statSync(path).mtimeMs
-          : 0,
-    );
-  }
-  return newest;
+  const r = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: REPO, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("`node scripts/build.mjs` failed");
 }
 
 /** The environment for a `lamin` subprocess with its own settings folder. */
