@@ -4,18 +4,23 @@
  * columns: each table needs its own column objects. Foreign keys resolve lazily; import these
  * through schema.ts (which re-exports them), so that schema.ts is always evaluated first.
  */
+import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
+  index,
   integer,
   jsonb,
+  type PgColumnBuilderBase,
+  pgTable,
   smallint,
   timestamp,
+  uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import { branch, feature, run, space, user } from "./schema.js";
+import { artifact, branch, feature, run, space, user } from "./schema.js";
 
 export const createdAt = () =>
   timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -84,3 +89,41 @@ export const runLinkColumns = () => ({
   createdAt: createdAt(),
   createdById: createdById(),
 });
+
+/**
+ * A link between an owner (an artifact or a run) and a label (ULabel, Record, Project, a module's
+ * entity) with the feature the label is a value of, NULL when linked without one: unique per
+ * (owner, label, feature) and per (owner, label) without a feature, and indexed by label ("which
+ * artifacts have this label"). `extra`: more columns (bionty's `*_ref_is_name`).
+ */
+export function labelLinks(
+  name: string,
+  owner: "artifact" | "run",
+  label: { column: string; references: () => AnyPgColumn },
+  extra: Record<string, PgColumnBuilderBase> = {},
+) {
+  const { runId: ownRun, ...runLink } = runLinkColumns();
+  const ownerColumns =
+    owner === "artifact"
+      ? {
+          ...linkColumns(),
+          ownerId: integer("artifact_id")
+            .notNull()
+            .references((): AnyPgColumn => artifact.id, { onDelete: "cascade" }),
+        }
+      : {
+          ...runLink,
+          ownerId: ownRun,
+          featureId: integer("feature_id").references((): AnyPgColumn => feature.id),
+        };
+  const labelId = integer(label.column).notNull().references(label.references);
+  return pgTable(name, { ...ownerColumns, labelId, ...extra }, (t) => [
+    uniqueIndex(`${name}_with_feature`)
+      .on(t.ownerId, t.labelId, t.featureId)
+      .where(sql`${t.featureId} IS NOT NULL`),
+    uniqueIndex(`${name}_without_feature`)
+      .on(t.ownerId, t.labelId)
+      .where(sql`${t.featureId} IS NULL`),
+    index(`${name}_${label.column.replace(/_id$/, "")}`).on(t.labelId, t.ownerId),
+  ]);
+}

@@ -28,7 +28,7 @@ import {
 import {
   createdAt,
   createdById,
-  linkColumns,
+  labelLinks,
   runId,
   runLinkColumns,
   sqlRecord,
@@ -40,7 +40,7 @@ import {
 
 // Modules build their tables from the same column groups; they import them from here so that
 // this file always loads before columns.ts (which refers back to its tables).
-export { linkColumns, sqlRecord, tracked } from "./columns.js";
+export { labelLinks, sqlRecord, tracked } from "./columns.js";
 
 export const user = pgTable("lamindb_user", {
   id: serial("id").primaryKey(),
@@ -397,27 +397,10 @@ export const ulabel = pgTable(
   (t) => [index("lamindb_ulabel_name").on(t.name)],
 );
 
-export const artifactUlabel = pgTable(
-  "lamindb_artifactulabel",
-  {
-    ...linkColumns(),
-    artifactId: integer("artifact_id")
-      .notNull()
-      .references(() => artifact.id, { onDelete: "cascade" }),
-    ulabelId: integer("ulabel_id")
-      .notNull()
-      .references(() => ulabel.id),
-  },
-  (t) => [
-    uniqueIndex("lamindb_artifactulabel_with_feature")
-      .on(t.artifactId, t.ulabelId, t.featureId)
-      .where(sql`${t.featureId} IS NOT NULL`),
-    uniqueIndex("lamindb_artifactulabel_without_feature")
-      .on(t.artifactId, t.ulabelId)
-      .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_artifactulabel_ulabel").on(t.ulabelId, t.artifactId),
-  ],
-);
+export const artifactUlabel = labelLinks("lamindb_artifactulabel", "artifact", {
+  column: "ulabel_id",
+  references: () => ulabel.id,
+});
 
 export const record = pgTable(
   "lamindb_record",
@@ -456,27 +439,10 @@ export const project = pgTable(
   (t) => [index("lamindb_project_name").on(t.name)],
 );
 
-export const artifactProject = pgTable(
-  "lamindb_artifactproject",
-  {
-    ...linkColumns(),
-    artifactId: integer("artifact_id")
-      .notNull()
-      .references(() => artifact.id, { onDelete: "cascade" }),
-    projectId: integer("project_id")
-      .notNull()
-      .references(() => project.id),
-  },
-  (t) => [
-    uniqueIndex("lamindb_artifactproject_with_feature")
-      .on(t.artifactId, t.projectId, t.featureId)
-      .where(sql`${t.featureId} IS NOT NULL`),
-    uniqueIndex("lamindb_artifactproject_without_feature")
-      .on(t.artifactId, t.projectId)
-      .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_artifactproject_project").on(t.projectId, t.artifactId),
-  ],
-);
+export const artifactProject = labelLinks("lamindb_artifactproject", "artifact", {
+  column: "project_id",
+  references: () => project.id,
+});
 
 export const jsonValue = pgTable(
   "lamindb_jsonvalue",
@@ -528,27 +494,10 @@ export const ulabelParents = pgTable(
   ],
 );
 
-export const artifactRecord = pgTable(
-  "lamindb_artifactrecord",
-  {
-    ...linkColumns(),
-    artifactId: integer("artifact_id")
-      .notNull()
-      .references(() => artifact.id, { onDelete: "cascade" }),
-    recordId: integer("record_id")
-      .notNull()
-      .references(() => record.id),
-  },
-  (t) => [
-    uniqueIndex("lamindb_artifactrecord_with_feature")
-      .on(t.artifactId, t.recordId, t.featureId)
-      .where(sql`${t.featureId} IS NOT NULL`),
-    uniqueIndex("lamindb_artifactrecord_without_feature")
-      .on(t.artifactId, t.recordId)
-      .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_artifactrecord_record").on(t.recordId, t.artifactId),
-  ],
-);
+export const artifactRecord = labelLinks("lamindb_artifactrecord", "artifact", {
+  column: "record_id",
+  references: () => record.id,
+});
 
 export const runJsonValue = pgTable(
   "lamindb_runjsonvalue",
@@ -564,65 +513,20 @@ export const runJsonValue = pgTable(
   ],
 );
 
-export const runUlabel = pgTable(
-  "lamindb_runulabel",
-  {
-    ...runLinkColumns(),
-    ulabelId: integer("ulabel_id")
-      .notNull()
-      .references(() => ulabel.id),
-    featureId: integer("feature_id").references(() => feature.id),
-  },
-  (t) => [
-    uniqueIndex("lamindb_runulabel_with_feature")
-      .on(t.runId, t.ulabelId, t.featureId)
-      .where(sql`${t.featureId} IS NOT NULL`),
-    uniqueIndex("lamindb_runulabel_without_feature")
-      .on(t.runId, t.ulabelId)
-      .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_runulabel_ulabel").on(t.ulabelId, t.runId),
-  ],
-);
+export const runUlabel = labelLinks("lamindb_runulabel", "run", {
+  column: "ulabel_id",
+  references: () => ulabel.id,
+});
 
-export const runRecord = pgTable(
-  "lamindb_runrecord",
-  {
-    ...runLinkColumns(),
-    recordId: integer("record_id")
-      .notNull()
-      .references(() => record.id),
-    featureId: integer("feature_id").references(() => feature.id),
-  },
-  (t) => [
-    uniqueIndex("lamindb_runrecord_with_feature")
-      .on(t.runId, t.recordId, t.featureId)
-      .where(sql`${t.featureId} IS NOT NULL`),
-    uniqueIndex("lamindb_runrecord_without_feature")
-      .on(t.runId, t.recordId)
-      .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_runrecord_record").on(t.recordId, t.runId),
-  ],
-);
+export const runRecord = labelLinks("lamindb_runrecord", "run", {
+  column: "record_id",
+  references: () => record.id,
+});
 
-export const runProject = pgTable(
-  "lamindb_runproject",
-  {
-    ...runLinkColumns(),
-    projectId: integer("project_id")
-      .notNull()
-      .references(() => project.id),
-    featureId: integer("feature_id").references(() => feature.id),
-  },
-  (t) => [
-    uniqueIndex("lamindb_runproject_with_feature")
-      .on(t.runId, t.projectId, t.featureId)
-      .where(sql`${t.featureId} IS NOT NULL`),
-    uniqueIndex("lamindb_runproject_without_feature")
-      .on(t.runId, t.projectId)
-      .where(sql`${t.featureId} IS NULL`),
-    index("lamindb_runproject_project").on(t.projectId, t.runId),
-  ],
-);
+export const runProject = labelLinks("lamindb_runproject", "run", {
+  column: "project_id",
+  references: () => project.id,
+});
 
 /**
  * lamindb-serverless, not LaminDB: the last storage event applied to each object key. Storage

@@ -32,7 +32,7 @@ type OntologyTable = typeof b.cellType;
 /** A `bionty_artifact<entity>` table as the core sees it: names only. */
 const linkOf = (table: typeof b.artifactCellType): LinkTable => ({
   table: getTableName(table),
-  entityColumn: table.entityId.name,
+  entityColumn: table.labelId.name,
 });
 
 const ontologyFields = (t: OntologyTable) => ({

@@ -1,26 +1,16 @@
-/**
- * The bionty module's registries as drizzle code: ontology-backed entities named as in LaminDB's
- * bionty (`bionty_celltype`, `bionty_celltype_parents`, `bionty_artifactcelltype`, ...), with the
- * core mixins of core/db/columns.ts (created_at, created_by_id, run_id, branch_id, space_id, ...).
- *
- * Migrations in `migrations/bionty/` are generated from this file with
- * `lamin migrate create NAME --module bionty` (drizzle-kit with drizzle.bionty.config.ts).
- */
-import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigserial,
   boolean,
   index,
   integer,
-  type PgColumn,
   pgTable,
   serial,
   text,
   uniqueIndex,
   varchar,
 } from "drizzle-orm/pg-core";
-import { artifact, linkColumns, sqlRecord, tracked } from "../../db/schema.js";
+import { labelLinks, sqlRecord, tracked } from "../../db/schema.js";
 
 /** bionty uids are deterministic: 14 base62 characters of md5(ontology id), see uid.ts. */
 const uid = () => varchar("uid", { length: 14 }).notNull().unique();
@@ -131,29 +121,16 @@ export const diseaseParents = parents("disease", (): AnyPgColumn => disease.id);
  * entity, e.g. by a `cat[bionty.CellType]` feature value. `*_ref_is_name` say whether the value
  * was given by name (LaminDB keeps them; null when unknown).
  */
-function artifactLinks(entity: string, target: () => PgColumn) {
-  return pgTable(
+const artifactLinks = (entity: string, target: () => AnyPgColumn) =>
+  labelLinks(
     `bionty_artifact${entity}`,
+    "artifact",
+    { column: `${entity}_id`, references: target },
     {
-      ...linkColumns(),
-      artifactId: integer("artifact_id")
-        .notNull()
-        .references(() => artifact.id, { onDelete: "cascade" }),
-      entityId: integer(`${entity}_id`).notNull().references(target),
       labelRefIsName: boolean("label_ref_is_name"),
       featureRefIsName: boolean("feature_ref_is_name"),
     },
-    (t) => [
-      uniqueIndex(`bionty_artifact${entity}_with_feature`)
-        .on(t.artifactId, t.entityId, t.featureId)
-        .where(sql`${t.featureId} IS NOT NULL`),
-      uniqueIndex(`bionty_artifact${entity}_without_feature`)
-        .on(t.artifactId, t.entityId)
-        .where(sql`${t.featureId} IS NULL`),
-      index(`bionty_artifact${entity}_${entity}`).on(t.entityId, t.artifactId),
-    ],
   );
-}
 
 export const artifactOrganism = artifactLinks("organism", () => organism.id);
 export const artifactGene = artifactLinks("gene", () => gene.id);
