@@ -20,7 +20,7 @@ import {
   tracked,
 } from "./base.js";
 import { requiredName, text } from "./checks.js";
-import { isTypeFlag, namedUnderType, type TypedTable, typeIdOf } from "./typed.js";
+import { isTypeFlag, namedUnderType, type TypedTable, typeFields, typeIdOf } from "./typed.js";
 
 export interface LnRecord extends Tracked {
   uid: string;
@@ -49,9 +49,7 @@ const RECORD_SPEC: Spec = {
     ...common(r),
     name: { column: r.name, type: "string" },
     description: { column: r.description, type: "string" },
-    is_type: { column: r.isType, type: "boolean" },
-    type__uid: { column: recordType.uid, type: "string" },
-    type__name: { column: recordType.name, type: "string" },
+    ...typeFields(r as TypedTable, recordType as TypedTable),
   },
   ...plainUids("record", UID_LENGTHS.record),
 };

@@ -7,6 +7,7 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { ConflictError, ValidationError } from "../../errors.js";
 import { TRASH } from "../branch.js";
+import type { FieldMap } from "../query.js";
 import { type Decision, firstNamed, type Transaction } from "./base.js";
 
 export type TypedTable = PgTable & {
@@ -19,6 +20,13 @@ export type TypedTable = PgTable & {
 };
 
 type Runner = Pick<Transaction, "select">;
+
+/** The filter fields of a row's type (`type` is an alias of the same table, joined on type_id). */
+export const typeFields = (table: TypedTable, type: TypedTable): FieldMap => ({
+  is_type: { column: table.isType, type: "boolean" },
+  type__uid: { column: type.uid, type: "string" },
+  type__name: { column: type.name, type: "string" },
+});
 
 /** `is_type` as given: omitted is false; anything but a boolean is refused. */
 export function isTypeFlag(value: unknown, registry: string): boolean {

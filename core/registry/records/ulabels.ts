@@ -24,7 +24,7 @@ import {
   tracked,
 } from "./base.js";
 import { requiredName, text } from "./checks.js";
-import { isTypeFlag, namedUnderType, typeIdOf } from "./typed.js";
+import { isTypeFlag, namedUnderType, type TypedTable, typeFields, typeIdOf } from "./typed.js";
 
 export interface ULabel extends Tracked {
   uid: string;
@@ -55,9 +55,7 @@ const ULABEL_SPEC: Spec = {
     ...common(u),
     name: { column: u.name, type: "string" },
     description: { column: u.description, type: "string" },
-    is_type: { column: u.isType, type: "boolean" },
-    type__uid: { column: ulabelType.uid, type: "string" },
-    type__name: { column: ulabelType.name, type: "string" },
+    ...typeFields(u as TypedTable, ulabelType as TypedTable),
   },
   ...plainUids("ulabel", UID_LENGTHS.ulabel),
 };
