@@ -111,6 +111,25 @@ describe.each(BACKENDS)("recreating runs on %s", (backend) => {
     expect(row?.run).toBe(run3);
   });
 
+  it("schemas made during a run record it as their creating run, composites too", async () => {
+    await ln.features.create({ name: "x", dtype: "int" });
+    const run = await track("schemas.sh");
+    await ln.schemas.create({ name: "xs", features: ["x"] });
+    await ln.schemas.create({ name: "xc", components: { obs: "xs" } });
+    await ln.finish();
+    await ln.schemas.create({ name: "untracked", features: ["x"], maximalSet: true });
+    const made = await queryRows<{ name: string; run: string | null }>(
+      ln.db,
+      sql`SELECT s.name, r.uid AS run FROM lamindb_schema s LEFT JOIN lamindb_run r ON r.id = s.run_id
+        WHERE s.name IN ('xs', 'xc', 'untracked') ORDER BY s.id`,
+    );
+    expect(made).toEqual([
+      { name: "xs", run },
+      { name: "xc", run },
+      { name: "untracked", run: null },
+    ]);
+  });
+
   it("refuses unknown records", async () => {
     await expect(ln.artifacts.recreatingRuns("aaaaaaaaaaaaaaaa0000")).rejects.toMatchObject({
       kind: "not-found",

@@ -244,7 +244,6 @@ export class Schemas {
         maximalSet,
       });
     }
-    const userId = this.instance.user.id;
     const text = description(input.description);
     return this.db.transaction(async (tx) => {
       await lock(tx, LOCK.schema, name);
@@ -264,15 +263,18 @@ export class Schemas {
       );
       const found = await this.existing(tx, name, hash);
       if (found) return found;
-      const uid = KNOWN_SCHEMAS[hash] ?? randomBase62(UID_LENGTHS.schema);
-      const [row] = await rows<{ id: number }>(
-        tx,
-        sql`INSERT INTO lamindb_schema (uid, name, description, n_members, coerce, flexible, itype,
-            hash, minimal_set, ordered_set, maximal_set, created_by_id)
-          VALUES (${uid}, ${name}, ${text}, ${n}, ${coerce}, ${flexible}, 'Feature', ${hash},
-            ${minimalSet}, ${orderedSet}, ${maximalSet}, ${userId}) RETURNING id`,
-      );
-      const id = Number((row as { id: number }).id);
+      const id = await this.insert(tx, {
+        hash,
+        name,
+        text,
+        n,
+        coerce,
+        flexible,
+        itype: "Feature",
+        minimalSet,
+        orderedSet,
+        maximalSet,
+      });
       // one statement per member keeps the link ids in schema order (members are read by id)
       for (const f of features) {
         await tx.execute(
@@ -358,16 +360,16 @@ export class Schemas {
       );
       const found = await this.existing(tx, name, hash);
       if (found) return found;
-      const uid = KNOWN_SCHEMAS[hash] ?? randomBase62(UID_LENGTHS.schema);
-      const [row] = await rows<{ id: number }>(
-        tx,
-        sql`INSERT INTO lamindb_schema (uid, name, description, n_members, coerce, flexible, itype,
-            hash, minimal_set, ordered_set, maximal_set, created_by_id, run_id)
-          VALUES (${uid}, ${name}, ${text}, -1, false, true, ${COMPOSITE}, ${hash},
-            ${flags.minimalSet}, ${flags.orderedSet}, ${flags.maximalSet}, ${userId}, ${runId})
-          RETURNING id`,
-      );
-      const id = Number((row as { id: number }).id);
+      const id = await this.insert(tx, {
+        hash,
+        name,
+        text,
+        n: -1,
+        coerce: false,
+        flexible: true,
+        itype: COMPOSITE,
+        ...flags,
+      });
       for (const c of components) {
         await tx.execute(
           sql`INSERT INTO lamindb_schemacomponent (composite_id, component_id, slot, created_by_id, run_id)
@@ -376,6 +378,38 @@ export class Schemas {
       }
       return { record: await this.read(tx, id), status: "created" as const };
     });
+  }
+
+  /**
+   * The `lamindb_schema` row of a new schema (a known hash keeps its fixed uid), made by the
+   * current user and the tracked run, if any.
+   */
+  private async insert(
+    tx: Runner,
+    s: {
+      hash: string;
+      name: string;
+      text: string | null;
+      n: number;
+      coerce: boolean;
+      flexible: boolean;
+      itype: string;
+      minimalSet: boolean;
+      orderedSet: boolean;
+      maximalSet: boolean;
+    },
+  ): Promise<number> {
+    const uid = KNOWN_SCHEMAS[s.hash] ?? randomBase62(UID_LENGTHS.schema);
+    const runId = currentRun(this.instance)?.id ?? null;
+    const [row] = await rows<{ id: number }>(
+      tx,
+      sql`INSERT INTO lamindb_schema (uid, name, description, n_members, coerce, flexible, itype,
+          hash, minimal_set, ordered_set, maximal_set, created_by_id, run_id)
+        VALUES (${uid}, ${s.name}, ${s.text}, ${s.n}, ${s.coerce}, ${s.flexible}, ${s.itype},
+          ${s.hash}, ${s.minimalSet}, ${s.orderedSet}, ${s.maximalSet}, ${this.instance.user.id},
+          ${runId}) RETURNING id`,
+    );
+    return Number((row as { id: number }).id);
   }
 
   /** A schema by name or uid. */

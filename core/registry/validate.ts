@@ -358,6 +358,16 @@ class Tally {
   }
 }
 
+/** The `dtype` issue of a column whose values in `bad` are not of its dtype. */
+const dtypeIssue = (column: string, dtype: string, bad: Tally): Issue => ({
+  kind: "dtype",
+  column,
+  dtype,
+  count: bad.total,
+  distinct: bad.counts.size,
+  values: bad.list(),
+});
+
 type Runner = Pick<Db, "execute">;
 
 const LABEL_TABLES = {
@@ -526,16 +536,7 @@ export async function checkTable(
           }
         }
       }
-      if (bad.total) {
-        issues.push({
-          kind: "dtype",
-          column,
-          dtype,
-          count: bad.total,
-          distinct: bad.counts.size,
-          values: bad.list(),
-        });
-      }
+      if (bad.total) issues.push(dtypeIssue(column, dtype, bad));
       const distinct = [...new Set(labels)];
       const missingValues: ValueCount[] = [];
       let missingCount = 0;
@@ -606,14 +607,7 @@ export async function checkTable(
       else bad.add(raw);
     }
     if (bad.total) {
-      issues.push({
-        kind: "dtype",
-        column,
-        dtype,
-        count: bad.total,
-        distinct: bad.counts.size,
-        values: bad.list(),
-      });
+      issues.push(dtypeIssue(column, dtype, bad));
     } else if (table.single && checked.length === 1) {
       annotate[column] = checked[0];
     }
