@@ -75,6 +75,7 @@ describe("lamin feature / ulabel / project / annotate / search", () => {
     expectRefusal(await run("annotate", "--key", "raw/nope.csv"), 3, /raw\/nope.csv/);
     expectRefusal(await run("annotate", a.uid, "--key", "raw/a.csv"), 2, /not both/);
     expectRefusal(await run("annotate", "--features", "temperature=1"), 2, /which artifact/);
+    expectRefusal(await run("annotate", "raw/a.csv"), 2, /to name it by key: --key raw\/a.csv/);
     expectRefusal(await run("annotate", "--run", "--key", "raw/a.csv"), 2, /run's uid/);
 
     const keys = async (...args: string[]) =>

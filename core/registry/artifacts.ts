@@ -858,7 +858,10 @@ export class Artifacts {
       if (!/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/.test(uid)) {
         throw new ValidationError(
           `'${uid}' is not an artifact uid`,
-          "an artifact uid has 20 base62 characters (16 for the latest version of a family)",
+          `an artifact uid has 20 base62 characters (16 for the latest version of a family)${
+            // looks like a key: say how to give one
+            /[/.]/.test(uid) ? `; to name it by key: --key ${uid}` : ""
+          }`,
         );
       }
       const rows =
