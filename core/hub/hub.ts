@@ -294,17 +294,12 @@ export class Hub {
 
   /**
    * The account a key belongs to. Every refusal looks the same to the caller ("invalid"), so a
-   * response never tells a guesser which part was wrong; failures feed the throttle.
+   * response never tells a guesser which part was wrong. The key is verified first and only a
+   * failure meets the throttle: a correct key is never refused for other people's failures.
    */
   async authenticate(key: string, clientAddress?: string): Promise<AuthResult> {
     const parsed = typeof key === "string" ? parseApiKey(key) : undefined;
-    const verdict = this.throttle.check(parsed?.prefix, clientAddress);
-    if (!verdict.allowed)
-      return { error: "throttled", retryAfterSeconds: verdict.retryAfterSeconds };
-    if (!parsed) {
-      this.throttle.fail(undefined, clientAddress);
-      return { error: "invalid" };
-    }
+    if (!parsed) return this.refuse(undefined, clientAddress);
     const [row] = await this.db
       .select({
         keyId: hubApiKey.id,
@@ -323,11 +318,7 @@ export class Hub {
       secretMatches(parsed.secret, row.secretSha256) &&
       row.revokedAt === null &&
       (row.expiresAt === null || row.expiresAt.getTime() > now);
-    if (!ok) {
-      this.throttle.fail(parsed.prefix, clientAddress);
-      return { error: "invalid" };
-    }
-    this.throttle.succeed(parsed.prefix);
+    if (!ok) return this.refuse(parsed.prefix, clientAddress);
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
       await this.db
         .update(hubApiKey)
@@ -335,6 +326,14 @@ export class Hub {
         .where(eq(hubApiKey.id, row.keyId));
     }
     return { account: row.account };
+  }
+
+  /** A failed attempt: counted; past a budget it is "throttled" (slow down), else "invalid". */
+  private refuse(prefix: string | undefined, clientAddress: string | undefined): AuthResult {
+    const verdict = this.throttle.fail(prefix, clientAddress);
+    return verdict.allowed
+      ? { error: "invalid" }
+      : { error: "throttled", retryAfterSeconds: verdict.retryAfterSeconds };
   }
 
   // ---- instances ----

@@ -347,8 +347,9 @@ export function createHubApp(opts: HubAppOptions) {
         type: problemType("throttled"),
         title: "Too many requests",
         status: 429,
-        detail: "too many failed attempts with this key or from this address",
-        hint: "wait for the time in retry-after, then check the key",
+        detail:
+          "the key is not valid, and too many failed attempts came with this key prefix or from this network",
+        hint: "check the key (a valid key is always accepted), or wait for the time in retry-after",
       });
       res.headers.set("retry-after", String(Math.max(1, result.retryAfterSeconds ?? 1)));
       return res;
