@@ -17,6 +17,7 @@ import {
   validateKind,
   validateMemberRole,
 } from "./names.js";
+import { type InstanceRole, strongest } from "./roles.js";
 import {
   type AccountKind,
   type CollaboratorRole,
@@ -28,6 +29,8 @@ import {
   type MemberRole,
 } from "./schema.js";
 import { AuthThrottle } from "./throttle.js";
+
+export { allows, type InstanceRole } from "./roles.js";
 
 export interface HubAccount {
   id: number;
@@ -73,23 +76,9 @@ export interface HubInstanceRecord extends HubInstancePublic {
   db_url: string;
 }
 
-export type InstanceRole = "owner" | "admin" | "write" | "read";
 export type AuthResult =
   | { account: HubAccount }
   | { error: "invalid" | "throttled"; retryAfterSeconds?: number };
-
-const RANK: Record<InstanceRole, number> = { read: 1, write: 2, admin: 3, owner: 4 };
-
-/** Whether `role` grants `need`; the owner can do everything an admin can. */
-export function allows(role: InstanceRole | undefined, need: "read" | "write" | "admin"): boolean {
-  return role !== undefined && RANK[role] >= RANK[need];
-}
-
-function strongest(...roles: (InstanceRole | undefined)[]): InstanceRole | undefined {
-  let best: InstanceRole | undefined;
-  for (const r of roles) if (r && (!best || RANK[r] > RANK[best])) best = r;
-  return best;
-}
 
 /** last_used_at is bookkeeping: writing it on every request would cost a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;

@@ -20,9 +20,10 @@ import {
 } from "../../core/hub/hub.js";
 import { InstancePool } from "../../core/hub/instances.js";
 import type { Instance } from "../../core/instance.js";
-import { createApp, TABLE_PATH } from "../api/app.js";
+import { createApp } from "../api/app.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
+import { refuseAmbiguousPaths } from "../api/paths.js";
 import { problem, problemResponse, problemType } from "../api/problem.js";
 
 export interface ProvisionArgs {
@@ -88,6 +89,8 @@ function storageFor(
 interface Forward {
   instance: Instance;
   basePath: string;
+  /** The caller's role: each route of the instance API checks what it needs (api/roles.ts). */
+  role: InstanceRole;
 }
 
 /**
@@ -112,18 +115,6 @@ async function clientAddress(c: Context, trustedProxies: number): Promise<string
   } catch {
     return "unknown";
   }
-}
-
-/**
- * What a request to the instance API needs: read to look (validating data is looking: it
- * writes nothing), admin to destroy or repair.
- */
-export function needOf(method: string, path: string, query: URLSearchParams) {
-  if (path === "/reconcile") return "admin" as const;
-  if (method === "GET" || method === "HEAD") return "read" as const;
-  if (method === "POST" && TABLE_PATH.test(path)) return "read" as const;
-  if (method === "DELETE" && query.get("permanent") === "true") return "admin" as const;
-  return "write" as const;
 }
 
 const Slug = z.object({
@@ -320,6 +311,7 @@ export function createHubApp(opts: HubAppOptions) {
   const instanceApp = createApp({
     instance: (c) => (c.env as Forward).instance,
     authorize: () => true,
+    role: (c) => (c.env as Forward).role,
     basePath: (c) => (c.env as Forward).basePath,
     ...(opts.version ? { version: opts.version } : {}),
   });
@@ -331,6 +323,8 @@ export function createHubApp(opts: HubAppOptions) {
       "Accounts, API keys, instances and collaborators; each instance's API is at /instances/{owner}/{name}/...",
   });
 
+  // before anything else: a path read one way here and another way behind is refused
+  app.use("*", refuseAmbiguousPaths());
   app.use("*", async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
@@ -386,22 +380,21 @@ export function createHubApp(opts: HubAppOptions) {
     return role;
   };
 
-  // The instance API of each instance, behind the hub's authorization.
+  // The instance API of each instance: the role is checked by the route the instance app
+  // dispatches (api/roles.ts), so the path is never read a second time here.
   const forward = async (c: Context<HubEnv>) => {
     const owner = c.req.param("owner") ?? "";
     const name = c.req.param("name") ?? "";
-    const url = new URL(c.req.url);
-    // ["", "instances", owner, name, ...the instance API's path]
-    const parts = url.pathname.split("/");
-    const basePath = parts.slice(0, 4).join("/");
-    const path = `/${parts.slice(4).join("/")}`;
     // one query for the role and the record: this runs on every request
     const access = await hub.access(c.var.account.handle, owner, name);
     if (!access) throw notFound(owner, name);
-    const need = needOf(c.req.method, path, url.searchParams);
-    if (!allows(access.role, need)) throw forbidden(access.role, need);
     const instance = await pool.get(access.instance);
-    const target = new URL(path + url.search, url.origin);
+    const url = new URL(c.req.url);
+    // ["", "instances", owner, name, ...the instance API's path]
+    const parts = url.pathname.split("/");
+    const target = new URL(url.origin);
+    target.pathname = `/${parts.slice(4).join("/")}`;
+    target.search = url.search;
     const raw = c.req.raw;
     const hasBody = raw.body !== null && raw.method !== "GET" && raw.method !== "HEAD";
     const request = new Request(target, {
@@ -409,7 +402,11 @@ export function createHubApp(opts: HubAppOptions) {
       headers: raw.headers,
       ...(hasBody ? { body: raw.body, duplex: "half" } : {}),
     } as RequestInit);
-    const forwardEnv: Forward = { instance, basePath };
+    const forwardEnv: Forward = {
+      instance,
+      basePath: parts.slice(0, 4).join("/"),
+      role: access.role,
+    };
     return instanceApp.fetch(request, forwardEnv);
   };
 
