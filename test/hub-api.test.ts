@@ -241,7 +241,7 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
           id: "x",
           owner: a.owner,
           name: a.name,
-          storage_root: a.storageRoot,
+          storage_root: a.storageRoot ?? "",
           storage_endpoint: null,
           created_at: new Date(),
         };

@@ -397,6 +397,26 @@ export class Hub {
     return row;
   }
 
+  /**
+   * An instance whose storage overlaps `root` (the same root, inside it, or around it), if any:
+   * storage is never shared, so a new instance may not take such a root.
+   */
+  async instanceOverlapping(root: string): Promise<{ owner: string; name: string } | undefined> {
+    const [row] = await this.db
+      .select({ owner: ownerAccount.handle, name: hubInstance.name })
+      .from(hubInstance)
+      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
+      .where(
+        or(
+          eq(hubInstance.storageRoot, root),
+          sql`starts_with(${hubInstance.storageRoot}, ${root}::text || '/')`,
+          sql`starts_with(${root}::text, ${hubInstance.storageRoot} || '/')`,
+        ),
+      )
+      .limit(1);
+    return row;
+  }
+
   /** Every instance whose storage is below `prefix` (`s3://bucket/`): what a reconcile covers. */
   async instancesBelow(prefix: string): Promise<HubInstanceRecord[]> {
     return this.selectRecords()

@@ -8,7 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
-import { LaminError, ValidationError } from "../../core/errors.js";
+import { LaminError } from "../../core/errors.js";
 import {
   allows,
   type Hub,
@@ -29,7 +29,8 @@ import { problem, problemResponse, problemType } from "../api/problem.js";
 export interface ProvisionArgs {
   owner: string;
   name: string;
-  storageRoot: string;
+  /** As the caller asked: absent for the hub's default; checked by the provisioner's policy. */
+  storageRoot?: string;
   storageEndpoint?: string;
   /** The account that asked. */
   by: HubAccount;
@@ -41,11 +42,6 @@ export interface HubAppOptions {
   provision?: (args: ProvisionArgs) => Promise<HubInstancePublic>;
   /** Remove an instance entirely; absent: the hub only forgets it. */
   deprovision?: (owner: string, name: string) => Promise<void>;
-  /**
-   * Where instances go when their creator names no storage: `<root>/<owner>/<name>` (a deployed
-   * hub: its stage's bucket). Absent: the storage must be named.
-   */
-  defaultStorage?: { root: string; endpoint?: string };
   /** Open the instance behind a hub record (default: Postgres pool of 4 + its storage). */
   openInstance?: (record: HubInstanceRecord) => Promise<Instance>;
   version?: string;
@@ -55,34 +51,6 @@ export interface HubAppOptions {
 
 interface HubEnv {
   Variables: { account: HubAccount };
-}
-
-/** The storage a new instance asked for, or the hub's default place for it. */
-function storageFor(
-  body: {
-    owner: string;
-    name: string;
-    storage_root?: string | undefined;
-    storage_endpoint?: string | undefined;
-  },
-  fallback: HubAppOptions["defaultStorage"],
-): { storageRoot: string; storageEndpoint?: string } {
-  if (body.storage_root) {
-    return {
-      storageRoot: body.storage_root,
-      ...(body.storage_endpoint ? { storageEndpoint: body.storage_endpoint } : {}),
-    };
-  }
-  if (!fallback) {
-    throw new ValidationError(
-      "this hub has no default storage: name one",
-      "pass --storage ./folder or --storage s3://bucket/prefix",
-    );
-  }
-  return {
-    storageRoot: `${fallback.root.replace(/\/+$/, "")}/${body.owner}/${body.name}`,
-    ...(fallback.endpoint ? { storageEndpoint: fallback.endpoint } : {}),
-  };
 }
 
 /** What the hub hands the instance app for one forwarded request. */
@@ -222,9 +190,13 @@ const routes = {
       z.object({
         owner: z.string().min(1).max(64),
         name: z.string().min(1).max(128),
-        /** Absent: the hub's default storage, `<default root>/<owner>/<name>`. */
+        /**
+         * Absent: the hub's default storage, `<default root>/<owner>/<name>`. Else an absolute
+         * folder or s3://bucket/prefix strictly inside a storage area the operator allowed.
+         */
         storage_root: z.string().min(1).max(1024).optional(),
-        storage_endpoint: z.string().url().optional(),
+        /** Only the endpoint the operator configured for that area is accepted. */
+        storage_endpoint: z.string().max(1024).optional(),
       }),
     ),
     responses: {
@@ -474,8 +446,13 @@ export function createHubApp(opts: HubAppOptions) {
           hint: "ask the hub's operator",
         }) as never;
       }
-      const storage = storageFor(body, opts.defaultStorage);
-      const made = await opts.provision({ owner: body.owner, name: body.name, ...storage, by: me });
+      const made = await opts.provision({
+        owner: body.owner,
+        name: body.name,
+        ...(body.storage_root !== undefined ? { storageRoot: body.storage_root } : {}),
+        ...(body.storage_endpoint !== undefined ? { storageEndpoint: body.storage_endpoint } : {}),
+        by: me,
+      });
       return c.json(publicInstance(made), 201);
     })
     .openapi(routes.instance, async (c) => {

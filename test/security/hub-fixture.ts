@@ -12,6 +12,7 @@ import { openHub } from "../../core/hub/open.js";
 import { AuthThrottle } from "../../core/hub/throttle.js";
 import type { Instance } from "../../core/instance.js";
 import { initInstance } from "../../core/setup.js";
+import { randomBase62 } from "../../core/uid.js";
 import { postgresUrl, tempDir } from "../helpers.js";
 
 export const ADMIN_URL =
@@ -39,7 +40,9 @@ export async function hubFixture(opts: { throttle?: AuthThrottle } = {}): Promis
   for (const h of ["alice", "bob", "carol", "dave", "eve"]) await hub.createAccount(h);
   const root = join(work, "alpha");
   const dbUrl = postgresUrl();
-  const instance = await initInstance({ storage: root, name: "alpha", db: dbUrl });
+  // its local settings get a name of their own: a test file may make several fixtures
+  const local = `alpha-${randomBase62(6).toLowerCase()}`;
+  const instance = await initInstance({ storage: root, name: local, db: dbUrl });
   await hub.recordInstance({ owner: "alice", name: "alpha", storageRoot: root, dbUrl });
   await hub.setCollaborator("alice", "alpha", "bob", "admin");
   await hub.setCollaborator("alice", "alpha", "carol", "write");
