@@ -35,7 +35,21 @@ export interface DatabaseProvisioner {
 
 export type ProvisionStep = "create database" | InstanceStoreStep | "record in hub";
 
-/** Provisioning failed at `step`; nothing made before it is left behind. */
+/** What a failed step says when its error is not ours to show (a driver's, with SQL in it). */
+const STEP_FAILED: Record<ProvisionStep, string> = {
+  "create database": "the instance's database could not be created",
+  database: "the instance's database could not be opened",
+  migrate: "the instance's database could not be migrated",
+  seed: "the instance's first rows could not be written",
+  "storage marker": "the storage could not be written",
+  "record in hub": "the hub could not record the instance",
+};
+
+/**
+ * Provisioning failed at `step`; nothing made before it is left behind. The message is for the
+ * caller (over HTTP too): one short sentence, never SQL, parameters, URLs or passwords. The
+ * cause stays attached for the hub's own log ({@link provisionLogEntry}).
+ */
 export class ProvisionError extends LaminError {
   constructor(
     readonly slug: string,
@@ -45,11 +59,36 @@ export class ProvisionError extends LaminError {
     const inner = cause instanceof LaminError ? cause : undefined;
     super(
       inner?.kind ?? "unavailable",
-      `provisioning '${slug}' failed at step '${step}': ${(cause as Error)?.message ?? cause}`,
-      inner?.hint ?? "nothing was kept: fix the cause and run it again",
+      `provisioning '${slug}' failed at step '${step}': ${(inner && shortMessage(inner.message)) || STEP_FAILED[step]}`,
+      inner?.hint ??
+        "nothing was kept: try again; if it persists, tell the hub's operator (the hub's log names the cause)",
       { cause },
     );
   }
+}
+
+/**
+ * A typed error's message as a caller may see it: its first line, before any driver text
+ * ("Failed query: ..."), database URLs withheld, at most 200 characters. Empty when nothing is
+ * left.
+ */
+function shortMessage(message: string): string {
+  const first = (message.split("\n")[0] ?? "").split(/:?\s*Failed query:/)[0] ?? "";
+  const withheld = first.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s@/]*@\S*/gi, "(a URL)");
+  const noDatabase = withheld.replace(/\bpostgres(?:ql)?:\/\/\S*/gi, "(a database URL)");
+  return noDatabase.length > 200 ? `${noDatabase.slice(0, 197)}...` : noDatabase.trim();
+}
+
+/**
+ * What the hub's operator sees of a failed provisioning in its log: the step and every cause's
+ * message, with the passwords of URLs masked.
+ */
+export function provisionLogEntry(error: ProvisionError): Record<string, unknown> {
+  const causes: string[] = [];
+  for (let e: unknown = error.cause; e && causes.length < 4; e = (e as Error).cause) {
+    causes.push(String((e as Error).message ?? e).replace(/(:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1****@"));
+  }
+  return { level: "error", action: "provision", instance: error.slug, step: error.step, causes };
 }
 
 export interface ProvisionInput {

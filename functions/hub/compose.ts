@@ -10,7 +10,9 @@ import {
   deprovisionInstance,
   NeonProvisioner,
   PostgresProvisioner,
+  ProvisionError,
   provisionInstance,
+  provisionLogEntry,
 } from "../../core/hub/provision.js";
 import { type StorageConfig, StoragePolicy } from "../../core/hub/storage-policy.js";
 import { type StageConfig, stageStorageRoot } from "../shared/stage.js";
@@ -38,21 +40,33 @@ export function composeHubApp(
     ...rest,
     hub,
     provision: ({ owner, name, storageRoot, storageEndpoint }) =>
-      provisionInstance(
-        hub,
-        provisioner,
-        {
-          owner,
-          name,
-          ...(storageRoot !== undefined ? { storageRoot } : {}),
-          ...(storageEndpoint !== undefined ? { storageEndpoint } : {}),
-        },
-        policy,
+      logged(
+        provisionInstance(
+          hub,
+          provisioner,
+          {
+            owner,
+            name,
+            ...(storageRoot !== undefined ? { storageRoot } : {}),
+            ...(storageEndpoint !== undefined ? { storageEndpoint } : {}),
+          },
+          policy,
+        ),
       ),
     deprovision: async (owner, name) => {
       await deprovisionInstance(hub, provisioner, owner, name);
     },
   });
+}
+
+/** A provisioning that failed is logged with its cause: the caller's answer has none. */
+async function logged<T>(provisioning: Promise<T>): Promise<T> {
+  try {
+    return await provisioning;
+  } catch (error) {
+    if (error instanceof ProvisionError) console.error(JSON.stringify(provisionLogEntry(error)));
+    throw error;
+  }
 }
 
 /** Instance databases: through Neon's API when its key is linked, else on the hub's server. */
