@@ -8,10 +8,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
+import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenOn } from "../../cli/commands/serve.js";
 import { allows } from "../../core/hub/hub.js";
 import { createApp } from "../../functions/api/app.js";
+import type { ApiEnv } from "../../functions/api/env.js";
+import { assertRolesDeclared, requires } from "../../functions/api/roles.js";
 import { createHubApp } from "../../functions/hub/app.js";
 import { RemoteInstance } from "../../sdk/remote.js";
 import { useTempHome, writeTree } from "../helpers.js";
@@ -202,6 +205,14 @@ describe.skipIf(!process.env.DATABASE_URL)("hub: roles decided on the dispatched
       req.on("error", reject);
       req.end();
     });
+
+  it("a route of the instance API without a declared role stops the app from being built", () => {
+    const app = new Hono<ApiEnv>();
+    app.get("/listed", requires("read"), (c) => c.text("ok"));
+    app.post("/forgotten", (c) => c.text("ok"));
+    expect(() => assertRolesDeclared(app.routes, new Set())).toThrow(/POST \/forgotten/);
+    expect(() => assertRolesDeclared(app.routes.slice(0, 2), new Set())).not.toThrow();
+  });
 
   it("every route of the instance API has a decided role (this table covers them all)", () => {
     const routes = instanceRoutes();
