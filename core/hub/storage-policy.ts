@@ -151,15 +151,13 @@ export class StoragePolicy {
       throw outside(raw, hint);
     }
     if (real.kind === "local") {
-      for (const r of this.reserved) {
-        const held = realDeep(r);
-        if (overlaps(real.path, held)) {
-          throw new LaminError(
-            "permission",
-            `the storage '${raw}' overlaps the hub's own files`,
-            `choose a folder apart from ${held}; ${hint}`,
-          );
-        }
+      // (where the hub's own files are is not the caller's to learn: the hint does not say)
+      if (this.reserved.some((r) => overlaps(real.path, realDeep(r)))) {
+        throw new LaminError(
+          "permission",
+          `the storage '${raw}' overlaps the hub's own files`,
+          `choose a folder apart from them: ${hint}`,
+        );
       }
     }
     return { root: rootOf(real), ...(area.endpoint ? { endpoint: area.endpoint } : {}) };
