@@ -37,6 +37,7 @@ export async function save(
     kind?: string;
     versionTag?: string;
     schema?: string;
+    followLinks?: boolean;
   },
 ) {
   const progress = progressPrinter(basename(path));
@@ -49,6 +50,7 @@ export async function save(
         ...(opts.description !== undefined ? { description: opts.description } : {}),
         ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
         ...(opts.versionTag !== undefined ? { versionTag: opts.versionTag } : {}),
+        ...(opts.followLinks ? { followLinks: true } : {}),
         onProgress: progress,
       })
       .finally(() => progress.end());

@@ -102,6 +102,12 @@ export interface SaveOptions {
   onProgress?: (progress: Progress) => void;
   /** Validate against this schema (name or uid) first; link it and annotate (validate.ts). */
   schema?: string;
+  /**
+   * A folder: read files that symbolic links inside it point to outside it (LaminDB does). By
+   * default such a link is refused: nothing outside the folder being saved is read unasked.
+   * Links to files inside the folder are always followed (saved as regular files).
+   */
+  followLinks?: boolean;
 }
 
 export interface ListOptions extends PageOptions {
@@ -172,7 +178,7 @@ interface Inspected {
 }
 
 /** What a client declares before uploading bytes (see `prepareUpload`). */
-export interface UploadRequest extends Omit<SaveOptions, "onProgress"> {
+export interface UploadRequest extends Omit<SaveOptions, "onProgress" | "followLinks"> {
   /** The file or folder name, for its suffix (e.g. `counts.csv`, `images.zarr`). */
   name: string;
   size: number;
@@ -716,6 +722,7 @@ export class Artifacts {
     const onProgress = opts.onProgress;
     const hash = isFolder
       ? await hashFolder(abs, {
+          links: opts.followLinks ? "follow" : "inside",
           ...(onProgress
             ? {
                 onProgress: (done) => onProgress({ phase: "hash", done, total: -1, unit: "bytes" }),

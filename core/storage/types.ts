@@ -1,4 +1,5 @@
 /** What registries need from a storage location; local folders now, S3 and GCS share the shape. */
+import { IntegrityError } from "../errors.js";
 import type { FileHash, FolderHash } from "../hash.js";
 
 export type StorageType = "local" | "s3" | "gs";
@@ -80,6 +81,24 @@ export class StaleObjectError extends Error {
   constructor(readonly key: string) {
     super(`object ${key} changed while it was read`);
     this.name = "StaleObjectError";
+  }
+}
+
+/**
+ * A key of local storage whose path passes through a symbolic link (`link`, storage-relative):
+ * lamindb never follows one, so the key names no bytes of the storage. Where the link points is
+ * not said: it may be a path of the server that the caller must not learn.
+ */
+export class LinkedKeyError extends IntegrityError {
+  constructor(
+    readonly key: string,
+    readonly link: string,
+  ) {
+    super(
+      `${key} is not in the storage: ${link === key ? "it" : `'${link}'`} is a symbolic link, which lamindb does not follow`,
+      "put the file or folder itself in storage instead of a link (e.g. cp -L), then run `lamin reconcile`",
+    );
+    this.name = "LinkedKeyError";
   }
 }
 

@@ -27,6 +27,7 @@ import type { Instance } from "../../../core/instance.js";
 import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
 import { COMPOSITE } from "../../../core/registry/schemas.js";
 import type { Issue } from "../../../core/registry/validate.js";
+import { LinkedKeyError } from "../../../core/storage/types.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
@@ -375,7 +376,8 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
       const key = await downloadableKey(c.var.instance, artifact.uid);
       const { size, stream } = await c.var.instance.storage
         .openRead(`${key}/${safeRelativePath(path)}`)
-        .catch(() => {
+        .catch((error) => {
+          if (error instanceof LinkedKeyError) throw error;
           throw new NotFoundError(
             `${artifact.uid} has no file '${path}'`,
             `list its files with /artifacts/${artifact.uid}/download`,
@@ -504,13 +506,19 @@ async function downloadableKey(instance: Instance, uid: string): Promise<string>
   return physicalKey(row);
 }
 
-/** Bytes the registry knows of but storage does not have: a 422, never a 500 with a path. */
-const missingBytes = (uid: string) => (): never => {
-  throw new IntegrityError(
-    `the bytes of ${uid} are missing from storage`,
-    "restore them from a backup, or delete the artifact with ?permanent=true",
-  );
-};
+/**
+ * Bytes the registry knows of but storage does not have: a 422, never a 500 with a path. A link
+ * where the bytes should be says so (never where it points).
+ */
+const missingBytes =
+  (uid: string) =>
+  (error: unknown): never => {
+    if (error instanceof LinkedKeyError) throw error;
+    throw new IntegrityError(
+      `the bytes of ${uid} are missing from storage`,
+      "restore them from a backup, or delete the artifact with ?permanent=true",
+    );
+  };
 
 async function* bodyOf(request: Request): AsyncIterable<Uint8Array> {
   if (!request.body) return;
