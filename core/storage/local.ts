@@ -17,6 +17,7 @@ import {
 import {
   copyFile,
   type FileHandle,
+  link,
   lstat,
   mkdir,
   open,
@@ -26,12 +27,13 @@ import {
   rename,
   rm,
   stat,
+  unlink,
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import {
   bytesToHash,
   compareCodePoints,
@@ -45,6 +47,7 @@ import { mapLimit } from "../util/concurrency.js";
 import { limitBytes, readConsistently } from "./streams.js";
 import {
   LinkedKeyError,
+  type MoveOptions,
   type ObjectInfo,
   type ProgressFn,
   StaleObjectError,
@@ -276,11 +279,36 @@ export class LocalStorage implements StorageBackend {
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, opts: MoveOptions = {}): Promise<void> {
     const src = await this.confine(from);
     const dest = await this.confine(to, { parent: true });
     await mkdir(dirname(dest), { recursive: true });
-    await swapIn(src, dest);
+    if (opts.replace !== false) return swapIn(src, dest);
+    const taken = () =>
+      new ConflictError(
+        `${to} already exists in storage`,
+        "pick another key, or move or delete what is there first",
+      );
+    if ((await lstat(src)).isFile()) {
+      // a hard link fails if the destination exists, atomically; then the old name goes
+      const linked = await link(src, dest).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === "EEXIST") throw taken();
+          return false; // a file system without hard links: check, then rename
+        },
+      );
+      if (linked) return unlink(src);
+    }
+    if (
+      await lstat(dest).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw taken();
+    }
+    await rename(src, dest);
   }
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number> {

@@ -23,6 +23,11 @@ export interface StoredHash extends FileHash {
   bytesRead: number;
 }
 
+export interface MoveOptions {
+  /** Replace what is at the destination (default true). */
+  replace?: boolean;
+}
+
 /** Called with the bytes (or files, for folders) done so far, cumulative. */
 export type ProgressFn = (done: number) => void;
 
@@ -52,8 +57,11 @@ export interface StorageBackend {
   localPath(key: string): string | undefined;
   /** LaminDB hash of what is stored at `key` (a file, or every file below it). */
   hashStored(key: string, isFolder: boolean): Promise<FileHash | FolderHash>;
-  /** Put what is at `from` (file or folder) at `to`, replacing what was there. */
-  move(from: string, to: string): Promise<void>;
+  /**
+   * Put what is at `from` (file or folder) at `to`, replacing what was there; with
+   * `replace: false`, refuse (ConflictError) when something is at `to`.
+   */
+  move(from: string, to: string, opts?: MoveOptions): Promise<void>;
   /** Write a stream of bytes at `key`; more than `maxBytes` is refused and nothing is kept. */
   putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number>;
   /** Read the object at `key` as a stream. */
