@@ -34,6 +34,7 @@ import {
   validateInstanceName,
 } from "./settings.js";
 import { openStorage } from "./storage/open.js";
+import { assertRootFree } from "./storage/roots.js";
 import { S3Storage } from "./storage/s3.js";
 
 /** Where an embedded instance keeps its database, below a local storage root. */
@@ -77,8 +78,10 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       `connect to it with \`lamin connect ${name}\`, or pick another name with --name`,
     );
   }
-  // before anything is created: the bucket must be there (and tells its region)
+  // before anything is created: the bucket must be there (and tells its region); a folder must
+  // not hold or lie inside another instance's storage, or hold the settings folder
   const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
+  if (local) await assertRootFree(root, listInstanceSettings(), laminHome());
   await assertStorageUnmanaged(storage);
   if (local && existsSync(root) && !statSync(root).isDirectory()) {
     throw new ValidationError(

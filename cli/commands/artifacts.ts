@@ -3,6 +3,8 @@ import { basename } from "node:path";
 import { ValidationError } from "../../core/errors.js";
 import type { Artifact, ArtifactRef, OrderBy, SaveStatus } from "../../core/registry/artifacts.js";
 import { type Filter, parseFilterArgs } from "../../core/registry/query.js";
+import { resolveInstanceSettings } from "../../core/settings.js";
+import { assertSavable } from "../../core/storage/roots.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";
 import { progressPrinter } from "../progress.js";
 import { withTarget } from "../target.js";
@@ -40,6 +42,9 @@ export async function save(
     followLinks?: boolean;
   },
 ) {
+  const settings = resolveInstanceSettings();
+  // also when a local `lamin serve` saves it: this process reads the folder, the server never sees its path
+  if (settings.db.kind !== "remote") await assertSavable(path, settings);
   const progress = progressPrinter(basename(path));
   const result = await withTarget(async (ln) => {
     await attachActiveRun(ln);

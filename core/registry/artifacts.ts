@@ -24,6 +24,7 @@ import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from
 import { normaliseSequencer } from "../ingest/events.js";
 import type { Instance } from "../instance.js";
 import { cacheDir } from "../settings.js";
+import { assertSavable } from "../storage/roots.js";
 import { AUTO_KEY_PREFIX } from "../storage/types.js";
 import { canonicalSuffix, rawSuffix } from "../suffix.js";
 import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
@@ -789,6 +790,7 @@ export class Artifacts {
     if (!info) {
       throw new ValidationError(`path does not exist: ${path}`, "check the path and try again");
     }
+    await assertSavable(path, this.instance.settings);
     if (!info.isFile() && !info.isDirectory()) {
       throw new ValidationError(
         `not a regular file or folder: ${path}`,
