@@ -216,11 +216,13 @@ async function registerObject(
     change.uid = outcome.uid ?? change.uid;
   } catch (error) {
     change.action = "skipped";
-    if (error instanceof LinkedKeyError)
-      change.detail = error.message; // swapped in meanwhile
-    else if (error instanceof StaleObjectError || error instanceof NotFoundError) {
+    if (error instanceof LinkedKeyError) {
+      change.detail = error.message; // a link swapped in since the listing
+    } else if (error instanceof StaleObjectError || error instanceof NotFoundError) {
       change.detail = "the object changed while reconciling; run reconcile again";
-    } else throw error;
+    } else {
+      throw error;
+    }
   }
 }
 

@@ -90,9 +90,10 @@ const update = createRoute({
   method: "patch",
   path: "/artifacts/{uid}",
   tags,
-  summary: "Change the description or the key",
+  summary:
+    "Change the description or the key (the bytes of an artifact registered in place move with its key)",
   request: { params: uidParam, ...body(UpdateBody) },
-  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409, 413) },
+  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409, 413, 422) },
 });
 
 const remove = createRoute({
@@ -196,7 +197,7 @@ const downloadFile = createRoute({
       content: { "application/octet-stream": { schema: binary } },
       description: "the bytes",
     },
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 422),
   },
 });
 
