@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
@@ -86,7 +86,10 @@ describe("lamin dev", () => {
     });
   }, 60_000);
 
-  afterAll(() => stop(dev));
+  afterAll(async () => {
+    await stop(dev);
+    rmSync(work, { recursive: true, force: true });
+  });
 
   it("prints where everything is, once ready", () => {
     expect(ready).toEqual({
