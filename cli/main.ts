@@ -114,14 +114,18 @@ command(
   .option("--dir <dir>", "folder for the bucket's objects and the database", ".lamin-dev")
   .option("--port <port>", "API port (0 picks a free one)", "8787")
   .option("--s3-port <port>", "S3 endpoint port (0 picks a free one)", "4569")
-  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option(
+    "--host <host>",
+    "address to listen on (other than loopback, other computers reach it: a warning says so)",
+    "127.0.0.1",
+  )
   .option("--bucket <name>", "the instance's bucket", "lamin-dev")
   .option("--prefix <prefix>", "the storage root inside the bucket", "data")
   .option("--name <name>", "the instance's name", "dev")
   .option("--token <token>", "API access token to require (default: a new random one)")
   .addHelpText(
     "after",
-    "\nOnce ready it prints the S3 endpoint, the storage root, the API URL and a token (with --json: one JSON line).\nUpload with any S3 client, e.g.\n  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws s3 cp f.csv s3://lamin-dev/data/f.csv --endpoint-url http://127.0.0.1:4569\nthen `lamin ls` in another terminal shows the artifact.",
+    "\nOnce ready it prints the S3 endpoint and its keys, the storage root, the API URL and a token (with --json: one JSON line).\nThe endpoint accepts only requests signed with its keys (made on the first run, kept in <dir>/s3-credentials.json).\nUpload with any S3 client, e.g.\n  export AWS_ACCESS_KEY_ID=<printed> AWS_SECRET_ACCESS_KEY=<printed>\n  aws s3 cp f.csv s3://lamin-dev/data/f.csv --endpoint-url http://127.0.0.1:4569\nthen `lamin ls` in another terminal shows the artifact. A development endpoint, not a production one.",
   )
   .action(run(async (opts) => (await import("./commands/dev.js")).dev(opts)));
 

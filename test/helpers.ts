@@ -148,19 +148,19 @@ export async function snapshotTables(db: Db, tables: readonly string[]): Promise
 
 /**
  * A long-running `lamin` command (serve, dev, hub serve) as a child process, once it printed its
- * first line (the `--json` ready line), parsed.
+ * first line (the `--json` ready line), parsed; `stderr()` is all it wrote to stderr so far.
  */
 export async function startLamin<T>(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; ready: T }> {
+): Promise<{ child: ChildProcess; ready: T; stderr: () => string }> {
   const child = spawn(process.execPath, [LAMIN_BIN, ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
   });
+  let err = "";
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
-    let err = "";
     child.stdout?.on("data", (d) => {
       out += d;
       if (out.includes("\n")) resolve(out.split("\n")[0] ?? "");
@@ -170,7 +170,7 @@ export async function startLamin<T>(
     });
     child.on("exit", (code) => reject(new Error(`lamin ${args[0]} exited with ${code}: ${err}`)));
   });
-  return { child, ready: JSON.parse(line) as T };
+  return { child, ready: JSON.parse(line) as T, stderr: () => err };
 }
 
 /** Stop a child process started by {@link startLamin} and wait for it to exit. */

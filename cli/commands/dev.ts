@@ -1,12 +1,17 @@
 /**
  * `lamin dev`: the serverless flow on a laptop, in one process. An S3-compatible endpoint
- * (s3rver) holds the instance's bucket; the instance (created on first run, kept in `--dir`)
- * stores its artifacts there; the API serves it; and the endpoint's object events go to the same
- * ingest code as the deployed function, so an upload with any S3 client registers an artifact.
+ * (s3rver behind a front that checks signatures and names) holds the instance's bucket; the
+ * instance (created on first run, kept in `--dir`) stores its artifacts there; the API serves it;
+ * and the endpoint's object events go to the same ingest code as the deployed function, so an
+ * upload with any S3 client registers an artifact. A development endpoint, not a production one.
  */
+import { randomBytes } from "node:crypto";
 import type { EventEmitter } from "node:events";
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { isIP } from "node:net";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
 import { ConflictError, ValidationError } from "../../core/errors.js";
 import { parseS3Notification, type StorageEvent } from "../../core/ingest/events.js";
 import { Ingestor, type IngestResult } from "../../core/ingest/ingest.js";
@@ -17,6 +22,9 @@ import {
   setCurrentInstance,
 } from "../../core/settings.js";
 import { initInstance, openInstance } from "../../core/setup.js";
+import { startS3Front } from "../dev/s3-front.js";
+import { clearTemporary, type FilesystemStore, hardenStore, repairStore } from "../dev/s3-store.js";
+import type { Credentials } from "../dev/sigv4.js";
 import { note, say } from "../output.js";
 import { parsePort, startApi, stopOnSignals } from "./serve.js";
 
@@ -31,9 +39,6 @@ export interface DevOptions {
   token?: string;
   json?: boolean;
 }
-
-/** s3rver accepts only its own well-known key pair. */
-const S3RVER_KEY = "S3RVER";
 
 export async function dev(opts: DevOptions) {
   const port = parsePort(opts.port);
@@ -55,25 +60,35 @@ export async function dev(opts: DevOptions) {
   }
   const dir = resolve(opts.dir);
   mkdirSync(join(dir, "s3"), { recursive: true });
+  const report = (message: string) => note(`lamin dev: ${message}`);
+  // what a crash left: half-received uploads, metadata files cut short
+  const tmp = join(dir, "tmp");
+  clearTemporary(tmp, report);
+  repairStore(join(dir, "s3"), report);
+  const credentials = devCredentials(dir);
   // the instance's own S3 client signs with these; so must `aws s3 cp` (printed below)
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_KEY;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_KEY;
+  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
   process.env.AWS_REGION ??= "us-east-1";
 
-  const { default: S3rver } = await import("s3rver");
-  const s3 = new S3rver({
-    address: opts.host,
+  const store = await startStore(dir, opts.bucket, tmp, report);
+  const front = await startS3Front({
+    host: opts.host,
     port: s3Port,
-    silent: true,
-    directory: join(dir, "s3"),
-    configureBuckets: [{ name: opts.bucket, configs: [] }],
+    upstream: store.socket,
+    credentials,
+    spoolDir: tmp,
+    onError: report,
+  }).catch(async (error) => {
+    await store.close();
+    throw error;
   });
-  const started = await s3.run().catch((error: NodeJS.ErrnoException) => {
-    throw error.code === "EADDRINUSE"
-      ? new ValidationError(`port ${s3Port} is in use`, "pass another --s3-port (0 picks one)")
-      : error;
-  });
-  const endpoint = `http://${opts.host}:${started.port}`;
+  const endpoint = front.url;
+  const closeEndpoint = async () => {
+    await front.close();
+    await store.close();
+  };
 
   let instance: Instance;
   let created = false;
@@ -92,15 +107,15 @@ export async function dev(opts: DevOptions) {
       created = true;
     }
   } catch (error) {
-    await s3.close();
+    await closeEndpoint();
     throw error;
   }
   setCurrentInstance(opts.name);
 
-  const ingest = wireEvents(s3 as unknown as EventEmitter, new Ingestor(instance), opts.json);
+  const ingest = wireEvents(store.events, new Ingestor(instance), opts.json);
   const api = await startApi(instance, { port, host: opts.host, token: opts.token }).catch(
     async (error) => {
-      await s3.close();
+      await closeEndpoint();
       await instance.close();
       throw error;
     },
@@ -108,28 +123,108 @@ export async function dev(opts: DevOptions) {
   stopOnSignals(async () => {
     api.close();
     await ingest.idle();
-    await s3.close();
+    await closeEndpoint();
     await instance.close();
   });
+  if (!isLoopback(opts.host)) {
+    note(
+      `warning: lamin dev listens on ${opts.host}, where other computers can reach it: its S3 endpoint checks signatures and its API a token, but both speak plain HTTP, and it is a development endpoint, not a production one; pass --host 127.0.0.1 to keep it on this computer`,
+    );
+  }
 
   if (opts.json) {
-    const ready = { s3_endpoint: endpoint, storage_root: root, api_url: api.url, token: api.token };
+    const ready = {
+      s3_endpoint: endpoint,
+      storage_root: root,
+      api_url: api.url,
+      token: api.token,
+      access_key_id: credentials.accessKeyId,
+      secret_access_key: credentials.secretAccessKey,
+    };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     return;
   }
+  const keys = `AWS_ACCESS_KEY_ID=${credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey}`;
   say(`lamin dev: ${created ? "created" : "reopened"} instance ${instance.slug} (current)`);
-  say(
-    `  S3 endpoint:  ${endpoint}  (keys: AWS_ACCESS_KEY_ID=${S3RVER_KEY} AWS_SECRET_ACCESS_KEY=${S3RVER_KEY})`,
-  );
+  say(`  S3 endpoint:  ${endpoint}  (keys: ${keys})`);
   say(`  storage root: ${root}`);
   say(`  API:          ${api.url}  (docs at ${api.url}/docs)`);
   say(`  token:        ${api.token}`);
   say(`  data folder:  ${dir}`);
   say("try, in another terminal:");
-  say(`  export AWS_ACCESS_KEY_ID=${S3RVER_KEY} AWS_SECRET_ACCESS_KEY=${S3RVER_KEY}`);
+  say(`  export ${keys}`);
   say(`  aws s3 cp f.csv ${root}/f.csv --endpoint-url ${endpoint}`);
   say("  lamin ls");
   say("Ctrl-C stops everything; the data stays in the data folder.");
+}
+
+/**
+ * The endpoint's key pair: made at random on the first run and kept in the data folder (readable
+ * by its owner only), so that clients configured once keep working across runs.
+ */
+function devCredentials(dir: string): Credentials {
+  const file = join(dir, "s3-credentials.json");
+  try {
+    const saved = JSON.parse(readFileSync(file, "utf8")) as Partial<Credentials>;
+    if (saved.accessKeyId && saved.secretAccessKey) {
+      return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      note(`lamin dev: ${file} was unreadable; made new S3 keys`);
+    }
+  }
+  const credentials = {
+    accessKeyId: `LDEV${randomBytes(8).toString("hex").toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString("base64url"),
+  };
+  writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  return credentials;
+}
+
+/**
+ * s3rver, listening on a socket in a folder of its own (mode 0700): only the front, and this
+ * user's processes, can reach it; its file store made crash-safe. Its object events are `events`.
+ */
+async function startStore(dir: string, bucket: string, tmp: string, report: (m: string) => void) {
+  const { default: S3rver } = await import("s3rver");
+  const s3rver = new S3rver({
+    silent: true,
+    directory: join(dir, "s3"),
+    configureBuckets: [{ name: bucket, configs: [] }],
+    // path-style only: the front checks the bucket named in the path, and sends its own Host
+    vhostBuckets: false,
+    serviceEndpoint: "lamin-dev.invalid",
+  });
+  hardenStore((s3rver as unknown as { store: FilesystemStore }).store, tmp, report);
+  await s3rver.configureBuckets();
+  const folder = mkdtempSync(join(tmpdir(), "lamin-dev-socket-"));
+  const socket =
+    process.platform === "win32" ? `\\\\?\\pipe\\${basename(folder)}-s3` : join(folder, "s3.sock");
+  const server = createServer(s3rver.callback());
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(socket, done);
+  });
+  return {
+    socket,
+    events: s3rver as unknown as EventEmitter,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => {
+          rmSync(folder, { recursive: true, force: true });
+          done();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other computer can reach. */
+function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || /^::ffff:127\./i.test(host);
 }
 
 const VERBS: Partial<Record<string, string>> = {
