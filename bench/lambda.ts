@@ -81,7 +81,9 @@ Object.assign(process.env, {
 
 const { dropDatabase } = await import("../core/db/postgres.js");
 const { openHub } = await import("../core/hub/open.js");
-const { composeHubApp, stageProvisioner } = await import("../functions/hub/compose.js");
+const { composeHubApp, stageProvisioner, stageStorage } = await import(
+  "../functions/hub/compose.js"
+);
 const { openRecordedInstance } = await import("../core/hub/instances.js");
 const { configureNeon } = await import("../core/db/neon.js");
 
@@ -405,7 +407,7 @@ async function main(): Promise<void> {
         closers.push(() => instance.close());
         return instance;
       },
-      defaultStorage: { root: `s3://${BUCKET}`, endpoint: aws.endpoint },
+      storage: stageStorage(config),
     });
     const app = parentApp;
     const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };

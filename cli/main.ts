@@ -526,10 +526,14 @@ hub
   )
   .option("--port <port>", "port to listen on (0 picks a free one)", "8788")
   .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option(
+    "--storage-allow <roots>",
+    "where instances may be created: absolute folders and s3://bucket/prefix, comma-separated (default: LAMIN_HUB_STORAGE_ALLOW)",
+  )
   .option("--json", "print one JSON line with the URL once ready")
   .addHelpText(
     "after",
-    "\nInstances' databases are created on the Postgres server of DATABASE_URL, or on Neon (NEON_API_KEY, NEON_PROJECT_ID).",
+    "\nInstances' databases are created on the Postgres server of DATABASE_URL, or on Neon (NEON_API_KEY, NEON_PROJECT_ID).\nTheir storage goes only where the operator allows: LAMIN_HUB_DEFAULT_STORAGE (used when `lamin init owner/name` names none)\nand --storage-allow (an S3 root may name its endpoint: s3://bucket/prefix@http://host:port; else AWS_ENDPOINT_URL_S3).\nA caller's storage must be a new or empty folder strictly inside one of them, apart from the hub's --dir and $LAMIN_HOME.",
   )
   .action(run(async (opts) => (await hubCmds()).hubServe(opts)));
 hub

@@ -20,6 +20,7 @@ import type {
 } from "../core/registry/records.js";
 import type { Schema, SchemaInput } from "../core/registry/schemas.js";
 import type { Table, ValidationReport } from "../core/registry/validate.js";
+import { encodePathSegments } from "../core/util/url-path.js";
 import type { RemoteHttp } from "./remote-http.js";
 
 /** A filter as query parameters: lists comma-separated, dates in ISO 8601. */
@@ -249,8 +250,9 @@ export class RemoteSchemas {
   }
 
   async get(ref: string): Promise<Schema> {
-    return this.http.ok<Schema>(
-      this.http.client.schemas[":ref"].$get({ param: { ref } }),
+    return this.http.request<Schema>(
+      `${this.http.url}/schemas/${encodePathSegments(ref)}`,
+      {},
       `getting schema ${ref}`,
     );
   }
@@ -299,7 +301,7 @@ export class RemoteSchemas {
       },
     );
     return this.http.request<ValidationReport>(
-      `${this.http.url}/schemas/${encodeURIComponent(schema)}/validate`,
+      `${this.http.url}/schemas/${encodePathSegments(schema)}/validate`,
       { method: "POST", headers: { "content-type": "application/json" }, body },
       `validating ${shown}`,
     );

@@ -35,6 +35,7 @@ import type {
 import type { SearchHit, SearchOptions } from "../core/registry/search.js";
 import type { ValidationReport } from "../core/registry/validate.js";
 import { cacheDir } from "../core/settings.js";
+import { encodePathSegments } from "../core/util/url-path.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
 import { RemoteModules } from "./remote-modules.js";
 import {
@@ -213,7 +214,7 @@ export class RemoteArtifacts implements ArtifactsApi {
       for (const file of files) {
         const url = (upload.file_url_template ?? "").replace(
           "{path}",
-          encodeURIComponent(file.relPath),
+          encodePathSegments(file.relPath),
         );
         await this.put(this.absolute(url), join(abs, file.relPath), file.size);
         progress?.({ phase: "copy", done: ++done, total: files.length, unit: "files" });

@@ -76,7 +76,8 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
       env: operator,
     });
     expect(notOrg.code).toBe(2);
-    ({ server, url } = await serveHub(["--dir", hubDir], operator));
+    // instances may go anywhere in this test's folder (the hub's own folders apart)
+    ({ server, url } = await serveHub(["--dir", hubDir, "--storage-allow", work], operator));
   }, 60_000);
 
   afterAll(async () => {

@@ -51,7 +51,7 @@ describe.skipIf(!process.env.DATABASE_URL)(
         keys[handle] = (JSON.parse(r.stdout) as { key: string }).key;
       }
       const { child, ready } = await startLamin<{ url: string }>(
-        ["hub", "serve", "--dir", hubDir, "--port", "0", "--json"],
+        ["hub", "serve", "--dir", hubDir, "--storage-allow", work, "--port", "0", "--json"],
         operator,
       );
       server = child;

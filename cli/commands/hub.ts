@@ -95,13 +95,42 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export async function hubServe(opts: Json & { dir?: string; port: string; host: string }) {
+/**
+ * Where `lamin hub serve` lets instances go: `LAMIN_HUB_DEFAULT_STORAGE` (by default, at
+ * `<root>/<owner>/<name>`) and the allow-list of `--storage-allow` (else
+ * `LAMIN_HUB_STORAGE_ALLOW`); S3 roots reached through `AWS_ENDPOINT_URL_S3` unless an entry
+ * names its own (`s3://bucket/prefix@http://host:port`). The hub database's folder and this
+ * process's $LAMIN_HOME are never an instance's storage.
+ */
+async function serveStorage(dir: string | undefined, allowOption: string | undefined) {
+  const { parseStorageAreas } = await import("../../core/hub/storage-policy.js");
+  const root = process.env.LAMIN_HUB_DEFAULT_STORAGE;
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3;
+  const allow = parseStorageAreas(allowOption ?? process.env.LAMIN_HUB_STORAGE_ALLOW ?? "");
+  const cloud = (r: string) => r.startsWith("s3://");
+  const withEndpoint = (a: { root: string; endpoint?: string }) =>
+    a.endpoint === undefined && endpoint && cloud(a.root) ? { ...a, endpoint } : a;
+  const database = hubDatabase(dir);
+  return {
+    ...(root ? { default: withEndpoint({ root: cloud(root) ? root : resolve(root) }) } : {}),
+    allow: allow.map(withEndpoint),
+    reserved: [...(typeof database === "string" ? [] : [database.pgliteDir]), laminHome()],
+  };
+}
+
+export async function hubServe(
+  opts: Json & { dir?: string; port: string; host: string; storageAllow?: string },
+) {
   const { parsePort, listenOn, stopOnSignals } = await import("./serve.js");
   const port = parsePort(opts.port);
   const [{ composeHubApp }, { provisionerFromEnv }] = await Promise.all([
     import("../../functions/hub/compose.js"),
     import("../../core/hub/provision.js"),
   ]);
+  // checked before the database is opened: a wrong setting stops here, with what to fix
+  const storage = await serveStorage(opts.dir, opts.storageAllow);
+  const { StoragePolicy } = await import("../../core/hub/storage-policy.js");
+  const areas = new StoragePolicy(storage).describe();
   const opened = await openHubDatabase(opts.dir);
   // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
   let provisioner: Parameters<typeof composeHubApp>[1]["provisioner"];
@@ -110,21 +139,11 @@ export async function hubServe(opts: Json & { dir?: string; port: string; host: 
   } catch (refusal) {
     provisioner = { refusal };
   }
-  const defaultStorage = process.env.LAMIN_HUB_DEFAULT_STORAGE;
   const app = composeHubApp(opened.hub, {
     provisioner,
+    storage,
     // behind a reverse proxy, say how many: its x-forwarded-for entries then name the client
     trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
-    ...(defaultStorage
-      ? {
-          defaultStorage: {
-            root: defaultStorage,
-            ...(process.env.AWS_ENDPOINT_URL_S3
-              ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 }
-              : {}),
-          },
-        }
-      : {}),
     ...(typeof __VERSION__ === "string" ? { version: __VERSION__ } : {}),
   });
   let server: Awaited<ReturnType<typeof listenOn>>["server"];
@@ -147,6 +166,12 @@ export async function hubServe(opts: Json & { dir?: string; port: string; host: 
     say(`hub serving at ${url} (hub database on ${where})`);
     say(`docs:    ${url}/docs`);
     say("accounts: lamin hub create-account HANDLE; Ctrl-C stops it");
+    if (areas.length > 0) say(`storage: instances go inside ${areas.join(", ")}`);
+  }
+  if (areas.length === 0) {
+    note(
+      "note: no storage is allowed, so instances cannot be created: pass --storage-allow /srv/lamin,s3://bucket/prefix (or set LAMIN_HUB_STORAGE_ALLOW or LAMIN_HUB_DEFAULT_STORAGE)",
+    );
   }
   if ("refusal" in provisioner) {
     note(

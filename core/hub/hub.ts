@@ -17,6 +17,7 @@ import {
   validateKind,
   validateMemberRole,
 } from "./names.js";
+import { type InstanceRole, strongest } from "./roles.js";
 import {
   type AccountKind,
   type CollaboratorRole,
@@ -28,6 +29,8 @@ import {
   type MemberRole,
 } from "./schema.js";
 import { AuthThrottle } from "./throttle.js";
+
+export { allows, type InstanceRole } from "./roles.js";
 
 export interface HubAccount {
   id: number;
@@ -73,23 +76,9 @@ export interface HubInstanceRecord extends HubInstancePublic {
   db_url: string;
 }
 
-export type InstanceRole = "owner" | "admin" | "write" | "read";
 export type AuthResult =
   | { account: HubAccount }
   | { error: "invalid" | "throttled"; retryAfterSeconds?: number };
-
-const RANK: Record<InstanceRole, number> = { read: 1, write: 2, admin: 3, owner: 4 };
-
-/** Whether `role` grants `need`; the owner can do everything an admin can. */
-export function allows(role: InstanceRole | undefined, need: "read" | "write" | "admin"): boolean {
-  return role !== undefined && RANK[role] >= RANK[need];
-}
-
-function strongest(...roles: (InstanceRole | undefined)[]): InstanceRole | undefined {
-  let best: InstanceRole | undefined;
-  for (const r of roles) if (r && (!best || RANK[r] > RANK[best])) best = r;
-  return best;
-}
 
 /** last_used_at is bookkeeping: writing it on every request would cost a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -294,17 +283,12 @@ export class Hub {
 
   /**
    * The account a key belongs to. Every refusal looks the same to the caller ("invalid"), so a
-   * response never tells a guesser which part was wrong; failures feed the throttle.
+   * response never tells a guesser which part was wrong. The key is verified first and only a
+   * failure meets the throttle: a correct key is never refused for other people's failures.
    */
   async authenticate(key: string, clientAddress?: string): Promise<AuthResult> {
     const parsed = typeof key === "string" ? parseApiKey(key) : undefined;
-    const verdict = this.throttle.check(parsed?.prefix, clientAddress);
-    if (!verdict.allowed)
-      return { error: "throttled", retryAfterSeconds: verdict.retryAfterSeconds };
-    if (!parsed) {
-      this.throttle.fail(undefined, clientAddress);
-      return { error: "invalid" };
-    }
+    if (!parsed) return this.refuse(undefined, clientAddress);
     const [row] = await this.db
       .select({
         keyId: hubApiKey.id,
@@ -323,11 +307,7 @@ export class Hub {
       secretMatches(parsed.secret, row.secretSha256) &&
       row.revokedAt === null &&
       (row.expiresAt === null || row.expiresAt.getTime() > now);
-    if (!ok) {
-      this.throttle.fail(parsed.prefix, clientAddress);
-      return { error: "invalid" };
-    }
-    this.throttle.succeed(parsed.prefix);
+    if (!ok) return this.refuse(parsed.prefix, clientAddress);
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
       await this.db
         .update(hubApiKey)
@@ -335,6 +315,14 @@ export class Hub {
         .where(eq(hubApiKey.id, row.keyId));
     }
     return { account: row.account };
+  }
+
+  /** A failed attempt: counted; past a budget it is "throttled" (slow down), else "invalid". */
+  private refuse(prefix: string | undefined, clientAddress: string | undefined): AuthResult {
+    const verdict = this.throttle.fail(prefix, clientAddress);
+    return verdict.allowed
+      ? { error: "invalid" }
+      : { error: "throttled", retryAfterSeconds: verdict.retryAfterSeconds };
   }
 
   // ---- instances ----
@@ -405,6 +393,26 @@ export class Hub {
     const [row] = await this.selectRecords()
       .where(sql`starts_with(${location}, ${hubInstance.storageRoot} || '/')`)
       .orderBy(desc(sql`length(${hubInstance.storageRoot})`))
+      .limit(1);
+    return row;
+  }
+
+  /**
+   * An instance whose storage overlaps `root` (the same root, inside it, or around it), if any:
+   * storage is never shared, so a new instance may not take such a root.
+   */
+  async instanceOverlapping(root: string): Promise<{ owner: string; name: string } | undefined> {
+    const [row] = await this.db
+      .select({ owner: ownerAccount.handle, name: hubInstance.name })
+      .from(hubInstance)
+      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
+      .where(
+        or(
+          eq(hubInstance.storageRoot, root),
+          sql`starts_with(${hubInstance.storageRoot}, ${root}::text || '/')`,
+          sql`starts_with(${root}::text, ${hubInstance.storageRoot} || '/')`,
+        ),
+      )
       .limit(1);
     return row;
   }

@@ -123,25 +123,38 @@ export class NeonProvisioner implements DatabaseProvisioner {
     }
   }
 
-  /** Neon's HTTP errors as LaminErrors that say what was being done. */
+  /**
+   * Neon's HTTP errors as LaminErrors that say what was being done, by status: Neon's own text
+   * (and the URLs of a network error) stay in the cause, for the hub's log.
+   */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
       if (error instanceof LaminError) throw error;
       const status = (error as { response?: { status?: number } }).response?.status;
-      const body = (error as { response?: { data?: { message?: string } } }).response?.data;
-      const detail = body?.message ?? (error as Error).message;
-      const message = `Neon: could not ${what}: ${detail}`;
+      const cause = { cause: error };
+      const failed = (why: string) => `Neon: could not ${what}: ${why}`;
       if (status === 401 || status === 403) {
-        throw new LaminError("unauthenticated", message, "check NEON_API_KEY", { cause: error });
+        throw new LaminError(
+          "unauthenticated",
+          failed(`the API key was refused (HTTP ${status})`),
+          "check NEON_API_KEY",
+          cause,
+        );
       }
       if (status === 409) {
-        throw new ConflictError(message, "choose another instance name", { cause: error });
+        throw new ConflictError(
+          failed("it exists already (HTTP 409)"),
+          "choose another instance name",
+          cause,
+        );
       }
-      throw new UnavailableError(message, "check NEON_PROJECT_ID and Neon's status", {
-        cause: error,
-      });
+      throw new UnavailableError(
+        failed(status ? `Neon answered HTTP ${status}` : "Neon's API cannot be reached"),
+        "check NEON_PROJECT_ID and Neon's status",
+        cause,
+      );
     }
   }
 }

@@ -29,10 +29,14 @@ export class PostgresProvisioner implements DatabaseProvisioner {
       try {
         await client.query(`CREATE DATABASE "${database}"`);
       } catch (error) {
-        if ((error as { code?: string }).code !== "42P04") {
+        const code = (error as { code?: string }).code;
+        if (code !== "42P04") {
+          // the server's own words stay in the cause (the hub's log), not in the message
           throw new UnavailableError(
-            `could not create database '${database}': ${(error as Error).message}`,
-            "the hub's DATABASE_URL needs a role with CREATEDB",
+            code === "42501"
+              ? `the hub's database role may not create the database '${database}'`
+              : `could not create the database '${database}'`,
+            "the hub's DATABASE_URL needs a role with CREATEDB on a server that runs",
             { cause: error },
           );
         }
@@ -70,8 +74,8 @@ function withClient<T>(
   return withPostgresClient(url, fn, {
     onConnectError: (error) =>
       new UnavailableError(
-        `cannot connect to the Postgres server for instance databases: ${(error as Error).message}`,
-        "check DATABASE_URL and that the server runs",
+        "cannot connect to the Postgres server for instance databases",
+        "check the hub's DATABASE_URL and that its server runs",
         { cause: error },
       ),
   });

@@ -3,6 +3,8 @@
  * Neon), migrated and seeded with the owner as user, storage marked, then recorded in the hub.
  * Provisioning is all or nothing: a failed step undoes the steps before it.
  */
+import { existsSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
 import { ConflictError, LaminError, NotFoundError, ValidationError } from "../errors.js";
 import {
   assertStorageUnmanaged,
@@ -12,12 +14,14 @@ import {
   type InstanceStoreStep,
   newInstanceSettings,
 } from "../instance-store.js";
+import { LocalStorage } from "../storage/local.js";
 import { openStorage } from "../storage/open.js";
 import { S3Storage } from "../storage/s3.js";
 import type { Hub, HubInstancePublic } from "./hub.js";
 import { validateHandle, validateHubInstanceName } from "./names.js";
 import { NeonProvisioner } from "./neon.js";
 import { PostgresProvisioner } from "./postgres-provisioner.js";
+import { assertFreshFolder, type StoragePolicy } from "./storage-policy.js";
 
 export { NeonProvisioner, PostgresProvisioner };
 
@@ -31,7 +35,21 @@ export interface DatabaseProvisioner {
 
 export type ProvisionStep = "create database" | InstanceStoreStep | "record in hub";
 
-/** Provisioning failed at `step`; nothing made before it is left behind. */
+/** What a failed step says when its error is not ours to show (a driver's, with SQL in it). */
+const STEP_FAILED: Record<ProvisionStep, string> = {
+  "create database": "the instance's database could not be created",
+  database: "the instance's database could not be opened",
+  migrate: "the instance's database could not be migrated",
+  seed: "the instance's first rows could not be written",
+  "storage marker": "the storage could not be written",
+  "record in hub": "the hub could not record the instance",
+};
+
+/**
+ * Provisioning failed at `step`; nothing made before it is left behind. The message is for the
+ * caller (over HTTP too): one short sentence, never SQL, parameters, URLs or passwords. The
+ * cause stays attached for the hub's own log ({@link provisionLogEntry}).
+ */
 export class ProvisionError extends LaminError {
   constructor(
     readonly slug: string,
@@ -41,27 +59,56 @@ export class ProvisionError extends LaminError {
     const inner = cause instanceof LaminError ? cause : undefined;
     super(
       inner?.kind ?? "unavailable",
-      `provisioning '${slug}' failed at step '${step}': ${(cause as Error)?.message ?? cause}`,
-      inner?.hint ?? "nothing was kept: fix the cause and run it again",
+      `provisioning '${slug}' failed at step '${step}': ${(inner && shortMessage(inner.message)) || STEP_FAILED[step]}`,
+      inner?.hint ??
+        "nothing was kept: try again; if it persists, tell the hub's operator (the hub's log names the cause)",
       { cause },
     );
   }
 }
 
+/**
+ * A typed error's message as a caller may see it: its first line, before any driver text
+ * ("Failed query: ..."), database URLs withheld, at most 200 characters. Empty when nothing is
+ * left.
+ */
+function shortMessage(message: string): string {
+  const first = (message.split("\n")[0] ?? "").split(/:?\s*Failed query:/)[0] ?? "";
+  const withheld = first.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s@/]*@\S*/gi, "(a URL)");
+  const noDatabase = withheld.replace(/\bpostgres(?:ql)?:\/\/\S*/gi, "(a database URL)");
+  return noDatabase.length > 200 ? `${noDatabase.slice(0, 197)}...` : noDatabase.trim();
+}
+
+/**
+ * What the hub's operator sees of a failed provisioning in its log: the step and every cause's
+ * message, with the passwords of URLs masked.
+ */
+export function provisionLogEntry(error: ProvisionError): Record<string, unknown> {
+  const causes: string[] = [];
+  for (let e: unknown = error.cause; e && causes.length < 4; e = (e as Error).cause) {
+    causes.push(String((e as Error).message ?? e).replace(/(:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1****@"));
+  }
+  return { level: "error", action: "provision", instance: error.slug, step: error.step, causes };
+}
+
 export interface ProvisionInput {
   owner: string;
   name: string;
-  /** A local folder or `s3://bucket/prefix`. */
-  storageRoot: string;
-  /** S3-compatible endpoint of `s3://` storage. */
+  /** An absolute folder or `s3://bucket/prefix` inside the policy's areas; absent: its default. */
+  storageRoot?: string;
+  /** Accepted only when it is the endpoint the operator configured for the root's area. */
   storageEndpoint?: string;
 }
 
-/** Create `owner/name`: database, schema, owner as user, storage marker, hub record. */
+/**
+ * Create `owner/name`: database, schema, owner as user, storage marker, hub record. The storage
+ * goes where `policy` allows, and nothing is made before every check passed.
+ */
 export async function provisionInstance(
   hub: Hub,
   provisioner: DatabaseProvisioner,
   input: ProvisionInput,
+  policy: StoragePolicy,
 ): Promise<HubInstancePublic> {
   const { owner, name } = input;
   validateHandle(owner);
@@ -72,15 +119,28 @@ export async function provisionInstance(
   if (await instanceExists(hub, owner, name)) {
     throw new ConflictError(`the instance '${slug}' exists`, "choose another name");
   }
-  const storage = openStorage(input.storageRoot, {
-    ...(input.storageEndpoint ? { endpoint: input.storageEndpoint } : {}),
+  const placed = policy.place(owner, name, {
+    root: input.storageRoot,
+    endpoint: input.storageEndpoint,
   });
+  if (await hub.instanceOverlapping(placed.root)) {
+    throw new LaminError(
+      "permission",
+      `the storage '${placed.root}' overlaps another instance's storage`,
+      "name a location outside every instance's storage",
+    );
+  }
+  if (!placed.root.startsWith("s3://")) assertFreshFolder(placed.root);
+  // the endpoint is the operator's (policy): the only place this hub sends storage requests
+  const storage = openStorage(placed.root, placed.endpoint ? { endpoint: placed.endpoint } : {});
   const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
   await assertStorageUnmanaged(storage);
 
   let step: ProvisionStep = "create database";
   let url: string | undefined;
   let store: InstanceStore | undefined;
+  const folder = storage instanceof LocalStorage ? storage.root : undefined;
+  const folderExisted = folder !== undefined && existsSync(folder);
   try {
     url = (await provisioner.create(owner, name)).url;
     const settings = newInstanceSettings({
@@ -115,6 +175,8 @@ export async function provisionInstance(
   } catch (error) {
     await store?.undo(); // closes the database and removes the marker it wrote
     if (url) await provisioner.drop(url).catch(() => {});
+    // and the folders the marker went into, so that running it again finds the folder fresh
+    if (folder) removeEmptyFolders(folder, folderExisted);
     throw new ProvisionError(slug, step, error);
   }
 }
@@ -155,6 +217,17 @@ export function provisionerFromEnv(env: NodeJS.ProcessEnv = process.env): Databa
     "no database server to create instance databases on",
     "set DATABASE_URL to a Postgres server (a role with CREATEDB), or NEON_API_KEY and NEON_PROJECT_ID",
   );
+}
+
+/** Remove `<root>/.lamindb` and (if it was made here) `root`, each only when empty. */
+function removeEmptyFolders(root: string, rootExisted: boolean): void {
+  for (const dir of [join(root, ".lamindb"), ...(rootExisted ? [] : [root])]) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty, or not there: either way not ours to remove
+    }
+  }
 }
 
 async function instanceExists(hub: Hub, owner: string, name: string): Promise<boolean> {

@@ -6,10 +6,12 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
+import type { InstanceRole } from "../../core/hub/roles.js";
 import type { Instance } from "../../core/instance.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "./base.js";
 import type { ApiEnv } from "./env.js";
 import { problem, problemResponse } from "./problem.js";
+import { assertRolesDeclared, requires } from "./roles.js";
 import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { lineageRoutes } from "./routes/lineage.js";
@@ -23,6 +25,11 @@ export interface ApiOptions {
   instance: (c: Context) => Instance | Promise<Instance>;
   /** Whether a bearer token may use the instance (undefined: no token was sent). */
   authorize: (token: string | undefined) => boolean | Promise<boolean>;
+  /**
+   * The caller's role, which each route's guard checks (routes declare what they need). Absent:
+   * the token holder owns the instance (`lamin serve`: one token, full access).
+   */
+  role?: (c: Context) => InstanceRole | undefined;
   /** Largest JSON body accepted, in bytes. */
   maxJsonBytes?: number;
   /**
@@ -58,6 +65,7 @@ export function createApp(opts: ApiOptions) {
         realm: "lamindb",
       });
     }
+    c.set("role", opts.role ? opts.role(c) : "owner");
     const instance = await opts.instance(c);
     // a client's `lamin track` run: its writes are attributed to it, as in process (GETs never
     // record anything, so they need no lookup)
@@ -67,7 +75,7 @@ export function createApp(opts: ApiOptions) {
     return next();
   });
   // What the instance is; never how its database is reached.
-  app.get("/instance", (c) => {
+  app.get("/instance", requires("read"), (c) => {
     const { instance, uid, storage, user } = c.var.instance.describe();
     return c.json({ instance, uid, storage, user });
   });
@@ -102,7 +110,7 @@ export function createApp(opts: ApiOptions) {
         : jsonLimit(c, next),
   );
 
-  return app
+  const routed = app
     .route("/", artifactRoutes(opts.basePath))
     .route("/", lineageRoutes())
     .route("/", registryRoutes())
@@ -110,16 +118,18 @@ export function createApp(opts: ApiOptions) {
     .route("/", schemaRoutes())
     .route("/", moduleRoutes())
     .route("/", storageRoutes());
+  assertRolesDeclared(routed.routes, PUBLIC_PATHS);
+  return routed;
 }
 
 /** The uid of the run a client tracks (`lamin track`); see Instance.withRun. */
 export const RUN_HEADER = "lamin-run";
 
 /**
- * Routes whose body is a table (routes/schemas.ts): validation, a POST that writes nothing
- * (the hub lets readers use it).
+ * Routes whose body is a table (routes/schemas.ts): validation, which takes a larger body. A
+ * schema name may hold `/` (sent as several segments).
  */
-export const TABLE_PATH = /^\/schemas\/[^/]+\/validate$/;
+export const TABLE_PATH = /^\/schemas\/.+\/validate$/;
 
 const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 

@@ -26,16 +26,38 @@ export function baseApp<E extends Env>(info: {
   );
   app.get("/health", (c) => c.json({ ok: true }));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: info.title, version: info.version ?? "0.0.0", description: info.description },
-    security: [{ bearer: [] }],
-  });
+  app.get("/openapi.json", (c) =>
+    c.json(
+      plainPathParams(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: {
+            title: info.title,
+            version: info.version ?? "0.0.0",
+            description: info.description,
+          },
+          security: [{ bearer: [] }],
+        }),
+      ),
+    ),
+  );
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
   });
   return app;
+}
+
+/**
+ * The document's paths without the router's patterns: `{path{.+}}` (a parameter that spans
+ * segments) is documented as `{path}`.
+ */
+function plainPathParams<D extends { paths?: Record<string, unknown> }>(doc: D): D {
+  if (!doc.paths) return doc;
+  const paths = Object.fromEntries(
+    Object.entries(doc.paths).map(([p, item]) => [p.replace(/\{(\w+)\{[^}]*\}\}/g, "{$1}"), item]),
+  );
+  return { ...doc, paths };
 }
 
 /** 401 problem+json with the `www-authenticate` challenge of `realm`. */

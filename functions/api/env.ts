@@ -1,8 +1,11 @@
 /** What handlers find in the Hono context. */
+import type { InstanceRole } from "../../core/hub/roles.js";
 import type { Instance } from "../../core/instance.js";
 
 export interface ApiEnv {
   Variables: {
     instance: Instance;
+    /** The caller's role on the instance: what the routes' guards (roles.ts) check. */
+    role: InstanceRole | undefined;
   };
 }

@@ -8,7 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
-import { LaminError, ValidationError } from "../../core/errors.js";
+import { LaminError } from "../../core/errors.js";
 import {
   allows,
   type Hub,
@@ -20,15 +20,17 @@ import {
 } from "../../core/hub/hub.js";
 import { InstancePool } from "../../core/hub/instances.js";
 import type { Instance } from "../../core/instance.js";
-import { createApp, TABLE_PATH } from "../api/app.js";
+import { createApp } from "../api/app.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
+import { refuseAmbiguousPaths } from "../api/paths.js";
 import { problem, problemResponse, problemType } from "../api/problem.js";
 
 export interface ProvisionArgs {
   owner: string;
   name: string;
-  storageRoot: string;
+  /** As the caller asked: absent for the hub's default; checked by the provisioner's policy. */
+  storageRoot?: string;
   storageEndpoint?: string;
   /** The account that asked. */
   by: HubAccount;
@@ -40,11 +42,6 @@ export interface HubAppOptions {
   provision?: (args: ProvisionArgs) => Promise<HubInstancePublic>;
   /** Remove an instance entirely; absent: the hub only forgets it. */
   deprovision?: (owner: string, name: string) => Promise<void>;
-  /**
-   * Where instances go when their creator names no storage: `<root>/<owner>/<name>` (a deployed
-   * hub: its stage's bucket). Absent: the storage must be named.
-   */
-  defaultStorage?: { root: string; endpoint?: string };
   /** Open the instance behind a hub record (default: Postgres pool of 4 + its storage). */
   openInstance?: (record: HubInstanceRecord) => Promise<Instance>;
   version?: string;
@@ -56,38 +53,12 @@ interface HubEnv {
   Variables: { account: HubAccount };
 }
 
-/** The storage a new instance asked for, or the hub's default place for it. */
-function storageFor(
-  body: {
-    owner: string;
-    name: string;
-    storage_root?: string | undefined;
-    storage_endpoint?: string | undefined;
-  },
-  fallback: HubAppOptions["defaultStorage"],
-): { storageRoot: string; storageEndpoint?: string } {
-  if (body.storage_root) {
-    return {
-      storageRoot: body.storage_root,
-      ...(body.storage_endpoint ? { storageEndpoint: body.storage_endpoint } : {}),
-    };
-  }
-  if (!fallback) {
-    throw new ValidationError(
-      "this hub has no default storage: name one",
-      "pass --storage ./folder or --storage s3://bucket/prefix",
-    );
-  }
-  return {
-    storageRoot: `${fallback.root.replace(/\/+$/, "")}/${body.owner}/${body.name}`,
-    ...(fallback.endpoint ? { storageEndpoint: fallback.endpoint } : {}),
-  };
-}
-
 /** What the hub hands the instance app for one forwarded request. */
 interface Forward {
   instance: Instance;
   basePath: string;
+  /** The caller's role: each route of the instance API checks what it needs (api/roles.ts). */
+  role: InstanceRole;
 }
 
 /**
@@ -112,18 +83,6 @@ async function clientAddress(c: Context, trustedProxies: number): Promise<string
   } catch {
     return "unknown";
   }
-}
-
-/**
- * What a request to the instance API needs: read to look (validating data is looking: it
- * writes nothing), admin to destroy or repair.
- */
-export function needOf(method: string, path: string, query: URLSearchParams) {
-  if (path === "/reconcile") return "admin" as const;
-  if (method === "GET" || method === "HEAD") return "read" as const;
-  if (method === "POST" && TABLE_PATH.test(path)) return "read" as const;
-  if (method === "DELETE" && query.get("permanent") === "true") return "admin" as const;
-  return "write" as const;
 }
 
 const Slug = z.object({
@@ -231,9 +190,13 @@ const routes = {
       z.object({
         owner: z.string().min(1).max(64),
         name: z.string().min(1).max(128),
-        /** Absent: the hub's default storage, `<default root>/<owner>/<name>`. */
+        /**
+         * Absent: the hub's default storage, `<default root>/<owner>/<name>`. Else an absolute
+         * folder or s3://bucket/prefix strictly inside a storage area the operator allowed.
+         */
         storage_root: z.string().min(1).max(1024).optional(),
-        storage_endpoint: z.string().url().optional(),
+        /** Only the endpoint the operator configured for that area is accepted. */
+        storage_endpoint: z.string().max(1024).optional(),
       }),
     ),
     responses: {
@@ -320,6 +283,7 @@ export function createHubApp(opts: HubAppOptions) {
   const instanceApp = createApp({
     instance: (c) => (c.env as Forward).instance,
     authorize: () => true,
+    role: (c) => (c.env as Forward).role,
     basePath: (c) => (c.env as Forward).basePath,
     ...(opts.version ? { version: opts.version } : {}),
   });
@@ -331,6 +295,8 @@ export function createHubApp(opts: HubAppOptions) {
       "Accounts, API keys, instances and collaborators; each instance's API is at /instances/{owner}/{name}/...",
   });
 
+  // before anything else: a path read one way here and another way behind is refused
+  app.use("*", refuseAmbiguousPaths());
   app.use("*", async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
@@ -347,8 +313,9 @@ export function createHubApp(opts: HubAppOptions) {
         type: problemType("throttled"),
         title: "Too many requests",
         status: 429,
-        detail: "too many failed attempts with this key or from this address",
-        hint: "wait for the time in retry-after, then check the key",
+        detail:
+          "the key is not valid, and too many failed attempts came with this key prefix or from this network",
+        hint: "check the key (a valid key is always accepted), or wait for the time in retry-after",
       });
       res.headers.set("retry-after", String(Math.max(1, result.retryAfterSeconds ?? 1)));
       return res;
@@ -385,22 +352,21 @@ export function createHubApp(opts: HubAppOptions) {
     return role;
   };
 
-  // The instance API of each instance, behind the hub's authorization.
+  // The instance API of each instance: the role is checked by the route the instance app
+  // dispatches (api/roles.ts), so the path is never read a second time here.
   const forward = async (c: Context<HubEnv>) => {
     const owner = c.req.param("owner") ?? "";
     const name = c.req.param("name") ?? "";
-    const url = new URL(c.req.url);
-    // ["", "instances", owner, name, ...the instance API's path]
-    const parts = url.pathname.split("/");
-    const basePath = parts.slice(0, 4).join("/");
-    const path = `/${parts.slice(4).join("/")}`;
     // one query for the role and the record: this runs on every request
     const access = await hub.access(c.var.account.handle, owner, name);
     if (!access) throw notFound(owner, name);
-    const need = needOf(c.req.method, path, url.searchParams);
-    if (!allows(access.role, need)) throw forbidden(access.role, need);
     const instance = await pool.get(access.instance);
-    const target = new URL(path + url.search, url.origin);
+    const url = new URL(c.req.url);
+    // ["", "instances", owner, name, ...the instance API's path]
+    const parts = url.pathname.split("/");
+    const target = new URL(url.origin);
+    target.pathname = `/${parts.slice(4).join("/")}`;
+    target.search = url.search;
     const raw = c.req.raw;
     const hasBody = raw.body !== null && raw.method !== "GET" && raw.method !== "HEAD";
     const request = new Request(target, {
@@ -408,7 +374,11 @@ export function createHubApp(opts: HubAppOptions) {
       headers: raw.headers,
       ...(hasBody ? { body: raw.body, duplex: "half" } : {}),
     } as RequestInit);
-    const forwardEnv: Forward = { instance, basePath };
+    const forwardEnv: Forward = {
+      instance,
+      basePath: parts.slice(0, 4).join("/"),
+      role: access.role,
+    };
     return instanceApp.fetch(request, forwardEnv);
   };
 
@@ -476,8 +446,13 @@ export function createHubApp(opts: HubAppOptions) {
           hint: "ask the hub's operator",
         }) as never;
       }
-      const storage = storageFor(body, opts.defaultStorage);
-      const made = await opts.provision({ owner: body.owner, name: body.name, ...storage, by: me });
+      const made = await opts.provision({
+        owner: body.owner,
+        name: body.name,
+        ...(body.storage_root !== undefined ? { storageRoot: body.storage_root } : {}),
+        ...(body.storage_endpoint !== undefined ? { storageEndpoint: body.storage_endpoint } : {}),
+        by: me,
+      });
       return c.json(publicInstance(made), 201);
     })
     .openapi(routes.instance, async (c) => {

@@ -8,26 +8,19 @@ import { handle, type LambdaEvent } from "hono/aws-lambda";
 import { problem } from "../api/problem.js";
 import { once } from "../shared/once.js";
 import { sstLinks } from "../shared/sst-links.js";
-import { stageConfig, stageStorageRoot } from "../shared/stage.js";
+import { stageConfig } from "../shared/stage.js";
 import { openStageHub } from "../shared/stage-hub.js";
-import { composeHubApp, stageProvisioner } from "./compose.js";
+import { composeHubApp, stageProvisioner, stageStorage } from "./compose.js";
 
 const app = once(async () => {
   const config = stageConfig(sstLinks);
   const stage = await openStageHub(config);
-  const root = stageStorageRoot(config);
   return handle(
     composeHubApp(stage.hub, {
       provisioner: stageProvisioner(config),
-      // the client's address comes from the Function URL's request context, not a header
-      ...(root
-        ? {
-            defaultStorage: {
-              root,
-              ...(config.storageEndpoint ? { endpoint: config.storageEndpoint } : {}),
-            },
-          }
-        : {}),
+      // instances only in the stage's bucket; the client's address comes from the Function
+      // URL's request context, not a header
+      storage: stageStorage(config),
     }),
   );
 });

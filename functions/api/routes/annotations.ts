@@ -15,6 +15,7 @@ import { SEARCH_REGISTRIES } from "../../../core/registry/search.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 import { Uid } from "../schemas.js";
 
 const names = z.array(z.string().min(1).max(255)).max(1000);
@@ -69,6 +70,7 @@ function featureRoutes<const P extends "artifacts" | "runs">(plural: P, uid: typ
     get: createRoute({
       method: "get",
       path: `/${plural}/{uid}/features`,
+      middleware: requires("read"),
       tags,
       summary: `The feature values and labels of ${name}`,
       request: { params: z.object({ uid }) },
@@ -77,6 +79,7 @@ function featureRoutes<const P extends "artifacts" | "runs">(plural: P, uid: typ
     add: createRoute({
       method: "post",
       path: `/${plural}/{uid}/features`,
+      middleware: requires("write"),
       tags,
       summary: `Add feature values and labels to ${name} (checked in full before anything is written)`,
       request: { params: z.object({ uid }), ...body(AnnotationAdd) },
@@ -91,6 +94,7 @@ const runFeatures = featureRoutes("runs", RunUid);
 const searchRoute = createRoute({
   method: "get",
   path: "/search/{registry}",
+  middleware: requires("read"),
   tags,
   summary: "Ranked search by name: exact and synonym matches first (LaminDB's .search)",
   request: {

@@ -27,9 +27,11 @@ import type { Instance } from "../../../core/instance.js";
 import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
 import { COMPOSITE } from "../../../core/registry/schemas.js";
 import type { Issue } from "../../../core/registry/validate.js";
+import { encodePathSegments } from "../../../core/util/url-path.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 import {
   Artifact,
   ArtifactPage,
@@ -50,6 +52,7 @@ const tags = ["artifacts"];
 const list = createRoute({
   method: "get",
   path: "/artifacts",
+  middleware: requires("read"),
   tags,
   summary: "List artifacts (latest versions, newest first) with filters and a cursor",
   request: { query: ListQuery },
@@ -59,6 +62,7 @@ const list = createRoute({
 const byKey = createRoute({
   method: "get",
   path: "/artifacts/by-key",
+  middleware: requires("read"),
   tags,
   summary: "The latest artifact with a key",
   request: {
@@ -70,6 +74,7 @@ const byKey = createRoute({
 const get = createRoute({
   method: "get",
   path: "/artifacts/{uid}",
+  middleware: requires("read"),
   tags,
   summary: "One artifact; a 16-character stem gives the latest version",
   request: { params: uidParam },
@@ -79,6 +84,7 @@ const get = createRoute({
 const versions = createRoute({
   method: "get",
   path: "/artifacts/{uid}/versions",
+  middleware: requires("read"),
   tags,
   summary: "Every version of the artifact's family, newest first",
   request: { params: uidParam },
@@ -88,15 +94,23 @@ const versions = createRoute({
 const update = createRoute({
   method: "patch",
   path: "/artifacts/{uid}",
+  middleware: requires("write"),
   tags,
   summary: "Change the description or the key",
   request: { params: uidParam, ...body(UpdateBody) },
   responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409, 413) },
 });
 
+/** Trashing is a write; deleting for good (any `permanent` but a lone "false") is an admin's. */
+const permanentNeedsAdmin = (c: Context) =>
+  (c.req.queries("permanent") ?? []).some((v) => v !== "false")
+    ? ("admin" as const)
+    : ("write" as const);
+
 const remove = createRoute({
   method: "delete",
   path: "/artifacts/{uid}",
+  middleware: requires(permanentNeedsAdmin),
   tags,
   summary: "Move to the trash; permanent=true deletes row and bytes",
   request: {
@@ -112,6 +126,7 @@ const remove = createRoute({
 const restore = createRoute({
   method: "post",
   path: "/artifacts/{uid}/restore",
+  middleware: requires("write"),
   tags,
   summary: "Bring an artifact back from the trash",
   request: { params: uidParam },
@@ -121,6 +136,7 @@ const restore = createRoute({
 const startUpload = createRoute({
   method: "post",
   path: "/artifacts/uploads",
+  middleware: requires("write"),
   tags,
   summary: "Declare bytes to upload; the same content returns the existing artifact",
   description:
@@ -135,6 +151,7 @@ const startUpload = createRoute({
 const putContent = createRoute({
   method: "put",
   path: "/artifacts/uploads/{uid}/content",
+  middleware: requires("write"),
   tags,
   summary: "The bytes of a pending file upload (local-folder storage only)",
   request: { params: uidParam },
@@ -143,9 +160,11 @@ const putContent = createRoute({
 
 const putFile = createRoute({
   method: "put",
-  path: "/artifacts/uploads/{uid}/files/{path}",
+  path: "/artifacts/uploads/{uid}/files/{path{.+}}",
+  middleware: requires("write"),
   tags,
-  summary: "One file of a pending folder upload; path is URL-encoded (local-folder storage only)",
+  summary:
+    "One file of a pending folder upload; path is its relative path, each segment URL-encoded (local-folder storage only)",
   request: { params: fileParams },
   responses: { 204: { description: "stored" }, ...problems(400, 401, 404, 409, 413) },
 });
@@ -153,6 +172,7 @@ const putFile = createRoute({
 const complete = createRoute({
   method: "post",
   path: "/artifacts/uploads/{uid}/complete",
+  middleware: requires("write"),
   tags,
   summary: "Verify the uploaded bytes against the declared hash and register them",
   description:
@@ -169,6 +189,7 @@ const complete = createRoute({
 const download = createRoute({
   method: "get",
   path: "/artifacts/{uid}/download",
+  middleware: requires("read"),
   tags,
   summary: "The bytes of a file artifact, or the file list of a folder artifact",
   request: { params: uidParam },
@@ -186,9 +207,10 @@ const download = createRoute({
 
 const downloadFile = createRoute({
   method: "get",
-  path: "/artifacts/{uid}/files/{path}",
+  path: "/artifacts/{uid}/files/{path{.+}}",
+  middleware: requires("read"),
   tags,
-  summary: "One file of a folder artifact; path is URL-encoded",
+  summary: "One file of a folder artifact; path is its relative path, each segment URL-encoded",
   request: { params: fileParams },
   responses: {
     200: {
@@ -348,7 +370,7 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
             artifact,
             files: files.map((f) => ({
               ...f,
-              url: `${baseOf(c)}/artifacts/${artifact.uid}/files/${encodeURIComponent(f.path)}`,
+              url: `${baseOf(c)}/artifacts/${artifact.uid}/files/${encodePathSegments(f.path)}`,
             })),
           },
           200,

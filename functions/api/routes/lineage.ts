@@ -7,6 +7,7 @@ import { MAX_LINEAGE_DEPTH } from "../../../core/registry/lineage.js";
 import type { ApiEnv } from "../env.js";
 import { json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 import { Uid } from "../schemas.js";
 
 const Node = z
@@ -40,6 +41,7 @@ const Graph = z
 const lineage = createRoute({
   method: "get",
   path: "/artifacts/{uid}/lineage",
+  middleware: requires("read"),
   tags: ["artifacts"],
   summary:
     "The lineage graph of an artifact: the runs that made and read it, their inputs and outputs",

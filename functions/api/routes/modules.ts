@@ -12,6 +12,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.js";
 import { json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 
 const tags = ["modules"];
 
@@ -55,6 +56,7 @@ const LookupResult = z
 const listRoute = createRoute({
   method: "get",
   path: "/modules",
+  middleware: requires("read"),
   tags,
   summary: "The modules this server knows, and which the instance has enabled",
   responses: { 200: json(z.array(ModuleInfo), "modules"), ...problems(401) },
@@ -63,6 +65,7 @@ const listRoute = createRoute({
 const searchRoute = createRoute({
   method: "get",
   path: "/modules/search/{registry}",
+  middleware: requires("read"),
   tags,
   summary: "Ranked search of a module registry: exact name or id, synonyms, then similar",
   request: {
@@ -93,6 +96,7 @@ const values = z.preprocess(
 const lookupRoute = createRoute({
   method: "get",
   path: "/modules/lookup",
+  middleware: requires("read"),
   tags,
   summary: "Which values a cat[<module>.<Registry>(.field)] feature accepts",
   request: {

@@ -15,6 +15,7 @@ import {
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 import { Artifact, page, pagingParams } from "../schemas.js";
 import { createdStatus, createHeaders } from "./status.js";
 
@@ -256,6 +257,7 @@ function routesOf<
     list: createRoute({
       method: "get",
       path: `/${plural}`,
+      middleware: requires("read"),
       tags,
       summary: `List ${plural} (newest first) with filters and a cursor`,
       request: { query: RegistryListQuery },
@@ -267,6 +269,7 @@ function routesOf<
     get: createRoute({
       method: "get",
       path: `/${plural}/{uid}`,
+      middleware: requires("read"),
       tags,
       summary: `One ${name} by uid`,
       request: { params: uid },
@@ -275,6 +278,7 @@ function routesOf<
     create: createRoute({
       method: "post",
       path: `/${plural}`,
+      middleware: requires("write"),
       tags,
       summary: `Create a ${name}, or get the existing one LaminDB's rules return`,
       request: body(create),
@@ -351,6 +355,7 @@ const collections = routesOf(
 const runInputs = createRoute({
   method: "post",
   path: "/runs/{uid}/inputs",
+  middleware: requires("write"),
   tags: ["runs"],
   summary: "Record artifacts and collections a run read (loads of a client's tracked run)",
   request: {
@@ -377,6 +382,7 @@ const runInputs = createRoute({
 const collectionByKey = createRoute({
   method: "get",
   path: "/collections/by-key",
+  middleware: requires("read"),
   tags: ["collections"],
   summary: "The latest collection with a key",
   request: {
@@ -390,6 +396,7 @@ const collectionByKey = createRoute({
 const collectionMembers = createRoute({
   method: "get",
   path: "/collections/{uid}/members",
+  middleware: requires("read"),
   tags: ["collections"],
   summary: "The member artifacts of a collection, in the order they were collected",
   request: {
@@ -405,6 +412,7 @@ const collectionMembers = createRoute({
 const finishRun = createRoute({
   method: "post",
   path: "/runs/{uid}/finish",
+  middleware: requires("write"),
   tags: ["runs"],
   summary: "End a run: its status (default completed) and finished_at (`lamin finish`)",
   request: {

@@ -16,6 +16,7 @@ import type { Table } from "../../../core/registry/validate.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 import { createdStatus, createHeaders } from "./status.js";
 
 const tags = ["schemas"];
@@ -25,7 +26,11 @@ const SchemaRef = z.object({
     .string()
     .min(1)
     .max(150)
-    .openapi({ param: { name: "ref", in: "path" }, example: "samples" }),
+    .openapi({
+      param: { name: "ref", in: "path" },
+      example: "samples",
+      description: "a name or uid; a name with '/' goes as several segments, each URL-encoded",
+    }),
 });
 
 const SchemaMember = z.object({
@@ -150,6 +155,7 @@ export const ValidationReport = z
 const list = createRoute({
   method: "get",
   path: "/schemas",
+  middleware: requires("read"),
   tags,
   summary: "List schemas (newest first)",
   request: {
@@ -160,7 +166,8 @@ const list = createRoute({
 
 const get = createRoute({
   method: "get",
-  path: "/schemas/{ref}",
+  path: "/schemas/{ref{.+}}",
+  middleware: requires("read"),
   tags,
   summary: "One schema by name or uid",
   request: { params: SchemaRef },
@@ -170,6 +177,7 @@ const get = createRoute({
 const create = createRoute({
   method: "post",
   path: "/schemas",
+  middleware: requires("write"),
   tags,
   summary:
     "Define a schema of features (the same name and definition: the existing one; another definition: 409)",
@@ -183,7 +191,8 @@ const create = createRoute({
 
 const validate = createRoute({
   method: "post",
-  path: "/schemas/{ref}/validate",
+  path: "/schemas/{ref{.+}}/validate",
+  middleware: requires("read"),
   tags,
   summary:
     "Validate a table (read by the client from its file), or a folder's slot tables for a composite schema",

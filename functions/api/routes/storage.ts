@@ -13,6 +13,7 @@ import { reconcile } from "../../../core/ingest/reconcile.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { requires } from "../roles.js";
 
 const Notification = z
   .object({ Records: z.array(z.record(z.string(), z.unknown())).max(10_000) })
@@ -44,6 +45,7 @@ const Outcome = z
 const s3Events = createRoute({
   method: "post",
   path: "/events/s3",
+  middleware: requires("write"),
   tags: ["events"],
   summary: "Register the objects named by S3 event notifications (webhook for MinIO and the like)",
   request: {
@@ -86,6 +88,7 @@ const ReconcileReport = z
 const reconcileRoute = createRoute({
   method: "post",
   path: "/reconcile",
+  middleware: requires("admin"),
   tags: ["events"],
   summary:
     "Compare storage with the registry: register what is missing, trash what vanished, version what changed",
