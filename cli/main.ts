@@ -145,6 +145,10 @@ command("save <path>", "register a file or folder as an artifact (copied into st
     "--schema <name>",
     "validate a CSV, TSV, Parquet or JSON file against this schema first; nothing is saved unless it is valid",
   )
+  .option(
+    "--follow-links",
+    "a folder: also save files that symbolic links in it point to outside it (refused by default)",
+  )
   .action(run(async (path, opts) => (await artifactCmds()).save(path, opts)));
 
 const listOptions = (cmd: Command) =>

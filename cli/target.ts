@@ -25,9 +25,10 @@ import type {
 import type { Schemas } from "../core/registry/schemas.js";
 import type { SearchHit, SearchOptions } from "../core/registry/search.js";
 import type { ValidationReport } from "../core/registry/validate.js";
-import { resolveInstanceSettings, runningServer } from "../core/settings.js";
+import { resolveInstanceSettings } from "../core/settings.js";
 import type { RemoteInstance } from "../sdk/remote.js";
 import { note } from "./output.js";
+import { localServer } from "./server.js";
 
 type Registry<R extends { create: unknown; list: unknown; get: unknown }> = Pick<
   R,
@@ -73,7 +74,7 @@ export function either<T>(
 
 export async function openTarget(): Promise<Target> {
   const settings = resolveInstanceSettings();
-  const remote = settings.db.kind === "remote" ? settings.db : runningServer(settings.name);
+  const remote = settings.db.kind === "remote" ? settings.db : await localServer(settings);
   if (remote) {
     const { RemoteInstance } = await import("../sdk/remote.js");
     return new RemoteInstance(remote.url, { token: remote.token });

@@ -9,11 +9,12 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, type Dirent, fstatSync, openSync, readSync, type Stats } from "node:fs";
-import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { type FileHandle, open, readdir, realpath, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { IntegrityError, ValidationError } from "./errors.js";
 import { mapLimit } from "./util/concurrency.js";
+import { isWithin } from "./util/paths.js";
 
 /** Threshold and chunk size: files up to and including this size are md5-hashed whole. */
 export const HASH_CHUNK = 52_428_800; // 50 MiB
@@ -532,12 +533,26 @@ function hashSmallFileSync(path: string): FileHash | undefined {
 }
 
 /**
+ * What a folder listing does with a symbolic link to a file: `follow` it wherever it points
+ * (LaminDB's `Path.rglob` + `is_file()`); follow it only when it resolves `inside` the folder and
+ * refuse the listing otherwise; `refuse` any link (storage, where no link is followed).
+ */
+export type LinkRule = "follow" | "inside" | "refuse";
+
+/**
  * Regular files below `root` like Python `Path.rglob("*")` + `is_file()`: recursive, hidden files
  * included, symlinks to files count as files, symlinked directories are not descended into,
  * broken symlinks and special files are skipped. Returns paths relative to root with "/".
+ * `links` narrows which links count (see {@link LinkRule}); a refused one throws ValidationError.
  */
-export async function listFolderFiles(root: string, concurrency = 16): Promise<string[]> {
+export async function listFolderFiles(
+  root: string,
+  concurrency = 16,
+  links: LinkRule = "follow",
+): Promise<string[]> {
   const files: string[] = [];
+  const refused: string[] = [];
+  const realRoot = links === "inside" ? await realpath(root) : root;
   let queue: string[] = [root];
   while (queue.length > 0) {
     const next: string[] = [];
@@ -557,8 +572,14 @@ export async function listFolderFiles(root: string, concurrency = 16): Promise<s
         if (ent.isDirectory()) next.push(full);
         else if (ent.isFile()) files.push(full);
         else if (ent.isSymbolicLink()) {
+          if (links === "refuse") {
+            refused.push(full);
+            continue;
+          }
           try {
-            if ((await stat(full)).isFile()) files.push(full);
+            if (!(await stat(full)).isFile()) continue;
+            if (links === "inside" && !isWithin(await realpath(full), realRoot)) refused.push(full);
+            else files.push(full);
           } catch {
             // broken link or loop: Path.is_file() is False
           }
@@ -567,7 +588,21 @@ export async function listFolderFiles(root: string, concurrency = 16): Promise<s
     });
     queue = next;
   }
-  return files.map((f) => relative(root, f).split(sep).join("/")).sort(compareCodePoints);
+  const rel = (f: string) => relative(root, f).split(sep).join("/");
+  if (refused.length > 0) {
+    const names = refused.map(rel).sort(compareCodePoints);
+    const more = names.length > 1 ? ` (and ${names.length - 1} more)` : "";
+    throw links === "inside"
+      ? new ValidationError(
+          `${names[0]} in ${root} is a symbolic link to a file outside the folder${more}; lamindb reads nothing outside the folder being saved unless asked to`,
+          "copy those files into the folder (cp -L), or pass --follow-links (SDK: followLinks: true) to read them where they are",
+        )
+      : new ValidationError(
+          `${names[0]} in ${root} is a symbolic link${more}, which lamindb does not follow here`,
+          "put the files themselves there instead of links",
+        );
+  }
+  return files.map(rel).sort(compareCodePoints);
 }
 
 /**
@@ -582,7 +617,13 @@ export async function listFolderFiles(root: string, concurrency = 16): Promise<s
  */
 export async function hashFolder(
   path: string,
-  opts: { onProgress?: HashProgress; concurrency?: number; syncSmallFiles?: boolean } = {},
+  opts: {
+    onProgress?: HashProgress;
+    concurrency?: number;
+    syncSmallFiles?: boolean;
+    /** Which symbolic links to files count (default `follow`, like LaminDB). */
+    links?: LinkRule;
+  } = {},
 ): Promise<FolderHash> {
   const concurrency = opts.concurrency ?? 16;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
@@ -598,7 +639,7 @@ export async function hashFolder(
   if (!st.isDirectory()) {
     throw new ValidationError(`path is not a folder: ${path}`, "Use hashFile() for single files.");
   }
-  const relPaths = await listFolderFiles(path, concurrency);
+  const relPaths = await listFolderFiles(path, concurrency, opts.links);
   if (relPaths.length === 0) {
     throw new ValidationError(
       `folder ${path} contains no files`,

@@ -16,6 +16,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { redact } from "./db/client.js";
 import { NotFoundError, ValidationError } from "./errors.js";
+import { processAlive } from "./util/process.js";
 
 export type DatabaseSettings =
   | { kind: "pglite"; dataDir: string }
@@ -160,6 +161,8 @@ export interface LocalServer {
   url: string;
   token: string;
   pid: number;
+  /** When the server registered (ISO): a process started later has only reused its pid. */
+  startedAt?: string;
 }
 
 const serverFile = (name: string) => join(laminHome(), "servers", `${name}.json`);
@@ -172,7 +175,10 @@ export function unregisterServer(name: string): void {
   rmSync(serverFile(name), { force: true });
 }
 
-/** The running server of instance `name`, if its process is alive. */
+/**
+ * The registered server of instance `name`, if its process is alive (not a zombie, not a pid
+ * reused since). Whether it answers is for its clients to check (cli/server.ts).
+ */
 export function runningServer(name: string): LocalServer | undefined {
   let server: LocalServer;
   try {
@@ -180,11 +186,10 @@ export function runningServer(name: string): LocalServer | undefined {
   } catch {
     return undefined;
   }
-  try {
-    process.kill(server.pid, 0);
+  const since = server.startedAt ? new Date(server.startedAt) : undefined;
+  if (processAlive(server.pid, since && !Number.isNaN(since.getTime()) ? since : undefined)) {
     return server;
-  } catch {
-    unregisterServer(name); // left behind by a server that died
-    return undefined;
   }
+  unregisterServer(name); // left behind by a server that died
+  return undefined;
 }

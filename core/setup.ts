@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Database } from "./db/client.js";
 import { coreMigrations } from "./db/migrate.js";
 import { openPglite } from "./db/pglite.js";
-import { acquireLock, type Lock } from "./db/pglite-lock.js";
+import { acquireLock, type Lock, pgliteLockPath } from "./db/pglite-lock.js";
 import { createMigratedPglite } from "./db/pglite-template.js";
 import { openPostgres } from "./db/postgres.js";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.js";
@@ -34,13 +34,11 @@ import {
   validateInstanceName,
 } from "./settings.js";
 import { openStorage } from "./storage/open.js";
+import { assertRootFree } from "./storage/roots.js";
 import { S3Storage } from "./storage/s3.js";
 
 /** Where an embedded instance keeps its database, below a local storage root. */
 export const PGLITE_DIR = ".lamindb/pglite";
-
-/** The lock file that guards an embedded database, beside its folder. */
-const pgliteLock = (dataDir: string) => `${dataDir}.lock`;
 
 export interface InitOptions extends OpenOptions {
   /** A local folder, or `s3://bucket/prefix`. */
@@ -80,8 +78,10 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       `connect to it with \`lamin connect ${name}\`, or pick another name with --name`,
     );
   }
-  // before anything is created: the bucket must be there (and tells its region)
+  // before anything is created: the bucket must be there (and tells its region); a folder must
+  // not hold or lie inside another instance's storage, or hold the settings folder
   const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
+  if (local) await assertRootFree(root, listInstanceSettings(), laminHome());
   await assertStorageUnmanaged(storage);
   if (local && existsSync(root) && !statSync(root).isDirectory()) {
     throw new ValidationError(
@@ -119,7 +119,7 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
         );
       }
       mkdirSync(dirname(settings.db.dataDir), { recursive: true });
-      lock = await acquireLock(pgliteLock(settings.db.dataDir), { purpose: "lamin init" });
+      lock = await acquireLock(pgliteLockPath(settings.db.dataDir), { purpose: "lamin init" });
     }
     store = await createInstanceStore({
       settings,
@@ -206,7 +206,7 @@ async function openDatabase(
           "was it moved or deleted? Re-create the instance with `lamin init`",
         );
       }
-      lock = await acquireLock(pgliteLock(settings.db.dataDir), {
+      lock = await acquireLock(pgliteLockPath(settings.db.dataDir), {
         ...(opts.purpose ? { purpose: opts.purpose } : {}),
         ...(opts.onWait ? { onWait: opts.onWait } : {}),
       });

@@ -169,7 +169,7 @@ export class RemoteArtifacts implements ArtifactsApi {
     const isFolder = info.isDirectory();
     const progress = opts.onProgress;
     const hashed = isFolder
-      ? await hashFolder(abs)
+      ? await hashFolder(abs, { links: opts.followLinks ? "follow" : "inside" })
       : await hashFile(
           abs,
           progress &&

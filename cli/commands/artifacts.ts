@@ -3,6 +3,8 @@ import { basename } from "node:path";
 import { ValidationError } from "../../core/errors.js";
 import type { Artifact, ArtifactRef, OrderBy, SaveStatus } from "../../core/registry/artifacts.js";
 import { type Filter, parseFilterArgs } from "../../core/registry/query.js";
+import { resolveInstanceSettings } from "../../core/settings.js";
+import { assertSavable } from "../../core/storage/roots.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";
 import { progressPrinter } from "../progress.js";
 import { withTarget } from "../target.js";
@@ -37,8 +39,12 @@ export async function save(
     kind?: string;
     versionTag?: string;
     schema?: string;
+    followLinks?: boolean;
   },
 ) {
+  const settings = resolveInstanceSettings();
+  // also when a local `lamin serve` saves it: this process reads the folder, the server never sees its path
+  if (settings.db.kind !== "remote") await assertSavable(path, settings);
   const progress = progressPrinter(basename(path));
   const result = await withTarget(async (ln) => {
     await attachActiveRun(ln);
@@ -49,6 +55,7 @@ export async function save(
         ...(opts.description !== undefined ? { description: opts.description } : {}),
         ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
         ...(opts.versionTag !== undefined ? { versionTag: opts.versionTag } : {}),
+        ...(opts.followLinks ? { followLinks: true } : {}),
         onProgress: progress,
       })
       .finally(() => progress.end());

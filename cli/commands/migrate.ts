@@ -9,8 +9,9 @@ import {
   type HasDb,
   instanceMigrationStatus,
 } from "../../core/modules/index.js";
-import { resolveInstanceSettings, runningServer } from "../../core/settings.js";
+import { resolveInstanceSettings } from "../../core/settings.js";
 import { note, printJson, say, table } from "../output.js";
+import { localServer } from "../server.js";
 
 interface Json {
   json?: boolean;
@@ -30,7 +31,7 @@ export async function withInstanceDatabase<T>(
       "run the command on the machine (or with the DATABASE_URL) of that instance",
     );
   }
-  const server = runningServer(settings.name);
+  const server = await localServer(settings);
   if (server) {
     // it holds the database for as long as it runs: waiting for it would wait forever
     throw new UnavailableError(

@@ -72,10 +72,11 @@ export async function startApi(
     instance: () => instance,
     authorize: (given) => given !== undefined && tokenMatches(given, digest),
     version: typeof __VERSION__ === "string" ? __VERSION__ : undefined,
+    health: { instance: instance.settings.uid },
   });
   const { url, server } = await listenOn(app.fetch, opts);
   const name = instance.settings.name;
-  registerServer(name, { url, token, pid: process.pid });
+  registerServer(name, { url, token, pid: process.pid, startedAt: new Date().toISOString() });
   process.once("exit", () => unregisterServer(name));
   return {
     url,

@@ -1,12 +1,14 @@
 /**
  * PGlite is one process per data folder: a second process opening it would corrupt it. This lock
- * file guards the folder. A holder that died (same host, pid gone) is taken over at once; a live
- * holder is waited for, with a message, up to a timeout.
+ * file guards the folder. A holder that died (same host, pid gone, a zombie, or reused by a process
+ * started after the lock was taken) is taken over at once; a live holder is waited for, with a
+ * message, up to a timeout.
  */
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UnavailableError } from "../errors.js";
+import { processAlive } from "../util/process.js";
 
 export interface LockHolder {
   pid: number;
@@ -38,14 +40,14 @@ export function readLockHolder(path: string): LockHolder | undefined {
   }
 }
 
+/** The lock file that guards an embedded database, beside its folder. */
+export const pgliteLockPath = (dataDir: string) => `${dataDir}.lock`;
+
 function isAlive(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return true; // cannot tell: assume it lives
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  // a zombie, or a newer process that got the pid of a holder that was killed, holds nothing
+  const since = new Date(holder.startedAt);
+  return processAlive(holder.pid, Number.isNaN(since.getTime()) ? undefined : since);
 }
 
 function tryCreate(path: string, holder: LockHolder): boolean {

@@ -19,7 +19,12 @@ import { keyProblem } from "../registry/artifacts.js";
 import { MAIN, TRASH } from "../registry/branch.js";
 import { LOCK, lock } from "../registry/locks.js";
 import { familyUids, refreshLatest } from "../registry/versions.js";
-import { AUTO_KEY_PREFIX, StaleObjectError, type StoredHash } from "../storage/types.js";
+import {
+  AUTO_KEY_PREFIX,
+  LinkedKeyError,
+  StaleObjectError,
+  type StoredHash,
+} from "../storage/types.js";
 import { canonicalSuffix } from "../suffix.js";
 import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
 import { mapLimit } from "../util/concurrency.js";
@@ -155,9 +160,27 @@ export class Ingestor {
       if (error instanceof NotFoundError) {
         return { action: "skipped", key, reason: "the object was deleted before it was read" };
       }
+      if (error instanceof LinkedKeyError) return this.linked(key, event.sequencer, error);
       throw error;
     }
     return this.register(key, hashed, event.sequencer, event.versionId);
+  }
+
+  /**
+   * A key whose path is (or passes through) a symbolic link in local storage: never followed, so
+   * no bytes are there. What was registered at the key is gone, as reconcile also finds; a key
+   * where nothing was registered is skipped without a trace.
+   */
+  private async linked(
+    key: string,
+    sequencer: string,
+    error: LinkedKeyError,
+  ): Promise<IngestOutcome> {
+    const known = await this.known(this.db, key);
+    if (!known || known.deleted || known.artifactId === null) {
+      return { action: "skipped", key, reason: error.message };
+    }
+    return { ...(await this.trash(key, sequencer)), reason: error.message };
   }
 
   /**

@@ -11,7 +11,12 @@ import { NotFoundError } from "../errors.js";
 import type { Instance } from "../instance.js";
 import { keyProblem, physicalKey } from "../registry/artifacts.js";
 import { MAIN } from "../registry/branch.js";
-import { AUTO_KEY_PREFIX, type ObjectInfo, StaleObjectError } from "../storage/types.js";
+import {
+  AUTO_KEY_PREFIX,
+  LinkedKeyError,
+  type ObjectInfo,
+  StaleObjectError,
+} from "../storage/types.js";
 import { mapLimit } from "../util/concurrency.js";
 import { type IngestOutcome, Ingestor } from "./ingest.js";
 
@@ -210,9 +215,14 @@ async function registerObject(
     change.action = outcome.action;
     change.uid = outcome.uid ?? change.uid;
   } catch (error) {
-    if (!(error instanceof StaleObjectError || error instanceof NotFoundError)) throw error;
     change.action = "skipped";
-    change.detail = "the object changed while reconciling; run reconcile again";
+    if (error instanceof LinkedKeyError) {
+      change.detail = error.message; // a link swapped in since the listing
+    } else if (error instanceof StaleObjectError || error instanceof NotFoundError) {
+      change.detail = "the object changed while reconciling; run reconcile again";
+    } else {
+      throw error;
+    }
   }
 }
 

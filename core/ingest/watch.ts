@@ -154,6 +154,14 @@ export function watchFolder(instance: Instance, opts: WatchOptions = {}): Folder
       // a file replaced by a folder is gone
       if ((await inPlaceKeys(key, "exact")).length > 0) await apply("removed", key);
       await scan(key);
+    } else if (info.isSymbolicLink()) {
+      // never followed: the ingestor trashes what was registered here (or below a folder the
+      // link replaced), or skips it, and says why
+      seen.delete(key);
+      await apply("created", key);
+      for (const below of await inPlaceKeys(key, "below")) {
+        await serially(below, () => apply("created", below));
+      }
     } else if (info.isFile()) {
       const now = { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
       const before = seen.get(key);
@@ -170,7 +178,7 @@ export function watchFolder(instance: Instance, opts: WatchOptions = {}): Folder
       seen.delete(key);
       await apply("created", key);
     }
-    // symlinks, sockets, fifos: not artifacts
+    // sockets, fifos: not artifacts
   };
 
   /** A folder appeared (moved in whole, it gets one event): look at each file below it. */

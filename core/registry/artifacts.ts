@@ -21,8 +21,10 @@ import {
   ValidationError,
 } from "../errors.js";
 import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../hash.js";
+import { normaliseSequencer } from "../ingest/events.js";
 import type { Instance } from "../instance.js";
 import { cacheDir } from "../settings.js";
+import { assertSavable } from "../storage/roots.js";
 import { AUTO_KEY_PREFIX } from "../storage/types.js";
 import { canonicalSuffix, rawSuffix } from "../suffix.js";
 import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
@@ -102,6 +104,12 @@ export interface SaveOptions {
   onProgress?: (progress: Progress) => void;
   /** Validate against this schema (name or uid) first; link it and annotate (validate.ts). */
   schema?: string;
+  /**
+   * A folder: read files that symbolic links inside it point to outside it (LaminDB does). By
+   * default such a link is refused: nothing outside the folder being saved is read unasked.
+   * Links to files inside the folder are always followed (saved as regular files).
+   */
+  followLinks?: boolean;
 }
 
 export interface ListOptions extends PageOptions {
@@ -172,7 +180,7 @@ interface Inspected {
 }
 
 /** What a client declares before uploading bytes (see `prepareUpload`). */
-export interface UploadRequest extends Omit<SaveOptions, "onProgress"> {
+export interface UploadRequest extends Omit<SaveOptions, "onProgress" | "followLinks"> {
   /** The file or folder name, for its suffix (e.g. `counts.csv`, `images.zarr`). */
   name: string;
   size: number;
@@ -448,7 +456,11 @@ export class Artifacts {
     await this.removeRows([row]);
   }
 
-  /** Change the description or the key of an artifact (its bytes stay where they are). */
+  /**
+   * Change the description or the key of an artifact. A virtual key is a name: the bytes stay
+   * where they are. A key registered in place is where the bytes are: they move with it (see
+   * {@link moveInPlace}).
+   */
   async update(
     ref: ArtifactRef | string,
     changes: { description?: string | null; key?: string },
@@ -473,13 +485,15 @@ export class Artifacts {
       set.description = changes.description;
     }
     if (Object.keys(set).length === 0) return this.toArtifact(found);
+    const moves = set.key !== undefined && set.key !== found.row.key && isInPlace(found.row);
     try {
+      if (moves) await this.moveInPlace(found.row, set.key as string);
       const [row] = await this.db
         .update(t.artifact)
         .set({ ...set, updatedAt: sql`now()` })
         .where(eq(t.artifact.id, found.row.id))
         .returning();
-      return this.toArtifact({ ...found, row: row ?? found.row });
+      return moves ? this.get(found.row.uid) : this.toArtifact({ ...found, row: row ?? found.row });
     } catch (error) {
       if (sqlState(error) === "23505") {
         throw new ConflictError(
@@ -487,6 +501,93 @@ export class Artifacts {
           "pick another key, or save this content as a new version of that key",
         );
       }
+      throw error;
+    }
+  }
+
+  /**
+   * Move the bytes of an artifact registered in place (its key is where its bytes are) to
+   * `newKey`, as LaminDB does: never onto anything already there (ConflictError), never through
+   * a symbolic link (the storage refuses it). The versions at the old key move with it: their
+   * bytes were overwritten there by the latest one, so only the latest can be moved. Rows and
+   * bytes change together: the rows under the per-key locks that events and reconcile take, the
+   * bytes before the commit (moved back if it fails).
+   */
+  private async moveInPlace(row: t.ArtifactRow, newKey: string): Promise<void> {
+    const oldKey = row.key as string;
+    const { storage, storageRecord } = this.instance;
+    if (row.storageId !== storageRecord.id) {
+      throw new ValidationError(
+        `the bytes of ${row.uid} are in another storage location than this instance's`,
+        "change its key where that storage is managed",
+      );
+    }
+    if (row.branchId !== MAIN || !row.isLatest) {
+      const latest = await this.db
+        .select({ uid: t.artifact.uid })
+        .from(t.artifact)
+        .where(
+          and(
+            eq(t.artifact.storageId, row.storageId),
+            eq(t.artifact.key, oldKey),
+            eq(t.artifact.isLatest, true),
+            eq(t.artifact.branchId, MAIN),
+          ),
+        );
+      throw new ConflictError(
+        row.branchId !== MAIN
+          ? `${row.uid} is in the trash: its key is where its bytes were`
+          : `${row.uid} is not the latest version at '${oldKey}': a newer version overwrote its bytes there`,
+        row.branchId !== MAIN
+          ? `restore it first: lamin restore ${row.uid}`
+          : `change the key of the latest version${latest[0] ? `, ${latest[0].uid}` : ""}: the versions move with it`,
+      );
+    }
+    const a = t.artifact;
+    const o = t.storageObject;
+    const storageId = row.storageId;
+    let moved = false;
+    try {
+      await this.db.transaction(async (tx) => {
+        for (const key of [oldKey, newKey].sort()) {
+          await lock(tx, LOCK.storageObject, `${storageId}/${key}`);
+        }
+        await tx
+          .update(a)
+          .set({ key: newKey, updatedAt: sql`now()` })
+          .where(
+            and(
+              eq(a.storageId, storageId),
+              eq(a.key, oldKey),
+              eq(a.keyIsVirtual, false),
+              sql`${a.uid} LIKE ${`${row.uid.slice(0, STEM)}%`}`,
+            ),
+          );
+        await storage.move(oldKey, newKey, { replace: false });
+        moved = true;
+        // S3 copies get their own ETag: what reconcile and later events compare with
+        const etag = (await storage.head(newKey))?.etag ?? null;
+        if (etag) {
+          await tx
+            .update(a)
+            .set({
+              aux: sql`coalesce(${a.aux}, '{}'::jsonb) || ${JSON.stringify({ etag })}::jsonb`,
+            })
+            .where(eq(a.id, row.id));
+        }
+        // events still to come for either key apply on top of this (S3 sends both)
+        await tx
+          .update(o)
+          .set({ deleted: true, etag: null, artifactId: null, updatedAt: sql`now()` })
+          .where(and(eq(o.storageId, storageId), eq(o.key, oldKey)));
+        const state = { etag, deleted: false, artifactId: row.id, updatedAt: sql`now()` };
+        await tx
+          .insert(o)
+          .values({ storageId, key: newKey, sequencer: normaliseSequencer("0"), ...state })
+          .onConflictDoUpdate({ target: [o.storageId, o.key], set: state });
+      });
+    } catch (error) {
+      if (moved) await storage.move(newKey, oldKey, { replace: false }).catch(() => {});
       throw error;
     }
   }
@@ -689,6 +790,7 @@ export class Artifacts {
     if (!info) {
       throw new ValidationError(`path does not exist: ${path}`, "check the path and try again");
     }
+    await assertSavable(path, this.instance.settings);
     if (!info.isFile() && !info.isDirectory()) {
       throw new ValidationError(
         `not a regular file or folder: ${path}`,
@@ -716,6 +818,7 @@ export class Artifacts {
     const onProgress = opts.onProgress;
     const hash = isFolder
       ? await hashFolder(abs, {
+          links: opts.followLinks ? "follow" : "inside",
           ...(onProgress
             ? {
                 onProgress: (done) => onProgress({ phase: "hash", done, total: -1, unit: "bytes" }),
@@ -1190,6 +1293,11 @@ function backoff(attempt: number): Promise<void> {
 
 function isOngoing(row: t.ArtifactRow): boolean {
   return (row.aux as { so?: number } | null)?.so === 1;
+}
+
+/** Whether the key is where the bytes are (registered in place by events, watcher, reconcile). */
+function isInPlace(row: Pick<t.ArtifactRow, "key" | "keyIsVirtual" | "realKey">): boolean {
+  return row.key !== null && !row.keyIsVirtual && !row.realKey;
 }
 
 /** Storage key of the bytes: `.lamindb/<uid><suffix>` (folders: the 16-char stem) or the key. */

@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type * as Sdk from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import {
   type FileHash,
   type FolderEntry,
@@ -28,7 +28,7 @@ import { requireAwsSdk } from "../util/aws-sdk.js";
 import { mapLimit } from "../util/concurrency.js";
 import { bucketMissing, isNotFound, type S3Place, s3Error } from "./s3-errors.js";
 import { limitBytes, readConsistently } from "./streams.js";
-import type { ObjectInfo, ProgressFn, StorageBackend, StoredHash } from "./types.js";
+import type { MoveOptions, ObjectInfo, ProgressFn, StorageBackend, StoredHash } from "./types.js";
 import { StaleObjectError } from "./types.js";
 
 /** Multipart part size: files above it go up in parts, QUEUE_SIZE of them in flight. */
@@ -396,6 +396,11 @@ export class S3Storage implements StorageBackend {
     return files.sort((a, b) => (a.path < b.path ? -1 : 1));
   }
 
+  private async hasObjectsBelow(key: string): Promise<boolean> {
+    for await (const _ of this.listObjects(`${key}/`)) return true;
+    return false;
+  }
+
   localPath(_key: string): string | undefined {
     return undefined;
   }
@@ -503,7 +508,16 @@ export class S3Storage implements StorageBackend {
     );
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, opts: MoveOptions = {}): Promise<void> {
+    // S3 has no rename: copy, then delete. Without `replace`, the destination is checked first
+    // (a window in which a concurrent writer could still land there; lamindb writes keys under
+    // the registry's per-key lock).
+    if (opts.replace === false && ((await this.head(to)) || (await this.hasObjectsBelow(to)))) {
+      throw new ConflictError(
+        `${to} already exists in storage`,
+        "pick another key, or move or delete what is there first",
+      );
+    }
     const file = await this.head(from);
     if (file) {
       await this.copy(from, to, file.size);

@@ -1,4 +1,5 @@
 /** What registries need from a storage location; local folders now, S3 and GCS share the shape. */
+import { IntegrityError } from "../errors.js";
 import type { FileHash, FolderHash } from "../hash.js";
 
 export type StorageType = "local" | "s3" | "gs";
@@ -20,6 +21,11 @@ export interface StoredHash extends FileHash {
   etag: string;
   /** Bytes read from storage: 0 when the ETag is a usable MD5, at most 100 MiB otherwise. */
   bytesRead: number;
+}
+
+export interface MoveOptions {
+  /** Replace what is at the destination (default true). */
+  replace?: boolean;
 }
 
 /** Called with the bytes (or files, for folders) done so far, cumulative. */
@@ -51,8 +57,11 @@ export interface StorageBackend {
   localPath(key: string): string | undefined;
   /** LaminDB hash of what is stored at `key` (a file, or every file below it). */
   hashStored(key: string, isFolder: boolean): Promise<FileHash | FolderHash>;
-  /** Put what is at `from` (file or folder) at `to`, replacing what was there. */
-  move(from: string, to: string): Promise<void>;
+  /**
+   * Put what is at `from` (file or folder) at `to`, replacing what was there; with
+   * `replace: false`, refuse (ConflictError) when something is at `to`.
+   */
+  move(from: string, to: string, opts?: MoveOptions): Promise<void>;
   /** Write a stream of bytes at `key`; more than `maxBytes` is refused and nothing is kept. */
   putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number>;
   /** Read the object at `key` as a stream. */
@@ -80,6 +89,24 @@ export class StaleObjectError extends Error {
   constructor(readonly key: string) {
     super(`object ${key} changed while it was read`);
     this.name = "StaleObjectError";
+  }
+}
+
+/**
+ * A key of local storage whose path passes through a symbolic link (`link`, storage-relative):
+ * lamindb never follows one, so the key names no bytes of the storage. Where the link points is
+ * not said: it may be a path of the server that the caller must not learn.
+ */
+export class LinkedKeyError extends IntegrityError {
+  constructor(
+    readonly key: string,
+    readonly link: string,
+  ) {
+    super(
+      `${key} is not in the storage: ${link === key ? "it" : `'${link}'`} is a symbolic link, which lamindb does not follow`,
+      "put the file or folder itself in storage instead of a link (e.g. cp -L), then run `lamin reconcile`",
+    );
+    this.name = "LinkedKeyError";
   }
 }
 

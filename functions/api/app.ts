@@ -39,6 +39,11 @@ export interface ApiOptions {
   maxTableBytes?: number;
   version?: string;
   /**
+   * More fields of the public /health answer. `lamin serve` adds `instance` (its uid), so that
+   * local commands tell it from another server that took its port before sending the token.
+   */
+  health?: Record<string, string>;
+  /**
    * Path under which the routes are reached when the app is mounted below a prefix (the hub
    * serves it at `/instances/{owner}/{name}`): upload and download URLs handed to clients start
    * with it. Default: "" (served at the root).
@@ -51,6 +56,7 @@ export function createApp(opts: ApiOptions) {
     title: "lamindb-serverless",
     version: opts.version,
     description: "LaminDB's registries over HTTP. Filters use the query language of the README.",
+    health: opts.health,
   });
 
   app.use("*", async (c, next) => {

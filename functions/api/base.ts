@@ -15,6 +15,8 @@ export function baseApp<E extends Env>(info: {
   title: string;
   description: string;
   version?: string | undefined;
+  /** More fields of the /health answer (an instance's uid, see ApiOptions.health). */
+  health?: Record<string, string> | undefined;
 }) {
   const app = new OpenAPIHono<E>({ defaultHook: problemHook });
   app.onError((error, c) => problemResponse(c, toProblem(error)));
@@ -24,7 +26,7 @@ export function baseApp<E extends Env>(info: {
       problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
     ),
   );
-  app.get("/health", (c) => c.json({ ok: true }));
+  app.get("/health", (c) => c.json({ ...info.health, ok: true }));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
   app.get("/openapi.json", (c) =>
     c.json(

@@ -27,6 +27,7 @@ import type { Instance } from "../../../core/instance.js";
 import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
 import { COMPOSITE } from "../../../core/registry/schemas.js";
 import type { Issue } from "../../../core/registry/validate.js";
+import { LinkedKeyError } from "../../../core/storage/types.js";
 import { encodePathSegments } from "../../../core/util/url-path.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
@@ -96,9 +97,10 @@ const update = createRoute({
   path: "/artifacts/{uid}",
   middleware: requires("write"),
   tags,
-  summary: "Change the description or the key",
+  summary:
+    "Change the description or the key (the bytes of an artifact registered in place move with its key)",
   request: { params: uidParam, ...body(UpdateBody) },
-  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409, 413) },
+  responses: { 200: json(Artifact, "the artifact"), ...problems(400, 401, 404, 409, 413, 422) },
 });
 
 /** Trashing is a write; deleting for good (any `permanent` but a lone "false") is an admin's. */
@@ -217,7 +219,7 @@ const downloadFile = createRoute({
       content: { "application/octet-stream": { schema: binary } },
       description: "the bytes",
     },
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 422),
   },
 });
 
@@ -397,7 +399,8 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
       const key = await downloadableKey(c.var.instance, artifact.uid);
       const { size, stream } = await c.var.instance.storage
         .openRead(`${key}/${safeRelativePath(path)}`)
-        .catch(() => {
+        .catch((error) => {
+          if (error instanceof LinkedKeyError) throw error;
           throw new NotFoundError(
             `${artifact.uid} has no file '${path}'`,
             `list its files with /artifacts/${artifact.uid}/download`,
@@ -526,13 +529,19 @@ async function downloadableKey(instance: Instance, uid: string): Promise<string>
   return physicalKey(row);
 }
 
-/** Bytes the registry knows of but storage does not have: a 422, never a 500 with a path. */
-const missingBytes = (uid: string) => (): never => {
-  throw new IntegrityError(
-    `the bytes of ${uid} are missing from storage`,
-    "restore them from a backup, or delete the artifact with ?permanent=true",
-  );
-};
+/**
+ * Bytes the registry knows of but storage does not have: a 422, never a 500 with a path. A link
+ * where the bytes should be says so (never where it points).
+ */
+const missingBytes =
+  (uid: string) =>
+  (error: unknown): never => {
+    if (error instanceof LinkedKeyError) throw error;
+    throw new IntegrityError(
+      `the bytes of ${uid} are missing from storage`,
+      "restore them from a backup, or delete the artifact with ?permanent=true",
+    );
+  };
 
 async function* bodyOf(request: Request): AsyncIterable<Uint8Array> {
   if (!request.body) return;
