@@ -160,3 +160,59 @@ function buildRoutes(model: AnyRegistryModel) {
     }),
   };
 }
+
+/** What a client (the web UI) needs to know of a registry to list, filter and show it. */
+export const RegistryInfo = z
+  .object({
+    name: z.string().openapi({ example: "project" }),
+    plural: z.string().openapi({ example: "projects" }),
+    title: z.string().openapi({ example: "Project" }),
+    doc: z.string(),
+    uid: z.object({ length: z.number().int(), stem: z.number().int().optional() }),
+    fields: z.record(
+      z.string(),
+      z.object({
+        type: z.enum(["string", "integer", "number", "boolean", "date", "json", "list"]),
+        nullable: z.boolean(),
+        doc: z.string().optional(),
+        /** Another registry's uid (a ref), or a list of them (a link). */
+        ref: z.string().optional(),
+      }),
+    ),
+    filters: z.array(z.string()).openapi({ description: "lookups the list takes (field__op=...)" }),
+    search: z.array(z.string()),
+  })
+  .openapi("RegistryInfo");
+
+/** A model as RegistryInfo; refs name the registry whose table they point to. */
+export function registryInfo(
+  model: AnyRegistryModel,
+  byTable: Map<unknown, AnyRegistryModel>,
+): z.infer<typeof RegistryInfo> {
+  return {
+    name: model.name,
+    plural: model.plural,
+    title: model.title,
+    doc: model.doc,
+    uid: {
+      length: model.uid.length,
+      ...(model.uid.stem !== undefined ? { stem: model.uid.stem } : {}),
+    },
+    fields: Object.fromEntries(
+      Object.entries(model.fields).map(([k, f]) => {
+        const target = f.kind === "ref" || f.kind === "many" ? byTable.get(f.target) : undefined;
+        return [
+          k,
+          {
+            type: f.kind === "many" ? ("list" as const) : f.type,
+            nullable: f.nullable,
+            ...(f.doc !== undefined ? { doc: String(f.doc) } : {}),
+            ...(target ? { ref: target.plural } : {}),
+          },
+        ];
+      }),
+    ),
+    filters: Object.keys(model.spec.fields),
+    search: model.search,
+  };
+}

@@ -18,7 +18,7 @@ import {
   ULabelModel,
 } from "../../../core/registry/records.js";
 import type { ApiEnv } from "../env.js";
-import { routesOf } from "../models.js";
+import { RegistryInfo, registryInfo, routesOf } from "../models.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
 import { problemHook } from "../problem.js";
 import { requires } from "../roles.js";
@@ -143,17 +143,33 @@ function mount(
   );
 }
 
+/** The declared registries with an API of their own, in the order the UI shows them. */
+const MODELS: AnyRegistryModel[] = [
+  TransformModel,
+  RunModel,
+  CollectionModel,
+  FeatureModel,
+  ULabelModel,
+  RecordModel,
+  ProjectModel,
+];
+
+const registries = createRoute({
+  method: "get",
+  path: "/registries",
+  middleware: requires("read"),
+  tags: ["registries"],
+  summary: "The registries this API serves: fields, filters and search (what the web UI reads)",
+  responses: { 200: json(z.array(RegistryInfo), "the registries"), ...problems(401) },
+});
+
 export function registryRoutes() {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: problemHook });
-  for (const model of [
-    TransformModel,
-    RunModel,
-    FeatureModel,
-    ULabelModel,
-    ProjectModel,
-    RecordModel,
-  ]) {
-    mount(app, model);
+  const byTable = new Map<unknown, AnyRegistryModel>(MODELS.map((m) => [m.table, m]));
+  const info = MODELS.map((m) => registryInfo(m, byTable));
+  app.openapi(registries, (c) => c.json(info, 200));
+  for (const model of MODELS) {
+    if (model !== CollectionModel) mount(app, model);
   }
   mount(app, CollectionModel, (app) =>
     app.openapi(collectionByKey, async (c) =>
