@@ -142,8 +142,9 @@ export class RemoteCollections extends RemoteRecords<Collection, CollectionInput
   /** A collection by uid (a 16-character stem: the latest version) or by key (latest version). */
   override async get(ref: CollectionRef): Promise<Collection> {
     if (typeof ref === "string") return super.get(ref);
-    return this.http.ok<Collection>(
-      this.http.client.collections["by-key"].$get({ query: { key: ref.key } }),
+    return this.http.request<Collection>(
+      this.path("/by-key", { key: ref.key }),
+      {},
       `getting collection ${ref.key}`,
     );
   }

@@ -21,6 +21,7 @@ export {
   COLLECTION_FILTER_FIELDS,
   type Collection,
   type CollectionInput,
+  CollectionModel,
   type CollectionRef,
   Collections,
 } from "./records/collections.js";
@@ -29,6 +30,7 @@ export {
   FEATURE_FILTER_FIELDS,
   type Feature,
   type FeatureInput,
+  FeatureModel,
   Features,
   isValidDtype,
 } from "./records/features.js";
@@ -36,6 +38,7 @@ export {
   PROJECT_FILTER_FIELDS,
   type Project,
   type ProjectInput,
+  ProjectModel,
   Projects,
 } from "./records/projects.js";
 export {
@@ -44,6 +47,7 @@ export {
   RUN_STATUSES,
   type Run,
   type RunInput,
+  RunModel,
   type RunStatus,
   Runs,
 } from "./records/runs.js";
@@ -53,11 +57,13 @@ export {
   type Transform,
   type TransformInput,
   type TransformKind,
+  TransformModel,
   Transforms,
 } from "./records/transforms.js";
 export {
   ULABEL_FILTER_FIELDS,
   type ULabel,
   type ULabelInput,
+  ULabelModel,
   ULabels,
 } from "./records/ulabels.js";

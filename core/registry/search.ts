@@ -6,12 +6,19 @@
  * or 1 (contains), so "t cell" finds "T-cell". Rows that match nowhere are not returned; the trash
  * is hidden.
  */
-import { type SQL, sql } from "drizzle-orm";
+import { getTableName, type SQL, sql } from "drizzle-orm";
 import { queryRows } from "../db/client.js";
 import { ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
 import { TRASH } from "./branch.js";
+import type { AnyRegistryModel } from "./model.js";
 import { likeEscape } from "./query.js";
+import { CollectionModel } from "./records/collections.js";
+import { FeatureModel } from "./records/features.js";
+import { ProjectModel } from "./records/projects.js";
+import { RecordModel } from "./records/record.js";
+import { TransformModel } from "./records/transforms.js";
+import { ULabelModel } from "./records/ulabels.js";
 
 interface Searchable {
   table: string;
@@ -21,13 +28,22 @@ interface Searchable {
   name: string;
 }
 
+/** What a declared registry searches: its `search` fields, the first one shown as the name. */
+function searchableOf(model: AnyRegistryModel): Searchable {
+  const columns = model.search.map((key) => {
+    const f = model.fields[key];
+    if (f?.kind !== "column") throw new Error(`${model.name}.${key} is not a column to search`);
+    return f.column.name;
+  });
+  return { table: getTableName(model.table), fields: columns, name: columns[0] as string };
+}
+
 export const SEARCHABLE: Record<string, Searchable> = {
-  ulabel: { table: "lamindb_ulabel", fields: ["name"], name: "name" },
-  feature: { table: "lamindb_feature", fields: ["name", "synonyms"], name: "name" },
-  project: { table: "lamindb_project", fields: ["name", "abbr"], name: "name" },
-  record: { table: "lamindb_record", fields: ["name"], name: "name" },
-  transform: { table: "lamindb_transform", fields: ["key", "description"], name: "key" },
-  collection: { table: "lamindb_collection", fields: ["key", "description"], name: "key" },
+  ...Object.fromEntries(
+    [ULabelModel, FeatureModel, ProjectModel, RecordModel, TransformModel, CollectionModel].map(
+      (m) => [m.name, searchableOf(m)],
+    ),
+  ),
   artifact: { table: "lamindb_artifact", fields: ["key", "description"], name: "key" },
 };
 export const SEARCH_REGISTRIES = Object.keys(SEARCHABLE);

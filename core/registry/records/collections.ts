@@ -6,11 +6,21 @@ import { and, asc, desc, eq, inArray, ne, or } from "drizzle-orm";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import { hashSet } from "../../hash.js";
+import type { Instance } from "../../instance.js";
 import { UID_LENGTHS } from "../../uid.js";
 import type { Artifact } from "../artifacts.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
 import { loadMembers } from "../member-files.js";
+import {
+  defineRegistry,
+  field,
+  type InputOf,
+  input,
+  ModelRegistry,
+  type PublicOf,
+  type SelectedOf,
+} from "../model.js";
 import {
   currentRun,
   recordArtifactInput,
@@ -19,131 +29,85 @@ import {
   recreatingRuns,
 } from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
-import {
-  type CreateResult,
-  common,
-  type Keyed,
-  MAX_DESCRIPTION,
-  RecordRegistry,
-  type Spec,
-  selectTracked,
-  type Tracked,
-  tracked,
-} from "./base.js";
-import { checkKey, text } from "./checks.js";
+import { type CreateResult, MAX_DESCRIPTION } from "./base.js";
+import { checkKey } from "./checks.js";
 import {
   familyColumns,
   insertVersion,
   isHead,
   restoreVersion,
-  versionedUids,
   versionFields,
-  versionOf,
 } from "./versioned.js";
-
-export interface Collection extends Tracked {
-  uid: string;
-  key: string;
-  description: string | null;
-  /** hash_set of the members' hashes. */
-  hash: string | null;
-  version: string;
-  version_tag: string | null;
-  is_latest: boolean;
-  /** uids of the member artifacts, in the order they were given. */
-  artifacts: string[];
-}
 
 /** How to address a collection: its uid (a 16-character stem: the latest version) or its key. */
 export type CollectionRef = string | { key: string };
 
-export interface CollectionInput {
-  key: string;
-  /** uids of saved, completely uploaded artifacts (a 16-character stem: the latest version). */
-  artifacts: string[];
-  description?: string | null;
-  version_tag?: string | null;
-}
-
 const MAX_MEMBERS = 10_000;
-
 const c = t.collection;
-const COLLECTION_SPEC: Spec = {
+const ARTIFACT_UID = /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/;
+export const CollectionModel = defineRegistry({
   name: "collection",
   plural: "collections",
+  doc: "Collections: versioned groups of artifacts",
   table: c,
-  fields: {
-    ...common(c),
-    key: { column: c.key, type: "string" },
-    description: { column: c.description, type: "string" },
-    ...versionFields(c),
+  uid: {
+    length: UID_LENGTHS.collection.full,
+    stem: UID_LENGTHS.collection.stem,
+    example: "gF0qmv3yWbHB4nT90000",
   },
-  ...versionedUids("collection", "collection"),
-};
-export const COLLECTION_FILTER_FIELDS = Object.keys(COLLECTION_SPEC.fields);
+  fields: {
+    uid: field.column(c.uid, { example: "gF0qmv3yWbHB4nT90000" }),
+    key: field.column(c.key, { example: "datasets/batch-1" }),
+    description: field.column(c.description),
+    hash: field.column(c.hash, { doc: "hash_set of the members' hashes" }),
+    ...versionFields(c, "collection"),
+    artifacts: field.many(
+      t.collectionArtifact,
+      t.collectionArtifact.collectionId,
+      t.collectionArtifact.artifactId,
+      t.artifact,
+      { doc: "uids of the member artifacts, in the order they were given" },
+    ),
+  },
+  inputs: {
+    key: input.required(input.string(255, { example: "datasets/batch-1" })),
+    artifacts: input.required(
+      input.list(
+        input.string(20, {
+          pattern: { regex: ARTIFACT_UID, hint: "an artifact uid (20, or a 16-character stem)" },
+        }),
+        MAX_MEMBERS,
+        {
+          doc: "uids of saved, completely uploaded artifacts (a 16-character stem: the latest version)",
+        },
+      ),
+    ),
+    description: input.string(MAX_DESCRIPTION),
+    version_tag: input.string(30),
+  },
+  search: ["key", "description"],
+});
+export const COLLECTION_FILTER_FIELDS = Object.keys(CollectionModel.spec.fields);
+
+export type Collection = PublicOf<typeof CollectionModel>;
+export type CollectionInput = InputOf<typeof CollectionModel>;
 
 const ARTIFACT = UID_LENGTHS.artifact;
-const ARTIFACT_UID = /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/;
-
-type CollectionSelected = Keyed<typeof t.collection.$inferSelect>;
-
-export class Collections extends RecordRegistry<CollectionSelected, Collection> {
-  protected readonly spec = COLLECTION_SPEC;
-
-  protected select() {
-    return selectTracked(this.db, c);
-  }
-
-  protected toPublic(s: CollectionSelected): Collection {
-    return this.withMembers(s, []);
-  }
-
-  private withMembers(s: CollectionSelected, artifacts: string[]): Collection {
-    const r = s.row;
-    return {
-      uid: r.uid,
-      key: r.key,
-      description: r.description,
-      hash: r.hash,
-      ...versionOf(r, "collection"),
-      artifacts,
-      ...tracked(s),
-    };
-  }
-
-  /** The public shape with member uids: one query for the whole page. */
-  protected override async shape(rows: CollectionSelected[]): Promise<Collection[]> {
-    if (rows.length === 0) return [];
-    const ca = t.collectionArtifact;
-    const members = await this.db
-      .select({ collectionId: ca.collectionId, uid: t.artifact.uid })
-      .from(ca)
-      .innerJoin(t.artifact, eq(ca.artifactId, t.artifact.id))
-      .where(
-        inArray(
-          ca.collectionId,
-          rows.map((r) => r.row.id),
-        ),
-      )
-      .orderBy(asc(ca.id));
-    const byCollection = new Map<number, string[]>();
-    for (const m of members) {
-      const list = byCollection.get(m.collectionId) ?? [];
-      list.push(m.uid);
-      byCollection.set(m.collectionId, list);
-    }
-    return rows.map((r) => this.withMembers(r, byCollection.get(r.row.id) ?? []));
+export class Collections extends ModelRegistry<typeof CollectionModel> {
+  constructor(instance: Instance) {
+    super(instance, CollectionModel);
   }
 
   /**
    * Group saved artifacts. The same members (same hash) return the existing collection; other
    * members under an existing key make its next version.
    */
-  async create(input: CollectionInput): Promise<CreateResult<Collection>> {
-    const key = checkKey(input?.key, 255, "collection");
-    const description = text(input.description, "description", MAX_DESCRIPTION);
-    const versionTag = text(input.version_tag, "version_tag", 30);
-    const members = await this.resolveMembers(input.artifacts);
+  async create(given: CollectionInput): Promise<CreateResult<Collection>> {
+    const members = await this.resolveMembers(given?.artifacts);
+    const checked = this.model.check(given);
+    const key = checkKey(checked.key, 255, "collection");
+    const { description } = checked;
+    const versionTag = checked.version_tag;
     const hash = hashSet(members.map((m) => m.hash));
     const locks: [number, string][] = [
       [LOCK.collection, key],
@@ -222,7 +186,7 @@ export class Collections extends RecordRegistry<CollectionSelected, Collection> 
     return (await this.shape([await this.findRow(ref)]))[0] as Collection;
   }
 
-  private async findRow(ref: CollectionRef): Promise<CollectionSelected> {
+  private async findRow(ref: CollectionRef): Promise<SelectedOf<typeof CollectionModel>> {
     if (typeof ref === "string") return super.find(ref);
     const key = checkKey(ref?.key, 255, "collection");
     const [hit] = await this.fetch(and(eq(c.key, key), ne(c.branchId, TRASH)), latestFirst(c), 1);

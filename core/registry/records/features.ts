@@ -5,41 +5,18 @@
 import { sql } from "drizzle-orm";
 import * as t from "../../db/schema.js";
 import { ConflictError, ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { LOCK } from "../locks.js";
 import {
-  type CreateResult,
-  common,
-  created,
-  firstNamed,
-  type Keyed,
-  MAX_DESCRIPTION,
-  plainUids,
-  RecordRegistry,
-  type Spec,
-  selectTracked,
-  type Tracked,
-  tracked,
-} from "./base.js";
-import { requiredName, text } from "./checks.js";
-
-export interface Feature extends Tracked {
-  uid: string;
-  name: string;
-  /** LaminDB dtype string, e.g. `float`, `cat[ULabel]`, `list[str]`. */
-  dtype: string | null;
-  unit: string | null;
-  description: string | null;
-}
-
-export interface FeatureInput {
-  name: string;
-  dtype: string;
-  unit?: string | null;
-  description?: string | null;
-  /** Whether values may be missing when data is validated against a schema (default true). */
-  nullable?: boolean;
-}
+  defineRegistry,
+  field,
+  type InputOf,
+  input,
+  ModelRegistry,
+  type PublicOf,
+} from "../model.js";
+import { type CreateResult, created, firstNamed, MAX_DESCRIPTION } from "./base.js";
 
 const SIMPLE_DTYPES = new Set([
   "int",
@@ -85,59 +62,56 @@ export function isValidDtype(dtype: string, inList = false): boolean {
 }
 
 const f = t.feature;
-const FEATURE_SPEC: Spec = {
+export const FeatureModel = defineRegistry({
   name: "feature",
   plural: "features",
+  doc: "Features: the dimensions of data (columns, annotations) with a dtype",
   table: f,
+  uid: { length: UID_LENGTHS.feature, example: "8GPjkwXGNfpL" },
   fields: {
-    ...common(f),
-    name: { column: f.name, type: "string" },
-    dtype: { column: f.dtypeStr, type: "string" },
-    unit: { column: f.unit, type: "string" },
-    description: { column: f.description, type: "string" },
+    uid: field.column(f.uid, { example: "8GPjkwXGNfpL" }),
+    name: field.column(f.name, { example: "temperature" }),
+    dtype: field.column(f.dtypeStr, {
+      example: "float",
+      doc: `LaminDB dtype string: ${DTYPE_EXAMPLES}`,
+    }),
+    unit: field.column(f.unit),
+    description: field.column(f.description),
+    synonyms: field.column(f.synonyms, { doc: "other names, separated by '|'" }),
   },
-  ...plainUids("feature", UID_LENGTHS.feature),
-};
-export const FEATURE_FILTER_FIELDS = Object.keys(FEATURE_SPEC.fields);
+  inputs: {
+    name: input.required(input.string(150, { example: "temperature" })),
+    dtype: input.required(input.string(255, { example: "float", doc: DTYPE_EXAMPLES })),
+    unit: input.string(30),
+    description: input.string(MAX_DESCRIPTION),
+    nullable: input.boolean({
+      doc: "whether values may be missing in validated data (default true)",
+    }),
+  },
+  search: ["name", "synonyms"],
+});
+export const FEATURE_FILTER_FIELDS = Object.keys(FeatureModel.spec.fields);
 
-type FeatureSelected = Keyed<typeof t.feature.$inferSelect>;
+export type Feature = PublicOf<typeof FeatureModel>;
+export type FeatureInput = InputOf<typeof FeatureModel>;
 
-export class Features extends RecordRegistry<FeatureSelected, Feature> {
-  protected readonly spec = FEATURE_SPEC;
-
-  protected select() {
-    return selectTracked(this.db, f);
-  }
-
-  protected toPublic(s: FeatureSelected): Feature {
-    const r = s.row;
-    return {
-      uid: r.uid,
-      name: r.name,
-      dtype: r.dtypeStr,
-      unit: r.unit,
-      description: r.description,
-      ...tracked(s),
-    };
+export class Features extends ModelRegistry<typeof FeatureModel> {
+  constructor(instance: Instance) {
+    super(instance, FeatureModel);
   }
 
   /** Define a feature; one of the same name and dtype is returned, another dtype is a conflict. */
-  async create(input: FeatureInput): Promise<CreateResult<Feature>> {
-    const name = requiredName(input?.name, "feature", 150, "temperature");
-    const given = text(input.dtype, "dtype", 255);
-    const dtype = given === null ? null : normalizeDtype(given);
-    if (dtype === null || !isValidDtype(dtype)) {
+  async create(given: FeatureInput): Promise<CreateResult<Feature>> {
+    const checked = this.model.check(given);
+    const { name, unit, description } = checked;
+    const dtype = normalizeDtype(checked.dtype);
+    if (!isValidDtype(dtype)) {
       throw new ValidationError(
-        dtype === null
-          ? `feature '${name}' needs a dtype`
-          : `invalid dtype ${JSON.stringify(given)} for feature '${name}'; valid dtypes: ${DTYPE_EXAMPLES}`,
+        `invalid dtype ${JSON.stringify(checked.dtype)} for feature '${name}'; valid dtypes: ${DTYPE_EXAMPLES}`,
         `use a LaminDB dtype: ${DTYPE_EXAMPLES}`,
       );
     }
-    const unit = text(input.unit, "unit", 30);
-    const description = text(input.description, "description", MAX_DESCRIPTION);
-    const nullable = input.nullable ?? true;
-    if (typeof nullable !== "boolean") throw new ValidationError("nullable must be true or false");
+    const nullable = checked.nullable ?? true;
     return this.decide([[LOCK.feature, name]], async (tx) => {
       const fields = { id: f.id, uid: f.uid, dtype: f.dtypeStr };
       const existing = await firstNamed(tx, f, fields, name, sql`${f.typeId} IS NULL`);

@@ -1,88 +1,53 @@
 /** Project (uid 12): an exact name match returns the existing project (LaminDB's `search_names`). */
 import * as t from "../../db/schema.js";
-import { ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { LOCK } from "../locks.js";
 import {
-  type CreateResult,
-  common,
-  created,
-  firstNamed,
-  type Keyed,
-  MAX_DESCRIPTION,
-  plainUids,
-  RecordRegistry,
-  type Spec,
-  selectTracked,
-  type Tracked,
-  tracked,
-} from "./base.js";
-import { isHttpUrl, requiredName, text } from "./checks.js";
-
-export interface Project extends Tracked {
-  uid: string;
-  name: string;
-  abbr: string | null;
-  url: string | null;
-  description: string | null;
-}
-
-export interface ProjectInput {
-  name: string;
-  abbr?: string | null;
-  url?: string | null;
-  description?: string | null;
-}
+  defineRegistry,
+  field,
+  type InputOf,
+  input,
+  ModelRegistry,
+  type PublicOf,
+} from "../model.js";
+import { type CreateResult, created, firstNamed, MAX_DESCRIPTION } from "./base.js";
 
 const p = t.project;
-const PROJECT_SPEC: Spec = {
+export const ProjectModel = defineRegistry({
   name: "project",
   plural: "projects",
+  doc: "Projects that artifacts, runs and records belong to",
   table: p,
+  uid: { length: UID_LENGTHS.project, example: "t3ePz0hUl2kR" },
   fields: {
-    ...common(p),
-    name: { column: p.name, type: "string" },
-    abbr: { column: p.abbr, type: "string" },
-    url: { column: p.url, type: "string" },
-    description: { column: p.description, type: "string" },
+    uid: field.column(p.uid, { example: "t3ePz0hUl2kR" }),
+    name: field.column(p.name, { example: "Lung atlas" }),
+    abbr: field.column(p.abbr),
+    url: field.column(p.url),
+    description: field.column(p.description),
   },
-  ...plainUids("project", UID_LENGTHS.project),
-};
-export const PROJECT_FILTER_FIELDS = Object.keys(PROJECT_SPEC.fields);
+  inputs: {
+    name: input.required(input.string(255, { example: "Lung atlas" })),
+    abbr: input.string(32),
+    url: input.string(255, { format: "url", example: "https://example.org" }),
+    description: input.string(MAX_DESCRIPTION),
+  },
+  search: ["name", "abbr"],
+});
+export const PROJECT_FILTER_FIELDS = Object.keys(ProjectModel.spec.fields);
 
-type ProjectSelected = Keyed<typeof t.project.$inferSelect>;
+export type Project = PublicOf<typeof ProjectModel>;
+export type ProjectInput = InputOf<typeof ProjectModel>;
 
-export class Projects extends RecordRegistry<ProjectSelected, Project> {
-  protected readonly spec = PROJECT_SPEC;
-
-  protected select() {
-    return selectTracked(this.db, p);
-  }
-
-  protected toPublic(s: ProjectSelected): Project {
-    const r = s.row;
-    return {
-      uid: r.uid,
-      name: r.name,
-      abbr: r.abbr,
-      url: r.url,
-      description: r.description,
-      ...tracked(s),
-    };
+export class Projects extends ModelRegistry<typeof ProjectModel> {
+  constructor(instance: Instance) {
+    super(instance, ProjectModel);
   }
 
   /** Create a project; one of the same name is returned. */
-  async create(input: ProjectInput): Promise<CreateResult<Project>> {
-    const name = requiredName(input?.name, "project", 255, "Lung atlas");
-    const abbr = text(input.abbr, "abbr", 32);
-    const url = text(input.url, "url", 255);
-    if (url !== null && !isHttpUrl(url)) {
-      throw new ValidationError(
-        `invalid url ${JSON.stringify(url.slice(0, 100))}`,
-        "give an http(s) URL, e.g. https://example.org/projects/lung-atlas",
-      );
-    }
-    const description = text(input.description, "description", MAX_DESCRIPTION);
+  async create(given: ProjectInput): Promise<CreateResult<Project>> {
+    const { name, abbr, url, description } = this.model.check(given);
     return this.decide([[LOCK.project, name]], async (tx) => {
       const existing = await firstNamed(tx, p, { id: p.id }, name);
       if (existing) return { id: existing.id, status: "existing" };

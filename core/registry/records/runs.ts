@@ -2,28 +2,24 @@
 import { eq, sql } from "drizzle-orm";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { splitLabelLookups } from "../annotations.js";
 import { MAIN, TRASH } from "../branch.js";
+import {
+  type ColumnField,
+  defineRegistry,
+  field,
+  type InputOf,
+  input,
+  ModelRegistry,
+  type PublicOf,
+} from "../model.js";
 import { keysetPage, type Page } from "../paging.js";
 import { buildConditions, type Filter, mentions } from "../query.js";
 import { type ActiveRun, recordArtifactInput, recordCollectionInput } from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
-import {
-  base62,
-  type CreateResult,
-  common,
-  created,
-  type Keyed,
-  MAX_DESCRIPTION,
-  type RecordListOptions,
-  RecordRegistry,
-  type Spec,
-  selectTracked,
-  type Tracked,
-  tracked,
-} from "./base.js";
-import { text } from "./checks.js";
+import { type CreateResult, created, MAX_DESCRIPTION, type RecordListOptions } from "./base.js";
 import { TRANSFORM_SPEC } from "./transforms.js";
 
 /** LaminDB's run status codes (`lamindb/base/types.py`). */
@@ -37,30 +33,6 @@ export const RUN_STATUS_CODES = {
 } as const;
 export type RunStatus = keyof typeof RUN_STATUS_CODES;
 export const RUN_STATUSES = Object.keys(RUN_STATUS_CODES) as RunStatus[];
-
-export interface Run extends Tracked {
-  uid: string;
-  name: string | null;
-  description: string | null;
-  /** uid of the transform the run executes. */
-  transform: string;
-  status: RunStatus | "unknown";
-  started_at: string;
-  finished_at: string | null;
-  params: Record<string, unknown> | null;
-}
-
-export interface RunInput {
-  /** uid of the transform (a 12-character stem: its latest version). */
-  transform: string;
-  name?: string | null;
-  description?: string | null;
-  params?: Record<string, unknown> | null;
-  /** Default `started`. */
-  status?: RunStatus;
-  /** LaminDB's `run._extra_data`, e.g. `{ environment: {...} }` of a tracked script. */
-  extra_data?: Record<string, unknown> | null;
-}
 
 export interface RunListOptions extends RecordListOptions {
   /** Feature-value lookups, as for artifacts: `{ temperature__gt: 30, cell_type: "T cell" }`. */
@@ -77,52 +49,58 @@ const runStatus = sql`(CASE ${run.statusCode} ${sql.join(
   ),
   sql` `,
 )} END)`;
-const RUN_SPEC: Spec = {
+export const RunModel = defineRegistry({
   name: "run",
   plural: "runs",
+  doc: "Runs: executions of transforms, with their parameters, inputs and outputs",
   table: run,
-  fields: {
-    ...common(run),
-    name: { column: run.name, type: "string" },
-    description: { column: run.description, type: "string" },
-    status: { column: runStatus, type: "string" },
-    _status_code: { column: run.statusCode, type: "integer" },
-    started_at: { column: run.startedAt, type: "date" },
-    finished_at: { column: run.finishedAt, type: "date" },
-    transform__uid: { column: t.transform.uid, type: "string" },
-    transform__key: { column: t.transform.key, type: "string" },
-  },
   // generated runs have 16 characters; runs made before LaminDB 1.6 have 20
-  uid: new RegExp(`^${base62(UID_LENGTHS.run)}(${base62(4)})?$`),
-  uidHint: "a run uid has 16 base62 characters",
-};
+  uid: { length: UID_LENGTHS.run, also: [20], example: "Wbx3oq8cKTDk9nAb" },
+  fields: {
+    uid: field.column(run.uid, { example: "Wbx3oq8cKTDk9nAb" }),
+    name: field.column(run.name),
+    description: field.column(run.description),
+    transform: field.ref(run.transformId, t.transform, {
+      lookups: ["uid", "key"],
+      doc: "uid of the transform the run executes",
+    }),
+    status: field.computed(
+      "string",
+      (r) => STATUS_BY_CODE.get(r.statusCode as number) ?? ("unknown" as const),
+      { filter: { column: runStatus, type: "string" }, example: "completed" },
+    ),
+    started_at: field.column(run.startedAt),
+    finished_at: field.column(run.finishedAt),
+    params: field.column(run.params) as ColumnField<Record<string, unknown> | null>,
+  },
+  filters: { _status_code: { column: run.statusCode, type: "integer" } },
+  inputs: {
+    transform: input.required(
+      input.string(16, {
+        pattern: {
+          regex: /^[0-9A-Za-z]{12}([0-9A-Za-z]{4})?$/,
+          hint: "a transform uid (16, or a 12-character stem)",
+        },
+        example: "Kp3sY1DqvT7a0000",
+      }),
+    ),
+    name: input.string(150),
+    description: input.string(MAX_DESCRIPTION),
+    params: input.json({ example: { learning_rate: 0.01 } }),
+    status: input.enum(RUN_STATUSES, { example: "started" }),
+    extra_data: input.json({ doc: "e.g. the environment of a tracked script (lamin track)" }),
+  },
+  search: ["name", "description"],
+});
+const RUN_SPEC = RunModel.spec;
 export const RUN_FILTER_FIELDS = Object.keys(RUN_SPEC.fields);
 
-type RunSelected = Keyed<typeof t.run.$inferSelect> & { transformUid: string };
+export type Run = PublicOf<typeof RunModel>;
+export type RunInput = InputOf<typeof RunModel>;
 
-export class Runs extends RecordRegistry<RunSelected, Run> {
-  protected readonly spec = RUN_SPEC;
-
-  protected select() {
-    return selectTracked(this.db, run, { transformUid: t.transform.uid }).innerJoin(
-      t.transform,
-      eq(run.transformId, t.transform.id),
-    );
-  }
-
-  protected toPublic(s: RunSelected): Run {
-    const r = s.row;
-    return {
-      uid: r.uid,
-      name: r.name,
-      description: r.description,
-      transform: s.transformUid,
-      status: STATUS_BY_CODE.get(r.statusCode) ?? "unknown",
-      started_at: r.startedAt.toISOString(),
-      finished_at: r.finishedAt ? r.finishedAt.toISOString() : null,
-      params: (r.params as Record<string, unknown> | null) ?? null,
-      ...tracked(s),
-    };
+export class Runs extends ModelRegistry<typeof RunModel> {
+  constructor(instance: Instance) {
+    super(instance, RunModel);
   }
 
   /**
@@ -189,35 +167,17 @@ export class Runs extends RecordRegistry<RunSelected, Run> {
   }
 
   /** Start a run of a transform (status `started` unless given). */
-  async create(input: RunInput): Promise<CreateResult<Run>> {
-    const ref = input?.transform;
-    if (typeof ref !== "string" || !TRANSFORM_SPEC.uid.test(ref)) {
+  async create(given: RunInput): Promise<CreateResult<Run>> {
+    if (typeof given?.transform !== "string") {
       throw new ValidationError(
-        `a run needs the uid of its transform, got ${JSON.stringify(ref ?? null)}`,
+        `a run needs the uid of its transform, got ${JSON.stringify(given?.transform ?? null)}`,
         "create the transform first (POST /transforms) and pass its uid as transform",
       );
     }
-    const name = text(input.name, "name", 150);
-    const description = text(input.description, "description", MAX_DESCRIPTION);
-    const params = input.params ?? null;
-    if (params !== null && (typeof params !== "object" || Array.isArray(params))) {
-      throw new ValidationError(
-        "params must be a JSON object",
-        'e.g. {"learning_rate": 0.01, "epochs": 10}',
-      );
-    }
-    const extraData = input.extra_data ?? null;
-    if (extraData !== null && (typeof extraData !== "object" || Array.isArray(extraData))) {
-      throw new ValidationError("extra_data must be a JSON object", 'e.g. {"environment": {}}');
-    }
-    const status = input.status ?? "started";
-    if (typeof status !== "string" || !Object.hasOwn(RUN_STATUS_CODES, status)) {
-      throw new ValidationError(
-        `invalid run status ${JSON.stringify(status)}`,
-        `use one of ${RUN_STATUSES.join(", ")}`,
-      );
-    }
-    const code = RUN_STATUS_CODES[status];
+    const checked = this.model.check(given);
+    const { transform: ref, name, description, params } = checked;
+    const extraData = checked.extra_data;
+    const code = RUN_STATUS_CODES[checked.status ?? "started"];
     const tr = t.transform;
     const [transform] = await this.db
       .select({ id: tr.id, uid: tr.uid, branchId: tr.branchId })

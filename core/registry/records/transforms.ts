@@ -5,122 +5,94 @@
  */
 import { desc, eq, like, sql } from "drizzle-orm";
 import * as t from "../../db/schema.js";
-import { ValidationError } from "../../errors.js";
 import { hashString } from "../../hash.js";
+import type { Instance } from "../../instance.js";
+import { UID_LENGTHS } from "../../uid.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
 import {
-  type CreateResult,
-  common,
-  created,
-  type Keyed,
-  MAX_DESCRIPTION,
-  RecordRegistry,
-  type Spec,
-  selectTracked,
-  type Tracked,
-  tracked,
-} from "./base.js";
-import { checkKey, text } from "./checks.js";
+  defineRegistry,
+  field,
+  type InputOf,
+  input,
+  ModelRegistry,
+  type PublicOf,
+} from "../model.js";
+import { type CreateResult, created, MAX_DESCRIPTION } from "./base.js";
+import { checkKey } from "./checks.js";
 import {
   familyColumns,
   insertVersion,
   isHead,
   restoreVersion,
-  versionedUids,
   versionFields,
-  versionOf,
 } from "./versioned.js";
 
 export const TRANSFORM_KINDS = ["pipeline", "notebook", "script", "function"] as const;
 export type TransformKind = (typeof TRANSFORM_KINDS)[number];
 
-export interface Transform extends Tracked {
-  uid: string;
-  key: string;
-  description: string | null;
-  kind: string;
-  source_code: string | null;
-  /** hash_string(source_code), or null without source. */
-  hash: string | null;
-  /** `version_tag` if set, else the 4-character uid suffix. */
-  version: string;
-  version_tag: string | null;
-  is_latest: boolean;
-}
-
-export interface TransformInput {
-  key: string;
-  description?: string | null;
-  kind?: TransformKind;
-  source_code?: string | null;
-  version_tag?: string | null;
-  /**
-   * Pin the version family (`ln.track("<12-char stem>")`): the same source in the family returns
-   * that version (renamed to `key` if it moved), other source is the family's next version; a
-   * stem nobody has used yet starts the family with suffix 0000. A 16-character uid: its stem.
-   */
-  uid?: string | null;
-}
-
 const tr = t.transform;
-export const TRANSFORM_SPEC: Spec = {
+export const TransformModel = defineRegistry({
   name: "transform",
   plural: "transforms",
+  doc: "Transforms: the scripts, notebooks, pipelines and functions that runs execute",
   table: tr,
-  fields: {
-    ...common(tr),
-    key: { column: tr.key, type: "string" },
-    description: { column: tr.description, type: "string" },
-    kind: { column: tr.kind, type: "string" },
-    ...versionFields(tr),
+  uid: {
+    length: UID_LENGTHS.transform.full,
+    stem: UID_LENGTHS.transform.stem,
+    example: "Kp3sY1DqvT7a0000",
   },
-  ...versionedUids("transform", "transform"),
-};
+  fields: {
+    uid: field.column(tr.uid, { example: "Kp3sY1DqvT7a0000" }),
+    key: field.column(tr.key, { example: "pipelines/rnaseq.py" }),
+    description: field.column(tr.description),
+    kind: field.column(tr.kind, { example: "pipeline" }),
+    source_code: field.column(tr.sourceCode, { noFilter: true }),
+    hash: field.column(tr.hash, { doc: "hash_string(source_code), or null without source" }),
+    ...versionFields(tr, "transform"),
+  },
+  inputs: {
+    uid: input.string(16, {
+      pattern: {
+        regex: /^[0-9A-Za-z]{12}([0-9A-Za-z]{4})?$/,
+        hint: 'pass 12 base62 characters, e.g. ln.track("Kp3sY1DqvT7a")',
+      },
+      example: "Kp3sY1DqvT7a",
+      doc: "pin the transform family across renames (ln.track's uid)",
+    }),
+    key: input.required(input.string(1024, { example: "pipelines/rnaseq.py" })),
+    description: input.string(MAX_DESCRIPTION),
+    kind: input.enum(TRANSFORM_KINDS, { example: "pipeline" }),
+    source_code: input.string(Number.MAX_SAFE_INTEGER),
+    version_tag: input.string(30),
+  },
+  search: ["key", "description"],
+});
+export const TRANSFORM_SPEC = TransformModel.spec;
 export const TRANSFORM_FILTER_FIELDS = Object.keys(TRANSFORM_SPEC.fields);
 
-type TransformSelected = Keyed<typeof t.transform.$inferSelect>;
+export type Transform = PublicOf<typeof TransformModel>;
+export type TransformInput = InputOf<typeof TransformModel>;
 
-export class Transforms extends RecordRegistry<TransformSelected, Transform> {
-  protected readonly spec = TRANSFORM_SPEC;
-
-  protected select() {
-    return selectTracked(this.db, tr);
-  }
-
-  protected toPublic(s: TransformSelected): Transform {
-    const r = s.row;
-    return {
-      uid: r.uid,
-      key: r.key,
-      description: r.description,
-      kind: r.kind,
-      source_code: r.sourceCode,
-      hash: r.hash,
-      ...versionOf(r, "transform"),
-      ...tracked(s),
-    };
+export class Transforms extends ModelRegistry<typeof TransformModel> {
+  constructor(instance: Instance) {
+    super(instance, TransformModel);
   }
 
   /**
    * Register a transform. Same key and source: the existing one. A latest version without source:
    * that one (it gets the source). Other source under the key: the next version.
    */
-  async create(input: TransformInput): Promise<CreateResult<Transform>> {
-    const key = checkKey(input?.key, 1024, "transform");
-    const description = text(input.description, "description", MAX_DESCRIPTION);
-    const kind = input.kind ?? "pipeline";
-    if (!(TRANSFORM_KINDS as readonly string[]).includes(kind)) {
-      throw new ValidationError(
-        `invalid transform kind ${JSON.stringify(kind)}`,
-        `use one of ${TRANSFORM_KINDS.join(", ")}`,
-      );
-    }
-    const sourceCode = text(input.source_code, "source_code", Number.MAX_SAFE_INTEGER);
-    const versionTag = text(input.version_tag, "version_tag", 30);
+  async create(given: TransformInput): Promise<CreateResult<Transform>> {
+    const checked = this.model.check(given);
+    const key = checkKey(checked.key, 1024, "transform");
+    const { description, uid } = checked;
+    const kind = checked.kind ?? "pipeline";
+    const sourceCode = checked.source_code;
+    const versionTag = checked.version_tag;
     const hash = sourceCode === null ? null : hashString(sourceCode);
-    if (input.uid !== undefined && input.uid !== null) {
-      return this.createInFamily(input.uid, key, description, kind, sourceCode, hash, versionTag);
+    if (uid !== null) {
+      return this.createInFamily(uid, key, description, kind, sourceCode, hash, versionTag);
     }
     return this.decide([[LOCK.transform, key]], async (tx) => {
       const rows = await tx
@@ -168,12 +140,6 @@ export class Transforms extends RecordRegistry<TransformSelected, Transform> {
     hash: string | null,
     versionTag: string | null,
   ): Promise<CreateResult<Transform>> {
-    if (typeof uid !== "string" || !TRANSFORM_SPEC.uid.test(uid)) {
-      throw new ValidationError(
-        `'${String(uid).slice(0, 100)}' is not a transform uid`,
-        'pass 12 base62 characters, e.g. ln.track("Kp3sY1DqvT7a")',
-      );
-    }
     const stem = uid.slice(0, 12);
     return this.decide([[LOCK.transform, `uid:${stem}`]], async (tx) => {
       const rows = await tx

@@ -7,7 +7,6 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { ConflictError, ValidationError } from "../../errors.js";
 import { TRASH } from "../branch.js";
-import type { FieldMap } from "../query.js";
 import { type Decision, firstNamed, type Transaction } from "./base.js";
 
 export type TypedTable = PgTable & {
@@ -20,22 +19,6 @@ export type TypedTable = PgTable & {
 };
 
 type Runner = Pick<Transaction, "select">;
-
-/** The filter fields of a row's type (`type` is an alias of the same table, joined on type_id). */
-export const typeFields = (table: TypedTable, type: TypedTable): FieldMap => ({
-  is_type: { column: table.isType, type: "boolean" },
-  type__uid: { column: type.uid, type: "string" },
-  type__name: { column: type.name, type: "string" },
-});
-
-/** `is_type` as given: omitted is false; anything but a boolean is refused. */
-export function isTypeFlag(value: unknown, registry: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== "boolean") {
-    throw new ValidationError("is_type must be true or false", `omit it for a plain ${registry}`);
-  }
-  return value;
-}
 
 /**
  * The id of the type `ref` names: a uid, else the name of a live type (uids win: a row may be

@@ -3,98 +3,65 @@
  * `search_names`); a label can be a type of labels.
  */
 import { eq, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
 import { type Db, queryRows } from "../../db/client.js";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { TRASH } from "../branch.js";
 import { LOCK } from "../locks.js";
 import {
-  type CreateResult,
-  common,
-  type Keyed,
-  MAX_DESCRIPTION,
-  plainUids,
-  RecordRegistry,
-  type Spec,
-  selectTracked,
-  type Tracked,
-  type Transaction,
-  tracked,
-} from "./base.js";
-import { requiredName, text } from "./checks.js";
-import { isTypeFlag, namedUnderType, type TypedTable, typeFields, typeIdOf } from "./typed.js";
-
-export interface ULabel extends Tracked {
-  uid: string;
-  name: string;
-  description: string | null;
-  is_type: boolean;
-  /** uid of the ULabel type this label belongs to. */
-  type: string | null;
-}
-
-export interface ULabelInput {
-  name: string;
-  description?: string | null;
-  is_type?: boolean;
-  /** uid (or name) of a ULabel that is a type. */
-  type?: string | null;
-  /** Parents (uids or names of existing ulabels); a cycle is refused. */
-  parents?: string[];
-}
+  defineRegistry,
+  field,
+  type InputOf,
+  input,
+  ModelRegistry,
+  type PublicOf,
+} from "../model.js";
+import { type CreateResult, MAX_DESCRIPTION, type Transaction } from "./base.js";
+import { namedUnderType, typeIdOf } from "./typed.js";
 
 const u = t.ulabel;
-const ulabelType = alias(t.ulabel, "ulabel_type");
-const ULABEL_SPEC: Spec = {
+export const ULabelModel = defineRegistry({
   name: "ulabel",
   plural: "ulabels",
+  title: "ULabel",
+  doc: "Universal labels: free-text labels, optionally grouped under label types",
   table: u,
+  uid: { length: UID_LENGTHS.ulabel, example: "Mb8pXJ4Z" },
   fields: {
-    ...common(u),
-    name: { column: u.name, type: "string" },
-    description: { column: u.description, type: "string" },
-    ...typeFields(u as TypedTable, ulabelType as TypedTable),
+    uid: field.column(u.uid, { example: "Mb8pXJ4Z" }),
+    name: field.column(u.name, { example: "T cell" }),
+    description: field.column(u.description),
+    is_type: field.column(u.isType),
+    type: field.ref(u.typeId, t.ulabel, { doc: "uid of the ULabel type this label belongs to" }),
   },
-  ...plainUids("ulabel", UID_LENGTHS.ulabel),
-};
-export const ULABEL_FILTER_FIELDS = Object.keys(ULABEL_SPEC.fields);
+  inputs: {
+    name: input.required(input.string(150, { example: "T cell" })),
+    description: input.string(MAX_DESCRIPTION),
+    is_type: input.boolean(),
+    type: input.string(150, { doc: "uid or name of a ULabel that is a type" }),
+    parents: input.list(input.string(150), 100, {
+      doc: "uids or names of parent labels; a cycle is refused",
+    }),
+  },
+  search: ["name"],
+});
+export const ULABEL_FILTER_FIELDS = Object.keys(ULabelModel.spec.fields);
 
-type ULabelSelected = Keyed<typeof t.ulabel.$inferSelect> & { typeUid: string | null };
+export type ULabel = PublicOf<typeof ULabelModel>;
+export type ULabelInput = InputOf<typeof ULabelModel>;
 
-export class ULabels extends RecordRegistry<ULabelSelected, ULabel> {
-  protected readonly spec = ULABEL_SPEC;
-
-  protected select() {
-    return selectTracked(this.db, u, { typeUid: ulabelType.uid }).leftJoin(
-      ulabelType,
-      eq(u.typeId, ulabelType.id),
-    );
-  }
-
-  protected toPublic(s: ULabelSelected): ULabel {
-    const r = s.row;
-    return {
-      uid: r.uid,
-      name: r.name,
-      description: r.description,
-      is_type: r.isType,
-      type: s.typeUid,
-      ...tracked(s),
-    };
+export class ULabels extends ModelRegistry<typeof ULabelModel> {
+  constructor(instance: Instance) {
+    super(instance, ULabelModel);
   }
 
   /** Create a label (or a type of labels); one of the same name and type is returned. */
-  async create(input: ULabelInput): Promise<CreateResult<ULabel>> {
-    const name = requiredName(input?.name, "ulabel", 150, "T cell");
-    const description = text(input.description, "description", MAX_DESCRIPTION);
-    const isType = isTypeFlag(input.is_type, "ulabel");
-    const typeId = await typeIdOf(this.db, u, "ulabel", text(input.type, "type", 150));
-    const parents = input.parents ?? [];
-    if (!Array.isArray(parents) || parents.some((p) => typeof p !== "string")) {
-      throw new ValidationError("parents must be a list of ulabel uids or names");
-    }
+  async create(given: ULabelInput): Promise<CreateResult<ULabel>> {
+    const { name, description, is_type, type, parents } = this.model.check(given);
+    const isType = is_type ?? false;
+    const typeId = await typeIdOf(this.db, u, "ulabel", type);
     return this.decide([[LOCK.ulabel, name]], async (tx) => {
       const decision = await namedUnderType(tx, u, "ulabel", { name, isType, typeId }, () =>
         tx
@@ -109,7 +76,7 @@ export class ULabels extends RecordRegistry<ULabelSelected, ULabel> {
           })
           .returning({ id: u.id }),
       );
-      await linkParents(tx, decision.id, name, parents);
+      await linkParents(tx, decision.id, name, parents ?? []);
       return decision;
     });
   }

@@ -2,51 +2,36 @@
  * The versioned records, Transform and Collection: a key names a family, new content under the
  * key is its next version (uid stem + next suffix), and the head of the family is `is_latest`.
  */
-import { type Column, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { ValidationError } from "../../errors.js";
 import { newVersionedUid, stemOf, UID_LENGTHS } from "../../uid.js";
 import { MAIN } from "../branch.js";
 import type { Executor } from "../locks.js";
-import type { FieldMap } from "../query.js";
+import { field } from "../model.js";
 import { familyTable, nextUid, refreshLatest } from "../versions.js";
-import { base62, created, type Decision } from "./base.js";
+import { created, type Decision } from "./base.js";
 
 type Kind = "transform" | "collection";
 
-/** uid rules of a versioned registry: a full uid, or a stem for the latest version. */
-export function versionedUids(name: string, kind: Kind) {
-  const { stem, full } = UID_LENGTHS[kind];
+/**
+ * The public fields of a versioned registry: `version` (the tag if set, else the uid's suffix),
+ * `version_tag` and `is_latest`.
+ */
+export function versionFields<
+  T extends { uid: PgColumn; versionTag: PgColumn; isLatest: PgColumn },
+>(table: T, kind: Kind) {
+  const { stem } = UID_LENGTHS[kind];
   return {
-    uid: new RegExp(`^${base62(stem)}(${base62(full - stem)})?$`),
-    uidHint: `a ${name} uid has ${full} base62 characters (${stem} for the latest version of a family)`,
-    stem,
+    version: field.computed(
+      "string",
+      (r) => (r.versionTag as string | null) ?? (r.uid as string).slice(stem),
+      { doc: "the version tag if set, else the uid's 4-character suffix", example: "0000" },
+    ),
+    version_tag: field.column(table.versionTag as T["versionTag"]),
+    is_latest: field.column(table.isLatest as T["isLatest"]),
   };
 }
-
-/** Filter fields of a versioned registry, besides `common` ones. */
-export const versionFields = (table: {
-  hash: Column;
-  versionTag: Column;
-  isLatest: Column;
-}): FieldMap => ({
-  hash: { column: table.hash, type: "string" },
-  version_tag: { column: table.versionTag, type: "string" },
-  is_latest: { column: table.isLatest, type: "boolean" },
-});
-
-interface VersionedRow {
-  uid: string;
-  versionTag: string | null;
-  isLatest: boolean;
-}
-
-/** `version` (the tag if set, else the uid's suffix), `version_tag` and `is_latest`. */
-export const versionOf = (r: VersionedRow, kind: Kind) => ({
-  version: r.versionTag ?? r.uid.slice(UID_LENGTHS[kind].stem),
-  version_tag: r.versionTag,
-  is_latest: r.isLatest,
-});
 
 type FamilyColumn = "id" | "uid" | "hash" | "branchId" | "isLatest" | "versionTag";
 

@@ -1,0 +1,218 @@
+/**
+ * The OpenAPI side of a registry's declaration (core/registry/model.ts): the record's response
+ * schema, the create body, the uid parameter and the list, get and create routes, all derived
+ * from the one declaration, so a new registry gets its API by being declared.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { AnyRegistryModel, Field, Input } from "../../core/registry/model.js";
+import { body, json, problems } from "./openapi.js";
+import { requires } from "./roles.js";
+import { createHeaders } from "./routes/status.js";
+import { page, pagingParams } from "./schemas.js";
+
+const tracked = {
+  branch: z.string().openapi({ example: "main" }),
+  created_at: z.string(),
+  updated_at: z.string(),
+  created_by: z.string().openapi({ example: "anonymous" }),
+};
+
+const documented = <T extends z.ZodType>(schema: T, f: { doc?: unknown; example?: unknown }) =>
+  f.doc !== undefined || f.example !== undefined
+    ? schema.openapi({
+        ...(f.doc !== undefined ? { description: String(f.doc) } : {}),
+        ...(f.example !== undefined ? { example: f.example } : {}),
+      })
+    : schema;
+
+function valueSchema(f: Field): z.ZodType {
+  if (f.kind === "many") return z.array(z.string());
+  const base =
+    f.type === "integer"
+      ? z.number().int()
+      : f.type === "number"
+        ? z.number()
+        : f.type === "boolean"
+          ? z.boolean()
+          : f.type === "json"
+            ? z.unknown()
+            : z.string();
+  return f.nullable && f.type !== "json" ? base.nullable() : base;
+}
+
+function inputSchema(i: Input): z.ZodType {
+  switch (i.type) {
+    case "string": {
+      let s = z.string().max(i.max);
+      if (i.required) s = s.min(1);
+      if (i.pattern) s = s.regex(i.pattern.regex, i.pattern.hint);
+      return s;
+    }
+    case "boolean":
+      return z.boolean();
+    case "integer":
+      return z.number().int();
+    case "enum":
+      return z.enum(i.values as [string, ...string[]]);
+    case "json":
+      return z.record(z.string(), z.unknown());
+    case "list": {
+      const list = z.array(inputSchema(i.of)).max(i.max);
+      return i.required ? list.min(1) : list;
+    }
+  }
+}
+
+/** The zod schemas of a registry: its record, its create body, its uid parameter, its page. */
+export function schemasOf(model: AnyRegistryModel) {
+  const record = z
+    .object({
+      ...Object.fromEntries(
+        Object.entries(model.fields).map(([k, f]) => [k, documented(valueSchema(f), f)]),
+      ),
+      ...tracked,
+    })
+    .openapi(model.title, { description: model.doc });
+  const create = z
+    .object(
+      Object.fromEntries(
+        Object.entries(model.inputs).map(([k, i]) => {
+          const schema = documented(inputSchema(i), i);
+          return [k, i.required ? schema : schema.nullable().optional()];
+        }),
+      ),
+    )
+    .strict()
+    .openapi(`${model.title}Create`);
+  const { length, stem } = model.uid;
+  const uid = z.object({
+    uid: z
+      .string()
+      .regex(
+        model.spec.uid,
+        `a uid: ${length} base62 characters${stem !== undefined ? ` (or a ${stem}-character stem)` : ""}`,
+      )
+      .openapi({ param: { name: "uid", in: "path" }, example: model.uid.example }),
+  });
+  return { record, create, uid, page: page(record, `${model.title}Page`) };
+}
+
+/** Query of a list: paging parameters; every other parameter is a filter lookup. */
+export const RegistryListQuery = z.object(pagingParams).catchall(z.string().max(4096)).openapi({
+  description:
+    "filters: any field__operator=value (see the README's query language); the trash is hidden unless the filter names branch_id, id, uid or hash; runs also take feature.<name>[__operator]=value for feature values and ulabels__name=... for labels",
+});
+
+const routes = new WeakMap<AnyRegistryModel, ReturnType<typeof buildRoutes>>();
+
+/**
+ * list, get and create of a registry, with the role each needs; one set per model, so its
+ * OpenAPI components are registered once.
+ */
+export function routesOf(model: AnyRegistryModel) {
+  let built = routes.get(model);
+  if (!built) {
+    built = buildRoutes(model);
+    routes.set(model, built);
+  }
+  return built;
+}
+
+function buildRoutes(model: AnyRegistryModel) {
+  const { plural, name } = model;
+  const schemas = schemasOf(model);
+  const tags = [plural];
+  return {
+    schemas,
+    list: createRoute({
+      method: "get",
+      path: `/${plural}`,
+      middleware: requires("read"),
+      tags,
+      summary: `List ${plural} (newest first) with filters and a cursor`,
+      request: { query: RegistryListQuery },
+      responses: {
+        200: json(schemas.page, `a page of ${plural}`),
+        ...problems(400, 401),
+      },
+    }),
+    get: createRoute({
+      method: "get",
+      path: `/${plural}/{uid}`,
+      middleware: requires("read"),
+      tags,
+      summary: `One ${name} by uid`,
+      request: { params: schemas.uid },
+      responses: { 200: json(schemas.record, `the ${name}`), ...problems(400, 401, 404) },
+    }),
+    create: createRoute({
+      method: "post",
+      path: `/${plural}`,
+      middleware: requires("write"),
+      tags,
+      summary: `Create a ${name}, or get the existing one LaminDB's rules return`,
+      request: body(schemas.create),
+      responses: {
+        201: { ...json(schemas.record, `a new ${name}`), headers: createHeaders },
+        200: { ...json(schemas.record, `the existing ${name}`), headers: createHeaders },
+        ...problems(400, 401, 409, 413),
+      },
+    }),
+  };
+}
+
+/** What a client (the web UI) needs to know of a registry to list, filter and show it. */
+export const RegistryInfo = z
+  .object({
+    name: z.string().openapi({ example: "project" }),
+    plural: z.string().openapi({ example: "projects" }),
+    title: z.string().openapi({ example: "Project" }),
+    doc: z.string(),
+    uid: z.object({ length: z.number().int(), stem: z.number().int().optional() }),
+    fields: z.record(
+      z.string(),
+      z.object({
+        type: z.enum(["string", "integer", "number", "boolean", "date", "json", "list"]),
+        nullable: z.boolean(),
+        doc: z.string().optional(),
+        /** Another registry's uid (a ref), or a list of them (a link). */
+        ref: z.string().optional(),
+      }),
+    ),
+    filters: z.array(z.string()).openapi({ description: "lookups the list takes (field__op=...)" }),
+    search: z.array(z.string()),
+  })
+  .openapi("RegistryInfo");
+
+/** A model as RegistryInfo; refs name the registry whose table they point to. */
+export function registryInfo(
+  model: AnyRegistryModel,
+  byTable: Map<unknown, AnyRegistryModel>,
+): z.infer<typeof RegistryInfo> {
+  return {
+    name: model.name,
+    plural: model.plural,
+    title: model.title,
+    doc: model.doc,
+    uid: {
+      length: model.uid.length,
+      ...(model.uid.stem !== undefined ? { stem: model.uid.stem } : {}),
+    },
+    fields: Object.fromEntries(
+      Object.entries(model.fields).map(([k, f]) => {
+        const target = f.kind === "ref" || f.kind === "many" ? byTable.get(f.target) : undefined;
+        return [
+          k,
+          {
+            type: f.kind === "many" ? ("list" as const) : f.type,
+            nullable: f.nullable,
+            ...(f.doc !== undefined ? { doc: String(f.doc) } : {}),
+            ...(target ? { ref: target.plural } : {}),
+          },
+        ];
+      }),
+    ),
+    filters: Object.keys(model.spec.fields),
+    search: model.search,
+  };
+}
