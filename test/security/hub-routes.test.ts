@@ -47,6 +47,7 @@ const NEEDS: Record<string, Need> = {
   "GET /artifacts/:uid/download": "read",
   "GET /artifacts/:uid/files/:path": "read",
   "GET /artifacts/:uid/lineage": "read",
+  "GET /registries": "read",
   "GET /transforms": "read",
   "GET /transforms/:uid": "read",
   "POST /transforms": "write",
