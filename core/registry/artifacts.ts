@@ -22,6 +22,7 @@ import {
 } from "../errors.js";
 import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../hash.js";
 import type { Instance } from "../instance.js";
+import { ioError, writeError } from "../io-errors.js";
 import { cacheDir } from "../settings.js";
 import { AUTO_KEY_PREFIX } from "../storage/types.js";
 import { canonicalSuffix, rawSuffix } from "../suffix.js";
@@ -282,12 +283,7 @@ export class Artifacts {
       await this.writeBytes(row, input, opts.onProgress);
     } catch (error) {
       await this.removeRows([row]).catch(() => {});
-      throw new LaminError(
-        "unavailable",
-        `could not write ${input.path} to storage: ${(error as Error).message}`,
-        "nothing was registered; check free space and permissions, then save again",
-        { cause: error },
-      );
+      throw this.writeFailed(error, `could not write ${input.path}`, "nothing was registered");
     }
     return { artifact: this.ownRow(await this.clearOngoing(row)), status };
   }
@@ -600,11 +596,10 @@ export class Artifacts {
         const unwritten = inserted.filter((row) => !written.includes(row));
         await this.removeRows(unwritten).catch(() => {});
         await this.clearOngoingMany(written);
-        throw new LaminError(
-          "unavailable",
-          `could not write to storage: ${(error as Error).message}`,
-          `${written.length} files were saved before the error; fix the cause and save again (saved files are recognised)`,
-          { cause: error },
+        throw this.writeFailed(
+          error,
+          "could not write the files",
+          `${written.length} files were saved before the error; save again to add the rest (saved files are recognised)`,
         );
       }
       const completed = await this.clearOngoingMany(written);
@@ -830,6 +825,23 @@ export class Artifacts {
     }
   }
 
+  /**
+   * Bytes could not be written to storage: a full disk or a refused folder says so (typed, from
+   * its errno); other failures are "unavailable", with the storage's own message.
+   */
+  private writeFailed(error: unknown, what: string, outcome: string): LaminError {
+    const where = `${what} to storage ${this.instance.storage.root}`;
+    const typed = ioError(error, where, outcome);
+    if (typed) return typed;
+    const kind = error instanceof LaminError ? error.kind : "unavailable";
+    return new LaminError(
+      kind,
+      `${where}: ${(error as Error).message}`,
+      `${error instanceof LaminError && error.hint ? error.hint : "check the storage, then save again"}; ${outcome}`,
+      { cause: error },
+    );
+  }
+
   private async clearOngoing(row: t.ArtifactRow): Promise<t.ArtifactRow> {
     const [done] = await this.db
       .update(t.artifact)
@@ -998,10 +1010,14 @@ export class Artifacts {
         "restore them from a backup, or delete the artifact with --permanent",
       );
     }
-    await rm(dest, { recursive: true, force: true });
-    await mkdir(dirname(dest), { recursive: true });
-    if (row.overwriteVersions) await storage.getFolder(key, dest);
-    else await storage.getFile(key, dest);
+    try {
+      await rm(dest, { recursive: true, force: true });
+      await mkdir(dirname(dest), { recursive: true });
+      if (row.overwriteVersions) await storage.getFolder(key, dest);
+      else await storage.getFile(key, dest);
+    } catch (error) {
+      throw (await writeError(error, dest)) ?? error;
+    }
     const got = row.overwriteVersions ? await hashFolder(dest) : await hashFile(dest);
     if (got.hash !== row.hash || got.size !== row.size) {
       await rm(dest, { recursive: true, force: true });
