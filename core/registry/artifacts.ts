@@ -303,7 +303,7 @@ export class Artifacts {
       const found = pickExisting(candidates, key, storageId, input);
       if (found) return { existing: found.id };
       const head = key === null ? undefined : candidates.find((c) => isHeadOf(c, key, storageId));
-      const row = await this.insertPending(input, opts, key, head, attempt > 0);
+      const row = await this.insertPending(input, opts, key, head);
       if (row) return { row, status: head ? "new-version" : "created" };
       await backoff(attempt); // a concurrent save changed the key or family: look again
     }
@@ -386,7 +386,7 @@ export class Artifacts {
   }
 
   /** Where the client writes: files go straight to their key; folders to a staging prefix. */
-  uploadTarget(row: t.ArtifactRow): { key: string; isFolder: boolean } {
+  uploadTarget(row: PhysicalRow): { key: string; isFolder: boolean } {
     const key = physicalKey(row);
     return row.overwriteVersions
       ? { key: `${key}.upload-${row.uid.slice(STEM)}`, isFolder: true }
@@ -395,10 +395,11 @@ export class Artifacts {
 
   /**
    * Finish an upload: hash what storage holds, and only if it is what was declared, put it in
-   * place and clear the flag. Otherwise the upload is removed and the client starts over.
-   * Completing twice is harmless.
+   * place and clear the flag. Otherwise the upload is removed and the client starts over
+   * (`keepOnMismatch`: it stays pending, for callers that only complete what is complete, like
+   * reconcile). Completing twice is harmless.
    */
-  async completeUpload(uid: string): Promise<Artifact> {
+  async completeUpload(uid: string, opts: { keepOnMismatch?: boolean } = {}): Promise<Artifact> {
     const found = await this.find({ uid });
     const { row } = found;
     if (!isOngoing(row)) return this.toArtifact(found);
@@ -410,6 +411,12 @@ export class Artifacts {
       ? `${got.hash} (${got.size} bytes${"nFiles" in got ? `, ${got.nFiles} files` : ""})`
       : "nothing";
     if (!got || got.hash !== row.hash || got.size !== row.size) {
+      if (opts.keepOnMismatch) {
+        throw new IntegrityError(
+          `the uploaded bytes of ${row.uid} are ${gotText}, not the declared ${expected}`,
+          "the upload stays pending: finish writing its bytes, or abort it",
+        );
+      }
       await this.discardUpload(row);
       throw new LaminError(
         "integrity",
@@ -442,6 +449,40 @@ export class Artifacts {
   private async discardUpload(row: t.ArtifactRow): Promise<void> {
     await this.instance.storage.delete(this.uploadTarget(row).key);
     await this.removeRows([row]);
+  }
+
+  /**
+   * Remove an upload (or interrupted save) that is still pending and began before `cutoff`: its
+   * row first, under the family's lock and only if it is still pending and that old (a save
+   * completing it meanwhile wins), then its bytes: its own upload target, and for the first
+   * version of a folder the folder, which no other version shares. Returns whether it was removed.
+   */
+  async expireUpload(uid: string, cutoff: Date): Promise<boolean> {
+    const stem = uid.slice(0, STEM);
+    const removed = await this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      const gone = await tx
+        .delete(t.artifact)
+        .where(
+          and(
+            eq(t.artifact.uid, uid),
+            sql`${t.artifact.aux}->>'so' = '1'`,
+            sql`${t.artifact.createdAt} < ${cutoff.toISOString()}`,
+          ),
+        )
+        .returning();
+      if (gone.length === 0) return undefined;
+      await refreshLatest(tx, "artifact", stem);
+      const family = await familyUids(tx, "artifact", stem);
+      return { row: gone[0] as t.ArtifactRow, alone: family.length === 0 };
+    });
+    if (!removed) return false;
+    const { storage } = this.instance;
+    await storage.delete(this.uploadTarget(removed.row).key);
+    if (removed.row.overwriteVersions && removed.alone) {
+      await storage.delete(physicalKey(removed.row));
+    }
+    return true;
   }
 
   /** Change the description or the key of an artifact (its bytes stay where they are). */
@@ -753,16 +794,17 @@ export class Artifacts {
   }
 
   /**
-   * Insert the row, flagged as ongoing. A new version demotes the head in the same transaction;
-   * the unique indexes (uid; one latest per key) settle races between processes. Returns
-   * undefined when a concurrent save got there first.
+   * Insert the row, flagged as ongoing. A new version stays behind the head (`is_latest` false)
+   * until its bytes are complete (clearOngoing moves `is_latest`): an interrupted save never
+   * hides the previous version. Versions of one family are numbered under its lock; the unique
+   * indexes (uid; one row per key and content) settle the rest. Returns undefined when a
+   * concurrent save got there first.
    */
   private async insertPending(
     input: Inspected,
     opts: SaveOptions,
     key: string | null,
     head: Candidate | undefined,
-    contended: boolean,
   ): Promise<t.ArtifactRow | undefined> {
     const values = this.pendingValues(input, opts, key);
     if (!head) {
@@ -780,30 +822,18 @@ export class Artifacts {
       );
     }
     const stem = head.uid.slice(0, STEM);
-    return this.db
-      .transaction(async (tx) => {
-        const demoted = await tx
-          .update(t.artifact)
-          .set({ isLatest: false })
-          .where(and(eq(t.artifact.id, head.id), eq(t.artifact.isLatest, true)))
-          .returning({ id: t.artifact.id });
-        if (demoted.length === 0) throw RETRY; // someone else made a version meanwhile
-        // Usually the head has the highest suffix; after a race (or with trashed newer
-        // versions) ask the family.
-        const family = contended ? await familyUids(tx, "artifact", stem) : [];
-        const uid = nextVersionedUid("artifact", head.uid, family);
-        const [row] = await tx
-          .insert(t.artifact)
-          .values({ ...values, uid })
-          .onConflictDoNothing()
-          .returning();
-        if (!row) throw RETRY;
-        return row;
-      })
-      .catch((error) => {
-        if (error === RETRY) return undefined;
-        throw error;
-      });
+    return this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      // pending versions are not the head: the next number comes from the whole family
+      const uid = nextVersionedUid("artifact", head.uid, await familyUids(tx, "artifact", stem));
+      const [row] = await tx
+        .insert(t.artifact)
+        // the clock, not the transaction's start: versions are ordered as the lock orders them
+        .values({ ...values, uid, isLatest: false, createdAt: sql`clock_timestamp()` })
+        .onConflictDoNothing()
+        .returning();
+      return row;
+    });
   }
 
   private async writeBytes(
@@ -842,14 +872,38 @@ export class Artifacts {
     );
   }
 
+  /**
+   * The bytes are complete: clear the flag. A version that is not the head yet becomes it (if it
+   * is the newest complete one) in the same transaction, so `is_latest` never points at
+   * incomplete bytes while a complete version exists.
+   */
   private async clearOngoing(row: t.ArtifactRow): Promise<t.ArtifactRow> {
-    const [done] = await this.db
-      .update(t.artifact)
-      .set({ aux: null, updatedAt: sql`now()` })
-      .where(eq(t.artifact.id, row.id))
-      .returning({ updatedAt: t.artifact.updatedAt });
-    if (!done) throw new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
-    return { ...row, aux: null, updatedAt: done.updatedAt };
+    const clear = (db: Pick<Instance["db"], "update">) =>
+      db
+        .update(t.artifact)
+        .set({ aux: null, updatedAt: sql`now()` })
+        .where(eq(t.artifact.id, row.id))
+        .returning({ updatedAt: t.artifact.updatedAt, isLatest: t.artifact.isLatest });
+    const vanished = () =>
+      new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
+    if (row.isLatest) {
+      // a first version (the common case): it is the head already
+      const [done] = await clear(this.db);
+      if (!done) throw vanished();
+      return { ...row, aux: null, updatedAt: done.updatedAt };
+    }
+    const stem = row.uid.slice(0, STEM);
+    return this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      const [done] = await clear(tx);
+      if (!done) throw vanished();
+      await refreshLatest(tx, "artifact", stem);
+      const [fresh] = await tx
+        .select({ isLatest: t.artifact.isLatest })
+        .from(t.artifact)
+        .where(eq(t.artifact.id, row.id));
+      return { ...row, aux: null, updatedAt: done.updatedAt, isLatest: fresh?.isLatest ?? false };
+    });
   }
 
   // ---------------------------------------------------------------- read
@@ -1194,8 +1248,6 @@ function pickExisting(
   return rows.find((r) => r.branchId === TRASH && sameKey(r));
 }
 
-/** Thrown inside a transaction to roll it back and look again. */
-const RETRY = Symbol("retry");
 const MAX_ATTEMPTS = 20;
 /** Rows per statement in `saveMany` (each row binds ~15 parameters; Postgres allows 65535). */
 const BATCH = 500;
@@ -1208,13 +1260,14 @@ function isOngoing(row: t.ArtifactRow): boolean {
   return (row.aux as { so?: number } | null)?.so === 1;
 }
 
+/** What says where an artifact's bytes are. */
+export type PhysicalRow = Pick<
+  t.ArtifactRow,
+  "uid" | "key" | "realKey" | "keyIsVirtual" | "overwriteVersions" | "suffix"
+>;
+
 /** Storage key of the bytes: `.lamindb/<uid><suffix>` (folders: the 16-char stem) or the key. */
-export function physicalKey(
-  row: Pick<
-    t.ArtifactRow,
-    "uid" | "key" | "realKey" | "keyIsVirtual" | "overwriteVersions" | "suffix"
-  >,
-): string {
+export function physicalKey(row: PhysicalRow): string {
   if (row.realKey) return row.realKey;
   if (row.key === null || row.keyIsVirtual) {
     const uid = row.overwriteVersions ? row.uid.slice(0, STEM) : row.uid;
