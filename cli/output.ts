@@ -16,6 +16,9 @@ export function note(line: string): void {
 
 const EXIT_CODES: Record<string, number> = {
   validation: 2,
+  // a body or table over the limit, content that cannot be processed: what was sent is wrong
+  "too-large": 2,
+  unprocessable: 2,
   "not-found": 3,
   conflict: 4,
   unavailable: 5,
