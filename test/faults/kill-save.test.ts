@@ -5,7 +5,7 @@
  * exactly that, removes the partial copy once it is old, and the pending row once it expired.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReconcileReport } from "../../core/ingest/reconcile.js";
@@ -51,7 +51,10 @@ beforeAll(async () => {
   await t.instance.close(); // each command opens it, as a user's would
   work = tempDir("lamin-faults-");
 });
-afterAll(() => t?.dispose());
+afterAll(async () => {
+  await t?.dispose();
+  rmSync(work, { recursive: true, force: true });
+});
 
 /** What a real run did, in the shape of a dry run: the changes without their outcomes. */
 function asPlanned(report: ReconcileReport): ReconcileReport {
@@ -107,7 +110,7 @@ describe("kill -9 of lamin save", () => {
     expect(latest.map((a) => [a.uid, a.upload_complete, a.is_latest])).toEqual([
       [v1.uid, true, true],
     ]);
-    const out = tempDir("lamin-load-");
+    const out = mkdtempSync(join(work, "out-"));
     const loaded = await json<{ local_path: string }>([
       "load",
       "--key",
@@ -191,7 +194,7 @@ describe("kill -9 of lamin save", () => {
       "data/cells.zarr",
     ]);
     expect(repaired).toMatchObject({ uid: half?.uid, status: "repaired", upload_complete: true });
-    const out = tempDir("lamin-load-");
+    const out = mkdtempSync(join(work, "out-"));
     const loaded = await json<{ local_path: string }>([
       "load",
       "--key",

@@ -7,7 +7,7 @@
  * nothing it did not announce); saving again completes the upload.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReconcileReport } from "../../core/ingest/reconcile.js";
@@ -39,6 +39,7 @@ const md5 = (path: string) => createHash("md5").update(readFileSync(path)).diges
 const big = bigFile(join(work, "big.bin"), 192);
 const TMP = /\.tmp-[A-Za-z0-9]{8}$/;
 const HOURS_AGO = new Date(Date.now() - 2 * 3600_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 type Env = Record<string, string>;
 const cli = (args: string[], env: Env) => lamin(args, { cwd: work, env });
@@ -119,7 +120,7 @@ describe("kill -9 of lamin serve while it receives an upload", () => {
     const all = await json<Artifact[]>(["ls", "--key-prefix", "served/", "--all-versions"], env());
     const broken = all.find((a) => a.uid !== v1.uid);
     expect(broken).toMatchObject({ upload_complete: false, is_latest: false });
-    const out = tempDir("lamin-load-");
+    const out = mkdtempSync(join(work, "out-"));
     const loaded = await json<{ local_path: string }>(
       ["load", "--key", "served/big.bin", "--to", out],
       env(),
@@ -137,7 +138,7 @@ describe("kill -9 of lamin serve while it receives an upload", () => {
     );
     expect(again).toMatchObject({ uid: broken?.uid, status: "repaired", is_latest: true });
     const bytes = await json<{ local_path: string }>(
-      ["load", "--key", "served/big.bin", "--to", tempDir("lamin-load-")],
+      ["load", "--key", "served/big.bin", "--to", mkdtempSync(join(work, "out-"))],
       env(),
     );
     expect(md5(bytes.local_path)).toBe(md5(big));
@@ -211,7 +212,7 @@ describe("kill -9 of lamin dev while a client uploads to its S3 endpoint", () =>
     );
     expect(saved).toMatchObject({ status: "created", upload_complete: true });
     const loaded = await json<{ local_path: string }>(
-      ["load", "--key", "dev/big.bin", "--to", tempDir("lamin-load-")],
+      ["load", "--key", "dev/big.bin", "--to", mkdtempSync(join(work, "out-"))],
       env,
     );
     expect(md5(loaded.local_path)).toBe(md5(big));

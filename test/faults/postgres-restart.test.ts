@@ -5,7 +5,7 @@
  * error (UnavailableError, HTTP 503 problem+json with retry-after, exit 5), never SQL; once it
  * is back, saving again leaves every file registered once, complete, with its bytes.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,7 @@ describe.skipIf(skip !== undefined)("Postgres stopped mid-work and restarted", (
   afterAll(async () => {
     await ln?.close().catch(() => {});
     pg.destroy();
+    rmSync(join(storage, ".."), { recursive: true, force: true });
   });
 
   it("saveMany fails with a short UnavailableError, and saving again completes every file once", async () => {
