@@ -42,7 +42,7 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
     try {
       await fn(...args);
     } catch (error) {
-      process.exitCode = reportError(error, opts?.json === true);
+      process.exitCode = await reportError(error, opts?.json === true);
     }
   };
 }
@@ -643,7 +643,7 @@ try {
       });
     }
   } else {
-    process.exitCode = reportError(error, process.argv.includes("--json"));
+    process.exitCode = await reportError(error, process.argv.includes("--json"));
   }
 }
 

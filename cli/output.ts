@@ -16,16 +16,34 @@ export function note(line: string): void {
 
 const EXIT_CODES: Record<string, number> = {
   validation: 2,
+  // a body or table over the limit, content that cannot be processed: what was sent is wrong
+  "too-large": 2,
+  unprocessable: 2,
   "not-found": 3,
   conflict: 4,
   unavailable: 5,
+  "insufficient-storage": 5,
   integrity: 6,
   permission: 7,
   unauthenticated: 7,
 };
 
+/**
+ * A full disk, a refused folder or a database gone, met where nothing classified it yet, as a
+ * typed error (loaded only on this path: short commands do not pay for the database code).
+ */
+async function classified(error: unknown): Promise<unknown> {
+  if (error instanceof LaminError) return error;
+  const [{ dbFault }, { fsError }] = await Promise.all([
+    import("../core/db/faults.js"),
+    import("../core/io-errors.js"),
+  ]);
+  return dbFault(error) ?? fsError(error) ?? error;
+}
+
 /** Print an error as one line plus a hint (and as JSON with --json); return the exit code. */
-export function reportError(error: unknown, json: boolean): number {
+export async function reportError(thrown: unknown, json: boolean): Promise<number> {
+  const error = await classified(thrown);
   const known = error instanceof LaminError;
   const message = known
     ? error.message

@@ -11,6 +11,7 @@ export type ErrorKind =
   | "too-large"
   | "unprocessable"
   | "unavailable"
+  | "insufficient-storage"
   | "integrity";
 
 export class LaminError extends Error {
@@ -50,6 +51,13 @@ export class ConflictError extends LaminError {
 export class UnavailableError extends LaminError {
   constructor(message: string, hint?: string, options?: { cause?: unknown }) {
     super("unavailable", message, hint, options);
+  }
+}
+
+/** A disk (or quota) is full: the database or the storage cannot write. */
+export class InsufficientStorageError extends LaminError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super("insufficient-storage", message, hint, options);
   }
 }
 

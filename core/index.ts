@@ -25,6 +25,7 @@ export function connect(name?: string, opts?: OpenOptions): Promise<Instance> {
 export {
   ConflictError,
   type ErrorKind,
+  InsufficientStorageError,
   IntegrityError,
   LaminError,
   NotFoundError,

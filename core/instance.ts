@@ -10,7 +10,7 @@ import type { LockHolder } from "./db/pglite-lock.js";
 import type * as t from "./db/schema.js";
 import * as schema from "./db/schema.js";
 import { LaminError } from "./errors.js";
-import { reconcile } from "./ingest/reconcile.js";
+import { type ReconcileOptions, reconcile } from "./ingest/reconcile.js";
 import { type ModuleReads, moduleReads } from "./modules/index.js";
 import { Annotations } from "./registry/annotations.js";
 import { type ArtifactRef, Artifacts } from "./registry/artifacts.js";
@@ -106,7 +106,7 @@ export class Instance {
   }
 
   /** Compare storage with the registry and repair what events missed (`lamin reconcile`). */
-  reconcile(opts: { dryRun?: boolean; onProgress?: (done: number, total: number) => void } = {}) {
+  reconcile(opts: ReconcileOptions = {}) {
     return reconcile(this, opts);
   }
 

@@ -20,6 +20,7 @@ import {
   type InstanceStore,
   newInstanceSettings,
 } from "./instance-store.js";
+import { ioError } from "./io-errors.js";
 import { enableModules, parseModuleNames } from "./modules/index.js";
 import {
   type InstanceSettings,
@@ -206,9 +207,12 @@ async function openDatabase(
           "was it moved or deleted? Re-create the instance with `lamin init`",
         );
       }
-      lock = await acquireLock(pgliteLockPath(settings.db.dataDir), {
+      const dataDir = settings.db.dataDir;
+      lock = await acquireLock(pgliteLockPath(dataDir), {
         ...(opts.purpose ? { purpose: opts.purpose } : {}),
         ...(opts.onWait ? { onWait: opts.onWait } : {}),
+      }).catch((error: unknown) => {
+        throw ioError(error, `the embedded database in ${dataDir} cannot start`) ?? error;
       });
       database = await openPglite(settings.db.dataDir);
     } else if (settings.db.kind === "postgres") {

@@ -7,6 +7,7 @@ import { hc } from "hono/client";
 import {
   ConflictError,
   type ErrorKind,
+  InsufficientStorageError,
   IntegrityError,
   LaminError,
   NotFoundError,
@@ -27,6 +28,7 @@ const STATUS_KINDS: Record<number, ErrorKind> = {
   413: "too-large",
   415: "validation",
   422: "integrity",
+  507: "insufficient-storage",
 };
 
 /** The classes in-process code throws per kind, so that `instanceof` works remotely too. */
@@ -35,6 +37,7 @@ const CLASSES: Partial<Record<ErrorKind, new (message: string, hint?: string) =>
   "not-found": NotFoundError,
   conflict: ConflictError,
   unavailable: UnavailableError,
+  "insufficient-storage": InsufficientStorageError,
   integrity: IntegrityError,
 };
 

@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../core/db/client.js";
-import { IntegrityError, LaminError, ValidationError } from "../core/errors.js";
+import {
+  InsufficientStorageError,
+  IntegrityError,
+  type LaminError,
+  ValidationError,
+} from "../core/errors.js";
 import { hashFile } from "../core/hash.js";
 import type { Instance } from "../core/instance.js";
 import {
@@ -420,8 +425,8 @@ describe.each(BACKENDS)("artifacts on %s", (backend) => {
     };
     try {
       const err = await ln.artifacts.save(path, { key: "fail/unwritable.txt" }).catch((e) => e);
-      expect(err).toBeInstanceOf(LaminError);
-      expect(err.message).toMatch(/could not write .* no space left/);
+      expect(err).toBeInstanceOf(InsufficientStorageError);
+      expect(err.message).toMatch(/could not write .* the disk is full \(ENOSPC\)/);
       expect(err.hint).toMatch(/nothing was registered/);
     } finally {
       ln.storage.putFile = original;

@@ -124,12 +124,18 @@ export async function list(
         a.version + (a.is_latest || opts.trash ? "" : "*"),
         formatBytes(a.size),
         a.created_at.slice(0, 19).replace("T", " "),
-        a.key ?? a.description ?? "",
+        (a.key ?? a.description ?? "") + (a.upload_complete ? "" : `  ${INCOMPLETE}`),
       ]),
     ),
   );
+  if (page.items.some((a) => !a.upload_complete)) say(INCOMPLETE_LEGEND);
   if (page.nextCursor) note(`(showing the first ${limit}; raise --limit to see more)`);
 }
+
+/** How `ls` and `describe` mark an artifact whose bytes were never completely written. */
+const INCOMPLETE = "(incomplete)";
+const INCOMPLETE_LEGEND =
+  "(incomplete): its save or upload did not finish, its bytes are not all in storage; save the same file again to complete it (`lamin reconcile` removes it once older than LAMIN_UPLOAD_EXPIRY, 24 h by default)";
 
 function describeLines(a: Artifact, versions: Artifact[]): string[] {
   const lines = [
@@ -148,7 +154,7 @@ function describeLines(a: Artifact, versions: Artifact[]): string[] {
     lines.push("  versions");
     for (const v of versions) {
       lines.push(
-        `    ${v.uid}  ${v.version}  ${v.created_at.slice(0, 19).replace("T", " ")}  ${v.branch}${v.is_latest ? "  latest" : ""}`,
+        `    ${v.uid}  ${v.version}  ${v.created_at.slice(0, 19).replace("T", " ")}  ${v.branch}${v.is_latest ? "  latest" : ""}${v.upload_complete ? "" : `  ${INCOMPLETE}`}`,
       );
     }
   }
@@ -169,6 +175,7 @@ export async function describe(uid: string | undefined, opts: Json & { key?: str
         version: v.version,
         is_latest: v.is_latest,
         branch: v.branch,
+        upload_complete: v.upload_complete,
         created_at: v.created_at,
       })),
     });

@@ -8,6 +8,8 @@ const SECTIONS: [keyof ReconcileReport, string, string][] = [
   ["changed", "new version (size or ETag changed)", "changed, would version"],
   ["trashed", "trashed (object gone)", "gone, would trash"],
   ["completed", "completed upload", "would complete upload"],
+  ["expired", "removed expired upload", "would remove expired upload"],
+  ["partial", "removed partial file", "would remove partial file"],
   ["waiting", "upload waiting for its bytes", "upload waiting for its bytes"],
   ["missingBytes", "MISSING BYTES (not repairable here)", "MISSING BYTES (not repairable here)"],
   ["skipped", "skipped", "would skip"],

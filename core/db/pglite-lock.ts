@@ -51,13 +51,21 @@ function isAlive(holder: LockHolder): boolean {
 }
 
 function tryCreate(path: string, holder: LockHolder): boolean {
+  let fd: number;
   try {
-    const fd = openSync(path, "wx");
+    fd = openSync(path, "wx");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  try {
     writeSync(fd, JSON.stringify(holder));
     closeSync(fd);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    // e.g. a full disk: leave no empty lock file behind for the next process to puzzle over
+    closeSync(fd);
+    unlinkSync(path);
     throw error;
   }
 }

@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { ioError } from "../io-errors.js";
 import { type MigrationSet, migrate } from "./migrate.js";
 import { openPglite, type PgliteDatabase } from "./pglite.js";
 
@@ -58,9 +59,12 @@ export async function createMigratedPglite(
       database = await openPglite(dataDir);
       await migrate(database.db, sets); // a no-op unless the template is not what its name says
       return database;
-    } catch {
+    } catch (error) {
       await database?.close().catch(() => {});
       rmSync(dataDir, { recursive: true, force: true });
+      // a full or refused disk is the target's problem, not the template's: say so, keep it
+      const io = ioError(error, `cannot create the embedded database in ${dataDir}`);
+      if (io) throw io;
       rmSync(template, { recursive: true, force: true });
     }
   }

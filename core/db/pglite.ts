@@ -1,5 +1,8 @@
 /** The embedded database: PGlite (Postgres compiled to WebAssembly) in a local folder. */
+import { statfs } from "node:fs/promises";
+import { InsufficientStorageError, UnavailableError } from "../errors.js";
 import type { Database, Db } from "./client.js";
+import { dbFault, guardDb } from "./faults.js";
 import * as tables from "./schema.js";
 
 const PGLITE_SHARED_BUFFERS = "32MB";
@@ -25,12 +28,41 @@ export async function openPglite(dataDir: string, seed?: Blob): Promise<PgliteDa
   // Start opening before loading the driver: the two overlap.
   const opening = PGlite.create(dataDir, { startParams, ...(seed ? { loadDataDir: seed } : {}) });
   const { drizzle } = await import("drizzle-orm/pglite");
-  const client = await opening;
-  const db = drizzle({ client, schema: tables }) as unknown as Db;
+  const client = await opening.catch(async (error: unknown) => {
+    throw await cannotStart(dataDir, error);
+  });
+  const db = guardDb(drizzle({ client, schema: tables }) as unknown as Db);
   return {
     db,
     driver: "pglite",
     close: () => client.close(),
     dump: () => client.dumpDataDir("gzip"),
   };
+}
+
+/** Postgres needs room for a new WAL segment (16 MiB) and more to start and recover. */
+const ROOM_TO_START = 64 * 1024 * 1024;
+
+/**
+ * Why PGlite did not start, in words: it answers "failed to initialize properly" (its log, with
+ * the reason, is not ours to read) or throws a bare file-system error object.
+ */
+async function cannotStart(dataDir: string, error: unknown): Promise<Error> {
+  const typed = dbFault(error);
+  if (typed && typed.kind !== "unavailable") return typed;
+  const free = await statfs(dataDir)
+    .then((s) => s.bavail * s.bsize)
+    .catch(() => undefined);
+  if (free !== undefined && free < ROOM_TO_START) {
+    return new InsufficientStorageError(
+      `the embedded database in ${dataDir} cannot start: its disk is full (${Math.floor(free / 1024 / 1024)} MiB free)`,
+      "free at least 64 MiB on that disk, then run the command again (no data was lost)",
+      { cause: error },
+    );
+  }
+  return new UnavailableError(
+    `the embedded database in ${dataDir} cannot start: ${error instanceof Error ? error.message : "PGlite failed"}`,
+    "run the command again; if it keeps failing, its files may be damaged: restore the folder from a backup",
+    { cause: error },
+  );
 }

@@ -7,6 +7,7 @@
  */
 import { UnavailableError } from "../errors.js";
 import { type Database, type Db, type PostgresTarget, parsePostgresUrl, redact } from "./client.js";
+import { guardDb } from "./faults.js";
 import * as tables from "./schema.js";
 
 export type PostgresDriver = "pg" | "neon";
@@ -99,7 +100,7 @@ export async function openPostgres(
     throw cannotConnect(target, error);
   }
   return {
-    db: driver.drizzle(pool),
+    db: guardDb(driver.drizzle(pool)),
     driver: driver.name === "neon" ? "neon" : "postgres",
     created,
     close: () => pool.end(),

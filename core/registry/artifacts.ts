@@ -23,6 +23,7 @@ import {
 import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../hash.js";
 import { normaliseSequencer } from "../ingest/events.js";
 import type { Instance } from "../instance.js";
+import { ioError, writeError } from "../io-errors.js";
 import { cacheDir } from "../settings.js";
 import { assertSavable } from "../storage/roots.js";
 import { AUTO_KEY_PREFIX } from "../storage/types.js";
@@ -290,12 +291,7 @@ export class Artifacts {
       await this.writeBytes(row, input, opts.onProgress);
     } catch (error) {
       await this.removeRows([row]).catch(() => {});
-      throw new LaminError(
-        "unavailable",
-        `could not write ${input.path} to storage: ${(error as Error).message}`,
-        "nothing was registered; check free space and permissions, then save again",
-        { cause: error },
-      );
+      throw this.writeFailed(error, `could not write ${input.path}`, "nothing was registered");
     }
     return { artifact: this.ownRow(await this.clearOngoing(row)), status };
   }
@@ -315,7 +311,7 @@ export class Artifacts {
       const found = pickExisting(candidates, key, storageId, input);
       if (found) return { existing: found.id };
       const head = key === null ? undefined : candidates.find((c) => isHeadOf(c, key, storageId));
-      const row = await this.insertPending(input, opts, key, head, attempt > 0);
+      const row = await this.insertPending(input, opts, key, head);
       if (row) return { row, status: head ? "new-version" : "created" };
       await backoff(attempt); // a concurrent save changed the key or family: look again
     }
@@ -398,7 +394,7 @@ export class Artifacts {
   }
 
   /** Where the client writes: files go straight to their key; folders to a staging prefix. */
-  uploadTarget(row: t.ArtifactRow): { key: string; isFolder: boolean } {
+  uploadTarget(row: PhysicalRow): { key: string; isFolder: boolean } {
     const key = physicalKey(row);
     return row.overwriteVersions
       ? { key: `${key}.upload-${row.uid.slice(STEM)}`, isFolder: true }
@@ -407,10 +403,11 @@ export class Artifacts {
 
   /**
    * Finish an upload: hash what storage holds, and only if it is what was declared, put it in
-   * place and clear the flag. Otherwise the upload is removed and the client starts over.
-   * Completing twice is harmless.
+   * place and clear the flag. Otherwise the upload is removed and the client starts over
+   * (`keepOnMismatch`: it stays pending, for callers that only complete what is complete, like
+   * reconcile). Completing twice is harmless.
    */
-  async completeUpload(uid: string): Promise<Artifact> {
+  async completeUpload(uid: string, opts: { keepOnMismatch?: boolean } = {}): Promise<Artifact> {
     const found = await this.find({ uid });
     const { row } = found;
     if (!isOngoing(row)) return this.toArtifact(found);
@@ -422,6 +419,12 @@ export class Artifacts {
       ? `${got.hash} (${got.size} bytes${"nFiles" in got ? `, ${got.nFiles} files` : ""})`
       : "nothing";
     if (!got || got.hash !== row.hash || got.size !== row.size) {
+      if (opts.keepOnMismatch) {
+        throw new IntegrityError(
+          `the uploaded bytes of ${row.uid} are ${gotText}, not the declared ${expected}`,
+          "the upload stays pending: finish writing its bytes, or abort it",
+        );
+      }
       await this.discardUpload(row);
       throw new LaminError(
         "integrity",
@@ -454,6 +457,40 @@ export class Artifacts {
   private async discardUpload(row: t.ArtifactRow): Promise<void> {
     await this.instance.storage.delete(this.uploadTarget(row).key);
     await this.removeRows([row]);
+  }
+
+  /**
+   * Remove an upload (or interrupted save) that is still pending and began before `cutoff`: its
+   * row first, under the family's lock and only if it is still pending and that old (a save
+   * completing it meanwhile wins), then its bytes: its own upload target, and for the first
+   * version of a folder the folder, which no other version shares. Returns whether it was removed.
+   */
+  async expireUpload(uid: string, cutoff: Date): Promise<boolean> {
+    const stem = uid.slice(0, STEM);
+    const removed = await this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      const gone = await tx
+        .delete(t.artifact)
+        .where(
+          and(
+            eq(t.artifact.uid, uid),
+            sql`${t.artifact.aux}->>'so' = '1'`,
+            sql`${t.artifact.createdAt} < ${cutoff.toISOString()}`,
+          ),
+        )
+        .returning();
+      if (gone.length === 0) return undefined;
+      await refreshLatest(tx, "artifact", stem);
+      const family = await familyUids(tx, "artifact", stem);
+      return { row: gone[0] as t.ArtifactRow, alone: family.length === 0 };
+    });
+    if (!removed) return false;
+    const { storage } = this.instance;
+    await storage.delete(this.uploadTarget(removed.row).key);
+    if (removed.row.overwriteVersions && removed.alone) {
+      await storage.delete(physicalKey(removed.row));
+    }
+    return true;
   }
 
   /**
@@ -701,11 +738,10 @@ export class Artifacts {
         const unwritten = inserted.filter((row) => !written.includes(row));
         await this.removeRows(unwritten).catch(() => {});
         await this.clearOngoingMany(written);
-        throw new LaminError(
-          "unavailable",
-          `could not write to storage: ${(error as Error).message}`,
-          `${written.length} files were saved before the error; fix the cause and save again (saved files are recognised)`,
-          { cause: error },
+        throw this.writeFailed(
+          error,
+          "could not write the files",
+          `${written.length} files were saved before the error; save again to add the rest (saved files are recognised)`,
         );
       }
       const completed = await this.clearOngoingMany(written);
@@ -861,16 +897,17 @@ export class Artifacts {
   }
 
   /**
-   * Insert the row, flagged as ongoing. A new version demotes the head in the same transaction;
-   * the unique indexes (uid; one latest per key) settle races between processes. Returns
-   * undefined when a concurrent save got there first.
+   * Insert the row, flagged as ongoing. A new version stays behind the head (`is_latest` false)
+   * until its bytes are complete (clearOngoing moves `is_latest`): an interrupted save never
+   * hides the previous version. Versions of one family are numbered under its lock; the unique
+   * indexes (uid; one row per key and content) settle the rest. Returns undefined when a
+   * concurrent save got there first.
    */
   private async insertPending(
     input: Inspected,
     opts: SaveOptions,
     key: string | null,
     head: Candidate | undefined,
-    contended: boolean,
   ): Promise<t.ArtifactRow | undefined> {
     const values = this.pendingValues(input, opts, key);
     if (!head) {
@@ -888,30 +925,18 @@ export class Artifacts {
       );
     }
     const stem = head.uid.slice(0, STEM);
-    return this.db
-      .transaction(async (tx) => {
-        const demoted = await tx
-          .update(t.artifact)
-          .set({ isLatest: false })
-          .where(and(eq(t.artifact.id, head.id), eq(t.artifact.isLatest, true)))
-          .returning({ id: t.artifact.id });
-        if (demoted.length === 0) throw RETRY; // someone else made a version meanwhile
-        // Usually the head has the highest suffix; after a race (or with trashed newer
-        // versions) ask the family.
-        const family = contended ? await familyUids(tx, "artifact", stem) : [];
-        const uid = nextVersionedUid("artifact", head.uid, family);
-        const [row] = await tx
-          .insert(t.artifact)
-          .values({ ...values, uid })
-          .onConflictDoNothing()
-          .returning();
-        if (!row) throw RETRY;
-        return row;
-      })
-      .catch((error) => {
-        if (error === RETRY) return undefined;
-        throw error;
-      });
+    return this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      // pending versions are not the head: the next number comes from the whole family
+      const uid = nextVersionedUid("artifact", head.uid, await familyUids(tx, "artifact", stem));
+      const [row] = await tx
+        .insert(t.artifact)
+        // the clock, not the transaction's start: versions are ordered as the lock orders them
+        .values({ ...values, uid, isLatest: false, createdAt: sql`clock_timestamp()` })
+        .onConflictDoNothing()
+        .returning();
+      return row;
+    });
   }
 
   private async writeBytes(
@@ -933,14 +958,55 @@ export class Artifacts {
     }
   }
 
+  /**
+   * Bytes could not be written to storage: a full disk or a refused folder says so (typed, from
+   * its errno); other failures are "unavailable", with the storage's own message.
+   */
+  private writeFailed(error: unknown, what: string, outcome: string): LaminError {
+    const where = `${what} to storage ${this.instance.storage.root}`;
+    const typed = ioError(error, where, outcome);
+    if (typed) return typed;
+    const kind = error instanceof LaminError ? error.kind : "unavailable";
+    return new LaminError(
+      kind,
+      `${where}: ${(error as Error).message}`,
+      `${error instanceof LaminError && error.hint ? error.hint : "check the storage, then save again"}; ${outcome}`,
+      { cause: error },
+    );
+  }
+
+  /**
+   * The bytes are complete: clear the flag. A version that is not the head yet becomes it (if it
+   * is the newest complete one) in the same transaction, so `is_latest` never points at
+   * incomplete bytes while a complete version exists.
+   */
   private async clearOngoing(row: t.ArtifactRow): Promise<t.ArtifactRow> {
-    const [done] = await this.db
-      .update(t.artifact)
-      .set({ aux: null, updatedAt: sql`now()` })
-      .where(eq(t.artifact.id, row.id))
-      .returning({ updatedAt: t.artifact.updatedAt });
-    if (!done) throw new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
-    return { ...row, aux: null, updatedAt: done.updatedAt };
+    const clear = (db: Pick<Instance["db"], "update">) =>
+      db
+        .update(t.artifact)
+        .set({ aux: null, updatedAt: sql`now()` })
+        .where(eq(t.artifact.id, row.id))
+        .returning({ updatedAt: t.artifact.updatedAt, isLatest: t.artifact.isLatest });
+    const vanished = () =>
+      new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
+    if (row.isLatest) {
+      // a first version (the common case): it is the head already
+      const [done] = await clear(this.db);
+      if (!done) throw vanished();
+      return { ...row, aux: null, updatedAt: done.updatedAt };
+    }
+    const stem = row.uid.slice(0, STEM);
+    return this.db.transaction(async (tx) => {
+      await lock(tx, LOCK.artifactFamily, stem);
+      const [done] = await clear(tx);
+      if (!done) throw vanished();
+      await refreshLatest(tx, "artifact", stem);
+      const [fresh] = await tx
+        .select({ isLatest: t.artifact.isLatest })
+        .from(t.artifact)
+        .where(eq(t.artifact.id, row.id));
+      return { ...row, aux: null, updatedAt: done.updatedAt, isLatest: fresh?.isLatest ?? false };
+    });
   }
 
   // ---------------------------------------------------------------- read
@@ -1101,10 +1167,14 @@ export class Artifacts {
         "restore them from a backup, or delete the artifact with --permanent",
       );
     }
-    await rm(dest, { recursive: true, force: true });
-    await mkdir(dirname(dest), { recursive: true });
-    if (row.overwriteVersions) await storage.getFolder(key, dest);
-    else await storage.getFile(key, dest);
+    try {
+      await rm(dest, { recursive: true, force: true });
+      await mkdir(dirname(dest), { recursive: true });
+      if (row.overwriteVersions) await storage.getFolder(key, dest);
+      else await storage.getFile(key, dest);
+    } catch (error) {
+      throw (await writeError(error, dest)) ?? error;
+    }
     const got = row.overwriteVersions ? await hashFolder(dest) : await hashFile(dest);
     if (got.hash !== row.hash || got.size !== row.size) {
       await rm(dest, { recursive: true, force: true });
@@ -1281,8 +1351,6 @@ function pickExisting(
   return rows.find((r) => r.branchId === TRASH && sameKey(r));
 }
 
-/** Thrown inside a transaction to roll it back and look again. */
-const RETRY = Symbol("retry");
 const MAX_ATTEMPTS = 20;
 /** Rows per statement in `saveMany` (each row binds ~15 parameters; Postgres allows 65535). */
 const BATCH = 500;
@@ -1300,13 +1368,14 @@ function isInPlace(row: Pick<t.ArtifactRow, "key" | "keyIsVirtual" | "realKey">)
   return row.key !== null && !row.keyIsVirtual && !row.realKey;
 }
 
+/** What says where an artifact's bytes are. */
+export type PhysicalRow = Pick<
+  t.ArtifactRow,
+  "uid" | "key" | "realKey" | "keyIsVirtual" | "overwriteVersions" | "suffix"
+>;
+
 /** Storage key of the bytes: `.lamindb/<uid><suffix>` (folders: the 16-char stem) or the key. */
-export function physicalKey(
-  row: Pick<
-    t.ArtifactRow,
-    "uid" | "key" | "realKey" | "keyIsVirtual" | "overwriteVersions" | "suffix"
-  >,
-): string {
+export function physicalKey(row: PhysicalRow): string {
   if (row.realKey) return row.realKey;
   if (row.key === null || row.keyIsVirtual) {
     const uid = row.overwriteVersions ? row.uid.slice(0, STEM) : row.uid;

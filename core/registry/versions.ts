@@ -34,8 +34,10 @@ export async function nextUid(tx: Executor, kind: VersionedKind, headUid: string
 }
 
 /**
- * Make `is_latest` true for exactly the newest non-trashed version on each branch. Demote first,
- * then promote: the one-latest-per-key index is checked row by row.
+ * Make `is_latest` true for exactly the newest non-trashed version on each branch, preferring
+ * complete versions: one whose save is still ongoing (`_aux.so = 1`: bytes not all written) is
+ * the latest only while its family has no complete one. Demote first, then promote: the
+ * one-latest-per-key index is checked row by row.
  */
 export async function refreshLatest(
   tx: Executor,
@@ -44,7 +46,8 @@ export async function refreshLatest(
 ): Promise<void> {
   const table = TABLES[kind];
   const ranked = sql`SELECT id, (branch_id <> ${TRASH} AND row_number() OVER (
-      PARTITION BY branch_id ORDER BY created_at DESC, id DESC) = 1) AS should
+      PARTITION BY branch_id ORDER BY (_aux->>'so' IS NOT DISTINCT FROM '1'), created_at DESC,
+      id DESC) = 1) AS should
     FROM ${table} WHERE uid LIKE ${`${stem}%`}`;
   await tx.execute(sql`UPDATE ${table} AS r SET is_latest = false FROM (${ranked}) AS s
     WHERE r.id = s.id AND r.is_latest AND NOT s.should`);

@@ -26,6 +26,19 @@ export function baseApp<E extends Env>(info: {
       problem("not-found", `no route ${c.req.method} ${c.req.path}`, "see /docs for the routes"),
     ),
   );
+  // A NUL byte fits no name, key, slug or filter value (Postgres cannot store one): refused
+  // before any route, in the raw URL so that no decoding step can hide it.
+  app.use("*", async (c, next) => {
+    if (!/%00|\0/.test(c.req.url)) return next();
+    return problemResponse(
+      c,
+      problem(
+        "validation",
+        "the request's path or query holds a NUL byte (%00)",
+        "remove it: names, keys, slugs and filter values cannot contain NUL",
+      ),
+    );
+  });
   app.get("/health", (c) => c.json({ ...info.health, ok: true }));
   app.get("/docs", (c) => c.html(docsPage("/openapi.json")));
   app.get("/openapi.json", (c) =>

@@ -5,7 +5,9 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { dbFault } from "../../core/db/faults.js";
 import { type ErrorKind, LaminError } from "../../core/errors.js";
+import { ioError } from "../../core/io-errors.js";
 
 export interface Problem {
   type: string;
@@ -28,6 +30,7 @@ const KINDS: Record<ErrorKind | "internal" | "payload", { status: number; title:
   integrity: { status: 422, title: "Integrity check failed" },
   payload: { status: 415, title: "Unsupported media type" },
   unavailable: { status: 503, title: "Service unavailable" },
+  "insufficient-storage": { status: 507, title: "Insufficient storage" },
   internal: { status: 500, title: "Internal error" },
 };
 
@@ -38,14 +41,21 @@ export function problem(kind: keyof typeof KINDS, detail: string, hint?: string)
   return { type: problemType(kind), title, status, detail, ...(hint ? { hint } : {}) };
 }
 
+/** Seconds a client should wait before retrying a 503 (a database restarting, a busy lock). */
+export const RETRY_AFTER_SECONDS = 5;
+
 export function problemResponse(c: Context, p: Problem): Response {
   return c.body(JSON.stringify(p), p.status as ContentfulStatusCode, {
     "content-type": "application/problem+json",
+    ...(p.status === 503 ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {}),
   });
 }
 
 /** Map anything thrown by a handler to a problem; unknown errors are logged, not leaked. */
-export function toProblem(error: unknown): Problem {
+export function toProblem(thrown: unknown): Problem {
+  // a database failure met outside a query (e.g. opening the instance) is classified here too
+  // (server paths stay out of the answer: a disk problem is described without them)
+  const error = dbFault(thrown) ?? ioError(thrown, "the server cannot write its files") ?? thrown;
   if (error instanceof LaminError) {
     const report = (error as { report?: unknown }).report;
     return { ...problem(error.kind, error.message, error.hint), ...(report ? { report } : {}) };

@@ -106,6 +106,8 @@ function summarise(report: ReconcileReport): Record<string, number> {
     trashed: report.trashed.length,
     completed: report.completed.length,
     waiting: report.waiting.length,
+    expired: report.expired.length,
+    partial: report.partial.length,
     missingBytes: report.missingBytes.length,
     unclaimed: report.unclaimed.length,
     skipped: report.skipped.length,

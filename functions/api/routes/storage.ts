@@ -78,6 +78,8 @@ const ReconcileReport = z
     trashed: z.array(Change),
     completed: z.array(Change),
     waiting: z.array(Change),
+    expired: z.array(Change),
+    partial: z.array(Change),
     missingBytes: z.array(Change),
     unclaimed: z.array(z.string()),
     skipped: z.array(Change),
