@@ -9,8 +9,9 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import * as t from "../db/schema.js";
 import { NotFoundError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { keyProblem, physicalKey } from "../registry/artifacts.js";
+import { physicalKey } from "../registry/artifacts.js";
 import { MAIN } from "../registry/branch.js";
+import { storedKeyProblem } from "../registry/keys.js";
 import { AUTO_KEY_PREFIX, type ObjectInfo, StaleObjectError } from "../storage/types.js";
 import { mapLimit } from "../util/concurrency.js";
 import { type IngestOutcome, Ingestor } from "./ingest.js";
@@ -155,7 +156,7 @@ export async function reconcile(
       if (!OWN_FILES.test(key) && !isClaimed(key)) report.unclaimed.push(key);
       continue;
     }
-    const problem = keyProblem(key);
+    const problem = storedKeyProblem(key);
     if (problem) {
       report.skipped.push({ key, detail: `invalid artifact key: it ${problem}` });
       continue;
