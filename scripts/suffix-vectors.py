@@ -1,6 +1,7 @@
 """Write test/fixtures/canonical-suffix-vectors.json from lamindb-setup's own canonical_suffix.py.
 
 Usage: python3 scripts/suffix-vectors.py <lamindb-setup checkout> <commit>
+       npx biome format --write test/fixtures/canonical-suffix-vectors.json
 (a bare clone works too: the module is read with `git show <commit>:...`).
 
 The vectors are what `CanonicalSuffix.extract_from_path(PurePosixPath(path))` returns, computed
