@@ -747,9 +747,14 @@ export class Artifacts {
       row = await this.clearOngoing(row);
       status = status === "restored" ? status : "repaired";
     }
-    // saved again by another run than the one that created it (LaminDB's recreating_runs)
-    await recordRecreated(this.instance, "artifact", row.id);
-    const artifact = this.toArtifact({ ...found, row });
+    // saved again under a run: its run when it had none, else a recreating run (LaminDB's rule)
+    const run = currentRun(this.instance);
+    const claimed = await recordRecreated(this.instance, "artifact", row.id);
+    const artifact = this.toArtifact(
+      claimed && run
+        ? { ...found, row: { ...row, runId: run.id }, runUid: run.uid }
+        : { ...found, row },
+    );
     const note =
       status === "restored"
         ? `restored ${row.uid} from the trash: it holds the same content`
