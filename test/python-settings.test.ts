@@ -319,7 +319,9 @@ describe.runIf(postgresOnly)("lamin settings export --python and init --python",
       // a second init of the same name is refused before anything is made
       const again = await lamin("init", "--storage", join(work, "pg2"), "--db", url, "--python");
       expect(again.code).toBe(4);
-      expect(again.stderr).toMatch(/Python LaminDB already has settings for an instance anonymous\//);
+      expect(again.stderr).toMatch(
+        /Python LaminDB already has settings for an instance anonymous\//,
+      );
       expect(existsSync(join(work, "pg2"))).toBe(false);
       const e = await lamin("settings", "export", "--python", "--json");
       expect(e.code, e.stderr).toBe(0);
