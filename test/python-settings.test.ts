@@ -328,6 +328,9 @@ describe.runIf(postgresOnly)("lamin settings export --python and init --python",
       const out = JSON.parse(e.stdout) as { file: string; status: string; local: boolean };
       expect(out).toMatchObject({ file, status: "unchanged", local: true });
       expect(e.stdout).not.toContain("lamindb_instance_db"); // no database URL on stdout
+      const c = await lamin("connect", name, "--python", "--json");
+      expect(c.code, c.stderr).toBe(0);
+      expect(JSON.parse(c.stdout)).toMatchObject({ python: { file, status: "unchanged" } });
       const bare = await lamin("settings", "export");
       expect(bare.code).toBe(2);
       expect(bare.stderr).toMatch(/hint: pass --python/);
