@@ -187,5 +187,14 @@ describe("artifact keys in use", () => {
       "skipped: invalid artifact key: it contains a '..' segment",
     ]);
     expect(await snapshot()).toEqual(before);
+    // an artifact registered in place keeps a storage key: no rename to a leading '/'
+    writeFileSync(join(t.root, "placed.csv"), "placed");
+    const placed = await ingestor.apply(event("placed.csv"));
+    expect(placed.action).toBe("created");
+    const uid = (await ln.artifacts.get({ key: "placed.csv" })).uid;
+    const moved = await ln.artifacts.update(uid, { key: "/placed.csv" }).catch((e) => e);
+    expect(moved).toBeInstanceOf(ValidationError);
+    expect((moved as Error).message).toMatch(/starts with '\/'/);
+    expect((await ln.artifacts.get(uid)).key).toBe("placed.csv");
   });
 });
