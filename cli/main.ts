@@ -78,10 +78,15 @@ command(
       "AWS_ENDPOINT_URL_S3",
     ),
   )
+  .option(
+    "--python",
+    "also write the settings Python LaminDB reads (~/.lamin/instance--<owner>--<name>.env); needs --db",
+  )
   .action(
     run(async (slug: string | undefined, opts) => {
       if (slug === undefined) return (await instanceCmds()).init(opts);
       if (opts.modules) return (await moduleCmds()).modulesNeedLocalInit();
+      if (opts.python) return (await instanceCmds()).pythonNeedsLocalInit();
       return (await hubCmds()).initOnHub(slug, opts);
     }),
   );
@@ -92,6 +97,7 @@ command(
 )
   .option("--token <token>", "access token of the server (or LAMIN_API_TOKEN)")
   .option("--name <name>", "name to remember a server's instance by (default: its own name)")
+  .option("--python", "also write the settings Python LaminDB reads (a Postgres instance)")
   .action(
     run(async (target: string, opts) =>
       isSlug(target)
@@ -99,6 +105,19 @@ command(
         : (await instanceCmds()).connect(target, opts),
     ),
   );
+
+const settingsCmd = program.command("settings").description("settings of this machine's instances");
+settingsCmd
+  .command("export")
+  .description(
+    "write the settings Python LaminDB reads for an instance on Postgres, so that `import lamindb` opens it (in $LAMIN_SETTINGS_DIR/.lamin or ~/.lamin)",
+  )
+  .option("--python", "the settings of Python's lamindb_setup: instance--<owner>--<name>.env")
+  .option("--instance <name>", "which instance (default: the current one)")
+  .option("--current", "also make it Python's current instance (current_instance.env)")
+  .option("--force", "replace a settings file that describes another instance")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await import("./commands/python.js")).exportSettings(opts)));
 
 command("serve", "serve the current instance over HTTP (other commands then go through it)")
   .option("--port <port>", "port to listen on (0 picks a free one)", "8787")

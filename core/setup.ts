@@ -235,7 +235,8 @@ export function knownInstances(): InstanceSettings[] {
   return listInstanceSettings();
 }
 
-function databaseName(url: string): string {
+/** The instance name a database URL gives by default (its database name, lower-cased). */
+export function databaseName(url: string): string {
   try {
     return decodeURIComponent(new URL(url).pathname.replace(/^\//, "")).toLowerCase();
   } catch {

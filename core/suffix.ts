@@ -1,64 +1,84 @@
 /**
- * LaminDB's canonical suffix: lower-cased, restricted to known formats, composite suffixes kept
- * (`.anndata.zarr`, `.ome.zarr`) and compression appended to a known suffix (`.csv.gz`).
+ * LaminDB's canonical suffix (`CanonicalSuffix.extract_from_path` in lamindb-setup d6009c83,
+ * lamindb_setup/core/canonical_suffix.py), rule for rule: lower-cased; a known simple format as
+ * the last part (`.csv`); a composite format (`.anndata.zarr`, `.ome.zarr`) wins over its last
+ * part; a stream encoding (`.gz`) keeps the known format before it (`.csv.gz`), and after `.tar`
+ * also the known format before that (`.h5ad.tar.gz`); anything else is "" (vectors:
+ * test/fixtures/canonical-suffix-vectors.json, made by scripts/suffix-vectors.py).
  */
-const KNOWN = new Set(
+const SIMPLE = new Set(
   (
-    ".csv .tsv .txt .json .jsonl .ndjson .yaml .yml .toml .xml .html .htm .md .rst .pdf .svg .png" +
-    " .jpg .jpeg .gif .tif .tiff .bmp .webp .czi .nd2 .lif .ims .parquet .feather .arrow .ipc" +
-    " .orc .avro .h5 .hdf5 .h5ad .h5mu .zarr .loom .mtx .rds .rda .rdata .npy .npz .pkl .pickle" +
-    " .pt .pth .ckpt .safetensors .onnx .joblib .tiledbsoma .fastq .fq .fasta .fa .fna .faa .bam" +
-    " .bai .sam .cram .crai .vcf .bcf .bed .bedgraph .bigwig .bw .gtf .gff .gff3 .fcs .nii .dcm" +
-    " .xlsx .xls .ods .tar .zip .py .ipynb .r .rmd .qmd .sh .js .ts .sql .log .spatialdata .cool" +
-    " .mcool .hic .pod5 .fast5 .sra .wig .maf .db .sqlite .duckdb"
+    ".3g2 .3gp .3gpp .3gpp2 .7z .a .aac .adts .ai .aif .aifc .aiff .arrow .ass .au .avi .avif " +
+    ".avro .bam .bat .bcf .bcpio .bed .bedgraph .bigwig .bin .bmp .bw .c .cdf .ckpt .cpio .cram " +
+    ".csh .css .csv .czi .data .db .dcm .dll .doc .dot .duckdb .dvi .embl .eml .eps .etx .exe " +
+    ".fasta .fastq .fcs .feather .gb .genbank .gff .gff3 .gguf .gif .gtar .gtf .h .h5 .h5ad .h5mu " +
+    ".hdf .hdf5 .heic .heif .htm .html .ico .ief .ipynb .joblib .jpe .jpeg .jpg .js .json .jsonl " +
+    ".keras .ksh .latex .lif .loas .loom .m1v .m3u .m3u8 .man .mar .markdown .md .me .mht .mhtml " +
+    ".mid .midi .mif .mjs .mlmodel .model .mov .movie .mp2 .mp3 .mp4 .mpa .mpe .mpeg .mpg .ms " +
+    ".mtx .n3 .nc .nd2 .ndjson .newick .npy .npz .nq .nt .nwk .nws .o .obj .obo .oda .onnx .opus " +
+    ".orc .p12 .p7c .parquet .pb .pbm .pbtxt .pct .pdf .pfx .pgm .pic .pickle .pict .pkl .pl .png " +
+    ".pnm .pot .ppa .ppm .pps .ppt .ps .pt .pth .pwz .py .pyc .pyo .qs .qt .ra .ram .rar .ras " +
+    ".rdf .rds .rgb .roff .rtf .rtx .safetensors .sam .savedmodel .sgm .sgml .sh .shar .snd .so " +
+    ".soma .sqlite .src .srt .state_dict .sv4cpio .sv4crc .svg .svs .swf .t .tar .tcl .tex .texi " +
+    ".texinfo .tflite .tif .tiff .tiledb .tiledbsoma .tr .trig .tsv .txt .ustar .vcf .vtt .wasm " +
+    ".wav .webm .webmanifest .webp .wiz .wsdl .xbm .xlb .xls .xlsx .xml .xpdl .xpm .xsl .xul .xwd " +
+    ".yaml .yml .zarr .zip"
   ).split(" "),
 );
-const COMPOSITE = new Set([
-  ".anndata.zarr",
-  ".vitessce.json",
-  ".ome.zarr",
-  ".ome.tif",
-  ".ome.tiff",
-  ".ome.h5",
-  ".ome.hdf5",
-  ".spatialdata.zarr",
-]);
-const ENCODINGS = new Set([".gz", ".bz2", ".xz", ".zst"]);
+const COMPOSITE = [".anndata.zarr", ".vitessce.json", ".ome.zarr", ".ome.h5", ".ome.hdf5"];
+const ENCODING = new Set([".gz", ".bz2", ".xz", ".zst"]);
 
-/** Python's `Path(name).suffixes`: every `.part` after the stem (a leading dot is not one). */
+/** LaminDB's formats, for tests and docs: simple, composite and encoding suffixes. */
+export const KNOWN_SUFFIXES = {
+  simple: [...SIMPLE].sort(),
+  composite: [...COMPOSITE].sort(),
+  encoding: [...ENCODING].sort(),
+} as const;
+
+/** Python's `PurePosixPath(name).suffixes` (3.11): every `.part` after the stem. */
 export function rawSuffixes(name: string): string[] {
   const base = name.split("/").filter(Boolean).pop() ?? "";
-  const body = base.replace(/^\.+/, "");
-  if (base.endsWith(".")) return [];
-  const parts = body.split(".");
-  return parts.slice(1).map((p) => `.${p}`);
+  if (base === "." || base.endsWith(".")) return [];
+  return base
+    .replace(/^\.+/, "")
+    .split(".")
+    .slice(1)
+    .map((p) => `.${p}`);
+}
+
+/**
+ * `CanonicalSuffix.extract_from_path`: the suffix LaminDB stores in `lamindb_artifact.suffix`
+ * ("" when the format is unknown) and the raw one it compares keys with (lower-cased, the
+ * last part when unknown).
+ */
+export function extractSuffix(name: string): { canonical: string; raw: string } {
+  const parts = rawSuffixes(name).map((s) => s.toLowerCase());
+  const last = parts.at(-1) ?? "";
+  const both = (s: string) => ({ canonical: s, raw: s });
+  if (parts.length < 2) {
+    return SIMPLE.has(last) || ENCODING.has(last) ? both(last) : { canonical: "", raw: last };
+  }
+  const total = parts.join("");
+  const composite = COMPOSITE.find((c) => total.endsWith(c));
+  if (composite) return both(composite);
+  if (SIMPLE.has(last)) return both(last);
+  if (ENCODING.has(last)) {
+    const prev = parts.at(-2) as string;
+    if (prev === ".tar") {
+      const before = parts.at(-3);
+      return both(before !== undefined && SIMPLE.has(before) ? before + prev + last : prev + last);
+    }
+    return both(SIMPLE.has(prev) ? prev + last : last);
+  }
+  return { canonical: "", raw: last };
 }
 
 /** The suffix as LaminDB stores it in `lamindb_artifact.suffix` ("" when unknown). */
 export function canonicalSuffix(name: string): string {
-  const parts = rawSuffixes(name).map((s) => s.toLowerCase());
-  const last = parts.at(-1);
-  if (!last) return "";
-  const prev = parts.at(-2);
-  if (ENCODINGS.has(last)) {
-    if (prev && KNOWN.has(prev)) {
-      const beforePrev = parts.at(-3);
-      if (beforePrev && COMPOSITE.has(beforePrev + prev)) return beforePrev + prev + last;
-      return prev + last;
-    }
-    return last;
-  }
-  if (prev && COMPOSITE.has(prev + last)) return prev + last;
-  return KNOWN.has(last) ? last : "";
+  return extractSuffix(name).canonical;
 }
 
-/** The raw (case-preserving) suffix chain used to check a key against its file, e.g. `.csv.gz`. */
+/** The raw suffix LaminDB compares a key with its file by, e.g. `.csv.gz` (lower-cased). */
 export function rawSuffix(name: string): string {
-  const canonical = canonicalSuffix(name);
-  const parts = rawSuffixes(name);
-  if (canonical) {
-    const n = canonical.split(".").length - 1;
-    return parts.slice(-n).join("");
-  }
-  return parts.at(-1) ?? "";
+  return extractSuffix(name).raw;
 }

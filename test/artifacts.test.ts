@@ -356,7 +356,7 @@ describe.each(BACKENDS)("artifacts on %s", (backend) => {
         /ends in '\.parquet'/,
       ],
       ["no key, no description", () => ln.artifacts.save(ok), /key or a description/],
-      ["absolute key", () => ln.artifacts.save(ok, { key: "/etc/ok.csv" }), /starts with '\/'/],
+      ["backslash in key", () => ln.artifacts.save(ok, { key: "a\\ok.csv" }), /backslash/],
       [
         "bad kind",
         () => ln.artifacts.save(ok, { key: "k/ok.csv", kind: "__lamindb_run__" }),

@@ -166,7 +166,8 @@ describe.each(BACKENDS)("flexible and composite schemas on %s", (backend) => {
     expect(r.record).toMatchObject({
       itype: "Composite",
       features: [],
-      hash: schemaHash(["c=True", "d=False", "e=False", `l=${slots}`]),
+      // LaminDB's composite hash: dtype "num" (a=), flags, slots (l=)
+      hash: schemaHash(["a=num", "c=True", "d=False", "e=False", `l=${slots}`]),
       components: [
         { slot: "obs", uid: cells.uid, name: "cells", hash: cells.hash },
         { slot: "var.T", uid: genes.uid, name: "genes", hash: genes.hash },

@@ -57,12 +57,14 @@ describe.each(BACKENDS)("recreating runs on %s", (backend) => {
     const run1 = await track("one.sh");
     const b = (await ln.artifacts.save(join(work, "b.csv"), { key: "b.csv" })).artifact;
     expect(b.run).toBe(run1);
+    // LaminDB's populate_recreating_run: an artifact without a run gets this one as its run
     const again = await ln.artifacts.save(join(work, "a.csv"), { key: "a.csv" });
-    expect(again).toMatchObject({ status: "existing", artifact: { uid: a.uid } });
+    expect(again).toMatchObject({ status: "existing", artifact: { uid: a.uid, run: run1 } });
     // the creating run saving it again is not a recreating run
     await ln.artifacts.save(join(work, "b.csv"), { key: "b.csv" });
     await ln.finish();
-    expect(await ln.artifacts.recreatingRuns(a.uid)).toEqual([run1]);
+    expect(await ln.artifacts.recreatingRuns(a.uid)).toEqual([]);
+    expect((await ln.artifacts.get(a.uid)).run).toBe(run1);
     expect(await ln.artifacts.recreatingRuns(b.uid)).toEqual([]);
 
     const run2 = await track("two.sh");
@@ -74,15 +76,46 @@ describe.each(BACKENDS)("recreating runs on %s", (backend) => {
     await ln.artifacts.load(a.uid);
     await ln.finish();
     expect(await ln.artifacts.recreatingRuns(b.uid)).toEqual([run2]);
-    expect(await ln.artifacts.recreatingRuns({ key: "a.csv" })).toEqual([run1, run2]);
+    expect(await ln.artifacts.recreatingRuns({ key: "a.csv" })).toEqual([run2]);
     expect((await inputs("artifact")).filter((i) => i.run === run2)).toEqual([]);
     // lineage: the creating run is kept
     expect((await ln.artifacts.get(b.uid)).run).toBe(run1);
-    expect((await ln.artifacts.get(a.uid)).run).toBeNull();
+    expect((await ln.artifacts.get(a.uid)).run).toBe(run1);
 
     // without a tracked run nothing is recorded
     await ln.artifacts.save(join(work, "b.csv"), { key: "b.csv" });
     expect(await ln.artifacts.recreatingRuns(b.uid)).toEqual([run2]);
+  });
+
+  it("a run that read an artifact saving it again is not a recreating run (LaminDB: no cycle)", async () => {
+    writeFileSync(join(work, "c.csv"), "c\n3\n");
+    await track("maker.sh");
+    const c = (await ln.artifacts.save(join(work, "c.csv"), { key: "c.csv" })).artifact;
+    await ln.finish();
+    const reader = await track("reader.sh");
+    await ln.artifacts.load(c.uid);
+    const again = await ln.artifacts.save(join(work, "c.csv"), { key: "c.csv" });
+    await ln.finish();
+    expect(again).toMatchObject({ status: "existing", artifact: { uid: c.uid } });
+    expect(await ln.artifacts.recreatingRuns(c.uid)).toEqual([]);
+    expect((await inputs("artifact")).filter((i) => i.record === c.uid)).toEqual([
+      { record: c.uid, run: reader },
+    ]);
+  });
+
+  it("a collection made without a run gets the run that makes it again", async () => {
+    const members = (await ln.artifacts.list()).items.map((x) => x.uid).slice(0, 2);
+    const made = await ln.collections.create({ key: "untracked", artifacts: members });
+    const run = await track("collect.sh");
+    await ln.collections.create({ key: "untracked", artifacts: members });
+    await ln.finish();
+    expect(await ln.collections.recreatingRuns(made.record.uid)).toEqual([]);
+    const [row] = await queryRows<{ run: string }>(
+      ln.db,
+      sql`SELECT r.uid AS run FROM lamindb_collection c JOIN lamindb_run r ON r.id = c.run_id
+        WHERE c.uid = ${made.record.uid}`,
+    );
+    expect(row?.run).toBe(run);
   });
 
   it("a collection made again by another run records it, once", async () => {

@@ -2,6 +2,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ConflictError, ValidationError } from "../../core/errors.js";
+import { ANONYMOUS } from "../../core/instance.js";
+import { assertPythonSlugFree } from "../../core/python-settings.js";
 import {
   currentInstanceName,
   describeDatabase,
@@ -13,7 +15,7 @@ import {
   setCurrentInstance,
   validateInstanceName,
 } from "../../core/settings.js";
-import { initInstance, knownInstances } from "../../core/setup.js";
+import { databaseName, initInstance, knownInstances } from "../../core/setup.js";
 import { instanceIdFromSlug } from "../../core/uid.js";
 import { note, printJson, say, table } from "../output.js";
 
@@ -49,6 +51,7 @@ export async function init(
     db?: string;
     endpointUrl?: string;
     modules?: string;
+    python?: boolean;
   },
 ) {
   if (!opts.storage) {
@@ -57,6 +60,7 @@ export async function init(
       "pass --storage ./mydir (or s3://bucket/prefix); only an instance on a hub (owner/name) may omit it",
     );
   }
+  if (opts.python) checkPythonBeforeInit(opts);
   if (!opts.json) note(`creating instance in ${opts.storage} ...`);
   const instance = await initInstance({
     storage: opts.storage,
@@ -66,23 +70,61 @@ export async function init(
     ...(opts.modules ? { modules: opts.modules.split(",") } : {}),
   });
   await instance.close();
-  if (opts.json) printJson(summary(instance.settings));
-  else {
+  const py = opts.python ? await import("./python.js") : undefined;
+  const python = py && (await py.exportForPython(instance.settings, {}));
+  if (opts.json) {
+    printJson({
+      ...summary(instance.settings),
+      ...(py && python ? { python: py.exportSummary(python) } : {}),
+    });
+  } else {
     printSummary(instance.settings);
     if (opts.modules) say(`modules   ${opts.modules}`);
     say(`\nsaved as the current instance; next: lamin save FILE --key KEY`);
+    if (py && python) py.report(python, false);
   }
 }
 
-export async function connect(target: string, opts: Json & { token?: string; name?: string }) {
+/**
+ * `init --python`: Python can open only a Postgres instance, and its settings file for this
+ * owner/name must be free (a new instance is never written over another one's file).
+ */
+function checkPythonBeforeInit(opts: { db?: string; name?: string }): void {
+  if (!opts.db) {
+    throw new ValidationError(
+      "--python needs --db: Python LaminDB cannot open the embedded database (PGlite), it needs a Postgres server",
+      "pass --db postgresql://USER@HOST:5432/DBNAME (see docs/python.md)",
+    );
+  }
+  assertPythonSlugFree(ANONYMOUS.handle, opts.name ?? databaseName(opts.db));
+}
+
+export function pythonNeedsLocalInit(): never {
+  throw new ValidationError(
+    "--python is for instances on a Postgres server of yours: an instance on a hub is reached through its API",
+    "lamin init --storage DIR --db postgresql://... --python",
+  );
+}
+
+export async function connect(
+  target: string,
+  opts: Json & { token?: string; name?: string; python?: boolean },
+) {
   const settings = /^https?:\/\//i.test(target)
     ? await rememberServer(target, opts)
     : resolveInstanceSettings(target);
+  const py = opts.python ? await import("./python.js") : undefined;
+  const python = py && (await py.exportForPython(settings, {}));
   setCurrentInstance(settings.name);
-  if (opts.json) printJson(summary(settings));
-  else {
+  if (opts.json) {
+    printJson({
+      ...summary(settings),
+      ...(py && python ? { python: py.exportSummary(python) } : {}),
+    });
+  } else {
     const where = settings.db.kind === "remote" ? settings.db.url : settings.storageRoot;
     say(`connected to ${settings.owner}/${settings.name} (${where})`);
+    if (py && python) py.report(python, false);
   }
 }
 

@@ -15,8 +15,8 @@ import type { Db } from "../db/client.js";
 import * as t from "../db/schema.js";
 import { LaminError, NotFoundError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { keyProblem } from "../registry/artifacts.js";
 import { MAIN, TRASH } from "../registry/branch.js";
+import { storedKeyProblem } from "../registry/keys.js";
 import { LOCK, lock } from "../registry/locks.js";
 import { familyUids, refreshLatest } from "../registry/versions.js";
 import {
@@ -111,7 +111,7 @@ export class Ingestor {
     const key = this.relativeKey(event.bucket, event.key);
     if (typeof key !== "string") return { action: "skipped", key: event.key, reason: key.outside };
     if (key === ".lamindb" || key.startsWith(AUTO_KEY_PREFIX)) return this.managed(event, key);
-    const problem = keyProblem(key);
+    const problem = storedKeyProblem(key);
     if (problem) return { action: "skipped", key, reason: `invalid artifact key: it ${problem}` };
     return event.type === "created" ? this.created(event, key) : this.removed(event.sequencer, key);
   }

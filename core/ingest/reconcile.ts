@@ -15,8 +15,9 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import * as t from "../db/schema.js";
 import { IntegrityError, NotFoundError, ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { keyProblem, physicalKey } from "../registry/artifacts.js";
+import { physicalKey } from "../registry/artifacts.js";
 import { MAIN } from "../registry/branch.js";
+import { storedKeyProblem } from "../registry/keys.js";
 import {
   AUTO_KEY_PREFIX,
   LinkedKeyError,
@@ -323,7 +324,7 @@ export async function planReconcile(
       if (!(OWN_FILES.test(key) || isClaimed(key) || isPartial(key))) report.unclaimed.push(key);
       continue;
     }
-    const problem = keyProblem(key);
+    const problem = storedKeyProblem(key);
     if (problem) {
       report.skipped.push({ key, detail: `invalid artifact key: it ${problem}` });
       continue;

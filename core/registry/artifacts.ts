@@ -32,6 +32,7 @@ import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
 import { mapLimit } from "../util/concurrency.js";
 import { FeatureManager, splitLabelLookups } from "./annotations.js";
 import { branchName, MAIN, TRASH } from "./branch.js";
+import { keyProblem, storedKeyProblem } from "./keys.js";
 import { LOCK, lock } from "./locks.js";
 import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
 import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
@@ -505,7 +506,8 @@ export class Artifacts {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
     const set: Partial<t.ArtifactRow> = {};
     if (changes.key !== undefined) {
-      validateKeySyntax(changes.key);
+      // a key that is where the bytes are must stay a storage key below the root
+      validateKeySyntax(changes.key, !found.row.keyIsVirtual && !found.row.realKey);
       const want = rawSuffix(changes.key).toLowerCase();
       if (want !== found.row.suffix && !(found.row.overwriteVersions && want === "")) {
         throw new ValidationError(
@@ -884,9 +886,14 @@ export class Artifacts {
       row = await this.clearOngoing(row);
       status = status === "restored" ? status : "repaired";
     }
-    // saved again by another run than the one that created it (LaminDB's recreating_runs)
-    await recordRecreated(this.instance, "artifact", row.id);
-    const artifact = this.toArtifact({ ...found, row });
+    // saved again under a run: its run when it had none, else a recreating run (LaminDB's rule)
+    const run = currentRun(this.instance);
+    const claimed = await recordRecreated(this.instance, "artifact", row.id);
+    const artifact = this.toArtifact(
+      claimed && run
+        ? { ...found, row: { ...row, runId: run.id }, runUid: run.uid }
+        : { ...found, row },
+    );
     const note =
       status === "restored"
         ? `restored ${row.uid} from the trash: it holds the same content`
@@ -1384,31 +1391,8 @@ export function physicalKey(row: PhysicalRow): string {
   return row.key;
 }
 
-const hasControlCharacter = (s: string) =>
-  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-
-/** What can be wrong with a key, checked in order; the first hit is reported. */
-const KEY_RULES: [(key: string) => boolean, string][] = [
-  [(k) => k.length === 0, "is empty"],
-  [(k) => k.length > 1024, "is longer than 1024 characters"],
-  [(k) => k.startsWith("/"), "starts with '/'"],
-  [(k) => k.includes("\\"), "contains a backslash"],
-  [(k) => k.split("/").includes(".."), "contains a '..' segment"],
-  [(k) => k.split("/").includes("."), "contains a '.' segment"],
-  [
-    (k) => k === ".lamindb" || k.startsWith(AUTO_KEY_PREFIX) || k.includes(`/${AUTO_KEY_PREFIX}`),
-    "is inside '.lamindb/', which is managed by LaminDB",
-  ],
-  [hasControlCharacter, "contains control characters"],
-];
-
-/** What is wrong with `key` as an artifact key ("it ..."), or undefined when it is fine. */
-export function keyProblem(key: string): string | undefined {
-  return KEY_RULES.find(([broken]) => broken(key))?.[1];
-}
-
-function validateKeySyntax(key: string): void {
-  const problem = keyProblem(key);
+function validateKeySyntax(key: string, stored = false): void {
+  const problem = stored ? storedKeyProblem(key) : keyProblem(key);
   if (problem) {
     throw new ValidationError(
       `invalid key '${key.slice(0, 200)}': it ${problem}`,

@@ -3,7 +3,8 @@
  * meanwhile get its `run_id`; artifacts and collections loaded meanwhile become its inputs
  * (`lamindb_artifact_input_of_runs`, `lamindb_collection_input_of_runs`), except what the run
  * created itself (LaminDB's rule: no self-loops); artifacts and collections saved again that
- * existed already record the run in `lamindb_<registry>_recreating_runs`.
+ * existed already get the run as their run when they had none, else record it in
+ * `lamindb_<registry>_recreating_runs` (unless the run read them).
  */
 import { sql } from "drizzle-orm";
 import { queryRows } from "../db/client.js";
@@ -66,23 +67,36 @@ async function recordInput(
 }
 
 /**
- * LaminDB's `recreating_runs`: the tracked run saved an artifact (or made a collection) that
- * existed already, deduplicated by its hash. The run that created it is never one of them.
- * Lineage keeps the creating run; these are extra.
+ * LaminDB's `populate_recreating_run` (models/_lineage.py): the tracked run saved an artifact
+ * (or made a collection) that existed already, deduplicated by its hash. A record without a run
+ * gets this run as its run; otherwise the run is one of its `recreating_runs`, unless it created
+ * it or read it (an input: no cycle). Returns true when the record got the run as its run.
  */
 export async function recordRecreated(
   instance: Instance,
   registry: Registry,
   id: number,
-): Promise<void> {
+): Promise<boolean> {
   const run = currentRun(instance);
-  if (!run) return;
-  await instance.db.execute(
-    sql`INSERT INTO ${sql.raw(`lamindb_${registry}_recreating_runs`)} (${sql.raw(`${registry}_id`)}, run_id)
-      SELECT id, ${run.id} FROM ${sql.raw(`lamindb_${registry}`)}
-      WHERE id = ${id} AND run_id IS DISTINCT FROM ${run.id}
-      ON CONFLICT DO NOTHING`,
+  if (!run) return false;
+  const table = sql.raw(`lamindb_${registry}`);
+  const column = sql.raw(`${registry}_id`);
+  // one statement: the INSERT sees the row as it was, so it skips what the UPDATE claimed
+  const rows = await queryRows<{ claimed: boolean }>(
+    instance.db,
+    sql`WITH claimed AS (
+        UPDATE ${table} SET run_id = ${run.id} WHERE id = ${id} AND run_id IS NULL RETURNING id
+      ), recreated AS (
+        INSERT INTO ${sql.raw(`lamindb_${registry}_recreating_runs`)} (${column}, run_id)
+        SELECT id, ${run.id} FROM ${table}
+        WHERE id = ${id} AND run_id <> ${run.id} AND NOT EXISTS (SELECT 1 FROM claimed)
+          AND NOT EXISTS (SELECT 1 FROM ${sql.raw(`lamindb_${registry}_input_of_runs`)}
+            WHERE ${column} = ${id} AND run_id = ${run.id})
+        ON CONFLICT DO NOTHING
+      )
+      SELECT EXISTS (SELECT 1 FROM claimed) AS claimed`,
   );
+  return rows[0]?.claimed === true;
 }
 
 /** uids of the runs that re-created an artifact or collection, in the order they did. */

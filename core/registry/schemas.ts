@@ -8,8 +8,9 @@
  * Composite schemas (itype `Composite`, LaminDB's `Schema(slots={...})`) have no features but
  * slots (`obs`, `var.T`, ...), each validated by a component schema: `lamindb_schemacomponent`
  * rows. The hash is LaminDB's (`_validate_kwargs_calculate_hash`, laminspec §1.5), with
- * `l = hash_string(":".join(sorted("slot=<component hash>")))` for composites (no itype entry,
- * as in LaminDB's AnnData vector). Validating data: see validate.ts.
+ * `l = hash_string(":".join(sorted("slot=<component hash>")))` and `a=num` for composites (no
+ * itype entry, as in LaminDB's AnnData vector). Rows store NULL where LaminDB does (`n_members`
+ * without features, `coerce` unless true). Validating data: see validate.ts.
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
@@ -62,6 +63,9 @@ export interface SchemaComponent {
 /** itype of composite schemas. */
 export const COMPOSITE = "Composite";
 
+/** LaminDB's `NUMBER_TYPE`: the dtype of a schema whose itype is not Feature (composites). */
+const NUMBER = "num";
+
 export interface SchemaInput {
   name: string;
   /** Feature names (or uids), in order. */
@@ -105,6 +109,10 @@ export interface HashInput {
   optionalUids?: string[];
   /** Composite schemas: slot → component hash (entry `l`). */
   slots?: Record<string, string>;
+  /** uid of the index feature (entry `k`; it is also the first of `featureUids`). */
+  index?: string;
+  /** Required artifact suffix (entry `m`). */
+  suffix?: string;
 }
 
 const py = (b: boolean) => (b ? "True" : "False");
@@ -124,10 +132,12 @@ export function schemaHashEntries(h: HashInput): string[] {
     const uids = h.featureUids.map((u) => (optional.has(u) ? `${u}(i)` : u));
     out.push(`j=${hashString((h.orderedSet ? uids : [...uids].sort()).join(":"))}`);
   }
+  if (h.index) out.push(`k=${h.index}`);
   if (h.slots && Object.keys(h.slots).length) {
     const parts = Object.entries(h.slots).map(([slot, hash]) => `${slot}=${hash}`);
     out.push(`l=${hashString(parts.sort().join(":"))}`);
   }
+  if (h.suffix) out.push(`m=${h.suffix}`);
   return out.sort();
 }
 
@@ -293,6 +303,7 @@ export class Schemas {
     tx: Runner,
     name: string,
     hash: string,
+    legacyHash?: string,
   ): Promise<CreateResult<Schema> | undefined> {
     const [same] = await rows<{ id: number; hash: string | null; uid: string }>(
       tx,
@@ -300,7 +311,7 @@ export class Schemas {
         AND branch_id <> ${TRASH} ORDER BY id LIMIT 1`,
     );
     if (same) {
-      if (same.hash !== hash) {
+      if (same.hash !== hash && same.hash !== legacyHash) {
         throw new ConflictError(
           `schema '${name}' already exists (${same.uid}) with another definition`,
           "use the existing schema (lamin schema list), or give the new one another name",
@@ -351,14 +362,12 @@ export class Schemas {
           "give each slot its own component schema",
         );
       }
-      // LaminDB hashes a composite without itype and member count (its AnnData vector)
-      const hash = schemaHash(
-        schemaHashEntries({
-          ...flags,
-          slots: Object.fromEntries(components.map((c) => [c.slot, c.hash])),
-        }),
-      );
-      const found = await this.existing(tx, name, hash);
+      // LaminDB hashes a composite without itype and member count, with dtype "num"
+      const slotHashes = Object.fromEntries(components.map((c) => [c.slot, c.hash]));
+      const hash = schemaHash(schemaHashEntries({ dtype: NUMBER, ...flags, slots: slotHashes }));
+      // composites made before this build were hashed without `a=num`: the same schema
+      const legacy = schemaHash(schemaHashEntries({ ...flags, slots: slotHashes }));
+      const found = await this.existing(tx, name, hash, legacy);
       if (found) return found;
       const id = await this.insert(tx, {
         hash,
@@ -368,6 +377,7 @@ export class Schemas {
         coerce: false,
         flexible: true,
         itype: COMPOSITE,
+        dtype: NUMBER,
         ...flags,
       });
       for (const c of components) {
@@ -394,6 +404,7 @@ export class Schemas {
       coerce: boolean;
       flexible: boolean;
       itype: string;
+      dtype?: string;
       minimalSet: boolean;
       orderedSet: boolean;
       maximalSet: boolean;
@@ -403,11 +414,12 @@ export class Schemas {
     const runId = currentRun(this.instance)?.id ?? null;
     const [row] = await rows<{ id: number }>(
       tx,
+      // LaminDB stores None for "no fixed number of features" and for coerce unless it is true
       sql`INSERT INTO lamindb_schema (uid, name, description, n_members, coerce, flexible, itype,
-          hash, minimal_set, ordered_set, maximal_set, created_by_id, run_id)
-        VALUES (${uid}, ${s.name}, ${s.text}, ${s.n}, ${s.coerce}, ${s.flexible}, ${s.itype},
-          ${s.hash}, ${s.minimalSet}, ${s.orderedSet}, ${s.maximalSet}, ${this.instance.user.id},
-          ${runId}) RETURNING id`,
+          _dtype_str, hash, minimal_set, ordered_set, maximal_set, created_by_id, run_id)
+        VALUES (${uid}, ${s.name}, ${s.text}, ${s.n < 0 ? null : s.n}, ${s.coerce ? true : null},
+          ${s.flexible}, ${s.itype}, ${s.dtype ?? null}, ${s.hash}, ${s.minimalSet},
+          ${s.orderedSet}, ${s.maximalSet}, ${this.instance.user.id}, ${runId}) RETURNING id`,
     );
     return Number((row as { id: number }).id);
   }
@@ -479,7 +491,8 @@ export class Schemas {
               JOIN lamindb_schema s ON s.id = c.component_id WHERE c.composite_id = ${id} ORDER BY c.id`,
           )
         : [];
-    const n = r.n_members ?? members.length;
+    // NULL: no fixed number of features (LaminDB's flexible schema), -1 in the public shape
+    const n = r.n_members ?? -1;
     return {
       uid: r.uid,
       name: r.name,
