@@ -9,15 +9,24 @@ import { AUTO_KEY_PREFIX } from "../storage/types.js";
 const hasControlCharacter = (s: string) =>
   [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
-/** What can be wrong with a key a user names, checked in order; the first hit is reported. */
-const KEY_RULES: [(key: string) => boolean, string][] = [
+type Rule = [(key: string) => boolean, string];
+
+/** What can be wrong with the key of any record (`check_key`), checked in order. */
+const RECORD_KEY_RULES: Rule[] = [
   [(k) => k.length === 0, "is empty"],
-  [(k) => k.length > 1024, "is longer than 1024 characters"],
   [(k) => k.includes("\\"), "contains a backslash"],
   [(k) => k.split("/").includes(".."), "contains a '..' segment"],
   [(k) => k.split("/").includes("."), "contains a '.' segment"],
-  [(k) => k.includes(AUTO_KEY_PREFIX), "contains '.lamindb/', the folder LaminDB manages"],
   [hasControlCharacter, "contains control characters"],
+];
+
+/** An artifact's key also fits its column and stays out of the folder LaminDB manages. */
+const KEY_RULES: Rule[] = [
+  ...RECORD_KEY_RULES.slice(0, 1),
+  [(k) => k.length > 1024, "is longer than 1024 characters"],
+  ...RECORD_KEY_RULES.slice(1, 4),
+  [(k) => k.includes(AUTO_KEY_PREFIX), "contains '.lamindb/', the folder LaminDB manages"],
+  ...RECORD_KEY_RULES.slice(4),
 ];
 
 /**
@@ -43,6 +52,11 @@ export const KEY_DIFFERENCES: { key: string; stored?: true; why: string }[] = [
 /** What is wrong with `key` as an artifact key ("it ..."), or undefined when it is fine. */
 export function keyProblem(key: string): string | undefined {
   return KEY_RULES.find(([broken]) => broken(key))?.[1];
+}
+
+/** What is wrong with the key of a transform or collection (LaminDB's `check_key`). */
+export function recordKeyProblem(key: string): string | undefined {
+  return RECORD_KEY_RULES.find(([broken]) => broken(key))?.[1];
 }
 
 /** The same for a key that is also the storage key of the bytes (not virtual). */

@@ -1,5 +1,6 @@
 /** Checks of create inputs, with messages that say what to send instead. */
 import { ValidationError } from "../../errors.js";
+import { recordKeyProblem } from "../keys.js";
 
 function typeName(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value;
@@ -33,28 +34,14 @@ export function requiredName(
   return name;
 }
 
-export const hasControlCharacter = (s: string) =>
-  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-
-/** A key as LaminDB's `check_key` wants it, plus: not empty, not absolute, printable. */
+/** A key as LaminDB's `check_key` wants it (keys.ts), with a hint of what to send instead. */
 export function checkKey(value: unknown, max: number, registry: string): string {
   const key = text(value, "key", max);
   const example = registry === "transform" ? "pipelines/rnaseq.py" : "datasets/batch-1";
   if (key === null || key === "") {
     throw new ValidationError(`a ${registry} needs a key`, `e.g. "key": "${example}"`);
   }
-  const segments = key.split("/");
-  const problem = key.startsWith("/")
-    ? "starts with '/'"
-    : key.includes("\\")
-      ? "contains a backslash"
-      : segments.includes("..")
-        ? "contains a '..' segment"
-        : segments.includes(".")
-          ? "contains a '.' segment"
-          : hasControlCharacter(key)
-            ? "contains control characters"
-            : undefined;
+  const problem = recordKeyProblem(key);
   if (problem) {
     throw new ValidationError(
       `invalid key '${key.slice(0, 200)}': it ${problem}`,
