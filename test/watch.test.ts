@@ -35,7 +35,9 @@ import {
 } from "./helpers.js";
 
 useTempHome();
-const QUIET = 100;
+// Long enough that a writer pausing between chunks (below) is never mistaken for a finished
+// file, even when a busy machine delays the writer's timers several times over.
+const QUIET = 400;
 
 let ti: TestInstance;
 let instance: Instance;
@@ -175,7 +177,7 @@ describe("watchFolder", () => {
     mkdirSync(file("slow"));
     for (let i = 0; i < 5; i++) {
       appendFileSync(file(key), `chunk ${i} `.repeat(1000));
-      await sleep(150);
+      await sleep(QUIET / 8);
     }
     await until(`${key} to be registered`, async () => (await rowsAt(key)).length > 0);
     await settled();
