@@ -294,6 +294,12 @@ export const bionty: LaminModule = {
     "biological ontologies: Organism, Gene, Protein, CellType, CellLine, Tissue, Disease (seeded with a small excerpt of NCBITaxon, Ensembl, UniProt, CL, EFO, UBERON, MONDO)",
   drizzleConfig: "drizzle.bionty.config.ts",
   registries: BIONTY_REGISTRIES,
-  migrations: (root?: string) => moduleMigrations("bionty", root),
+  // bionty 2.4 (18e0b60c): 0065_squashed replaces 0064_squashed and 0065_lamindb_v2_2
+  migrations: (root?: string) =>
+    moduleMigrations("bionty", root, {
+      app: "bionty",
+      after: "0005_parents_acyclic_2_9",
+      names: ["0064_squashed", "0065_lamindb_v2_2", "0065_squashed"],
+    }),
   seed: seedBionty,
 };

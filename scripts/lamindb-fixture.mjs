@@ -1,0 +1,171 @@
+// Derive test/fixtures/lamindb-2.9/schema.json, the database LaminDB 2.9 makes (lamindb + bionty),
+// from the table model extracted from its migrations (`lamindb-2.9-schema.json`: lamindb
+// 0193_squashed at commit 760fdf9163d1, tables equal to tag 2.9.1 fa34c885; bionty 0065_squashed
+// at 18e0b60c). Column types, nullability and database defaults as Django 5.2 writes them on
+// Postgres; constraint names as Django names them (explicit names, `<table>_<col>_key` for
+// unique fields, `_create_index_name(..., "_uniq")` for unique_together); the CHECKs and
+// pgtrigger triggers that 0193_squashed adds on Postgres only (RunPython `apply_constraints` and
+// `AddTrigger`), which the extracted model does not list, are added here by name.
+//
+//   node scripts/lamindb-fixture.mjs path/to/lamindb-2.9-schema.json
+//   npx biome check --write test/fixtures/lamindb-2.9/schema.json
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const source = process.argv[2];
+if (!source) {
+  console.error("usage: node scripts/lamindb-fixture.mjs path/to/lamindb-2.9-schema.json");
+  process.exit(2);
+}
+const model = JSON.parse(readFileSync(source, "utf8"));
+const out = join(root, "test", "fixtures", "lamindb-2.9", "schema.json");
+
+/** Django's `BaseDatabaseSchemaEditor._create_index_name` (Postgres: names of at most 63). */
+export function djangoIndexName(table, columns, suffix) {
+  const digest = createHash("md5");
+  for (const part of [table, ...columns]) digest.update(part);
+  let hashSuffix = `${digest.digest("hex").slice(0, 8)}${suffix}`;
+  const max = 63;
+  const full = `${table}_${columns.join("_")}_${hashSuffix}`;
+  if (full.length <= max) return full;
+  if (hashSuffix.length > max / 3) hashSuffix = hashSuffix.slice(0, Math.floor(max / 3));
+  const other = Math.floor((max - hashSuffix.length) / 2) - 1;
+  let name = `${table.slice(0, other)}_${columns.join("_").slice(0, other)}_${hashSuffix}`;
+  if (name[0] === "_" || /\d/.test(name[0])) name = `D${name.slice(0, -1)}`;
+  return name;
+}
+
+const NOW = "<django.db.models.functions.datetime.Now()>";
+/** A db_default as Postgres reports it, normalized like test/parity/schema-dump.ts does. */
+function dbDefault(value) {
+  if (value === undefined || value === null || value === "None") return null;
+  if (value === NOW) return "statement_timestamp()"; // Django's Now() on Postgres
+  if (value === false || value === "False") return "false";
+  if (value === true || value === "True") return "true";
+  return String(value);
+}
+
+/** `lamindb.artifact` → `lamindb_artifact` */
+const tableOf = (ref) => ref.replace(".", "_");
+
+/** A model field name of `unique_together`/`fields=` as its column (`artifact` → `artifact_id`). */
+function columnOf(columns, field) {
+  if (columns[field]) return field;
+  if (columns[`${field}_id`]) return `${field}_id`;
+  throw new Error(`no column for field ${field}`);
+}
+
+const parseFields = (text) => [...text.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+
+function parseConstraint(table, columns, text) {
+  const name = /name='([^']+)'/.exec(text)?.[1];
+  if (!name) throw new Error(`unnamed constraint on ${table}: ${text}`);
+  if (text.startsWith("models.CheckConstraint")) {
+    // the one CHECK of this form: Q(is_type=True) | Q(_dtype_str__isnull=False)
+    if (!/\('is_type', True\), \('_dtype_str__isnull', False\), _connector='OR'/.test(text)) {
+      throw new Error(`unexpected CHECK ${text}`);
+    }
+    return { check: { name, definition: "is_type OR _dtype_str IS NOT NULL" } };
+  }
+  const lower = /Lower\('([a-z_]+)'\)/.exec(text);
+  if (lower) return { unique: { name, expression: `lower(${lower[1]})` } };
+  const fields = /fields=\(([^)]*)\)/.exec(text);
+  if (!fields) throw new Error(`unexpected constraint ${text}`);
+  const cols = parseFields(fields[1]).map((f) => columnOf(columns, f));
+  const cond = /condition=models\.Q\(\('([a-z_]+)__isnull', (True|False)\)\)/.exec(text);
+  const where = cond
+    ? `${columnOf(columns, cond[1])} IS ${cond[2] === "True" ? "NULL" : "NOT NULL"}`
+    : null;
+  return { unique: { name, columns: cols, ...(where ? { where } : {}) } };
+}
+
+/** The six `<registry>_type_is_valid_fk` CHECKs of `apply_constraints` in 0193_squashed. */
+const TYPE_CHECKS = {
+  lamindb_record: "is_valid_record_type(type_id, is_type)",
+  lamindb_feature: "is_valid_feature_type(type_id)",
+  lamindb_schema: "is_valid_schema_type(type_id)",
+  lamindb_project: "is_valid_project_type(type_id)",
+  lamindb_reference: "is_valid_reference_type(type_id)",
+  lamindb_ulabel: "is_valid_ulabel_type(type_id)",
+};
+
+/** pgtrigger's triggers of 0193_squashed (trigger and function are named by the pgid). */
+const TRIGGERS = {
+  lamindb_project: [["pgtrigger_prevent_project_type_cycle_e2567", "INSERT OR UPDATE"]],
+  lamindb_record: [["pgtrigger_prevent_record_type_cycle_56c18", "INSERT OR UPDATE"]],
+  lamindb_reference: [["pgtrigger_prevent_reference_type_cycle_3d37c", "INSERT OR UPDATE"]],
+  lamindb_schema: [["pgtrigger_prevent_schema_type_cycle_b403c", "INSERT OR UPDATE"]],
+  lamindb_ulabel: [["pgtrigger_prevent_ulabel_type_cycle_863ae", "INSERT OR UPDATE"]],
+  lamindb_feature: [
+    ["pgtrigger_prevent_feature_type_cycle_04c90", "INSERT OR UPDATE"],
+    ["pgtrigger_update_feature_on_name_change_6c32d", "UPDATE"],
+  ],
+};
+
+const tables = {};
+for (const [table, spec] of Object.entries(model).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const columns = {};
+  const unique = [];
+  const foreignKeys = [];
+  const checks = [];
+  let primaryKey;
+  for (const [column, c] of Object.entries(spec.columns).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    // auto-created M2M tables take the project's DEFAULT_AUTO_FIELD: BigAutoField (lamindb_setup)
+    const type = c.type === "bigint/integer (auto)" ? "bigint" : c.type;
+    columns[column] = {
+      type,
+      nullable: c.null,
+      default: c.pk ? null : dbDefault(c.db_default),
+      identity: Boolean(c.pk), // Django 4.1+ makes AutoFields identity columns
+    };
+    if (c.pk) primaryKey = [column];
+    if (c.unique) unique.push({ name: `${table}_${column}_key`, columns: [column] });
+    if (c.fk) {
+      const target = tableOf(c.fk);
+      foreignKeys.push({ column, references: `${target}(id)` });
+    }
+  }
+  for (const together of spec.unique_together) {
+    const cols = together.map((f) => columnOf(spec.columns, f));
+    unique.push({ name: djangoIndexName(table, cols, "_uniq"), columns: cols });
+  }
+  for (const text of spec.constraints) {
+    const parsed = parseConstraint(table, spec.columns, text);
+    if (parsed.unique) unique.push(parsed.unique);
+    if (parsed.check) checks.push(parsed.check);
+  }
+  if (TYPE_CHECKS[table]) {
+    const registry = table.replace("lamindb_", "");
+    checks.push({ name: `${registry}_type_is_valid_fk`, definition: TYPE_CHECKS[table] });
+  }
+  const triggers = (TRIGGERS[table] ?? []).map(([name, events]) => ({
+    name,
+    timing: "BEFORE",
+    events,
+    function: name,
+  }));
+  const byName = (a, b) => (a.name < b.name ? -1 : 1);
+  tables[table] = {
+    columns,
+    primaryKey,
+    unique: unique.sort(byName),
+    foreignKeys: foreignKeys.sort((a, b) => (a.column < b.column ? -1 : 1)),
+    checks: checks.sort(byName),
+    triggers: triggers.sort(byName),
+  };
+}
+
+const fixture = {
+  source: {
+    lamindb: "760fdf9163d1 (0193_squashed; tables equal to tag 2.9.1 fa34c885)",
+    bionty: "18e0b60c (0065_squashed)",
+    derivedBy: "scripts/lamindb-fixture.mjs from lamindb-2.9-schema.json",
+  },
+  tables,
+};
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify(fixture, null, 2)}\n`);
+console.log(`wrote ${Object.keys(tables).length} tables to ${out}`);
