@@ -48,6 +48,10 @@ function dbDefault(value) {
   return String(value);
 }
 
+/** A literal Python default (not a callable such as `current_user_id`, not "no default"). */
+const pythonLiteral = (value) =>
+  value !== undefined && value !== null && value !== "None" && !String(value).startsWith("<");
+
 /** `lamindb.artifact` → `lamindb_artifact` */
 const tableOf = (ref) => ref.replace(".", "_");
 
@@ -120,12 +124,16 @@ for (const [table, spec] of Object.entries(model).sort(([a], [b]) => (a < b ? -1
       nullable: c.null,
       default: c.pk ? null : dbDefault(c.db_default),
       identity: Boolean(c.pk), // Django 4.1+ makes AutoFields identity columns
+      // what Django writes when a value is not given (not a database default)
+      ...(pythonLiteral(c.py_default) ? { pythonDefault: dbDefault(c.py_default) } : {}),
     };
     if (c.pk) primaryKey = [column];
     if (c.unique) unique.push({ name: `${table}_${column}_key`, columns: [column] });
     if (c.fk) {
       const target = tableOf(c.fk);
-      foreignKeys.push({ column, references: `${target}(id)` });
+      // Django deletes in Python: on_delete of the model (auto M2M rows go with either end)
+      const onDelete = spec.auto_m2m ? "CASCADE" : /deletion\.([A-Z_]+)/.exec(c.on_delete)?.[1];
+      foreignKeys.push({ column, references: `${target}(id)`, modelOnDelete: onDelete });
     }
   }
   for (const together of spec.unique_together) {
