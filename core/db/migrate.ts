@@ -163,12 +163,13 @@ async function ensureHistoryTable(db: Db): Promise<void> {
     applied timestamptz NOT NULL DEFAULT now(),
     UNIQUE (app, name)
   )`);
-  const [id] = await queryRows<{ identity: string; type: string }>(
+  // pg_attribute, not information_schema: this runs on every migrate, also when it does nothing
+  const [id] = await queryRows<{ identity: string }>(
     db,
-    sql`SELECT is_identity AS identity, data_type AS type FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = 'django_migrations' AND column_name = 'id'`,
+    sql`SELECT attidentity AS identity FROM pg_attribute
+      WHERE attrelid = 'django_migrations'::regclass AND attname = 'id'`,
   );
-  if (id && id.identity !== "YES") {
+  if (id && id.identity === "") {
     await db.execute(sql`DO $$
     DECLARE
       seq text := pg_get_serial_sequence('django_migrations', 'id');
@@ -186,30 +187,36 @@ async function ensureHistoryTable(db: Db): Promise<void> {
   }
 }
 
-/** The names of a set's migrations recorded, under its app or (not yet moved) its legacy app. */
-async function appliedNames(db: Db, set: MigrationSet): Promise<Set<string>> {
-  const rows = await queryRows<{ name: string }>(
-    db,
-    sql`SELECT name FROM django_migrations WHERE app = ${set.app}`,
-  );
-  const names = new Set(rows.map((r) => r.name));
-  if (set.legacyApp) {
-    const ours = new Set(set.migrations.map((m) => m.name));
-    const legacy = await queryRows<{ name: string }>(
-      db,
-      sql`SELECT name FROM django_migrations WHERE app = ${set.legacyApp}`,
-    );
-    for (const { name } of legacy) if (ours.has(name)) names.add(name);
-  }
-  return names;
+interface History {
+  /** The set's migrations recorded, under its app or (not yet moved) its legacy app. */
+  applied: Set<string>;
+  /** Some of them are still under the legacy app. */
+  legacy: boolean;
+  /** Python LaminDB's names recorded under the set's `python.app`. */
+  python: Set<string>;
 }
 
-async function recordedNames(db: Db, app: string): Promise<Set<string>> {
-  const rows = await queryRows<{ name: string }>(
+/** What django_migrations says of a set, in one query. */
+async function history(db: Db, set: MigrationSet): Promise<History> {
+  const apps = [set.app, set.legacyApp, set.python?.app].filter((a): a is string => !!a);
+  const rows = await queryRows<{ app: string; name: string }>(
     db,
-    sql`SELECT name FROM django_migrations WHERE app = ${app}`,
+    sql`SELECT app, name FROM django_migrations WHERE app IN (${sql.join(
+      apps.map((a) => sql`${a}`),
+      sql`, `,
+    )})`,
   );
-  return new Set(rows.map((r) => r.name));
+  const ours = new Set(set.migrations.map((m) => m.name));
+  const out: History = { applied: new Set(), legacy: false, python: new Set() };
+  for (const { app, name } of rows) {
+    if (app === set.app) out.applied.add(name);
+    if (app === set.legacyApp && ours.has(name)) {
+      out.applied.add(name);
+      out.legacy = true;
+    }
+    if (app === set.python?.app) out.python.add(name);
+  }
+  return out;
 }
 
 /** Move this set's rows from its legacy app to its app (names it does not have stay). */
@@ -226,11 +233,10 @@ async function moveLegacyRows(tx: Db, set: MigrationSet): Promise<void> {
 }
 
 /** Record what Python LaminDB expects, once the set's schema is that state (idempotent). */
-async function recordPython(tx: Db, set: MigrationSet, applied: Set<string>): Promise<string[]> {
+async function recordPython(tx: Db, set: MigrationSet, found: History): Promise<string[]> {
   const python = set.python;
-  if (!python || !applied.has(python.after)) return [];
-  const have = await recordedNames(tx, python.app);
-  const missing = python.names.filter((n) => !have.has(n));
+  if (!python || !found.applied.has(python.after)) return [];
+  const missing = python.names.filter((n) => !found.python.has(n));
   for (const name of missing) {
     await tx.execute(
       sql`INSERT INTO django_migrations (app, name) VALUES (${python.app}, ${name})`,
@@ -244,21 +250,22 @@ export async function migrationStatus(db: Db, sets: MigrationSet[]): Promise<Mig
     db,
     sql`SELECT to_regclass('django_migrations')::text AS t`,
   );
-  const hasHistory = table?.t != null;
   const out: MigrationStatus[] = [];
   for (const set of sets) {
-    const done = hasHistory ? await appliedNames(db, set) : new Set<string>();
+    const found =
+      table?.t != null
+        ? await history(db, set)
+        : { applied: new Set<string>(), legacy: false, python: new Set<string>() };
     const status: MigrationStatus = {
       app: set.app,
-      applied: set.migrations.filter((m) => done.has(m.name)).map((m) => m.name),
-      pending: set.migrations.filter((m) => !done.has(m.name)).map((m) => m.name),
+      applied: set.migrations.filter((m) => found.applied.has(m.name)).map((m) => m.name),
+      pending: set.migrations.filter((m) => !found.applied.has(m.name)).map((m) => m.name),
     };
     if (set.python) {
-      const have = hasHistory ? await recordedNames(db, set.python.app) : new Set<string>();
       status.python = {
         app: set.python.app,
-        recorded: set.python.names.filter((n) => have.has(n)),
-        missing: set.python.names.filter((n) => !have.has(n)),
+        recorded: set.python.names.filter((n) => found.python.has(n)),
+        missing: set.python.names.filter((n) => !found.python.has(n)),
       };
     }
     out.push(status);
@@ -277,8 +284,9 @@ export async function migrate(db: Db, sets: MigrationSet[]): Promise<Record<stri
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
       // created under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide
       await ensureHistoryTable(tx);
-      await moveLegacyRows(tx, set);
-      const done = await appliedNames(tx, set);
+      const found = await history(tx, set);
+      if (found.legacy) await moveLegacyRows(tx, set);
+      const done = found.applied;
       const names: string[] = [];
       for (const migration of set.migrations) {
         if (done.has(migration.name)) continue;
@@ -300,7 +308,7 @@ export async function migrate(db: Db, sets: MigrationSet[]): Promise<Record<stri
         names.push(migration.name);
         done.add(migration.name);
       }
-      const recorded = await recordPython(tx, set, done);
+      const recorded = await recordPython(tx, set, found);
       if (set.python && recorded.length > 0) appliedNow[set.python.app] = recorded;
       if (names.length > 0 && set.afterApply) await set.afterApply(tx, names);
       return names;
