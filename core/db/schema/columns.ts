@@ -3,9 +3,9 @@
  * repeat (links, blocks, record values), for the core schema (this folder) and every module's
  * schema (e.g. modules/bionty/schema.ts).
  *
- * Function declarations, not `const`s: the table files and this one import each other (foreign
- * keys point both ways), and a hoisted function can be called before this file has run.
- * Foreign keys resolve lazily for the same reason.
+ * This file imports no table file (they all import it, and must find it evaluated): the tables
+ * the shared columns point to are handed over by schema.ts ({@link bindCoreTargets}), and every
+ * foreign key resolves lazily.
  *
  * Names follow what Django 5.2 makes for LaminDB on Postgres, so that Python LaminDB (and its
  * future migrations, which look constraints up by name or by columns) finds what it expects:

@@ -7,40 +7,45 @@
 // pgtrigger triggers that 0193_squashed adds on Postgres only (RunPython `apply_constraints` and
 // `AddTrigger`), which the extracted model does not list, are added here by name.
 //
-//   node scripts/lamindb-fixture.mjs path/to/lamindb-2.9-schema.json
+//   npx tsx scripts/lamindb-fixture.ts path/to/lamindb-2.9-schema.json
 //   npx biome check --write test/fixtures/lamindb-2.9/schema.json
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { djangoIndexName } from "../core/db/schema/columns.js";
+import type { Check, Column, ForeignKey, Table, Unique } from "../test/parity/schema-dump.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const source = process.argv[2];
 if (!source) {
-  console.error("usage: node scripts/lamindb-fixture.mjs path/to/lamindb-2.9-schema.json");
+  console.error("usage: npx tsx scripts/lamindb-fixture.ts path/to/lamindb-2.9-schema.json");
   process.exit(2);
 }
-const model = JSON.parse(readFileSync(source, "utf8"));
-const out = join(root, "test", "fixtures", "lamindb-2.9", "schema.json");
-
-/** Django's `BaseDatabaseSchemaEditor._create_index_name` (Postgres: names of at most 63). */
-export function djangoIndexName(table, columns, suffix) {
-  const digest = createHash("md5");
-  for (const part of [table, ...columns]) digest.update(part);
-  let hashSuffix = `${digest.digest("hex").slice(0, 8)}${suffix}`;
-  const max = 63;
-  const full = `${table}_${columns.join("_")}_${hashSuffix}`;
-  if (full.length <= max) return full;
-  if (hashSuffix.length > max / 3) hashSuffix = hashSuffix.slice(0, Math.floor(max / 3));
-  const other = Math.floor((max - hashSuffix.length) / 2) - 1;
-  let name = `${table.slice(0, other)}_${columns.join("_").slice(0, other)}_${hashSuffix}`;
-  if (name[0] === "_" || /\d/.test(name[0])) name = `D${name.slice(0, -1)}`;
-  return name;
+/** A column of lamindb-2.9-schema.json (values as the migration writes them, Python-ish). */
+interface ModelColumn {
+  type: string;
+  null: boolean;
+  pk?: boolean;
+  unique?: boolean;
+  fk?: string;
+  on_delete?: string;
+  db_default?: unknown;
+  py_default?: unknown;
 }
+interface ModelTable {
+  columns: Record<string, ModelColumn>;
+  unique_together: string[][];
+  constraints: string[];
+  auto_m2m?: boolean;
+}
+type Columns = Record<string, ModelColumn>;
+
+const model = JSON.parse(readFileSync(source, "utf8")) as Record<string, ModelTable>;
+const out = join(root, "test", "fixtures", "lamindb-2.9", "schema.json");
 
 const NOW = "<django.db.models.functions.datetime.Now()>";
 /** A db_default as Postgres reports it, normalized like test/parity/schema-dump.ts does. */
-function dbDefault(value) {
+function dbDefault(value: unknown): string | null {
   if (value === undefined || value === null || value === "None") return null;
   if (value === NOW) return "statement_timestamp()"; // Django's Now() on Postgres
   if (value === false || value === "False") return "false";
@@ -49,22 +54,26 @@ function dbDefault(value) {
 }
 
 /** A literal Python default (not a callable such as `current_user_id`, not "no default"). */
-const pythonLiteral = (value) =>
+const pythonLiteral = (value: unknown) =>
   value !== undefined && value !== null && value !== "None" && !String(value).startsWith("<");
 
 /** `lamindb.artifact` → `lamindb_artifact` */
-const tableOf = (ref) => ref.replace(".", "_");
+const tableOf = (ref: string) => ref.replace(".", "_");
 
 /** A model field name of `unique_together`/`fields=` as its column (`artifact` → `artifact_id`). */
-function columnOf(columns, field) {
+function columnOf(columns: Columns, field: string): string {
   if (columns[field]) return field;
   if (columns[`${field}_id`]) return `${field}_id`;
   throw new Error(`no column for field ${field}`);
 }
 
-const parseFields = (text) => [...text.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+const parseFields = (text: string) => [...text.matchAll(/'([a-z_]+)'/g)].map((m) => m[1] as string);
 
-function parseConstraint(table, columns, text) {
+function parseConstraint(
+  table: string,
+  columns: Columns,
+  text: string,
+): { unique?: Unique; check?: Check } {
   const name = /name='([^']+)'/.exec(text)?.[1];
   if (!name) throw new Error(`unnamed constraint on ${table}: ${text}`);
   if (text.startsWith("models.CheckConstraint")) {
@@ -78,16 +87,16 @@ function parseConstraint(table, columns, text) {
   if (lower) return { unique: { name, expression: `lower(${lower[1]})` } };
   const fields = /fields=\(([^)]*)\)/.exec(text);
   if (!fields) throw new Error(`unexpected constraint ${text}`);
-  const cols = parseFields(fields[1]).map((f) => columnOf(columns, f));
+  const cols = parseFields(fields[1] ?? "").map((f) => columnOf(columns, f));
   const cond = /condition=models\.Q\(\('([a-z_]+)__isnull', (True|False)\)\)/.exec(text);
   const where = cond
-    ? `${columnOf(columns, cond[1])} IS ${cond[2] === "True" ? "NULL" : "NOT NULL"}`
+    ? `${columnOf(columns, cond[1] ?? "")} IS ${cond[2] === "True" ? "NULL" : "NOT NULL"}`
     : null;
   return { unique: { name, columns: cols, ...(where ? { where } : {}) } };
 }
 
 /** The six `<registry>_type_is_valid_fk` CHECKs of `apply_constraints` in 0193_squashed. */
-const TYPE_CHECKS = {
+const TYPE_CHECKS: Record<string, string> = {
   lamindb_record: "is_valid_record_type(type_id, is_type)",
   lamindb_feature: "is_valid_feature_type(type_id)",
   lamindb_schema: "is_valid_schema_type(type_id)",
@@ -97,7 +106,7 @@ const TYPE_CHECKS = {
 };
 
 /** pgtrigger's triggers of 0193_squashed (trigger and function are named by the pgid). */
-const TRIGGERS = {
+const TRIGGERS: Record<string, [string, string][]> = {
   lamindb_project: [["pgtrigger_prevent_project_type_cycle_e2567", "INSERT OR UPDATE"]],
   lamindb_record: [["pgtrigger_prevent_record_type_cycle_56c18", "INSERT OR UPDATE"]],
   lamindb_reference: [["pgtrigger_prevent_reference_type_cycle_3d37c", "INSERT OR UPDATE"]],
@@ -109,13 +118,13 @@ const TRIGGERS = {
   ],
 };
 
-const tables = {};
+const tables: Record<string, Table> = {};
 for (const [table, spec] of Object.entries(model).sort(([a], [b]) => (a < b ? -1 : 1))) {
-  const columns = {};
-  const unique = [];
-  const foreignKeys = [];
-  const checks = [];
-  let primaryKey;
+  const columns: Record<string, Column> = {};
+  const unique: Unique[] = [];
+  const foreignKeys: ForeignKey[] = [];
+  const checks: Check[] = [];
+  let primaryKey: string[] | undefined;
   for (const [column, c] of Object.entries(spec.columns).sort(([a], [b]) => (a < b ? -1 : 1))) {
     // auto-created M2M tables take the project's DEFAULT_AUTO_FIELD: BigAutoField (lamindb_setup)
     const type = c.type === "bigint/integer (auto)" ? "bigint" : c.type;
@@ -125,14 +134,16 @@ for (const [table, spec] of Object.entries(model).sort(([a], [b]) => (a < b ? -1
       default: c.pk ? null : dbDefault(c.db_default),
       identity: Boolean(c.pk), // Django 4.1+ makes AutoFields identity columns
       // what Django writes when a value is not given (not a database default)
-      ...(pythonLiteral(c.py_default) ? { pythonDefault: dbDefault(c.py_default) } : {}),
+      ...(pythonLiteral(c.py_default) ? { pythonDefault: dbDefault(c.py_default) ?? "" } : {}),
     };
     if (c.pk) primaryKey = [column];
     if (c.unique) unique.push({ name: `${table}_${column}_key`, columns: [column] });
     if (c.fk) {
       const target = tableOf(c.fk);
       // Django deletes in Python: on_delete of the model (auto M2M rows go with either end)
-      const onDelete = spec.auto_m2m ? "CASCADE" : /deletion\.([A-Z_]+)/.exec(c.on_delete)?.[1];
+      const onDelete = spec.auto_m2m
+        ? "CASCADE"
+        : /deletion\.([A-Z_]+)/.exec(c.on_delete ?? "")?.[1];
       foreignKeys.push({ column, references: `${target}(id)`, modelOnDelete: onDelete });
     }
   }
@@ -155,7 +166,7 @@ for (const [table, spec] of Object.entries(model).sort(([a], [b]) => (a < b ? -1
     events,
     function: name,
   }));
-  const byName = (a, b) => (a.name < b.name ? -1 : 1);
+  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
   tables[table] = {
     columns,
     primaryKey,
@@ -170,7 +181,7 @@ const fixture = {
   source: {
     lamindb: "760fdf9163d1 (0193_squashed; tables equal to tag 2.9.1 fa34c885)",
     bionty: "18e0b60c (0065_squashed)",
-    derivedBy: "scripts/lamindb-fixture.mjs from lamindb-2.9-schema.json",
+    derivedBy: "scripts/lamindb-fixture.ts from lamindb-2.9-schema.json",
   },
   tables,
 };
