@@ -140,6 +140,36 @@ describe.each(BACKENDS)("migrations on %s", (backend) => {
     expect(await migrate(database.db, [toy])).toEqual({ lns_toy: [] });
   });
 
+  it("records a module's rows for Python only once the rows they depend on are there", async () => {
+    const database = await freshDatabase(backend);
+    const core: MigrationSet = {
+      app: "lns_core",
+      python: { app: "core_py", after: "0000_core", names: ["0001_core_squashed"] },
+      migrations: [{ name: "0000_core", statements: ["CREATE TABLE dep_core (id int)"] }],
+    };
+    const module: MigrationSet = {
+      app: "lns_mod",
+      python: {
+        app: "mod_py",
+        after: "0000_mod",
+        names: ["0001_mod_squashed"],
+        requires: { app: "core_py", name: "0001_core_squashed" },
+      },
+      migrations: [{ name: "0000_mod", statements: ["CREATE TABLE dep_mod (id int)"] }],
+    };
+    // a module enabled before the core is migrated: Python would find mod_py before core_py
+    expect(await migrate(database.db, [module])).toEqual({ lns_mod: ["0000_mod"] });
+    expect((await migrationStatus(database.db, [module]))[0]?.python?.missing).toEqual([
+      "0001_mod_squashed",
+    ]);
+    expect(await migrate(database.db, [core, module])).toEqual({
+      lns_core: ["0000_core"],
+      core_py: ["0001_core_squashed"],
+      lns_mod: [],
+      mod_py: ["0001_mod_squashed"],
+    });
+  });
+
   it("changes nothing when a migration fails halfway", async () => {
     const database = await freshDatabase(backend);
     const broken: MigrationSet = {

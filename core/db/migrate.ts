@@ -31,6 +31,12 @@ export interface PythonRecords {
   /** Recorded once this migration of the set is applied (the schema is that state from then on). */
   after: string;
   names: string[];
+  /**
+   * A row these depend on (Django's `dependencies`): without it Python would find this app's
+   * migrations applied before one they depend on and refuse the history as inconsistent. A module
+   * enabled on an instance whose core is not migrated yet waits for `lamin migrate deploy`.
+   */
+  requires?: { app: string; name: string };
 }
 
 export interface MigrationSet {
@@ -194,11 +200,16 @@ interface History {
   legacy: boolean;
   /** Python LaminDB's names recorded under the set's `python.app`. */
   python: Set<string>;
+  /** The row `python.requires` names is recorded (or none is required). */
+  requiresMet: boolean;
 }
 
 /** What django_migrations says of a set, in one query. */
 async function history(db: Db, set: MigrationSet): Promise<History> {
-  const apps = [set.app, set.legacyApp, set.python?.app].filter((a): a is string => !!a);
+  const requires = set.python?.requires;
+  const apps = [set.app, set.legacyApp, set.python?.app, requires?.app].filter(
+    (a): a is string => !!a,
+  );
   const rows = await queryRows<{ app: string; name: string }>(
     db,
     sql`SELECT app, name FROM django_migrations WHERE app IN (${sql.join(
@@ -207,7 +218,12 @@ async function history(db: Db, set: MigrationSet): Promise<History> {
     )})`,
   );
   const ours = new Set(set.migrations.map((m) => m.name));
-  const out: History = { applied: new Set(), legacy: false, python: new Set() };
+  const out: History = {
+    applied: new Set(),
+    legacy: false,
+    python: new Set(),
+    requiresMet: !requires,
+  };
   for (const { app, name } of rows) {
     if (app === set.app) out.applied.add(name);
     if (app === set.legacyApp && ours.has(name)) {
@@ -215,6 +231,7 @@ async function history(db: Db, set: MigrationSet): Promise<History> {
       out.legacy = true;
     }
     if (app === set.python?.app) out.python.add(name);
+    if (app === requires?.app && name === requires.name) out.requiresMet = true;
   }
   return out;
 }
@@ -235,7 +252,7 @@ async function moveLegacyRows(tx: Db, set: MigrationSet): Promise<void> {
 /** Record what Python LaminDB expects, once the set's schema is that state (idempotent). */
 async function recordPython(tx: Db, set: MigrationSet, found: History): Promise<string[]> {
   const python = set.python;
-  if (!python || !found.applied.has(python.after)) return [];
+  if (!python || !found.applied.has(python.after) || !found.requiresMet) return [];
   const missing = python.names.filter((n) => !found.python.has(n));
   for (const name of missing) {
     await tx.execute(
@@ -255,7 +272,12 @@ export async function migrationStatus(db: Db, sets: MigrationSet[]): Promise<Mig
     const found =
       table?.t != null
         ? await history(db, set)
-        : { applied: new Set<string>(), legacy: false, python: new Set<string>() };
+        : {
+            applied: new Set<string>(),
+            legacy: false,
+            python: new Set<string>(),
+            requiresMet: false,
+          };
     const status: MigrationStatus = {
       app: set.app,
       applied: set.migrations.filter((m) => found.applied.has(m.name)).map((m) => m.name),
