@@ -97,15 +97,16 @@ const owner = (column: string, references: () => AnyPgColumn, bigint = false): L
   bigint,
 });
 
+/** Django's M2M on "self": `from` is the child (successor), `to` the parent (predecessor). */
 export const projectParents = manyToMany(
   "lamindb_project_parents",
-  { ...projectEnd("from_project_id") },
-  { ...projectEnd("to_project_id") },
+  projectEnd("from_project_id"),
+  projectEnd("to_project_id"),
 );
 export const projectPredecessors = manyToMany(
   "lamindb_project_predecessors",
-  { ...projectEnd("from_project_id") },
-  { ...projectEnd("to_project_id") },
+  projectEnd("from_project_id"),
+  projectEnd("to_project_id"),
 );
 export const projectReferences = manyToMany(
   "lamindb_project_references",
