@@ -59,9 +59,9 @@ describe.each(BACKENDS)("bionty link tables on %s", (backend) => {
   /** Every row of the annotation tables, to compare before and after a refused change. */
   const snapshot = () => snapshotTables(ln.db, TABLES);
   const links = (table: string) =>
-    queryRows<{ artifact: string; value: string; feature: string | null; by_name: boolean }>(
+    queryRows<{ artifact: string; value: string; feature: string | null }>(
       ln.db,
-      sql`SELECT a.uid AS artifact, x.name AS value, f.name AS feature, l.label_ref_is_name AS by_name
+      sql`SELECT a.uid AS artifact, x.name AS value, f.name AS feature
         FROM ${sql.raw(`bionty_artifact${table}`)} l JOIN lamindb_artifact a ON a.id = l.artifact_id
         JOIN ${sql.raw(`bionty_${table}`)} x ON x.id = l.${sql.raw(`${table}_id`)}
         LEFT JOIN lamindb_feature f ON f.id = l.feature_id ORDER BY l.id`,
@@ -114,8 +114,8 @@ describe.each(BACKENDS)("bionty link tables on %s", (backend) => {
       tissues: ["liver", "lung"],
     });
     expect(await links("celltype")).toEqual([
-      { artifact: a, value: "T cell", feature: "cell_type", by_name: true },
-      { artifact: a, value: "lymphocyte", feature: "cl_id", by_name: false },
+      { artifact: a, value: "T cell", feature: "cell_type" },
+      { artifact: a, value: "lymphocyte", feature: "cl_id" },
     ]);
     expect((await links("tissue")).map((l) => [l.value, l.feature])).toEqual([
       ["lung", "tissues"],
@@ -138,7 +138,7 @@ describe.each(BACKENDS)("bionty link tables on %s", (backend) => {
     const removed = await ln.artifacts.features(b).remove("cell_type");
     expect(removed.features).toEqual({ cl_id: "CL:0000084" });
     expect((await links("celltype")).filter((l) => l.artifact === b)).toEqual([
-      { artifact: b, value: "T cell", feature: "cl_id", by_name: false },
+      { artifact: b, value: "T cell", feature: "cl_id" },
     ]);
   });
 

@@ -1,6 +1,7 @@
 /**
  * Modules (bionty): enabling applies the module's migrations and seeds its data in one
- * transaction, recorded in django_migrations under app `bionty`; uids follow bionty's rule;
+ * transaction, recorded in django_migrations under app `lns_bionty` (and bionty's own migrations
+ * under `bionty`, for Python); uids follow bionty's rule;
  * search ranks exact and synonym matches first; lookupModuleValues validates values for
  * `cat[bionty.*]` features; parents stay acyclic; `lamin migrate status|deploy` applies what is
  * pending, and a migration failing halfway changes nothing. SDK on every backend, CLI on both.
@@ -66,10 +67,19 @@ function migrationsWith(app: string, extra: Record<string, string[]>): string {
 }
 
 /** What `migrations/bionty` holds: the module ships these. */
-const BIONTY_MIGRATIONS = ["0000_initial", "0001_parents_acyclic", "0002_artifact_links"];
-const EXTRA = { "0003_extra": ["ALTER TABLE bionty_celltype ADD COLUMN extra_note text"] };
+const BIONTY_MIGRATIONS = [
+  "0000_initial",
+  "0001_parents_acyclic",
+  "0002_artifact_links",
+  "0003_lamindb_2_9_prepare",
+  "0004_lamindb_2_9",
+  "0005_parents_acyclic_2_9",
+];
+/** What Python's bionty 2.4 finds recorded (see core/modules/bionty/index.ts). */
+const BIONTY_PYTHON = ["0064_squashed", "0065_lamindb_v2_2", "0065_squashed"];
+const EXTRA = { "0006_extra": ["ALTER TABLE bionty_celltype ADD COLUMN extra_note text"] };
 const BROKEN = {
-  "0004_broken": [
+  "0007_broken": [
     "ALTER TABLE bionty_tissue ADD COLUMN half_done text",
     "ALTER TABLE bionty_nope ADD COLUMN x int",
   ],
@@ -125,16 +135,21 @@ describe.concurrent.each(BACKENDS)("modules on %s", (backend) => {
     );
   });
 
-  it("enables bionty: migrations under app bionty, seeded data, uids per bionty", async () => {
+  it("enables bionty: migrations under app lns_bionty, seeded data, uids per bionty", async () => {
     const [result] = await enableModules(t.instance, ["bionty"]);
     expect(result?.applied).toEqual(BIONTY_MIGRATIONS);
     expect(result?.seeded?.inserted).toMatchObject({ CellType: 35, Tissue: 24, Organism: 6 });
     expect(result?.seeded?.parents).toBeGreaterThan(50);
     const history = await queryRows<{ name: string }>(
       t.instance.db,
-      sql`SELECT name FROM django_migrations WHERE app = 'bionty' ORDER BY id`,
+      sql`SELECT name FROM django_migrations WHERE app = 'lns_bionty' ORDER BY id`,
     );
     expect(history.map((h) => h.name)).toEqual(BIONTY_MIGRATIONS);
+    const python = await queryRows<{ name: string }>(
+      t.instance.db,
+      sql`SELECT name FROM django_migrations WHERE app = 'bionty' ORDER BY id`,
+    );
+    expect(python.map((h) => h.name)).toEqual(BIONTY_PYTHON);
     expect((await listModules(t.instance))[0]?.enabled).toBe(true);
 
     for (const [ontologyId, uid] of BIONTY_UID_VECTORS) {
@@ -273,24 +288,29 @@ describe.concurrent.each(BACKENDS)("modules on %s", (backend) => {
 
   it("deploys pending migrations; one failing halfway changes nothing", async () => {
     expect(await instanceMigrationStatus(t.instance)).toEqual([
-      expect.objectContaining({ app: "lamindb", pending: [] }),
-      { app: "bionty", applied: BIONTY_MIGRATIONS, pending: [] },
+      expect.objectContaining({ app: "lns", pending: [] }),
+      {
+        app: "lns_bionty",
+        applied: BIONTY_MIGRATIONS,
+        pending: [],
+        python: { app: "bionty", recorded: BIONTY_PYTHON, missing: [] },
+      },
     ]);
     // an injected migrations folder (the CLI test below uses LAMIN_MIGRATIONS_DIR)
     const extra = { migrationsDir: migrationsWith("bionty", EXTRA) };
-    expect((await instanceMigrationStatus(t.instance, extra))[1]?.pending).toEqual(["0003_extra"]);
+    expect((await instanceMigrationStatus(t.instance, extra))[1]?.pending).toEqual(["0006_extra"]);
     const { applied } = await deployMigrations(t.instance, extra);
-    expect(applied).toEqual({ lamindb: [], bionty: ["0003_extra"] });
+    expect(applied).toEqual({ lns: [], lns_bionty: ["0006_extra"] });
     expect(await columnExists(t, "bionty_celltype", "extra_note")).toBe(true);
     expect((await instanceMigrationStatus(t.instance, extra))[1]?.pending).toEqual([]);
 
     const broken = { migrationsDir: migrationsWith("bionty", { ...EXTRA, ...BROKEN }) };
     const err = await deployMigrations(t.instance, broken).catch((e) => e);
-    expect(err.message).toMatch(/migration bionty\/0004_broken failed/);
+    expect(err.message).toMatch(/migration lns_bionty\/0007_broken failed/);
     expect(err.hint).toMatch(/nothing was changed/);
     expect(await columnExists(t, "bionty_tissue", "half_done")).toBe(false);
     expect((await instanceMigrationStatus(t.instance, broken))[1]?.pending).toEqual([
-      "0004_broken",
+      "0007_broken",
     ]);
   });
 
@@ -414,27 +434,29 @@ describe.concurrent("lamin migrate", CLI_TIMEOUT, () => {
     expect(enabled?.seeded.inserted).toMatchObject({ CellType: 35 });
     const status = await json<Status>(["migrate", "status"]);
     expect(status.apps.map((a) => [a.app, a.pending])).toEqual([
-      ["lamindb", []],
-      ["bionty", []],
+      ["lns", []],
+      ["lns_bionty", []],
     ]);
 
     const extra = { LAMIN_MIGRATIONS_DIR: migrationsWith("bionty", EXTRA) };
     const pending = await run(["migrate", "status"], extra);
-    expect(pending.stdout).toMatch(/bionty\s+3\s+0003_extra/);
+    expect(pending.stdout).toMatch(/lns_bionty\s+6\s+0006_extra/);
+    expect(pending.stdout).toMatch(/lamindb\s+20\/20\s+-/);
+    expect(pending.stdout).toMatch(/bionty\s+3\/3\s+-/);
     expect(pending.stdout).toMatch(/lamin migrate deploy/);
     expect(await json(["migrate", "deploy"], extra)).toMatchObject({
-      applied: { lamindb: [], bionty: ["0003_extra"] },
+      applied: { lns: [], lns_bionty: ["0006_extra"] },
     });
 
     const broken = { LAMIN_MIGRATIONS_DIR: migrationsWith("bionty", { ...EXTRA, ...BROKEN }) };
     expectFailure(
       await run(["migrate", "deploy"], broken),
       5,
-      /migration bionty\/0004_broken failed/,
+      /migration lns_bionty\/0007_broken failed/,
       /nothing was changed/,
     );
     const after = await json<Status>(["migrate", "status"], broken);
-    expect(after.apps[1]?.pending).toEqual(["0004_broken"]);
+    expect(after.apps[1]?.pending).toEqual(["0007_broken"]);
   });
 
   it("migrate create runs drizzle-kit in a checkout; names and places are checked", async () => {
@@ -452,7 +474,7 @@ describe.concurrent("lamin migrate", CLI_TIMEOUT, () => {
       env: cli("create").env,
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ app: "bionty", created: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ app: "lns_bionty", created: [] });
   });
 });
 
@@ -470,7 +492,7 @@ describe.concurrent("lamin on Postgres with modules", CLI_TIMEOUT, () => {
       ]);
       expect(found.hits[0]?.uid).toBe("1fIFAQJYGhqy07");
       const status = await json<Status>(["migrate", "status"]);
-      expect(status.apps.map((a) => a.app)).toEqual(["lamindb", "bionty"]);
+      expect(status.apps.map((a) => a.app)).toEqual(["lns", "lns_bionty"]);
     } finally {
       await dropDatabase(url).catch(() => {});
     }

@@ -54,6 +54,11 @@ export async function withInstanceDatabase<T>(
   }
 }
 
+/**
+ * Our migrations per app (`lns`, `lns_<module>`), then what Python LaminDB finds recorded in
+ * django_migrations (`lamindb`, `bionty`): its `lamin migrate deploy` has nothing to do once
+ * every row is there.
+ */
 export async function status(opts: Json) {
   const apps = await withInstanceDatabase((db) => instanceMigrationStatus(db));
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, apps });
@@ -63,15 +68,33 @@ export async function status(opts: Json) {
       apps.map((a) => [a.app, String(a.applied.length), a.pending.join(", ") || "-"]),
     ),
   );
-  if (apps.some((a) => a.pending.length)) say("\napply them with: lamin migrate deploy");
+  const python = apps.flatMap((a) => (a.python ? [a.python] : []));
+  say("\nfor Python LaminDB (its migrations recorded as applied):");
+  say(
+    table(
+      ["app", "recorded", "missing"],
+      python.map((p) => [
+        p.app,
+        `${p.recorded.length}/${p.recorded.length + p.missing.length}`,
+        p.missing.length ? `${p.missing.length} (recorded once the schema is there)` : "-",
+      ]),
+    ),
+  );
+  if (apps.some((a) => a.pending.length || a.python?.missing.length)) {
+    say("\napply them with: lamin migrate deploy");
+  }
 }
 
 export async function deploy(opts: Json) {
   const { applied } = await withInstanceDatabase((db, owner) => deployMigrations(db, { owner }));
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, applied });
-  const lines = Object.entries(applied).flatMap(([app, names]) => names.map((n) => `${app}/${n}`));
-  if (lines.length === 0) return say("nothing to apply: the instance is up to date");
-  for (const line of lines) say(`applied ${line}`);
+  const entries = Object.entries(applied).filter(([, names]) => names.length > 0);
+  if (entries.length === 0) return say("nothing to apply: the instance is up to date");
+  for (const [app, names] of entries) {
+    // our apps are lns and lns_<module>; the others are the rows Python LaminDB reads
+    if (app === "lns" || app.startsWith("lns_")) for (const n of names) say(`applied ${app}/${n}`);
+    else say(`recorded ${names.length} migrations of ${app} for Python LaminDB`);
+  }
 }
 
 /** The checkout of this repository that `cwd` is in (where drizzle-kit and the schemas are). */
@@ -146,7 +169,7 @@ export async function create(name: string, opts: Json & { module?: string }) {
   const created = journalTags(folder)
     .filter((t) => !before.has(t))
     .map((t) => join("migrations", module?.name ?? "instance", `${t}.sql`));
-  if (opts.json) return printJson({ app: module?.name ?? "lamindb", created });
+  if (opts.json) return printJson({ app: module ? `lns_${module.name}` : "lns", created });
   if (created.length === 0) return say("no schema changes: nothing to migrate");
   for (const file of created) say(`created ${file}`);
   say("review it, then apply it with: lamin migrate deploy");

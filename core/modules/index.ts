@@ -51,18 +51,25 @@ export function parseModuleNames(value: string | string[] | undefined): string[]
   return [...new Set(names)];
 }
 
-/** Names of the modules enabled on this database (those with migrations in django_migrations). */
+/**
+ * Names of the modules enabled on this database: those with migrations of ours recorded in
+ * django_migrations, under `lns_<module>` (or, before `lamin migrate deploy` moved them, under
+ * the module's name: our first migration is `0000_initial`, a name Django never gives).
+ */
 export async function enabledModules(db: Db): Promise<string[]> {
   const [table] = await queryRows<{ t: string | null }>(
     db,
     sql`SELECT to_regclass('django_migrations')::text AS t`,
   );
   if (table?.t == null) return [];
-  const rows = await queryRows<{ app: string }>(
+  const rows = await queryRows<{ module: string }>(
     db,
-    sql`SELECT DISTINCT app FROM django_migrations WHERE app <> 'lamindb' ORDER BY app`,
+    sql`SELECT DISTINCT CASE WHEN app LIKE 'lns\_%' THEN substr(app, 5) ELSE app END AS module
+      FROM django_migrations
+      WHERE app LIKE 'lns\_%' OR (app NOT IN ('lns', 'lamindb') AND name = '0000_initial')
+      ORDER BY 1`,
   );
-  return rows.map((r) => r.app).filter((app) => Object.hasOwn(MODULES, app));
+  return rows.map((r) => r.module).filter((name) => Object.hasOwn(MODULES, name));
 }
 
 /** A module's migration set; the first time it applies anything, it seeds the module's data. */
@@ -142,13 +149,11 @@ export async function enableModules(
   const modules = names.map(getModule);
   const seeds: SeedLog = {};
   const userId = async (tx: Db) => target.user?.id ?? userIdOf(tx, opts.owner);
-  const applied = await migrate(
-    target.db,
-    modules.map((m) => moduleSet(m, userId, seeds)),
-  );
-  return modules.map((m) => ({
+  const sets = modules.map((m) => moduleSet(m, userId, seeds));
+  const applied = await migrate(target.db, sets);
+  return modules.map((m, i) => ({
     module: m.name,
-    applied: applied[m.name] ?? [],
+    applied: applied[sets[i]?.app ?? ""] ?? [],
     ...(seeds[m.name] ? { seeded: seeds[m.name] } : {}),
   }));
 }
@@ -476,8 +481,6 @@ export interface ArtifactLinkTarget {
   fieldColumn: string;
   nameColumn: string;
   link: LinkTable;
-  /** Values are names (LaminDB's `label_ref_is_name`). */
-  byName: boolean;
 }
 
 function linkTargetOf(resolved: ResolvedRegistry, field: string): ArtifactLinkTarget {
@@ -495,7 +498,6 @@ function linkTargetOf(resolved: ResolvedRegistry, field: string): ArtifactLinkTa
     fieldColumn: (registry.fields[field] as PgColumn).name,
     nameColumn: (registry.fields[registry.nameField] as PgColumn).name,
     link: registry.artifactLink,
-    byName: field === registry.nameField,
   };
 }
 

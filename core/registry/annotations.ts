@@ -318,7 +318,7 @@ interface Planned {
   jsonValues: { featureId: number; json: unknown; hash: string }[];
   labels: { kind: LabelKind; id: number; featureId: number | null }[];
   /** Module records (`bionty_artifact<entity>` rows). */
-  modules: { link: LinkTable; id: number; featureId: number; byName: boolean }[];
+  modules: { link: LinkTable; id: number; featureId: number }[];
 }
 
 const CAT_DTYPES = "cat[ULabel], cat[Record], cat[Project] or cat[bionty.<Registry>(.field)]";
@@ -599,7 +599,6 @@ export class Annotations {
         link: link.link,
         id: ids.get(ref) as number,
         featureId: f.id,
-        byName: link.byName,
       });
     }
   }
@@ -713,8 +712,6 @@ export class Annotations {
   private async write(tx: Transaction, owner: Owner, id: number, planned: Planned) {
     const { jsonLink, label } = OWNERS[owner];
     const userId = this.instance.user.id;
-    const extra = owner === "run" ? sql`, created_by_id` : sql``;
-    const extraValue = owner === "run" ? sql`, ${userId}` : sql``;
     for (const v of planned.jsonValues) {
       // get-or-create by (feature, hash): concurrent writers settle on one row
       const [jv] = await rows<{ id: number }>(
@@ -738,8 +735,8 @@ export class Annotations {
         throw new ConflictError("a feature value vanished while it was written", "try again");
       }
       await tx.execute(
-        sql`INSERT INTO ${raw(jsonLink)} (${ownerCol(owner)}, jsonvalue_id${extra})
-          VALUES (${id}, ${found.id}${extraValue}) ON CONFLICT DO NOTHING`,
+        sql`INSERT INTO ${raw(jsonLink)} (${ownerCol(owner)}, jsonvalue_id, created_by_id)
+          VALUES (${id}, ${found.id}, ${userId}) ON CONFLICT DO NOTHING`,
       );
     }
     for (const l of planned.labels) {
@@ -749,11 +746,9 @@ export class Annotations {
       );
     }
     for (const m of planned.modules) {
-      // values come by feature name (feature_ref_is_name), by the registry's name field or not
       await tx.execute(
-        sql`INSERT INTO ${raw(m.link.table)} (artifact_id, ${raw(m.link.entityColumn)}, feature_id,
-            created_by_id, label_ref_is_name, feature_ref_is_name)
-          VALUES (${id}, ${m.id}, ${m.featureId}, ${userId}, ${m.byName}, true) ON CONFLICT DO NOTHING`,
+        sql`INSERT INTO ${raw(m.link.table)} (artifact_id, ${raw(m.link.entityColumn)}, feature_id, created_by_id)
+          VALUES (${id}, ${m.id}, ${m.featureId}, ${userId}) ON CONFLICT DO NOTHING`,
       );
     }
   }

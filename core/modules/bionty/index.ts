@@ -294,6 +294,14 @@ export const bionty: LaminModule = {
     "biological ontologies: Organism, Gene, Protein, CellType, CellLine, Tissue, Disease (seeded with a small excerpt of NCBITaxon, Ensembl, UniProt, CL, EFO, UBERON, MONDO)",
   drizzleConfig: "drizzle.bionty.config.ts",
   registries: BIONTY_REGISTRIES,
-  migrations: (root?: string) => moduleMigrations("bionty", root),
+  // bionty 2.4 (18e0b60c): 0065_squashed replaces 0064_squashed and 0065_lamindb_v2_2, and
+  // depends on lamindb 0182_v2_2_part_5
+  migrations: (root?: string) =>
+    moduleMigrations("bionty", root, {
+      app: "bionty",
+      after: "0005_parents_acyclic_2_9",
+      names: ["0064_squashed", "0065_lamindb_v2_2", "0065_squashed"],
+      requires: { app: "lamindb", name: "0182_v2_2_part_5" },
+    }),
   seed: seedBionty,
 };

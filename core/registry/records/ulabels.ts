@@ -95,9 +95,9 @@ export class ULabels extends ModelRegistry<typeof ULabelModel> {
   async parents(child: string): Promise<ULabel[]> {
     const [row] = await resolveULabels(this.db, [child]);
     const ids = await this.db
-      .select({ id: t.ulabelParents.toUlabelId })
+      .select({ id: t.ulabelParents.toId })
       .from(t.ulabelParents)
-      .where(eq(t.ulabelParents.fromUlabelId, row.id))
+      .where(eq(t.ulabelParents.fromId, row.id))
       .orderBy(t.ulabelParents.id);
     return Promise.all(ids.map(({ id }) => this.byId(id)));
   }
@@ -156,7 +156,7 @@ async function linkParents(
     }
     await tx
       .insert(t.ulabelParents)
-      .values({ fromUlabelId: childId, toUlabelId: parent.id })
+      .values({ fromId: childId, toId: parent.id })
       .onConflictDoNothing();
   }
 }
