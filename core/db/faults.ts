@@ -4,7 +4,9 @@
  * - the server is gone or restarting (refused, reset, terminated, SQLSTATE 08xxx, 57P0x, a
  *   closed PGlite): UnavailableError, so HTTP says 503 and the CLI exits 5;
  * - its disk is full (53100, ENOSPC from PGlite's files): InsufficientStorageError (507, exit 5);
- * - a value it cannot store (a NUL byte: 22021, 22P05): ValidationError (400, exit 2).
+ * - a value it cannot store (a NUL byte: 22021, 22P05): ValidationError (400, exit 2);
+ * - a column or table it lacks (42703, 42P01: an instance of an earlier version, not yet
+ *   migrated): UnavailableError naming `lamin migrate deploy`.
  * drizzle wraps every failed query in an error whose message holds the SQL and all of its
  * parameters (160 KB for a batch insert); messages made here never hold either, and errors
  * left as they are get a message without them.
@@ -88,6 +90,14 @@ export function dbFault(error: unknown): LaminError | undefined {
     return new ValidationError(
       "a value holds a NUL byte (\\0) or a character the database cannot store",
       "remove NUL and other control characters from names, keys, descriptions and filter values",
+      options,
+    );
+  }
+  if (state === "42703" || state === "42P01") {
+    // an instance made by an earlier version, used before `lamin migrate deploy`
+    return new UnavailableError(
+      `the instance's database lacks a column or table this version uses: ${reason(error)}`,
+      "if the instance was made by an earlier version of lamindb-serverless, run `lamin migrate deploy` (on a hub: its operator)",
       options,
     );
   }

@@ -190,6 +190,20 @@ describe.each(BACKENDS)("upgrading an instance made by main (37425ca) on %s", (b
     }
   });
 
+  it("before `deploy`, a command that needs the new schema says to run it (exit 5), changing nothing", async () => {
+    const r = await lamin(["run", "ls"], { env: { LAMIN_HOME: home } });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(/lacks a column or table/);
+    expect(r.stderr).toMatch(/lamin migrate deploy/);
+    expect(r.stderr).not.toMatch(/SELECT|report it/);
+    const database = await open();
+    try {
+      expect(await snapshot(database.db)).toEqual(before);
+    } finally {
+      await database.close();
+    }
+  });
+
   it("`lamin migrate status` shows what is pending, then `deploy` applies it", async () => {
     statusBefore = await cli<Status>("migrate", "status");
     expect(statusBefore.apps).toEqual([
