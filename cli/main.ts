@@ -459,11 +459,46 @@ recordCmd
   .option("--description <text>", "a description")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (name, opts) => (await annotationCmds()).recordCreate(name, opts)));
+const referenceCmd = program
+  .command("reference")
+  .description("references: studies, papers, documents and URLs that data cite");
+referenceCmd
+  .command("create <name>")
+  .description("create a reference (the same name and type: the existing one)")
+  .option("--doi <doi>", "a DOI, e.g. 10.1000/xyz123")
+  .option("--url <url>", "a web page")
+  .option("--pubmed-id <id>", "a PubMed id")
+  .option("--date <date>", "date of creation or publication, YYYY-MM-DD")
+  .option("--abbr <abbr>", "an abbreviation")
+  .option("--text <text>", "abstract or full text, searchable")
+  .option("--type <type>", "the reference type it belongs to (uid or name)")
+  .option("--is-type", "make it a type of references, e.g. Paper")
+  .option("--description <text>", "a description")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (name, opts) => (await annotationCmds()).referenceCreate(name, opts)));
+for (const change of ["link", "unlink"] as const) {
+  command(
+    `${change} <registry> <uid> <relation> <uids...>`,
+    change === "link"
+      ? "link a record to others, e.g. lamin link reference UID artifacts A1 A2"
+      : "remove links of a record, e.g. lamin unlink reference UID projects P1",
+  )
+    .addHelpText(
+      "after",
+      "\nRelations of a reference: artifacts, collections, transforms, records, projects.\nA 16-character artifact stem (12 for a transform) names the latest version.",
+    )
+    .action(
+      run(async (registry, uid, relation, uids, opts) =>
+        (await annotationCmds()).changeLinks(change, registry, uid, relation, uids, opts),
+      ),
+    );
+}
 for (const [cmd, registry] of [
   [feature, "features"],
   [ulabel, "ulabels"],
   [projectCmd, "projects"],
   [recordCmd, "records"],
+  [referenceCmd, "references"],
 ] as const) {
   cmd
     .command("list")

@@ -14,6 +14,7 @@ import type { ModuleReads } from "../core/modules/index.js";
 import type { Annotations } from "../core/registry/annotations.js";
 import type { ArtifactsApi } from "../core/registry/artifacts.js";
 import type { Records } from "../core/registry/records/record.js";
+import type { References } from "../core/registry/records/references.js";
 import type {
   Collections,
   Features,
@@ -43,6 +44,7 @@ export interface Target {
   ulabels: Registry<ULabels>;
   projects: Registry<Projects>;
   records: Registry<Records>;
+  references: Registry<References> & Pick<References, "link" | "unlink">;
   collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;

@@ -16,6 +16,7 @@ import { Annotations } from "./registry/annotations.js";
 import { type ArtifactRef, Artifacts } from "./registry/artifacts.js";
 import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage.js";
 import { Records } from "./registry/records/record.js";
+import { References } from "./registry/records/references.js";
 import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
 import { type ActiveRun, setCurrentRun } from "./registry/run-context.js";
@@ -50,6 +51,8 @@ export class Instance {
   readonly projects: Projects;
   readonly collections: Collections;
   readonly records: Records;
+  /** Studies, papers, documents and URLs that data cite. */
+  readonly references: References;
   /** Feature values and labels of artifacts and runs (see `artifacts.features(uid)`). */
   readonly annotations: Annotations;
   /** Schemas: named feature sets that data is validated against (`validate`). */
@@ -73,6 +76,7 @@ export class Instance {
     this.projects = new Projects(this);
     this.collections = new Collections(this);
     this.records = new Records(this);
+    this.references = new References(this);
     this.annotations = new Annotations(this);
     this.schemas = new Schemas(this);
     this.modules = moduleReads(this);

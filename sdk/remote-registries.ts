@@ -100,6 +100,28 @@ export class RemoteRecords<P, I> {
       `getting ${this.plural.replace(/s$/, "")} ${uid}`,
     );
   }
+
+  /** Link the record `uid` to `targets` (uids) through `relation`; returns the record. */
+  async link(uid: string, relation: string, targets: readonly string[]): Promise<P> {
+    return this.changeLinks(uid, relation, { add: [...targets] });
+  }
+
+  /** Remove the links of `uid` to `targets` through `relation`; returns the record. */
+  async unlink(uid: string, relation: string, targets: readonly string[]): Promise<P> {
+    return this.changeLinks(uid, relation, { remove: [...targets] });
+  }
+
+  private changeLinks(
+    uid: string,
+    relation: string,
+    change: { add?: string[]; remove?: string[] },
+  ) {
+    return this.http.request<P>(
+      this.path(`/${encodeURIComponent(uid)}/links/${encodeURIComponent(relation)}`),
+      json(change),
+      `changing the ${relation} of ${this.plural.replace(/s$/, "")} ${uid}`,
+    );
+  }
 }
 
 /** Runs: also listed by feature values and labels, and finished (`lamin finish`). */

@@ -22,6 +22,7 @@ import type {
   SaveResult,
 } from "../core/registry/artifacts.js";
 import type { LnRecord, RecordInput } from "../core/registry/records/record.js";
+import type { Reference, ReferenceInput } from "../core/registry/records/references.js";
 import type {
   Feature,
   FeatureInput,
@@ -58,6 +59,7 @@ export class RemoteInstance {
   readonly ulabels: RemoteRecords<ULabel, ULabelInput>;
   readonly projects: RemoteRecords<Project, ProjectInput>;
   readonly records: RemoteRecords<LnRecord, RecordInput>;
+  readonly references: RemoteRecords<Reference, ReferenceInput>;
   readonly collections: RemoteCollections;
   /** Feature values and labels of artifacts and runs. */
   readonly annotations: RemoteAnnotations;
@@ -77,6 +79,7 @@ export class RemoteInstance {
     this.ulabels = new RemoteRecords(http, "ulabels");
     this.projects = new RemoteRecords(http, "projects");
     this.records = new RemoteRecords(http, "records");
+    this.references = new RemoteRecords(http, "references");
     this.collections = new RemoteCollections(http, this.artifacts);
     this.annotations = new RemoteAnnotations(http, this.artifacts);
     this.schemas = new RemoteSchemas(http);

@@ -89,7 +89,74 @@ export async function recordCreate(
   );
 }
 
-type Registry = "features" | "ulabels" | "projects" | "records";
+export async function referenceCreate(
+  name: string,
+  opts: Json & {
+    abbr?: string;
+    url?: string;
+    doi?: string;
+    pubmedId?: string;
+    date?: string;
+    text?: string;
+    type?: string;
+    isType?: boolean;
+    description?: string;
+  },
+) {
+  const pubmed = opts.pubmedId === undefined ? undefined : Number(opts.pubmedId);
+  if (pubmed !== undefined && !Number.isSafeInteger(pubmed)) {
+    throw new ValidationError(
+      `--pubmed-id must be a number, got '${opts.pubmedId}'`,
+      "e.g. --pubmed-id 12345678",
+    );
+  }
+  const r = await withInstance((ln) =>
+    ln.references.create({
+      name,
+      ...(opts.abbr !== undefined ? { abbr: opts.abbr } : {}),
+      ...(opts.url !== undefined ? { url: opts.url } : {}),
+      ...(opts.doi !== undefined ? { doi: opts.doi } : {}),
+      ...(pubmed !== undefined ? { pubmed_id: pubmed } : {}),
+      ...(opts.date !== undefined ? { date: opts.date } : {}),
+      ...(opts.text !== undefined ? { text: opts.text } : {}),
+      ...(opts.type !== undefined ? { type: opts.type } : {}),
+      ...(opts.isType ? { is_type: true } : {}),
+      ...(opts.description !== undefined ? { description: opts.description } : {}),
+    }),
+  );
+  if (opts.json) return printJson({ ...r.record, status: r.status });
+  say(`${VERB[r.status]} reference ${r.record.name} -> ${r.record.uid}`);
+}
+
+/** Registries whose records link to others through a relation (`lamin link`). */
+const LINKABLE = ["references"] as const;
+
+/** `lamin link|unlink REGISTRY UID RELATION UID...`: add or remove links of a record. */
+export async function changeLinks(
+  change: "link" | "unlink",
+  registry: string,
+  uid: string,
+  relation: string,
+  targets: string[],
+  opts: Json,
+) {
+  const plural = registry.endsWith("s") ? registry : `${registry}s`;
+  if (!(LINKABLE as readonly string[]).includes(plural)) {
+    throw new ValidationError(
+      `cannot ${change} records of '${registry}'`,
+      `registries with links: ${LINKABLE.map((r) => r.replace(/s$/, "")).join(", ")}`,
+    );
+  }
+  const record = await withInstance((ln) => {
+    const r = ln[plural as (typeof LINKABLE)[number]];
+    return change === "link" ? r.link(uid, relation, targets) : r.unlink(uid, relation, targets);
+  });
+  if (opts.json) return printJson(record);
+  const now = (record as unknown as Record<string, unknown>)[relation];
+  say(`${record.uid} ${relation}: ${Array.isArray(now) && now.length ? now.join(", ") : "(none)"}`);
+}
+
+type Registry = "features" | "ulabels" | "projects" | "records" | "references";
 
 export async function listRecords(registry: Registry, opts: Json & { limit: string }) {
   const limit = Number(opts.limit);

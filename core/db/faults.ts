@@ -93,6 +93,13 @@ export function dbFault(error: unknown): LaminError | undefined {
       options,
     );
   }
+  if (state === "22007" || state === "22008" || state === "22003") {
+    return new ValidationError(
+      `a value is out of range for the database: ${reason(error)}`,
+      "check dates (YYYY-MM-DD, a real day) and numbers in what you sent",
+      options,
+    );
+  }
   if (state === "42703" || state === "42P01") {
     // an instance made by an earlier version, used before `lamin migrate deploy`
     return new UnavailableError(

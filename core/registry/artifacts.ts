@@ -34,6 +34,7 @@ import { FeatureManager, splitLabelLookups } from "./annotations.js";
 import { branchName, MAIN, TRASH } from "./branch.js";
 import { keyProblem, storedKeyProblem } from "./keys.js";
 import { LOCK, lock } from "./locks.js";
+import { versionedTarget } from "./model.js";
 import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
 import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
 import { currentRun, recordArtifactInput, recordRecreated, recreatingRuns } from "./run-context.js";
@@ -52,6 +53,8 @@ export function internalSave<T extends object>(opts: T): T {
 }
 
 const STEM = UID_LENGTHS.artifact.stem;
+// links to artifacts (references, projects, ...) name a family by its stem, as artifacts do
+versionedTarget(t.artifact, STEM);
 
 /** An artifact as the SDK returns it and the CLI and API print it (LaminDB's field names). */
 export interface Artifact {

@@ -9,10 +9,24 @@
  * The declaration is plain data about columns, so the HTTP layer, the SDK and the web UI can read
  * it without importing a database driver's behaviour.
  */
-import { asc, type Column, eq, getTableColumns, inArray, type SQL } from "drizzle-orm";
+import {
+  and,
+  asc,
+  type Column,
+  desc,
+  eq,
+  getTableColumns,
+  getTableName,
+  inArray,
+  ne,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
-import { ValidationError } from "../errors.js";
+import { queryRows } from "../db/client.js";
+import { NotFoundError, ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
+import { TRASH } from "./branch.js";
 import type { FieldMap, FieldType } from "./query.js";
 import {
   base62,
@@ -26,6 +40,8 @@ import {
   tracked,
 } from "./records/base.js";
 import { isHttpUrl } from "./records/checks.js";
+import { currentRun } from "./run-context.js";
+import { uidMatches } from "./versions.js";
 
 // ------------------------------------------------------------------ public fields
 
@@ -85,6 +101,8 @@ export interface ManyField<V = string[]> extends FieldBase {
   to: PgColumn;
   target: RefTarget;
   via: string;
+  /** Links a caller may add and remove (`link`/`unlink`); acyclic ones refuse a cycle. */
+  write?: { acyclic: boolean } | undefined;
   readonly value?: V;
 }
 
@@ -180,7 +198,7 @@ export const field = {
     from: PgColumn,
     to: PgColumn,
     target: RefTarget,
-    opts: FieldOptions & { via?: string } = {},
+    opts: FieldOptions & { via?: string; write?: { acyclic?: boolean } } = {},
   ): ManyField<string[]> {
     return {
       kind: "many",
@@ -189,6 +207,7 @@ export const field = {
       to,
       target,
       via: opts.via ?? "uid",
+      write: opts.write ? { acyclic: opts.write.acyclic ?? false } : undefined,
       type: "json",
       nullable: false,
       doc: opts.doc,
@@ -494,6 +513,7 @@ export function defineRegistry<
   Object.assign(filterFields, decl.filters);
 
   const { length, stem, also = [] } = decl.uid;
+  if (stem !== undefined) versionedTarget(table, stem);
   const lengths = [...new Set([length, ...also])].map((n) =>
     stem !== undefined && n === length ? `${base62(stem)}(${base62(n - stem)})?` : base62(n),
   );
@@ -611,6 +631,78 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
     return this.model.toPublic(s) as PublicOf<M>;
   }
 
+  /** The relations of this registry that callers may add to and remove from. */
+  get writableLinks(): string[] {
+    return Object.entries(this.model.fields)
+      .filter(([, f]) => f.kind === "many" && f.write)
+      .map(([k]) => k);
+  }
+
+  /**
+   * Link the record `uid` to the records `targets` (uids; a stem means the latest version)
+   * through `relation`, e.g. `references.link(ref, "artifacts", [a, b])`. Links that exist are
+   * kept; an acyclic relation refuses a link that would close a cycle. Returns the record.
+   */
+  async link(uid: string, relation: string, targets: readonly string[]): Promise<PublicOf<M>> {
+    return this.changeLinks(uid, relation, targets, "add");
+  }
+
+  /** Remove the links of `uid` to `targets` through `relation`; returns the record. */
+  async unlink(uid: string, relation: string, targets: readonly string[]): Promise<PublicOf<M>> {
+    return this.changeLinks(uid, relation, targets, "remove");
+  }
+
+  private async changeLinks(
+    uid: string,
+    relation: string,
+    targets: readonly string[],
+    change: "add" | "remove",
+  ): Promise<PublicOf<M>> {
+    const f = this.model.fields[relation];
+    if (f?.kind !== "many" || !f.write) {
+      const known = this.writableLinks;
+      throw new ValidationError(
+        `a ${this.model.name} has no relation '${String(relation).slice(0, 100)}' to change`,
+        known.length
+          ? `relations of a ${this.model.name}: ${known.join(", ")}`
+          : `a ${this.model.name}'s links cannot be changed`,
+      );
+    }
+    if (!Array.isArray(targets) || targets.some((x) => typeof x !== "string")) {
+      throw new ValidationError(
+        `${relation} must be a list of uids`,
+        `e.g. ["${this.model.uid.example}"]`,
+      );
+    }
+    if (targets.length > 10_000) {
+      throw new ValidationError(`at most 10,000 ${relation} at a time`, "send several requests");
+    }
+    const owner = await this.find(uid);
+    const ids = await resolveTargets(this.db, f.target, [...new Set(targets)], relation);
+    const link = f.link as unknown as Record<string, PgColumn>;
+    await this.db.transaction(async (tx) => {
+      if (change === "remove") {
+        if (ids.length) {
+          await tx.delete(f.link).where(and(eq(f.from, owner.row.id), inArray(f.to, ids)));
+        }
+        return;
+      }
+      for (const id of ids) {
+        if (f.write?.acyclic) await refuseCycle(tx, f, owner.row.id, id, relation);
+        await tx
+          .insert(f.link)
+          .values({
+            [propertyOf(f.link, f.from)]: owner.row.id,
+            [propertyOf(f.link, f.to)]: id,
+            ...("createdById" in link ? { createdById: this.instance.user.id } : {}),
+            ...("runId" in link ? { runId: currentRun(this.instance)?.id ?? null } : {}),
+          })
+          .onConflictDoNothing();
+      }
+    });
+    return this.byId(owner.row.id);
+  }
+
   /** The public shapes of a page, with every `many` field filled in one query each. */
   protected override async shape(rows: SelectedOf<M>[]): Promise<PublicOf<M>[]> {
     const out = rows.map((r) => this.toPublic(r) as Record<string, unknown>);
@@ -635,5 +727,76 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
       });
     }
     return out as PublicOf<M>[];
+  }
+}
+
+// ------------------------------------------------------------------ link targets
+
+/** The uid stem of versioned tables: a stem names the latest version of a family. */
+const STEMS = new WeakMap<object, number>();
+
+/** Say that `table`'s uids have a stem of `stem` characters (versioned registries). */
+export function versionedTarget(table: object, stem: number): void {
+  STEMS.set(table, stem);
+}
+
+/** The ids of the live records with these uids, in order; a missing one is an error naming it. */
+async function resolveTargets(
+  db: Instance["db"],
+  target: RefTarget,
+  uids: string[],
+  relation: string,
+): Promise<number[]> {
+  const uid = columnOf(target, "uid");
+  const branch = columnOf(target, "branchId");
+  const isLatest = (target as unknown as Record<string, PgColumn | undefined>).isLatest;
+  const stem = STEMS.get(target);
+  const ids: number[] = [];
+  for (const u of uids) {
+    const [hit] = await db
+      .select({ id: target.id })
+      .from(target as PgTable)
+      .where(and(uidMatches(uid, u, stem), ne(branch, TRASH)))
+      .orderBy(...(isLatest ? [desc(isLatest)] : []), desc(target.id))
+      .limit(1);
+    if (!hit) {
+      throw new NotFoundError(
+        `no ${relation.replace(/s$/, "")} with uid ${u.slice(0, 100)}`,
+        "check the uid (the trash does not count)",
+      );
+    }
+    ids.push(hit.id as number);
+  }
+  return ids;
+}
+
+/**
+ * Refuse linking `from` to `to` through a relation of a table to itself when `from` is `to` or
+ * is already reachable from `to` (parents, predecessors: a hierarchy has no cycles).
+ */
+async function refuseCycle(
+  tx: Pick<Instance["db"], "execute">,
+  f: ManyField<unknown>,
+  from: number,
+  to: number,
+  relation: string,
+): Promise<void> {
+  const table = sql.raw(`"${getTableName(f.link)}"`);
+  const fromCol = sql.raw(`"${f.from.name}"`);
+  const toCol = sql.raw(`"${f.to.name}"`);
+  const rows = await queryRows<{ id: number }>(
+    tx as Instance["db"],
+    sql`WITH RECURSIVE up(id) AS (
+      SELECT ${to}::bigint
+      UNION SELECT l.${toCol} FROM ${table} l JOIN up ON l.${fromCol} = up.id
+    ) SELECT id FROM up WHERE id = ${from} LIMIT 1`,
+  );
+  if (rows.length > 0) {
+    throw new ValidationError(
+      from === to
+        ? `a record cannot be among its own ${relation}`
+        : `this link would make a cycle: the ${relation.replace(/s$/, "")} already comes after the record`,
+      `${relation} form a hierarchy without cycles; pick another`,
+    );
   }
 }

@@ -17,6 +17,7 @@ import { CollectionModel } from "./records/collections.js";
 import { FeatureModel } from "./records/features.js";
 import { ProjectModel } from "./records/projects.js";
 import { RecordModel } from "./records/record.js";
+import { ReferenceModel } from "./records/references.js";
 import { TransformModel } from "./records/transforms.js";
 import { ULabelModel } from "./records/ulabels.js";
 
@@ -40,9 +41,15 @@ function searchableOf(model: AnyRegistryModel): Searchable {
 
 export const SEARCHABLE: Record<string, Searchable> = {
   ...Object.fromEntries(
-    [ULabelModel, FeatureModel, ProjectModel, RecordModel, TransformModel, CollectionModel].map(
-      (m) => [m.name, searchableOf(m)],
-    ),
+    [
+      ULabelModel,
+      FeatureModel,
+      ProjectModel,
+      RecordModel,
+      ReferenceModel,
+      TransformModel,
+      CollectionModel,
+    ].map((m) => [m.name, searchableOf(m)]),
   ),
   artifact: { table: "lamindb_artifact", fields: ["key", "description"], name: "key" },
 };

@@ -122,8 +122,43 @@ function buildRoutes(model: AnyRegistryModel) {
   const { plural, name } = model;
   const schemas = schemasOf(model);
   const tags = [plural];
+  const relations = Object.entries(model.fields)
+    .filter(([, f]) => f.kind === "many" && f.write)
+    .map(([k]) => k);
+  const links = relations.length
+    ? createRoute({
+        method: "post",
+        path: `/${plural}/{uid}/links/{relation}`,
+        middleware: requires("write"),
+        tags,
+        summary: `Add and remove links of a ${name} (${relations.join(", ")})`,
+        request: {
+          params: schemas.uid.extend({
+            relation: z
+              .enum(relations as [string, ...string[]])
+              .openapi({ param: { name: "relation", in: "path" }, example: relations[0] }),
+          }),
+          ...body(
+            z
+              .object({
+                add: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+                remove: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+              })
+              .strict()
+              .openapi(`${model.title}Links`, {
+                description: "uids to link and to unlink (a stem: the latest version)",
+              }),
+          ),
+        },
+        responses: {
+          200: json(schemas.record, `the ${name} with its links`),
+          ...problems(400, 401, 404),
+        },
+      })
+    : undefined;
   return {
     schemas,
+    links,
     list: createRoute({
       method: "get",
       path: `/${plural}`,

@@ -143,7 +143,7 @@ describe.skipIf(skip)("an embedded database whose disk is full", () => {
   });
 
   it("a full disk stops saves and starts with a typed error; freeing space brings it all back", async () => {
-    const disk = mounted("pglite", "56m");
+    const disk = mounted("pglite", "96m");
     const env = { LAMIN_INSTANCE: "pgfull" };
     const init = await cli(["init", "--storage", join(disk, "s"), "--name", "pgfull"], {});
     expect(init.code, init.stderr).toBe(0);

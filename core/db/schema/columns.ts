@@ -266,6 +266,8 @@ export interface LinkEnd {
   cascade?: boolean;
 }
 
+const endInteger = (column: string) => integer(column).notNull();
+
 function endColumn(end: LinkEnd): PgColumnBuilderBase {
   const onDelete = end.cascade ? { onDelete: "cascade" as const } : {};
   return end.bigint
@@ -291,15 +293,19 @@ export interface LinkOptions {
  * and `labelId`, with the columns and uniqueness `opts` say, indexed by label.
  */
 export function link(table: string, owner: LinkEnd, label: LinkEnd, opts: LinkOptions) {
-  const columns: Record<string, PgColumnBuilderBase> = {
-    id: bigAutoId(),
-    ownerId: endColumn(owner),
-    labelId: endColumn(label),
+  // the ends are typed as integers (a bigint end holds the same numbers); the rest by name
+  const optional: Record<string, PgColumnBuilderBase> = {
     ...(opts.feature ? { featureId: featureId() } : {}),
     ...(opts.tracking !== "none" ? { createdAt: createdAt(), createdById: createdById() } : {}),
     ...(opts.tracking === "run" ? { runId: runId() } : {}),
     ...opts.extra,
   };
+  const ends = {
+    id: bigAutoId(),
+    ownerId: endColumn(owner) as ReturnType<typeof endInteger>,
+    labelId: endColumn(label) as ReturnType<typeof endInteger>,
+  };
+  const columns = { ...ends, ...optional } as typeof ends & Record<string, PgColumnBuilderBase>;
   return pgTable(table, columns, (t) => {
     const col = (key: string) => t[key] as PgColumn;
     const uniques =

@@ -9,6 +9,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnyRegistryModel } from "../../../core/registry/model.js";
 import { RecordModel } from "../../../core/registry/records/record.js";
+import { ReferenceModel } from "../../../core/registry/records/references.js";
 import {
   CollectionModel,
   FeatureModel,
@@ -106,6 +107,8 @@ interface RegistryCalls {
   list(opts: object): Promise<{ items: unknown[]; nextCursor?: string }>;
   get(uid: string): Promise<unknown>;
   create(input: never): Promise<{ record: unknown; status: string }>;
+  link(uid: string, relation: string, targets: string[]): Promise<unknown>;
+  unlink(uid: string, relation: string, targets: string[]): Promise<unknown>;
 }
 const registryOf = (c: { var: ApiEnv["Variables"] }, model: AnyRegistryModel) =>
   (c.var.instance as unknown as Record<string, RegistryCalls>)[model.plural] as RegistryCalls;
@@ -138,6 +141,17 @@ function mount(
       : c.json(result.record as never, 200);
   });
   beforeGet?.(app);
+  if (r.links) {
+    app.openapi(r.links, async (c) => {
+      const { uid, relation } = c.req.valid("param");
+      const { add = [], remove = [] } = c.req.valid("json");
+      const registry = registryOf(c, model);
+      let record = await registry.get(uid);
+      if (add.length) record = await registry.link(uid, relation, add);
+      if (remove.length) record = await registry.unlink(uid, relation, remove);
+      return c.json(record as never, 200);
+    });
+  }
   app.openapi(r.get, async (c) =>
     c.json((await registryOf(c, model).get(c.req.valid("param").uid)) as never, 200),
   );
@@ -152,6 +166,7 @@ const MODELS: AnyRegistryModel[] = [
   ULabelModel,
   RecordModel,
   ProjectModel,
+  ReferenceModel,
 ];
 
 const registries = createRoute({
