@@ -28,6 +28,12 @@ export interface MoveOptions {
   replace?: boolean;
 }
 
+/** Bytes `start` to `end` of an object, both included (`end` absent: to its end). */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
 /** Called with the bytes (or files, for folders) done so far, cumulative. */
 export type ProgressFn = (done: number) => void;
 
@@ -64,8 +70,14 @@ export interface StorageBackend {
   move(from: string, to: string, opts?: MoveOptions): Promise<void>;
   /** Write a stream of bytes at `key`; more than `maxBytes` is refused and nothing is kept. */
   putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number>;
-  /** Read the object at `key` as a stream. */
-  openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
+  /**
+   * Read the object at `key` as a stream; with `range`, only its bytes `start` to `end`
+   * (inclusive; to the end when absent). `size` is the whole object's.
+   */
+  openRead(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
   /** The files below `key`, relative to it (with "/"), with their sizes. */
   listFiles(key: string): Promise<{ path: string; size: number }[]>;
   /** Size and ETag of the object at `key`, or undefined when there is none. */
