@@ -1,0 +1,258 @@
+/**
+ * The artifact table: filters in a sidebar form (kept in the page's URL, so a view can be shared
+ * and the back button works), keyset pages of 50 (never a count of every row: at 100,000
+ * artifacts that would cost more than the page), and the trash as the same table.
+ */
+import { useState } from "preact/hooks";
+import { type Artifact, canWrite, getJson, type Page, type Query } from "../api";
+import { bytes, when } from "../format";
+import { Link, navigate, useLocation } from "../nav";
+import { usePlace } from "../place";
+import { Show, useLoad } from "./common";
+import { UploadZone } from "./upload";
+
+const PAGE_SIZE = 50;
+
+/** Filter fields of the sidebar: the page's query parameter and the API's lookup. */
+const FILTERS: {
+  name: string;
+  label: string;
+  lookup: string;
+  type?: string;
+  placeholder?: string;
+}[] = [
+  { name: "suffix", label: "Suffix", lookup: "suffix", placeholder: ".csv" },
+  { name: "kind", label: "Kind", lookup: "kind", placeholder: "dataset" },
+  { name: "prefix", label: "Key prefix", lookup: "key__startswith", placeholder: "raw/" },
+  { name: "from", label: "Created from", lookup: "created_at__gte", type: "date" },
+  { name: "to", label: "Created until", lookup: "created_at__lt", type: "date" },
+  { name: "label", label: "Label", lookup: "ulabels__name", placeholder: "T cell" },
+  { name: "project", label: "Project", lookup: "projects__name", placeholder: "atlas" },
+];
+
+type SortKey = "key" | "description" | "suffix" | "size" | "version" | "created_by" | "created_at";
+const COLUMNS: [SortKey, string][] = [
+  ["key", "Key"],
+  ["description", "Description"],
+  ["suffix", "Suffix"],
+  ["size", "Size"],
+  ["version", "Version"],
+  ["created_by", "Created by"],
+  ["created_at", "Created at"],
+];
+
+/** The API query of the page's parameters. */
+function apiQuery(params: URLSearchParams, trash: boolean): Query {
+  const query: Query = {
+    limit: PAGE_SIZE,
+    order_by: params.get("order") === "asc" ? "created_at" : "-created_at",
+  };
+  for (const f of FILTERS) {
+    let v = params.get(f.name)?.trim();
+    if (!v) continue;
+    if (f.type === "date" && f.name === "to")
+      v = new Date(Date.parse(v) + 86_400_000).toISOString().slice(0, 10);
+    query[f.lookup] = v;
+  }
+  const q = params.get("q")?.trim();
+  if (q) query.key__icontains = q;
+  // feature values: "name=value" (or name>value, name<value)
+  const feature = /^\s*([\w.-]+)\s*(=|>=|<=|>|<)\s*(.+?)\s*$/.exec(params.get("feature") ?? "");
+  if (feature) {
+    const op = { "=": "", ">": "__gt", "<": "__lt", ">=": "__gte", "<=": "__lte" }[
+      feature[2] as string
+    ];
+    query[`feature.${feature[1]}${op}`] = feature[3];
+  }
+  if (trash) query.trash = true;
+  const cursor = params.get("cursor");
+  if (cursor) query.cursor = cursor;
+  return query;
+}
+
+export function ArtifactsView({ trash }: { trash: boolean }) {
+  const place = usePlace();
+  const { path, query: params } = useLocation();
+  const key = params.toString();
+  const [loaded, reload] = useLoad(
+    () => getJson<Page<Artifact>>(`${place.api}/artifacts`, apiQuery(params, trash)),
+    [place.api, key, trash],
+  );
+  // cursors of the pages before this one, for "previous"
+  const [back, setBack] = useState<string[]>([]);
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean } | undefined>();
+
+  const go = (changes: Record<string, string | undefined>, keepPages = false) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    if (!keepPages) {
+      next.delete("cursor");
+      setBack([]);
+    }
+    const s = next.toString();
+    navigate(`${path}${s ? `?${s}` : ""}`);
+  };
+
+  const applyFilters = (e: Event) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const changes: Record<string, string | undefined> = {};
+    for (const name of ["q", "feature", ...FILTERS.map((f) => f.name)]) {
+      changes[name] = String(form.get(name) ?? "").trim() || undefined;
+    }
+    go(changes);
+  };
+
+  const createdOrder = params.get("order") === "asc" ? "ascending" : "descending";
+  const sortBy = (k: SortKey) => {
+    if (k === "created_at") {
+      setSort(undefined);
+      go({ order: params.get("order") === "asc" ? undefined : "asc" });
+      return;
+    }
+    setSort((s) => (s?.key === k ? { key: k, desc: !s.desc } : { key: k, desc: false }));
+  };
+  const sorted = (items: Artifact[]) => {
+    if (!sort) return items;
+    const value = (a: Artifact) => a[sort.key] ?? "";
+    return [...items].sort((a, b) => {
+      const [x, y] = [value(a), value(b)];
+      const c =
+        typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+      return sort.desc ? -c : c;
+    });
+  };
+
+  return (
+    <section class="with-filters">
+      <form class="filters" onSubmit={applyFilters} aria-label="Filter artifacts">
+        <label for="f-q">Search keys</label>
+        <input
+          id="f-q"
+          name="q"
+          type="search"
+          defaultValue={params.get("q") ?? ""}
+          placeholder="counts"
+        />
+        {FILTERS.map((f) => (
+          <div key={f.name}>
+            <label for={`f-${f.name}`}>{f.label}</label>
+            <input
+              id={`f-${f.name}`}
+              name={f.name}
+              type={f.type ?? "text"}
+              defaultValue={params.get(f.name) ?? ""}
+              placeholder={f.placeholder}
+            />
+          </div>
+        ))}
+        <label for="f-feature">Feature value</label>
+        <input
+          id="f-feature"
+          name="feature"
+          defaultValue={params.get("feature") ?? ""}
+          placeholder="temperature>30"
+          aria-describedby="f-feature-help"
+        />
+        <p id="f-feature-help" class="muted small-text">
+          name=value, or with &gt;, &lt;, &gt;=, &lt;=
+        </p>
+        <div class="row">
+          <button type="submit">Apply</button>
+          <button type="button" class="secondary" onClick={() => navigate(path)}>
+            Clear
+          </button>
+        </div>
+      </form>
+      <div class="grow">
+        <h1>{trash ? "Trash" : "Artifacts"}</h1>
+        {!trash && canWrite(place.role) && <UploadZone onUploaded={reload} />}
+        <Show loaded={loaded}>
+          {(page) => (
+            <>
+              <table class="grid" aria-describedby="table-note">
+                <caption id="table-note" class="muted">
+                  {page.items.length === 0
+                    ? "No artifacts match."
+                    : `${page.items.length} artifacts on this page, newest ${createdOrder === "descending" ? "first" : "last"}${
+                        sort ? `; sorted by ${sort.key} within this page` : ""
+                      }.`}
+                </caption>
+                <thead>
+                  <tr>
+                    {COLUMNS.map(([k, label]) => {
+                      const dir =
+                        k === "created_at"
+                          ? sort
+                            ? undefined
+                            : createdOrder
+                          : sort?.key === k
+                            ? sort.desc
+                              ? "descending"
+                              : "ascending"
+                            : undefined;
+                      return (
+                        <th key={k} scope="col" aria-sort={dir ?? "none"}>
+                          <button type="button" class="sort" onClick={() => sortBy(k)}>
+                            {label}
+                            <span aria-hidden="true">
+                              {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
+                            </span>
+                          </button>
+                        </th>
+                      );
+                    })}
+                  </tr>
+                </thead>
+                <tbody>
+                  {sorted(page.items).map((a) => (
+                    <tr key={a.uid}>
+                      <td>
+                        <Link href={`${place.ui}/artifacts/${a.uid}`}>{a.key ?? a.uid}</Link>
+                      </td>
+                      <td>{a.description}</td>
+                      <td>{a.suffix}</td>
+                      <td class="num">{bytes(a.size)}</td>
+                      <td>{a.version}</td>
+                      <td>{a.created_by}</td>
+                      <td>
+                        <time dateTime={a.created_at}>{when(a.created_at)}</time>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <nav class="pager" aria-label="Pages">
+                <button
+                  type="button"
+                  disabled={back.length === 0}
+                  onClick={() => {
+                    const prev = back.slice(0, -1);
+                    setBack(prev);
+                    go({ cursor: back.at(-1) || undefined }, true);
+                  }}
+                >
+                  Previous page
+                </button>
+                <span class="muted">page {back.length + 1}</span>
+                <button
+                  type="button"
+                  disabled={!page.next_cursor}
+                  onClick={() => {
+                    setBack([...back, params.get("cursor") ?? ""]);
+                    go({ cursor: page.next_cursor }, true);
+                  }}
+                >
+                  Next page
+                </button>
+              </nav>
+            </>
+          )}
+        </Show>
+      </div>
+    </section>
+  );
+}
