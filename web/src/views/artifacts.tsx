@@ -43,8 +43,10 @@ const COLUMNS: [SortKey, string][] = [
 
 /** The API query of the page's parameters. */
 function apiQuery(params: URLSearchParams, trash: boolean): Query {
+  const size = Number(params.get("size"));
   const query: Query = {
-    limit: PAGE_SIZE,
+    // `size`: a page size other than 50 (1 to 200), for a shared link
+    limit: Number.isInteger(size) && size >= 1 && size <= 200 ? size : PAGE_SIZE,
     order_by: params.get("order") === "asc" ? "created_at" : "-created_at",
   };
   for (const f of FILTERS) {
@@ -128,7 +130,8 @@ export function ArtifactsView({ trash }: { trash: boolean }) {
 
   return (
     <section class="with-filters">
-      <form class="filters" onSubmit={applyFilters} aria-label="Filter artifacts">
+      {/* keyed by the query: its fields show the filters of the page's URL after each navigation */}
+      <form key={key} class="filters" onSubmit={applyFilters} aria-label="Filter artifacts">
         <label for="f-q">Search keys</label>
         <input
           id="f-q"

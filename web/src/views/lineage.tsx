@@ -109,7 +109,8 @@ export function LineageView({ graph }: { graph: LineageGraph }) {
                 class={`node ${n.type}`}
                 data-id={n.id}
                 role="link"
-                tabIndex={0}
+                // lower case: an SVG element's attribute, which its DOM property is not
+                tabindex={0}
                 aria-label={`${n.type} ${n.label}`}
                 onClick={open}
                 onKeyDown={(e) => {

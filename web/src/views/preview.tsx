@@ -15,6 +15,7 @@ const HEAD_BYTES = 64 * 1024;
 const TEXT_BYTES = 256 * 1024;
 const IMAGE_BYTES = 20 * 1000 * 1000;
 const ROWS = 20;
+const FOOTER_BYTES = 16 * 1024;
 
 type Kind = "csv" | "tsv" | "parquet" | "image" | "markdown" | "json" | "text" | "none";
 
@@ -284,7 +285,8 @@ async function parquetHead(url: string, size: number): Promise<Shown> {
       return readRange(url, start, last);
     },
   };
-  const metadata = await parquetMetadataAsync(file);
+  // footers are a few KB: 16 KB first (hyparquet reads the rest of a larger one after)
+  const metadata = await parquetMetadataAsync(file, { initialFetchSize: FOOTER_BYTES });
   const first = Number(metadata.row_groups[0]?.num_rows ?? 0);
   const rows = (await parquetReadObjects({
     file,
