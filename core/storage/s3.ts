@@ -36,7 +36,7 @@ import type {
   StorageBackend,
   StoredHash,
 } from "./types.js";
-import { StaleObjectError } from "./types.js";
+import { attachmentDisposition, StaleObjectError } from "./types.js";
 
 /** Multipart part size: files above it go up in parts, QUEUE_SIZE of them in flight. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -599,9 +599,23 @@ export class S3Storage implements StorageBackend {
   }
 
   /** A URL that answers GET with the object's bytes, for `expiresInSeconds`. */
-  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+  async presignGet(
+    key: string,
+    expiresInSeconds: number,
+    opts: { attachment?: string } = {},
+  ): Promise<string> {
     return this.presign(
-      new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      new this.sdk.GetObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        // S3 answers with these headers: a download, whatever the object's own content type
+        ...(opts.attachment !== undefined
+          ? {
+              ResponseContentDisposition: attachmentDisposition(opts.attachment),
+              ResponseContentType: "application/octet-stream",
+            }
+          : {}),
+      }),
       expiresInSeconds,
     );
   }

@@ -94,6 +94,15 @@ export interface StorageBackend {
   listObjects(prefix: string): AsyncIterable<ObjectInfo>;
   /** A URL that lets its holder PUT the object at `key` directly (object stores only). */
   presignPut?(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * A URL that lets its holder GET the object at `key` directly (object stores only); with
+   * `attachment`, answered as a download of that file name (never rendered by a browser).
+   */
+  presignGet?(
+    key: string,
+    expiresInSeconds: number,
+    opts?: { attachment?: string },
+  ): Promise<string>;
 }
 
 /** The object changed between the event that named it and the read: a newer event follows. */
@@ -126,3 +135,10 @@ export class LinkedKeyError extends IntegrityError {
 export const STORAGE_MARKER_KEY = ".lamindb/storage_uid.txt";
 /** Prefix of keys the registry manages itself (`.lamindb/<uid><suffix>`). */
 export const AUTO_KEY_PREFIX = ".lamindb/";
+
+/** `content-disposition` of a download named `name` (ASCII fallback, and the UTF-8 name). */
+export function attachmentDisposition(name: string): string {
+  const file = name.split("/").pop() || "download";
+  const ascii = file.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file)}`;
+}

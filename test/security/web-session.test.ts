@@ -5,10 +5,12 @@
  * Every refusal is checked to have changed nothing.
  */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken, tokenMatches } from "../../core/auth.js";
+import type { Instance } from "../../core/instance.js";
+import { initInstance } from "../../core/setup.js";
 import { createApp } from "../../functions/api/app.js";
 import {
   CSRF_HEADER,
@@ -25,6 +27,7 @@ import {
   tempDir,
   useTempHome,
 } from "../helpers.js";
+import { startS3rver } from "../servers/s3rver.js";
 import { HOSTILE_HTML } from "../web/seed.js";
 
 useTempHome();
@@ -64,7 +67,7 @@ describe("web UI sessions and pages", () => {
     work = tempDir();
     const write = async (name: string, content: string) => {
       const path = join(work, name);
-      (await import("node:fs")).writeFileSync(path, content);
+      writeFileSync(path, content);
       return (await t.instance.artifacts.save(path, { key: `x/${name}` })).artifact.uid;
     };
     uid = await write("a.csv", "a,b\n1,2\n");
@@ -267,5 +270,60 @@ describe("web UI sessions and pages", () => {
     expect(root.headers.get("location")).toBe("/ui/");
     // the pages hold no data: the API still needs a credential
     expect((await call("/artifacts")).status).toBe(401);
+  });
+});
+
+describe("web UI downloads from object storage", () => {
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let ln: Instance;
+  let work: string;
+  let htmlUid: string;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    s3 = await startS3rver({ buckets: ["ui-bucket"] });
+    process.env.AWS_ACCESS_KEY_ID = "S3RVER";
+    process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
+    work = tempDir();
+    ln = await initInstance({
+      storage: "s3://ui-bucket/data",
+      name: "ui-s3",
+      endpoint: s3.endpoint,
+      pgliteDir: join(work, "pglite"),
+    });
+    const path = join(work, "evil.html");
+    writeFileSync(path, HOSTILE_HTML);
+    htmlUid = (await ln.artifacts.save(path, { key: "x/evil.html" })).artifact.uid;
+    const digest = hashToken(TOKEN);
+    app = createApp({
+      instance: () => ln,
+      authorize: (token) => token !== undefined && tokenMatches(token, digest),
+    });
+  });
+  afterAll(async () => {
+    await ln?.close();
+    await s3?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("redirects the download button to a presigned URL that answers as an attachment", async () => {
+    const res = await app.request(`/artifacts/${htmlUid}/download?redirect=true`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("location") as string);
+    expect(location.origin).toBe(s3.endpoint);
+    expect(location.searchParams.get("response-content-disposition")).toMatch(
+      /^attachment; filename="evil.html"/,
+    );
+    expect(location.searchParams.get("X-Amz-Expires")).toBe("300");
+    const bytes = await fetch(location);
+    expect(bytes.status).toBe(200);
+    expect(bytes.headers.get("content-disposition")).toMatch(/^attachment/);
+    expect(await bytes.text()).toBe(HOSTILE_HTML);
+    // without the token: no URL at all
+    const anonymous = await app.request(`/artifacts/${htmlUid}/download?redirect=true`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("location")).toBeNull();
   });
 });

@@ -12,8 +12,8 @@ import type { Instance } from "../../core/instance.js";
 
 export interface Seeded {
   uids: Record<string, string>;
-  /** Bytes of the Parquet file and of its first row group's column chunks. */
-  parquet: { size: number; rowGroups: number };
+  /** The Parquet file's bytes (processed/table.parquet: 4 row groups). */
+  parquet: Uint8Array;
 }
 
 /** A tiny valid PNG (a 16x16 gradient), made here: no binary fixture. */
@@ -74,6 +74,9 @@ export function parquet(rows: number, groupRows: number): Uint8Array {
         },
       ],
       rowGroupSize: groupRows,
+      // pages of 8 KB (and an offset index, the writer's default): a reader of the first rows
+      // needs the first pages only
+      pageSize: 8 * 1024,
     }),
   );
 }
@@ -113,7 +116,7 @@ export async function seed(ln: Instance, work: string): Promise<Seeded> {
     uids[key] = artifact.uid;
     return artifact.uid;
   };
-  const parquetBytes = parquet(2000, 500);
+  const parquetBytes = parquet(40_000, 10_000);
   await put(
     "raw/counts.csv",
     'gene,count,sample\nCD3E,12,s1\nCD19,7,s1\n"MS4A1, B",3,s2\n',
@@ -156,5 +159,5 @@ export async function seed(ln: Instance, work: string): Promise<Seeded> {
     artifacts: [uids["raw/counts.csv"] as string, uids["raw/samples.tsv"] as string],
   });
   uids.collection = record.uid;
-  return { uids, parquet: { size: parquetBytes.length, rowGroups: 4 } };
+  return { uids, parquet: parquetBytes };
 }

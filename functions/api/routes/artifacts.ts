@@ -27,7 +27,11 @@ import type { Instance } from "../../../core/instance.js";
 import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
 import { COMPOSITE } from "../../../core/registry/schemas.js";
 import type { Issue } from "../../../core/registry/validate.js";
-import { type ByteRange, LinkedKeyError } from "../../../core/storage/types.js";
+import {
+  attachmentDisposition,
+  type ByteRange,
+  LinkedKeyError,
+} from "../../../core/storage/types.js";
 import { encodePathSegments } from "../../../core/util/url-path.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
@@ -194,7 +198,12 @@ const download = createRoute({
   middleware: requires("read"),
   tags,
   summary: "The bytes of a file artifact, or the file list of a folder artifact",
-  request: { params: uidParam },
+  description:
+    "`redirect=true`: on object storage, a 302 to a presigned URL of the bytes, answered as a download (what the web UI's download button uses: the bytes do not pass through the API). A `Range: bytes=...` header reads part of a file (206).",
+  request: {
+    params: uidParam,
+    query: z.object({ redirect: z.enum(["true", "false"]).optional() }),
+  },
   responses: {
     200: {
       content: {
@@ -378,6 +387,11 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
           200,
         );
       }
+      const presignGet = c.var.instance.storage.presignGet?.bind(c.var.instance.storage);
+      if (c.req.valid("query").redirect === "true" && presignGet) {
+        const name = artifact.key ?? `${artifact.uid}${artifact.suffix}`;
+        return c.redirect(await presignGet(key, DOWNLOAD_URL_SECONDS, { attachment: name }), 302);
+      }
       const range = byteRange(c.req.header("range"), artifact.size);
       if (range === "unsatisfiable") {
         return c.body(null, 416, { "content-range": `bytes */${artifact.size ?? "*"}` });
@@ -430,11 +444,9 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
  * UI's): saved as a file, not sniffed, and sandboxed (no script, no same origin) if opened anyway.
  */
 function rawContentHeaders(name: string): Record<string, string> {
-  const file = name.split("/").pop() || "download";
-  const ascii = file.replace(/[^\x20-\x7e]|["\\]/g, "_");
   return {
     "content-type": "application/octet-stream",
-    "content-disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file)}`,
+    "content-disposition": attachmentDisposition(name),
     "x-content-type-options": "nosniff",
     "content-security-policy": "sandbox; default-src 'none'",
     "accept-ranges": "bytes",
@@ -554,6 +566,8 @@ async function withSchema(
 
 /** How long a presigned upload URL is valid. */
 const UPLOAD_URL_SECONDS = 3600;
+/** How long a presigned download URL is valid: long enough to start the download. */
+const DOWNLOAD_URL_SECONDS = 300;
 
 /** Where the bytes of a pending upload go; refuses uploads that are not pending. */
 async function pendingTarget(instance: Instance, uid: string, folder: boolean) {

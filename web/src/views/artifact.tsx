@@ -121,7 +121,7 @@ function ArtifactBody(props: {
           </dd>
         </dl>
         <div class="row">
-          <a class="button" href={`${base}/download`} download>
+          <a class="button" href={`${base}/download?redirect=true`} download>
             Download
           </a>
           {writer && !trashed && (
