@@ -7,9 +7,9 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startApi } from "../cli/commands/serve.js";
 import { initInstance } from "../core/setup.js";
+import { tempDir, useTempHome } from "../test/helpers.js";
 import { launchChromium, watchedPage } from "../test/web/browser.js";
 import { seed } from "../test/web/seed.js";
-import { tempDir, useTempHome } from "../test/helpers.js";
 
 const OUT = join(import.meta.dirname, "..", "docs", "screenshots");
 
@@ -40,7 +40,10 @@ try {
     await page.getByRole("heading", { name: heading, exact: true }).first().waitFor();
     // previews and the graph load after the page
     await page.waitForLoadState("networkidle");
-    await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: name.startsWith("artifact-") });
+    await page.screenshot({
+      path: join(OUT, `${name}.png`),
+      fullPage: name === "artifact-parquet",
+    });
     console.log(`docs/screenshots/${name}.png`);
   }
   // the sign-in form, in a context without the cookie
