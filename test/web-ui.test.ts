@@ -169,6 +169,11 @@ describe("web UI in Chromium (lamin serve)", () => {
     await page.getByRole("cell", { name: "37.5" }).waitFor();
     await page.getByText("T cell").first().waitFor();
     await page.getByRole("link", { name: "sets/raw" }).waitFor();
+    // the schema it was validated against, and that schema's page
+    await page.getByRole("link", { name: "counts", exact: true }).click();
+    await page.getByRole("heading", { name: "counts" }).waitFor();
+    await page.goBack();
+    await page.getByRole("heading", { name: "raw/counts.csv" }).waitFor();
     expect(await page.locator("figure pre").last().textContent()).toContain(
       `ln.Artifact.get("${uid("raw/counts.csv")}")`,
     );

@@ -106,21 +106,37 @@ export const MARKDOWN = [
 export async function seed(ln: Instance, work: string): Promise<Seeded> {
   mkdirSync(work, { recursive: true });
   const uids: Record<string, string> = {};
-  const put = async (key: string, content: string | Uint8Array, description?: string) => {
+  const put = async (
+    key: string,
+    content: string | Uint8Array,
+    description?: string,
+    schema?: string,
+  ) => {
     const path = join(work, key.replaceAll("/", "_"));
     writeFileSync(path, content);
     const { artifact } = await ln.artifacts.save(path, {
       key,
       ...(description ? { description } : {}),
+      ...(schema ? { schema } : {}),
     });
     uids[key] = artifact.uid;
     return artifact.uid;
   };
   const parquetBytes = parquet(40_000, 10_000);
+  // the counts are validated against a schema of their columns
+  for (const [name, dtype] of [
+    ["gene", "str"],
+    ["count", "int"],
+    ["sample", "str"],
+  ] as const) {
+    await ln.features.create({ name, dtype });
+  }
+  await ln.schemas.create({ name: "counts", features: ["gene", "count", "sample"] });
   await put(
     "raw/counts.csv",
     'gene,count,sample\nCD3E,12,s1\nCD19,7,s1\n"MS4A1, B",3,s2\n',
     "raw counts",
+    "counts",
   );
   await put("raw/samples.tsv", "sample\tdonor\tage\ns1\td1\t34\ns2\td2\t51\n");
   await put("images/umap.png", png(), "a UMAP picture");

@@ -112,6 +112,8 @@ export interface Annotation {
   ulabels: string[];
   projects: string[];
   records: string[];
+  /** The schema of each slot the artifact was validated against, when it was. */
+  schemas?: { slot: string | null; uid: string; name: string | null }[];
 }
 
 export interface LineageNode {

@@ -149,6 +149,24 @@ function ArtifactBody(props: {
         <Annotations annotation={annotation} writer={writer} base={base} act={act} />
       </section>
 
+      <section aria-labelledby="schema">
+        <h2 id="schema">Validated against</h2>
+        {annotation.schemas?.length ? (
+          <ul>
+            {annotation.schemas.map((s) => (
+              <li key={`${s.slot}:${s.uid}`}>
+                <Link href={`${place.ui}/schemas/${encodeURIComponent(s.name ?? s.uid)}`}>
+                  {s.name ?? s.uid}
+                </Link>
+                {s.slot && s.slot !== "columns" && <span class="muted"> (slot {s.slot})</span>}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="muted">No schema.</p>
+        )}
+      </section>
+
       <section aria-labelledby="preview">
         <h2 id="preview">Preview</h2>
         <Preview artifact={a} url={`${base}/download`} />
