@@ -122,7 +122,7 @@ export async function hubServe(
   opts: Json & { dir?: string; port: string; host: string; storageAllow?: string },
 ) {
   const { parsePort, listenOn, stopOnSignals } = await import("./serve.js");
-  const { builtWebUi } = await import("../../functions/api/web.js");
+  const { builtWebUi, storageOrigins } = await import("../../functions/api/web.js");
   const { sessionKeys } = await import("../../functions/api/session.js");
   const { randomBytes } = await import("node:crypto");
   const port = parsePort(opts.port);
@@ -134,6 +134,9 @@ export async function hubServe(
   const storage = await serveStorage(opts.dir, opts.storageAllow);
   const { StoragePolicy } = await import("../../core/hub/storage-policy.js");
   const areas = new StoragePolicy(storage).describe();
+  const s3Areas = [...(storage.default ? [storage.default] : []), ...(storage.allow ?? [])].filter(
+    (a) => a.root.startsWith("s3://"),
+  );
   const opened = await openHubDatabase(opts.dir);
   // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
   let provisioner: Parameters<typeof composeHubApp>[1]["provisioner"];
@@ -149,6 +152,11 @@ export async function hubServe(
     trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
     ...(typeof __VERSION__ === "string" ? { version: __VERSION__ } : {}),
     web: builtWebUi(),
+    // browsers upload straight to the instances' object storage: its endpoints, or AWS
+    storageOrigins: storageOrigins(
+      s3Areas.map((a) => a.endpoint),
+      s3Areas.some((a) => !a.endpoint),
+    ),
     // browser sessions: LAMIN_SESSION_SECRET keeps them across restarts (and several servers)
     sessionKeys: sessionKeys(process.env.LAMIN_SESSION_SECRET || randomBytes(32)),
   });

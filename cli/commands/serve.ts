@@ -13,7 +13,7 @@ import { registerServer, resolveInstanceSettings, unregisterServer } from "../..
 import { openInstance } from "../../core/setup.js";
 import { createApp } from "../../functions/api/app.js";
 import { OneTimeCodes, sessionKeys } from "../../functions/api/session.js";
-import { builtWebUi } from "../../functions/api/web.js";
+import { builtWebUi, storageOrigins } from "../../functions/api/web.js";
 import { note, say } from "../output.js";
 
 declare const __VERSION__: string;
@@ -74,12 +74,15 @@ export async function startApi(
   const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
   const digest = hashToken(token);
   const codes = new OneTimeCodes();
+  // object storage takes the browser's uploads itself: the UI's pages may connect to it
+  const probe = await instance.storage.presignPut?.(".lamindb/ui-probe", 60);
   const app = createApp({
     instance: () => instance,
     authorize: (given) => given !== undefined && tokenMatches(given, digest),
     version: typeof __VERSION__ === "string" ? __VERSION__ : undefined,
     health: { instance: instance.settings.uid },
     web: builtWebUi(),
+    storageOrigins: storageOrigins([probe], false),
     // sessions of this process only: a restart signs browsers out
     session: { keys: sessionKeys(randomBytes(32)), codes },
   });

@@ -60,6 +60,8 @@ export interface ApiOptions {
   basePath?: string | ((c: Context) => string);
   /** The built web UI to serve at /ui (see web.ts); absent: no UI. */
   web?: WebFiles | undefined;
+  /** Origins the UI's pages may upload to (presigned PUTs to object storage; web.ts). */
+  storageOrigins?: readonly string[] | undefined;
   /**
    * Browser sessions (session.ts): the sign-in credential sealed in a cookie, accepted like the
    * bearer header; `codes` are one-time sign-in links. Absent: bearer tokens only.
@@ -75,7 +77,9 @@ export function createApp(opts: ApiOptions) {
     health: opts.health,
   });
 
-  if (opts.web) app.use("*", webUi(opts.web));
+  if (opts.web) {
+    app.use("*", webUi(opts.web, { storageOrigins: opts.storageOrigins ?? [] }));
+  }
   const session = opts.session;
   app.post("/session", (c) =>
     signIn(

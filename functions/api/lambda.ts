@@ -14,7 +14,7 @@ import { tokenMatches } from "../../core/auth.js";
 import { instanceFromEnvironment, requiredEnv } from "../shared/environment.js";
 import { createApp } from "./app.js";
 import { sessionKeys } from "./session.js";
-import { builtWebUi } from "./web.js";
+import { builtWebUi, storageOrigins } from "./web.js";
 
 let app: ReturnType<typeof handle> | undefined;
 
@@ -28,6 +28,10 @@ export function handler(event: LambdaEvent, context: LambdaContext) {
         token !== undefined &&
         tokenMatches(token, requiredEnv("LAMIN_API_TOKEN_SHA256", "the API")),
       web: builtWebUi(),
+      storageOrigins: storageOrigins(
+        [process.env.LAMIN_STORAGE_ENDPOINT],
+        !process.env.LAMIN_STORAGE_ENDPOINT,
+      ),
       ...(process.env.LAMIN_SESSION_SECRET
         ? { session: { keys: sessionKeys(process.env.LAMIN_SESSION_SECRET) } }
         : {}),

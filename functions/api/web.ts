@@ -16,19 +16,47 @@ import { problem, problemResponse } from "./problem.js";
 
 export const UI_PREFIX = "/ui";
 
-/** The content security policy of the UI's pages. */
-export const PAGE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  // previews of images are blob: URLs of bytes fetched through the API
-  "img-src 'self' blob: data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-].join("; ");
+/**
+ * The content security policy of the UI's pages. `storage`: origins of object storage the
+ * browser sends uploads to (presigned PUTs), which `connect-src` must name.
+ */
+export function pageCsp(storage: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // previews of images are blob: URLs of bytes fetched through the API
+    "img-src 'self' blob: data:",
+    `connect-src ${["'self'", ...storage].join(" ")}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+  ].join("; ");
+}
+
+/** Presigned URLs of AWS S3 (virtual-hosted and path style, every region). */
+export const AWS_S3_SOURCE = "https://*.amazonaws.com";
+
+/**
+ * Where browsers upload to, as CSP sources: the origins of the S3-compatible endpoints given,
+ * and AWS S3 itself when some storage is on AWS (no endpoint of its own).
+ */
+export function storageOrigins(endpoints: readonly (string | undefined)[], aws: boolean): string[] {
+  const sources = endpoints.map(originSource).filter((s): s is string => s !== undefined);
+  return [...new Set([...sources, ...(aws ? [AWS_S3_SOURCE] : [])])];
+}
+
+/** A CSP source for the origin of a URL (http(s) only), or undefined. */
+export function originSource(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -101,7 +129,11 @@ const ASSET = /^\/ui\/assets\/([A-Za-z0-9._-]+)$/;
  * Answers the UI's paths (GET and HEAD) before any authentication; everything else goes on. `/`
  * sends a browser to the UI. Without a built UI, its paths answer a problem that says so.
  */
-export function webUi(files: WebFiles | undefined): MiddlewareHandler {
+export function webUi(
+  files: WebFiles | undefined,
+  opts: { storageOrigins?: readonly string[] } = {},
+): MiddlewareHandler {
+  const csp = pageCsp(opts.storageOrigins);
   return async (c, next) => {
     const path = c.req.path;
     if ((c.req.method !== "GET" && c.req.method !== "HEAD") || !(path === "/" || PAGE.test(path))) {
@@ -121,19 +153,19 @@ export function webUi(files: WebFiles | undefined): MiddlewareHandler {
       if (!bytes || asset === undefined) {
         return problemResponse(c, problem("not-found", "no such asset of the web UI"));
       }
-      return send(c, bytes, asset, "public, max-age=31536000, immutable");
+      return send(c, bytes, asset, "public, max-age=31536000, immutable", csp);
     }
     // a top-level file of the build (favicon, robots.txt), else the page
     const top = /^\/ui\/([A-Za-z0-9._-]+\.(?:svg|ico|png|txt))$/.exec(path)?.[1];
     const file = top !== undefined ? files.read(top) : undefined;
-    if (top !== undefined && file) return send(c, file, top, "no-cache");
+    if (top !== undefined && file) return send(c, file, top, "no-cache", csp);
     const index = files.read("index.html");
     if (!index) return problemResponse(c, problem("not-found", "the web UI is not built here"));
-    return send(c, index, "index.html", "no-cache");
+    return send(c, index, "index.html", "no-cache", csp);
   };
 }
 
-function send(c: Context, bytes: Uint8Array, name: string, cache: string): Response {
+function send(c: Context, bytes: Uint8Array, name: string, cache: string, csp: string): Response {
   const ext = /\.[a-z0-9]+$/i.exec(name)?.[0]?.toLowerCase() ?? "";
   const headers: Record<string, string> = {
     "content-type": TYPES[ext] ?? "application/octet-stream",
@@ -141,7 +173,7 @@ function send(c: Context, bytes: Uint8Array, name: string, cache: string): Respo
     "x-content-type-options": "nosniff",
   };
   if (ext === ".html") {
-    headers["content-security-policy"] = PAGE_CSP;
+    headers["content-security-policy"] = csp;
     headers["x-frame-options"] = "DENY";
     headers["referrer-policy"] = "no-referrer";
   }

@@ -57,6 +57,8 @@ export interface HubAppOptions {
   trustedProxies?: number;
   /** The built web UI (api/web.ts): the list of instances at /ui, each one's views below it. */
   web?: WebFiles | undefined;
+  /** Origins the UI's pages may upload to (the instances' object storage; api/web.ts). */
+  storageOrigins?: readonly string[] | undefined;
   /** Browser sessions: an API key sealed in a cookie (api/session.ts). Absent: keys only. */
   sessionKeys?: SessionKeys | undefined;
 }
@@ -323,7 +325,7 @@ export function createHubApp(opts: HubAppOptions) {
 
   // before anything else: a path read one way here and another way behind is refused
   app.use("*", refuseAmbiguousPaths());
-  if (opts.web) app.use("*", webUi(opts.web));
+  if (opts.web) app.use("*", webUi(opts.web, { storageOrigins: opts.storageOrigins ?? [] }));
   const authenticate = async (c: Context, key: string | undefined) =>
     key
       ? await hub.authenticate(key, await clientAddress(c, trustedProxies))

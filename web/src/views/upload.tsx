@@ -41,6 +41,8 @@ export function UploadZone({ onUploaded }: { onUploaded: () => void }) {
               body: file,
               credentials: "omit",
             });
+            // read the (empty) answer to its end: an unread one is cut off and counted as failed
+            await put.arrayBuffer();
             if (!put.ok) throw new Error(`storage refused the upload (${put.status})`);
           } else {
             await request(ticket.upload.url, { method: "PUT", body: file });
