@@ -34,6 +34,7 @@ try {
     ["transform", `/ui/registries/transforms/${uids.transform}`, "Source code"],
     ["collection", `/ui/registries/collections/${uids.collection}`, "Members"],
     ["features", "/ui/registries/features", "Features"],
+    ["modules", "/ui/modules?registry=bionty.CellType&q=t+cell", "Modules"],
   ];
   for (const [name, path, heading] of shots) {
     await page.goto(`${api.url}${path}`);

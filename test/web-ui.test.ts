@@ -269,6 +269,11 @@ describe("web UI in Chromium (lamin serve)", () => {
     await page.getByRole("heading", { name: "Outputs" }).waitFor();
     expect(page.url()).toContain(`/ui/registries/runs/${data.uids.run}`);
     await page.getByRole("link", { name: "processed/table.parquet" }).waitFor();
+    // its input, through the lineage of its output
+    await page
+      .getByRole("region", { name: "Inputs" })
+      .getByRole("link", { name: "raw/counts.csv" })
+      .waitFor();
     await page.getByRole("link", { name: data.uids.transform as string }).click();
     await page.getByRole("heading", { name: "Source code" }).waitFor();
     expect(await page.locator("pre code").textContent()).toContain("turns counts into a table");
@@ -276,6 +281,16 @@ describe("web UI in Chromium (lamin serve)", () => {
     await page.goto(`${api.url}/ui/artifacts/${uid("processed/table.parquet")}`);
     await page.locator(`g.node.artifact[data-id="${uid("raw/counts.csv")}"]`).click();
     await page.getByRole("heading", { name: "raw/counts.csv" }).waitFor();
+  });
+
+  it("searches an enabled module's registry (bionty)", async () => {
+    await open("/ui/modules");
+    await page.getByText("enabled", { exact: true }).waitFor();
+    await page.getByLabel("Registry").selectOption("bionty.CellType");
+    await page.getByLabel("Search", { exact: true }).fill("t cell");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("cell", { name: "T cell", exact: true }).waitFor();
+    expect(page.url()).toContain("registry=bionty.CellType");
   });
 
   it("downloads an artifact's bytes as a file", async () => {

@@ -77,7 +77,7 @@ export async function watchedPage(
     if (status && isExpected(url, Number(status))) return;
     problems.push(`console: ${m.text()} (${url})`);
   });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}\n${e.stack ?? ""}`));
   page.on("requestfailed", (r) => {
     // a navigation that became a download is not a failure
     if (r.failure()?.errorText === "net::ERR_ABORTED" && r.isNavigationRequest()) return;

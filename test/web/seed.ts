@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { Instance } from "../../core/instance.js";
+import { enableModules } from "../../core/modules/index.js";
 
 export interface Seeded {
   uids: Record<string, string>;
@@ -175,5 +176,6 @@ export async function seed(ln: Instance, work: string): Promise<Seeded> {
     artifacts: [uids["raw/counts.csv"] as string, uids["raw/samples.tsv"] as string],
   });
   uids.collection = record.uid;
+  await enableModules(ln, ["bionty"]);
   return { uids, parquet: parquetBytes };
 }

@@ -11,6 +11,7 @@ import { ArtifactPage } from "./views/artifact";
 import { ArtifactsView } from "./views/artifacts";
 import { ErrorNote, Loading } from "./views/common";
 import { InstancesView } from "./views/instances";
+import { ModulesView } from "./views/modules";
 import { Overview } from "./views/overview";
 import { RecordView, RegistryView } from "./views/registries";
 import { SchemasView, SchemaView } from "./views/schemas";
@@ -123,6 +124,7 @@ function Route({ rest }: { rest: string }) {
   if (section === "trash") return <ArtifactsView trash={true} />;
   if (section === "schemas" && id) return <SchemaView ref_={parts.slice(1).join("/")} />;
   if (section === "schemas") return <SchemasView />;
+  if (section === "modules") return <ModulesView />;
   if (section === "registries" && id && parts[2]) return <RecordView plural={id} uid={parts[2]} />;
   if (section === "registries" && id) return <RegistryView plural={id} />;
   return (
@@ -143,6 +145,7 @@ const SECTIONS: [string, string][] = [
   ["registries/records", "Records"],
   ["registries/projects", "Projects"],
   ["schemas", "Schemas"],
+  ["modules", "Modules"],
   ["trash", "Trash"],
 ];
 

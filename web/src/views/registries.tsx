@@ -4,7 +4,15 @@
  * registries have besides (a transform's source code, a run's parameters and outputs, a
  * collection's members).
  */
-import { type Annotation, type Artifact, getJson, type Page, type RegistryInfo } from "../api";
+import {
+  type Annotation,
+  type Artifact,
+  getJson,
+  type LineageGraph,
+  type LineageNode,
+  type Page,
+  type RegistryInfo,
+} from "../api";
 import { bytes, text, when } from "../format";
 import { Link, navigate, useLocation } from "../nav";
 import { usePlace } from "../place";
@@ -207,7 +215,20 @@ function RunExtras({ run }: { run: Row }) {
       }),
       getJson<Annotation>(`${place.api}/runs/${run.uid}/features`),
     ]);
-    return { outputs: outputs.items, annotation };
+    // a run's inputs, from the lineage of one of its outputs (one run deep, upstream); the
+    // API has no list of a run's inputs of its own
+    const made = outputs.items.find((a) => a.kind !== "__lamindb_run__");
+    const graph = made
+      ? await getJson<LineageGraph>(`${place.api}/artifacts/${made.uid}/lineage`, {
+          direction: "upstream",
+          depth: 1,
+        })
+      : undefined;
+    const inputs = graph?.edges
+      .filter((e) => e.kind === "input" && e.to === run.uid)
+      .map((e) => graph.nodes.find((n) => n.id === e.from) as LineageNode)
+      .filter(Boolean);
+    return { outputs: outputs.items, annotation, inputs };
   }, [place.api, run.uid]);
   return (
     <>
@@ -222,7 +243,7 @@ function RunExtras({ run }: { run: Row }) {
         )}
       </section>
       <Show loaded={loaded}>
-        {({ outputs, annotation }) => (
+        {({ outputs, annotation, inputs }) => (
           <>
             <section aria-labelledby="run-features">
               <h2 id="run-features">Features</h2>
@@ -232,6 +253,27 @@ function RunExtras({ run }: { run: Row }) {
                 <pre>
                   <code>{JSON.stringify(annotation.features, null, 2)}</code>
                 </pre>
+              )}
+            </section>
+            <section aria-labelledby="inputs">
+              <h2 id="inputs">Inputs</h2>
+              {inputs === undefined ? (
+                <p class="muted">Shown through the lineage of its outputs: it has none.</p>
+              ) : inputs.length === 0 ? (
+                <p class="muted">None.</p>
+              ) : (
+                <ul>
+                  {inputs.map((n) => (
+                    <li key={n.id}>
+                      <Link
+                        href={`${place.ui}/${n.type === "artifact" ? "artifacts" : "registries/collections"}/${n.id}`}
+                      >
+                        {n.label}
+                      </Link>{" "}
+                      <span class="muted">{n.type}</span>
+                    </li>
+                  ))}
+                </ul>
               )}
             </section>
             <section aria-labelledby="outputs">
