@@ -78,9 +78,19 @@ export async function watchedPage(
     problems.push(`console: ${m.text()} (${url})`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}\n${e.stack ?? ""}`));
+  // requests in flight when the page leaves (the test navigates) are aborted by the browser:
+  // not a failure of the page. Requests are numbered to tell them.
+  const order = new WeakMap<object, number>();
+  let sent = 0;
+  let leftAt = 0;
+  page.on("request", (r) => {
+    order.set(r, ++sent);
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) leftAt = sent;
+  });
   page.on("requestfailed", (r) => {
-    // a navigation that became a download is not a failure
-    if (r.failure()?.errorText === "net::ERR_ABORTED" && r.isNavigationRequest()) return;
+    const aborted = r.failure()?.errorText === "net::ERR_ABORTED";
+    // a navigation that became a download, or a request of a page that was left
+    if (aborted && (r.isNavigationRequest() || (order.get(r) ?? 0) < leftAt)) return;
     problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on("response", (r) => {

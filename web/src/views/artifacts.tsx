@@ -30,16 +30,26 @@ const FILTERS: {
   { name: "project", label: "Project", lookup: "projects__name", placeholder: "atlas" },
 ];
 
-type SortKey = "key" | "description" | "suffix" | "size" | "version" | "created_by" | "created_at";
-const COLUMNS: [SortKey, string][] = [
-  ["key", "Key"],
-  ["description", "Description"],
-  ["suffix", "Suffix"],
-  ["size", "Size"],
-  ["version", "Version"],
-  ["created_by", "Created by"],
-  ["created_at", "Created at"],
+/** Columns; those with an ordering of the API sort the whole table (keyset pages follow it). */
+const COLUMNS: { field: string; label: string; sortable: boolean }[] = [
+  { field: "key", label: "Key", sortable: true },
+  { field: "description", label: "Description", sortable: true },
+  { field: "suffix", label: "Suffix", sortable: true },
+  { field: "size", label: "Size", sortable: true },
+  { field: "version", label: "Version", sortable: false },
+  { field: "created_by", label: "Created by", sortable: false },
+  { field: "created_at", label: "Created at", sortable: true },
 ];
+const SORTABLE = new Set(COLUMNS.filter((c) => c.sortable).map((c) => c.field));
+
+/** The ordering of the page's `sort` parameter (`size`, `-size`, ...); newest first by default. */
+function ordering(params: URLSearchParams): { field: string; desc: boolean } {
+  const sort = params.get("sort") ?? "-created_at";
+  const field = sort.replace(/^-/, "");
+  return SORTABLE.has(field)
+    ? { field, desc: sort.startsWith("-") }
+    : { field: "created_at", desc: true };
+}
 
 /** The API query of the page's parameters. */
 function apiQuery(params: URLSearchParams, trash: boolean): Query {
@@ -47,7 +57,7 @@ function apiQuery(params: URLSearchParams, trash: boolean): Query {
   const query: Query = {
     // `size`: a page size other than 50 (1 to 200), for a shared link
     limit: Number.isInteger(size) && size >= 1 && size <= 200 ? size : PAGE_SIZE,
-    order_by: params.get("order") === "asc" ? "created_at" : "-created_at",
+    order_by: `${ordering(params).desc ? "-" : ""}${ordering(params).field}`,
   };
   for (const f of FILTERS) {
     let v = params.get(f.name)?.trim();
@@ -82,7 +92,6 @@ export function ArtifactsView({ trash }: { trash: boolean }) {
   );
   // cursors of the pages before this one, for "previous"
   const [back, setBack] = useState<string[]>([]);
-  const [sort, setSort] = useState<{ key: SortKey; desc: boolean } | undefined>();
 
   const go = (changes: Record<string, string | undefined>, keepPages = false) => {
     const next = new URLSearchParams(params);
@@ -108,25 +117,11 @@ export function ArtifactsView({ trash }: { trash: boolean }) {
     go(changes);
   };
 
-  const createdOrder = params.get("order") === "asc" ? "ascending" : "descending";
-  const sortBy = (k: SortKey) => {
-    if (k === "created_at") {
-      setSort(undefined);
-      go({ order: params.get("order") === "asc" ? undefined : "asc" });
-      return;
-    }
-    setSort((s) => (s?.key === k ? { key: k, desc: !s.desc } : { key: k, desc: false }));
-  };
-  const sorted = (items: Artifact[]) => {
-    if (!sort) return items;
-    const value = (a: Artifact) => a[sort.key] ?? "";
-    return [...items].sort((a, b) => {
-      const [x, y] = [value(a), value(b)];
-      const c =
-        typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
-      return sort.desc ? -c : c;
-    });
-  };
+  const order = ordering(params);
+  // a new ordering starts at its first page, ascending (a second click: descending)
+  const sortBy = (field: string) =>
+    go({ sort: order.field === field && !order.desc ? `-${field}` : field });
+  const label = COLUMNS.find((c) => c.field === order.field)?.label.toLowerCase();
 
   return (
     <section class="with-filters">
@@ -180,38 +175,40 @@ export function ArtifactsView({ trash }: { trash: boolean }) {
                 <caption id="table-note" class="muted">
                   {page.items.length === 0
                     ? "No artifacts match."
-                    : `${page.items.length} artifacts on this page, newest ${createdOrder === "descending" ? "first" : "last"}${
-                        sort ? `; sorted by ${sort.key} within this page` : ""
-                      }.`}
+                    : `${page.items.length} artifacts on this page, by ${label}, ${order.desc ? "descending" : "ascending"}.`}
                 </caption>
                 <thead>
                   <tr>
-                    {COLUMNS.map(([k, label]) => {
+                    {COLUMNS.map((c) => {
                       const dir =
-                        k === "created_at"
-                          ? sort
-                            ? undefined
-                            : createdOrder
-                          : sort?.key === k
-                            ? sort.desc
-                              ? "descending"
-                              : "ascending"
-                            : undefined;
+                        order.field === c.field
+                          ? order.desc
+                            ? "descending"
+                            : "ascending"
+                          : undefined;
                       return (
-                        <th key={k} scope="col" aria-sort={dir ?? "none"}>
-                          <button type="button" class="sort" onClick={() => sortBy(k)}>
-                            {label}
-                            <span aria-hidden="true">
-                              {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
-                            </span>
-                          </button>
+                        <th
+                          key={c.field}
+                          scope="col"
+                          aria-sort={c.sortable ? (dir ?? "none") : undefined}
+                        >
+                          {c.sortable ? (
+                            <button type="button" class="sort" onClick={() => sortBy(c.field)}>
+                              {c.label}
+                              <span aria-hidden="true">
+                                {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
+                              </span>
+                            </button>
+                          ) : (
+                            c.label
+                          )}
                         </th>
                       );
                     })}
                   </tr>
                 </thead>
                 <tbody>
-                  {sorted(page.items).map((a) => (
+                  {page.items.map((a) => (
                     <tr key={a.uid}>
                       <td>
                         <Link href={`${place.ui}/artifacts/${a.uid}`}>{a.key ?? a.uid}</Link>

@@ -26,22 +26,32 @@ export type Loaded<T> =
   | { state: "done"; value: T }
   | { state: "error"; error: unknown };
 
-/** The result of `load`, run again when `deps` change; `reload` runs it again. */
+/**
+ * The result of `load`, run again when `deps` change; `reload` runs it again (showing the
+ * current value meanwhile). A value loaded for other `deps` is never returned, not even for the
+ * one render between a change and its effect.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loaded<T>, () => void] {
-  const [result, setResult] = useState<Loaded<T>>({ state: "loading" });
+  const key = JSON.stringify(deps);
+  const [result, setResult] = useState<{ key: string; loaded: Loaded<T> }>({
+    key,
+    loaded: { state: "loading" },
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
-    setResult((r) => (r.state === "done" && tick > 0 ? r : { state: "loading" }));
+    setResult((r) =>
+      r.key === key && r.loaded.state === "done" ? r : { key, loaded: { state: "loading" } },
+    );
     load().then(
-      (value) => live && setResult({ state: "done", value }),
-      (error) => live && setResult({ state: "error", error }),
+      (value) => live && setResult({ key, loaded: { state: "done", value } }),
+      (error) => live && setResult({ key, loaded: { state: "error", error } }),
     );
     return () => {
       live = false;
     };
-  }, [...deps, tick]);
-  return [result, () => setTick((t) => t + 1)];
+  }, [key, tick]);
+  return [result.key === key ? result.loaded : { state: "loading" }, () => setTick((t) => t + 1)];
 }
 
 /** Shows loading and errors; renders `children` with the value. */

@@ -71,23 +71,31 @@ type Shown =
   | { kind: "none"; note: string };
 
 export function Preview({ artifact, url }: { artifact: Artifact; url: string }) {
-  const [shown, setShown] = useState<Shown | { kind: "error"; error: unknown }>();
+  // what is shown, and for which artifact: never another artifact's, not even for one render
+  const [state, setState] = useState<{
+    uid: string;
+    shown?: Shown | { kind: "error"; error: unknown };
+  }>({
+    uid: artifact.uid,
+  });
   useEffect(() => {
     let live = true;
     let objectUrl: string | undefined;
-    setShown(undefined);
+    setState({ uid: artifact.uid });
     load(artifact, url).then(
       (s) => {
         if (s.kind === "image") objectUrl = s.url;
-        if (live) setShown(s);
+        if (live) setState({ uid: artifact.uid, shown: s });
+        else if (objectUrl) URL.revokeObjectURL(objectUrl);
       },
-      (error) => live && setShown({ kind: "error", error }),
+      (error) => live && setState({ uid: artifact.uid, shown: { kind: "error", error } }),
     );
     return () => {
       live = false;
       if (objectUrl) URL.revokeObjectURL(objectUrl);
     };
   }, [artifact.uid, url]);
+  const shown = state.uid === artifact.uid ? state.shown : undefined;
   if (!shown) return <Loading what="Loading the preview" />;
   switch (shown.kind) {
     case "error":
