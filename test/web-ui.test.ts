@@ -84,7 +84,11 @@ describe("web UI in Chromium (lamin serve)", () => {
     page.on("request", (r) => urls.push(r.url()));
     await signInWithToken(page);
     const [cookie] = await w.context.cookies();
-    expect(cookie).toMatchObject({ name: "lamin_session", httpOnly: true, sameSite: "Strict" });
+    expect(cookie).toMatchObject({
+      name: `lamin_session_${new URL(api.url).port}`,
+      httpOnly: true,
+      sameSite: "Strict",
+    });
     expect(cookie?.value).not.toContain(api.token);
     expect(urls.filter((u) => u.includes(api.token))).toEqual([]);
     expect(await page.evaluate(() => document.cookie)).toBe("");

@@ -17,6 +17,16 @@ import { bearerToken } from "../../core/auth.js";
 import { problem, problemResponse } from "./problem.js";
 
 export const SESSION_COOKIE = "lamin_session";
+
+/**
+ * The session cookie's name at this server: browsers keep cookies per host, not per port, so
+ * servers on one host (two `lamin serve`, a hub) each name theirs by port and do not sign each
+ * other out. (Any server on the host still receives them all: see docs on sessions.)
+ */
+export function sessionCookieName(c: Context): string {
+  const port = new URL(c.req.url).port;
+  return port ? `${SESSION_COOKIE}_${port}` : SESSION_COOKIE;
+}
 /** The header the UI sends with every request; required for cookie-authenticated writes. */
 export const CSRF_HEADER = "x-lamin-csrf";
 /** How long a session lasts. */
@@ -77,7 +87,7 @@ export function requestCredential(
   if (c.req.header("authorization") !== undefined || !keys) {
     return { credential: fromHeader, viaCookie: false };
   }
-  const cookie = getCookie(c, SESSION_COOKIE);
+  const cookie = getCookie(c, sessionCookieName(c));
   const credential = cookie ? keys.open(cookie) : undefined;
   if (credential === undefined) return { credential: undefined, viaCookie: false };
   if (!SAFE_METHODS.has(c.req.method)) {
@@ -143,7 +153,7 @@ export async function signIn(
         ),
       );
     }
-    setCookie(c, SESSION_COOKIE, keys.seal(credential), cookieOptions(c, SESSION_SECONDS));
+    setCookie(c, sessionCookieName(c), keys.seal(credential), cookieOptions(c, SESSION_SECONDS));
     return c.json({ ok: true });
   }
   const token = typeof body?.token === "string" ? body.token.trim() : "";
@@ -155,7 +165,7 @@ export async function signIn(
   }
   const refused = await check(token);
   if (refused) return refused;
-  setCookie(c, SESSION_COOKIE, keys.seal(token), cookieOptions(c, SESSION_SECONDS));
+  setCookie(c, sessionCookieName(c), keys.seal(token), cookieOptions(c, SESSION_SECONDS));
   return c.json({ ok: true });
 }
 
@@ -178,7 +188,7 @@ export async function sessionState(
 export function signOut(c: Context): Response {
   const refusal = crossSiteRefusal(c);
   if (refusal) return refusal;
-  setCookie(c, SESSION_COOKIE, "", cookieOptions(c, 0));
+  setCookie(c, sessionCookieName(c), "", cookieOptions(c, 0));
   return c.body(null, 204);
 }
 

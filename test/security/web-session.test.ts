@@ -61,6 +61,7 @@ describe("web UI sessions and pages", () => {
   };
   const cookieOf = (res: Response) =>
     /lamin_session=([^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
+  // (ORIGIN has no port: the cookie's name is the plain one; with a port it names the port)
 
   beforeAll(async () => {
     t = await createInstance("pglite");
@@ -109,6 +110,26 @@ describe("web UI sessions and pages", () => {
     expect(await me.json()).toMatchObject({ service: "instance", signed_in: true });
     const list = await call("/artifacts", { cookie });
     expect(list.status).toBe(200);
+  });
+
+  it("names the cookie by the server's port: servers on one host keep their own sessions", async () => {
+    const res = await app.request("http://127.0.0.1:8123/session", {
+      method: "POST",
+      headers: { "content-type": "application/json", [CSRF_HEADER]: "1" },
+      body: JSON.stringify({ token: TOKEN }),
+    });
+    const set = res.headers.get("set-cookie") ?? "";
+    expect(set).toMatch(/^lamin_session_8123=/);
+    const cookie = /^lamin_session_8123=([^;]*)/.exec(set)?.[1];
+    const mine = await app.request("http://127.0.0.1:8123/artifacts", {
+      headers: { cookie: `lamin_session_8123=${cookie}` },
+    });
+    expect(mine.status).toBe(200);
+    // the cookie of the server on another port is not this server's session
+    const other = await app.request("http://127.0.0.1:8124/artifacts", {
+      headers: { cookie: `lamin_session_8123=${cookie}` },
+    });
+    expect(other.status).toBe(401);
   });
 
   it("marks the cookie Secure over HTTPS", async () => {
