@@ -311,6 +311,8 @@ describe("web UI in Chromium (lamin serve)", () => {
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByRole("cell", { name: "T cell", exact: true }).waitFor();
     expect(page.url()).toContain("registry=bionty.CellType");
+    // the form shows the search it answers
+    expect(await page.getByLabel("Registry").inputValue()).toBe("bionty.CellType");
   });
 
   it("downloads an artifact's bytes as a file", async () => {

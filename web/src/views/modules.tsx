@@ -75,13 +75,10 @@ export function ModulesView() {
                   }}
                 >
                   <label for="module-registry">Registry</label>
-                  <select
-                    id="module-registry"
-                    name="registry"
-                    defaultValue={registry || registries[0]}
-                  >
+                  <select id="module-registry" name="registry">
                     {registries.map((r) => (
-                      <option key={r} value={r}>
+                      // (a select's defaultValue is not Preact's: the option says it)
+                      <option key={r} value={r} selected={r === (registry || registries[0])}>
                         {r}
                       </option>
                     ))}
