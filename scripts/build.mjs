@@ -1,6 +1,7 @@
 // Build dist/: the SDK (dist/index.js: our code, dependencies left to the user's node_modules),
 // the CLI (dist/cli/: our code and its pure-JS dependencies in one place, so a short command
-// spends no time resolving modules), and type declarations for the SDK. Runs on `npm install`
+// spends no time resolving modules), type declarations for the SDK, and the web UI (dist/web/,
+// built by Vite from web/). Runs on `npm install`
 // (prepare) and before `npm test`.
 //
 // A build whose inputs (sources, configs, lockfile, this script) hash to the stamp left by the
@@ -15,6 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { FIRST_LOAD_BUDGET, firstLoadJs } from "./web-size.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist");
@@ -37,7 +39,7 @@ function inputsHash() {
       else if (e.isFile()) add(path);
     }
   };
-  for (const dir of ["cli", "core", "functions", "sdk"]) walk(dir);
+  for (const dir of ["cli", "core", "functions", "sdk", "web"]) walk(dir);
   for (const file of [
     "package.json",
     "package-lock.json",
@@ -61,7 +63,7 @@ function isRunning(pid) {
 }
 
 const hash = inputsHash();
-const outputs = ["cli/cli.js", "index.js", "types/sdk/index.d.ts", STAMP];
+const outputs = ["cli/cli.js", "index.js", "types/sdk/index.d.ts", "web/index.html", STAMP];
 if (
   !force &&
   outputs.every((f) => existsSync(join(dist, f))) &&
@@ -127,7 +129,20 @@ try {
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
     }),
+    // the web UI (web/, Vite): hashed files in dist/web/, served at /ui/ by the servers
+    import("vite").then(({ build: vite }) =>
+      vite({
+        configFile: join(root, "web", "vite.config.ts"),
+        build: { outDir: join(out, "web"), emptyOutDir: true },
+        logLevel: "warn",
+      }),
+    ),
   ]);
+  const web = firstLoadJs(join(out, "web"));
+  console.log(
+    `web UI: first load ${(web.gzip / 1024).toFixed(1)} KiB of JS gzipped (budget ${FIRST_LOAD_BUDGET / 1024} KiB)`,
+  );
+  if (web.gzip > FIRST_LOAD_BUDGET) throw new Error("the web UI's first load is over its budget");
   writeFileSync(join(out, STAMP), `${hash}\n`);
   const old = join(root, `dist.old-${process.pid}`);
   if (existsSync(dist)) renameSync(dist, old);

@@ -3,7 +3,7 @@
 // the SQL migrations (`migrations/`): the folder is what a deploy ships. Everything is
 // bundled except `@aws-sdk/*`, which the Lambda Node.js runtime provides.
 // Used by `node scripts/bundle.mjs`, test/bundle.test.ts and bench/api.ts.
-import { cpSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -20,6 +20,9 @@ export const LAMBDA_ENTRIES = {
   /** the scheduled reconcile and its per-instance worker */
   reconcile: "functions/reconcile/lambda.ts",
 };
+
+/** Functions that serve the web UI (api/web.ts). */
+const WEB_FUNCTIONS = new Set(["api", "hub"]);
 
 /**
  * CommonJS dependencies (pg and its helpers) call `require("events")` and the like. In an ESM
@@ -127,6 +130,11 @@ export async function bundleLambda(name, opts = {}) {
     recursive: true,
     filter: (src) => !/_snapshot\.json$/.test(src),
   });
+  // the web UI's built files (dist/web, from `npm run build`) ship beside the functions that
+  // serve it, read from the function's disk: in the package, not in the JS bundle
+  if (WEB_FUNCTIONS.has(name) && existsSync(join(REPO, "dist", "web", "index.html"))) {
+    cpSync(join(REPO, "dist", "web"), join(outdir, "web"), { recursive: true });
+  }
   const metafile = join(outdir, "meta.json");
   writeFileSync(metafile, JSON.stringify(result.metafile));
   const output = Object.values(result.metafile.outputs)[0];

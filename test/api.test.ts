@@ -942,7 +942,8 @@ describe.each(BACKENDS)("HTTP API on %s", (backend) => {
         "limit=0",
         "limit=10001",
         "limit=ten",
-        "order_by=size",
+        // ordered by key, description, size, suffix, created_at, updated_at, id: not by hash
+        "order_by=hash",
         "order_by=created_at%3B%20DROP%20TABLE%20lamindb_artifact",
         "trash=maybe",
         "is_latest=perhaps",

@@ -3,7 +3,8 @@
  * holds no local-only code (PGlite, the CLI, local setup) and loads in a fresh Node process.
  */
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -281,14 +282,29 @@ describe("a deployed stage's bundles (hub API, reconcile)", () => {
         await opened.hub.createAccount("bundler");
         const { key } = await opened.hub.createKey("bundler");
         await opened.close();
-        const [health, mine, anonymous] = await answers(
+        // the web UI ships beside the bundle (web/), not inside it
+        const webDir = join(dirname(bundles.hub?.outfile as string), "web");
+        const index = readFileSync(join(webDir, "index.html"), "utf8");
+        const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(index)?.[1] as string;
+        const [health, mine, anonymous, page, asset] = await answers(
           "hub",
-          [urlEvent("/health"), urlEvent("/instances", key), urlEvent("/instances")],
+          [
+            urlEvent("/health"),
+            urlEvent("/instances", key),
+            urlEvent("/instances"),
+            urlEvent("/instances/bundler/x/ui/artifacts"),
+            urlEvent(script),
+          ],
           { ...links(url), LAMIN_NEON_WS_PROXY: proxy.address },
         );
         expect(health?.statusCode).toBe(200);
         expect([mine?.statusCode, JSON.parse(mine?.body ?? "null")]).toEqual([200, []]);
         expect(anonymous?.statusCode).toBe(401);
+        expect(page?.statusCode).toBe(200);
+        expect(page?.headers["content-security-policy"]).toContain("script-src 'self'");
+        expect(page?.body).toBe(index);
+        expect(asset?.statusCode).toBe(200);
+        expect(asset?.headers["cache-control"]).toContain("immutable");
         expect(proxy.connections()).toBeGreaterThan(0);
       } finally {
         await dropDatabase(url).catch(() => {});

@@ -97,6 +97,8 @@ describe("lamin dev", () => {
       storage_root: "s3://lab/data",
       api_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       token: expect.stringMatching(/^lnt_/),
+      // the web UI, signed in by a one-time code (never the token in the URL)
+      ui_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/ui\/\?code=[\w-]{32}$/),
       access_key_id: expect.stringMatching(/^LDEV[0-9A-F]{16}$/),
       secret_access_key: expect.stringMatching(/^[\w-]{40}$/),
     });

@@ -14,13 +14,14 @@ const work = tempDir();
 let server: ChildProcess;
 let url = "";
 let token = "";
+let uiUrl = "";
 
 beforeAll(async () => {
   const init = await lamin(["init", "--storage", join(work, "data"), "--name", "served", "--json"]);
   expect(init.code, init.stderr).toBe(0);
-  let ready: { url: string; token: string };
+  let ready: { url: string; token: string; ui_url: string };
   ({ child: server, ready } = await startLamin<typeof ready>(["serve", "--port", "0", "--json"]));
-  ({ url, token } = ready);
+  ({ url, token, ui_url: uiUrl } = ready);
 });
 
 afterAll(() => stopChild(server));
@@ -37,6 +38,33 @@ describe("lamin serve", () => {
     const denied = await fetch(`${url}/artifacts`);
     expect(denied.status).toBe(401);
     expect(denied.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  it("serves the built web UI, and signs a browser in once with its one-time link", async () => {
+    const page = await fetch(`${url}/ui/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await page.text();
+    const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string;
+    expect(script).toBeTruthy();
+    const asset = await fetch(`${url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    // the link holds a one-time code, not the token
+    expect(uiUrl).toMatch(new RegExp(`^${url}/ui/\\?code=`));
+    expect(uiUrl).not.toContain(token);
+    const code = new URL(uiUrl).searchParams.get("code");
+    const redeem = () =>
+      fetch(`${url}/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-lamin-csrf": "1" },
+        body: JSON.stringify({ code }),
+      });
+    const first = await redeem();
+    expect(first.status).toBe(200);
+    const cookie = (first.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    expect((await fetch(`${url}/artifacts`, { headers: { cookie } })).status).toBe(200);
+    expect((await redeem()).status).toBe(401);
   });
 
   it("serves other lamin commands of the instance while it holds the database", async () => {

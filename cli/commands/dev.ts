@@ -138,6 +138,7 @@ export async function dev(opts: DevOptions) {
       storage_root: root,
       api_url: api.url,
       token: api.token,
+      ui_url: api.uiUrl,
       access_key_id: credentials.accessKeyId,
       secret_access_key: credentials.secretAccessKey,
     };
@@ -150,6 +151,7 @@ export async function dev(opts: DevOptions) {
   say(`  storage root: ${root}`);
   say(`  API:          ${api.url}  (docs at ${api.url}/docs)`);
   say(`  token:        ${api.token}`);
+  say(`  web UI:       ${api.uiUrl}  (one-time sign-in link)`);
   say(`  data folder:  ${dir}`);
   say("try, in another terminal:");
   say(`  export ${keys}`);

@@ -122,6 +122,9 @@ export async function hubServe(
   opts: Json & { dir?: string; port: string; host: string; storageAllow?: string },
 ) {
   const { parsePort, listenOn, stopOnSignals } = await import("./serve.js");
+  const { builtWebUi, storageOrigins } = await import("../../functions/api/web.js");
+  const { sessionKeys } = await import("../../functions/api/session.js");
+  const { randomBytes } = await import("node:crypto");
   const port = parsePort(opts.port);
   const [{ composeHubApp }, { provisionerFromEnv }] = await Promise.all([
     import("../../functions/hub/compose.js"),
@@ -131,6 +134,9 @@ export async function hubServe(
   const storage = await serveStorage(opts.dir, opts.storageAllow);
   const { StoragePolicy } = await import("../../core/hub/storage-policy.js");
   const areas = new StoragePolicy(storage).describe();
+  const s3Areas = [...(storage.default ? [storage.default] : []), ...(storage.allow ?? [])].filter(
+    (a) => a.root.startsWith("s3://"),
+  );
   const opened = await openHubDatabase(opts.dir);
   // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
   let provisioner: Parameters<typeof composeHubApp>[1]["provisioner"];
@@ -145,6 +151,14 @@ export async function hubServe(
     // behind a reverse proxy, say how many: its x-forwarded-for entries then name the client
     trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
     ...(typeof __VERSION__ === "string" ? { version: __VERSION__ } : {}),
+    web: builtWebUi(),
+    // browsers upload straight to the instances' object storage: its endpoints, or AWS
+    storageOrigins: storageOrigins(
+      s3Areas.map((a) => a.endpoint),
+      s3Areas.some((a) => !a.endpoint),
+    ),
+    // browser sessions: LAMIN_SESSION_SECRET keeps them across restarts (and several servers)
+    sessionKeys: sessionKeys(process.env.LAMIN_SESSION_SECRET || randomBytes(32)),
   });
   let server: Awaited<ReturnType<typeof listenOn>>["server"];
   let url: string;
@@ -160,11 +174,12 @@ export async function hubServe(
     await app.close();
     await opened.close();
   });
-  if (opts.json) process.stdout.write(`${JSON.stringify({ url })}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ url, ui_url: `${url}/ui/` })}\n`);
   else {
     const where = typeof hubDatabase(opts.dir) === "string" ? "Postgres (DATABASE_URL)" : "PGlite";
     say(`hub serving at ${url} (hub database on ${where})`);
     say(`docs:    ${url}/docs`);
+    say(`web UI:  ${url}/ui/  (sign in with an API key)`);
     say("accounts: lamin hub create-account HANDLE; Ctrl-C stops it");
     if (areas.length > 0) say(`storage: instances go inside ${areas.join(", ")}`);
   }

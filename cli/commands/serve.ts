@@ -2,6 +2,7 @@
  * `lamin serve`: the current instance's HTTP API on this machine. While it runs, other `lamin`
  * commands for the instance go through it (it holds the embedded database).
  */
+import { randomBytes } from "node:crypto";
 import { serve as listen } from "@hono/node-server";
 import { generateToken, hashToken, tokenMatches } from "../../core/auth.js";
 import { ValidationError } from "../../core/errors.js";
@@ -11,6 +12,8 @@ import type { Instance } from "../../core/instance.js";
 import { registerServer, resolveInstanceSettings, unregisterServer } from "../../core/settings.js";
 import { openInstance } from "../../core/setup.js";
 import { createApp } from "../../functions/api/app.js";
+import { OneTimeCodes, sessionKeys } from "../../functions/api/session.js";
+import { builtWebUi, storageOrigins } from "../../functions/api/web.js";
 import { note, say } from "../output.js";
 
 declare const __VERSION__: string;
@@ -18,6 +21,8 @@ declare const __VERSION__: string;
 export interface RunningApi {
   url: string;
   token: string;
+  /** The web UI, signed in by a one-time link (never the token in a page's URL). */
+  uiUrl: string;
   /** Stop listening and forget the server (the instance stays open). */
   close(): void;
 }
@@ -68,11 +73,18 @@ export async function startApi(
 ): Promise<RunningApi> {
   const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
   const digest = hashToken(token);
+  const codes = new OneTimeCodes();
+  // object storage takes the browser's uploads itself: the UI's pages may connect to it
+  const probe = await instance.storage.presignPut?.(".lamindb/ui-probe", 60);
   const app = createApp({
     instance: () => instance,
     authorize: (given) => given !== undefined && tokenMatches(given, digest),
     version: typeof __VERSION__ === "string" ? __VERSION__ : undefined,
     health: { instance: instance.settings.uid },
+    web: builtWebUi(),
+    storageOrigins: storageOrigins([probe], false),
+    // sessions of this process only: a restart signs browsers out
+    session: { keys: sessionKeys(randomBytes(32)), codes },
   });
   const { url, server } = await listenOn(app.fetch, opts);
   const name = instance.settings.name;
@@ -81,6 +93,7 @@ export async function startApi(
   return {
     url,
     token,
+    uiUrl: `${url}/ui/?code=${codes.issue(token)}`,
     close() {
       unregisterServer(name);
       server.close();
@@ -148,10 +161,13 @@ export async function serve(opts: {
     await instance.close();
   });
 
-  if (opts.json) process.stdout.write(`${JSON.stringify({ url: api.url, token: api.token })}\n`);
-  else {
+  if (opts.json) {
+    const ready = { url: api.url, token: api.token, ui_url: api.uiUrl };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+  } else {
     say(`serving ${instance.slug} at ${api.url}`);
     say(`token:   ${api.token}`);
+    say(`web UI:  ${api.uiUrl}  (a one-time sign-in link; later, sign in with the token)`);
     say(`docs:    ${api.url}/docs`);
     say("other lamin commands for this instance now go through this server; Ctrl-C stops it");
     if (watcher) {

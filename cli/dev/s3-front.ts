@@ -85,6 +85,7 @@ export async function startS3Front(opts: FrontOptions): Promise<S3Front> {
   // form <bucket>.s3.<domain> would make it read the bucket name from there, unchecked
   const own: Front = { ...opts, upstreamHost: "" };
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    if (answerCors(req, res)) return;
     void handle(req, res, own, false);
   });
   // a client that waits for 100-continue is refused before it sends the body
@@ -117,6 +118,27 @@ export async function startS3Front(opts: FrontOptions): Promise<S3Front> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * CORS as the deployed bucket has it (infra/storage.ts): browsers (the web UI) use presigned
+ * URLs from any origin. A preflight is answered here, unsigned (it carries no credential and
+ * changes nothing); every other request is still checked; answers to a browser's request let it
+ * read them (and the ETag, for multipart). True when the request was a preflight, answered.
+ */
+function answerCors(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.origin === undefined) return false;
+  res.setHeader("access-control-allow-origin", "*");
+  res.setHeader("access-control-expose-headers", "ETag");
+  const method = req.headers["access-control-request-method"];
+  if (req.method !== "OPTIONS" || method === undefined) return false;
+  res.writeHead(204, {
+    "access-control-allow-methods": "GET, PUT, HEAD",
+    "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*",
+    "access-control-max-age": "3600",
+  });
+  res.end();
+  return true;
 }
 
 /** Requests Node cannot parse (headers too large, bad framing) still get S3's XML. */
@@ -178,13 +200,27 @@ async function handle(
       await deleteMany(res, opts, target.bucket as string, spooled);
       return;
     }
-    // the query s3rver sees: the operation's parameters, none of the signature's
-    const query = canonicalQuery(params.filter(([k]) => !/^x-amz-/i.test(k)));
+    // the query s3rver sees: the operation's parameters, none of the signature's; the
+    // response-* overrides of a signed GET (a presigned download) are applied here, since
+    // s3rver refuses them on the unsigned request it gets
+    const query = canonicalQuery(
+      params.filter(([k]) => !/^x-amz-/i.test(k) && !RESPONSE_OVERRIDES.has(k)),
+    );
+    const overrides =
+      head.method === "GET"
+        ? Object.fromEntries(
+            params
+              // printable ASCII only: a header value never ends the header
+              .filter(([k, v]) => RESPONSE_OVERRIDES.has(k) && /^[\x20-\x7e]*$/.test(v))
+              .map(([k, v]) => [k.slice("response-".length), v]),
+          )
+        : {};
     await forward(res, opts, {
       method: head.method,
       path: `${targetPath(target)}${query ? `?${query}` : ""}`,
       headers: forwardedHeaders(req, opts.upstreamHost, spooled?.size ?? 0),
       ...(spooled ? { body: spooled.file } : {}),
+      overrides,
     });
   } catch (error) {
     respondWithError(req, res, error, opts, expectsContinue);
@@ -303,7 +339,19 @@ interface Upstream {
   path: string;
   headers: OutgoingHttpHeaders;
   body?: string;
+  /** Headers of the answer set by the signed request (`response-content-disposition`, ...). */
+  overrides?: Record<string, string>;
 }
+
+/** S3's response-header overrides of a GET (GetObject's `Response*` parameters). */
+const RESPONSE_OVERRIDES = new Set([
+  "response-content-type",
+  "response-content-disposition",
+  "response-content-language",
+  "response-content-encoding",
+  "response-cache-control",
+  "response-expires",
+]);
 
 /** Send a request to s3rver and its answer to `res`. */
 function forward(res: ServerResponse, opts: FrontOptions, up: Upstream): Promise<void> {
@@ -313,6 +361,8 @@ function forward(res: ServerResponse, opts: FrontOptions, up: Upstream): Promise
       (answer) => {
         const headers = { ...answer.headers };
         for (const name of HOP_BY_HOP) delete headers[name];
+        const ok = (answer.statusCode ?? 500) < 300;
+        if (ok) Object.assign(headers, up.overrides);
         res.writeHead(answer.statusCode ?? 502, headers);
         pipeline(answer, res).then(resolve, reject);
       },

@@ -35,7 +35,15 @@ import { branchName, MAIN, TRASH } from "./branch.js";
 import { keyProblem, storedKeyProblem } from "./keys.js";
 import { LOCK, lock } from "./locks.js";
 import { versionedTarget } from "./model.js";
-import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
+import {
+  type CursorKeys,
+  exactKeys,
+  keysetPage,
+  type OrderBy,
+  type Page,
+  type PageOptions,
+  type SortKey,
+} from "./paging.js";
 import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
 import { currentRun, recordArtifactInput, recordRecreated, recreatingRuns } from "./run-context.js";
 import { familyUids, latestFirst, refreshLatest, uidMatches } from "./versions.js";
@@ -117,7 +125,16 @@ export interface SaveOptions {
   followLinks?: boolean;
 }
 
-export interface ListOptions extends PageOptions {
+/** Artifacts' own orderings besides created_at, updated_at and id (the web UI's columns). */
+export const ARTIFACT_SORT_FIELDS = ["key", "description", "size", "suffix"] as const;
+export type ArtifactOrderBy =
+  | OrderBy
+  | (typeof ARTIFACT_SORT_FIELDS)[number]
+  | `-${(typeof ARTIFACT_SORT_FIELDS)[number]}`;
+
+export interface ListOptions extends Omit<PageOptions, "orderBy"> {
+  /** Default `-created_at`; also key, description, size, suffix (NULLs first ascending). */
+  orderBy?: ArtifactOrderBy;
   filter?: Filter;
   /** Include every version, not only the latest of each family. */
   allVersions?: boolean;
@@ -172,6 +189,26 @@ type Selected = {
   storageRoot: string;
   createdBy: string;
   runUid: string | null;
+};
+
+/** Orderings by nullable columns compare their values with NULL as '' or -1 (never NULL). */
+const SORT_KEYS: Record<(typeof ARTIFACT_SORT_FIELDS)[number], SortKey<Selected & CursorKeys>> = {
+  key: {
+    expression: sql`coalesce(${t.artifact.key}, '')`,
+    type: "text",
+    value: (r) => r.row.key ?? "",
+  },
+  description: {
+    expression: sql`coalesce(${t.artifact.description}, '')`,
+    type: "text",
+    value: (r) => r.row.description ?? "",
+  },
+  size: {
+    expression: sql`coalesce(${t.artifact.size}, -1)`,
+    type: "integer",
+    value: (r) => r.row.size ?? -1,
+  },
+  suffix: { expression: sql`${t.artifact.suffix}`, type: "text", value: (r) => r.row.suffix },
 };
 
 interface Inspected {
@@ -1097,7 +1134,7 @@ export class Artifacts {
     return keysetPage(
       t.artifact,
       conditions,
-      { ...opts, sortAfterFilter },
+      { ...opts, sortAfterFilter, sortKeys: SORT_KEYS },
       // A selective filter matches many rows that the sort then drops: pick the page's ids
       // first, narrow, and join only those. Otherwise the order's index yields the page directly.
       (where, orderBy, limit) =>

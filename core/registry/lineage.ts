@@ -16,6 +16,7 @@ import { sql } from "drizzle-orm";
 import { queryRows } from "../db/client.js";
 import { ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
+import { edgePath, layoutLineage, type PlacedNode } from "../lineage-layout.js";
 import type { ArtifactRef } from "./artifacts.js";
 import { RUN_STATUS_CODES } from "./records/runs.js";
 
@@ -406,48 +407,21 @@ export function toDot(g: LineageGraph): string {
 }
 
 /**
- * A picture of the graph as standalone SVG, laid out here (no Graphviz needed): nodes in
- * columns by their longest path from a source, left to right as data flows; artifacts as
- * boxes, collections as double boxes, runs as rounded boxes, transforms as parallelograms
- * (linked to their runs by dashed edges); the start is drawn bold.
+ * A picture of the graph as standalone SVG, laid out by the layout the web UI draws
+ * (../lineage-layout.ts: dagre, left to right as data flows, edges routed around boxes):
+ * artifacts as boxes, collections as double boxes, runs as rounded boxes, transforms as
+ * parallelograms (linked to their runs by dashed edges); the start is drawn bold.
  */
 export function toSvg(g: LineageGraph): string {
-  const W = 230; // column pitch
-  const H = 64; // row pitch
-  const BOX = { w: 190, h: 44 };
-  const rank = new Map(g.nodes.map((n) => [n.id, 0]));
-  // longest-path layering; a lineage graph is acyclic, the bound only guards bad input
-  for (let pass = 0; pass < g.nodes.length; pass++) {
-    let moved = false;
-    for (const e of g.edges) {
-      const next = (rank.get(e.from) ?? 0) + 1;
-      if (next > (rank.get(e.to) ?? 0)) {
-        rank.set(e.to, next);
-        moved = true;
-      }
-    }
-    if (!moved) break;
-  }
-  const columns = new Map<number, LineageNode[]>();
-  for (const n of g.nodes) {
-    const r = rank.get(n.id) ?? 0;
-    columns.set(r, [...(columns.get(r) ?? []), n]);
-  }
-  const at = new Map<string, { x: number; y: number }>();
-  for (const [r, nodes] of columns) {
-    nodes.forEach((n, i) => {
-      at.set(n.id, { x: 20 + r * W, y: 20 + i * H });
-    });
-  }
-  const width = 40 + Math.max(0, ...columns.keys()) * W + BOX.w;
-  const height = 40 + (Math.max(1, ...[...columns.values()].map((c) => c.length)) - 1) * H + BOX.h;
+  const layout = layoutLineage(g);
+  const { width, height } = layout;
   const xml = (t: string) =>
     t.replace(
       /[<>&"']/g,
       (c) => `&${{ "<": "lt", ">": "gt", "&": "amp", '"': "quot", "'": "apos" }[c]};`,
     );
-  const shape = (n: LineageNode, x: number, y: number, stroke: string) => {
-    const { w, h } = BOX;
+  const shape = (n: LineageNode, box: PlacedNode, stroke: string) => {
+    const { x, y, width: w, height: h } = box;
     switch (n.type) {
       case "run":
         return `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="18" ${stroke}/>`;
@@ -463,14 +437,10 @@ export function toSvg(g: LineageGraph): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>',
   ];
-  for (const e of g.edges) {
-    const a = at.get(e.from);
-    const b = at.get(e.to);
-    if (!a || !b) continue;
-    const [x1, y1, x2, y2] = [a.x + BOX.w, a.y + BOX.h / 2, b.x, b.y + BOX.h / 2];
+  for (const e of layout.edges) {
     const dash = e.kind === "transform" ? ' stroke-dasharray="4 3"' : "";
     parts.push(
-      `<path class="edge ${e.kind}" d="M${x1},${y1} C${x1 + 30},${y1} ${x2 - 30},${y2} ${x2},${y2}" fill="none" stroke="#555"${dash} marker-end="url(#arrow)"/>`,
+      `<path class="edge ${e.kind}" d="${edgePath(e.points)}" fill="none" stroke="#555"${dash} marker-end="url(#arrow)"/>`,
     );
   }
   const fill: Record<LineageNodeType, string> = {
@@ -479,12 +449,14 @@ export function toSvg(g: LineageGraph): string {
     run: "#fdf3e1",
     transform: "#f1e8f8",
   };
+  const placed = new Map(layout.nodes.map((p) => [p.id, p]));
   for (const n of g.nodes) {
-    const { x, y } = at.get(n.id) as { x: number; y: number };
+    const box = placed.get(n.id) as PlacedNode;
+    const { x, y } = box;
     const stroke = `fill="${fill[n.type]}" stroke="#333" stroke-width="${n.id === g.root ? 3 : 1}"`;
     const label = n.label.length > 30 ? `${n.label.slice(0, 29)}…` : n.label;
     parts.push(
-      `<g class="node ${n.type}" id="${xml(n.id)}">${shape(n, x, y, stroke)}<text x="${x + 10}" y="${y + 18}">${xml(`${n.type} ${label}`)}</text><text x="${x + 10}" y="${y + 34}" fill="#666">${xml(n.id)}</text></g>`,
+      `<g class="node ${n.type}" id="${xml(n.id)}">${shape(n, box, stroke)}<text x="${x + 10}" y="${y + 18}">${xml(`${n.type} ${label}`)}</text><text x="${x + 10}" y="${y + 34}" fill="#666">${xml(n.id)}</text></g>`,
     );
   }
   parts.push("</svg>");

@@ -1,7 +1,8 @@
 /**
- * Keyset paging, shared by every registry: pages ordered by created_at, updated_at or id (with id
- * as the tie-breaker), at most MAX_LIMIT rows each, and an opaque cursor that names the ordering
- * and the position after the last row.
+ * Keyset paging, shared by every registry: pages ordered by created_at, updated_at or id (or a
+ * registry's own sort keys: artifacts by key, size, suffix), with id as the tie-breaker, at most
+ * MAX_LIMIT rows each, and an opaque cursor that names the ordering and the position after the
+ * last row.
  */
 import { and, asc, type Column, desc, type SQL, sql } from "drizzle-orm";
 import { ValidationError } from "../errors.js";
@@ -23,7 +24,20 @@ export interface PageOptions {
   cursor?: string;
 }
 
-interface FetchOptions extends PageOptions {
+/**
+ * A registry's own ordering besides ORDER_FIELDS (artifacts by key, size, suffix): an
+ * expression that is never NULL (so that rows compare as tuples) and its value in a fetched row.
+ */
+export interface SortKey<R> {
+  expression: SQL;
+  type: "text" | "integer";
+  value(row: R): string | number;
+}
+
+interface FetchOptions<R = unknown> extends Omit<PageOptions, "orderBy"> {
+  orderBy?: string;
+  /** Orderings of this registry beyond ORDER_FIELDS, by name. */
+  sortKeys?: Record<string, SortKey<R>>;
   /**
    * The filter is selective: fetch the matching rows through its index and sort them, rather than
    * walking the order's index and discarding rows (the planner's choice when it cannot tell).
@@ -63,7 +77,7 @@ export const exactKeys = (table: { createdAt: Column; updatedAt: Column }) => ({
 export async function keysetPage<R extends CursorKeys, T>(
   table: OrderColumns,
   conditions: SQL[],
-  opts: FetchOptions,
+  opts: FetchOptions<R>,
   fetch: (where: SQL | undefined, orderBy: SQL[], limit: number) => Promise<R[]>,
   shape: (rows: R[]) => T[] | Promise<T[]>,
 ): Promise<Page<T>> {
@@ -77,20 +91,23 @@ export async function keysetPage<R extends CursorKeys, T>(
   const orderBy = opts.orderBy ?? "-created_at";
   const descending = orderBy.startsWith("-");
   const field = orderBy.replace(/^-/, "");
-  if (!(ORDER_FIELDS as readonly string[]).includes(field)) {
+  const own = Object.hasOwn(opts.sortKeys ?? {}, field) ? opts.sortKeys?.[field] : undefined;
+  if (!(ORDER_FIELDS as readonly string[]).includes(field) && !own) {
+    const fields = [...ORDER_FIELDS, ...Object.keys(opts.sortKeys ?? {})];
     throw new ValidationError(
       `cannot order by '${orderBy}'`,
-      `order by one of ${ORDER_FIELDS.join(", ")} (prefix '-' for descending)`,
+      `order by one of ${fields.join(", ")} (prefix '-' for descending)`,
     );
   }
   const column =
-    field === "id" ? table.id : field === "updated_at" ? table.updatedAt : table.createdAt;
+    own?.expression ??
+    (field === "id" ? table.id : field === "updated_at" ? table.updatedAt : table.createdAt);
   const where = [...conditions];
   if (opts.cursor) {
-    const [value, id] = decodeCursor(opts.cursor, field);
+    const [value, id] = decodeCursor(opts.cursor, field, own?.type);
     const v =
-      field === "id"
-        ? value
+      field === "id" || own
+        ? sql`${value}`
         : sql`(timestamptz 'epoch' + ${value}::bigint * interval '1 microsecond')`;
     where.push(
       descending
@@ -100,7 +117,9 @@ export async function keysetPage<R extends CursorKeys, T>(
   }
   const dir = descending ? desc : asc;
   // `+ 0` keeps the order but hides it from the planner: no index can serve it, so it sorts
-  const sortKey = (c: Column, zero: SQL) => (opts.sortAfterFilter ? sql`(${c} + ${zero})` : c);
+  // (an expression of a registry's own ordering is no index's already)
+  const sortKey = (c: Column | SQL, zero: SQL) =>
+    opts.sortAfterFilter && !own ? sql`(${c} + ${zero})` : c;
   const zero = field === "id" ? sql`0` : sql`interval '0 s'`;
   const rows = await fetch(
     and(...where),
@@ -111,8 +130,13 @@ export async function keysetPage<R extends CursorKeys, T>(
   const page: Page<T> = { items: await shape(items) };
   const last = items.at(-1);
   if (rows.length > limit && last) {
-    const value =
-      field === "id" ? last.row.id : field === "updated_at" ? last.updatedUs : last.createdUs;
+    const value = own
+      ? own.value(last)
+      : field === "id"
+        ? last.row.id
+        : field === "updated_at"
+          ? last.updatedUs
+          : last.createdUs;
     page.nextCursor = encodeCursor(field, value, last.row.id);
   }
   return page;
@@ -122,7 +146,11 @@ function encodeCursor(field: string, value: string | number, id: number): string
   return Buffer.from(JSON.stringify([field, value, id])).toString("base64url");
 }
 
-function decodeCursor(cursor: string, field: string): [string | number, number] {
+function decodeCursor(
+  cursor: string,
+  field: string,
+  type?: SortKey<unknown>["type"],
+): [string | number, number] {
   try {
     const [f, value, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [
       string,
@@ -132,9 +160,11 @@ function decodeCursor(cursor: string, field: string): [string | number, number] 
     if (
       f === field &&
       Number.isSafeInteger(id) &&
-      (field === "id"
-        ? Number.isSafeInteger(value)
-        : typeof value === "string" && /^-?[0-9]{1,19}$/.test(value))
+      (type === "text"
+        ? typeof value === "string" && value.length <= 4096
+        : field === "id" || type === "integer"
+          ? Number.isSafeInteger(value)
+          : typeof value === "string" && /^-?[0-9]{1,19}$/.test(value))
     ) {
       return [value, id];
     }

@@ -46,6 +46,7 @@ import { randomBase62 } from "../uid.js";
 import { mapLimit } from "../util/concurrency.js";
 import { limitBytes, readConsistently } from "./streams.js";
 import {
+  type ByteRange,
   LinkedKeyError,
   type MoveOptions,
   type ObjectInfo,
@@ -329,14 +330,21 @@ export class LocalStorage implements StorageBackend {
     return written.bytes;
   }
 
-  async openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
+  async openRead(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
     const fh = await this.openConfined(key);
     const info = await fh.stat();
     if (!info.isFile()) {
       await fh.close();
       throw new NotFoundError(`${key} is not a file`);
     }
-    return { size: info.size, stream: fh.createReadStream({ start: 0 }) };
+    const stream = fh.createReadStream({
+      start: range?.start ?? 0,
+      ...(range?.end !== undefined ? { end: range.end } : {}),
+    });
+    return { size: info.size, stream };
   }
 
   async listFiles(key: string): Promise<{ path: string; size: number }[]> {

@@ -28,8 +28,15 @@ import { requireAwsSdk } from "../util/aws-sdk.js";
 import { mapLimit } from "../util/concurrency.js";
 import { bucketMissing, isNotFound, type S3Place, s3Error } from "./s3-errors.js";
 import { limitBytes, readConsistently } from "./streams.js";
-import type { MoveOptions, ObjectInfo, ProgressFn, StorageBackend, StoredHash } from "./types.js";
-import { StaleObjectError } from "./types.js";
+import type {
+  ByteRange,
+  MoveOptions,
+  ObjectInfo,
+  ProgressFn,
+  StorageBackend,
+  StoredHash,
+} from "./types.js";
+import { attachmentDisposition, StaleObjectError } from "./types.js";
 
 /** Multipart part size: files above it go up in parts, QUEUE_SIZE of them in flight. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -296,9 +303,18 @@ export class S3Storage implements StorageBackend {
     return folderHashOf(entries);
   }
 
-  async openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
-    const out = await this.getObject(key);
-    return { size: out.ContentLength ?? 0, stream: this.consume(out.Body) };
+  async openRead(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
+    if (!range) {
+      const out = await this.getObject(key);
+      return { size: out.ContentLength ?? 0, stream: this.consume(out.Body) };
+    }
+    const out = await this.getObject(key, { Range: `bytes=${range.start}-${range.end ?? ""}` });
+    // "bytes 0-99/1234": the object's size is after the slash
+    const total = Number(/\/(\d+)$/.exec(out.ContentRange ?? "")?.[1] ?? out.ContentLength ?? 0);
+    return { size: total, stream: this.consume(out.Body) };
   }
 
   async getFile(key: string, dest: string): Promise<void> {
@@ -583,9 +599,23 @@ export class S3Storage implements StorageBackend {
   }
 
   /** A URL that answers GET with the object's bytes, for `expiresInSeconds`. */
-  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+  async presignGet(
+    key: string,
+    expiresInSeconds: number,
+    opts: { attachment?: string } = {},
+  ): Promise<string> {
     return this.presign(
-      new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      new this.sdk.GetObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        // S3 answers with these headers: a download, whatever the object's own content type
+        ...(opts.attachment !== undefined
+          ? {
+              ResponseContentDisposition: attachmentDisposition(opts.attachment),
+              ResponseContentType: "application/octet-stream",
+            }
+          : {}),
+      }),
       expiresInSeconds,
     );
   }

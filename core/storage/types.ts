@@ -28,6 +28,12 @@ export interface MoveOptions {
   replace?: boolean;
 }
 
+/** Bytes `start` to `end` of an object, both included (`end` absent: to its end). */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
 /** Called with the bytes (or files, for folders) done so far, cumulative. */
 export type ProgressFn = (done: number) => void;
 
@@ -64,8 +70,14 @@ export interface StorageBackend {
   move(from: string, to: string, opts?: MoveOptions): Promise<void>;
   /** Write a stream of bytes at `key`; more than `maxBytes` is refused and nothing is kept. */
   putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number>;
-  /** Read the object at `key` as a stream. */
-  openRead(key: string): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
+  /**
+   * Read the object at `key` as a stream; with `range`, only its bytes `start` to `end`
+   * (inclusive; to the end when absent). `size` is the whole object's.
+   */
+  openRead(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
   /** The files below `key`, relative to it (with "/"), with their sizes. */
   listFiles(key: string): Promise<{ path: string; size: number }[]>;
   /** Size and ETag of the object at `key`, or undefined when there is none. */
@@ -82,6 +94,15 @@ export interface StorageBackend {
   listObjects(prefix: string): AsyncIterable<ObjectInfo>;
   /** A URL that lets its holder PUT the object at `key` directly (object stores only). */
   presignPut?(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * A URL that lets its holder GET the object at `key` directly (object stores only); with
+   * `attachment`, answered as a download of that file name (never rendered by a browser).
+   */
+  presignGet?(
+    key: string,
+    expiresInSeconds: number,
+    opts?: { attachment?: string },
+  ): Promise<string>;
 }
 
 /** The object changed between the event that named it and the read: a newer event follows. */
@@ -114,3 +135,10 @@ export class LinkedKeyError extends IntegrityError {
 export const STORAGE_MARKER_KEY = ".lamindb/storage_uid.txt";
 /** Prefix of keys the registry manages itself (`.lamindb/<uid><suffix>`). */
 export const AUTO_KEY_PREFIX = ".lamindb/";
+
+/** `content-disposition` of a download named `name` (ASCII fallback, and the UTF-8 name). */
+export function attachmentDisposition(name: string): string {
+  const file = name.split("/").pop() || "download";
+  const ascii = file.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file)}`;
+}

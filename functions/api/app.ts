@@ -19,6 +19,15 @@ import { moduleRoutes } from "./routes/modules.js";
 import { registryRoutes } from "./routes/registries.js";
 import { schemaRoutes } from "./routes/schemas.js";
 import { storageRoutes } from "./routes/storage.js";
+import {
+  type OneTimeCodes,
+  requestCredential,
+  type SessionKeys,
+  sessionState,
+  signIn,
+  signOut,
+} from "./session.js";
+import { type WebFiles, webUi } from "./web.js";
 
 export interface ApiOptions {
   /** The instance behind the routes. */
@@ -49,6 +58,15 @@ export interface ApiOptions {
    * with it. Default: "" (served at the root).
    */
   basePath?: string | ((c: Context) => string);
+  /** The built web UI to serve at /ui (see web.ts); absent: no UI. */
+  web?: WebFiles | undefined;
+  /** Origins the UI's pages may upload to (presigned PUTs to object storage; web.ts). */
+  storageOrigins?: readonly string[] | undefined;
+  /**
+   * Browser sessions (session.ts): the sign-in credential sealed in a cookie, accepted like the
+   * bearer header; `codes` are one-time sign-in links. Absent: bearer tokens only.
+   */
+  session?: { keys: SessionKeys; codes?: OneTimeCodes } | undefined;
 }
 
 export function createApp(opts: ApiOptions) {
@@ -59,10 +77,36 @@ export function createApp(opts: ApiOptions) {
     health: opts.health,
   });
 
+  if (opts.web) {
+    app.use("*", webUi(opts.web, { storageOrigins: opts.storageOrigins ?? [] }));
+  }
+  const session = opts.session;
+  app.post("/session", (c) =>
+    signIn(
+      c,
+      session?.keys,
+      async (token) =>
+        (await opts.authorize(token))
+          ? undefined
+          : unauthenticated(c, {
+              sent: true,
+              credential: "access token",
+              hint: "paste the token lamin serve printed",
+              realm: "lamindb",
+            }),
+      session?.codes,
+    ),
+  );
+  app.get("/session", (c) =>
+    sessionState(c, session?.keys, "instance", async (token) => opts.authorize(token)),
+  );
+  app.delete("/session", (c) => signOut(c));
   app.use("*", async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
-    const token = bearerToken(header);
+    const sent = requestCredential(c, session?.keys, bearerToken(header));
+    if (sent instanceof Response) return sent;
+    const token = sent.credential;
     if (!(await opts.authorize(token))) {
       return unauthenticated(c, {
         sent: header !== undefined,
@@ -80,10 +124,11 @@ export function createApp(opts: ApiOptions) {
     c.set("instance", active ? instance.withRun(active) : instance);
     return next();
   });
-  // What the instance is; never how its database is reached.
+  // What the instance is; never how its database is reached. `role`: what the caller may do
+  // (the web UI shows write controls by it).
   app.get("/instance", requires("read"), (c) => {
     const { instance, uid, storage, user } = c.var.instance.describe();
-    return c.json({ instance, uid, storage, user });
+    return c.json({ instance, uid, storage, user, role: c.var.role });
   });
   // JSON bodies are small; uploads stream their bytes and are bounded by the declared size
   const jsonLimit = bodyLimit({

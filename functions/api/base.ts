@@ -9,7 +9,7 @@ import { docsPage } from "./docs.js";
 import { problem, problemHook, problemResponse, toProblem } from "./problem.js";
 
 /** Routes answered without a token. */
-export const PUBLIC_PATHS = new Set(["/health", "/openapi.json", "/docs"]);
+export const PUBLIC_PATHS = new Set(["/health", "/openapi.json", "/docs", "/session"]);
 
 export function baseApp<E extends Env>(info: {
   title: string;

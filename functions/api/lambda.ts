@@ -5,6 +5,7 @@
  *
  * - the instance's variables, see ../shared/environment.ts
  * - LAMIN_API_TOKEN_SHA256: SHA-256 (hex) of the access token
+ * - LAMIN_SESSION_SECRET: optional; enables the web UI's sign-in (the same in every container)
  */
 
 import type { LambdaContext } from "hono/aws-lambda";
@@ -12,6 +13,8 @@ import { handle, type LambdaEvent } from "hono/aws-lambda";
 import { tokenMatches } from "../../core/auth.js";
 import { instanceFromEnvironment, requiredEnv } from "../shared/environment.js";
 import { createApp } from "./app.js";
+import { sessionKeys } from "./session.js";
+import { builtWebUi, storageOrigins } from "./web.js";
 
 let app: ReturnType<typeof handle> | undefined;
 
@@ -24,6 +27,14 @@ export function handler(event: LambdaEvent, context: LambdaContext) {
       authorize: (token) =>
         token !== undefined &&
         tokenMatches(token, requiredEnv("LAMIN_API_TOKEN_SHA256", "the API")),
+      web: builtWebUi(),
+      storageOrigins: storageOrigins(
+        [process.env.LAMIN_STORAGE_ENDPOINT],
+        !process.env.LAMIN_STORAGE_ENDPOINT,
+      ),
+      ...(process.env.LAMIN_SESSION_SECRET
+        ? { session: { keys: sessionKeys(process.env.LAMIN_SESSION_SECRET) } }
+        : {}),
     }),
   );
   return app(event, context);

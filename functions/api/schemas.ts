@@ -1,5 +1,6 @@
 /** Request and response shapes of the API, as zod schemas: validation and OpenAPI in one place. */
 import { z } from "@hono/zod-openapi";
+import { ARTIFACT_SORT_FIELDS } from "../../core/registry/artifacts.js";
 import { ORDER_FIELDS } from "../../core/registry/paging.js";
 
 export const Problem = z
@@ -69,9 +70,16 @@ export const pagingParams = {
     .openapi({ example: "-created_at" }),
 };
 
+const artifactOrder = [...ORDER_FIELDS, ...ARTIFACT_SORT_FIELDS];
+
 export const ListQuery = z
   .object({
     ...pagingParams,
+    // artifacts also order by key, size and suffix (the web UI's sortable columns)
+    order_by: z
+      .enum([...artifactOrder, ...artifactOrder.map((f) => `-${f}` as const)])
+      .optional()
+      .openapi({ example: "-created_at" }),
     all_versions: boolString.optional(),
     trash: boolString.optional(),
   })

@@ -25,6 +25,14 @@ import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
 import { refuseAmbiguousPaths } from "../api/paths.js";
 import { problem, problemResponse, problemType } from "../api/problem.js";
+import {
+  requestCredential,
+  type SessionKeys,
+  sessionState,
+  signIn,
+  signOut,
+} from "../api/session.js";
+import { type WebFiles, webUi } from "../api/web.js";
 
 export interface ProvisionArgs {
   owner: string;
@@ -47,6 +55,12 @@ export interface HubAppOptions {
   version?: string;
   /** Proxies in front whose `x-forwarded-for` entries are trusted (default 0: none). */
   trustedProxies?: number;
+  /** The built web UI (api/web.ts): the list of instances at /ui, each one's views below it. */
+  web?: WebFiles | undefined;
+  /** Origins the UI's pages may upload to (the instances' object storage; api/web.ts). */
+  storageOrigins?: readonly string[] | undefined;
+  /** Browser sessions: an API key sealed in a cookie (api/session.ts). Absent: keys only. */
+  sessionKeys?: SessionKeys | undefined;
 }
 
 interface HubEnv {
@@ -252,6 +266,20 @@ const routes = {
   }),
 };
 
+/** 429: a key that failed, from a prefix or network that failed too often. */
+function throttled(c: Context, retryAfterSeconds: number | undefined): Response {
+  const res = problemResponse(c, {
+    type: problemType("throttled"),
+    title: "Too many requests",
+    status: 429,
+    detail:
+      "the key is not valid, and too many failed attempts came with this key prefix or from this network",
+    hint: "check the key (a valid key is always accepted), or wait for the time in retry-after",
+  });
+  res.headers.set("retry-after", String(Math.max(1, retryAfterSeconds ?? 1)));
+  return res;
+}
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const publicInstance = (i: HubInstancePublic) => ({
   id: i.id,
@@ -297,29 +325,47 @@ export function createHubApp(opts: HubAppOptions) {
 
   // before anything else: a path read one way here and another way behind is refused
   app.use("*", refuseAmbiguousPaths());
+  if (opts.web) app.use("*", webUi(opts.web, { storageOrigins: opts.storageOrigins ?? [] }));
+  const authenticate = async (c: Context, key: string | undefined) =>
+    key
+      ? await hub.authenticate(key, await clientAddress(c, trustedProxies))
+      : ({ error: "invalid" } as const);
+  // sign-in with an API key, checked (and throttled) exactly as a bearer key
+  app.post("/session", (c) =>
+    signIn(c, opts.sessionKeys, async (key) => {
+      const result = await authenticate(c, key);
+      if ("account" in result) return undefined;
+      return result.error === "throttled"
+        ? throttled(c, result.retryAfterSeconds)
+        : unauthenticated(c, {
+            sent: true,
+            credential: "API key",
+            hint: "paste a key of your account (lamin hub login prints one)",
+            realm: "lamin-hub",
+          });
+    }),
+  );
+  app.get("/session", (c) =>
+    sessionState(
+      c,
+      opts.sessionKeys,
+      "hub",
+      async (key) => "account" in (await authenticate(c, key)),
+    ),
+  );
+  app.delete("/session", (c) => signOut(c));
   app.use("*", async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
-    const key = bearerToken(header);
-    const result = key
-      ? await hub.authenticate(key, await clientAddress(c, trustedProxies))
-      : ({ error: "invalid" } as const);
+    const sent = requestCredential(c, opts.sessionKeys, bearerToken(header));
+    if (sent instanceof Response) return sent;
+    const key = sent.credential;
+    const result = await authenticate(c, key);
     if ("account" in result) {
       c.set("account", result.account);
       return next();
     }
-    if (result.error === "throttled") {
-      const res = problemResponse(c, {
-        type: problemType("throttled"),
-        title: "Too many requests",
-        status: 429,
-        detail:
-          "the key is not valid, and too many failed attempts came with this key prefix or from this network",
-        hint: "check the key (a valid key is always accepted), or wait for the time in retry-after",
-      });
-      res.headers.set("retry-after", String(Math.max(1, result.retryAfterSeconds ?? 1)));
-      return res;
-    }
+    if (result.error === "throttled") return throttled(c, result.retryAfterSeconds);
     return unauthenticated(c, {
       sent: header !== undefined,
       credential: "API key",

@@ -6,6 +6,8 @@
 import type { LambdaContext } from "hono/aws-lambda";
 import { handle, type LambdaEvent } from "hono/aws-lambda";
 import { problem } from "../api/problem.js";
+import { sessionKeys } from "../api/session.js";
+import { builtWebUi, storageOrigins } from "../api/web.js";
 import { once } from "../shared/once.js";
 import { sstLinks } from "../shared/sst-links.js";
 import { stageConfig } from "../shared/stage.js";
@@ -21,6 +23,12 @@ const app = once(async () => {
       // instances only in the stage's bucket; the client's address comes from the Function
       // URL's request context, not a header
       storage: stageStorage(config),
+      // the UI's files ship beside the bundle (scripts/bundle-lambda.mjs copies dist/web)
+      web: builtWebUi(),
+      storageOrigins: storageOrigins([config.storageEndpoint], !config.storageEndpoint),
+      // every container must open every container's cookies: the key comes from a secret they
+      // all have (and that already opens all the data), unless the operator sets one
+      sessionKeys: sessionKeys(process.env.LAMIN_SESSION_SECRET || config.databaseUrl),
     }),
   );
 });

@@ -81,6 +81,8 @@ const NEEDS: Record<string, Need> = {
   "POST /artifacts/:uid/features": "write",
   "GET /runs/:uid/features": "read",
   "POST /runs/:uid/features": "write",
+  "POST /artifacts/:uid/features/remove": "write",
+  "POST /runs/:uid/features/remove": "write",
   "GET /search/:registry": "read",
   "GET /schemas": "read",
   "GET /schemas/:ref": "read",
@@ -94,7 +96,15 @@ const NEEDS: Record<string, Need> = {
   "POST /events/s3": "write",
 };
 
-const PUBLIC = new Set(["GET /health", "GET /docs", "GET /openapi.json"]);
+const PUBLIC = new Set([
+  "GET /health",
+  "GET /docs",
+  "GET /openapi.json",
+  // the web UI's sign-in: checks the credential it is given, like the bearer header
+  "GET /session",
+  "POST /session",
+  "DELETE /session",
+]);
 
 /** `METHOD path` of every route of the instance API, as its router has them. */
 function instanceRoutes(): string[] {

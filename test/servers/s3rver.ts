@@ -38,14 +38,21 @@ export function s3Client(
   });
 }
 
-export async function startS3rver(opts: { buckets: string[] }): Promise<S3rverHandle> {
+/** A bucket CORS configuration that lets browsers of any origin use presigned URLs. */
+export const OPEN_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader></CORSRule></CORSConfiguration>`;
+
+export async function startS3rver(opts: {
+  buckets: string[];
+  /** Bucket configurations (XML), e.g. {@link OPEN_CORS} for browsers. */
+  configs?: string[];
+}): Promise<S3rverHandle> {
   const dir = tempDir("lamin-s3rver-");
   const server = new S3rver({
     address: "127.0.0.1",
     port: 0,
     silent: true,
     directory: dir, // the default is a shared folder in the system temp folder
-    configureBuckets: opts.buckets.map((name) => ({ name, configs: [] })),
+    configureBuckets: opts.buckets.map((name) => ({ name, configs: opts.configs ?? [] })),
   }) as S3rver & EventEmitter;
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;

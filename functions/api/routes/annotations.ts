@@ -1,6 +1,7 @@
 /**
  * Features and labels of an artifact or a run, and ranked search:
  * - GET /artifacts/{uid}/features, GET /runs/{uid}/features: its feature values and labels
+ * - POST /{artifacts,runs}/{uid}/features/remove: remove values and labels (the web UI's)
  * - POST /artifacts/{uid}/features, POST /runs/{uid}/features: add values and labels (all
  *   checked first; nothing written on a bad input); `remove` lists features whose values are
  *   removed first; `from_text` parses values typed on a command line ("37.5") per dtype
@@ -48,6 +49,15 @@ const AnnotationAdd = z
   .strict()
   .openapi("AnnotationAdd");
 
+const AnnotationRemove = z
+  .object({
+    features: names.optional().openapi({ description: "features whose values are removed" }),
+    ulabels: names.optional(),
+    projects: names.optional(),
+    records: names.optional(),
+  })
+  .strict()
+  .openapi("AnnotationRemove");
 const SearchHit = z
   .object({
     uid: z.string(),
@@ -84,6 +94,15 @@ function featureRoutes<const P extends "artifacts" | "runs">(plural: P, uid: typ
       summary: `Add feature values and labels to ${name} (checked in full before anything is written)`,
       request: { params: z.object({ uid }), ...body(AnnotationAdd) },
       responses: { 200: json(Annotation, "its annotation now"), ...problems(400, 401, 404, 413) },
+    }),
+    remove: createRoute({
+      method: "post",
+      path: `/${plural}/{uid}/features/remove`,
+      middleware: requires("write"),
+      tags,
+      summary: `Remove feature values, and labels linked without a feature, from ${name}`,
+      request: { params: z.object({ uid }), ...body(AnnotationRemove) },
+      responses: { 200: json(Annotation, "its annotation now"), ...problems(400, 401, 404) },
     }),
   };
 }
@@ -124,6 +143,13 @@ function handlers(owner: Owner) {
       });
       return c.json(added, 200);
     },
+    remove: async (c: Context<ApiEnv>, uid: string, input: z.infer<typeof AnnotationRemove>) => {
+      const { features, ...labels } = input;
+      return c.json(
+        await c.var.instance.annotations.remove(owner, uid, features ?? [], labels),
+        200,
+      );
+    },
   };
 }
 
@@ -135,8 +161,14 @@ export function annotationRoutes() {
     .openapi(artifactFeatures.add, (c) =>
       artifact.add(c, c.req.valid("param").uid, c.req.valid("json")),
     )
+    .openapi(artifactFeatures.remove, (c) =>
+      artifact.remove(c, c.req.valid("param").uid, c.req.valid("json")),
+    )
     .openapi(runFeatures.get, (c) => run.get(c, c.req.valid("param").uid))
     .openapi(runFeatures.add, (c) => run.add(c, c.req.valid("param").uid, c.req.valid("json")))
+    .openapi(runFeatures.remove, (c) =>
+      run.remove(c, c.req.valid("param").uid, c.req.valid("json")),
+    )
     .openapi(searchRoute, async (c) => {
       const { q, limit } = c.req.valid("query");
       const hits = await c.var.instance.search(c.req.valid("param").registry, q, {

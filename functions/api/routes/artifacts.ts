@@ -27,7 +27,11 @@ import type { Instance } from "../../../core/instance.js";
 import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
 import { COMPOSITE } from "../../../core/registry/schemas.js";
 import type { Issue } from "../../../core/registry/validate.js";
-import { LinkedKeyError } from "../../../core/storage/types.js";
+import {
+  attachmentDisposition,
+  type ByteRange,
+  LinkedKeyError,
+} from "../../../core/storage/types.js";
 import { encodePathSegments } from "../../../core/util/url-path.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, listOptions, problems, splitFeatureParams, toPage } from "../openapi.js";
@@ -194,7 +198,12 @@ const download = createRoute({
   middleware: requires("read"),
   tags,
   summary: "The bytes of a file artifact, or the file list of a folder artifact",
-  request: { params: uidParam },
+  description:
+    "`redirect=true`: on object storage, a 302 to a presigned URL of the bytes, answered as a download (what the web UI's download button uses: the bytes do not pass through the API). A `Range: bytes=...` header reads part of a file (206).",
+  request: {
+    params: uidParam,
+    query: z.object({ redirect: z.enum(["true", "false"]).optional() }),
+  },
   responses: {
     200: {
       content: {
@@ -378,14 +387,31 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
           200,
         );
       }
+      const presignGet = c.var.instance.storage.presignGet?.bind(c.var.instance.storage);
+      if (c.req.valid("query").redirect === "true" && presignGet) {
+        const name = artifact.key ?? `${artifact.uid}${artifact.suffix}`;
+        return c.redirect(await presignGet(key, DOWNLOAD_URL_SECONDS, { attachment: name }), 302);
+      }
+      const range = byteRange(c.req.header("range"), artifact.size);
+      if (range === "unsatisfiable") {
+        return c.body(null, 416, { "content-range": `bytes */${artifact.size ?? "*"}` });
+      }
       const { size, stream } = await c.var.instance.storage
-        .openRead(key)
+        .openRead(key, range)
         .catch(missingBytes(artifact.uid));
-      return c.body(toWebStream(stream), 200, {
-        "content-type": "application/octet-stream",
-        "content-length": String(size),
+      const headers = {
+        ...rawContentHeaders(artifact.key ?? `${artifact.uid}${artifact.suffix}`),
         "x-lamin-hash": `${artifact.hash_type}:${artifact.hash}`,
-      });
+      };
+      if (range) {
+        const end = Math.min(range.end ?? size - 1, size - 1);
+        return c.body(toWebStream(stream), 206, {
+          ...headers,
+          "content-range": `bytes ${range.start}-${end}/${size}`,
+          "content-length": String(end - range.start + 1),
+        });
+      }
+      return c.body(toWebStream(stream), 200, { ...headers, "content-length": String(size) });
     })
     .openapi(downloadFile, async (c) => {
       const { uid, path } = c.req.valid("param");
@@ -407,10 +433,47 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
           );
         });
       return c.body(toWebStream(stream), 200, {
-        "content-type": "application/octet-stream",
+        ...rawContentHeaders(path),
         "content-length": String(size),
       });
     });
+}
+
+/**
+ * Headers of an artifact's raw bytes: never rendered by a browser in the API's origin (the web
+ * UI's): saved as a file, not sniffed, and sandboxed (no script, no same origin) if opened anyway.
+ */
+function rawContentHeaders(name: string): Record<string, string> {
+  return {
+    "content-type": "application/octet-stream",
+    "content-disposition": attachmentDisposition(name),
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox; default-src 'none'",
+    "accept-ranges": "bytes",
+  };
+}
+
+/**
+ * One range of a `Range: bytes=...` header (`a-b`, `a-`, `-n`), for previews that read the first
+ * rows or a Parquet footer. Undefined: the whole object (no header, several ranges, or one this
+ * does not read); "unsatisfiable" when it starts past the end.
+ */
+export function byteRange(
+  header: string | undefined,
+  size: number | null,
+): ByteRange | "unsatisfiable" | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  if (!m || (m[1] === "" && m[2] === "") || size === null) return undefined;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix) };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === "" ? undefined : Number(m[2]);
+  if (end !== undefined && end < start) return undefined;
+  if (start >= size) return "unsatisfiable";
+  return end === undefined ? { start } : { start, end: Math.min(end, size - 1) };
 }
 
 /**
@@ -503,6 +566,8 @@ async function withSchema(
 
 /** How long a presigned upload URL is valid. */
 const UPLOAD_URL_SECONDS = 3600;
+/** How long a presigned download URL is valid: long enough to start the download. */
+const DOWNLOAD_URL_SECONDS = 300;
 
 /** Where the bytes of a pending upload go; refuses uploads that are not pending. */
 async function pendingTarget(instance: Instance, uid: string, folder: boolean) {
