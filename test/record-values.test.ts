@@ -62,6 +62,12 @@ const TABLES = [
 ];
 
 const TOKEN = "lnt_record-values-test-token-0123456789";
+
+/** Link rows by feature, then value (code points: uids mix cases). */
+const sorted = <T extends { feature: string | null; value: string }>(rows: T[]) =>
+  [...rows].sort((a, b) =>
+    `${a.feature}\u0000${a.value}` < `${b.feature}\u0000${b.value}` ? -1 : 1,
+  );
 const BASE = "http://api.test";
 
 describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend) => {
@@ -80,26 +86,28 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-  /** Rows of a link table of one owner: [feature, value uid]. */
-  const linkRows = (
+  /** Rows of a link table of one owner, { feature, value uid }, in `sorted` order. */
+  const linkRows = async (
     table: string,
     ownerCol: string,
     valueCol: string,
     target: string,
     uid: string,
   ) =>
-    queryRows<{ feature: string | null; value: string }>(
-      ln.db,
-      sql`SELECT f.name AS feature, x.uid AS value FROM ${sql.raw(table)} l
-        JOIN ${sql.raw(target)} x ON x.id = l.${sql.raw(valueCol)}
-        LEFT JOIN lamindb_feature f ON f.id = l.feature_id
-        WHERE l.${sql.raw(ownerCol)} = (SELECT id FROM ${sql.raw(
-          ownerCol === "record_id"
-            ? "lamindb_record"
-            : ownerCol === "run_id"
-              ? "lamindb_run"
-              : "lamindb_artifact",
-        )} WHERE uid = ${uid}) ORDER BY f.name, x.uid`,
+    sorted(
+      await queryRows<{ feature: string | null; value: string }>(
+        ln.db,
+        sql`SELECT f.name AS feature, x.uid AS value FROM ${sql.raw(table)} l
+          JOIN ${sql.raw(target)} x ON x.id = l.${sql.raw(valueCol)}
+          LEFT JOIN lamindb_feature f ON f.id = l.feature_id
+          WHERE l.${sql.raw(ownerCol)} = (SELECT id FROM ${sql.raw(
+            ownerCol === "record_id"
+              ? "lamindb_record"
+              : ownerCol === "run_id"
+                ? "lamindb_run"
+                : "lamindb_artifact",
+          )} WHERE uid = ${uid})`,
+      ),
     );
   const newRecord = async (name: string, type?: string) =>
     (await ln.records.create({ name, ...(type ? { type } : {}) })).record.uid;
@@ -220,11 +228,11 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
     const link = (table: string, target: string) =>
       linkRows(table, "record_id", "value_id", target, record);
     expect(await link("lamindb_recordrecord", "lamindb_record")).toEqual(
-      [
-        { feature: "feature_type1", value: u.entity1 },
-        { feature: "feature_type1s", value: u.entity1 },
-        { feature: "feature_type1s", value: u.entity2 },
-      ].sort((x, y) => (x.feature + x.value < y.feature + y.value ? -1 : 1)),
+      sorted([
+        { feature: "feature_type1", value: u.entity1 as string },
+        { feature: "feature_type1s", value: u.entity1 as string },
+        { feature: "feature_type1s", value: u.entity2 as string },
+      ]),
     );
     for (const [table, target, feature, value] of [
       ["lamindb_recordulabel", "lamindb_ulabel", "feature_ulabel", u.ulabel],
@@ -431,7 +439,12 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
     const of = (table: string, value: string, target: string) =>
       linkRows(table, "artifact_id", value, target, u.artifact as string);
     expect(await of("lamindb_artifactartifact", "value_id", "lamindb_artifact")).toEqual(
-      [u.artifact, u.artifact2].sort().map((value) => ({ feature: "feature_artifact", value })),
+      sorted(
+        [u.artifact, u.artifact2].map((value) => ({
+          feature: "feature_artifact",
+          value: value as string,
+        })),
+      ),
     );
     expect(await of("lamindb_artifactrun", "run_id", "lamindb_run")).toEqual([
       { feature: "feature_run", value: u.run },
@@ -448,24 +461,30 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
     expect(await artifacts({ feature_user: u.user, feature_run: u.run })).toEqual([u.artifact]);
     expect(await artifacts({ feature_reference__startswith: "A pa" })).toEqual([u.artifact]);
 
-    // a run's artifact values: lamindb_runartifact; its record values: lamindb_runrecord
+    // a run's artifact values: lamindb_artifactrun, where LaminDB's FeatureManager keeps them
+    // (the artifact's run values share the table, told apart by the feature); its records:
+    // lamindb_runrecord
     await ln.features.create({ name: "run_sample", dtype: "cat[Record]" });
     const fr = ln.annotations.of("run", u.run as string);
+    const artifactValues = ["test-artifact.csv", "value-artifact.csv"];
     expect(
-      (await fr.add({ feature_artifact: "value-artifact.csv", run_sample: "entity1" })).features,
-    ).toEqual({ feature_artifact: "value-artifact.csv", run_sample: "entity1" });
-    expect(
-      await linkRows(
-        "lamindb_runartifact",
-        "run_id",
-        "artifact_id",
-        "lamindb_artifact",
-        u.run as string,
-      ),
-    ).toEqual([{ feature: "feature_artifact", value: u.artifact2 }]);
+      (await fr.add({ feature_artifact: artifactValues, run_sample: "entity1" })).features,
+    ).toEqual({ feature_artifact: artifactValues, run_sample: "entity1" });
+    const runArtifacts = () =>
+      linkRows("lamindb_artifactrun", "run_id", "artifact_id", "lamindb_artifact", u.run as string);
+    expect(await runArtifacts()).toEqual(
+      sorted([
+        { feature: "feature_artifact", value: u.artifact as string },
+        { feature: "feature_artifact", value: u.artifact2 as string },
+        { feature: "feature_run", value: u.artifact as string },
+      ]),
+    );
     expect(
       await linkRows("lamindb_runrecord", "run_id", "record_id", "lamindb_record", u.run as string),
     ).toEqual([{ feature: "run_sample", value: u.entity1 }]);
+    // the artifact's values are its own: the run's rows of the shared table are not among them
+    expect((await fa.get()).features.feature_run).toBe(u.run);
+    expect((await fa.get()).features.feature_artifact).toEqual(artifactValues);
     const runs = await ln.runs.list({ features: { feature_artifact: "value-artifact.csv" } });
     expect(runs.items.map((r) => r.uid)).toEqual([u.run]);
 
@@ -488,6 +507,10 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
       feature_user: u.user,
       feature_reference: "A paper",
     });
+    // removing the artifact's run value leaves the run's artifact values
+    expect((await fr.get()).features.feature_artifact).toEqual(artifactValues);
+    expect((await fr.remove("feature_artifact")).features).toEqual({ run_sample: "entity1" });
+    expect(await runArtifacts()).toEqual([]);
   });
 
   it("validates tables with such features, and a valid save links their values", async () => {
@@ -617,8 +640,22 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
     expect((await remote.records.link(record, "parents", [parent])).parents).toEqual([parent]);
     const sheet = await remote.records.sheet("RecordType1");
     expect(sheet.rows.map((r) => r.name)).toEqual(["entity1", "entity2"]);
-    const first = await send("GET", `/records/${u.type1}/sheet?limit=1`);
+    const inputs = () => snapshotTables(ln.db, ["lamindb_record_input_of_runs"]);
+    const read = await inputs();
+    // a GET records nothing, whatever run a client names: a reader cannot write a run's inputs
+    const first = await app.request(`${BASE}/records/${u.type1}/sheet?limit=1`, {
+      headers: { authorization: `Bearer ${TOKEN}`, "lamin-run": u.run as string },
+    });
     expect(await first.json()).toMatchObject({ rows: [{ name: "entity1" }], truncated: true });
+    expect(await inputs()).toBe(read);
+    // the SDK of a tracked run says what it read (POST /runs/{uid}/inputs)
+    remote.useRun(u.run);
+    try {
+      await remote.records.sheet("RecordType1");
+    } finally {
+      remote.useRun(undefined);
+    }
+    expect((await ln.records.get(u.entity2 as string)).input_of_runs).toEqual([u.run]);
 
     const before = await snapshot();
     const refused = await send("POST", `/records/${record}/features`, {

@@ -779,23 +779,32 @@ export class Annotations {
   /** Remove every value of `features` from the owner: JSON values and every link table's. */
   private async unlink(tx: Transaction, owner: Owner, id: number, features: FeatureRow[]) {
     if (features.length === 0) return;
-    const list = sql.join(
-      features.map((f) => sql`${f.id}`),
-      sql`, `,
-    );
     const json =
       owner === "record"
-        ? sql`DELETE FROM lamindb_recordjson WHERE record_id = ${id} AND feature_id IN (${list})`
+        ? sql`DELETE FROM lamindb_recordjson WHERE record_id = ${id} AND feature_id IN (${idList(features.map((f) => f.id))})`
         : sql`DELETE FROM ${raw(JSON_LINK[owner])} l USING lamindb_jsonvalue jv
-            WHERE l.jsonvalue_id = jv.id AND l.${ownerCol(owner)} = ${id} AND jv.feature_id IN (${list})`;
-    // one statement: a feature's values may be in any of the owner's link tables
+            WHERE l.jsonvalue_id = jv.id AND l.${ownerCol(owner)} = ${id}
+            AND jv.feature_id IN (${idList(features.map((f) => f.id))})`;
+    // the link table of each feature's registry (a table two owners share holds this owner's
+    // rows under features of that registry only); a dtype we cannot read: every link table
+    const byTable = new Map<ValueLink, number[]>();
+    for (const f of features) {
+      const dtype = parseDtype(f.dtype);
+      if (dtype?.kind === "simple" || dtype?.kind === "module") continue;
+      const links =
+        dtype?.kind === "cat"
+          ? [VALUE_LINKS[owner][dtype.label]].filter((l) => l !== undefined)
+          : Object.values(VALUE_LINKS[owner]);
+      for (const link of links) byTable.set(link, [...(byTable.get(link) ?? []), f.id]);
+    }
     const deletes = [
       json,
-      ...Object.values(VALUE_LINKS[owner]).map(
-        (link) =>
-          sql`DELETE FROM ${raw(link.table)} WHERE ${raw(link.owner)} = ${id} AND feature_id IN (${list})`,
+      ...[...byTable].map(
+        ([link, ids]) =>
+          sql`DELETE FROM ${raw(link.table)} WHERE ${raw(link.owner)} = ${id} AND feature_id IN (${idList(ids)})`,
       ),
     ];
+    // one statement, one round trip
     await tx.execute(
       sql`WITH ${sql.join(
         deletes.map((d, i) => sql`${sql.raw(`d${i}`)} AS (${d} RETURNING 1)`),
@@ -1003,7 +1012,9 @@ export class Annotations {
         continue;
       }
       const dtype = parseDtype(r.dtype);
-      const field = dtype?.kind === "cat" && dtype.label === r.kind ? dtype.field : undefined;
+      // a table two owners share (lamindb_artifactrun): the other owner's rows name another registry
+      if (dtype?.kind === "cat" && dtype.label !== r.kind) continue;
+      const field = dtype?.kind === "cat" ? dtype.field : undefined;
       add(oid, r.feature, rec[field ?? registry.field] ?? rec.uid);
     }
     if (owner !== "run") {

@@ -7,8 +7,10 @@
  * - records: `lamindb_record<registry>` (`value_id`, the feature always set).
  * LaminDB keeps no collection or transform values of artifacts and runs, and no user, run,
  * reference values of runs (it drops the first and fails on the others): here they are refused
- * with a clear error. A run's artifact values are `lamindb_runartifact` rows, which LaminDB's
- * describe and get_values read.
+ * with a clear error. A run's artifact values are `lamindb_artifactrun` rows (run_id the owner,
+ * artifact_id the value), where LaminDB's FeatureManager writes, filters and reads them
+ * (`Artifact.runs.through`), not its `lamindb_runartifact`: the table holds an artifact's run
+ * values too, told apart by the feature's dtype (`cat[Artifact]` or `cat[Run]`).
  *
  * A value is given by uid (a stem names the latest version of a versioned registry) or by the
  * registry's name field (LaminDB's `_name_field`: `name`, `key`, `handle`), or by the field the
@@ -50,7 +52,7 @@ export interface CatRegistry {
   branch: boolean;
   /** Versioned registries: a uid of this length is a stem and names the latest version. */
   stem?: number;
-  /** How to make a missing value, for the hint of an error. */
+  /** Where values come from, for the hint of an error: a command that makes one (typed ones). */
   make: string;
 }
 
@@ -110,7 +112,7 @@ export const CAT_REGISTRIES: Record<CatKind, CatRegistry> = {
     typed: false,
     branch: true,
     stem: UID_LENGTHS.artifact.stem,
-    make: "lamin save PATH --key KEY",
+    make: "save one with lamin save PATH --key KEY",
   }),
   collection: registry({
     kind: "collection",
@@ -121,7 +123,7 @@ export const CAT_REGISTRIES: Record<CatKind, CatRegistry> = {
     typed: false,
     branch: true,
     stem: UID_LENGTHS.collection.stem,
-    make: "lamin collection create KEY",
+    make: "make one with lamin collection create KEY UID...",
   }),
   transform: registry({
     kind: "transform",
@@ -132,7 +134,7 @@ export const CAT_REGISTRIES: Record<CatKind, CatRegistry> = {
     typed: false,
     branch: true,
     stem: UID_LENGTHS.transform.stem,
-    make: "lamin track (a transform per script)",
+    make: "lamin track makes one per script",
   }),
   run: registry({
     kind: "run",
@@ -142,7 +144,7 @@ export const CAT_REGISTRIES: Record<CatKind, CatRegistry> = {
     fields: ["uid", "name"],
     typed: false,
     branch: true,
-    make: "lamin track (lamin run ls lists runs)",
+    make: "list them with lamin run ls",
   }),
   user: registry({
     kind: "user",
@@ -152,7 +154,7 @@ export const CAT_REGISTRIES: Record<CatKind, CatRegistry> = {
     fields: ["handle", "uid", "name"],
     typed: false,
     branch: false,
-    make: "give the handle of a user of this instance",
+    make: "a user of this instance",
   }),
 };
 
@@ -198,12 +200,18 @@ function linkOf(table: LinkTable, owner: PgColumn, value: PgColumn): ValueLink {
   };
 }
 
-const ownerLabel = (table: LinkTable & { ownerId: PgColumn; labelId: PgColumn }) =>
-  linkOf(table, table.ownerId, table.labelId);
+type OwnerLabel = LinkTable & { ownerId: PgColumn; labelId: PgColumn };
+const ownerLabel = (table: OwnerLabel) => linkOf(table, table.ownerId, table.labelId);
+/** A link table read from its label's side: a run's artifacts in `lamindb_artifactrun`. */
+const labelOwner = (table: OwnerLabel) => linkOf(table, table.labelId, table.ownerId);
 const recordValue = (table: LinkTable & { recordId: PgColumn; valueId: PgColumn }) =>
   linkOf(table, table.recordId, table.valueId);
 
-/** Where each owner keeps the values of each categorical registry (absent: LaminDB keeps none). */
+/**
+ * Where each owner keeps the values of each categorical registry (absent: LaminDB keeps none).
+ * One table may serve two owners (`lamindb_artifactrun`): a row belongs to the owner whose
+ * value registry the feature's dtype names.
+ */
 export const VALUE_LINKS: Record<Owner, Partial<Record<CatKind, ValueLink>>> = {
   artifact: {
     ulabel: ownerLabel(t.artifactUlabel as never),
@@ -218,7 +226,7 @@ export const VALUE_LINKS: Record<Owner, Partial<Record<CatKind, ValueLink>>> = {
     ulabel: ownerLabel(t.runUlabel as never),
     record: ownerLabel(t.runRecord as never),
     project: ownerLabel(t.runProject as never),
-    artifact: ownerLabel(t.runArtifact as never),
+    artifact: labelOwner(t.artifactRun as never),
   },
   record: {
     ulabel: recordValue(t.recordUlabel as never),
