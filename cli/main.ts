@@ -498,7 +498,7 @@ for (const change of ["link", "unlink"] as const) {
   )
     .addHelpText(
       "after",
-      "\nRelations of a reference: artifacts, collections, transforms, records, projects.\nRelations of a record: parents (a cycle is refused).\nA 16-character artifact stem (12 for a transform) names the latest version.",
+      "\nRelations of a reference: artifacts, collections, transforms, records, projects.\nRelations of a record: parents (a cycle is refused), collections, transforms.\nA 16-character artifact stem (12 for a transform) names the latest version.",
     )
     .action(
       run(async (registry, uid, relation, uids, opts) =>

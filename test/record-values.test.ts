@@ -56,6 +56,8 @@ const TABLES = [
   "lamindb_artifactrecord",
   "lamindb_runartifact",
   "lamindb_runrecord",
+  "lamindb_collectionrecord",
+  "lamindb_transformrecord",
   "lamindb_jsonvalue",
   "lamindb_artifactjsonvalue",
   "lamindb_runjsonvalue",
@@ -583,6 +585,25 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
     );
     expect(await snapshot()).toBe(before);
     expect((await ln.records.unlink(grandchild, "parents", [child])).parents).toEqual([]);
+  });
+
+  it("records annotate collections and transforms (lamindb_collectionrecord, transformrecord)", async () => {
+    const record = await newRecord("annotating");
+    await ln.records.link(record, "collections", [u.collection as string]);
+    const linked = await ln.records.link(record, "transforms", [
+      (u.transform as string).slice(0, 12),
+    ]);
+    expect(linked).toMatchObject({ collections: [u.collection], transforms: [u.transform] });
+    const rows = await queryRows<{ collection: string; feature: number | null; by: number }>(
+      ln.db,
+      sql`SELECT c.uid AS collection, l.feature_id AS feature, l.created_by_id AS by
+        FROM lamindb_collectionrecord l JOIN lamindb_collection c ON c.id = l.collection_id
+        JOIN lamindb_record r ON r.id = l.record_id WHERE r.uid = ${record}`,
+    );
+    expect(rows).toEqual([{ collection: u.collection, feature: null, by: ln.user.id }]);
+    expect(
+      (await ln.records.unlink(record, "transforms", [u.transform as string])).transforms,
+    ).toEqual([]);
   });
 
   it("a sheet read while a run is tracked becomes the run's input, except what the run made", async () => {

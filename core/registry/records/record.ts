@@ -3,7 +3,8 @@
  * name match (under the same type) returns the existing record; a record can be a type of records,
  * and a type with a schema is a sheet (sheets.ts) whose records are its rows. A record has feature
  * values of its own (`records.features(uid)`, annotations.ts), parents (a hierarchy without
- * cycles), and the runs that read it (`input_of_runs`: a sheet read while a run is tracked).
+ * cycles), the collections and transforms it annotates, and the runs that read it
+ * (`input_of_runs`: a sheet read while a run is tracked).
  */
 import { and, eq, inArray } from "drizzle-orm";
 import * as t from "../../db/schema.js";
@@ -52,6 +53,20 @@ export const RecordModel = defineRegistry({
     children: field.many(parents, parents.toId, parents.fromId, t.record, {
       doc: "uids of the records it is a parent of",
     }),
+    collections: field.many(
+      t.collectionRecord,
+      t.collectionRecord.labelId,
+      t.collectionRecord.ownerId,
+      t.collection,
+      { doc: "uids of the collections it annotates (LaminDB's record.collections)", write: {} },
+    ),
+    transforms: field.many(
+      t.transformRecord,
+      t.transformRecord.labelId,
+      t.transformRecord.ownerId,
+      t.transform,
+      { doc: "uids of the transforms it annotates (LaminDB's record.transforms)", write: {} },
+    ),
     input_of_runs: field.many(
       t.recordInputOfRuns,
       t.recordInputOfRuns.fromId,
