@@ -418,6 +418,13 @@ describe.each(BACKENDS)("record values and LaminDB 2.9's links on %s", (backend)
         JOIN lamindb_feature f ON f.id = j.feature_id WHERE r.uid = ${keyed} AND f.name = 'feature_str'`,
     );
     expect(stored?.n).toBe(0);
+    // a schema without features (LaminDB's flexible one) constrains nothing
+    await ln.schemas.create({ name: "anything" });
+    await ln.records.create({ name: "Free Sheet", schema: "anything" });
+    const free = await newRecord("free row", "Free Sheet");
+    expect((await ln.records.features(free).add({ feature_int: 3 })).features).toEqual({
+      feature_int: 3,
+    });
     const tooLong = { feature_str: "x".repeat(151), feature_float: 1, feature_type1: "entity1" };
     await expect(ln.records.features(keyed).add(tooLong)).rejects.toThrow(
       /index of sheet 'Sample Sheet'/,

@@ -382,6 +382,8 @@ const quoted = (names: readonly string[]) => names.map((n) => `'${n}'`).join(", 
 
 /** A sheet's rules on the features given for one of its records (see sheets.ts). */
 function checkSheet(sheet: Sheet, given: FeatureRow[], hasName: boolean): void {
+  // a schema without features constrains nothing (LaminDB's flexible schema)
+  if (sheet.members.length === 0) return;
   const members = new Set(sheet.members.map((m) => m.id));
   const schema = `'${sheet.schema.name ?? sheet.schema.uid}'`;
   const outside = given.filter((f) => !members.has(f.id)).map((f) => f.name);
