@@ -416,7 +416,7 @@ mig
 
 const annotationCmds = () => import("./commands/annotations.js");
 const DTYPE_HELP =
-  "int, float, num, str, bool, date, datetime, dict, path, url, cat (= cat[ULabel]), cat[ULabel], cat[ULabel[TYPE]], cat[Record], cat[Project], list[...] of those";
+  "int, float, num, str, bool, date, datetime, dict, path, url, cat (= cat[ULabel]), cat[ULabel], cat[ULabel[TYPE]], cat[Record], cat[Project], cat[Artifact], cat[Run.uid], cat[User], cat[Collection], cat[Transform], cat[Reference], list[...] of those";
 
 const feature = program.command("feature").description("features: typed keys of annotations");
 feature
@@ -450,15 +450,28 @@ projectCmd
   .option("--description <text>", "a description")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (name, opts) => (await annotationCmds()).projectCreate(name, opts)));
-const recordCmd = program.command("record").description("records: values of cat[Record] features");
+const recordCmd = program
+  .command("record")
+  .description("records: values of cat[Record] features, with feature values of their own");
 recordCmd
   .command("create <name>")
   .description("create a record (the same name and type: the existing one)")
   .option("--type <type>", "the record type it belongs to (uid or name)")
   .option("--is-type", "make it a type of records")
+  .option("--schema <schema>", "a schema (name or uid): the type is a sheet of these features")
   .option("--description <text>", "a description")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (name, opts) => (await annotationCmds()).recordCreate(name, opts)));
+recordCmd
+  .command("sheet <type>")
+  .description("the records of a type with their feature values, as rows")
+  .option("--limit <n>", "at most this many records", "1000")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText(
+    "after",
+    "\nWhile a run is tracked (lamin track), the type and its records become inputs of the run.",
+  )
+  .action(run(async (type, opts) => (await annotationCmds()).recordSheet(type, opts)));
 const referenceCmd = program
   .command("reference")
   .description("references: studies, papers, documents and URLs that data cite");
@@ -485,7 +498,7 @@ for (const change of ["link", "unlink"] as const) {
   )
     .addHelpText(
       "after",
-      "\nRelations of a reference: artifacts, collections, transforms, records, projects.\nA 16-character artifact stem (12 for a transform) names the latest version.",
+      "\nRelations of a reference: artifacts, collections, transforms, records, projects.\nRelations of a record: parents (a cycle is refused), collections, transforms.\nA 16-character artifact stem (12 for a transform) names the latest version.",
     )
     .action(
       run(async (registry, uid, relation, uids, opts) =>
@@ -500,25 +513,41 @@ for (const [cmd, registry] of [
   [recordCmd, "records"],
   [referenceCmd, "references"],
 ] as const) {
-  cmd
+  const list = cmd
     .command("list")
     .description(`list ${registry} (newest first)`)
     .option("--limit <n>", "at most this many", "100")
     .option("--json", "print one JSON document on stdout")
     .action(run(async (opts) => (await annotationCmds()).listRecords(registry, opts)));
+  if (registry === "records") {
+    list.option(
+      "--features <lookup...>",
+      "feature values: name=value or name__op=value, e.g. gc_content__gt=0.5 experiment=E1",
+    );
+  }
 }
 
-command("annotate [uid]", "annotate an artifact (or a run) with feature values and labels")
+command(
+  "annotate [uid]",
+  "annotate an artifact (or a run, or a record) with feature values and labels",
+)
   .option("--key <key>", "the artifact by key (its latest version) instead of a uid")
   .option("--features <pairs...>", "feature=value pairs, e.g. temperature=37.5 cell_type=T-cell")
   .option("--ulabel <names...>", "labels to link without a feature")
   .option("--project <names...>", "projects to link")
   .option("--record <names...>", "records to link without a feature")
   .option("--remove <features...>", "remove every value of these features first")
-  .option("--run", "the uid is a run's")
+  .option("--run", "the uid is a run's (as --registry run)")
+  .addOption(
+    new Option("--registry <registry>", "what the uid names (default artifact)").choices([
+      "artifact",
+      "run",
+      "record",
+    ]),
+  )
   .addHelpText(
     "after",
-    "\nValues are checked against the feature's dtype (37.5 for an int feature is refused) and\ncategorical values must be existing labels; nothing is written unless all of it is valid.\nWithout options it prints the artifact's annotations. E.g.\n  lamin feature create temperature --dtype float\n  lamin ulabel create T-cell\n  lamin annotate UID --features temperature=37.5 cell_type=T-cell --project P\n  lamin annotate --key raw/a.csv --ulabel T-cell\n  lamin ls --features temperature__gt=30 cell_type=T-cell",
+    "\nValues are checked against the feature's dtype (37.5 for an int feature is refused) and\ncategorical values must be existing labels; nothing is written unless all of it is valid.\nA record holds one value per feature (--remove F replaces it); a record of a sheet takes\nthe features of its type's schema, every required one. Without options it prints the\nannotations. E.g.\n  lamin feature create temperature --dtype float\n  lamin ulabel create T-cell\n  lamin annotate UID --features temperature=37.5 cell_type=T-cell --project P\n  lamin annotate --key raw/a.csv --ulabel T-cell\n  lamin annotate RECORD_UID --registry record --features gc_content=0.5 experiment=E1\n  lamin ls --features temperature__gt=30 cell_type=T-cell\n  lamin record list --features gc_content__gt=0.4",
   )
   .action(run(async (uid, opts) => (await annotationCmds()).annotate(uid, opts)));
 

@@ -11,7 +11,7 @@
 import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type { Instance } from "../core/instance.js";
 import type { ModuleReads } from "../core/modules/index.js";
-import type { Annotations } from "../core/registry/annotations.js";
+import type { Annotations, FeaturesApi } from "../core/registry/annotations.js";
 import type { ArtifactsApi } from "../core/registry/artifacts.js";
 import type { Records } from "../core/registry/records/record.js";
 import type { References } from "../core/registry/records/references.js";
@@ -43,7 +43,8 @@ export interface Target {
   features: Registry<Features>;
   ulabels: Registry<ULabels>;
   projects: Registry<Projects>;
-  records: Registry<Records>;
+  records: Registry<Records> &
+    Pick<Records, "link" | "unlink" | "sheet"> & { features(uid: string): FeaturesApi };
   references: Registry<References> & Pick<References, "link" | "unlink">;
   collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
   annotations: Pick<Annotations, "get" | "add">;

@@ -53,6 +53,7 @@ export {
   type AddOptions,
   type Annotation,
   type FeatureManager,
+  type FeaturesApi,
   type FeatureValues,
   type LabelRefs,
   type Owner,
@@ -86,6 +87,8 @@ export {
   type LnRecord,
   RECORD_FILTER_FIELDS,
   type RecordInput,
+  type RecordsListOptions,
+  type SheetRows,
 } from "./registry/records/record.js";
 export type {
   Collection,

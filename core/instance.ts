@@ -53,7 +53,10 @@ export class Instance {
   readonly records: Records;
   /** Studies, papers, documents and URLs that data cite. */
   readonly references: References;
-  /** Feature values and labels of artifacts and runs (see `artifacts.features(uid)`). */
+  /**
+   * Feature values and labels of artifacts, runs and records (see `artifacts.features(uid)`,
+   * `records.features(uid)`).
+   */
   readonly annotations: Annotations;
   /** Schemas: named feature sets that data is validated against (`validate`). */
   readonly schemas: Schemas;

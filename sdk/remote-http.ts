@@ -167,7 +167,11 @@ export class RemoteHttp {
    * What the tracked run (if any) read: its inputs, recorded on the server. A run that was
    * deleted meanwhile records nothing, as in process.
    */
-  async recordInputs(inputs: { artifacts?: string[]; collections?: string[] }): Promise<void> {
+  async recordInputs(inputs: {
+    artifacts?: string[];
+    collections?: string[];
+    records?: string[];
+  }): Promise<void> {
     if (!this.run) return;
     const res = await this.client.runs[":uid"].inputs.$post({
       param: { uid: this.run },

@@ -4,10 +4,24 @@
  * results and the same typed errors.
  */
 import { ValidationError } from "../core/errors.js";
-import type { Annotation, FeatureValues, LabelRefs, Owner } from "../core/registry/annotations.js";
+import type {
+  AddOptions,
+  Annotation,
+  FeaturesApi,
+  FeatureValues,
+  LabelRefs,
+  Owner,
+  OwnerRef,
+} from "../core/registry/annotations.js";
 import type { Artifact, ArtifactRef, ArtifactsApi, Page } from "../core/registry/artifacts.js";
 import { loadMembers } from "../core/registry/member-files.js";
 import type { Filter } from "../core/registry/query.js";
+import type {
+  LnRecord,
+  RecordInput,
+  RecordsListOptions,
+  SheetRows,
+} from "../core/registry/records/record.js";
 import type { RunListOptions } from "../core/registry/records/runs.js";
 import type {
   Collection,
@@ -205,20 +219,92 @@ interface RemoteArtifactsLoad {
   ): Promise<{ path: string; artifact: Artifact }>;
 }
 
-type OwnerRef = string | { key: string } | { uid: string };
+/**
+ * Records: also listed by feature values, their own feature values (`features(uid)`), and the
+ * records of a type read as a sheet (recorded as inputs of the tracked run, as in process).
+ */
+export class RemoteRecordsApi extends RemoteRecords<LnRecord, RecordInput> {
+  constructor(
+    http: RemoteHttp,
+    private readonly annotations: RemoteAnnotations,
+  ) {
+    super(http, "records");
+  }
 
-/** Feature values and labels of artifacts and runs (core/registry/annotations.ts). */
+  override async list(opts: RecordsListOptions = {}): Promise<Page<LnRecord>> {
+    return page(
+      await this.http.request<{ items: LnRecord[]; next_cursor?: string }>(
+        this.path("", listQuery(opts)),
+        {},
+        "listing records",
+      ),
+    );
+  }
+
+  /** Feature values of one record (LaminDB's `record.features`), on the server. */
+  features(uid: string): FeaturesApi {
+    return new RemoteFeatureManager(this.annotations, "record", uid);
+  }
+
+  async sheet(type: string, opts: { limit?: number } = {}): Promise<SheetRows> {
+    const sheet = await this.http.request<SheetRows>(
+      this.path(
+        `/${encodeURIComponent(type)}/sheet`,
+        opts.limit !== undefined ? { limit: String(opts.limit) } : {},
+      ),
+      {},
+      `reading the sheet ${type}`,
+    );
+    // the server's run of this read is the client's: say what it read (the server skips the
+    // records the run made)
+    await this.http.recordInputs({ records: [sheet.type, ...sheet.rows.map((r) => r.uid)] });
+    return sheet;
+  }
+}
+
+/** The features of one artifact, run or record on a server (`RemoteAnnotations` calls). */
+export class RemoteFeatureManager implements FeaturesApi {
+  constructor(
+    private readonly annotations: RemoteAnnotations,
+    private readonly owner: Owner,
+    private readonly ref: OwnerRef,
+  ) {}
+
+  add(values: FeatureValues, opts: AddOptions = {}): Promise<Annotation> {
+    return this.annotations.add(this.owner, this.ref, values, {}, opts);
+  }
+
+  /** Replace the values of the named features (removed first, in the same transaction). */
+  set(values: FeatureValues, opts: AddOptions = {}): Promise<Annotation> {
+    const removeFirst = [...new Set([...(opts.removeFirst ?? []), ...Object.keys(values)])];
+    return this.annotations.add(this.owner, this.ref, values, {}, { ...opts, removeFirst });
+  }
+
+  get(): Promise<Annotation> {
+    return this.annotations.get(this.owner, this.ref);
+  }
+
+  remove(...features: string[]): Promise<Annotation> {
+    return this.annotations.add(this.owner, this.ref, {}, {}, { removeFirst: features.flat() });
+  }
+
+  addLabels(labels: LabelRefs): Promise<Annotation> {
+    return this.annotations.add(this.owner, this.ref, {}, labels);
+  }
+}
+
+/** Feature values and labels of artifacts, runs and records (core/registry/annotations.ts). */
 export class RemoteAnnotations {
   constructor(
     private readonly http: RemoteHttp,
     private readonly artifacts: ArtifactsApi,
   ) {}
 
-  /** An artifact's uid (its key is looked up) or a run's. */
+  /** An artifact's uid (its key is looked up), a run's or a record's. */
   private async uidOf(owner: Owner, ref: OwnerRef): Promise<string> {
     if (typeof ref === "string") return ref;
     if ("uid" in ref) return ref.uid;
-    if (owner === "run") throw new ValidationError("a run is addressed by its uid");
+    if (owner !== "artifact") throw new ValidationError(`a ${owner} is addressed by its uid`);
     return (await this.artifacts.get(ref as ArtifactRef)).uid;
   }
 

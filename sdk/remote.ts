@@ -21,7 +21,6 @@ import type {
   SaveOptions,
   SaveResult,
 } from "../core/registry/artifacts.js";
-import type { LnRecord, RecordInput } from "../core/registry/records/record.js";
 import type { Reference, ReferenceInput } from "../core/registry/records/references.js";
 import type {
   Feature,
@@ -44,6 +43,7 @@ import {
   RemoteAnnotations,
   RemoteCollections,
   RemoteRecords,
+  RemoteRecordsApi,
   RemoteRuns,
   RemoteSchemas,
 } from "./remote-registries.js";
@@ -58,10 +58,10 @@ export class RemoteInstance {
   readonly features: RemoteRecords<Feature, FeatureInput>;
   readonly ulabels: RemoteRecords<ULabel, ULabelInput>;
   readonly projects: RemoteRecords<Project, ProjectInput>;
-  readonly records: RemoteRecords<LnRecord, RecordInput>;
+  readonly records: RemoteRecordsApi;
   readonly references: RemoteRecords<Reference, ReferenceInput>;
   readonly collections: RemoteCollections;
-  /** Feature values and labels of artifacts and runs. */
+  /** Feature values and labels of artifacts, runs and records. */
   readonly annotations: RemoteAnnotations;
   readonly schemas: RemoteSchemas;
   /** The instance's modules (bionty): list, search, look up values. */
@@ -78,10 +78,10 @@ export class RemoteInstance {
     this.features = new RemoteRecords(http, "features");
     this.ulabels = new RemoteRecords(http, "ulabels");
     this.projects = new RemoteRecords(http, "projects");
-    this.records = new RemoteRecords(http, "records");
     this.references = new RemoteRecords(http, "references");
     this.collections = new RemoteCollections(http, this.artifacts);
     this.annotations = new RemoteAnnotations(http, this.artifacts);
+    this.records = new RemoteRecordsApi(http, this.annotations);
     this.schemas = new RemoteSchemas(http);
     this.modules = new RemoteModules(http);
   }

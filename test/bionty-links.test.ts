@@ -28,6 +28,8 @@ useTempHome();
 const TABLES = [
   "bionty_artifactcelltype",
   "bionty_artifacttissue",
+  "bionty_recordcelltype",
+  "bionty_recordtissue",
   "lamindb_artifactulabel",
   "lamindb_artifactjsonvalue",
   "lamindb_jsonvalue",
@@ -164,7 +166,7 @@ describe.each(BACKENDS)("bionty link tables on %s", (backend) => {
     // runs have no links to bionty records
     await expect(
       ln.annotations.of("run", run.run.uid).add({ cell_type: "T cell" }),
-    ).rejects.toThrow(/only artifacts can be annotated with it/);
+    ).rejects.toThrow(/runs cannot be annotated with it, only artifacts and records/);
     expect(await snapshot()).toBe(before);
     await ln.finish();
   });
@@ -182,6 +184,36 @@ describe.each(BACKENDS)("bionty link tables on %s", (backend) => {
     expect(await ls({ cell_type: "T cell", tissues: "liver" })).toEqual([a]);
     expect(await ls({ cell_type: "B cell" })).toEqual([]);
     await expect(ls({ cell_type__gt: "T" })).rejects.toThrow(/operator 'gt' does not apply/);
+  });
+
+  it("records hold bionty values in bionty_record<entity> (value_id), queried like artifacts", async () => {
+    const record = (await ln.records.create({ name: "sample with cells" })).record.uid;
+    const fm = ln.records.features(record);
+    expect(
+      (await fm.add({ cell_type: "T cell", cl_id: "CL:0000542", tissues: ["lung", "liver"] }))
+        .features,
+    ).toEqual({ cell_type: "T cell", cl_id: "CL:0000542", tissues: ["liver", "lung"] });
+    const rows = await queryRows<{ value: string; feature: string }>(
+      ln.db,
+      sql`SELECT x.name AS value, f.name AS feature FROM bionty_recordcelltype l
+        JOIN lamindb_record r ON r.id = l.record_id JOIN bionty_celltype x ON x.id = l.value_id
+        JOIN lamindb_feature f ON f.id = l.feature_id WHERE r.uid = ${record} ORDER BY l.id`,
+    );
+    expect(rows).toEqual([
+      { value: "T cell", feature: "cell_type" },
+      { value: "lymphocyte", feature: "cl_id" },
+    ]);
+    const records = async (features: Record<string, unknown>) =>
+      (await ln.records.list({ features })).items.map((r) => r.uid);
+    expect(await records({ cl_id: "CL:0000542" })).toEqual([record]);
+    expect(await records({ tissues__contains: "lun" })).toEqual([record]);
+    const before = await snapshot();
+    await expect(fm.add({ cell_type: "T cel" })).rejects.toThrow(/did you mean 'T cell'/);
+    expect(await snapshot()).toBe(before);
+    expect((await fm.remove("tissues")).features).toEqual({
+      cell_type: "T cell",
+      cl_id: "CL:0000542",
+    });
   });
 
   it("save --schema links the values of cat[bionty.*] columns; invalid ones save nothing", async () => {

@@ -99,7 +99,10 @@ describe.each(BACKENDS)("features and labels on %s", (backend) => {
     });
     // module registries annotate through their link tables (test/bionty-links.test.ts)
     expect(parseDtype("cat[bionty.CellType]")).toMatchObject({ kind: "module" });
-    expect(parseDtype("cat[Transform]")).toBeUndefined();
+    // LaminDB 2.9's other registries are categorical too (test/record-values.test.ts)
+    expect(parseDtype("cat[Transform]")).toMatchObject({ kind: "cat", label: "transform" });
+    expect(parseDtype("cat[Run.uid]")).toMatchObject({ kind: "cat", label: "run" });
+    expect(parseDtype("cat[Schema]")).toBeUndefined();
   });
 
   it("ulabels have types and parents; a cycle is refused and changes nothing", async () => {

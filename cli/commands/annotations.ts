@@ -3,7 +3,8 @@
  * and labels of the current instance, in process or through its server (cli/target.ts).
  */
 import { ValidationError } from "../../core/errors.js";
-import type { Annotation } from "../../core/registry/annotations.js";
+import type { Annotation, Owner } from "../../core/registry/annotations.js";
+import { parseFilterArgs } from "../../core/registry/query.js";
 import { note, printJson, say, table } from "../output.js";
 import { withTarget as withInstance } from "../target.js";
 import { refFrom } from "./artifacts.js";
@@ -73,13 +74,14 @@ export async function projectCreate(
 
 export async function recordCreate(
   name: string,
-  opts: Json & { type?: string; isType?: boolean; description?: string },
+  opts: Json & { type?: string; isType?: boolean; schema?: string; description?: string },
 ) {
   const r = await withInstance((ln) =>
     ln.records.create({
       name,
       ...(opts.type !== undefined ? { type: opts.type } : {}),
       ...(opts.isType ? { is_type: true } : {}),
+      ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
       ...(opts.description !== undefined ? { description: opts.description } : {}),
     }),
   );
@@ -129,7 +131,13 @@ export async function referenceCreate(
 }
 
 /** Registries whose records link to others through a relation (`lamin link`). */
-const LINKABLE = ["references"] as const;
+const LINKABLE = ["references", "records"] as const;
+
+/** What `lamin link` needs of such a registry. */
+interface Linkable {
+  link(uid: string, relation: string, targets: readonly string[]): Promise<{ uid: string }>;
+  unlink(uid: string, relation: string, targets: readonly string[]): Promise<{ uid: string }>;
+}
 
 /** `lamin link|unlink REGISTRY UID RELATION UID...`: add or remove links of a record. */
 export async function changeLinks(
@@ -148,7 +156,7 @@ export async function changeLinks(
     );
   }
   const record = await withInstance((ln) => {
-    const r = ln[plural as (typeof LINKABLE)[number]];
+    const r: Linkable = ln[plural as (typeof LINKABLE)[number]];
     return change === "link" ? r.link(uid, relation, targets) : r.unlink(uid, relation, targets);
   });
   if (opts.json) return printJson(record);
@@ -158,16 +166,27 @@ export async function changeLinks(
 
 type Registry = "features" | "ulabels" | "projects" | "records" | "references";
 
-export async function listRecords(registry: Registry, opts: Json & { limit: string }) {
-  const limit = Number(opts.limit);
+/** `--limit` as a whole number. */
+function limitOf(text: string): number {
+  const limit = Number(text);
   if (!Number.isInteger(limit)) {
-    throw new ValidationError(
-      `--limit must be a whole number, got '${opts.limit}'`,
-      "e.g. --limit 50",
-    );
+    throw new ValidationError(`--limit must be a whole number, got '${text}'`, "e.g. --limit 50");
   }
+  return limit;
+}
+
+export async function listRecords(
+  registry: Registry,
+  opts: Json & { limit: string; features?: string[] },
+) {
+  const limit = limitOf(opts.limit);
+  // records (as runs and artifacts) are also listed by their feature values
+  const features = opts.features ? parseFilterArgs(opts.features) : undefined;
   const page = await withInstance(
-    (ln): Promise<{ items: object[]; nextCursor?: string }> => ln[registry].list({ limit }),
+    (ln): Promise<{ items: object[]; nextCursor?: string }> =>
+      registry === "records" && features
+        ? ln.records.list({ limit, features })
+        : ln[registry].list({ limit }),
   );
   if (opts.json) return printJson(page.items);
   if (page.items.length === 0) return say(`no ${registry}`);
@@ -228,23 +247,30 @@ export async function annotate(
     record?: string[];
     remove?: string[];
     run?: boolean;
+    registry?: Owner;
   },
 ) {
-  const owner = opts.run ? "run" : "artifact";
+  if (opts.run && opts.registry !== undefined && opts.registry !== "run") {
+    throw new ValidationError(
+      `--run and --registry ${opts.registry} name different registries`,
+      "give one of them",
+    );
+  }
+  const owner: Owner = opts.run ? "run" : (opts.registry ?? "artifact");
   const values = parsePairs(opts.features ?? []);
   const labels = {
     ...(opts.ulabel ? { ulabels: opts.ulabel } : {}),
     ...(opts.project ? { projects: opts.project } : {}),
     ...(opts.record ? { records: opts.record } : {}),
   };
-  if (opts.run && (given === undefined || opts.key !== undefined)) {
+  if (owner !== "artifact" && (given === undefined || opts.key !== undefined)) {
     throw new ValidationError(
-      "give the run's uid (--key names artifacts)",
-      "find it with `lamin run ls`",
+      `give the ${owner}'s uid (--key names artifacts)`,
+      owner === "run" ? "find it with `lamin run ls`" : "find it with `lamin record list`",
     );
   }
   // a key names the latest version of an artifact; checked before the instance is opened
-  const ref = opts.run ? { uid: given as string } : refFrom(given, opts);
+  const ref = owner !== "artifact" ? { uid: given as string } : refFrom(given, opts);
   let uid = "uid" in ref ? ref.uid : "";
   const result = await withInstance(async (ln) => {
     if ("key" in ref) uid = (await ln.artifacts.get(ref)).uid;
@@ -259,6 +285,27 @@ export async function annotate(
   });
   if (opts.json) return printJson({ uid, ...result });
   say(annotationLines(uid, result).join("\n"));
+}
+
+/** `lamin record sheet TYPE`: the records of a type with their feature values, as rows. */
+export async function recordSheet(type: string, opts: Json & { limit: string }) {
+  const limit = limitOf(opts.limit);
+  const sheet = await withInstance((ln) => ln.records.sheet(type, { limit }));
+  if (opts.json) return printJson(sheet);
+  if (sheet.rows.length === 0) return say(`no records of type ${sheet.name ?? sheet.type}`);
+  const shown = (v: unknown) =>
+    v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v);
+  say(
+    table(
+      ["uid", "name", ...sheet.columns],
+      sheet.rows.map((r) => [
+        r.uid,
+        r.name ?? "",
+        ...sheet.columns.map((c) => shown(r.features[c])),
+      ]),
+    ),
+  );
+  if (sheet.truncated) note(`(showing the first ${limit} records; raise --limit to see more)`);
 }
 
 export async function searchCommand(

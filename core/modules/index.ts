@@ -467,11 +467,15 @@ async function lookup(
 
 // ---- artifacts annotated with module records ----
 
+/** What module records can annotate: artifacts (`bionty_artifact<entity>`) and records. */
+export type ModuleOwner = "artifact" | "record";
+
 /**
- * Where artifacts annotated with a module registry's records are linked, as names for SQL:
- * the core writes `bionty_artifactcelltype` rows from this without importing module tables.
+ * Where an artifact (or a record) annotated with a module registry's records links them, as
+ * names for SQL: the core writes `bionty_artifactcelltype` (`bionty_recordcelltype`) rows from
+ * this without importing module tables. The owner's column is `<owner>_id`.
  */
-export interface ArtifactLinkTarget {
+export interface ModuleLinkTarget {
   /** `bionty.CellType` */
   registry: string;
   /** The field values are given in, e.g. `ontology_id`. */
@@ -483,12 +487,17 @@ export interface ArtifactLinkTarget {
   link: LinkTable;
 }
 
-function linkTargetOf(resolved: ResolvedRegistry, field: string): ArtifactLinkTarget {
+function linkTargetOf(
+  resolved: ResolvedRegistry,
+  field: string,
+  owner: ModuleOwner,
+): ModuleLinkTarget {
   const { registry, qualified } = resolved;
-  if (!registry.artifactLink) {
+  const link = owner === "artifact" ? registry.artifactLink : registry.recordLink;
+  if (!link) {
     throw new ValidationError(
-      `artifacts cannot be annotated with ${qualified} records`,
-      "use a registry with artifact links, e.g. bionty.CellType",
+      `${owner}s cannot be annotated with ${qualified} records`,
+      `use a registry with ${owner} links, e.g. bionty.CellType`,
     );
   }
   return {
@@ -497,17 +506,21 @@ function linkTargetOf(resolved: ResolvedRegistry, field: string): ArtifactLinkTa
     table: getTableName(registry.table),
     fieldColumn: (registry.fields[field] as PgColumn).name,
     nameColumn: (registry.fields[registry.nameField] as PgColumn).name,
-    link: registry.artifactLink,
+    link,
   };
 }
 
 /**
- * The link target of a `cat[bionty.CellType(.field)]` dtype; the module must be enabled (else
- * an error that says `lamin module enable <module>`).
+ * The link target of a `cat[bionty.CellType(.field)]` dtype for an owner; the module must be
+ * enabled (else an error that says `lamin module enable <module>`).
  */
-export async function artifactLinkTarget(target: HasDb, spec: string): Promise<ArtifactLinkTarget> {
+export async function moduleLinkTarget(
+  target: HasDb,
+  spec: string,
+  owner: ModuleOwner,
+): Promise<ModuleLinkTarget> {
   const resolved = parseModuleField(spec);
-  const link = linkTargetOf(resolved, resolved.field);
+  const link = linkTargetOf(resolved, resolved.field, owner);
   await assertEnabled(target.db, resolved.module);
   return link;
 }
@@ -517,26 +530,27 @@ export async function resolveModuleValues(
   target: HasDb,
   spec: string,
   values: readonly string[],
+  owner: ModuleOwner,
 ): Promise<{
-  link: ArtifactLinkTarget;
+  link: ModuleLinkTarget;
   ids: Map<string, number>;
   missing: LookupResult["missing"];
 }> {
   const resolved = parseModuleField(spec);
-  const link = linkTargetOf(resolved, resolved.field);
+  const link = linkTargetOf(resolved, resolved.field, owner);
   const { result, ids } = await lookup(target, spec, values);
   return { link, ids, missing: result.missing };
 }
 
-/** The artifact link tables of the modules enabled on this database (to read annotations). */
-export async function enabledArtifactLinks(db: Db): Promise<ArtifactLinkTarget[]> {
-  const out: ArtifactLinkTarget[] = [];
+/** An owner's link tables of the modules enabled on this database (to read annotations). */
+export async function enabledModuleLinks(db: Db, owner: ModuleOwner): Promise<ModuleLinkTarget[]> {
+  const out: ModuleLinkTarget[] = [];
   for (const name of await enabledModules(db)) {
     const module = getModule(name);
     for (const registry of module.registries) {
-      if (!registry.artifactLink) continue;
+      if (!(owner === "artifact" ? registry.artifactLink : registry.recordLink)) continue;
       const resolved = { module, registry, qualified: `${module.name}.${registry.name}` };
-      out.push(linkTargetOf(resolved, registry.nameField));
+      out.push(linkTargetOf(resolved, registry.nameField, owner));
     }
   }
   return out;

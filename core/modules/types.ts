@@ -18,11 +18,14 @@ export interface ModuleRegistry {
   parents?: { table: PgTable; fromId: PgColumn; toId: PgColumn };
   /** How artifacts link to its records (LaminDB's `bionty_artifact<entity>`), if they can. */
   artifactLink?: LinkTable;
+  /** How records hold its records as values (LaminDB's `bionty_record<entity>`), if they can. */
+  recordLink?: LinkTable;
 }
 
 /**
- * A link table `(artifact_id, <entity>_id, feature_id, created_by_id, run_id, ...)`, by name:
- * the core writes annotation SQL from this description without importing module tables.
+ * A link table `(artifact_id, <entity>_id, feature_id, created_by_id, run_id, ...)` or
+ * `(record_id, value_id, feature_id, ...)`, by name: the core writes annotation SQL from this
+ * description without importing module tables.
  */
 export interface LinkTable {
   /** e.g. `bionty_artifactcelltype` */

@@ -1,19 +1,22 @@
 /**
- * Features and labels of artifacts and runs (LaminDB's `obj.features.add_values()`,
+ * Features and labels of artifacts, runs and records (LaminDB's `obj.features.add_values()`,
  * `obj.ulabels.add()`, `obj.projects.add()`), and querying by them.
  *
  * - Simple dtypes (`int`, `float`, `num`, `str`, `bool`, `date`, `datetime`, `dict`, `path`,
- *   `url`, `list[...]` of those): the value is checked against the dtype, then stored once per
- *   (feature, LaminDB hash) in `lamindb_jsonvalue` and linked through `lamindb_artifactjsonvalue`
- *   (`lamindb_runjsonvalue`).
- * - Categorical dtypes (`cat[ULabel]`, `cat[ULabel[<type>]]`, `cat[Record]`, `cat[Project]`, as
- *   lists too): the labels must exist; link rows in `lamindb_artifactulabel` (`...record`,
- *   `...project`) carry the feature.
+ *   `url`, `list[...]` of those): the value is checked against the dtype, then stored. Artifacts
+ *   and runs: once per (feature, LaminDB hash) in `lamindb_jsonvalue`, linked through
+ *   `lamindb_artifactjsonvalue` (`lamindb_runjsonvalue`). Records: in `lamindb_recordjson`, one
+ *   value per (record, feature) as LaminDB's unique constraint says (a list is one JSON list).
+ * - Categorical dtypes (`cat[ULabel]`, `cat[ULabel[<type>]]`, `cat[Record]`, `cat[Project]`,
+ *   `cat[Artifact]`, `cat[Run.uid]`, `cat[User]`, `cat[Collection]`, `cat[Transform]`,
+ *   `cat[Reference]`, as lists too): the values must exist; link rows carry the feature, in the
+ *   table LaminDB uses for that owner and registry (categories.ts).
  * - Module registries (`cat[bionty.CellType]`, `cat[bionty.CellType.ontology_id]`, as lists
- *   too; artifacts only): values must be in the registry field; link rows in the module's
- *   `bionty_artifact<entity>` table (described by the module, see modules/types.ts) carry the
- *   feature.
- * - Labels without a feature: link rows with `feature_id` NULL.
+ *   too; artifacts and records): values must be in the registry field; link rows in the module's
+ *   `bionty_artifact<entity>` (`bionty_record<entity>`) table carry the feature.
+ * - Labels without a feature (artifacts and runs): link rows with `feature_id` NULL.
+ * - A record of a sheet (a type with a schema, sheets.ts) takes only the schema's features, and
+ *   every required one; the schema's index feature is the record's name.
  *
  * Every change runs in one transaction after all inputs were checked: bad input changes nothing.
  * Filters become EXISTS subqueries on the link tables (see `Annotations.conditions`).
@@ -24,34 +27,51 @@ import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { hashJsonValue, hashString, pythonFloatRepr } from "../hash.js";
 import type { Instance } from "../instance.js";
 import {
-  type ArtifactLinkTarget,
-  artifactLinkTarget,
-  enabledArtifactLinks,
+  enabledModuleLinks,
   type LinkTable,
+  type ModuleLinkTarget,
+  type ModuleOwner,
+  moduleLinkTarget,
   parseModuleField,
   resolveModuleValues,
 } from "../modules/index.js";
 import { TRASH } from "./branch.js";
+import {
+  aNoun,
+  CAT_REGISTRIES,
+  type CatKind,
+  type CatTarget,
+  catNamesOf,
+  catRegistry,
+  findValues,
+  OWNER_TABLE,
+  type Owner,
+  VALUE_LINKS,
+  type ValueLink,
+  valuePool,
+} from "./categories.js";
 import { type Filter, likeEscape, OPERATORS, type Operator } from "./query.js";
 import type { Transaction } from "./records/base.js";
+import { currentRun } from "./run-context.js";
+import { type Sheet, sheetName, sheetOfRecord } from "./sheets.js";
 
-export type Owner = "artifact" | "run";
+export type { Owner } from "./categories.js";
 
 /** Feature values by feature name, e.g. `{ temperature: 37.5, cell_type: "T cell" }`. */
 export type FeatureValues = Record<string, unknown>;
 
-/** Labels without a feature, by uid or name. */
+/** Labels without a feature, by uid or name (artifacts and runs). */
 export interface LabelRefs {
   ulabels?: string[];
   projects?: string[];
   records?: string[];
 }
 
-/** What an artifact or run is annotated with. */
+/** What an artifact, run or record is annotated with. */
 export interface Annotation {
   /** Feature name → value (a list when there are several values). */
   features: Record<string, unknown>;
-  /** Names of labels linked without a feature. */
+  /** Names of labels linked without a feature (artifacts and runs). */
   ulabels: string[];
   projects: string[];
   records: string[];
@@ -70,47 +90,23 @@ export interface AddOptions {
   removeFirst?: string[];
 }
 
+/** How an artifact, run or record is addressed: uid (an artifact also by `{ key }`). */
+export type OwnerRef = string | { key: string } | { uid: string };
+
 // ------------------------------------------------------------------ tables per owner
 
+/** Labels linked without a feature (artifacts and runs). */
 type LabelKind = "ulabel" | "record" | "project";
+const LABEL_KINDS = [
+  ["ulabels", "ulabel"],
+  ["projects", "project"],
+  ["records", "record"],
+] as const;
 
-interface OwnerTables {
-  table: string;
-  jsonLink: string;
-  /** Link tables to labels: [table, label column]. */
-  label: Record<LabelKind, string>;
-}
-
-const OWNERS: Record<Owner, OwnerTables> = {
-  artifact: {
-    table: "lamindb_artifact",
-    jsonLink: "lamindb_artifactjsonvalue",
-    label: {
-      ulabel: "lamindb_artifactulabel",
-      record: "lamindb_artifactrecord",
-      project: "lamindb_artifactproject",
-    },
-  },
-  run: {
-    table: "lamindb_run",
-    jsonLink: "lamindb_runjsonvalue",
-    label: {
-      ulabel: "lamindb_runulabel",
-      record: "lamindb_runrecord",
-      project: "lamindb_runproject",
-    },
-  },
-};
-
-const LABEL_TABLE: Record<LabelKind, string> = {
-  ulabel: "lamindb_ulabel",
-  record: "lamindb_record",
-  project: "lamindb_project",
-};
-const REGISTRY_OF: Record<string, LabelKind> = {
-  ULabel: "ulabel",
-  Record: "record",
-  Project: "project",
+/** Where artifacts and runs link their JSON values (records keep theirs in lamindb_recordjson). */
+const JSON_LINK: Record<Exclude<Owner, "record">, string> = {
+  artifact: "lamindb_artifactjsonvalue",
+  run: "lamindb_runjsonvalue",
 };
 
 /** Up to this many matching values (or labels) are resolved to ids before the query. */
@@ -120,7 +116,9 @@ const FEATURE_TTL_MS = 10_000;
 
 const raw = (identifier: string) => sql.raw(`"${identifier}"`);
 const ownerCol = (owner: Owner) => raw(`${owner}_id`);
-const labelCol = (kind: LabelKind) => raw(`${kind}_id`);
+
+/** The link table of an owner's labels of one kind (with or without a feature). */
+const labelLink = (owner: Owner, kind: LabelKind) => VALUE_LINKS[owner][kind] as ValueLink;
 
 // ------------------------------------------------------------------ dtypes
 
@@ -128,7 +126,12 @@ const SIMPLE = ["int", "float", "num", "str", "bool", "date", "datetime", "dict"
 
 export type ParsedDtype =
   | { kind: "simple"; list: boolean; simple: string }
-  | { kind: "cat"; list: boolean; label: LabelKind; type: string | null }
+  /**
+   * A categorical registry (categories.ts): `type` restricts values to records of a type
+   * (`cat[Record[Samples]]`), `field` is the field a dtype names when not the registry's own
+   * (`cat[Run.uid]` names the default, `cat[User.name]` another).
+   */
+  | { kind: "cat"; list: boolean; label: CatKind; type: string | null; field?: string }
   /** A module registry (field): `spec` is `bionty.CellType` or `bionty.CellType.ontology_id`. */
   | { kind: "module"; list: boolean; spec: string };
 
@@ -146,10 +149,19 @@ export function parseDtype(dtype: string | null): ParsedDtype | undefined {
   }
   if (SIMPLE.includes(d)) return { kind: "simple", list, simple: d };
   if (d === "datetime64[ns, UTC]") return { kind: "simple", list, simple: "datetime" };
-  const c = /^cat\[(ULabel|Record|Project)(?:\[([^\]]+)\])?(?:\.name)?\]$/.exec(d);
-  if (c) {
-    const label = REGISTRY_OF[c[1] as string] as LabelKind;
-    return { kind: "cat", list, label, type: c[2] ?? null };
+  const c = /^cat\[([A-Z][A-Za-z]*)(?:\[([^\]]+)\])?(?:\.([a-z_]+))?\]$/.exec(d);
+  const registry = c ? catRegistry(c[1] as string) : undefined;
+  if (c && registry) {
+    const [type, field] = [c[2] ?? null, c[3]];
+    if (type !== null && !registry.typed) return undefined;
+    if (field !== undefined && !registry.fields.includes(field)) return undefined;
+    return {
+      kind: "cat",
+      list,
+      label: registry.kind,
+      type,
+      ...(field !== undefined && field !== registry.field ? { field } : {}),
+    };
   }
   const m = MODULE_CAT.exec(d);
   if (m) return { kind: "module", list, spec: m[1] as string };
@@ -315,22 +327,94 @@ type Runner = Db | Transaction;
 const rows = <T>(db: Runner, query: SQL) => queryRows<T>(db as Db, query);
 
 interface Planned {
+  /** Artifacts and runs: values stored once per (feature, LaminDB hash), then linked. */
   jsonValues: { featureId: number; json: unknown; hash: string }[];
-  labels: { kind: LabelKind; id: number; featureId: number | null }[];
-  /** Module records (`bionty_artifact<entity>` rows). */
+  /** Records: one value of their own per feature (`lamindb_recordjson`). */
+  recordJson: { featureId: number; name: string; json: unknown }[];
+  /** Values (and labels without a feature) in a categorical registry's link table. */
+  links: { link: ValueLink; id: number; featureId: number | null }[];
+  /** Module records (`bionty_artifact<entity>`, `bionty_record<entity>` rows). */
   modules: { link: LinkTable; id: number; featureId: number }[];
+  /** A sheet's index feature: the record's new name. */
+  name?: string;
 }
 
-const CAT_DTYPES = "cat[ULabel], cat[Record], cat[Project] or cat[bionty.<Registry>(.field)]";
+const CAT_DTYPES =
+  "cat[<Registry>] (ULabel, Record, Project, Artifact, Run, User, Collection, Transform, Reference) or cat[bionty.<Registry>(.field)]";
 
-/** Module features annotate artifacts only (LaminDB has no run links to bionty records). */
-function artifactsOnly(owner: Owner, feature: FeatureRow): void {
-  if (owner !== "artifact") {
+/** Module records annotate artifacts and records (LaminDB has no run links to bionty records). */
+function moduleOwner(owner: Owner, feature: FeatureRow): ModuleOwner {
+  if (owner === "run") {
     throw new ValidationError(
-      `feature '${feature.name}' has dtype ${feature.dtype}: only artifacts can be annotated with it`,
-      "annotate an artifact, or use a feature of another dtype for runs",
+      `feature '${feature.name}' has dtype ${feature.dtype}: runs cannot be annotated with it, only artifacts and records`,
+      "annotate an artifact or a record, or use a feature of another dtype for runs",
     );
   }
+  return owner;
+}
+
+/** Where an owner keeps values of a categorical registry; LaminDB keeps none there: an error. */
+function valueLink(owner: Owner, feature: FeatureRow, kind: CatKind): ValueLink {
+  const link = VALUE_LINKS[owner][kind];
+  if (!link) {
+    throw new ValidationError(
+      `feature '${feature.name}' has dtype ${feature.dtype}: LaminDB keeps no ${CAT_REGISTRIES[kind].name} values of ${owner}s`,
+      `${owner}s take ${catNamesOf(owner).join(", ")}; records take every categorical registry`,
+    );
+  }
+  return link;
+}
+
+/** The registry, type and field of a categorical dtype. */
+function catTarget(dtype: { label: CatKind; type: string | null; field?: string }): CatTarget {
+  const registry = CAT_REGISTRIES[dtype.label];
+  return { registry, type: dtype.type, field: dtype.field ?? registry.field };
+}
+
+/** uids of runs (16; 20 before LaminDB 1.6) and records. */
+const OWNER_UID: Record<Exclude<Owner, "artifact">, { regex: RegExp; hint: string }> = {
+  run: { regex: /^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/, hint: "a run uid has 16 base62 characters" },
+  record: { regex: /^[0-9A-Za-z]{16}$/, hint: "a record uid has 16 base62 characters" },
+};
+
+const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+const quoted = (names: readonly string[]) => names.map((n) => `'${n}'`).join(", ");
+
+/** A sheet's rules on the features given for one of its records (see sheets.ts). */
+function checkSheet(sheet: Sheet, given: FeatureRow[], hasName: boolean): void {
+  // a schema without features constrains nothing (LaminDB's flexible schema)
+  if (sheet.members.length === 0) return;
+  const members = new Set(sheet.members.map((m) => m.id));
+  const schema = `'${sheet.schema.name ?? sheet.schema.uid}'`;
+  const outside = given.filter((f) => !members.has(f.id)).map((f) => f.name);
+  if (outside.length) {
+    throw new ValidationError(
+      `${plural(outside.length, "feature", "features")} ${quoted(outside)} ${plural(outside.length, "is", "are")} not in the schema ${schema} of sheet ${sheetName(sheet)}`,
+      `a record of ${sheetName(sheet)} takes ${quoted(sheet.members.map((m) => m.name))}`,
+    );
+  }
+  if (!sheet.schema.minimalSet || given.length === 0) return;
+  const ids = new Set(given.map((f) => f.id));
+  const missing = sheet.members
+    .filter((m) => !m.optional && !ids.has(m.id) && !(m === sheet.index && hasName))
+    .map((m) => m.name);
+  if (missing.length) {
+    throw new ValidationError(
+      `a record of sheet ${sheetName(sheet)} needs every required feature of its schema ${schema}: ${quoted(missing)} ${plural(missing.length, "is", "are")} missing`,
+      `give ${plural(missing.length, "it", "them")} too (LaminDB validates the values of a sheet's record with its schema); nothing was written`,
+    );
+  }
+}
+
+/** The value of a sheet's index feature: the record's name. */
+function indexName(sheet: Sheet, feature: FeatureRow, value: unknown): string {
+  if (typeof value !== "string" || value.trim() === "" || value.length > 150) {
+    throw new ValidationError(
+      `feature '${feature.name}' is the index of sheet ${sheetName(sheet)}: its value is the record's name, a text of 1 to 150 characters, not ${describeType(value)}`,
+      `e.g. ${feature.name}=S-001`,
+    );
+  }
+  return value;
 }
 
 export class Annotations {
@@ -340,26 +424,29 @@ export class Annotations {
     return this.instance.db;
   }
 
-  /** The features of one artifact or run: `ln.annotations.of("run", uid).add({...})`. */
-  of(owner: Owner, ref: string | { key: string } | { uid: string }): FeatureManager {
+  /** The features of one artifact, run or record: `ln.annotations.of("run", uid).add({...})`. */
+  of(owner: Owner, ref: OwnerRef): FeatureManager {
     return new FeatureManager(this, owner, ref);
   }
 
-  /** The id of an artifact (uid, 16-character stem or `{ key }`) or a run (uid). */
-  async ownerId(owner: Owner, ref: string | { key: string } | { uid: string }): Promise<number> {
+  /** The id of an artifact (uid, 16-character stem or `{ key }`), a run or a record (uid). */
+  async ownerId(owner: Owner, ref: OwnerRef): Promise<number> {
     if (owner === "artifact") {
       return (await this.instance.artifacts.row(ref as Parameters<Instance["artifacts"]["row"]>[0]))
         .id;
     }
     const uid = typeof ref === "string" ? ref : "uid" in ref ? ref.uid : "";
-    if (!/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/.test(uid)) {
-      throw new ValidationError(`'${uid}' is not a run uid`, "a run uid has 16 base62 characters");
+    const { regex, hint } = OWNER_UID[owner];
+    if (!regex.test(uid)) {
+      throw new ValidationError(`'${uid.slice(0, 100)}' is not ${aNoun(owner)} uid`, hint);
     }
     const [hit] = await rows<{ id: number }>(
       this.db,
-      sql`SELECT id FROM lamindb_run WHERE uid = ${uid} LIMIT 1`,
+      sql`SELECT id FROM ${raw(OWNER_TABLE[owner])} WHERE uid = ${uid} LIMIT 1`,
     );
-    if (!hit) throw new NotFoundError(`no run with uid ${uid}`, "list runs (GET /runs)");
+    if (!hit) {
+      throw new NotFoundError(`no ${owner} with uid ${uid}`, `list ${owner}s (GET /${owner}s)`);
+    }
     return Number(hit.id);
   }
 
@@ -396,7 +483,7 @@ export class Annotations {
           sql`, `,
         )}) AND NOT is_type AND branch_id <> ${TRASH} ORDER BY name, id`,
     );
-    for (const f of found) out.set(f.name, f);
+    for (const f of found) out.set(f.name, { ...f, id: Number(f.id) });
     const unknown = names.filter((n) => !out.has(n));
     if (unknown.length > 0) {
       const all = await rows<{ name: string }>(
@@ -417,66 +504,44 @@ export class Annotations {
     return out;
   }
 
-  /** Labels of one registry by uid or name (restricted to a type); missing ones are an error. */
-  private async labels(
+  /**
+   * The ids of the values `refs` name in a categorical registry (uid or the dtype's field,
+   * restricted to a type), in order; values that name nothing are one error with close matches.
+   */
+  private async resolve(
     db: Runner,
-    kind: LabelKind,
+    target: CatTarget,
     refs: string[],
     what: string,
-    type: string | null = null,
   ): Promise<number[]> {
     if (refs.length === 0) return [];
-    const table = raw(LABEL_TABLE[kind]);
-    const typeFilter =
-      type === null
-        ? sql``
-        : sql` AND type_id IN (SELECT id FROM ${table} WHERE (uid = ${type} OR name = ${type}) AND is_type)`;
-    const list = sql.join(
-      refs.map((r) => sql`${r}`),
-      sql`, `,
-    );
-    const found = await rows<{ id: number; uid: string; name: string }>(
-      db,
-      sql`SELECT id, uid, name FROM ${table}
-        WHERE (name IN (${list}) OR uid IN (${list})) AND branch_id <> ${TRASH}${typeFilter}
-        ORDER BY id`,
-    );
-    const ids: number[] = [];
-    const missing: string[] = [];
-    for (const ref of refs) {
-      const hit = found.find((f) => f.uid === ref) ?? found.find((f) => f.name === ref);
-      if (hit) ids.push(hit.id);
-      else missing.push(ref);
-    }
+    const found = await findValues(db, target, refs);
+    const missing = [...new Set(refs.filter((r) => !found.has(r)))];
     if (missing.length > 0) {
-      const pool = await rows<{ name: string }>(
-        db,
-        sql`SELECT name FROM ${table} WHERE name IS NOT NULL AND branch_id <> ${TRASH}${typeFilter} LIMIT 10000`,
-      );
-      const names = pool.map((p) => p.name);
+      const names = await valuePool(db, target);
       const suggestions = missing
         .map((m) => [m, closeMatches(m, names)] as const)
         .filter(([, c]) => c.length > 0)
         .map(([m, c]) => `'${m}' → ${c.map((x) => `'${x}'`).join(", ")}`);
-      const registry = kind === "ulabel" ? "ulabel" : kind;
+      const { registry, type, field } = target;
+      const it = plural(missing.length, "it", "them");
       throw new ValidationError(
         `${what}: ${missing.length} value${missing.length > 1 ? "s are" : " is"} not ${
-          type === null ? `a ${registry}` : `a ${registry} of type '${type}'`
-        }: ${missing.map((m) => `'${m}'`).join(", ")}${
-          suggestions.length ? ` (close matches: ${suggestions.join("; ")})` : ""
-        }`,
-        `create ${missing.length > 1 ? "them" : "it"} first: lamin ${registry} create NAME${
-          type === null ? "" : ` --type ${type}`
-        }`,
+          type === null ? aNoun(registry.kind) : `${aNoun(registry.kind)} of type '${type}'`
+        }: ${quoted(missing)}${suggestions.length ? ` (close matches: ${suggestions.join("; ")})` : ""}`,
+        registry.typed
+          ? `create ${it} first: ${registry.make}${type === null ? "" : ` --type ${type}`}`
+          : `give ${aNoun(registry.kind)}'s ${field === "uid" ? "uid" : `uid or ${field}`} (${registry.make})`,
       );
     }
-    return ids;
+    return refs.map((r) => found.get(r) as number);
   }
 
   /** Check every value and resolve every label before anything is written. */
   private async plan(
     db: Runner,
     owner: Owner,
+    ownerId: number,
     values: FeatureValues,
     labels: LabelRefs,
     opts: AddOptions,
@@ -484,10 +549,22 @@ export class Annotations {
     if (!isPlainObject(values)) {
       throw new ValidationError("feature values must be an object of name → value");
     }
-    const planned: Planned = { jsonValues: [], labels: [], modules: [] };
+    const planned: Planned = { jsonValues: [], recordJson: [], links: [], modules: [] };
     const features = await this.features(db, Object.keys(values));
+    const sheet = owner === "record" ? await sheetOfRecord(db, ownerId) : undefined;
+    if (sheet) {
+      const [named] = await rows<{ named: boolean }>(
+        db,
+        sql`SELECT name IS NOT NULL AS named FROM lamindb_record WHERE id = ${ownerId}`,
+      );
+      checkSheet(sheet, [...features.values()], named?.named === true);
+    }
     for (const [name, given] of Object.entries(values)) {
       const f = features.get(name) as FeatureRow;
+      if (sheet?.index?.id === f.id) {
+        planned.name = indexName(sheet, f, given);
+        continue;
+      }
       const dtype = parseDtype(f.dtype);
       if (!dtype) {
         throw new ValidationError(
@@ -510,18 +587,19 @@ export class Annotations {
           );
         }
         if (dtype.kind === "module") {
-          artifactsOnly(owner, f);
-          await this.planModule(db, f, dtype.spec, refs as string[], planned);
+          await this.planModule(
+            db,
+            moduleOwner(owner, f),
+            f,
+            dtype.spec,
+            refs as string[],
+            planned,
+          );
           continue;
         }
-        const ids = await this.labels(
-          db,
-          dtype.label,
-          refs as string[],
-          `feature '${name}'`,
-          dtype.type,
-        );
-        for (const id of ids) planned.labels.push({ kind: dtype.label, id, featureId: f.id });
+        const link = valueLink(owner, f, dtype.label);
+        const ids = await this.resolve(db, catTarget(dtype), refs as string[], `feature '${name}'`);
+        for (const id of ids) planned.links.push({ link, id, featureId: f.id });
         continue;
       }
       let value: unknown = given;
@@ -532,39 +610,49 @@ export class Annotations {
             : given.split(",").map((x) => fromText(dtype.simple, x.trim()))
           : fromText(dtype.simple, given);
       }
-      if (dtype.list) {
-        if (!Array.isArray(value)) {
-          throw new ValidationError(
-            `feature '${name}' has dtype ${f.dtype}: ${describeType(value)} is not a list`,
-            `give a list, e.g. ${name}=a,b`,
-          );
-        }
-        const json = value.map((v) => checkSimple(name, dtype.simple, v).json);
-        planned.jsonValues.push({
-          featureId: f.id,
-          json,
-          hash: jsonHash(dtype.simple, true, json, null),
-        });
+      if (dtype.list && !Array.isArray(value)) {
+        throw new ValidationError(
+          `feature '${name}' has dtype ${f.dtype}: ${describeType(value)} is not a list`,
+          `give a list, e.g. ${name}=a,b`,
+        );
+      }
+      const checked = dtype.list
+        ? {
+            json: (value as unknown[]).map((v) => checkSimple(name, dtype.simple, v).json),
+            repr: null,
+          }
+        : checkSimple(name, dtype.simple, value);
+      if (owner === "record") {
+        planned.recordJson.push({ featureId: f.id, name, json: checked.json });
       } else {
-        const { json, repr } = checkSimple(name, dtype.simple, value);
         planned.jsonValues.push({
           featureId: f.id,
-          json,
-          hash: jsonHash(dtype.simple, false, json, repr),
+          json: checked.json,
+          hash: jsonHash(dtype.simple, dtype.list, checked.json, checked.repr),
         });
       }
     }
-    for (const [key, kind] of [
-      ["ulabels", "ulabel"],
-      ["projects", "project"],
-      ["records", "record"],
-    ] as const) {
+    for (const [key, kind] of LABEL_KINDS) {
       const refs = labels[key] ?? [];
       if (!Array.isArray(refs) || refs.some((r) => typeof r !== "string")) {
         throw new ValidationError(`${key} must be a list of uids or names`);
       }
-      const ids = await this.labels(db, kind, refs, key);
-      for (const id of ids) planned.labels.push({ kind, id, featureId: null });
+      if (refs.length === 0) continue;
+      if (owner === "record") {
+        throw new ValidationError(
+          `records have no ${key} without a feature (LaminDB keeps a record's values per feature)`,
+          `give them as values of a feature of dtype cat[${CAT_REGISTRIES[kind].name}]`,
+        );
+      }
+      const registry = CAT_REGISTRIES[kind];
+      const ids = await this.resolve(
+        db,
+        { registry, type: null, field: registry.field },
+        refs,
+        key,
+      );
+      for (const id of ids)
+        planned.links.push({ link: labelLink(owner, kind), id, featureId: null });
     }
     return planned;
   }
@@ -572,12 +660,13 @@ export class Annotations {
   /** Module records by the dtype's field; values not in the registry are one error. */
   private async planModule(
     db: Runner,
+    owner: ModuleOwner,
     f: FeatureRow,
     spec: string,
     refs: string[],
     planned: Planned,
   ): Promise<void> {
-    const { link, ids, missing } = await resolveModuleValues({ db: db as Db }, spec, refs);
+    const { link, ids, missing } = await resolveModuleValues({ db: db as Db }, spec, refs, owner);
     if (missing.length > 0) {
       const parts = missing.map((m) => {
         const hint = m.synonymOf
@@ -604,19 +693,19 @@ export class Annotations {
   }
 
   /**
-   * Annotate an artifact or run with feature values and labels (added to what it has). Checked
-   * in full first; written in one transaction.
+   * Annotate an artifact, run or record with feature values and labels (added to what it has).
+   * Checked in full first; written in one transaction.
    */
   async add(
     owner: Owner,
-    ref: string | { key: string } | { uid: string },
+    ref: OwnerRef,
     values: FeatureValues = {},
     labels: LabelRefs = {},
     opts: AddOptions = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
     await this.db.transaction(async (tx) => {
-      const planned = await this.plan(tx, owner, values, labels, opts);
+      const planned = await this.plan(tx, owner, id, values, labels, opts);
       if (opts.removeFirst?.length) {
         const found = await this.features(tx, opts.removeFirst);
         await this.unlink(tx, owner, id, [...found.values()]);
@@ -629,13 +718,13 @@ export class Annotations {
   /** Replace the values of the named features (others stay). */
   async set(
     owner: Owner,
-    ref: string | { key: string } | { uid: string },
+    ref: OwnerRef,
     values: FeatureValues,
     opts: AddOptions = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
     await this.db.transaction(async (tx) => {
-      const planned = await this.plan(tx, owner, values, {}, opts);
+      const planned = await this.plan(tx, owner, id, values, {}, opts);
       const features = await this.features(tx, Object.keys(values));
       await this.unlink(tx, owner, id, [...features.values()]);
       await this.write(tx, owner, id, planned);
@@ -646,125 +735,201 @@ export class Annotations {
   /** Remove the values of the named features, and labels linked without a feature. */
   async remove(
     owner: Owner,
-    ref: string | { key: string } | { uid: string },
+    ref: OwnerRef,
     features: string[] = [],
     labels: LabelRefs = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
     await this.db.transaction(async (tx) => {
       const found = await this.features(tx, features);
-      const { table, label } = OWNERS[owner];
       const removals: SQL[] = [];
-      for (const [key, kind] of [
-        ["ulabels", "ulabel"],
-        ["projects", "project"],
-        ["records", "record"],
-      ] as const) {
-        const ids = await this.labels(tx, kind, labels[key] ?? [], key);
-        if (ids.length === 0) continue;
+      for (const [key, kind] of LABEL_KINDS) {
+        const refs = labels[key] ?? [];
+        if (refs.length === 0) continue;
+        if (owner === "record") {
+          throw new ValidationError(
+            `records have no ${key} without a feature`,
+            "remove the values of its features instead",
+          );
+        }
+        const registry = CAT_REGISTRIES[kind];
+        const ids = await this.resolve(
+          tx,
+          { registry, type: null, field: registry.field },
+          refs,
+          key,
+        );
+        const link = labelLink(owner, kind);
         removals.push(
-          sql`DELETE FROM ${raw(label[kind])} WHERE ${ownerCol(owner)} = ${id} AND feature_id IS NULL AND ${labelCol(kind)} IN (${sql.join(
+          sql`DELETE FROM ${raw(link.table)} WHERE ${raw(link.owner)} = ${id} AND feature_id IS NULL AND ${raw(link.value)} IN (${sql.join(
             ids.map((i) => sql`${i}`),
             sql`, `,
           )})`,
         );
       }
-      void table;
       await this.unlink(tx, owner, id, [...found.values()]);
       for (const q of removals) await tx.execute(q);
     });
     return this.read(owner, id);
   }
 
-  /** What an artifact or run is annotated with. */
-  async get(owner: Owner, ref: string | { key: string } | { uid: string }): Promise<Annotation> {
+  /** What an artifact, run or record is annotated with. */
+  async get(owner: Owner, ref: OwnerRef): Promise<Annotation> {
     return this.read(owner, await this.ownerId(owner, ref));
   }
 
+  /** Remove every value of `features` from the owner: JSON values and every link table's. */
   private async unlink(tx: Transaction, owner: Owner, id: number, features: FeatureRow[]) {
     if (features.length === 0) return;
-    const featureIds = features.map((f) => f.id);
-    const { jsonLink, label } = OWNERS[owner];
-    const list = sql.join(
-      featureIds.map((f) => sql`${f}`),
-      sql`, `,
-    );
-    await tx.execute(
-      sql`DELETE FROM ${raw(jsonLink)} l USING lamindb_jsonvalue jv
-        WHERE l.jsonvalue_id = jv.id AND l.${ownerCol(owner)} = ${id} AND jv.feature_id IN (${list})`,
-    );
-    for (const table of Object.values(label)) {
-      await tx.execute(
-        sql`DELETE FROM ${raw(table)} WHERE ${ownerCol(owner)} = ${id} AND feature_id IN (${list})`,
-      );
+    const json =
+      owner === "record"
+        ? sql`DELETE FROM lamindb_recordjson WHERE record_id = ${id} AND feature_id IN (${idList(features.map((f) => f.id))})`
+        : sql`DELETE FROM ${raw(JSON_LINK[owner])} l USING lamindb_jsonvalue jv
+            WHERE l.jsonvalue_id = jv.id AND l.${ownerCol(owner)} = ${id}
+            AND jv.feature_id IN (${idList(features.map((f) => f.id))})`;
+    // the link table of each feature's registry (a table two owners share holds this owner's
+    // rows under features of that registry only); a dtype we cannot read: every link table
+    const byTable = new Map<ValueLink, number[]>();
+    for (const f of features) {
+      const dtype = parseDtype(f.dtype);
+      if (dtype?.kind === "simple" || dtype?.kind === "module") continue;
+      const links =
+        dtype?.kind === "cat"
+          ? [VALUE_LINKS[owner][dtype.label]].filter((l) => l !== undefined)
+          : Object.values(VALUE_LINKS[owner]);
+      for (const link of links) byTable.set(link, [...(byTable.get(link) ?? []), f.id]);
     }
-    if (owner !== "artifact") return;
+    const deletes = [
+      json,
+      ...[...byTable].map(
+        ([link, ids]) =>
+          sql`DELETE FROM ${raw(link.table)} WHERE ${raw(link.owner)} = ${id} AND feature_id IN (${idList(ids)})`,
+      ),
+    ];
+    // one statement, one round trip
+    await tx.execute(
+      sql`WITH ${sql.join(
+        deletes.map((d, i) => sql`${sql.raw(`d${i}`)} AS (${d} RETURNING 1)`),
+        sql`, `,
+      )} SELECT 1`,
+    );
+    if (owner === "run") return;
     for (const f of features) {
       const dtype = parseDtype(f.dtype);
       if (dtype?.kind !== "module") continue;
-      const { link } = await artifactLinkTarget({ db: tx as Db }, dtype.spec);
+      const { link } = await moduleLinkTarget({ db: tx as Db }, dtype.spec, owner);
       await tx.execute(
-        sql`DELETE FROM ${raw(link.table)} WHERE artifact_id = ${id} AND feature_id = ${f.id}`,
+        sql`DELETE FROM ${raw(link.table)} WHERE ${ownerCol(owner)} = ${id} AND feature_id = ${f.id}`,
       );
     }
   }
 
   private async write(tx: Transaction, owner: Owner, id: number, planned: Planned) {
-    const { jsonLink, label } = OWNERS[owner];
     const userId = this.instance.user.id;
-    for (const v of planned.jsonValues) {
-      // get-or-create by (feature, hash): concurrent writers settle on one row
-      const [jv] = await rows<{ id: number }>(
-        tx,
-        sql`WITH ins AS (
-          INSERT INTO lamindb_jsonvalue (feature_id, value, hash, created_by_id)
-          VALUES (${v.featureId}, ${JSON.stringify(v.json)}::jsonb, ${v.hash}, ${userId})
-          ON CONFLICT (feature_id, hash) DO NOTHING RETURNING id)
-        SELECT id FROM ins UNION ALL
-        SELECT id FROM lamindb_jsonvalue WHERE feature_id = ${v.featureId} AND hash = ${v.hash}
-        LIMIT 1`,
-      );
-      // a concurrent writer committed the same value after this statement's snapshot: look again
-      const [found] = jv
-        ? [jv]
-        : await rows<{ id: number }>(
-            tx,
-            sql`SELECT id FROM lamindb_jsonvalue WHERE feature_id = ${v.featureId} AND hash = ${v.hash}`,
-          );
-      if (!found) {
-        throw new ConflictError("a feature value vanished while it was written", "try again");
+    const runId = currentRun(this.instance)?.id ?? null;
+    if (owner !== "record") {
+      for (const v of planned.jsonValues) {
+        // get-or-create by (feature, hash): concurrent writers settle on one row
+        const [jv] = await rows<{ id: number }>(
+          tx,
+          sql`WITH ins AS (
+            INSERT INTO lamindb_jsonvalue (feature_id, value, hash, created_by_id)
+            VALUES (${v.featureId}, ${JSON.stringify(v.json)}::jsonb, ${v.hash}, ${userId})
+            ON CONFLICT (feature_id, hash) DO NOTHING RETURNING id)
+          SELECT id FROM ins UNION ALL
+          SELECT id FROM lamindb_jsonvalue WHERE feature_id = ${v.featureId} AND hash = ${v.hash}
+          LIMIT 1`,
+        );
+        // a concurrent writer committed the same value after this statement's snapshot: look again
+        const [found] = jv
+          ? [jv]
+          : await rows<{ id: number }>(
+              tx,
+              sql`SELECT id FROM lamindb_jsonvalue WHERE feature_id = ${v.featureId} AND hash = ${v.hash}`,
+            );
+        if (!found) {
+          throw new ConflictError("a feature value vanished while it was written", "try again");
+        }
+        await tx.execute(
+          sql`INSERT INTO ${raw(JSON_LINK[owner])} (${ownerCol(owner)}, jsonvalue_id, created_by_id)
+            VALUES (${id}, ${found.id}, ${userId}) ON CONFLICT DO NOTHING`,
+        );
       }
-      await tx.execute(
-        sql`INSERT INTO ${raw(jsonLink)} (${ownerCol(owner)}, jsonvalue_id, created_by_id)
-          VALUES (${id}, ${found.id}, ${userId}) ON CONFLICT DO NOTHING`,
-      );
     }
-    for (const l of planned.labels) {
+    for (const v of planned.recordJson) {
+      const json = JSON.stringify(v.json);
+      const [inserted] = await rows<{ id: number }>(
+        tx,
+        sql`INSERT INTO lamindb_recordjson (record_id, feature_id, value)
+          VALUES (${id}, ${v.featureId}, ${json}::jsonb)
+          ON CONFLICT (record_id, feature_id) DO NOTHING RETURNING id`,
+      );
+      if (inserted) continue;
+      // LaminDB: one value per (record, feature); the same value again changes nothing
+      const [held] = await rows<{ same: boolean; value: unknown }>(
+        tx,
+        sql`SELECT value = ${json}::jsonb AS same, value FROM lamindb_recordjson
+          WHERE record_id = ${id} AND feature_id = ${v.featureId}`,
+      );
+      if (held && !held.same) {
+        throw new ConflictError(
+          `the record has a value for feature '${v.name}' already (${JSON.stringify(held.value).slice(0, 100)}): a record holds one value per feature`,
+          `replace it: set the feature (lamin annotate UID --registry record --remove ${v.name} --features ${v.name}=...)`,
+        );
+      }
+    }
+    for (const l of planned.links) {
+      const { link } = l;
+      const columns = [
+        raw(link.owner),
+        raw(link.value),
+        sql`feature_id`,
+        ...(link.createdBy ? [sql`created_by_id`] : []),
+        ...(link.run ? [sql`run_id`] : []),
+      ];
+      const values = [
+        sql`${id}`,
+        sql`${l.id}`,
+        sql`${l.featureId}`,
+        ...(link.createdBy ? [sql`${userId}`] : []),
+        ...(link.run ? [sql`${runId}`] : []),
+      ];
       await tx.execute(
-        sql`INSERT INTO ${raw(label[l.kind])} (${ownerCol(owner)}, ${labelCol(l.kind)}, feature_id, created_by_id)
-          VALUES (${id}, ${l.id}, ${l.featureId}, ${userId}) ON CONFLICT DO NOTHING`,
+        sql`INSERT INTO ${raw(link.table)} (${sql.join(columns, sql`, `)})
+          VALUES (${sql.join(values, sql`, `)}) ON CONFLICT DO NOTHING`,
       );
     }
     for (const m of planned.modules) {
       await tx.execute(
-        sql`INSERT INTO ${raw(m.link.table)} (artifact_id, ${raw(m.link.entityColumn)}, feature_id, created_by_id)
-          VALUES (${id}, ${m.id}, ${m.featureId}, ${userId}) ON CONFLICT DO NOTHING`,
+        sql`INSERT INTO ${raw(m.link.table)} (${ownerCol(owner)}, ${raw(m.link.entityColumn)}, feature_id, created_by_id, run_id)
+          VALUES (${id}, ${m.id}, ${m.featureId}, ${userId}, ${runId}) ON CONFLICT DO NOTHING`,
+      );
+    }
+    if (planned.name !== undefined) {
+      await tx.execute(
+        sql`UPDATE lamindb_record SET name = ${planned.name}, updated_at = statement_timestamp()
+          WHERE id = ${id}`,
       );
     }
   }
 
-  /** Feature → values of module records linked to an artifact, in the field of each dtype. */
-  private async readModules(id: number): Promise<{ feature: string; value: unknown }[]> {
-    const links = await enabledArtifactLinks(this.db);
+  /** Owner → feature → values of module records it is linked to, in the field of each dtype. */
+  private async readModules(
+    owner: ModuleOwner,
+    ids: number[],
+  ): Promise<{ oid: number; feature: string; value: unknown }[]> {
+    const links = await enabledModuleLinks(this.db, owner);
     if (links.length === 0) return [];
+    const list = idList(ids);
     // the whole record (to_jsonb): each feature reads the field its dtype names
-    const linked = (t: ArtifactLinkTarget) =>
-      sql`SELECT f.name AS feature, f._dtype_str AS dtype, to_jsonb(x) AS rec, x.id AS ord
+    const linked = (t: ModuleLinkTarget) =>
+      sql`SELECT l.${ownerCol(owner)} AS oid, f.name AS feature, f._dtype_str AS dtype,
+          to_jsonb(x) AS rec, x.id AS ord
         FROM ${raw(t.link.table)} l JOIN ${raw(t.table)} x ON x.id = l.${raw(t.link.entityColumn)}
-        JOIN lamindb_feature f ON f.id = l.feature_id WHERE l.artifact_id = ${id}`;
-    const found = await rows<{ feature: string; dtype: string | null; rec: unknown }>(
+        JOIN lamindb_feature f ON f.id = l.feature_id WHERE l.${ownerCol(owner)} IN (${list})`;
+    const found = await rows<{ oid: number; feature: string; dtype: string | null; rec: unknown }>(
       this.db,
-      sql`${sql.join(links.map(linked), sql` UNION ALL `)} ORDER BY 1, 4`,
+      sql`${sql.join(links.map(linked), sql` UNION ALL `)} ORDER BY 1, 2, 5`,
     );
     return found.map((r) => {
       const dtype = parseDtype(r.dtype);
@@ -773,61 +938,124 @@ export class Annotations {
         const { registry, field } = parseModuleField(dtype.spec);
         column = registry.fields[field]?.name;
       }
-      const rec = (typeof r.rec === "string" ? JSON.parse(r.rec) : r.rec) as Record<
-        string,
-        unknown
-      >;
-      return { feature: r.feature, value: rec[column ?? "name"] ?? rec.name ?? rec.symbol };
+      const rec = jsonObject(r.rec);
+      return {
+        oid: Number(r.oid),
+        feature: r.feature,
+        value: rec[column ?? "name"] ?? rec.name ?? rec.symbol,
+      };
     });
   }
 
   private async read(owner: Owner, id: number): Promise<Annotation> {
-    const { jsonLink, label } = OWNERS[owner];
-    const o = ownerCol(owner);
-    const found = await rows<{ feature: string | null; value: unknown; kind: string }>(
-      this.db,
-      sql`SELECT f.name AS feature, jv.value, 'json' AS kind, jv.id AS ord
-          FROM ${raw(jsonLink)} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
-          JOIN lamindb_feature f ON f.id = jv.feature_id WHERE l.${o} = ${id}
-        UNION ALL SELECT f.name, to_jsonb(x.name), 'ulabel', x.id FROM ${raw(label.ulabel)} l
-          JOIN lamindb_ulabel x ON x.id = l.ulabel_id LEFT JOIN lamindb_feature f ON f.id = l.feature_id
-          WHERE l.${o} = ${id}
-        UNION ALL SELECT f.name, to_jsonb(coalesce(x.name, x.uid)), 'record', x.id FROM ${raw(label.record)} l
-          JOIN lamindb_record x ON x.id = l.record_id LEFT JOIN lamindb_feature f ON f.id = l.feature_id
-          WHERE l.${o} = ${id}
-        UNION ALL SELECT f.name, to_jsonb(x.name), 'project', x.id FROM ${raw(label.project)} l
-          JOIN lamindb_project x ON x.id = l.project_id LEFT JOIN lamindb_feature f ON f.id = l.feature_id
-          WHERE l.${o} = ${id}
-        ORDER BY 1, 4`,
+    const out = (await this.readMany(owner, [id])).get(id) as Annotation;
+    if (owner === "record") await this.readIndex(id, out);
+    return out;
+  }
+
+  /**
+   * What each of `ids` is annotated with: one query for JSON values and every link table, one
+   * for module records, whatever the number of owners (a sheet's rows are read at once).
+   */
+  async readMany(owner: Owner, ids: number[]): Promise<Map<number, Annotation>> {
+    const result = new Map<number, Annotation>(
+      ids.map((id) => [id, { features: {}, ulabels: [], projects: [], records: [] }]),
     );
-    const out: Annotation = { features: {}, ulabels: [], projects: [], records: [] };
-    const many = new Map<string, unknown[]>();
+    if (ids.length === 0) return result;
+    const list = idList(ids);
+    const json =
+      owner === "record"
+        ? sql`SELECT jv.record_id AS oid, f.name AS feature, f._dtype_str AS dtype, jv.value,
+              'json' AS kind, jv.id AS ord
+            FROM lamindb_recordjson jv JOIN lamindb_feature f ON f.id = jv.feature_id
+            WHERE jv.record_id IN (${list})`
+        : sql`SELECT l.${ownerCol(owner)} AS oid, f.name AS feature, f._dtype_str AS dtype, jv.value,
+              'json' AS kind, jv.id AS ord
+            FROM ${raw(JSON_LINK[owner])} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
+            JOIN lamindb_feature f ON f.id = jv.feature_id WHERE l.${ownerCol(owner)} IN (${list})`;
+    // each value with the fields a dtype may show (`cat[Run.uid]`), picked below per feature
+    const linked = Object.entries(VALUE_LINKS[owner]).map(([kind, link]) => {
+      const registry = CAT_REGISTRIES[kind as CatKind];
+      const fields = sql.raw(registry.fields.map((c) => `'${c}', x."${c}"`).join(", "));
+      return sql`SELECT l.${raw(link.owner)}, f.name, f._dtype_str, jsonb_build_object(${fields}),
+          ${sql.raw(`'${kind}'`)}, x.id
+        FROM ${raw(link.table)} l JOIN ${raw(registry.table)} x ON x.id = l.${raw(link.value)}
+        LEFT JOIN lamindb_feature f ON f.id = l.feature_id WHERE l.${raw(link.owner)} IN (${list})`;
+    });
+    const found = await rows<{
+      oid: number;
+      feature: string | null;
+      dtype: string | null;
+      value: unknown;
+      kind: string;
+    }>(this.db, sql`${sql.join([json, ...linked], sql` UNION ALL `)} ORDER BY 1, 2, 6`);
+    const many = new Map<number, Map<string, unknown[]>>();
+    const add = (oid: number, feature: string, value: unknown) => {
+      const byFeature = many.get(oid) ?? new Map<string, unknown[]>();
+      many.set(oid, byFeature);
+      const values = byFeature.get(feature) ?? [];
+      values.push(value);
+      byFeature.set(feature, values);
+    };
     for (const r of found) {
-      if (r.feature === null) {
-        const key = `${r.kind}s` as "ulabels" | "projects" | "records";
-        out[key].push(r.value as string);
+      const oid = Number(r.oid);
+      if (r.kind === "json") {
+        add(oid, r.feature as string, r.value);
         continue;
       }
-      const values = many.get(r.feature) ?? [];
-      values.push(r.value);
-      many.set(r.feature, values);
+      const registry = CAT_REGISTRIES[r.kind as CatKind];
+      const rec = jsonObject(r.value);
+      if (r.feature === null) {
+        const key = `${r.kind}s`;
+        const out = result.get(oid) as Annotation;
+        if (key === "ulabels" || key === "projects" || key === "records") {
+          out[key].push(String(rec[registry.field] ?? rec.uid));
+        }
+        continue;
+      }
+      const dtype = parseDtype(r.dtype);
+      // a table two owners share (lamindb_artifactrun): the other owner's rows name another registry
+      if (dtype?.kind === "cat" && dtype.label !== r.kind) continue;
+      const field = dtype?.kind === "cat" ? dtype.field : undefined;
+      add(oid, r.feature, rec[field ?? registry.field] ?? rec.uid);
+    }
+    if (owner !== "run") {
+      for (const r of await this.readModules(owner, ids)) add(r.oid, r.feature, r.value);
     }
     if (owner === "artifact") {
-      for (const r of await this.readModules(id)) {
-        const values = many.get(r.feature) ?? [];
-        values.push(r.value);
-        many.set(r.feature, values);
-      }
-      const schemas = await rows<{ slot: string | null; uid: string; name: string | null }>(
+      const schemas = await rows<{
+        oid: number;
+        slot: string | null;
+        uid: string;
+        name: string | null;
+      }>(
         this.db,
-        sql`SELECT l.slot, s.uid, s.name FROM lamindb_artifactschema l
-          JOIN lamindb_schema s ON s.id = l.schema_id WHERE l.artifact_id = ${id} ORDER BY l.id`,
+        sql`SELECT l.artifact_id AS oid, l.slot, s.uid, s.name FROM lamindb_artifactschema l
+          JOIN lamindb_schema s ON s.id = l.schema_id WHERE l.artifact_id IN (${list}) ORDER BY l.id`,
       );
-      if (schemas.length) out.schemas = schemas;
+      for (const { oid, ...schema } of schemas) {
+        const out = result.get(Number(oid)) as Annotation;
+        out.schemas = [...(out.schemas ?? []), schema];
+      }
     }
-    for (const [name, values] of many)
-      out.features[name] = values.length === 1 ? values[0] : values;
-    return out;
+    for (const [oid, byFeature] of many) {
+      const out = result.get(oid) as Annotation;
+      for (const [name, values] of byFeature) {
+        out.features[name] = values.length === 1 ? values[0] : values;
+      }
+    }
+    return result;
+  }
+
+  /** A sheet's record shows its name as the value of the schema's index feature (LaminDB). */
+  private async readIndex(id: number, out: Annotation): Promise<void> {
+    const sheet = await sheetOfRecord(this.db, id);
+    if (!sheet?.index) return;
+    const [row] = await rows<{ name: string | null }>(
+      this.db,
+      sql`SELECT name FROM lamindb_record WHERE id = ${id}`,
+    );
+    if (row?.name != null) out.features[sheet.index.name] = row.name;
   }
 
   // ---------------------------------------------------------------- querying
@@ -858,8 +1086,7 @@ export class Annotations {
     f: FeatureRow,
     p: { lookup: string; value: unknown; op: Operator },
   ): Promise<SQL> {
-    const { table, jsonLink } = OWNERS[owner];
-    const ownerId = sql`${raw(table)}."id"`;
+    const ownerId = sql`${raw(OWNER_TABLE[owner])}."id"`;
     const o = ownerCol(owner);
     const dtype = parseDtype(f.dtype);
     if (!dtype) {
@@ -868,25 +1095,33 @@ export class Annotations {
         `filter by features of simple dtypes or ${CAT_DTYPES}`,
       );
     }
-    if (dtype.kind === "module") artifactsOnly(owner, f);
     const cat =
       dtype.kind === "module"
-        ? moduleTarget(await artifactLinkTarget(this.instance, dtype.spec))
+        ? moduleCondition(
+            owner,
+            await moduleLinkTarget(this.instance, dtype.spec, moduleOwner(owner, f)),
+          )
         : dtype.kind === "cat"
-          ? labelTarget(owner, dtype.label)
+          ? catCondition(valueLink(owner, f, dtype.label), catTarget(dtype))
           : undefined;
     const { op, value, lookup } = p;
     const values = (): unknown[] =>
       Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : [value];
     /**
-     * Values are stored once per feature and value, so the matching JsonValues are few: resolve
-     * their ids first and the planner sees constants with statistics (the link table's index on
-     * (jsonvalue_id, owner) serves them). Many matches fall back to a join.
+     * Values of artifacts and runs are stored once per feature and value, so the matching
+     * JsonValues are few: resolve their ids first and the planner sees constants with statistics
+     * (the link table's index on (jsonvalue_id, owner) serves them). Many matches fall back to a
+     * join. A record's values are its own rows (`lamindb_recordjson`, by feature).
      */
     const json = async (cond: SQL, resolve = true) => {
+      if (owner === "record") {
+        return sql`EXISTS (SELECT 1 FROM lamindb_recordjson jv WHERE jv.record_id = ${ownerId}
+          AND jv.feature_id = ${f.id} AND ${cond})`;
+      }
+      const jsonLink = raw(JSON_LINK[owner]);
       if (!resolve) {
         // equality on the (feature_id, hash) index: as good inline, and no round trip
-        return sql`EXISTS (SELECT 1 FROM ${raw(jsonLink)} l WHERE l.${o} = ${ownerId} AND l.jsonvalue_id IN (
+        return sql`EXISTS (SELECT 1 FROM ${jsonLink} l WHERE l.${o} = ${ownerId} AND l.jsonvalue_id IN (
           SELECT jv.id FROM lamindb_jsonvalue jv WHERE jv.feature_id = ${f.id} AND ${cond}))`;
       }
       const ids = await rows<{ id: string | number }>(
@@ -896,18 +1131,20 @@ export class Annotations {
       );
       if (ids.length === 0) return sql`false`;
       if (ids.length <= MAX_RESOLVED) {
-        return sql`EXISTS (SELECT 1 FROM ${raw(jsonLink)} l WHERE l.${o} = ${ownerId} AND l.jsonvalue_id IN (${sql.join(
+        return sql`EXISTS (SELECT 1 FROM ${jsonLink} l WHERE l.${o} = ${ownerId} AND l.jsonvalue_id IN (${sql.join(
           ids.map((i) => sql`${Number(i.id)}`),
           sql`, `,
         )}))`;
       }
-      return sql`EXISTS (SELECT 1 FROM ${raw(jsonLink)} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
+      return sql`EXISTS (SELECT 1 FROM ${jsonLink} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
         WHERE l.${o} = ${ownerId} AND jv.feature_id = ${f.id} AND ${cond})`;
     };
     const anyValue = (positive: boolean) => {
       const e = cat
-        ? sql`EXISTS (SELECT 1 FROM ${raw(cat.link)} l WHERE l.${o} = ${ownerId} AND l.feature_id = ${f.id})`
-        : sql`EXISTS (SELECT 1 FROM ${raw(jsonLink)} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
+        ? sql`EXISTS (SELECT 1 FROM ${raw(cat.link)} l WHERE l.${raw(cat.owner)} = ${ownerId} AND l.feature_id = ${f.id})`
+        : owner === "record"
+          ? sql`EXISTS (SELECT 1 FROM lamindb_recordjson jv WHERE jv.record_id = ${ownerId} AND jv.feature_id = ${f.id})`
+          : sql`EXISTS (SELECT 1 FROM ${raw(JSON_LINK[owner])} l JOIN lamindb_jsonvalue jv ON jv.id = l.jsonvalue_id
               WHERE l.${o} = ${ownerId} AND jv.feature_id = ${f.id})`;
       return positive ? e : sql`NOT ${e}`;
     };
@@ -919,7 +1156,8 @@ export class Annotations {
       return anyValue(!isNull);
     }
     if (cat) {
-      const col = raw(cat.column);
+      const col = raw(cat.value);
+      const live = cat.branch ? sql` AND branch_id <> ${TRASH}` : sql``;
       let match: SQL;
       if (op === "exact" || op === "in") {
         const refs = (op === "in" ? values() : [value]).map(String);
@@ -931,8 +1169,7 @@ export class Annotations {
           cat.keys.map((k) => sql`${raw(k)} IN (${list})`),
           sql` OR `,
         );
-        match = sql`l.${col} IN (SELECT id FROM ${raw(cat.table)}
-          WHERE (${any}) AND branch_id <> ${TRASH})`;
+        match = sql`l.${col} IN (SELECT id FROM ${raw(cat.table)} WHERE (${any})${live})`;
       } else if (["contains", "icontains", "startswith", "endswith", "iexact"].includes(op)) {
         match = sql`l.${col} IN (SELECT id FROM ${raw(cat.table)} WHERE ${textMatch(raw(cat.text), op, String(value))})`;
       } else {
@@ -941,7 +1178,7 @@ export class Annotations {
           "use =, __in, __contains, __startswith or __isnull",
         );
       }
-      return sql`EXISTS (SELECT 1 FROM ${raw(cat.link)} l WHERE l.${o} = ${ownerId} AND l.feature_id = ${f.id} AND ${match})`;
+      return sql`EXISTS (SELECT 1 FROM ${raw(cat.link)} l WHERE l.${raw(cat.owner)} = ${ownerId} AND l.feature_id = ${f.id} AND ${match})`;
     }
     if (dtype.kind !== "simple") throw new Error(`no condition for dtype ${f.dtype}`);
     const { simple } = dtype;
@@ -965,10 +1202,19 @@ export class Annotations {
     const typed = (v: unknown) =>
       checkSimple(f.name, simple, typeof v === "string" ? fromText(simple, v) : v);
     if (op === "exact" || op === "in") {
+      const given = (op === "in" ? values() : [value]).map(typed);
+      if (owner === "record") {
+        // jsonb compares numbers by value: 37 matches 37.0
+        return json(
+          sql`jv.value IN (${sql.join(
+            given.map((c) => sql`${JSON.stringify(c.json)}::jsonb`),
+            sql`, `,
+          )})`,
+        );
+      }
       // the (feature_id, hash) index: every Python repr the value may have been stored with
       const hashes = new Set<string>();
-      for (const v of op === "in" ? values() : [value]) {
-        const c = typed(v);
+      for (const c of given) {
         if (typeof c.json === "number") {
           hashes.add(hashString(String(c.json)));
           hashes.add(hashString(pythonFloatRepr(c.json)));
@@ -1013,38 +1259,58 @@ export class Annotations {
   }
 }
 
-/** Where the values of a categorical feature are: link table, its value column, the registry. */
-interface CatTarget {
+/**
+ * Where the values of a categorical feature of an owner are: the link table with its owner and
+ * value columns, the registry, the columns an exact value may match, the column text operators
+ * apply to, and whether the trash is to be left out.
+ */
+interface CatCondition {
   link: string;
-  column: string;
+  owner: string;
+  value: string;
   table: string;
-  /** Columns an exact value may match. */
   keys: string[];
-  /** The column text operators (`__contains`, ...) apply to. */
   text: string;
+  branch: boolean;
 }
 
-/** Labels match by name or uid. */
-function labelTarget(owner: Owner, kind: LabelKind): CatTarget {
-  const link = OWNERS[owner].label[kind];
+/** Values of a categorical registry match by the dtype's field or uid. */
+function catCondition(link: ValueLink, target: CatTarget): CatCondition {
   return {
-    link,
-    column: `${kind}_id`,
-    table: LABEL_TABLE[kind],
-    keys: ["name", "uid"],
-    text: "name",
+    link: link.table,
+    owner: link.owner,
+    value: link.value,
+    table: target.registry.table,
+    keys: [...new Set([target.field, "uid"])],
+    text: target.field,
+    branch: target.registry.branch,
   };
 }
 
 /** Module records match by name or by the dtype's field (e.g. `ontology_id`). */
-function moduleTarget(t: ArtifactLinkTarget): CatTarget {
+function moduleCondition(owner: Owner, t: ModuleLinkTarget): CatCondition {
   return {
     link: t.link.table,
-    column: t.link.entityColumn,
+    owner: `${owner}_id`,
+    value: t.link.entityColumn,
     table: t.table,
     keys: [...new Set([t.nameColumn, t.fieldColumn])],
     text: t.fieldColumn,
+    branch: true,
   };
+}
+
+/** Row ids as a SQL list. */
+const idList = (ids: readonly number[]) =>
+  sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  );
+
+/** A jsonb value as the drivers return it: parsed, or text on some paths. */
+function jsonObject(value: unknown): Record<string, unknown> {
+  const parsed = typeof value === "string" ? (JSON.parse(value) as unknown) : value;
+  return (parsed ?? {}) as Record<string, unknown>;
 }
 
 function toList(value: unknown, text: boolean): unknown[] {
@@ -1098,7 +1364,13 @@ function labelCondition(owner: Owner, lookup: string, value: unknown): SQL {
   ];
   const field = sql.raw(m[2] as string);
   const op = (m[3]?.slice(2) ?? "exact") as Operator;
-  const { table, label } = OWNERS[owner];
+  if (owner === "record") {
+    throw new ValidationError(
+      `records have no labels without a feature: cannot filter by '${lookup}'`,
+      "filter by the value of a categorical feature: feature.<name>=...",
+    );
+  }
+  const link = labelLink(owner, kind);
   let match: SQL;
   if (op === "exact") match = sql`${field} = ${String(value)}`;
   else if (op === "in") {
@@ -1115,19 +1387,28 @@ function labelCondition(owner: Owner, lookup: string, value: unknown): SQL {
       "use =, __in, __contains, __icontains, __startswith, __endswith or __iexact",
     );
   }
-  return sql`EXISTS (SELECT 1 FROM ${raw(label[kind])} l WHERE l.${ownerCol(owner)} = ${raw(table)}."id"
-    AND l.${labelCol(kind)} IN (SELECT id FROM ${raw(LABEL_TABLE[kind])} WHERE ${match} AND branch_id <> ${TRASH}))`;
+  return sql`EXISTS (SELECT 1 FROM ${raw(link.table)} l WHERE l.${raw(link.owner)} = ${raw(OWNER_TABLE[owner])}."id"
+    AND l.${raw(link.value)} IN (SELECT id FROM ${raw(CAT_REGISTRIES[kind].table)} WHERE ${match} AND branch_id <> ${TRASH}))`;
+}
+
+/** What a client can do with the features of one artifact, run or record, here or remote. */
+export interface FeaturesApi {
+  add(values: FeatureValues, opts?: AddOptions): Promise<Annotation>;
+  set(values: FeatureValues, opts?: AddOptions): Promise<Annotation>;
+  get(): Promise<Annotation>;
+  remove(...features: string[]): Promise<Annotation>;
+  addLabels(labels: LabelRefs): Promise<Annotation>;
 }
 
 /**
- * The features of one artifact or run, as LaminDB's `obj.features`: `add`, `set`, `get`,
- * `remove`; labels without a feature through `addLabels` / `removeLabels`.
+ * The features of one artifact, run or record, as LaminDB's `obj.features`: `add`, `set`, `get`,
+ * `remove`; labels without a feature (artifacts and runs) through `addLabels` / `removeLabels`.
  */
-export class FeatureManager {
+export class FeatureManager implements FeaturesApi {
   constructor(
     private readonly annotations: Annotations,
     private readonly owner: Owner,
-    private readonly ref: string | { key: string } | { uid: string },
+    private readonly ref: OwnerRef,
   ) {}
 
   /** Add values (`{ temperature: 37.5, cell_type: "T cell" }`); a feature may hold several. */

@@ -4,7 +4,8 @@
  * (`lamindb_artifact_input_of_runs`, `lamindb_collection_input_of_runs`), except what the run
  * created itself (LaminDB's rule: no self-loops); artifacts and collections saved again that
  * existed already get the run as their run when they had none, else record it in
- * `lamindb_<registry>_recreating_runs` (unless the run read them).
+ * `lamindb_<registry>_recreating_runs` (unless the run read them). Records a run read (a sheet)
+ * become its inputs too (`lamindb_record_input_of_runs`), except those it made.
  */
 import { sql } from "drizzle-orm";
 import { queryRows } from "../db/client.js";
@@ -63,6 +64,27 @@ async function recordInput(
         SELECT 1 FROM ${sql.raw(`lamindb_${registry}_recreating_runs`)}
         WHERE ${column} = ${record.id} AND run_id = ${run.id})
       ON CONFLICT DO NOTHING`,
+  );
+}
+
+/**
+ * Record that the tracked run read these records (LaminDB's sheet export: the type and its
+ * records), except those the run made (no cycles).
+ */
+export async function recordRecordInputs(
+  instance: Instance,
+  records: readonly { id: number; runId: number | null }[],
+): Promise<void> {
+  const run = currentRun(instance);
+  if (!run) return;
+  const ids = [...new Set(records.filter((r) => r.runId !== run.id).map((r) => r.id))];
+  if (ids.length === 0) return;
+  await instance.db.execute(
+    sql`INSERT INTO lamindb_record_input_of_runs (record_id, run_id)
+      VALUES ${sql.join(
+        ids.map((id) => sql`(${id}, ${run.id})`),
+        sql`, `,
+      )} ON CONFLICT DO NOTHING`,
   );
 }
 

@@ -6,7 +6,8 @@
  * record as an object of feature → value). Checks, all of them, reported together: missing
  * columns (minimal_set), extra columns (maximal_set), column order (ordered_set), each value's
  * dtype (with coerce: "37" → 37), nulls of non-nullable features, categorical values that are
- * not in their registry (`cat[ULabel]`, `cat[Record]`, `cat[Project]`, `cat[bionty.X(.field)]`).
+ * not in their registry (`cat[ULabel]`, `cat[Record]`, `cat[Artifact]`, `cat[User]`, ... and
+ * `cat[bionty.X(.field)]`: categories.ts).
  * Every offending column is listed with its first 20 distinct values and their counts, with
  * close matches for unknown columns and unknown labels.
  *
@@ -20,7 +21,7 @@
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
 import { LaminError, ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
@@ -28,6 +29,13 @@ import { lookupModuleValues } from "../modules/index.js";
 import { checkSimple, closeMatches, fromText, parseDtype } from "./annotations.js";
 import type { SaveOptions, SaveResult } from "./artifacts.js";
 import { TRASH } from "./branch.js";
+import {
+  CAT_REGISTRIES,
+  type CatTarget,
+  findValues,
+  VALUE_LINKS,
+  valuePool,
+} from "./categories.js";
 import { currentRun } from "./run-context.js";
 import { COMPOSITE, type Schema, type SchemaMember } from "./schemas.js";
 
@@ -370,55 +378,21 @@ const dtypeIssue = (column: string, dtype: string, bad: Tally): Issue => ({
 
 type Runner = Pick<Db, "execute">;
 
-const LABEL_TABLES = {
-  ulabel: "lamindb_ulabel",
-  record: "lamindb_record",
-  project: "lamindb_project",
-};
-
-/** Distinct label names → which exist (by name or uid), and close names for those that do not. */
+/** Distinct values → those no record of the target names, with close names for each. */
 async function lookupLabels(
   db: Runner,
-  kind: keyof typeof LABEL_TABLES,
-  type: string | null,
+  target: CatTarget,
   values: string[],
-): Promise<{ missing: Map<string, string[]>; registry: string }> {
-  const table = sql.raw(`"${LABEL_TABLES[kind]}"`);
-  const typeFilter: SQL =
-    type === null
-      ? sql``
-      : sql` AND type_id IN (SELECT id FROM ${table} WHERE (uid = ${type} OR name = ${type}) AND is_type)`;
-  const found = new Set<string>();
-  for (let i = 0; i < values.length; i += 1000) {
-    const list = sql.join(
-      values.slice(i, i + 1000).map((v) => sql`${v}`),
-      sql`, `,
-    );
-    const hits = await queryRows<{ uid: string; name: string | null }>(
-      db as Db,
-      sql`SELECT uid, name FROM ${table} WHERE (name IN (${list}) OR uid IN (${list}))
-        AND branch_id <> ${TRASH}${typeFilter}`,
-    );
-    for (const h of hits) {
-      found.add(h.uid);
-      if (h.name !== null) found.add(h.name);
-    }
-  }
+): Promise<Map<string, string[]>> {
+  const found = await findValues(db, target, values);
   const missing = new Map<string, string[]>();
   const absent = values.filter((v) => !found.has(v));
   if (absent.length) {
-    const pool = (
-      await queryRows<{ name: string }>(
-        db as Db,
-        sql`SELECT name FROM ${table} WHERE name IS NOT NULL AND NOT is_type
-          AND branch_id <> ${TRASH}${typeFilter} LIMIT 10000`,
-      )
-    ).map((p) => p.name);
+    const pool = await valuePool(db, target);
     for (const a of absent.slice(0, MAX_LISTED)) missing.set(a, closeMatches(a, pool));
     for (const a of absent.slice(MAX_LISTED)) missing.set(a, []);
   }
-  const registry = `${{ ulabel: "ULabel", record: "Record", project: "Project" }[kind]}${type ? `[${type}]` : ""}`;
-  return { missing, registry };
+  return missing;
 }
 
 interface ColumnPlan {
@@ -553,15 +527,18 @@ export async function checkTable(
           });
         }
       } else {
-        const r = await lookupLabels(db, parsed.label, parsed.type, distinct);
-        for (const [value, close] of r.missing) {
+        const registry = CAT_REGISTRIES[parsed.label];
+        const target = { registry, type: parsed.type, field: parsed.field ?? registry.field };
+        for (const [value, close] of await lookupLabels(db, target, distinct)) {
           const count = tally.counts.get(`s:${value}`)?.count ?? 0;
           missingCount += count;
           missingValues.push({ value, count, closeMatches: close });
         }
       }
-      // a valid save links the distinct values (labels or module records) with the feature
-      if (distinct.length && !missingValues.length) annotate[column] = distinct;
+      // a valid save links the distinct values (labels or module records) with the feature;
+      // values LaminDB keeps no link of for artifacts (collections, transforms) are checked only
+      const linkable = parsed.kind === "module" || VALUE_LINKS.artifact[parsed.label] !== undefined;
+      if (distinct.length && !missingValues.length && linkable) annotate[column] = distinct;
       if (missingValues.length) {
         issues.push({
           kind: "not-in-registry",

@@ -100,7 +100,7 @@ export function schemasOf(model: AnyRegistryModel) {
 /** Query of a list: paging parameters; every other parameter is a filter lookup. */
 export const RegistryListQuery = z.object(pagingParams).catchall(z.string().max(4096)).openapi({
   description:
-    "filters: any field__operator=value (see the README's query language); the trash is hidden unless the filter names branch_id, id, uid or hash; runs also take feature.<name>[__operator]=value for feature values and ulabels__name=... for labels",
+    "filters: any field__operator=value (see the README's query language); the trash is hidden unless the filter names branch_id, id, uid or hash; runs and records also take feature.<name>[__operator]=value for feature values, runs ulabels__name=... for labels",
 });
 
 const routes = new WeakMap<AnyRegistryModel, ReturnType<typeof buildRoutes>>();

@@ -29,8 +29,8 @@ export function biontyUid(definingString: string): string {
 
 type OntologyTable = typeof b.cellType;
 
-/** A `bionty_artifact<entity>` table as the core sees it: names only. */
-const linkOf = (table: typeof b.artifactCellType): LinkTable => ({
+/** A `bionty_artifact<entity>` or `bionty_record<entity>` table as the core sees it: names only. */
+const linkOf = (table: typeof b.artifactCellType | typeof b.recordCellType): LinkTable => ({
   table: getTableName(table),
   entityColumn: table.labelId.name,
 });
@@ -55,6 +55,7 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
     nameField: "name",
     idField: "ontology_id",
     artifactLink: linkOf(b.artifactOrganism),
+    recordLink: linkOf(b.recordOrganism),
   },
   {
     name: "Gene",
@@ -68,6 +69,7 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
     nameField: "symbol",
     idField: "ensembl_gene_id",
     artifactLink: linkOf(b.artifactGene),
+    recordLink: linkOf(b.recordGene),
   },
   {
     name: "Protein",
@@ -81,16 +83,17 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
     nameField: "name",
     idField: "uniprotkb_id",
     artifactLink: linkOf(b.artifactProtein),
+    recordLink: linkOf(b.recordProtein),
   },
   ...(
     [
-      ["CellType", b.cellType, b.cellTypeParents, b.artifactCellType],
-      ["CellLine", b.cellLine, b.cellLineParents, b.artifactCellLine],
-      ["Tissue", b.tissue, b.tissueParents, b.artifactTissue],
-      ["Disease", b.disease, b.diseaseParents, b.artifactDisease],
+      ["CellType", b.cellType, b.cellTypeParents, b.artifactCellType, b.recordCellType],
+      ["CellLine", b.cellLine, b.cellLineParents, b.artifactCellLine, b.recordCellLine],
+      ["Tissue", b.tissue, b.tissueParents, b.artifactTissue, b.recordTissue],
+      ["Disease", b.disease, b.diseaseParents, b.artifactDisease, b.recordDisease],
     ] as const
   ).map(
-    ([name, table, parents, link]): ModuleRegistry => ({
+    ([name, table, parents, link, recordLink]): ModuleRegistry => ({
       name,
       table,
       fields: ontologyFields(table as unknown as OntologyTable),
@@ -98,6 +101,7 @@ export const BIONTY_REGISTRIES: ModuleRegistry[] = [
       idField: "ontology_id",
       parents: { table: parents, fromId: parents.fromId, toId: parents.toId },
       artifactLink: linkOf(link),
+      recordLink: linkOf(recordLink),
     }),
   ),
 ];

@@ -140,10 +140,21 @@ export abstract class RecordRegistry<S extends Selected, P> {
 
   /** A page of records, newest first unless `orderBy` says otherwise; the trash is hidden. */
   async list(opts: RecordListOptions = {}): Promise<Page<P>> {
+    return this.listWhere(opts, opts.filter ?? {}, []);
+  }
+
+  /**
+   * A page of records matching `filter` (field lookups) and `extra` conditions (feature values,
+   * labels: see Runs.list); the trash is hidden unless the filter names branch_id, id, uid or hash.
+   */
+  protected async listWhere(
+    opts: RecordListOptions,
+    filter: Filter,
+    extra: SQL[],
+  ): Promise<Page<P>> {
     const { table, fields, name } = this.spec;
-    const filter = opts.filter ?? {};
-    const conditions = buildConditions(fields, filter, name);
-    if (!mentions(filter, ["branch_id", "id", "uid", "hash"])) {
+    const conditions = [...buildConditions(fields, filter, name), ...extra];
+    if (!mentions(opts.filter ?? {}, ["branch_id", "id", "uid", "hash"])) {
       conditions.push(eq(table.branchId, MAIN));
     }
     return keysetPage(

@@ -1,11 +1,11 @@
 /** Run (uid 16): belongs to a transform; starts as `started` (`_status_code` -1). */
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { splitLabelLookups } from "../annotations.js";
-import { MAIN, TRASH } from "../branch.js";
+import { TRASH } from "../branch.js";
 import {
   type ColumnField,
   defineRegistry,
@@ -15,9 +15,14 @@ import {
   ModelRegistry,
   type PublicOf,
 } from "../model.js";
-import { keysetPage, type Page } from "../paging.js";
-import { buildConditions, type Filter, mentions } from "../query.js";
-import { type ActiveRun, recordArtifactInput, recordCollectionInput } from "../run-context.js";
+import type { Page } from "../paging.js";
+import type { Filter } from "../query.js";
+import {
+  type ActiveRun,
+  recordArtifactInput,
+  recordCollectionInput,
+  recordRecordInputs,
+} from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
 import { type CreateResult, created, MAX_DESCRIPTION, type RecordListOptions } from "./base.js";
 import { TRANSFORM_SPEC } from "./transforms.js";
@@ -109,22 +114,11 @@ export class Runs extends ModelRegistry<typeof RunModel> {
    * EXISTS conditions of annotations.ts for owner `run`.
    */
   override async list(opts: RunListOptions = {}): Promise<Page<Run>> {
-    const filter = opts.filter ?? {};
-    const { fields, labels } = splitLabelLookups(filter);
+    const { fields, labels } = splitLabelLookups(opts.filter ?? {});
     const hasFeatures = opts.features && Object.keys(opts.features).length > 0;
     if (!hasFeatures && Object.keys(labels).length === 0) return super.list(opts);
-    const conditions = buildConditions(RUN_SPEC.fields, fields, "run");
-    conditions.push(...(await this.instance.annotations.conditions("run", opts.features, labels)));
-    if (!mentions(filter, ["branch_id", "id", "uid", "hash"])) {
-      conditions.push(eq(run.branchId, MAIN));
-    }
-    return keysetPage(
-      run,
-      conditions,
-      opts,
-      (where, orderBy, limit) => this.fetch(where, orderBy, limit),
-      (rows) => this.shape(rows),
-    );
+    const extra = await this.instance.annotations.conditions("run", opts.features, labels);
+    return this.listWhere(opts, fields, extra);
   }
 
   /** The run to attribute saves and loads to (undefined when it was deleted, as in process). */
@@ -139,15 +133,21 @@ export class Runs extends ModelRegistry<typeof RunModel> {
   }
 
   /**
-   * Record what a run read (a client's loads over HTTP): the artifacts and collections become its
-   * inputs, except what the run made itself (run-context.ts). Unknown ones are an error.
+   * Record what a run read (a client's loads over HTTP): the artifacts, collections and records
+   * become its inputs, except what the run made itself (run-context.ts). Unknown ones are an error.
    */
   async addInputs(
     uid: string,
-    inputs: { artifacts?: readonly string[]; collections?: readonly string[] },
+    inputs: {
+      artifacts?: readonly string[];
+      collections?: readonly string[];
+      records?: readonly string[];
+    },
   ): Promise<void> {
     const found = await this.find(uid);
     const view = this.instance.withRun({ id: found.row.id, uid: found.row.uid });
+    const records = await this.instance.records.rowsOf(inputs.records ?? []);
+    await recordRecordInputs(view, records);
     for (const ref of inputs.artifacts ?? []) {
       await recordArtifactInput(view, await view.artifacts.row(ref));
     }

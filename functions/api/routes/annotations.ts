@@ -1,13 +1,23 @@
 /**
+<<<<<<< HEAD
  * Features and labels of an artifact or a run, and ranked search:
  * - GET /artifacts/{uid}/features, GET /runs/{uid}/features: its feature values and labels
- * - POST /{artifacts,runs}/{uid}/features/remove: remove values and labels (the web UI's)
+ * - POST /{artifacts,runs,records}/{uid}/features/remove: remove values and labels (the web UI's)
  * - POST /artifacts/{uid}/features, POST /runs/{uid}/features: add values and labels (all
  *   checked first; nothing written on a bad input); `remove` lists features whose values are
  *   removed first; `from_text` parses values typed on a command line ("37.5") per dtype
+=======
+ * Features and labels of an artifact, a run or a record, and ranked search:
+ * - GET /artifacts/{uid}/features, GET /runs/{uid}/features, GET /records/{uid}/features: its
+ *   feature values and labels
+ * - POST /artifacts/{uid}/features, POST /runs/{uid}/features, POST /records/{uid}/features: add
+ *   values and labels (all checked first; nothing written on a bad input); `remove` lists
+ *   features whose values are removed first; `from_text` parses values typed on a command line
+ *   ("37.5") per dtype
+>>>>>>> item3-annot
  * - GET /search/{registry}?q=...: LaminDB's ranked search over names (core/registry/search.ts)
- * Querying by features is `GET /artifacts?feature.<lookup>=...` (routes/artifacts.ts) and
- * `GET /runs?feature.<lookup>=...` (routes/registries.ts).
+ * Querying by features is `GET /artifacts?feature.<lookup>=...` (routes/artifacts.ts),
+ * `GET /runs?feature.<lookup>=...` and `GET /records?feature.<lookup>=...` (routes/registries.ts).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -73,9 +83,16 @@ const RunUid = z
   .regex(/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/, "a run uid: 16 base62 characters")
   .openapi({ param: { name: "uid", in: "path" }, example: "Wbx3oq8cKTDk9nAb" });
 
+const RecordUid = z
+  .string()
+  .regex(/^[0-9A-Za-z]{16}$/, "a record uid: 16 base62 characters")
+  .openapi({ param: { name: "uid", in: "path" }, example: "Ny0gvDjRqHks1xPe" });
+
+const OWNER_NAMES = { artifacts: "an artifact", runs: "a run", records: "a record" } as const;
+
 /** GET and POST of `/{plural}/{uid}/features` for one owner. */
-function featureRoutes<const P extends "artifacts" | "runs">(plural: P, uid: typeof Uid) {
-  const name = plural === "artifacts" ? "an artifact" : "a run";
+function featureRoutes<const P extends keyof typeof OWNER_NAMES>(plural: P, uid: typeof Uid) {
+  const name = OWNER_NAMES[plural];
   return {
     get: createRoute({
       method: "get",
@@ -109,6 +126,7 @@ function featureRoutes<const P extends "artifacts" | "runs">(plural: P, uid: typ
 
 const artifactFeatures = featureRoutes("artifacts", Uid);
 const runFeatures = featureRoutes("runs", RunUid);
+const recordFeatures = featureRoutes("records", RecordUid);
 
 const searchRoute = createRoute({
   method: "get",
@@ -156,6 +174,7 @@ function handlers(owner: Owner) {
 export function annotationRoutes() {
   const artifact = handlers("artifact");
   const run = handlers("run");
+  const record = handlers("record");
   return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
     .openapi(artifactFeatures.get, (c) => artifact.get(c, c.req.valid("param").uid))
     .openapi(artifactFeatures.add, (c) =>
@@ -168,6 +187,13 @@ export function annotationRoutes() {
     .openapi(runFeatures.add, (c) => run.add(c, c.req.valid("param").uid, c.req.valid("json")))
     .openapi(runFeatures.remove, (c) =>
       run.remove(c, c.req.valid("param").uid, c.req.valid("json")),
+    )
+    .openapi(recordFeatures.get, (c) => record.get(c, c.req.valid("param").uid))
+    .openapi(recordFeatures.add, (c) =>
+      record.add(c, c.req.valid("param").uid, c.req.valid("json")),
+    )
+    .openapi(recordFeatures.remove, (c) =>
+      record.remove(c, c.req.valid("param").uid, c.req.valid("json")),
     )
     .openapi(searchRoute, async (c) => {
       const { q, limit } = c.req.valid("query");

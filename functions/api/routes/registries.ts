@@ -3,12 +3,13 @@
  * query parameters, cursor pages), get by uid, create, each derived from the registry's
  * declaration (functions/api/models.ts). A create answers 201 with a new record and 200 with the
  * existing one LaminDB's rules return (same key and source, same members, same name); its
- * `lamin-status` header names the outcome (routes/status.ts). Runs are also listed by feature
- * values (`feature.<lookup>=...`, as artifacts), and a run can be finished.
+ * `lamin-status` header names the outcome (routes/status.ts). Runs and records are also listed
+ * by feature values (`feature.<lookup>=...`, as artifacts), a run can be finished, and the
+ * records of a type are read as a sheet (`GET /records/{uid}/sheet`).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnyRegistryModel } from "../../../core/registry/model.js";
-import { RecordModel } from "../../../core/registry/records/record.js";
+import { MAX_SHEET_ROWS, RecordModel } from "../../../core/registry/records/record.js";
 import { ReferenceModel } from "../../../core/registry/records/references.js";
 import {
   CollectionModel,
@@ -36,7 +37,7 @@ const runInputs = createRoute({
   path: "/runs/{uid}/inputs",
   middleware: requires("write"),
   tags: ["runs"],
-  summary: "Record artifacts and collections a run read (loads of a client's tracked run)",
+  summary: "Record artifacts, collections and records a run read (loads of a client's tracked run)",
   request: {
     params: runs.schemas.uid,
     ...body(
@@ -48,6 +49,10 @@ const runInputs = createRoute({
             .optional(),
           collections: z
             .array(z.string().regex(/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/))
+            .max(10_000)
+            .optional(),
+          records: z
+            .array(z.string().regex(/^[0-9A-Za-z]{16}$/))
             .max(10_000)
             .optional(),
         })
@@ -82,6 +87,49 @@ const collectionMembers = createRoute({
     params: collections.schemas.uid,
   },
   responses: { 200: json(z.array(Artifact), "the members"), ...problems(400, 401, 404) },
+});
+
+const SheetRows = z
+  .object({
+    type: z.string().openapi({ description: "uid of the record type" }),
+    name: z.string().nullable(),
+    schema: z.string().nullable().openapi({ description: "uid of the type's schema (a sheet)" }),
+    columns: z.array(z.string()),
+    rows: z.array(
+      z.object({
+        uid: z.string(),
+        name: z.string().nullable(),
+        features: z.record(z.string(), z.unknown()),
+      }),
+    ),
+    truncated: z.boolean(),
+  })
+  .openapi("SheetRows");
+
+const recordSheet = createRoute({
+  method: "get",
+  path: "/records/{uid}/sheet",
+  middleware: requires("read"),
+  tags: ["records"],
+  summary:
+    "The records of a type with their feature values, as rows (LaminDB's record_type.to_dataframe())",
+  request: {
+    params: z.object({
+      uid: z
+        .string()
+        .min(1)
+        .max(150)
+        .openapi({
+          param: { name: "uid", in: "path" },
+          description: "uid or name of the record type",
+          example: "Ny0gvDjRqHks1xPe",
+        }),
+    }),
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(MAX_SHEET_ROWS).optional(),
+    }),
+  },
+  responses: { 200: json(SheetRows, "the rows"), ...problems(400, 401, 404) },
 });
 
 const finishRun = createRoute({
@@ -123,7 +171,7 @@ function mount(
   beforeGet?: (app: OpenAPIHono<ApiEnv>) => void,
 ) {
   const r = routesOf(model);
-  const byFeatures = model === RunModel;
+  const byFeatures = model === RunModel || model === RecordModel;
   app.openapi(r.list, async (c) => {
     const { query, features } = byFeatures
       ? splitFeatureParams(c.req.valid("query"))
@@ -184,8 +232,17 @@ export function registryRoutes() {
   const info = MODELS.map((m) => registryInfo(m, byTable));
   app.openapi(registries, (c) => c.json(info, 200));
   for (const model of MODELS) {
-    if (model !== CollectionModel) mount(app, model);
+    if (model !== CollectionModel && model !== RecordModel) mount(app, model);
   }
+  mount(app, RecordModel, (app) =>
+    app.openapi(recordSheet, async (c) => {
+      const { limit } = c.req.valid("query");
+      const sheet = await c.var.instance.records.sheet(c.req.valid("param").uid, {
+        ...(limit !== undefined ? { limit } : {}),
+      });
+      return c.json(sheet, 200);
+    }),
+  );
   mount(app, CollectionModel, (app) =>
     app.openapi(collectionByKey, async (c) =>
       c.json(await c.var.instance.collections.get({ key: c.req.valid("query").key }), 200),
