@@ -37,6 +37,7 @@ import type { SearchHit, SearchOptions } from "../core/registry/search.js";
 import type { ValidationReport } from "../core/registry/validate.js";
 import { cacheDir } from "../core/settings.js";
 import { encodePathSegments } from "../core/util/url-path.js";
+import { RemoteBlocks, RemoteRecordBlocks } from "./remote-blocks.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
 import { RemoteModules } from "./remote-modules.js";
 import {
@@ -60,6 +61,10 @@ export class RemoteInstance {
   readonly projects: RemoteRecords<Project, ProjectInput>;
   readonly records: RemoteRecords<LnRecord, RecordInput>;
   readonly references: RemoteRecords<Reference, ReferenceInput>;
+  /** Free-standing blocks, e.g. the instance's README. */
+  readonly blocks: RemoteBlocks;
+  /** The readmes and comments of records. */
+  readonly ablocks: RemoteRecordBlocks;
   readonly collections: RemoteCollections;
   /** Feature values and labels of artifacts and runs. */
   readonly annotations: RemoteAnnotations;
@@ -80,6 +85,8 @@ export class RemoteInstance {
     this.projects = new RemoteRecords(http, "projects");
     this.records = new RemoteRecords(http, "records");
     this.references = new RemoteRecords(http, "references");
+    this.blocks = new RemoteBlocks(http);
+    this.ablocks = new RemoteRecordBlocks(http);
     this.collections = new RemoteCollections(http, this.artifacts);
     this.annotations = new RemoteAnnotations(http, this.artifacts);
     this.schemas = new RemoteSchemas(http);
