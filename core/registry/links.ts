@@ -70,7 +70,12 @@ export async function resolveTargets(
         .select({ id: target.id })
         .from(target as PgTable)
         .where(and(where, ...(branch ? [ne(branch, TRASH)] : [])))
-        .orderBy(...(isLatest ? [desc(isLatest)] : []), desc(target.id))
+        // a stem: the latest version; a name: the first row so named (LaminDB's exact match)
+        .orderBy(
+          ...(property === "uid"
+            ? [...(isLatest ? [desc(isLatest)] : []), desc(target.id)]
+            : [asc(target.id)]),
+        )
         .limit(1);
       if (hit) {
         id = hit.id as number;
