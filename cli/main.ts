@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError, Option } from "commander";
+import { BLOCK_OWNER_NAMES } from "../core/registry/block-owners.js";
 import { printJson, reportError } from "./output.js";
 
 /**
@@ -262,6 +263,10 @@ command("track <file>", "track a run of a script (e.g. a shell pipeline) until `
   .option("--key <key>", "transform key (default: the path relative to the git repo or folder)")
   .option("--description <text>", "a description of the transform")
   .option("--params <json>", "parameters of the run as a JSON object, e.g. '{\"threads\": 8}'")
+  .option(
+    "--plan <key-or-uid>",
+    "the run's plan: a saved artifact (e.g. an agent's plan.md), by key or uid",
+  )
   .addHelpText(
     "after",
     "\nThe script becomes a transform (new source: a new version) and a run starts; `lamin save` and\n`lamin load` until `lamin finish` record the run's outputs and inputs. E.g. in pipe.sh:\n  lamin track pipe.sh\n  lamin load --key raw/in.csv --to .\n  ./step.sh in.csv > out.csv\n  lamin save out.csv --key processed/out.csv\n  lamin finish",
@@ -448,6 +453,9 @@ projectCmd
   .option("--abbr <abbr>", "an abbreviation")
   .option("--url <url>", "a web page")
   .option("--description <text>", "a description")
+  .option("--parent <project...>", "parent projects (uid or name); a cycle is refused")
+  .option("--start-date <date>", "when it started, YYYY-MM-DD")
+  .option("--end-date <date>", "when it ended, YYYY-MM-DD")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (name, opts) => (await annotationCmds()).projectCreate(name, opts)));
 const recordCmd = program
@@ -493,12 +501,26 @@ for (const change of ["link", "unlink"] as const) {
   command(
     `${change} <registry> <uid> <relation> <uids...>`,
     change === "link"
-      ? "link a record to others, e.g. lamin link reference UID artifacts A1 A2"
+      ? "link a record to others, e.g. lamin link project UID collections C1 C2"
       : "remove links of a record, e.g. lamin unlink reference UID projects P1",
   )
+    .option("--role <role>", "a project's users: the role, e.g. responsible (unlink: only it)")
+    .option("--feature <feature>", "a project's records: the feature they are linked for")
+    .option("--config <json>", "a transform's predecessors: the config of the link")
     .addHelpText(
       "after",
-      "\nRelations of a reference: artifacts, collections, transforms, records, projects.\nRelations of a record: parents (a cycle is refused), collections, transforms.\nA 16-character artifact stem (12 for a transform) names the latest version.",
+      [
+        "",
+        "Relations of a reference: artifacts, collections, transforms, records, projects.",
+        "Of a record: parents (a cycle is refused), collections, transforms.",
+        "Of a project: parents, predecessors (no cycles; by uid or name), collections, features,",
+        "  schemas, transforms, ulabels, blocks, branches, records (--feature), references,",
+        "  users (by uid or handle, with --role; a project role grants no access).",
+        "Of a transform: predecessors (no cycles; --config). Of a block: projects.",
+        "A 16-character artifact stem (12 for a transform) names the latest version. E.g.",
+        "  lamin link project P1 users alice --role responsible",
+        "  lamin link transform T2 predecessors T1 --config '{\"step\": 2}'",
+      ].join("\n"),
     )
     .action(
       run(async (registry, uid, relation, uids, opts) =>
@@ -526,6 +548,85 @@ for (const [cmd, registry] of [
     );
   }
 }
+
+// ---- blocks: the instance's README, readmes and comments of records ----
+
+const blockCmds = () => import("./commands/blocks.js");
+/** `--artifact UID`, ... `--branch NAME`: the record whose blocks a command reads or writes. */
+function ownerOptions(cmd: Command, what: string): Command {
+  for (const name of BLOCK_OWNER_NAMES) {
+    cmd.option(
+      `--${name} <${name === "space" || name === "branch" ? "uid-or-name" : "uid"}>`,
+      `${what} of this ${name}`,
+    );
+  }
+  return cmd;
+}
+const readme = program
+  .command("readme")
+  .description("the instance's README, or a record's (--artifact UID, --transform UID, ...)");
+ownerOptions(
+  readme
+    .command("show")
+    .description("print the latest README (markdown)")
+    .option("--json", "print one JSON document on stdout"),
+  "the README",
+).action(run(async (opts) => (await blockCmds()).readmeShow(opts)));
+ownerOptions(
+  readme
+    .command("set [file]")
+    .description("write the README from a markdown file or --text (a new version if it changed)")
+    .option("--text <markdown>", "the content itself instead of a file")
+    .option("--version-tag <tag>", "a label for this version, e.g. 1.0")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      "\nE.g.\n  lamin readme set README.md\n  lamin readme set --artifact UID --text '# About this dataset'\n  lamin readme show --artifact UID",
+    ),
+  "the README",
+).action(run(async (file, opts) => (await blockCmds()).readmeSet(file, opts)));
+const block = program
+  .command("block")
+  .description("blocks: versioned markdown of the instance and of records, and comments");
+ownerOptions(
+  block
+    .command("list")
+    .description("the blocks of a record, newest first (without one: the instance's blocks)")
+    .addOption(
+      new Option("--kind <kind>", "only readmes or comments").choices(["readme", "comment"]),
+    )
+    .option("--all-versions", "every version of a README, not only the latest")
+    .option("--limit <n>", "at most this many", "100")
+    .option("--json", "print one JSON document on stdout"),
+  "the blocks",
+).action(run(async (opts) => (await blockCmds()).blockList(opts)));
+ownerOptions(
+  block
+    .command("comment [file]")
+    .description("comment on a record (a file or --text)")
+    .option("--text <markdown>", "the comment itself instead of a file")
+    .option("--line <n>", "a transform's comment: the line of its source code")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText("after", "\nE.g. lamin block comment --artifact UID --text 'checked: looks good'"),
+  "a comment",
+).action(run(async (file, opts) => (await blockCmds()).blockComment(file, opts)));
+ownerOptions(
+  block
+    .command("edit <block> [file]")
+    .description("edit a block: a README gets its next version, a comment changes in place")
+    .option("--text <markdown>", "the new content instead of a file")
+    .option("--version-tag <tag>", "a label for the new version")
+    .option("--json", "print one JSON document on stdout"),
+  "a block",
+).action(run(async (uid, file, opts) => (await blockCmds()).blockEdit(uid, file, opts)));
+ownerOptions(
+  block
+    .command("delete <block>")
+    .description("delete a block of a record (for good), or move an instance block to the trash")
+    .option("--permanent", "an instance block: delete it for good")
+    .option("--json", "print one JSON document on stdout"),
+  "a block",
+).action(run(async (uid, opts) => (await blockCmds()).blockDelete(uid, opts)));
 
 command(
   "annotate [uid]",

@@ -13,6 +13,8 @@ import type { Instance } from "../core/instance.js";
 import type { ModuleReads } from "../core/modules/index.js";
 import type { Annotations, FeaturesApi } from "../core/registry/annotations.js";
 import type { ArtifactsApi } from "../core/registry/artifacts.js";
+import type { RecordBlocks } from "../core/registry/record-blocks.js";
+import type { Blocks } from "../core/registry/records/blocks.js";
 import type { Records } from "../core/registry/records/record.js";
 import type { References } from "../core/registry/records/references.js";
 import type {
@@ -38,14 +40,16 @@ type Registry<R extends { create: unknown; list: unknown; get: unknown }> = Pick
 
 export interface Target {
   artifacts: ArtifactsApi;
-  transforms: Registry<Transforms>;
+  transforms: Registry<Transforms> & Pick<Transforms, "link" | "unlink">;
   runs: Registry<Runs>;
   features: Registry<Features>;
   ulabels: Registry<ULabels>;
-  projects: Registry<Projects>;
+  projects: Registry<Projects> & Pick<Projects, "link" | "unlink">;
   records: Registry<Records> &
     Pick<Records, "link" | "unlink" | "sheet"> & { features(uid: string): FeaturesApi };
   references: Registry<References> & Pick<References, "link" | "unlink">;
+  blocks: Registry<Blocks> & Pick<Blocks, "delete" | "readme" | "setReadme" | "link" | "unlink">;
+  ablocks: Pick<RecordBlocks, "list" | "add" | "edit" | "delete" | "readme">;
   collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;

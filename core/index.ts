@@ -83,6 +83,13 @@ export {
   toText,
 } from "./registry/lineage.js";
 export { type Filter, OPERATORS } from "./registry/query.js";
+export type {
+  BlockKind,
+  RecordBlock,
+  RecordBlockInput,
+  RecordBlockListOptions,
+} from "./registry/record-blocks.js";
+export { type Block, type BlockInput, README_KEY } from "./registry/records/blocks.js";
 export {
   type LnRecord,
   RECORD_FILTER_FIELDS,

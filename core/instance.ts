@@ -15,6 +15,8 @@ import { type ModuleReads, moduleReads } from "./modules/index.js";
 import { Annotations } from "./registry/annotations.js";
 import { type ArtifactRef, Artifacts } from "./registry/artifacts.js";
 import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage.js";
+import { RecordBlocks } from "./registry/record-blocks.js";
+import { Blocks } from "./registry/records/blocks.js";
 import { Records } from "./registry/records/record.js";
 import { References } from "./registry/records/references.js";
 import type { Run } from "./registry/records.js";
@@ -53,6 +55,10 @@ export class Instance {
   readonly records: Records;
   /** Studies, papers, documents and URLs that data cite. */
   readonly references: References;
+  /** Free-standing markdown blocks, e.g. the instance's README (`blocks.readme()`). */
+  readonly blocks: Blocks;
+  /** The readmes and comments attached to records of any registry (LaminDB's `ablocks`). */
+  readonly ablocks: RecordBlocks;
   /**
    * Feature values and labels of artifacts, runs and records (see `artifacts.features(uid)`,
    * `records.features(uid)`).
@@ -80,6 +86,8 @@ export class Instance {
     this.collections = new Collections(this);
     this.records = new Records(this);
     this.references = new References(this);
+    this.blocks = new Blocks(this);
+    this.ablocks = new RecordBlocks(this);
     this.annotations = new Annotations(this);
     this.schemas = new Schemas(this);
     this.modules = moduleReads(this);

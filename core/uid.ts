@@ -131,6 +131,7 @@ export const UID_LENGTHS = {
   artifact: { stem: 16, full: 20 },
   collection: { stem: 16, full: 20 },
   transform: { stem: 12, full: 16 },
+  block: { stem: 16, full: 20 },
   run: 16,
   record: 16,
   schema: 16,
@@ -144,7 +145,7 @@ export const UID_LENGTHS = {
   user: 8,
 } as const;
 
-export type VersionedKind = "artifact" | "collection" | "transform";
+export type VersionedKind = "artifact" | "collection" | "transform" | "block";
 export const VERSION_SUFFIX_LENGTH = 4;
 export const INITIAL_VERSION_SUFFIX = "0000";
 

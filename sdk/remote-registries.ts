@@ -66,12 +66,12 @@ export function listQuery(
   };
 }
 
-const page = <T>(p: { items: T[]; next_cursor?: string }): Page<T> => ({
+export const page = <T>(p: { items: T[]; next_cursor?: string }): Page<T> => ({
   items: p.items,
   ...(p.next_cursor ? { nextCursor: p.next_cursor } : {}),
 });
 
-const json = (body: unknown): RequestInit => ({
+export const json = (body: unknown): RequestInit => ({
   method: "POST",
   headers: { "content-type": "application/json" },
   body: JSON.stringify(body),
@@ -115,21 +115,30 @@ export class RemoteRecords<P, I> {
     );
   }
 
-  /** Link the record `uid` to `targets` (uids) through `relation`; returns the record. */
-  async link(uid: string, relation: string, targets: readonly string[]): Promise<P> {
-    return this.changeLinks(uid, relation, { add: [...targets] });
-  }
-
-  /** Remove the links of `uid` to `targets` through `relation`; returns the record. */
-  async unlink(uid: string, relation: string, targets: readonly string[]): Promise<P> {
-    return this.changeLinks(uid, relation, { remove: [...targets] });
-  }
-
-  private changeLinks(
+  /**
+   * Link the record `uid` to `targets` (uids) through `relation`, with the relation's link
+   * columns in `values` (`{ role: "owner" }`); returns the record.
+   */
+  async link(
     uid: string,
     relation: string,
-    change: { add?: string[]; remove?: string[] },
-  ) {
+    targets: readonly string[],
+    values: Record<string, unknown> = {},
+  ): Promise<P> {
+    return this.changeLinks(uid, relation, { ...values, add: [...targets] });
+  }
+
+  /** Remove the links of `uid` to `targets` through `relation` (with `values`: only those). */
+  async unlink(
+    uid: string,
+    relation: string,
+    targets: readonly string[],
+    values: Record<string, unknown> = {},
+  ): Promise<P> {
+    return this.changeLinks(uid, relation, { ...values, remove: [...targets] });
+  }
+
+  private changeLinks(uid: string, relation: string, change: Record<string, unknown>) {
     return this.http.request<P>(
       this.path(`/${encodeURIComponent(uid)}/links/${encodeURIComponent(relation)}`),
       json(change),

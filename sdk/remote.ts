@@ -36,6 +36,7 @@ import type { SearchHit, SearchOptions } from "../core/registry/search.js";
 import type { ValidationReport } from "../core/registry/validate.js";
 import { cacheDir } from "../core/settings.js";
 import { encodePathSegments } from "../core/util/url-path.js";
+import { RemoteBlocks, RemoteRecordBlocks } from "./remote-blocks.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
 import { RemoteModules } from "./remote-modules.js";
 import {
@@ -60,6 +61,10 @@ export class RemoteInstance {
   readonly projects: RemoteRecords<Project, ProjectInput>;
   readonly records: RemoteRecordsApi;
   readonly references: RemoteRecords<Reference, ReferenceInput>;
+  /** Free-standing blocks, e.g. the instance's README. */
+  readonly blocks: RemoteBlocks;
+  /** The readmes and comments of records. */
+  readonly ablocks: RemoteRecordBlocks;
   readonly collections: RemoteCollections;
   /** Feature values and labels of artifacts, runs and records. */
   readonly annotations: RemoteAnnotations;
@@ -79,6 +84,8 @@ export class RemoteInstance {
     this.ulabels = new RemoteRecords(http, "ulabels");
     this.projects = new RemoteRecords(http, "projects");
     this.references = new RemoteRecords(http, "references");
+    this.blocks = new RemoteBlocks(http);
+    this.ablocks = new RemoteRecordBlocks(http);
     this.collections = new RemoteCollections(http, this.artifacts);
     this.annotations = new RemoteAnnotations(http, this.artifacts);
     this.records = new RemoteRecordsApi(http, this.annotations);

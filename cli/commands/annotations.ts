@@ -6,7 +6,7 @@ import { ValidationError } from "../../core/errors.js";
 import type { Annotation, Owner } from "../../core/registry/annotations.js";
 import { parseFilterArgs } from "../../core/registry/query.js";
 import { note, printJson, say, table } from "../output.js";
-import { withTarget as withInstance } from "../target.js";
+import { type Target, withTarget as withInstance } from "../target.js";
 import { refFrom } from "./artifacts.js";
 
 interface Json {
@@ -58,7 +58,14 @@ export async function ulabelCreate(
 
 export async function projectCreate(
   name: string,
-  opts: Json & { abbr?: string; url?: string; description?: string },
+  opts: Json & {
+    abbr?: string;
+    url?: string;
+    description?: string;
+    parent?: string[];
+    startDate?: string;
+    endDate?: string;
+  },
 ) {
   const r = await withInstance((ln) =>
     ln.projects.create({
@@ -66,6 +73,9 @@ export async function projectCreate(
       ...(opts.abbr !== undefined ? { abbr: opts.abbr } : {}),
       ...(opts.url !== undefined ? { url: opts.url } : {}),
       ...(opts.description !== undefined ? { description: opts.description } : {}),
+      ...(opts.parent ? { parents: opts.parent } : {}),
+      ...(opts.startDate !== undefined ? { start_date: opts.startDate } : {}),
+      ...(opts.endDate !== undefined ? { end_date: opts.endDate } : {}),
     }),
   );
   if (opts.json) return printJson({ ...r.record, status: r.status });
@@ -131,22 +141,30 @@ export async function referenceCreate(
 }
 
 /** Registries whose records link to others through a relation (`lamin link`). */
-const LINKABLE = ["references", "records"] as const;
+const LINKABLE = ["references", "projects", "transforms", "blocks", "records"] as const;
 
-/** What `lamin link` needs of such a registry. */
-interface Linkable {
-  link(uid: string, relation: string, targets: readonly string[]): Promise<{ uid: string }>;
-  unlink(uid: string, relation: string, targets: readonly string[]): Promise<{ uid: string }>;
-}
+/** A link as printed: a uid, or a link with columns as `uid (role=owner)`. */
+const linkText = (entry: unknown) => {
+  if (typeof entry !== "object" || entry === null) return String(entry);
+  const [first, ...rest] = Object.entries(entry);
+  const extra = rest
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return `${String(first?.[1])}${extra.length ? ` (${extra.join(", ")})` : ""}`;
+};
 
-/** `lamin link|unlink REGISTRY UID RELATION UID...`: add or remove links of a record. */
+/**
+ * `lamin link|unlink REGISTRY UID RELATION UID...`: add or remove links of a record, with the
+ * relation's link columns (`--role` of a project's users, `--feature` of its records, `--config`
+ * of a transform's predecessors).
+ */
 export async function changeLinks(
   change: "link" | "unlink",
   registry: string,
   uid: string,
   relation: string,
   targets: string[],
-  opts: Json,
+  opts: Json & { role?: string; feature?: string; config?: string },
 ) {
   const plural = registry.endsWith("s") ? registry : `${registry}s`;
   if (!(LINKABLE as readonly string[]).includes(plural)) {
@@ -155,13 +173,33 @@ export async function changeLinks(
       `registries with links: ${LINKABLE.map((r) => r.replace(/s$/, "")).join(", ")}`,
     );
   }
-  const record = await withInstance((ln) => {
-    const r: Linkable = ln[plural as (typeof LINKABLE)[number]];
-    return change === "link" ? r.link(uid, relation, targets) : r.unlink(uid, relation, targets);
+  let config: unknown;
+  if (opts.config !== undefined) {
+    try {
+      config = JSON.parse(opts.config);
+    } catch {
+      throw new ValidationError("--config is not JSON", `e.g. --config '{"step": 2}'`);
+    }
+  }
+  const values = {
+    ...(opts.role !== undefined ? { role: opts.role } : {}),
+    ...(opts.feature !== undefined ? { feature: opts.feature } : {}),
+    ...(opts.config !== undefined ? { config } : {}),
+  };
+  const record = await withInstance<{ uid: string }>((ln) => {
+    const r = ln[plural as (typeof LINKABLE)[number]] as unknown as Pick<
+      Target["references"],
+      "link" | "unlink"
+    >;
+    return change === "link"
+      ? r.link(uid, relation, targets, values)
+      : r.unlink(uid, relation, targets, values);
   });
   if (opts.json) return printJson(record);
   const now = (record as unknown as Record<string, unknown>)[relation];
-  say(`${record.uid} ${relation}: ${Array.isArray(now) && now.length ? now.join(", ") : "(none)"}`);
+  say(
+    `${record.uid} ${relation}: ${Array.isArray(now) && now.length ? now.map(linkText).join(", ") : "(none)"}`,
+  );
 }
 
 type Registry = "features" | "ulabels" | "projects" | "records" | "references";

@@ -49,7 +49,7 @@ function wholeNumber(value: string, option: string, hint: string): number {
 
 export async function trackCommand(
   file: string,
-  opts: Json & { uid?: string; key?: string; params?: string; description?: string },
+  opts: Json & { uid?: string; key?: string; params?: string; description?: string; plan?: string },
 ) {
   const info = existsSync(file) ? statSync(file) : undefined;
   if (!info?.isFile()) {
@@ -84,6 +84,7 @@ export async function trackCommand(
     ...(opts.key !== undefined ? { key: opts.key } : {}),
     ...(opts.description !== undefined ? { description: opts.description } : {}),
     ...(params !== undefined ? { params } : {}),
+    ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
   };
   const result = await withTarget((target) =>
     either(
@@ -92,6 +93,11 @@ export async function trackCommand(
       // over HTTP: the same transform and run through the API, the script and its environment
       // read here
       async (remote) => {
+        // the plan first: an unknown one writes nothing
+        if (track.plan !== undefined) {
+          const { findPlan } = await import("../../core/registry/records/plans.js");
+          await findPlan(remote.artifacts, track.plan);
+        }
         const transform = await remote.transforms.create({
           key: track.key ?? tracking.transformKey(file),
           kind: track.kind,
@@ -104,6 +110,7 @@ export async function trackCommand(
           transform: transform.record.uid,
           extra_data: { environment },
           ...(track.params !== undefined ? { params: track.params } : {}),
+          ...(track.plan !== undefined ? { plan: track.plan } : {}),
         });
         return { transform: transform.record, transformStatus: transform.status, run };
       },

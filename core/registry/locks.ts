@@ -15,6 +15,7 @@ export const LOCK = {
   project: 8,
   storageObject: 9,
   schema: 10,
+  block: 12,
 } as const;
 
 /** Serialize on `value` in `namespace` until the transaction ends. */

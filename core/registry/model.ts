@@ -9,24 +9,18 @@
  * The declaration is plain data about columns, so the HTTP layer, the SDK and the web UI can read
  * it without importing a database driver's behaviour.
  */
-import {
-  and,
-  asc,
-  type Column,
-  desc,
-  eq,
-  getTableColumns,
-  getTableName,
-  inArray,
-  ne,
-  type SQL,
-  sql,
-} from "drizzle-orm";
+import { type Column, eq, getTableColumns, type SQL } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
-import { queryRows } from "../db/client.js";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { TRASH } from "./branch.js";
+import {
+  addLinks,
+  checkTargets,
+  readLinks,
+  removeLinks,
+  versionedTarget,
+  writableLink,
+} from "./links.js";
 import type { FieldMap, FieldType } from "./query.js";
 import {
   base62,
@@ -40,8 +34,8 @@ import {
   tracked,
 } from "./records/base.js";
 import { isHttpUrl } from "./records/checks.js";
-import { currentRun } from "./run-context.js";
-import { uidMatches } from "./versions.js";
+
+export { versionedTarget } from "./links.js";
 
 // ------------------------------------------------------------------ public fields
 
@@ -92,7 +86,21 @@ export interface ComputedField<V = unknown> extends FieldBase {
   readonly value?: V;
 }
 
-/** The uids of the rows a link table ties to a record (`collection.artifacts`), in link order. */
+/**
+ * A column of a link row besides its two ends, set with the link: a role (`projectuser.role`),
+ * a config (`transformtransform.config`), the feature a label is a value of (`feature: true`:
+ * given as a feature's name or uid, kept as its id, shown as its name).
+ */
+export interface LinkColumn {
+  column: PgColumn;
+  input: Input;
+  feature?: boolean;
+}
+
+/**
+ * The rows a link table ties to a record (`collection.artifacts`), in link order: their `via`
+ * values, or with link columns one object per link (`{ handle, role }`).
+ */
 export interface ManyField<V = string[]> extends FieldBase {
   kind: "many";
   /** The link table, its column that points to this registry, and to the target. */
@@ -101,6 +109,10 @@ export interface ManyField<V = string[]> extends FieldBase {
   to: PgColumn;
   target: RefTarget;
   via: string;
+  /** Target columns a caller may name a target by, tried in order (a uid wins over a name). */
+  match: string[];
+  /** Link columns set with each link (see LinkColumn). */
+  columns?: Record<string, LinkColumn> | undefined;
   /** Links a caller may add and remove (`link`/`unlink`); acyclic ones refuse a cycle. */
   write?: { acyclic: boolean } | undefined;
   readonly value?: V;
@@ -192,21 +204,32 @@ export const field = {
       example: opts.example,
     };
   },
-  /** The `via` column (default uid) of the rows the link table ties to a record. */
-  many(
+  /**
+   * The `via` column (default uid) of the rows the link table ties to a record; with `columns`,
+   * one object per link with `via` and the link columns.
+   */
+  many<C extends Record<string, LinkColumn> = Record<never, LinkColumn>>(
     link: PgTable & { id: PgColumn },
     from: PgColumn,
     to: PgColumn,
     target: RefTarget,
-    opts: FieldOptions & { via?: string; write?: { acyclic?: boolean } } = {},
-  ): ManyField<string[]> {
+    opts: FieldOptions & {
+      via?: string;
+      match?: string[];
+      columns?: C;
+      write?: { acyclic?: boolean };
+    } = {},
+  ): ManyField<[keyof C] extends [never] ? string[] : Record<string, unknown>[]> {
+    const via = opts.via ?? "uid";
     return {
       kind: "many",
       link,
       from,
       to,
       target,
-      via: opts.via ?? "uid",
+      via,
+      match: opts.match ?? [via],
+      columns: opts.columns,
       write: opts.write ? { acyclic: opts.write.acyclic ?? false } : undefined,
       type: "json",
       nullable: false,
@@ -408,7 +431,8 @@ export type RecordTable = PgTable & {
   id: PgColumn;
   uid: PgColumn;
   createdAt: PgColumn;
-  updatedAt: PgColumn;
+  /** Absent where LaminDB records no updates (blocks): `created_at` stands in. */
+  updatedAt?: PgColumn;
   branchId: PgColumn;
   createdById: PgColumn;
   isLatest?: PgColumn;
@@ -497,7 +521,15 @@ export function defineRegistry<
       joined: alias(ref.target as PgTable, `${name}_${key}`) as unknown as RefTarget,
     }));
 
-  const filterFields: FieldMap = { ...common(table) };
+  const columns: Spec["table"] = {
+    id: table.id,
+    uid: table.uid,
+    createdAt: table.createdAt,
+    updatedAt: table.updatedAt ?? table.createdAt,
+    branchId: table.branchId,
+    ...(table.isLatest ? { isLatest: table.isLatest } : {}),
+  };
+  const filterFields: FieldMap = { ...common(columns) };
   for (const [key, f] of Object.entries(fields)) {
     if (f.kind === "column" && f.filter) {
       filterFields[key] = { column: f.column, type: f.type as FieldType };
@@ -521,7 +553,7 @@ export function defineRegistry<
     name,
     plural: decl.plural,
     fields: filterFields,
-    table: table as unknown as Spec["table"],
+    table: columns,
     uid: new RegExp(`^(?:${lengths.join("|")})$`),
     uidHint:
       stem !== undefined
@@ -640,66 +672,50 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
 
   /**
    * Link the record `uid` to the records `targets` (uids; a stem means the latest version)
-   * through `relation`, e.g. `references.link(ref, "artifacts", [a, b])`. Links that exist are
-   * kept; an acyclic relation refuses a link that would close a cycle. Returns the record.
+   * through `relation`, e.g. `references.link(ref, "artifacts", [a, b])`; `values` sets the
+   * relation's link columns (`{ role: "owner" }`). Links that exist are kept; an acyclic relation
+   * refuses a link that would close a cycle. Returns the record.
    */
-  async link(uid: string, relation: string, targets: readonly string[]): Promise<PublicOf<M>> {
-    return this.changeLinks(uid, relation, targets, "add");
+  async link(
+    uid: string,
+    relation: string,
+    targets: readonly string[],
+    values: Record<string, unknown> = {},
+  ): Promise<PublicOf<M>> {
+    return this.changeLinks(uid, relation, targets, values, "add");
   }
 
-  /** Remove the links of `uid` to `targets` through `relation`; returns the record. */
-  async unlink(uid: string, relation: string, targets: readonly string[]): Promise<PublicOf<M>> {
-    return this.changeLinks(uid, relation, targets, "remove");
+  /**
+   * Remove the links of `uid` to `targets` through `relation` (with `values`: only the links
+   * with those column values); returns the record.
+   */
+  async unlink(
+    uid: string,
+    relation: string,
+    targets: readonly string[],
+    values: Record<string, unknown> = {},
+  ): Promise<PublicOf<M>> {
+    return this.changeLinks(uid, relation, targets, values, "remove");
   }
 
   private async changeLinks(
     uid: string,
     relation: string,
     targets: readonly string[],
+    values: Record<string, unknown>,
     change: "add" | "remove",
   ): Promise<PublicOf<M>> {
-    const f = this.model.fields[relation];
-    if (f?.kind !== "many" || !f.write) {
-      const known = this.writableLinks;
-      throw new ValidationError(
-        `a ${this.model.name} has no relation '${String(relation).slice(0, 100)}' to change`,
-        known.length
-          ? `relations of a ${this.model.name}: ${known.join(", ")}`
-          : `a ${this.model.name}'s links cannot be changed`,
-      );
-    }
-    if (!Array.isArray(targets) || targets.some((x) => typeof x !== "string")) {
-      throw new ValidationError(
-        `${relation} must be a list of uids`,
-        `e.g. ["${this.model.uid.example}"]`,
-      );
-    }
-    if (targets.length > 10_000) {
-      throw new ValidationError(`at most 10,000 ${relation} at a time`, "send several requests");
+    const f = writableLink(this.model.fields, relation, this.model.name);
+    const refs = checkTargets(targets, relation, this.model.uid.example);
+    if (typeof values !== "object" || values === null || Array.isArray(values)) {
+      throw new ValidationError("link values must be an object", 'e.g. { "role": "owner" }');
     }
     const owner = await this.find(uid);
-    const ids = await resolveTargets(this.db, f.target, [...new Set(targets)], relation);
-    const link = f.link as unknown as Record<string, PgColumn>;
-    await this.db.transaction(async (tx) => {
-      if (change === "remove") {
-        if (ids.length) {
-          await tx.delete(f.link).where(and(eq(f.from, owner.row.id), inArray(f.to, ids)));
-        }
-        return;
-      }
-      for (const id of ids) {
-        if (f.write?.acyclic) await refuseCycle(tx, f, owner.row.id, id, relation);
-        await tx
-          .insert(f.link)
-          .values({
-            [propertyOf(f.link, f.from)]: owner.row.id,
-            [propertyOf(f.link, f.to)]: id,
-            ...("createdById" in link ? { createdById: this.instance.user.id } : {}),
-            ...("runId" in link ? { runId: currentRun(this.instance)?.id ?? null } : {}),
-          })
-          .onConflictDoNothing();
-      }
-    });
+    await this.db.transaction((tx) =>
+      change === "add"
+        ? addLinks(tx, this.instance, f, relation, owner.row.id, refs, values)
+        : removeLinks(tx, f, relation, owner.row.id, refs, values),
+    );
     return this.byId(owner.row.id);
   }
 
@@ -710,93 +726,11 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
     const ids = rows.map((r) => r.row.id);
     for (const [key, f] of Object.entries(this.model.fields)) {
       if (f.kind !== "many") continue;
-      const links = await this.db
-        .select({ owner: f.from, value: columnOf(f.target, f.via) })
-        .from(f.link)
-        .innerJoin(f.target as PgTable, eq(f.to, f.target.id))
-        .where(inArray(f.from, ids))
-        .orderBy(asc(f.link.id));
-      const byOwner = new Map<unknown, unknown[]>();
-      for (const l of links) {
-        const list = byOwner.get(l.owner);
-        if (list) list.push(l.value);
-        else byOwner.set(l.owner, [l.value]);
-      }
+      const byOwner = await readLinks(this.db, f, ids);
       rows.forEach((r, i) => {
         (out[i] as Record<string, unknown>)[key] = byOwner.get(r.row.id) ?? [];
       });
     }
     return out as PublicOf<M>[];
-  }
-}
-
-// ------------------------------------------------------------------ link targets
-
-/** The uid stem of versioned tables: a stem names the latest version of a family. */
-const STEMS = new WeakMap<object, number>();
-
-/** Say that `table`'s uids have a stem of `stem` characters (versioned registries). */
-export function versionedTarget(table: object, stem: number): void {
-  STEMS.set(table, stem);
-}
-
-/** The ids of the live records with these uids, in order; a missing one is an error naming it. */
-async function resolveTargets(
-  db: Instance["db"],
-  target: RefTarget,
-  uids: string[],
-  relation: string,
-): Promise<number[]> {
-  const uid = columnOf(target, "uid");
-  const branch = columnOf(target, "branchId");
-  const isLatest = (target as unknown as Record<string, PgColumn | undefined>).isLatest;
-  const stem = STEMS.get(target);
-  const ids: number[] = [];
-  for (const u of uids) {
-    const [hit] = await db
-      .select({ id: target.id })
-      .from(target as PgTable)
-      .where(and(uidMatches(uid, u, stem), ne(branch, TRASH)))
-      .orderBy(...(isLatest ? [desc(isLatest)] : []), desc(target.id))
-      .limit(1);
-    if (!hit) {
-      throw new NotFoundError(
-        `no ${relation.replace(/s$/, "")} with uid ${u.slice(0, 100)}`,
-        "check the uid (the trash does not count)",
-      );
-    }
-    ids.push(hit.id as number);
-  }
-  return ids;
-}
-
-/**
- * Refuse linking `from` to `to` through a relation of a table to itself when `from` is `to` or
- * is already reachable from `to` (parents, predecessors: a hierarchy has no cycles).
- */
-async function refuseCycle(
-  tx: Pick<Instance["db"], "execute">,
-  f: ManyField<unknown>,
-  from: number,
-  to: number,
-  relation: string,
-): Promise<void> {
-  const table = sql.raw(`"${getTableName(f.link)}"`);
-  const fromCol = sql.raw(`"${f.from.name}"`);
-  const toCol = sql.raw(`"${f.to.name}"`);
-  const rows = await queryRows<{ id: number }>(
-    tx as Instance["db"],
-    sql`WITH RECURSIVE up(id) AS (
-      SELECT ${to}::bigint
-      UNION SELECT l.${toCol} FROM ${table} l JOIN up ON l.${fromCol} = up.id
-    ) SELECT id FROM up WHERE id = ${from} LIMIT 1`,
-  );
-  if (rows.length > 0) {
-    throw new ValidationError(
-      from === to
-        ? `a record cannot be among its own ${relation}`
-        : `this link would make a cycle: the ${relation.replace(/s$/, "")} already comes after the record`,
-      `${relation} form a hierarchy without cycles; pick another`,
-    );
   }
 }

@@ -13,6 +13,7 @@ import type { Instance } from "../instance.js";
 import { TRASH } from "./branch.js";
 import type { AnyRegistryModel } from "./model.js";
 import { likeEscape } from "./query.js";
+import { BlockModel } from "./records/blocks.js";
 import { CollectionModel } from "./records/collections.js";
 import { FeatureModel } from "./records/features.js";
 import { ProjectModel } from "./records/projects.js";
@@ -49,6 +50,7 @@ export const SEARCHABLE: Record<string, Searchable> = {
       ReferenceModel,
       TransformModel,
       CollectionModel,
+      BlockModel,
     ].map((m) => [m.name, searchableOf(m)]),
   ),
   artifact: { table: "lamindb_artifact", fields: ["key", "description"], name: "key" },

@@ -24,6 +24,7 @@ import { cacheDir } from "../settings.js";
 import { loadActiveRun } from "./active-run.js";
 import { internalSave, RUN_FILE_KIND } from "./artifacts.js";
 import type { CreateStatus } from "./records/base.js";
+import { findPlan } from "./records/plans.js";
 import { RUN_STATUS_CODES, type Run } from "./records/runs.js";
 import type { Transform, TransformKind } from "./records/transforms.js";
 import { currentRun, setCurrentRun } from "./run-context.js";
@@ -40,6 +41,8 @@ export interface TrackOptions {
   kind?: TransformKind;
   /** Parameters of this run, stored as JSON. */
   params?: Record<string, unknown>;
+  /** The run's plan: the uid or key of a saved artifact (LaminDB's `ln.track(plan=...)`). */
+  plan?: string;
   /**
    * Capture stdout/stderr for the run's report, and mark the run errored on an uncaught error
    * (default true for `ln.track()`; the CLI's `lamin track` leaves the shell alone).
@@ -138,6 +141,8 @@ export async function startRun(
   }
   if (opts.params !== undefined && (typeof opts.params !== "object" || Array.isArray(opts.params)))
     throw new ValidationError("params must be a JSON object", 'e.g. { "learning_rate": 0.01 }');
+  // the plan first: an unknown one writes nothing
+  if (opts.plan !== undefined) await findPlan(instance.artifacts, opts.plan);
   const source = readFileSync(path, "utf8");
   const created = await instance.transforms.create({
     key: opts.key ?? transformKey(path),
@@ -150,6 +155,7 @@ export async function startRun(
   const { record: run } = await instance.runs.create({
     transform: created.record.uid,
     ...(opts.params !== undefined ? { params: opts.params } : {}),
+    ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
   });
   const cliArgs = (opts.cliArgs ?? process.argv.slice(2).join(" ")).slice(0, 1024);
   const [row] = await instance.db

@@ -1,5 +1,5 @@
 /**
- * Version families of artifacts, transforms and collections: the versions share a uid stem, the
+ * Version families of artifacts, transforms, collections and blocks: the versions share a uid stem, the
  * 4-character suffix counts up, and `is_latest` marks the newest version on each branch.
  */
 import { type Column, desc, eq, type SQL, sql } from "drizzle-orm";
@@ -11,6 +11,7 @@ const TABLES: Record<VersionedKind, SQL> = {
   artifact: sql.raw("lamindb_artifact"),
   transform: sql.raw("lamindb_transform"),
   collection: sql.raw("lamindb_collection"),
+  block: sql.raw("lamindb_block"),
 };
 
 /** The table of a kind, for raw SQL. */

@@ -14,6 +14,7 @@ import { problem, problemResponse } from "./problem.js";
 import { assertRolesDeclared, requires } from "./roles.js";
 import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
+import { blockRoutes } from "./routes/blocks.js";
 import { lineageRoutes } from "./routes/lineage.js";
 import { moduleRoutes } from "./routes/modules.js";
 import { registryRoutes } from "./routes/registries.js";
@@ -165,6 +166,7 @@ export function createApp(opts: ApiOptions) {
     .route("/", artifactRoutes(opts.basePath))
     .route("/", lineageRoutes())
     .route("/", registryRoutes())
+    .route("/", blockRoutes())
     .route("/", annotationRoutes())
     .route("/", schemaRoutes())
     .route("/", moduleRoutes())

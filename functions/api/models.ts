@@ -26,7 +26,21 @@ const documented = <T extends z.ZodType>(schema: T, f: { doc?: unknown; example?
     : schema;
 
 function valueSchema(f: Field): z.ZodType {
-  if (f.kind === "many") return z.array(z.string());
+  if (f.kind === "many") {
+    if (!f.columns) return z.array(z.string());
+    // one object per link: the target's `via` value and the link's columns
+    return z.array(
+      z.object({
+        [f.via]: z.string(),
+        ...Object.fromEntries(
+          Object.entries(f.columns).map(([k, c]) => [
+            k,
+            c.feature ? z.string().nullable() : inputSchema(c.input).nullable(),
+          ]),
+        ),
+      }),
+    );
+  }
   const base =
     f.type === "integer"
       ? z.number().int()
@@ -122,9 +136,23 @@ function buildRoutes(model: AnyRegistryModel) {
   const { plural, name } = model;
   const schemas = schemasOf(model);
   const tags = [plural];
-  const relations = Object.entries(model.fields)
-    .filter(([, f]) => f.kind === "many" && f.write)
-    .map(([k]) => k);
+  const writable = Object.entries(model.fields).filter(
+    (e): e is [string, Extract<Field, { kind: "many" }>] => e[1].kind === "many" && !!e[1].write,
+  );
+  const relations = writable.map(([k]) => k);
+  // the link columns of every relation (each relation checks its own in core)
+  const linkColumns = Object.fromEntries(
+    writable.flatMap(([relation, f]) =>
+      Object.entries(f.columns ?? {}).map(([k, c]) => [
+        k,
+        documented(inputSchema(c.input), {
+          doc: `${relation}: ${c.input.doc ?? (c.feature ? "name or uid of a feature" : k)}`,
+        })
+          .nullable()
+          .optional(),
+      ]),
+    ),
+  );
   const links = relations.length
     ? createRoute({
         method: "post",
@@ -141,12 +169,14 @@ function buildRoutes(model: AnyRegistryModel) {
           ...body(
             z
               .object({
-                add: z.array(z.string().min(1).max(64)).max(10_000).optional(),
-                remove: z.array(z.string().min(1).max(64)).max(10_000).optional(),
+                add: z.array(z.string().min(1).max(255)).max(10_000).optional(),
+                remove: z.array(z.string().min(1).max(255)).max(10_000).optional(),
+                ...linkColumns,
               })
               .strict()
               .openapi(`${model.title}Links`, {
-                description: "uids to link and to unlink (a stem: the latest version)",
+                description:
+                  "uids to link and to unlink (a stem: the latest version), and the link's columns where the relation has them (a user's role, a record's feature, a predecessor's config)",
               }),
           ),
         },

@@ -51,6 +51,7 @@ const NEEDS: Record<string, Need> = {
   "GET /transforms": "read",
   "GET /transforms/:uid": "read",
   "POST /transforms": "write",
+  "POST /transforms/:uid/links/:relation": "write",
   "GET /runs": "read",
   "GET /runs/:uid": "read",
   "POST /runs": "write",
@@ -63,6 +64,7 @@ const NEEDS: Record<string, Need> = {
   "GET /projects": "read",
   "GET /projects/:uid": "read",
   "POST /projects": "write",
+  "POST /projects/:uid/links/:relation": "write",
   "POST /runs/:uid/finish": "write",
   "POST /runs/:uid/inputs": "write",
   "GET /records": "read",
@@ -76,6 +78,16 @@ const NEEDS: Record<string, Need> = {
   "GET /references/:uid": "read",
   "POST /references": "write",
   "POST /references/:uid/links/:relation": "write",
+  "GET /blocks": "read",
+  "GET /blocks/:uid": "read",
+  "POST /blocks": "write",
+  "POST /blocks/:uid/links/:relation": "write",
+  "DELETE /blocks/:uid": "write",
+  "DELETE /blocks/:uid?permanent=true": "admin",
+  "GET /blocks/:registry/:uid": "read",
+  "POST /blocks/:registry/:uid": "write",
+  "PATCH /blocks/:registry/:uid/:block": "write",
+  "DELETE /blocks/:registry/:uid/:block": "write",
   "GET /collections": "read",
   "GET /collections/by-key": "read",
   "GET /collections/:uid": "read",
@@ -325,6 +337,40 @@ describe.skipIf(!process.env.DATABASE_URL)("hub: roles decided on the dispatched
     expect(JSON.parse(plain.text).registered.map((r: { key: string }) => r.key)).toContain(
       unregistered,
     );
+    expect(await state()).toBe(before);
+  });
+
+  it("a project role is an annotation: a write key that makes a user a project's admin gains nothing", async () => {
+    const project = await call("write", {
+      method: "POST",
+      path: "/projects",
+      body: JSON.stringify({ name: "Escalation" }),
+    });
+    expect(project.status, project.text).toBe(201);
+    const { uid } = JSON.parse(project.text) as { uid: string };
+    const linked = await call("write", {
+      method: "POST",
+      path: `/projects/${uid}/links/users`,
+      body: JSON.stringify({ add: ["anonymous"], role: "admin" }),
+    });
+    expect(linked.status, linked.text).toBe(200);
+    expect(JSON.parse(linked.text).users).toEqual([{ handle: "anonymous", role: "admin" }]);
+    // the reader cannot add a role at all
+    const asReader = await call("read", {
+      method: "POST",
+      path: `/projects/${uid}/links/users`,
+      body: JSON.stringify({ add: ["anonymous"], role: "owner" }),
+    });
+    expect(asReader.status).toBe(403);
+    loose();
+    const before = await state();
+    for (const req of [
+      { method: "POST", path: "/reconcile" },
+      { method: "DELETE", path: "/blocks/0000000000000000?permanent=true" },
+      { method: "DELETE", path: "/artifacts/0000000000000000?permanent=true" },
+    ]) {
+      expect((await call("write", req)).status, `${req.method} ${req.path}`).toBe(403);
+    }
     expect(await state()).toBe(before);
   });
 

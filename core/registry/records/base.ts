@@ -49,7 +49,8 @@ interface BaseRow {
   id: number;
   uid: string;
   createdAt: Date;
-  updatedAt: Date;
+  /** Absent in tables that record no updates (blocks): `created_at` stands in. */
+  updatedAt?: Date;
   branchId: number;
 }
 
@@ -65,7 +66,7 @@ export type Keyed<R extends BaseRow> = Omit<Selected, "row"> & { row: R };
 type RecordTable = PgTable & {
   id: Column;
   createdAt: Column;
-  updatedAt: Column;
+  updatedAt?: Column;
   branchId: Column;
   createdById: Column;
 };
@@ -231,7 +232,12 @@ export function selectTracked<T extends RecordTable, E extends SelectedFields>(
   extra?: E,
 ) {
   return db
-    .select({ row: table, createdBy: t.user.handle, ...exactKeys(table), ...(extra as E) })
+    .select({
+      row: table,
+      createdBy: t.user.handle,
+      ...exactKeys({ createdAt: table.createdAt, updatedAt: table.updatedAt ?? table.createdAt }),
+      ...(extra as E),
+    })
     .from(table as PgTable)
     .innerJoin(t.user, eq(table.createdById, t.user.id));
 }
@@ -266,7 +272,7 @@ export function tracked(s: Selected): Tracked {
   return {
     branch: branchName(s.row.branchId),
     created_at: s.row.createdAt.toISOString(),
-    updated_at: s.row.updatedAt.toISOString(),
+    updated_at: (s.row.updatedAt ?? s.row.createdAt).toISOString(),
     created_by: s.createdBy,
   };
 }

@@ -59,3 +59,18 @@ export function isHttpUrl(value: string): boolean {
     return false;
   }
 }
+
+/** What a date input looks like (LaminDB's DateField): YYYY-MM-DD. */
+export const DATE_PATTERN = { regex: /^\d{4}-\d{2}-\d{2}$/, hint: "a date is YYYY-MM-DD" };
+
+/** Refuse a date of the right shape that names no day of the calendar (2023-02-30). */
+export function checkCalendarDate(date: string | null, field = "date"): void {
+  if (date === null) return;
+  const d = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== date) {
+    throw new ValidationError(
+      `invalid ${field} ${JSON.stringify(date)}`,
+      "give a real date, e.g. 2023-11-21",
+    );
+  }
+}

@@ -5,7 +5,6 @@
  * existing reference; a reference can be a type of references ('Paper', 'Study').
  */
 import * as t from "../../db/schema.js";
-import { ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { LOCK } from "../locks.js";
@@ -18,12 +17,12 @@ import {
   type PublicOf,
 } from "../model.js";
 import { type CreateResult, MAX_DESCRIPTION } from "./base.js";
+import { checkCalendarDate, DATE_PATTERN } from "./checks.js";
 import { namedUnderType, type TypedTable, typeIdOf } from "./typed.js";
 
 const r = t.reference;
 /** LaminDB's DOI validator (models/project.py). */
 const DOI = /^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:|DOI:)?10\.\d+\/.*$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export const ReferenceModel = defineRegistry({
   name: "reference",
@@ -97,7 +96,7 @@ export const ReferenceModel = defineRegistry({
       example: "10.1000/xyz123",
     }),
     date: input.string(10, {
-      pattern: { regex: DATE, hint: "a date is YYYY-MM-DD" },
+      pattern: DATE_PATTERN,
       example: "2023-11-21",
     }),
     description: input.string(MAX_DESCRIPTION),
@@ -112,12 +111,6 @@ export const REFERENCE_FILTER_FIELDS = Object.keys(ReferenceModel.spec.fields);
 export type Reference = PublicOf<typeof ReferenceModel>;
 export type ReferenceInput = InputOf<typeof ReferenceModel>;
 
-/** Whether `YYYY-MM-DD` names a day of the calendar (not 2023-02-30). */
-const isCalendarDate = (date: string) => {
-  const d = new Date(`${date}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === date;
-};
-
 /** Reference names share the advisory lock namespace of projects, offset so they never collide. */
 const lockName = (name: string) => `reference:${name}`;
 
@@ -129,12 +122,7 @@ export class References extends ModelRegistry<typeof ReferenceModel> {
   /** Create a reference (or a type of references); one of the same name and type is returned. */
   async create(given: ReferenceInput): Promise<CreateResult<Reference>> {
     const { name, type, is_type, date, ...rest } = this.model.check(given);
-    if (date !== null && !isCalendarDate(date)) {
-      throw new ValidationError(
-        `invalid date ${JSON.stringify(date)}`,
-        "give a real date, e.g. 2023-11-21",
-      );
-    }
+    checkCalendarDate(date);
     const isType = is_type ?? false;
     const typeId = await typeIdOf(this.db, r as TypedTable, "reference", type);
     return this.decide([[LOCK.project, lockName(name)]], (tx) =>

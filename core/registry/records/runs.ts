@@ -25,6 +25,7 @@ import {
 } from "../run-context.js";
 import { latestFirst, uidMatches } from "../versions.js";
 import { type CreateResult, created, MAX_DESCRIPTION, type RecordListOptions } from "./base.js";
+import { planId, planInput } from "./plans.js";
 import { TRANSFORM_SPEC } from "./transforms.js";
 
 /** LaminDB's run status codes (`lamindb/base/types.py`). */
@@ -77,6 +78,10 @@ export const RunModel = defineRegistry({
     started_at: field.column(run.startedAt),
     finished_at: field.column(run.finishedAt),
     params: field.column(run.params) as ColumnField<Record<string, unknown> | null>,
+    plan: field.ref(run.planId, t.artifact, {
+      lookups: ["uid", "key"],
+      doc: "uid of the artifact that is the run's plan (ln.track(plan=...))",
+    }),
   },
   filters: { _status_code: { column: run.statusCode, type: "integer" } },
   inputs: {
@@ -94,6 +99,7 @@ export const RunModel = defineRegistry({
     params: input.json({ example: { learning_rate: 0.01 } }),
     status: input.enum(RUN_STATUSES, { example: "started" }),
     extra_data: input.json({ doc: "e.g. the environment of a tracked script (lamin track)" }),
+    plan: planInput(),
   },
   search: ["name", "description"],
 });
@@ -197,6 +203,7 @@ export class Runs extends ModelRegistry<typeof RunModel> {
         "restore it first, or run another transform",
       );
     }
+    const plan = await planId(this.instance, checked.plan);
     const rows = await this.db
       .insert(run)
       .values({
@@ -207,6 +214,7 @@ export class Runs extends ModelRegistry<typeof RunModel> {
         params,
         ...(extraData !== null ? { extraData } : {}),
         statusCode: code,
+        planId: plan,
         finishedAt: code >= 0 ? sql`now()` : null,
         createdById: this.instance.user.id,
       })

@@ -3,7 +3,8 @@
  * and source returns the existing transform, new source under a key is its next version, and a
  * latest version without source yet is reused (and gets the source).
  */
-import { desc, eq, like, sql } from "drizzle-orm";
+import { and, desc, eq, like, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import * as t from "../../db/schema.js";
 import { hashString } from "../../hash.js";
 import type { Instance } from "../../instance.js";
@@ -18,8 +19,15 @@ import {
   ModelRegistry,
   type PublicOf,
 } from "../model.js";
-import { type CreateResult, created, MAX_DESCRIPTION } from "./base.js";
+import {
+  type CreateResult,
+  created,
+  type Decision,
+  MAX_DESCRIPTION,
+  type Transaction,
+} from "./base.js";
 import { checkKey } from "./checks.js";
+import { planId, planInput } from "./plans.js";
 import {
   familyColumns,
   insertVersion,
@@ -50,6 +58,26 @@ export const TransformModel = defineRegistry({
     source_code: field.column(tr.sourceCode, { noFilter: true }),
     hash: field.column(tr.hash, { doc: "hash_string(source_code), or null without source" }),
     ...versionFields(tr, "transform"),
+    plan: field.ref(tr.planId, t.artifact, {
+      lookups: ["uid", "key"],
+      doc: "uid of the artifact that is the transform's plan",
+    }),
+    predecessors: field.many(
+      t.transformTransform,
+      t.transformTransform.ownerId,
+      t.transformTransform.labelId,
+      tr,
+      {
+        doc: "the transforms that precede it (no cycles), each with the config of the link",
+        columns: {
+          config: {
+            column: t.transformTransform.config as PgColumn,
+            input: input.json({ doc: "how the predecessor feeds this transform" }),
+          },
+        },
+        write: { acyclic: true },
+      },
+    ),
   },
   inputs: {
     uid: input.string(16, {
@@ -65,6 +93,7 @@ export const TransformModel = defineRegistry({
     kind: input.enum(TRANSFORM_KINDS, { example: "pipeline" }),
     source_code: input.string(Number.MAX_SAFE_INTEGER),
     version_tag: input.string(30),
+    plan: planInput(),
   },
   search: ["key", "description"],
 });
@@ -91,10 +120,11 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
     const sourceCode = checked.source_code;
     const versionTag = checked.version_tag;
     const hash = sourceCode === null ? null : hashString(sourceCode);
+    const plan = await planId(this.instance, checked.plan);
     if (uid !== null) {
-      return this.createInFamily(uid, key, description, kind, sourceCode, hash, versionTag);
+      return this.createInFamily(uid, key, description, kind, sourceCode, hash, versionTag, plan);
     }
-    return this.decide([[LOCK.transform, key]], async (tx) => {
+    return this.decideWithPlan([[LOCK.transform, key]], plan, async (tx) => {
       const rows = await tx
         .select(familyColumns(tr))
         .from(tr)
@@ -130,6 +160,27 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
     });
   }
 
+  /**
+   * `decide`, then give the transform decided on the plan if one was passed: a new transform
+   * gets it, an existing one has its plan set (as `transform.plan = artifact` in LaminDB).
+   */
+  private decideWithPlan(
+    locks: [number, string][],
+    plan: number | null,
+    decide: (tx: Transaction) => Promise<Decision>,
+  ): Promise<CreateResult<Transform>> {
+    return this.decide(locks, async (tx) => {
+      const decision = await decide(tx);
+      if (plan !== null) {
+        await tx
+          .update(tr)
+          .set({ planId: plan, updatedAt: sql`now()` })
+          .where(and(eq(tr.id, decision.id), sql`${tr.planId} IS DISTINCT FROM ${plan}`));
+      }
+      return decision;
+    });
+  }
+
   /** `create` with a pinned family (see `TransformInput.uid`). */
   private createInFamily(
     uid: string,
@@ -139,9 +190,10 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
     sourceCode: string | null,
     hash: string | null,
     versionTag: string | null,
+    plan: number | null,
   ): Promise<CreateResult<Transform>> {
     const stem = uid.slice(0, 12);
-    return this.decide([[LOCK.transform, `uid:${stem}`]], async (tx) => {
+    return this.decideWithPlan([[LOCK.transform, `uid:${stem}`]], plan, async (tx) => {
       const rows = await tx
         .select({ ...familyColumns(tr), key: tr.key })
         .from(tr)

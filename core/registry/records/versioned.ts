@@ -12,7 +12,7 @@ import { field } from "../model.js";
 import { familyTable, nextUid, refreshLatest } from "../versions.js";
 import { created, type Decision } from "./base.js";
 
-type Kind = "transform" | "collection";
+type Kind = "transform" | "collection" | "block";
 
 /**
  * The public fields of a versioned registry: `version` (the tag if set, else the uid's suffix),

@@ -1,12 +1,4 @@
 /**
-<<<<<<< HEAD
- * Features and labels of an artifact or a run, and ranked search:
- * - GET /artifacts/{uid}/features, GET /runs/{uid}/features: its feature values and labels
- * - POST /{artifacts,runs,records}/{uid}/features/remove: remove values and labels (the web UI's)
- * - POST /artifacts/{uid}/features, POST /runs/{uid}/features: add values and labels (all
- *   checked first; nothing written on a bad input); `remove` lists features whose values are
- *   removed first; `from_text` parses values typed on a command line ("37.5") per dtype
-=======
  * Features and labels of an artifact, a run or a record, and ranked search:
  * - GET /artifacts/{uid}/features, GET /runs/{uid}/features, GET /records/{uid}/features: its
  *   feature values and labels
@@ -14,7 +6,7 @@
  *   values and labels (all checked first; nothing written on a bad input); `remove` lists
  *   features whose values are removed first; `from_text` parses values typed on a command line
  *   ("37.5") per dtype
->>>>>>> item3-annot
+ * - POST /{artifacts,runs,records}/{uid}/features/remove: remove values and labels (the web UI's)
  * - GET /search/{registry}?q=...: LaminDB's ranked search over names (core/registry/search.ts)
  * Querying by features is `GET /artifacts?feature.<lookup>=...` (routes/artifacts.ts),
  * `GET /runs?feature.<lookup>=...` and `GET /records?feature.<lookup>=...` (routes/registries.ts).

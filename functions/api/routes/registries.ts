@@ -9,6 +9,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnyRegistryModel } from "../../../core/registry/model.js";
+import { BlockModel } from "../../../core/registry/records/blocks.js";
 import { MAX_SHEET_ROWS, RecordModel } from "../../../core/registry/records/record.js";
 import { ReferenceModel } from "../../../core/registry/records/references.js";
 import {
@@ -155,8 +156,18 @@ interface RegistryCalls {
   list(opts: object): Promise<{ items: unknown[]; nextCursor?: string }>;
   get(uid: string): Promise<unknown>;
   create(input: never): Promise<{ record: unknown; status: string }>;
-  link(uid: string, relation: string, targets: string[]): Promise<unknown>;
-  unlink(uid: string, relation: string, targets: string[]): Promise<unknown>;
+  link(
+    uid: string,
+    relation: string,
+    targets: string[],
+    values: Record<string, unknown>,
+  ): Promise<unknown>;
+  unlink(
+    uid: string,
+    relation: string,
+    targets: string[],
+    values: Record<string, unknown>,
+  ): Promise<unknown>;
 }
 const registryOf = (c: { var: ApiEnv["Variables"] }, model: AnyRegistryModel) =>
   (c.var.instance as unknown as Record<string, RegistryCalls>)[model.plural] as RegistryCalls;
@@ -192,11 +203,11 @@ function mount(
   if (r.links) {
     app.openapi(r.links, async (c) => {
       const { uid, relation } = c.req.valid("param");
-      const { add = [], remove = [] } = c.req.valid("json");
+      const { add = [], remove = [], ...values } = c.req.valid("json");
       const registry = registryOf(c, model);
       let record = await registry.get(uid);
-      if (add.length) record = await registry.link(uid, relation, add);
-      if (remove.length) record = await registry.unlink(uid, relation, remove);
+      if (add.length) record = await registry.link(uid, relation, add, values);
+      if (remove.length) record = await registry.unlink(uid, relation, remove, values);
       return c.json(record as never, 200);
     });
   }
@@ -215,6 +226,7 @@ const MODELS: AnyRegistryModel[] = [
   RecordModel,
   ProjectModel,
   ReferenceModel,
+  BlockModel,
 ];
 
 const registries = createRoute({
