@@ -4,7 +4,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError, Option } from "commander";
-import { BLOCK_OWNER_NAMES } from "../core/registry/block-owners.js";
+import { BLOCK_OWNER_NAMES } from "../core/registry/blocks/block-owners.js";
 import { printJson, reportError } from "./output.js";
 
 /**

@@ -2,7 +2,7 @@
  * Progress of long saves on stderr: a redrawn line on a terminal; on a pipe, occasional lines
  * only when LAMIN_PROGRESS=1 (so logs of scripts stay quiet by default).
  */
-import type { Progress } from "../core/registry/artifacts.js";
+import type { Progress } from "../core/registry/artifacts/artifacts.js";
 import { formatBytes } from "./output.js";
 
 const MIN_BYTES = 8 * 1024 * 1024; // smaller work finishes before a bar would help

@@ -11,9 +11,10 @@
 import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type { Instance } from "../core/instance.js";
 import type { ModuleReads } from "../core/modules/index.js";
-import type { Annotations, FeaturesApi } from "../core/registry/annotations.js";
-import type { ArtifactsApi } from "../core/registry/artifacts.js";
-import type { RecordBlocks } from "../core/registry/record-blocks.js";
+import type { Annotations, FeaturesApi } from "../core/registry/annotations/annotations.js";
+import type { ArtifactsApi } from "../core/registry/artifacts/artifacts.js";
+import type { RecordBlocks } from "../core/registry/blocks/record-blocks.js";
+import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import type { Blocks } from "../core/registry/records/blocks.js";
 import type { Records } from "../core/registry/records/record.js";
 import type { References } from "../core/registry/records/references.js";
@@ -25,9 +26,8 @@ import type {
   Transforms,
   ULabels,
 } from "../core/registry/records.js";
-import type { Schemas } from "../core/registry/schemas.js";
-import type { SearchHit, SearchOptions } from "../core/registry/search.js";
-import type { ValidationReport } from "../core/registry/validate.js";
+import type { Schemas } from "../core/registry/schemas/schemas.js";
+import type { ValidationReport } from "../core/registry/schemas/validate.js";
 import { resolveInstanceSettings } from "../core/settings.js";
 import type { RemoteInstance } from "../sdk/remote.js";
 import { note } from "./output.js";

@@ -58,7 +58,7 @@ export {
   type LabelRefs,
   type Owner,
   parseDtype,
-} from "./registry/annotations.js";
+} from "./registry/annotations/annotations.js";
 export type {
   Artifact,
   ArtifactRef,
@@ -69,8 +69,14 @@ export type {
   SaveOptions,
   SaveResult,
   SaveStatus,
-} from "./registry/artifacts.js";
-export { ARTIFACT_FILTER_FIELDS } from "./registry/artifacts.js";
+} from "./registry/artifacts/artifacts.js";
+export { ARTIFACT_FILTER_FIELDS } from "./registry/artifacts/artifacts.js";
+export type {
+  BlockKind,
+  RecordBlock,
+  RecordBlockInput,
+  RecordBlockListOptions,
+} from "./registry/blocks/record-blocks.js";
 export {
   type LineageDirection,
   type LineageEdge,
@@ -81,14 +87,10 @@ export {
   toMermaid,
   toSvg,
   toText,
-} from "./registry/lineage.js";
-export { type Filter, OPERATORS } from "./registry/query.js";
-export type {
-  BlockKind,
-  RecordBlock,
-  RecordBlockInput,
-  RecordBlockListOptions,
-} from "./registry/record-blocks.js";
+} from "./registry/lineage/lineage.js";
+export type { EndStatus, TrackOptions, TrackResult } from "./registry/lineage/tracking.js";
+export { type Filter, OPERATORS } from "./registry/model/query.js";
+export { SEARCH_REGISTRIES, type SearchHit, type SearchOptions } from "./registry/model/search.js";
 export { type Block, type BlockInput, README_KEY } from "./registry/records/blocks.js";
 export {
   type LnRecord,
@@ -135,15 +137,13 @@ export {
   type SchemaMember,
   schemaHash,
   schemaHashEntries,
-} from "./registry/schemas.js";
-export { SEARCH_REGISTRIES, type SearchHit, type SearchOptions } from "./registry/search.js";
-export type { EndStatus, TrackOptions, TrackResult } from "./registry/tracking.js";
+} from "./registry/schemas/schemas.js";
 export {
   type Format as ValidationFormat,
   type Issue as ValidationIssue,
   SchemaValidationError,
   type ValidationReport,
   type ValueCount,
-} from "./registry/validate.js";
+} from "./registry/schemas/validate.js";
 export type { InstanceSettings } from "./settings.js";
 export { type InitOptions, knownInstances } from "./setup.js";

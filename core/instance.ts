@@ -12,26 +12,26 @@ import * as schema from "./db/schema.js";
 import { LaminError } from "./errors.js";
 import { type ReconcileOptions, reconcile } from "./ingest/reconcile.js";
 import { type ModuleReads, moduleReads } from "./modules/index.js";
-import { Annotations } from "./registry/annotations.js";
-import { type ArtifactRef, Artifacts } from "./registry/artifacts.js";
-import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage.js";
-import { RecordBlocks } from "./registry/record-blocks.js";
-import { Blocks } from "./registry/records/blocks.js";
-import { Records } from "./registry/records/record.js";
-import { References } from "./registry/records/references.js";
-import type { Run } from "./registry/records.js";
-import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
-import { type ActiveRun, setCurrentRun } from "./registry/run-context.js";
-import { Schemas } from "./registry/schemas.js";
-import { type SearchHit, type SearchOptions, search } from "./registry/search.js";
+import { Annotations } from "./registry/annotations/annotations.js";
+import { type ArtifactRef, Artifacts } from "./registry/artifacts/artifacts.js";
+import { RecordBlocks } from "./registry/blocks/record-blocks.js";
+import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage/lineage.js";
+import { type ActiveRun, setCurrentRun } from "./registry/lineage/run-context.js";
 import {
   type EndStatus,
   finish,
   type TrackOptions,
   type TrackResult,
   track,
-} from "./registry/tracking.js";
-import type { ValidationReport } from "./registry/validate.js";
+} from "./registry/lineage/tracking.js";
+import { type SearchHit, type SearchOptions, search } from "./registry/model/search.js";
+import { Blocks } from "./registry/records/blocks.js";
+import { Records } from "./registry/records/record.js";
+import { References } from "./registry/records/references.js";
+import type { Run } from "./registry/records.js";
+import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
+import { Schemas } from "./registry/schemas/schemas.js";
+import type { ValidationReport } from "./registry/schemas/validate.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
 import type { StorageBackend } from "./storage/types.js";
 
@@ -135,7 +135,7 @@ export class Instance {
    * every issue (`valid` false); save with `artifacts.save(path, { key, schema })`.
    */
   async validate(path: string, schema: string): Promise<ValidationReport> {
-    const { validateFile } = await import("./registry/validate.js");
+    const { validateFile } = await import("./registry/schemas/validate.js");
     return validateFile(this, path, schema);
   }
 

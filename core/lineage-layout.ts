@@ -1,12 +1,12 @@
 /**
  * Where each box and edge of a lineage graph goes, by dagre (a layered layout that routes edges
  * between the boxes of each layer, never through one): one layout for `lamin lineage --format
- * svg` (registry/lineage.ts) and the web UI's interactive graph (web/), so both draw the same
+ * svg` (registry/lineage/lineage.ts) and the web UI's interactive graph (web/), so both draw the same
  * picture. Data flows left to right. This module imports nothing but dagre: the UI bundles it.
  */
 import dagre from "@dagrejs/dagre";
 
-/** What a layout needs of a lineage graph (core/registry/lineage.ts's LineageGraph fits). */
+/** What a layout needs of a lineage graph (core/registry/lineage/lineage.ts's LineageGraph fits). */
 export interface LayoutGraph {
   nodes: readonly { id: string }[];
   edges: readonly { from: string; to: string; kind: string }[];

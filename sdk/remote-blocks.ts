@@ -3,12 +3,13 @@
  * README and other free-standing blocks) and `ln.ablocks` (the readmes and comments of records),
  * answered by functions/api/routes/blocks.ts.
  */
-import type { Page } from "../core/registry/paging.js";
+
 import type {
   RecordBlock,
   RecordBlockInput,
   RecordBlockListOptions,
-} from "../core/registry/record-blocks.js";
+} from "../core/registry/blocks/record-blocks.js";
+import type { Page } from "../core/registry/model/paging.js";
 import type { CreateResult } from "../core/registry/records/base.js";
 import type { Block, BlockInput } from "../core/registry/records/blocks.js";
 import type { RemoteHttp } from "./remote-http.js";

@@ -14,8 +14,8 @@ import {
   UnavailableError,
   ValidationError,
 } from "../core/errors.js";
+import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import type { CreateResult, CreateStatus } from "../core/registry/records.js";
-import type { SearchHit, SearchOptions } from "../core/registry/search.js";
 import type { AppType } from "../functions/api/app.js";
 import { nodeFetch } from "./node-fetch.js";
 
@@ -51,7 +51,7 @@ export async function failure(response: Response, what: string): Promise<LaminEr
     body = (await response.json()) as typeof body;
   } catch {}
   if (response.status === 400 && body.report && typeof body.report === "object") {
-    const { SchemaValidationError } = await import("../core/registry/validate.js");
+    const { SchemaValidationError } = await import("../core/registry/schemas/validate.js");
     return new SchemaValidationError(
       body.report as ConstructorParameters<typeof SchemaValidationError>[0],
     );

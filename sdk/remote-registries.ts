@@ -12,10 +12,15 @@ import type {
   LabelRefs,
   Owner,
   OwnerRef,
-} from "../core/registry/annotations.js";
-import type { Artifact, ArtifactRef, ArtifactsApi, Page } from "../core/registry/artifacts.js";
-import { loadMembers } from "../core/registry/member-files.js";
-import type { Filter } from "../core/registry/query.js";
+} from "../core/registry/annotations/annotations.js";
+import type {
+  Artifact,
+  ArtifactRef,
+  ArtifactsApi,
+  Page,
+} from "../core/registry/artifacts/artifacts.js";
+import { loadMembers } from "../core/registry/artifacts/member-files.js";
+import type { Filter } from "../core/registry/model/query.js";
 import type {
   LnRecord,
   RecordInput,
@@ -32,8 +37,8 @@ import type {
   Run,
   RunInput,
 } from "../core/registry/records.js";
-import type { Schema, SchemaInput } from "../core/registry/schemas.js";
-import type { Table, ValidationReport } from "../core/registry/validate.js";
+import type { Schema, SchemaInput } from "../core/registry/schemas/schemas.js";
+import type { Table, ValidationReport } from "../core/registry/schemas/validate.js";
 import { encodePathSegments } from "../core/util/url-path.js";
 import type { RemoteHttp } from "./remote-http.js";
 
@@ -302,7 +307,7 @@ export class RemoteFeatureManager implements FeaturesApi {
   }
 }
 
-/** Feature values and labels of artifacts, runs and records (core/registry/annotations.ts). */
+/** Feature values and labels of artifacts, runs and records (core/registry/annotations/annotations.ts). */
 export class RemoteAnnotations {
   constructor(
     private readonly http: RemoteHttp,
@@ -395,8 +400,8 @@ export class RemoteSchemas {
     const found = await this.get(schema);
     // loaded only here: core's registries stay out of a client that does not validate
     const [{ COMPOSITE }, { readSlotTables, readTable }] = await Promise.all([
-      import("../core/registry/schemas.js"),
-      import("../core/registry/validate.js"),
+      import("../core/registry/schemas/schemas.js"),
+      import("../core/registry/schemas/validate.js"),
     ]);
     let posted: unknown;
     if (found.itype === COMPOSITE) {

@@ -20,7 +20,8 @@ import type {
   Page,
   SaveOptions,
   SaveResult,
-} from "../core/registry/artifacts.js";
+} from "../core/registry/artifacts/artifacts.js";
+import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import type { Reference, ReferenceInput } from "../core/registry/records/references.js";
 import type {
   Feature,
@@ -32,8 +33,7 @@ import type {
   ULabel,
   ULabelInput,
 } from "../core/registry/records.js";
-import type { SearchHit, SearchOptions } from "../core/registry/search.js";
-import type { ValidationReport } from "../core/registry/validate.js";
+import type { ValidationReport } from "../core/registry/schemas/validate.js";
 import { cacheDir } from "../core/settings.js";
 import { encodePathSegments } from "../core/util/url-path.js";
 import { RemoteBlocks, RemoteRecordBlocks } from "./remote-blocks.js";
@@ -169,7 +169,7 @@ export class RemoteArtifacts implements ArtifactsApi {
       // the path as given: the report and its messages name files as in process)
       const report = await new RemoteSchemas(this.http).validateFile(path, opts.schema);
       if (!report.valid) {
-        const { SchemaValidationError } = await import("../core/registry/validate.js");
+        const { SchemaValidationError } = await import("../core/registry/schemas/validate.js");
         throw new SchemaValidationError(report);
       }
     }

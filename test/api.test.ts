@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashFile, hashFolder } from "../core/hash.js";
 import type { Instance } from "../core/instance.js";
-import type { Artifact } from "../core/registry/artifacts.js";
+import type { Artifact } from "../core/registry/artifacts/artifacts.js";
 import { createApp } from "../functions/api/app.js";
 import type { Problem } from "../functions/api/problem.js";
 import {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken, tokenMatches } from "../core/auth.js";
 import { ValidationError } from "../core/errors.js";
-import type { Artifact, ArtifactOrderBy } from "../core/registry/artifacts.js";
+import type { Artifact, ArtifactOrderBy } from "../core/registry/artifacts/artifacts.js";
 import { createApp } from "../functions/api/app.js";
 import { BACKENDS, createInstance, type TestInstance, tempDir, useTempHome } from "./helpers.js";
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../core/db/client.js";
 import type { Instance } from "../core/instance.js";
 import { enableModules } from "../core/modules/index.js";
-import { parseDtype } from "../core/registry/annotations.js";
+import { parseDtype } from "../core/registry/annotations/annotations.js";
 import {
   BACKENDS,
   createInstance,

@@ -1,7 +1,7 @@
 /**
  * Blocks (LaminDB's `Block` and the `*Block` models, models/block.py): the instance's README
  * (a Block with key README.md: versioned by key, the same content is the same block), READMEs
- * and comments of records of every registry through one mechanism (core/registry/record-blocks.ts:
+ * and comments of records of every registry through one mechanism (core/registry/blocks/record-blocks.ts:
  * a readme is versioned and never deduplicated, a comment is always new), edit and delete, in
  * process on PGlite and Postgres, over HTTP and through the built CLI. Bad input changes nothing,
  * and a block is only ever reached through the record it belongs to.

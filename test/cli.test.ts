@@ -19,7 +19,7 @@ import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
 import { dropDatabase } from "../core/db/postgres.js";
 import { hashFolder } from "../core/hash.js";
-import type { Artifact } from "../core/registry/artifacts.js";
+import type { Artifact } from "../core/registry/artifacts/artifacts.js";
 import {
   type CliResult,
   lamin,

@@ -14,8 +14,8 @@ import { queryRows } from "../core/db/client.js";
 import { hashString } from "../core/hash.js";
 import { connect } from "../core/index.js";
 import type { Instance } from "../core/instance.js";
-import { schemaHash } from "../core/registry/schemas.js";
-import { SchemaValidationError } from "../core/registry/validate.js";
+import { schemaHash } from "../core/registry/schemas/schemas.js";
+import { SchemaValidationError } from "../core/registry/schemas/validate.js";
 import {
   BACKENDS,
   createInstance,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../core/db/client.js";
 import { ValidationError } from "../core/errors.js";
 import type { Instance } from "../core/instance.js";
-import { closeMatches, parseDtype } from "../core/registry/annotations.js";
+import { closeMatches, parseDtype } from "../core/registry/annotations/annotations.js";
 import {
   BACKENDS,
   createInstance,

@@ -12,7 +12,7 @@ import { queryRows } from "../core/db/client.js";
 import { type LaminError, ValidationError } from "../core/errors.js";
 import { Ingestor } from "../core/ingest/ingest.js";
 import type { Instance } from "../core/instance.js";
-import { KEY_DIFFERENCES, keyProblem, storedKeyProblem } from "../core/registry/keys.js";
+import { KEY_DIFFERENCES, keyProblem, storedKeyProblem } from "../core/registry/artifacts/keys.js";
 import {
   createInstance,
   managedFiles,

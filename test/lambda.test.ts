@@ -10,7 +10,7 @@ import type { LambdaEvent } from "hono/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashToken } from "../core/auth.js";
 import { hashFile } from "../core/hash.js";
-import type { Artifact } from "../core/registry/artifacts.js";
+import type { Artifact } from "../core/registry/artifacts/artifacts.js";
 import type { Problem } from "../functions/api/problem.js";
 import {
   BACKENDS,

@@ -10,7 +10,7 @@ import {
   type Point,
   segmentCrossesBox,
 } from "../core/lineage-layout.js";
-import { type LineageGraph, toSvg } from "../core/registry/lineage.js";
+import { type LineageGraph, toSvg } from "../core/registry/lineage/lineage.js";
 
 /**
  * ds1 is read by the second run only, two layers to the right; the first run (and its output)

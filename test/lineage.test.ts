@@ -14,7 +14,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, ValidationError } from "../core/errors.js";
 import type { Instance } from "../core/instance.js";
-import { type LineageGraph, toDot, toMermaid, toSvg, toText } from "../core/registry/lineage.js";
+import {
+  type LineageGraph,
+  toDot,
+  toMermaid,
+  toSvg,
+  toText,
+} from "../core/registry/lineage/lineage.js";
 import { openInstance } from "../core/setup.js";
 import { createApp } from "../functions/api/app.js";
 import {

@@ -5,7 +5,7 @@
  * references and users (with a role); a transform's predecessors with the config of each link;
  * the plan (an artifact) of runs and transforms, given at create and by `lamin track --plan`,
  * shown and queried. In process on PGlite and Postgres, over HTTP and the SDK, through the built
- * CLI; bad input changes nothing. Link columns are the models' generic ones (core/registry/links.ts).
+ * CLI; bad input changes nothing. Link columns are the models' generic ones (core/registry/model/links.ts).
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

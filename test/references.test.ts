@@ -2,7 +2,7 @@
  * References (LaminDB's `Reference`), declared once (core/registry/records/references.ts): create
  * with LaminDB's rules (name match under a type, DOI validator, dates), links to artifacts,
  * collections, transforms, records and projects in process and over HTTP, and bad input that
- * changes nothing. The link machinery is the models' generic one (core/registry/model.ts).
+ * changes nothing. The link machinery is the models' generic one (core/registry/model/model.ts).
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -13,7 +13,7 @@ import { queryRows } from "../core/db/client.js";
 import { NotFoundError } from "../core/errors.js";
 import { hashFile, hashFolder } from "../core/hash.js";
 import type { Instance } from "../core/instance.js";
-import type { Artifact } from "../core/registry/artifacts.js";
+import type { Artifact } from "../core/registry/artifacts/artifacts.js";
 import { createApp } from "../functions/api/app.js";
 import { RemoteInstance } from "../sdk/remote.js";
 import {

@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from "../core/errors.js";
 import { HASH_CHUNK, hashFile, hashFolder, hashString } from "../core/hash.js";
-import type { Artifact } from "../core/registry/artifacts.js";
+import type { Artifact } from "../core/registry/artifacts/artifacts.js";
 import { LocalStorage } from "../core/storage/local.js";
 import { openStorage } from "../core/storage/open.js";
 import { S3Storage } from "../core/storage/s3.js";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../core/db/client.js";
 import { hashString } from "../core/hash.js";
 import type { Instance } from "../core/instance.js";
-import { type HashInput, schemaHash, schemaHashEntries } from "../core/registry/schemas.js";
+import { type HashInput, schemaHash, schemaHashEntries } from "../core/registry/schemas/schemas.js";
 import { BACKENDS, createInstance, REPO, type TestInstance, useTempHome } from "./helpers.js";
 
 useTempHome();

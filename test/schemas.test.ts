@@ -13,13 +13,13 @@ import { hashString } from "../core/hash.js";
 import { connect } from "../core/index.js";
 import type { Instance } from "../core/instance.js";
 import { enableModules } from "../core/modules/index.js";
-import { schemaHash, schemaHashEntries } from "../core/registry/schemas.js";
+import { schemaHash, schemaHashEntries } from "../core/registry/schemas/schemas.js";
 import {
   type Issue,
   parseDelimited,
   SchemaValidationError,
   type ValidationReport,
-} from "../core/registry/validate.js";
+} from "../core/registry/schemas/validate.js";
 import {
   BACKENDS,
   createInstance,

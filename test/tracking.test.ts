@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../core/db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../core/errors.js";
 import { hashString } from "../core/hash.js";
-import { setCurrentRun } from "../core/registry/run-context.js";
+import { setCurrentRun } from "../core/registry/lineage/run-context.js";
 import { openInstance } from "../core/setup.js";
 import {
   BACKENDS,

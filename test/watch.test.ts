@@ -22,7 +22,7 @@ import { hashFile } from "../core/hash.js";
 import type { IngestOutcome } from "../core/ingest/ingest.js";
 import { type FolderWatcher, ignoredKey, watchFolder, watchRefusal } from "../core/ingest/watch.js";
 import type { Instance } from "../core/instance.js";
-import { MAIN, TRASH } from "../core/registry/branch.js";
+import { MAIN, TRASH } from "../core/registry/common/branch.js";
 import {
   createInstance,
   LAMIN_BIN,

@@ -3,8 +3,8 @@
  * and labels of the current instance, in process or through its server (cli/target.ts).
  */
 import { ValidationError } from "../../core/errors.js";
-import type { Annotation, Owner } from "../../core/registry/annotations.js";
-import { parseFilterArgs } from "../../core/registry/query.js";
+import type { Annotation, Owner } from "../../core/registry/annotations/annotations.js";
+import { parseFilterArgs } from "../../core/registry/model/query.js";
 import { note, printJson, say, table } from "../output.js";
 import { type Target, withTarget as withInstance } from "../target.js";
 import { refFrom } from "./artifacts.js";

@@ -1,8 +1,13 @@
 /** `lamin save | ls | describe | load | delete | restore` over the current instance. */
 import { basename } from "node:path";
 import { ValidationError } from "../../core/errors.js";
-import type { Artifact, ArtifactRef, OrderBy, SaveStatus } from "../../core/registry/artifacts.js";
-import { type Filter, parseFilterArgs } from "../../core/registry/query.js";
+import type {
+  Artifact,
+  ArtifactRef,
+  OrderBy,
+  SaveStatus,
+} from "../../core/registry/artifacts/artifacts.js";
+import { type Filter, parseFilterArgs } from "../../core/registry/model/query.js";
 import { resolveInstanceSettings } from "../../core/settings.js";
 import { assertSavable } from "../../core/storage/roots.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";

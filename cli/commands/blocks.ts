@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
-import { BLOCK_OWNER_NAMES } from "../../core/registry/block-owners.js";
-import type { Page } from "../../core/registry/paging.js";
-import type { RecordBlock } from "../../core/registry/record-blocks.js";
+import { BLOCK_OWNER_NAMES } from "../../core/registry/blocks/block-owners.js";
+import type { RecordBlock } from "../../core/registry/blocks/record-blocks.js";
+import type { Page } from "../../core/registry/model/paging.js";
 import type { CreateResult } from "../../core/registry/records/base.js";
 import type { Block } from "../../core/registry/records/blocks.js";
 import { note, printJson, say, table } from "../output.js";

@@ -3,7 +3,7 @@
  * process or through its server (the file is read here, its columns are checked there).
  */
 import { ValidationError } from "../../core/errors.js";
-import type { Schema } from "../../core/registry/schemas.js";
+import type { Schema } from "../../core/registry/schemas/schemas.js";
 import { printJson, say, table } from "../output.js";
 import { withTarget as withInstance } from "../target.js";
 
@@ -120,7 +120,7 @@ export async function schemaList(opts: Json & { limit: string }) {
 export async function validateCommand(file: string, opts: Json & { schema: string }) {
   const report = await withInstance((ln) => ln.validate(file, opts.schema));
   if (!report.valid) {
-    const { SchemaValidationError } = await import("../../core/registry/validate.js");
+    const { SchemaValidationError } = await import("../../core/registry/schemas/validate.js");
     throw new SchemaValidationError(report);
   }
   if (opts.json) return printJson(report);

@@ -1,14 +1,18 @@
 /**
  * `lamin track FILE` / `lamin finish`: runs of shell pipelines; `lamin lineage`; `lamin collection
  * create | ls | members | load`. In process or through the instance's server (cli/target.ts): the
- * active run stays in a file on this machine (core/registry/active-run.ts) and is resumed in
+ * active run stays in a file on this machine (core/registry/lineage/active-run.ts) and is resumed in
  * process, or sent along with every write over HTTP (`lamin-run`).
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
-import { clearActiveRun, loadActiveRun, saveActiveRun } from "../../core/registry/active-run.js";
-import type { LineageDirection, LineageGraph } from "../../core/registry/lineage.js";
+import {
+  clearActiveRun,
+  loadActiveRun,
+  saveActiveRun,
+} from "../../core/registry/lineage/active-run.js";
+import type { LineageDirection, LineageGraph } from "../../core/registry/lineage/lineage.js";
 import type { Collection, CollectionRef, RunStatus } from "../../core/registry/records.js";
 import { resolveInstanceSettings } from "../../core/settings.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";
@@ -30,7 +34,7 @@ export async function attachActiveRun(target: Target): Promise<void> {
   await either(
     target,
     async (ln) => {
-      const { resumeActiveRun } = await import("../../core/registry/tracking.js");
+      const { resumeActiveRun } = await import("../../core/registry/lineage/tracking.js");
       await resumeActiveRun(ln);
     },
     async (remote) => remote.useRun(loadActiveRun(resolveInstanceSettings().name)?.run),
@@ -66,7 +70,7 @@ export async function trackCommand(
       throw new ValidationError("--params is not JSON", `e.g. --params '{"threads": 8}'`);
     }
   }
-  const tracking = await import("../../core/registry/tracking.js");
+  const tracking = await import("../../core/registry/lineage/tracking.js");
   const settings = resolveInstanceSettings();
   const active = loadActiveRun(settings.name);
   if (active) {
@@ -159,7 +163,7 @@ export async function finishCommand(opts: Json & { status?: string }) {
       "start one with `lamin track SCRIPT` before `lamin finish`",
     );
   }
-  const tracking = await import("../../core/registry/tracking.js");
+  const tracking = await import("../../core/registry/lineage/tracking.js");
   const run = await withTarget((ln) =>
     either(
       ln,
@@ -184,7 +188,7 @@ export async function runList(
     limit: string;
   },
 ) {
-  const { parseFilterArgs } = await import("../../core/registry/query.js");
+  const { parseFilterArgs } = await import("../../core/registry/model/query.js");
   const limit = wholeNumber(opts.limit, "--limit", "e.g. --limit 50");
   const filter = {
     ...parseFilterArgs(opts.filter ?? []),
@@ -246,7 +250,7 @@ export async function lineageCommand(
       "use text, json, mermaid, dot or svg",
     );
   }
-  const mod = await import("../../core/registry/lineage.js");
+  const mod = await import("../../core/registry/lineage/lineage.js");
   mod.lineageOptions({ direction, depth }); // bad options fail before the database opens
   const ref: { uid: string } | { key: string } = uid ? { uid } : { key: opts.key as string };
   const graph = await withTarget((target) =>

@@ -15,10 +15,10 @@ import type { Db } from "../db/client.js";
 import * as t from "../db/schema.js";
 import { LaminError, NotFoundError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { MAIN, TRASH } from "../registry/branch.js";
-import { storedKeyProblem } from "../registry/keys.js";
-import { LOCK, lock } from "../registry/locks.js";
-import { familyUids, refreshLatest } from "../registry/versions.js";
+import { storedKeyProblem } from "../registry/artifacts/keys.js";
+import { MAIN, TRASH } from "../registry/common/branch.js";
+import { LOCK, lock } from "../registry/common/locks.js";
+import { familyUids, refreshLatest } from "../registry/common/versions.js";
 import {
   AUTO_KEY_PREFIX,
   LinkedKeyError,

@@ -15,9 +15,9 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import * as t from "../db/schema.js";
 import { IntegrityError, NotFoundError, ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { physicalKey } from "../registry/artifacts.js";
-import { MAIN } from "../registry/branch.js";
-import { storedKeyProblem } from "../registry/keys.js";
+import { physicalKey } from "../registry/artifacts/artifacts.js";
+import { storedKeyProblem } from "../registry/artifacts/keys.js";
+import { MAIN } from "../registry/common/branch.js";
 import {
   AUTO_KEY_PREFIX,
   LinkedKeyError,

@@ -1,10 +1,10 @@
 /**
- * The OpenAPI side of a registry's declaration (core/registry/model.ts): the record's response
+ * The OpenAPI side of a registry's declaration (core/registry/model/model.ts): the record's response
  * schema, the create body, the uid parameter and the list, get and create routes, all derived
  * from the one declaration, so a new registry gets its API by being declared.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AnyRegistryModel, Field, Input } from "../../core/registry/model.js";
+import type { AnyRegistryModel, Field, Input } from "../../core/registry/model/model.js";
 import { body, json, problems } from "./openapi.js";
 import { requires } from "./roles.js";
 import { createHeaders } from "./routes/status.js";

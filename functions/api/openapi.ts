@@ -3,7 +3,7 @@
  * the list handlers (query parameters to list options, pages to response bodies).
  */
 import type { z } from "@hono/zod-openapi";
-import type { OrderBy, Page } from "../../core/registry/paging.js";
+import type { OrderBy, Page } from "../../core/registry/model/paging.js";
 import { Problem } from "./schemas.js";
 
 /** A JSON response with `schema`. */

@@ -1,7 +1,7 @@
 /** Request and response shapes of the API, as zod schemas: validation and OpenAPI in one place. */
 import { z } from "@hono/zod-openapi";
-import { ARTIFACT_SORT_FIELDS } from "../../core/registry/artifacts.js";
-import { ORDER_FIELDS } from "../../core/registry/paging.js";
+import { ARTIFACT_SORT_FIELDS } from "../../core/registry/artifacts/artifacts.js";
+import { ORDER_FIELDS } from "../../core/registry/model/paging.js";
 
 export const Problem = z
   .object({

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropDatabase } from "../../core/db/postgres.js";
 import { InsufficientStorageError } from "../../core/errors.js";
 import type { Instance } from "../../core/instance.js";
-import type { Artifact } from "../../core/registry/artifacts.js";
+import type { Artifact } from "../../core/registry/artifacts/artifacts.js";
 import { initInstance, openInstance } from "../../core/setup.js";
 import { createApp } from "../../functions/api/app.js";
 import { lamin, postgresUrl, startLamin, stopChild, tempDir, useTempHome } from "../helpers.js";

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReconcileReport } from "../../core/ingest/reconcile.js";
-import type { Artifact } from "../../core/registry/artifacts.js";
+import type { Artifact } from "../../core/registry/artifacts/artifacts.js";
 import {
   createInstance,
   lamin,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../core/db/client.js";
 import { UnavailableError } from "../../core/errors.js";
 import type { Instance } from "../../core/instance.js";
-import type { SaveResult } from "../../core/registry/artifacts.js";
+import type { SaveResult } from "../../core/registry/artifacts/artifacts.js";
 import { initInstance } from "../../core/setup.js";
 import { createApp } from "../../functions/api/app.js";
 import { lamin, startLamin, stopChild, tempDir, useTempHome, writeTree } from "../helpers.js";

@@ -10,11 +10,17 @@ import type { Db } from "../../db/client.js";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
-import { branchName, MAIN, TRASH } from "../branch.js";
-import { lock } from "../locks.js";
-import { type CursorKeys, exactKeys, keysetPage, type Page, type PageOptions } from "../paging.js";
-import { buildConditions, type FieldMap, type Filter, mentions } from "../query.js";
-import { latestFirst, uidMatches } from "../versions.js";
+import { branchName, MAIN, TRASH } from "../common/branch.js";
+import { lock } from "../common/locks.js";
+import { latestFirst, uidMatches } from "../common/versions.js";
+import {
+  type CursorKeys,
+  exactKeys,
+  keysetPage,
+  type Page,
+  type PageOptions,
+} from "../model/paging.js";
+import { buildConditions, type FieldMap, type Filter, mentions } from "../model/query.js";
 
 export const MAX_DESCRIPTION = 10_000;
 

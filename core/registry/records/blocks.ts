@@ -18,8 +18,9 @@ import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
 import { hashString } from "../../hash.js";
 import type { Instance } from "../../instance.js";
 import { stemOf, UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../branch.js";
-import { LOCK } from "../locks.js";
+import { TRASH } from "../common/branch.js";
+import { LOCK } from "../common/locks.js";
+import { refreshLatest, uidMatches } from "../common/versions.js";
 import {
   defineRegistry,
   field,
@@ -27,8 +28,7 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
-import { refreshLatest, uidMatches } from "../versions.js";
+} from "../model/model.js";
 import type { CreateResult, Decision, Transaction } from "./base.js";
 import { insertVersion, versionFields } from "./versioned.js";
 

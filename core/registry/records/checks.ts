@@ -1,6 +1,6 @@
 /** Checks of create inputs, with messages that say what to send instead. */
 import { ValidationError } from "../../errors.js";
-import { recordKeyProblem } from "../keys.js";
+import { recordKeyProblem } from "../artifacts/keys.js";
 
 function typeName(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "a list" : typeof value;

@@ -8,10 +8,18 @@ import { NotFoundError, ValidationError } from "../../errors.js";
 import { hashSet } from "../../hash.js";
 import type { Instance } from "../../instance.js";
 import { UID_LENGTHS } from "../../uid.js";
-import type { Artifact } from "../artifacts.js";
-import { TRASH } from "../branch.js";
-import { LOCK } from "../locks.js";
-import { loadMembers } from "../member-files.js";
+import type { Artifact } from "../artifacts/artifacts.js";
+import { loadMembers } from "../artifacts/member-files.js";
+import { TRASH } from "../common/branch.js";
+import { LOCK } from "../common/locks.js";
+import { latestFirst, uidMatches } from "../common/versions.js";
+import {
+  currentRun,
+  recordArtifactInput,
+  recordCollectionInput,
+  recordRecreated,
+  recreatingRuns,
+} from "../lineage/run-context.js";
 import {
   defineRegistry,
   field,
@@ -20,15 +28,7 @@ import {
   ModelRegistry,
   type PublicOf,
   type SelectedOf,
-} from "../model.js";
-import {
-  currentRun,
-  recordArtifactInput,
-  recordCollectionInput,
-  recordRecreated,
-  recreatingRuns,
-} from "../run-context.js";
-import { latestFirst, uidMatches } from "../versions.js";
+} from "../model/model.js";
 import { type CreateResult, MAX_DESCRIPTION } from "./base.js";
 import { checkKey } from "./checks.js";
 import {

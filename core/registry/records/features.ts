@@ -7,7 +7,7 @@ import * as t from "../../db/schema.js";
 import { ConflictError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { LOCK } from "../locks.js";
+import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
   field,
@@ -15,7 +15,7 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
+} from "../model/model.js";
 import { type CreateResult, created, firstNamed, MAX_DESCRIPTION } from "./base.js";
 
 const SIMPLE_DTYPES = new Set([

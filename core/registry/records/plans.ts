@@ -4,8 +4,8 @@
  */
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
-import type { Artifact, ArtifactsApi } from "../artifacts.js";
-import { input } from "../model.js";
+import type { Artifact, ArtifactsApi } from "../artifacts/artifacts.js";
+import { input } from "../model/model.js";
 
 /** The `plan` input of a run or a transform. */
 export const planInput = () =>

@@ -10,8 +10,8 @@ import type { PgColumn } from "drizzle-orm/pg-core";
 import * as t from "../../db/schema.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { addLinks } from "../links.js";
-import { LOCK } from "../locks.js";
+import { LOCK } from "../common/locks.js";
+import { addLinks } from "../model/links.js";
 import {
   defineRegistry,
   field,
@@ -20,7 +20,7 @@ import {
   type ManyField,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
+} from "../model/model.js";
 import { type CreateResult, created, firstNamed, MAX_DESCRIPTION } from "./base.js";
 import { checkCalendarDate, DATE_PATTERN } from "./checks.js";
 

@@ -11,9 +11,11 @@ import * as t from "../../db/schema.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { FeatureManager } from "../annotations.js";
-import { MAIN } from "../branch.js";
-import { LOCK } from "../locks.js";
+import { FeatureManager } from "../annotations/annotations.js";
+import { sheetOfType } from "../annotations/sheets.js";
+import { MAIN } from "../common/branch.js";
+import { LOCK } from "../common/locks.js";
+import { currentRun, recordRecordInputs } from "../lineage/run-context.js";
 import {
   defineRegistry,
   field,
@@ -21,11 +23,9 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
-import type { Page } from "../paging.js";
-import type { Filter } from "../query.js";
-import { currentRun, recordRecordInputs } from "../run-context.js";
-import { sheetOfType } from "../sheets.js";
+} from "../model/model.js";
+import type { Page } from "../model/paging.js";
+import type { Filter } from "../model/query.js";
 import { type CreateResult, MAX_DESCRIPTION, type RecordListOptions } from "./base.js";
 import { namedUnderType, type TypedTable, typeIdOf } from "./typed.js";
 

@@ -7,7 +7,7 @@
 import * as t from "../../db/schema.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { LOCK } from "../locks.js";
+import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
   field,
@@ -15,7 +15,7 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
+} from "../model/model.js";
 import { type CreateResult, MAX_DESCRIPTION } from "./base.js";
 import { checkCalendarDate, DATE_PATTERN } from "./checks.js";
 import { namedUnderType, type TypedTable, typeIdOf } from "./typed.js";

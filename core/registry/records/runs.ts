@@ -4,8 +4,15 @@ import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { splitLabelLookups } from "../annotations.js";
-import { TRASH } from "../branch.js";
+import { splitLabelLookups } from "../annotations/annotations.js";
+import { TRASH } from "../common/branch.js";
+import { latestFirst, uidMatches } from "../common/versions.js";
+import {
+  type ActiveRun,
+  recordArtifactInput,
+  recordCollectionInput,
+  recordRecordInputs,
+} from "../lineage/run-context.js";
 import {
   type ColumnField,
   defineRegistry,
@@ -14,16 +21,9 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
-import type { Page } from "../paging.js";
-import type { Filter } from "../query.js";
-import {
-  type ActiveRun,
-  recordArtifactInput,
-  recordCollectionInput,
-  recordRecordInputs,
-} from "../run-context.js";
-import { latestFirst, uidMatches } from "../versions.js";
+} from "../model/model.js";
+import type { Page } from "../model/paging.js";
+import type { Filter } from "../model/query.js";
 import { type CreateResult, created, MAX_DESCRIPTION, type RecordListOptions } from "./base.js";
 import { planId, planInput } from "./plans.js";
 import { TRANSFORM_SPEC } from "./transforms.js";

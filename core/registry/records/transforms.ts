@@ -9,8 +9,8 @@ import * as t from "../../db/schema.js";
 import { hashString } from "../../hash.js";
 import type { Instance } from "../../instance.js";
 import { UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../branch.js";
-import { LOCK } from "../locks.js";
+import { TRASH } from "../common/branch.js";
+import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
   field,
@@ -18,7 +18,7 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
+} from "../model/model.js";
 import {
   type CreateResult,
   created,

@@ -6,7 +6,7 @@
 import { eq, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { ConflictError, ValidationError } from "../../errors.js";
-import { TRASH } from "../branch.js";
+import { TRASH } from "../common/branch.js";
 import { type Decision, firstNamed, type Transaction } from "./base.js";
 
 export type TypedTable = PgTable & {

@@ -8,8 +8,8 @@ import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../branch.js";
-import { LOCK } from "../locks.js";
+import { TRASH } from "../common/branch.js";
+import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
   field,
@@ -17,7 +17,7 @@ import {
   input,
   ModelRegistry,
   type PublicOf,
-} from "../model.js";
+} from "../model/model.js";
 import { type CreateResult, MAX_DESCRIPTION, type Transaction } from "./base.js";
 import { namedUnderType, typeIdOf } from "./typed.js";
 

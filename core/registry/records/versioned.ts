@@ -6,10 +6,10 @@ import { sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { ValidationError } from "../../errors.js";
 import { newVersionedUid, stemOf, UID_LENGTHS } from "../../uid.js";
-import { MAIN } from "../branch.js";
-import type { Executor } from "../locks.js";
-import { field } from "../model.js";
-import { familyTable, nextUid, refreshLatest } from "../versions.js";
+import { MAIN } from "../common/branch.js";
+import type { Executor } from "../common/locks.js";
+import { familyTable, nextUid, refreshLatest } from "../common/versions.js";
+import { field } from "../model/model.js";
 import { created, type Decision } from "./base.js";
 
 type Kind = "transform" | "collection" | "block";

@@ -7,14 +7,14 @@
  *   features whose values are removed first; `from_text` parses values typed on a command line
  *   ("37.5") per dtype
  * - POST /{artifacts,runs,records}/{uid}/features/remove: remove values and labels (the web UI's)
- * - GET /search/{registry}?q=...: LaminDB's ranked search over names (core/registry/search.ts)
+ * - GET /search/{registry}?q=...: LaminDB's ranked search over names (core/registry/model/search.ts)
  * Querying by features is `GET /artifacts?feature.<lookup>=...` (routes/artifacts.ts),
  * `GET /runs?feature.<lookup>=...` and `GET /records?feature.<lookup>=...` (routes/registries.ts).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Owner } from "../../../core/registry/annotations.js";
-import { SEARCH_REGISTRIES } from "../../../core/registry/search.js";
+import type { Owner } from "../../../core/registry/annotations/annotations.js";
+import { SEARCH_REGISTRIES } from "../../../core/registry/model/search.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";

@@ -24,9 +24,12 @@ import {
   ValidationError,
 } from "../../../core/errors.js";
 import type { Instance } from "../../../core/instance.js";
-import { type Artifact as ArtifactRecord, physicalKey } from "../../../core/registry/artifacts.js";
-import { COMPOSITE } from "../../../core/registry/schemas.js";
-import type { Issue } from "../../../core/registry/validate.js";
+import {
+  type Artifact as ArtifactRecord,
+  physicalKey,
+} from "../../../core/registry/artifacts/artifacts.js";
+import { COMPOSITE } from "../../../core/registry/schemas/schemas.js";
+import type { Issue } from "../../../core/registry/schemas/validate.js";
 import {
   attachmentDisposition,
   type ByteRange,
@@ -498,7 +501,7 @@ async function checkSchemaUpload(
   if (isFolder) {
     throw new ValidationError(`${body.name} is not a file`, "validate files, not folders");
   }
-  const { formatOf } = await import("../../../core/registry/validate.js");
+  const { formatOf } = await import("../../../core/registry/schemas/validate.js");
   formatOf(body.name);
 }
 
@@ -529,7 +532,7 @@ async function withSchema(
   const name = (artifact.key ?? `${artifact.uid}${artifact.suffix}`).split("/").pop() as string;
   const path = join(dir, name);
   const { saveWithSchema, SchemaValidationError, slotStem } = await import(
-    "../../../core/registry/validate.js"
+    "../../../core/registry/schemas/validate.js"
   );
   try {
     if (artifact.n_files === null) await instance.storage.getFile(key, path);

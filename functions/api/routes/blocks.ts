@@ -1,5 +1,5 @@
 /**
- * Blocks over HTTP (core/registry/records/blocks.ts, core/registry/record-blocks.ts):
+ * Blocks over HTTP (core/registry/records/blocks.ts, core/registry/blocks/record-blocks.ts):
  * - /blocks (list, get, create: the generic routes of the Block model, routes/registries.ts) and
  *   DELETE /blocks/{uid}: to the trash; `permanent=true` (an admin's) deletes it for good
  * - /blocks/{registry}/{uid}: the readmes and comments of one record of any registry with
@@ -12,7 +12,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { BLOCK_KINDS, BLOCK_REGISTRIES } from "../../../core/registry/record-blocks.js";
+import { BLOCK_KINDS, BLOCK_REGISTRIES } from "../../../core/registry/blocks/record-blocks.js";
 import { BlockModel } from "../../../core/registry/records/blocks.js";
 import type { ApiEnv } from "../env.js";
 import { routesOf } from "../models.js";

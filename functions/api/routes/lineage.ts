@@ -1,9 +1,9 @@
 /**
  * GET /artifacts/{uid}/lineage: the lineage graph of an artifact (runs, transforms, inputs and
- * outputs), upstream and/or downstream, `depth` runs deep (see core/registry/lineage.ts).
+ * outputs), upstream and/or downstream, `depth` runs deep (see core/registry/lineage/lineage.ts).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { MAX_LINEAGE_DEPTH } from "../../../core/registry/lineage.js";
+import { MAX_LINEAGE_DEPTH } from "../../../core/registry/lineage/lineage.js";
 import type { ApiEnv } from "../env.js";
 import { json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";

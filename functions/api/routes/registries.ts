@@ -8,7 +8,7 @@
  * records of a type are read as a sheet (`GET /records/{uid}/sheet`).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AnyRegistryModel } from "../../../core/registry/model.js";
+import type { AnyRegistryModel } from "../../../core/registry/model/model.js";
 import { BlockModel } from "../../../core/registry/records/blocks.js";
 import { MAX_SHEET_ROWS, RecordModel } from "../../../core/registry/records/record.js";
 import { ReferenceModel } from "../../../core/registry/records/references.js";
@@ -262,7 +262,7 @@ export function registryRoutes() {
   );
   return app
     .openapi(finishRun, async (c) => {
-      const { endRun } = await import("../../../core/registry/tracking.js");
+      const { endRun } = await import("../../../core/registry/lineage/tracking.js");
       const { status } = c.req.valid("json");
       const run = await endRun(c.var.instance, {
         runUid: c.req.valid("param").uid,

@@ -2,7 +2,7 @@
  * Schemas and validation:
  * - GET /schemas, GET /schemas/{ref}, POST /schemas: list, get (name or uid), define
  * - POST /schemas/{ref}/validate: check a table that the client read from its own file
- *   (`readTable` in core/registry/validate.ts), or for a composite schema the slot tables it read
+ *   (`readTable` in core/registry/schemas/validate.ts), or for a composite schema the slot tables it read
  *   from its folder (`readSlotTables`), and get the same ValidationReport as in process.
  *   The file stays on the client: only its columns travel, and only once; the registries it is
  *   checked against stay on the server. The body is capped (ApiOptions.maxTableBytes): a larger
@@ -11,8 +11,8 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ValidationError } from "../../../core/errors.js";
-import { COMPOSITE } from "../../../core/registry/schemas.js";
-import type { Table } from "../../../core/registry/validate.js";
+import { COMPOSITE } from "../../../core/registry/schemas/schemas.js";
+import type { Table } from "../../../core/registry/schemas/validate.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
@@ -261,7 +261,9 @@ export function schemaRoutes() {
             : "post the table (readTable)",
         );
       }
-      const { checkTable, checkTables } = await import("../../../core/registry/validate.js");
+      const { checkTable, checkTables } = await import(
+        "../../../core/registry/schemas/validate.js"
+      );
       if ("slots" in posted) {
         const slots = Object.fromEntries(
           Object.entries(posted.slots).map(([slot, t]) => [

@@ -4,7 +4,7 @@
  * longer than 1024 characters does not fit `lamindb_artifact.key`. Everything else LaminDB
  * accepts is accepted, except where this implementation cannot keep it safely (`KEY_DIFFERENCES`).
  */
-import { AUTO_KEY_PREFIX } from "../storage/types.js";
+import { AUTO_KEY_PREFIX } from "../../storage/types.js";
 
 const hasControlCharacter = (s: string) =>
   [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);

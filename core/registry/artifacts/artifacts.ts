@@ -11,30 +11,36 @@
 import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { and, asc, desc, eq, inArray, ne, or, type SQL, sql } from "drizzle-orm";
-import { queryRows, sqlState } from "../db/client.js";
-import * as t from "../db/schema.js";
+import { queryRows, sqlState } from "../../db/client.js";
+import * as t from "../../db/schema.js";
 import {
   ConflictError,
   IntegrityError,
   LaminError,
   NotFoundError,
   ValidationError,
-} from "../errors.js";
-import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../hash.js";
-import { normaliseSequencer } from "../ingest/events.js";
-import type { Instance } from "../instance.js";
-import { ioError, writeError } from "../io-errors.js";
-import { cacheDir } from "../settings.js";
-import { assertSavable } from "../storage/roots.js";
-import { AUTO_KEY_PREFIX } from "../storage/types.js";
-import { canonicalSuffix, rawSuffix } from "../suffix.js";
-import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
-import { mapLimit } from "../util/concurrency.js";
-import { FeatureManager, splitLabelLookups } from "./annotations.js";
-import { branchName, MAIN, TRASH } from "./branch.js";
-import { keyProblem, storedKeyProblem } from "./keys.js";
-import { LOCK, lock } from "./locks.js";
-import { versionedTarget } from "./model.js";
+} from "../../errors.js";
+import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../../hash.js";
+import { normaliseSequencer } from "../../ingest/events.js";
+import type { Instance } from "../../instance.js";
+import { ioError, writeError } from "../../io-errors.js";
+import { cacheDir } from "../../settings.js";
+import { assertSavable } from "../../storage/roots.js";
+import { AUTO_KEY_PREFIX } from "../../storage/types.js";
+import { canonicalSuffix, rawSuffix } from "../../suffix.js";
+import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../../uid.js";
+import { mapLimit } from "../../util/concurrency.js";
+import { FeatureManager, splitLabelLookups } from "../annotations/annotations.js";
+import { branchName, MAIN, TRASH } from "../common/branch.js";
+import { LOCK, lock } from "../common/locks.js";
+import { familyUids, latestFirst, refreshLatest, uidMatches } from "../common/versions.js";
+import {
+  currentRun,
+  recordArtifactInput,
+  recordRecreated,
+  recreatingRuns,
+} from "../lineage/run-context.js";
+import { versionedTarget } from "../model/model.js";
 import {
   type CursorKeys,
   exactKeys,
@@ -43,12 +49,17 @@ import {
   type Page,
   type PageOptions,
   type SortKey,
-} from "./paging.js";
-import { buildConditions, type FieldMap, type Filter, likeEscape, mentions } from "./query.js";
-import { currentRun, recordArtifactInput, recordRecreated, recreatingRuns } from "./run-context.js";
-import { familyUids, latestFirst, refreshLatest, uidMatches } from "./versions.js";
+} from "../model/paging.js";
+import {
+  buildConditions,
+  type FieldMap,
+  type Filter,
+  likeEscape,
+  mentions,
+} from "../model/query.js";
+import { keyProblem, storedKeyProblem } from "./keys.js";
 
-export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "./paging.js";
+export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "../model/paging.js";
 
 /** LaminDB's kind of the files a run writes about itself (its log, its environment). */
 export const RUN_FILE_KIND = "__lamindb_run__";
@@ -318,7 +329,7 @@ export class Artifacts {
    */
   async save(path: string, opts: SaveOptions = {}): Promise<SaveResult> {
     if (opts.schema !== undefined) {
-      const { saveWithSchema } = await import("./validate.js");
+      const { saveWithSchema } = await import("../schemas/validate.js");
       return saveWithSchema(this.instance, path, { ...opts, schema: opts.schema }, (p, o) =>
         this.save(p, o),
       );

@@ -13,18 +13,18 @@
  */
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
-import * as t from "../db/schema.js";
-import { NotFoundError, ValidationError } from "../errors.js";
-import { hashString } from "../hash.js";
-import type { Instance } from "../instance.js";
-import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../uid.js";
+import * as t from "../../db/schema.js";
+import { NotFoundError, ValidationError } from "../../errors.js";
+import { hashString } from "../../hash.js";
+import type { Instance } from "../../instance.js";
+import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../../uid.js";
+import { branchName } from "../common/branch.js";
+import { LOCK, lock } from "../common/locks.js";
+import { resolveTargets } from "../model/links.js";
+import { checkInput, input } from "../model/model.js";
+import { exactKeys, keysetPage, type Page, type PageOptions } from "../model/paging.js";
+import type { CreateResult, CreateStatus } from "../records/base.js";
 import { BLOCK_OWNER_NAMES, type BlockOwnerName } from "./block-owners.js";
-import { branchName } from "./branch.js";
-import { resolveTargets } from "./links.js";
-import { LOCK, lock } from "./locks.js";
-import { checkInput, input } from "./model.js";
-import { exactKeys, keysetPage, type Page, type PageOptions } from "./paging.js";
-import type { CreateResult, CreateStatus } from "./records/base.js";
 
 /** The columns of every `lamindb_<registry>block` table (core/db/schema/blocks.ts). */
 interface BlockTable {

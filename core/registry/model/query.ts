@@ -4,7 +4,7 @@
  * come from a whitelist per registry; values are typed and bound as parameters, never spliced.
  */
 import { type Column, type SQL, sql } from "drizzle-orm";
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../../errors.js";
 
 export type FieldType = "string" | "integer" | "boolean" | "date";
 

@@ -7,20 +7,20 @@
  * is hidden.
  */
 import { getTableName, type SQL, sql } from "drizzle-orm";
-import { queryRows } from "../db/client.js";
-import { ValidationError } from "../errors.js";
-import type { Instance } from "../instance.js";
-import { TRASH } from "./branch.js";
+import { queryRows } from "../../db/client.js";
+import { ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
+import { TRASH } from "../common/branch.js";
+import { BlockModel } from "../records/blocks.js";
+import { CollectionModel } from "../records/collections.js";
+import { FeatureModel } from "../records/features.js";
+import { ProjectModel } from "../records/projects.js";
+import { RecordModel } from "../records/record.js";
+import { ReferenceModel } from "../records/references.js";
+import { TransformModel } from "../records/transforms.js";
+import { ULabelModel } from "../records/ulabels.js";
 import type { AnyRegistryModel } from "./model.js";
 import { likeEscape } from "./query.js";
-import { BlockModel } from "./records/blocks.js";
-import { CollectionModel } from "./records/collections.js";
-import { FeatureModel } from "./records/features.js";
-import { ProjectModel } from "./records/projects.js";
-import { RecordModel } from "./records/record.js";
-import { ReferenceModel } from "./records/references.js";
-import { TransformModel } from "./records/transforms.js";
-import { ULabelModel } from "./records/ulabels.js";
 
 interface Searchable {
   table: string;

@@ -5,7 +5,7 @@
  * last row.
  */
 import { and, asc, type Column, desc, type SQL, sql } from "drizzle-orm";
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../../errors.js";
 
 export const ORDER_FIELDS = ["created_at", "updated_at", "id"] as const;
 export type OrderBy = (typeof ORDER_FIELDS)[number] | `-${(typeof ORDER_FIELDS)[number]}`;

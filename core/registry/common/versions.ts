@@ -3,7 +3,7 @@
  * 4-character suffix counts up, and `is_latest` marks the newest version on each branch.
  */
 import { type Column, desc, eq, type SQL, sql } from "drizzle-orm";
-import { nextVersionedUid, stemOf, type VersionedKind } from "../uid.js";
+import { nextVersionedUid, stemOf, type VersionedKind } from "../../uid.js";
 import { TRASH } from "./branch.js";
 import type { Executor } from "./locks.js";
 

@@ -16,17 +16,17 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { eq, sql } from "drizzle-orm";
-import * as t from "../db/schema.js";
-import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
-import { hashFile } from "../hash.js";
-import type { Instance } from "../instance.js";
-import { cacheDir } from "../settings.js";
+import * as t from "../../db/schema.js";
+import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
+import { hashFile } from "../../hash.js";
+import type { Instance } from "../../instance.js";
+import { cacheDir } from "../../settings.js";
+import { internalSave, RUN_FILE_KIND } from "../artifacts/artifacts.js";
+import type { CreateStatus } from "../records/base.js";
+import { findPlan } from "../records/plans.js";
+import { RUN_STATUS_CODES, type Run } from "../records/runs.js";
+import type { Transform, TransformKind } from "../records/transforms.js";
 import { loadActiveRun } from "./active-run.js";
-import { internalSave, RUN_FILE_KIND } from "./artifacts.js";
-import type { CreateStatus } from "./records/base.js";
-import { findPlan } from "./records/plans.js";
-import { RUN_STATUS_CODES, type Run } from "./records/runs.js";
-import type { Transform, TransformKind } from "./records/transforms.js";
 import { currentRun, setCurrentRun } from "./run-context.js";
 
 export interface TrackOptions {

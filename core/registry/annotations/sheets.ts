@@ -7,7 +7,7 @@
  * key: its value is the record's name, not a stored value.
  */
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.js";
+import { type Db, queryRows } from "../../db/client.js";
 
 export interface SheetMember {
   id: number;

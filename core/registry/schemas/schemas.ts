@@ -13,16 +13,16 @@
  * without features, `coerce` unless true). Validating data: see validate.ts.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.js";
-import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
-import { hashString } from "../hash.js";
-import type { Instance } from "../instance.js";
-import { randomBase62, UID_LENGTHS } from "../uid.js";
-import { closeMatches } from "./annotations.js";
-import { TRASH } from "./branch.js";
-import { LOCK, lock } from "./locks.js";
-import type { CreateResult } from "./records/base.js";
-import { currentRun } from "./run-context.js";
+import { type Db, queryRows } from "../../db/client.js";
+import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
+import { hashString } from "../../hash.js";
+import type { Instance } from "../../instance.js";
+import { randomBase62, UID_LENGTHS } from "../../uid.js";
+import { closeMatches } from "../annotations/annotations.js";
+import { TRASH } from "../common/branch.js";
+import { LOCK, lock } from "../common/locks.js";
+import { currentRun } from "../lineage/run-context.js";
+import type { CreateResult } from "../records/base.js";
 
 export interface SchemaMember {
   uid: string;

@@ -5,7 +5,7 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../../errors.js";
 import type { Artifact } from "./artifacts.js";
 
 type Member = Pick<Artifact, "uid" | "key" | "suffix">;

@@ -13,12 +13,12 @@
  * run's inputs); then two statements fetch every node and edge the graph shows.
  */
 import { sql } from "drizzle-orm";
-import { queryRows } from "../db/client.js";
-import { ValidationError } from "../errors.js";
-import type { Instance } from "../instance.js";
-import { edgePath, layoutLineage, type PlacedNode } from "../lineage-layout.js";
-import type { ArtifactRef } from "./artifacts.js";
-import { RUN_STATUS_CODES } from "./records/runs.js";
+import { queryRows } from "../../db/client.js";
+import { ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
+import { edgePath, layoutLineage, type PlacedNode } from "../../lineage-layout.js";
+import type { ArtifactRef } from "../artifacts/artifacts.js";
+import { RUN_STATUS_CODES } from "../records/runs.js";
 
 export type LineageDirection = "upstream" | "downstream" | "both";
 export type LineageNodeType = "artifact" | "collection" | "run" | "transform";

@@ -1,19 +1,19 @@
 /**
- * The links of declared registries (`many` fields of core/registry/model.ts): naming the targets
+ * The links of declared registries (`many` fields of core/registry/model/model.ts): naming the targets
  * (a uid, a stem for the latest version, or another declared column such as a name or a handle),
  * the columns a link row carries besides its ends (a role, a config, a feature), refusing cycles
  * in hierarchies, and reading the links of a page of records in one query per relation.
  */
 import { and, asc, desc, eq, getTableName, inArray, ne, type SQL, sql } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
-import { queryRows } from "../db/client.js";
-import * as t from "../db/schema.js";
-import { NotFoundError, ValidationError } from "../errors.js";
-import type { Instance } from "../instance.js";
-import { TRASH } from "./branch.js";
+import { queryRows } from "../../db/client.js";
+import * as t from "../../db/schema.js";
+import { NotFoundError, ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
+import { TRASH } from "../common/branch.js";
+import { uidMatches } from "../common/versions.js";
+import { currentRun } from "../lineage/run-context.js";
 import { checkInput, type ManyField } from "./model.js";
-import { currentRun } from "./run-context.js";
-import { uidMatches } from "./versions.js";
 
 type Db = Instance["db"];
 type Runner = Pick<Db, "select" | "insert" | "delete" | "execute">;

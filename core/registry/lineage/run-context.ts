@@ -8,8 +8,8 @@
  * become its inputs too (`lamindb_record_input_of_runs`), except those it made.
  */
 import { sql } from "drizzle-orm";
-import { queryRows } from "../db/client.js";
-import type { Instance } from "../instance.js";
+import { queryRows } from "../../db/client.js";
+import type { Instance } from "../../instance.js";
 
 export interface ActiveRun {
   id: number;

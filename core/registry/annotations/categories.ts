@@ -18,10 +18,10 @@
  */
 import { getTableName, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { type Db, queryRows } from "../db/client.js";
-import * as t from "../db/schema.js";
-import { UID_LENGTHS } from "../uid.js";
-import { TRASH } from "./branch.js";
+import { type Db, queryRows } from "../../db/client.js";
+import * as t from "../../db/schema.js";
+import { UID_LENGTHS } from "../../uid.js";
+import { TRASH } from "../common/branch.js";
 
 export type Owner = "artifact" | "run" | "record";
 export const OWNERS: readonly Owner[] = ["artifact", "run", "record"];

@@ -22,21 +22,21 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.js";
-import { LaminError, ValidationError } from "../errors.js";
-import type { Instance } from "../instance.js";
-import { lookupModuleValues } from "../modules/index.js";
-import { checkSimple, closeMatches, fromText, parseDtype } from "./annotations.js";
-import type { SaveOptions, SaveResult } from "./artifacts.js";
-import { TRASH } from "./branch.js";
+import { type Db, queryRows } from "../../db/client.js";
+import { LaminError, ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
+import { lookupModuleValues } from "../../modules/index.js";
+import { checkSimple, closeMatches, fromText, parseDtype } from "../annotations/annotations.js";
 import {
   CAT_REGISTRIES,
   type CatTarget,
   findValues,
   VALUE_LINKS,
   valuePool,
-} from "./categories.js";
-import { currentRun } from "./run-context.js";
+} from "../annotations/categories.js";
+import type { SaveOptions, SaveResult } from "../artifacts/artifacts.js";
+import { TRASH } from "../common/branch.js";
+import { currentRun } from "../lineage/run-context.js";
 import { COMPOSITE, type Schema, type SchemaMember } from "./schemas.js";
 
 /** Distinct values listed per offending column. */

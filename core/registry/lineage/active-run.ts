@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { laminHome } from "../settings.js";
+import { laminHome } from "../../settings.js";
 
 export interface ActiveRunFile {
   instance: string;

@@ -11,17 +11,8 @@
  */
 import { type Column, eq, getTableColumns, type SQL } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
-import { ValidationError } from "../errors.js";
-import type { Instance } from "../instance.js";
-import {
-  addLinks,
-  checkTargets,
-  readLinks,
-  removeLinks,
-  versionedTarget,
-  writableLink,
-} from "./links.js";
-import type { FieldMap, FieldType } from "./query.js";
+import { ValidationError } from "../../errors.js";
+import type { Instance } from "../../instance.js";
 import {
   base62,
   common,
@@ -32,8 +23,17 @@ import {
   selectTracked,
   type Tracked,
   tracked,
-} from "./records/base.js";
-import { isHttpUrl } from "./records/checks.js";
+} from "../records/base.js";
+import { isHttpUrl } from "../records/checks.js";
+import {
+  addLinks,
+  checkTargets,
+  readLinks,
+  removeLinks,
+  versionedTarget,
+  writableLink,
+} from "./links.js";
+import type { FieldMap, FieldType } from "./query.js";
 
 export { versionedTarget } from "./links.js";
 

@@ -22,10 +22,10 @@
  * Filters become EXISTS subqueries on the link tables (see `Annotations.conditions`).
  */
 import { type SQL, sql } from "drizzle-orm";
-import { type Db, queryRows } from "../db/client.js";
-import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
-import { hashJsonValue, hashString, pythonFloatRepr } from "../hash.js";
-import type { Instance } from "../instance.js";
+import { type Db, queryRows } from "../../db/client.js";
+import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
+import { hashJsonValue, hashString, pythonFloatRepr } from "../../hash.js";
+import type { Instance } from "../../instance.js";
 import {
   enabledModuleLinks,
   type LinkTable,
@@ -34,8 +34,11 @@ import {
   moduleLinkTarget,
   parseModuleField,
   resolveModuleValues,
-} from "../modules/index.js";
-import { TRASH } from "./branch.js";
+} from "../../modules/index.js";
+import { TRASH } from "../common/branch.js";
+import { currentRun } from "../lineage/run-context.js";
+import { type Filter, likeEscape, OPERATORS, type Operator } from "../model/query.js";
+import type { Transaction } from "../records/base.js";
 import {
   aNoun,
   CAT_REGISTRIES,
@@ -50,9 +53,6 @@ import {
   type ValueLink,
   valuePool,
 } from "./categories.js";
-import { type Filter, likeEscape, OPERATORS, type Operator } from "./query.js";
-import type { Transaction } from "./records/base.js";
-import { currentRun } from "./run-context.js";
 import { type Sheet, sheetName, sheetOfRecord } from "./sheets.js";
 
 export type { Owner } from "./categories.js";
