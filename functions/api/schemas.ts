@@ -1,7 +1,9 @@
 /** Request and response shapes of the API, as zod schemas: validation and OpenAPI in one place. */
 import { z } from "@hono/zod-openapi";
 import { ARTIFACT_SORT_FIELDS } from "../../core/registry/artifacts/artifacts.js";
+import { ArtifactModel } from "../../core/registry/artifacts/model.js";
 import { ORDER_FIELDS } from "../../core/registry/model/paging.js";
+import { recordSchema } from "./model-schemas.js";
 
 export const Problem = z
   .object({
@@ -17,32 +19,8 @@ export const Problem = z
   })
   .openapi("Problem");
 
-export const Artifact = z
-  .object({
-    uid: z.string().openapi({ example: "xdvTyeyFnBaKhERh0000" }),
-    key: z.string().nullable().openapi({ example: "raw/counts.csv" }),
-    description: z.string().nullable(),
-    suffix: z.string().openapi({ example: ".csv" }),
-    kind: z.string().nullable(),
-    otype: z.string().nullable(),
-    size: z.number().int().nullable(),
-    hash: z.string().nullable().openapi({ example: "T4DiO4lrW8o_K_Hc82pTjA" }),
-    hash_type: z.string().nullable().openapi({ example: "md5" }),
-    n_files: z.number().int().nullable(),
-    n_observations: z.number().int().nullable(),
-    version: z.string(),
-    version_tag: z.string().nullable(),
-    is_latest: z.boolean(),
-    branch: z.string(),
-    storage: z.string(),
-    path: z.string(),
-    upload_complete: z.boolean(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    created_by: z.string(),
-    run: z.string().nullable(),
-  })
-  .openapi("Artifact");
+/** An artifact as the API answers it: derived from its declaration (core/registry/artifacts/model.ts). */
+export const Artifact = recordSchema(ArtifactModel);
 
 /** A page of `item`s, with the cursor of the next page (if any). */
 export const page = <T extends z.ZodType>(item: T, name: string) =>

@@ -13,7 +13,7 @@ import { ErrorNote, Loading } from "./views/common";
 import { InstancesView } from "./views/instances";
 import { ModulesView } from "./views/modules";
 import { Overview } from "./views/overview";
-import { RecordView, RegistryView } from "./views/registries";
+import { RecordView, RegistryView, registryInfo } from "./views/registries";
 import { SchemasView, SchemaView } from "./views/schemas";
 
 type Session =
@@ -135,19 +135,25 @@ function Route({ rest }: { rest: string }) {
   );
 }
 
-const SECTIONS: [string, string][] = [
-  ["artifacts", "Artifacts"],
-  ["registries/collections", "Collections"],
-  ["registries/transforms", "Transforms"],
-  ["registries/runs", "Runs"],
-  ["registries/features", "Features"],
-  ["registries/ulabels", "Labels"],
-  ["registries/records", "Records"],
-  ["registries/projects", "Projects"],
-  ["schemas", "Schemas"],
-  ["modules", "Modules"],
-  ["trash", "Trash"],
-];
+/**
+ * The sidebar: artifacts first, then every registry the instance describes (GET /registries, so
+ * a registry declared on the server appears here without a change to the UI), then the views of
+ * their own. Until the description arrives, the registries the UI knows are shown.
+ */
+const KNOWN = ["collections", "transforms", "runs", "features", "ulabels", "records", "projects"];
+const LABELS: Record<string, string> = { ulabels: "Labels" };
+const titleOf = (plural: string) =>
+  LABELS[plural] ?? `${plural.charAt(0).toUpperCase()}${plural.slice(1)}`;
+function sections(described: string[] | undefined): [string, string][] {
+  const plurals = (described ?? KNOWN).filter((p) => p !== "artifacts");
+  return [
+    ["artifacts", "Artifacts"],
+    ...plurals.map((p): [string, string] => [`registries/${p}`, titleOf(p)]),
+    ["schemas", "Schemas"],
+    ["modules", "Modules"],
+    ["trash", "Trash"],
+  ];
+}
 
 function Shell(props: {
   title: string;
@@ -157,6 +163,14 @@ function Shell(props: {
   children: ComponentChildren;
 }) {
   const { path } = useLocation();
+  const [described, setDescribed] = useState<string[]>();
+  const api = props.place?.api;
+  useEffect(() => {
+    if (!api) return;
+    registryInfo(api)
+      .then((infos) => setDescribed(infos.map((i) => i.plural)))
+      .catch(() => {}); // the known registries stay; each view reports its own errors
+  }, [api]);
   const signOut = async () => {
     await request("/session", { method: "DELETE" }).catch(() => {});
     location.assign(props.place?.hub ? "/ui/" : props.home);
@@ -187,7 +201,7 @@ function Shell(props: {
         {props.place && (
           <nav class="side" aria-label="Registries">
             <ul>
-              {SECTIONS.map(([href, label]) => {
+              {sections(described).map(([href, label]) => {
                 const full = `${props.place?.ui}/${href}`;
                 const current = path === full || path.startsWith(`${full}/`);
                 return (

@@ -26,12 +26,11 @@ import type { Instance } from "../../instance.js";
 import { ioError, writeError } from "../../io-errors.js";
 import { cacheDir } from "../../settings.js";
 import { assertSavable } from "../../storage/roots.js";
-import { AUTO_KEY_PREFIX } from "../../storage/types.js";
 import { canonicalSuffix, rawSuffix } from "../../suffix.js";
 import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../../uid.js";
 import { mapLimit } from "../../util/concurrency.js";
 import { FeatureManager, splitLabelLookups } from "../annotations/annotations.js";
-import { branchName, MAIN, TRASH } from "../common/branch.js";
+import { MAIN, TRASH } from "../common/branch.js";
 import { LOCK, lock } from "../common/locks.js";
 import { familyUids, latestFirst, refreshLatest, uidMatches } from "../common/versions.js";
 import {
@@ -40,7 +39,6 @@ import {
   recordRecreated,
   recreatingRuns,
 } from "../lineage/run-context.js";
-import { versionedTarget } from "../model/model.js";
 import {
   type CursorKeys,
   exactKeys,
@@ -58,6 +56,7 @@ import {
   mentions,
 } from "../model/query.js";
 import { keyProblem, storedKeyProblem } from "./keys.js";
+import { type Artifact, ArtifactModel, isOngoing, type PhysicalRow, physicalKey } from "./model.js";
 
 export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "../model/paging.js";
 
@@ -72,37 +71,9 @@ export function internalSave<T extends object>(opts: T): T {
 }
 
 const STEM = UID_LENGTHS.artifact.stem;
-// links to artifacts (references, projects, ...) name a family by its stem, as artifacts do
-versionedTarget(t.artifact, STEM);
 
 /** An artifact as the SDK returns it and the CLI and API print it (LaminDB's field names). */
-export interface Artifact {
-  uid: string;
-  key: string | null;
-  description: string | null;
-  suffix: string;
-  kind: string | null;
-  otype: string | null;
-  size: number | null;
-  hash: string | null;
-  hash_type: string | null;
-  n_files: number | null;
-  n_observations: number | null;
-  /** `version_tag` if set, else the 4-character uid suffix. */
-  version: string;
-  version_tag: string | null;
-  is_latest: boolean;
-  branch: string;
-  storage: string;
-  /** Where the bytes are: a local path or a storage URL. */
-  path: string;
-  /** False while the bytes are still being written (or a save was interrupted). */
-  upload_complete: boolean;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  run: string | null;
-}
+export { type Artifact, type PhysicalRow, physicalKey } from "./model.js";
 
 export type SaveStatus = "created" | "new-version" | "existing" | "restored" | "repaired";
 
@@ -164,42 +135,21 @@ export type ArtifactsApi = Pick<
   "save" | "saveMany" | "list" | "get" | "versions" | "load" | "delete" | "restore" | "update"
 >;
 
-const FIELDS: FieldMap = {
-  id: { column: t.artifact.id, type: "integer" },
-  uid: { column: t.artifact.uid, type: "string" },
-  key: { column: t.artifact.key, type: "string" },
-  description: { column: t.artifact.description, type: "string" },
-  suffix: { column: t.artifact.suffix, type: "string" },
-  kind: { column: t.artifact.kind, type: "string" },
-  otype: { column: t.artifact.otype, type: "string" },
-  size: { column: t.artifact.size, type: "integer" },
-  hash: { column: t.artifact.hash, type: "string" },
-  hash_type: { column: t.artifact.hashType, type: "string" },
-  n_files: { column: t.artifact.nFiles, type: "integer" },
-  n_observations: { column: t.artifact.nObservations, type: "integer" },
-  version_tag: { column: t.artifact.versionTag, type: "string" },
-  is_latest: { column: t.artifact.isLatest, type: "boolean" },
-  branch_id: { column: t.artifact.branchId, type: "integer" },
-  created_at: { column: t.artifact.createdAt, type: "date" },
-  updated_at: { column: t.artifact.updatedAt, type: "date" },
-  storage__root: { column: t.storage.root, type: "string" },
-  created_by__handle: { column: t.user.handle, type: "string" },
-  run__uid: { column: t.run.uid, type: "string" },
-};
+const FIELDS: FieldMap = ArtifactModel.spec.fields;
 export const ARTIFACT_FILTER_FIELDS = Object.keys(FIELDS);
 
 const selection = {
   row: t.artifact,
-  storageRoot: t.storage.root,
+  ref_storage: t.storage.root,
   createdBy: t.user.handle,
-  runUid: t.run.uid,
+  ref_run: t.run.uid,
   ...exactKeys(t.artifact),
 };
 type Selected = {
   row: t.ArtifactRow;
-  storageRoot: string;
+  ref_storage: string;
   createdBy: string;
-  runUid: string | null;
+  ref_run: string | null;
 };
 
 /** Orderings by nullable columns compare their values with NULL as '' or -1 (never NULL). */
@@ -378,9 +328,9 @@ export class Artifacts {
     const { storageRecord, user } = this.instance;
     return this.toArtifact({
       row,
-      storageRoot: storageRecord.root,
+      ref_storage: storageRecord.root,
       createdBy: user.handle,
-      runUid: this.runUidOf(row),
+      ref_run: this.runUidOf(row),
     });
   }
 
@@ -804,9 +754,9 @@ export class Artifacts {
           results[i] = {
             artifact: this.toArtifact({
               row,
-              storageRoot: storageRecord.root,
+              ref_storage: storageRecord.root,
               createdBy: user.handle,
-              runUid: this.runUidOf(row),
+              ref_run: this.runUidOf(row),
             }),
             status: "created",
           };
@@ -942,7 +892,7 @@ export class Artifacts {
     const claimed = await recordRecreated(this.instance, "artifact", row.id);
     const artifact = this.toArtifact(
       claimed && run
-        ? { ...found, row: { ...row, runId: run.id }, runUid: run.uid }
+        ? { ...found, row: { ...row, runId: run.id }, ref_run: run.uid }
         : { ...found, row },
     );
     const note =
@@ -1343,33 +1293,7 @@ export class Artifacts {
   // ---------------------------------------------------------------- shape
 
   private toArtifact(s: Selected): Artifact {
-    const r = s.row;
-    const key = physicalKey(r);
-    const root = s.storageRoot;
-    return {
-      uid: r.uid,
-      key: r.key,
-      description: r.description,
-      suffix: r.suffix,
-      kind: r.kind,
-      otype: r.otype,
-      size: r.size,
-      hash: r.hash,
-      hash_type: r.hashType,
-      n_files: r.nFiles,
-      n_observations: r.nObservations,
-      version: r.versionTag ?? r.uid.slice(STEM),
-      version_tag: r.versionTag,
-      is_latest: r.isLatest,
-      branch: branchName(r.branchId),
-      storage: root,
-      path: root.includes("://") ? `${root}/${key}` : join(root, key),
-      upload_complete: !isOngoing(r),
-      created_at: r.createdAt.toISOString(),
-      updated_at: r.updatedAt.toISOString(),
-      created_by: s.createdBy,
-      run: s.runUid,
-    };
+    return ArtifactModel.toPublic(s as never) as Artifact;
   }
 }
 
@@ -1417,29 +1341,9 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
 }
 
-function isOngoing(row: t.ArtifactRow): boolean {
-  return (row.aux as { so?: number } | null)?.so === 1;
-}
-
 /** Whether the key is where the bytes are (registered in place by events, watcher, reconcile). */
 function isInPlace(row: Pick<t.ArtifactRow, "key" | "keyIsVirtual" | "realKey">): boolean {
   return row.key !== null && !row.keyIsVirtual && !row.realKey;
-}
-
-/** What says where an artifact's bytes are. */
-export type PhysicalRow = Pick<
-  t.ArtifactRow,
-  "uid" | "key" | "realKey" | "keyIsVirtual" | "overwriteVersions" | "suffix"
->;
-
-/** Storage key of the bytes: `.lamindb/<uid><suffix>` (folders: the 16-char stem) or the key. */
-export function physicalKey(row: PhysicalRow): string {
-  if (row.realKey) return row.realKey;
-  if (row.key === null || row.keyIsVirtual) {
-    const uid = row.overwriteVersions ? row.uid.slice(0, STEM) : row.uid;
-    return `${AUTO_KEY_PREFIX}${uid}${row.suffix}`;
-  }
-  return row.key;
 }
 
 function validateKeySyntax(key: string, stored = false): void {

@@ -74,13 +74,21 @@ export interface RefField<V = unknown> extends FieldBase {
   lookups: string[];
   /** Inner join: the key is never null (default: left join when the column is nullable). */
   inner: boolean;
+  /**
+   * Join the target table itself rather than an alias of it, for registries whose hand-tuned
+   * queries join it by name (artifacts: storage, run).
+   */
+  shared: boolean;
   readonly value?: V;
 }
 
-/** A value computed from the row (`version` from the tag or the uid suffix). */
+/**
+ * A value computed from the row (`version` from the tag or the uid suffix), and from the values
+ * of the registry's refs where it needs them (an artifact's path: its storage root and key).
+ */
 export interface ComputedField<V = unknown> extends FieldBase {
   kind: "computed";
-  compute: (row: Record<string, unknown>) => V;
+  compute: (row: Record<string, unknown>, refs: Record<string, unknown>) => V;
   /** A filter lookup on the same value, when SQL can compute it too. */
   filter?: { column: Column | SQL; type: FieldType } | undefined;
   readonly value?: V;
@@ -188,7 +196,7 @@ export const field = {
   ref<C extends PgColumn, Nullable extends boolean = C["_"]["notNull"] extends true ? false : true>(
     column: C,
     target: RefTarget,
-    opts: FieldOptions & { via?: string; lookups?: string[] } = {},
+    opts: FieldOptions & { via?: string; lookups?: string[]; shared?: boolean } = {},
   ): RefField<Nullable extends true ? string | null : string> {
     const via = opts.via ?? "uid";
     return {
@@ -198,6 +206,7 @@ export const field = {
       via,
       lookups: opts.lookups ?? ["uid", "name"].filter((c) => c in target),
       inner: column.notNull,
+      shared: opts.shared ?? false,
       type: "string",
       nullable: !column.notNull,
       doc: opts.doc,
@@ -240,7 +249,7 @@ export const field = {
   /** A value computed from the row; `filter` makes it a lookup when SQL can compute it. */
   computed<V>(
     type: ValueType,
-    compute: (row: Record<string, unknown>) => V,
+    compute: (row: Record<string, unknown>, refs: Record<string, unknown>) => V,
     opts: FieldOptions & { nullable?: boolean; filter?: ComputedField["filter"] } = {},
   ): ComputedField<V> {
     return {
@@ -518,7 +527,9 @@ export function defineRegistry<
     .map(([key, ref]) => ({
       key,
       ref,
-      joined: alias(ref.target as PgTable, `${name}_${key}`) as unknown as RefTarget,
+      joined: ref.shared
+        ? ref.target
+        : (alias(ref.target as PgTable, `${name}_${key}`) as unknown as RefTarget),
     }));
 
   const columns: Spec["table"] = {
@@ -582,16 +593,19 @@ export function defineRegistry<
     },
     toPublic(s) {
       const row = s.row as unknown as Record<string, unknown>;
-      const byRef = s as unknown as Record<string, unknown>;
+      const selected = s as unknown as Record<string, unknown>;
+      const refValues = Object.fromEntries(
+        refs.map(({ key }) => [key, selected[`ref_${key}`] ?? null]),
+      );
       const out: Record<string, unknown> = {};
       for (const [key, f] of Object.entries(fields)) {
         out[key] =
           f.kind === "column"
             ? publicValue(row[propertyOf(table, f.column)])
             : f.kind === "ref"
-              ? (byRef[`ref_${key}`] ?? null)
+              ? refValues[key]
               : f.kind === "computed"
-                ? f.compute(row)
+                ? f.compute(row, refValues)
                 : []; // filled by ModelRegistry.shape, one query per page
       }
       return { ...out, ...tracked(s) } as PublicOf<RegistryDeclaration<T, F, I>>;

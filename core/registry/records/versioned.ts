@@ -20,7 +20,7 @@ type Kind = "transform" | "collection" | "block";
  */
 export function versionFields<
   T extends { uid: PgColumn; versionTag: PgColumn; isLatest: PgColumn },
->(table: T, kind: Kind) {
+>(table: T, kind: Kind | "artifact") {
   const { stem } = UID_LENGTHS[kind];
   return {
     version: field.computed(

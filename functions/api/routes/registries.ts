@@ -8,6 +8,7 @@
  * records of a type are read as a sheet (`GET /records/{uid}/sheet`).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { ArtifactModel } from "../../../core/registry/artifacts/model.js";
 import type { AnyRegistryModel } from "../../../core/registry/model/model.js";
 import { BlockModel } from "../../../core/registry/records/blocks.js";
 import { MAX_SHEET_ROWS, RecordModel } from "../../../core/registry/records/record.js";
@@ -240,8 +241,10 @@ const registries = createRoute({
 
 export function registryRoutes() {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: problemHook });
-  const byTable = new Map<unknown, AnyRegistryModel>(MODELS.map((m) => [m.table, m]));
-  const info = MODELS.map((m) => registryInfo(m, byTable));
+  // artifacts have routes of their own (routes/artifacts.ts) but are described like the others
+  const described = [ArtifactModel, ...MODELS];
+  const byTable = new Map<unknown, AnyRegistryModel>(described.map((m) => [m.table, m]));
+  const info = described.map((m) => registryInfo(m, byTable));
   app.openapi(registries, (c) => c.json(info, 200));
   for (const model of MODELS) {
     if (model !== CollectionModel && model !== RecordModel) mount(app, model);
