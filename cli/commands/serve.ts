@@ -74,8 +74,9 @@ export async function startApi(
   const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
   const digest = hashToken(token);
   const codes = new OneTimeCodes();
-  // object storage takes the browser's uploads itself: the UI's pages may connect to it
-  const probe = await instance.storage.presignPut?.(".lamindb/ui-probe", 60);
+  // object storage takes the browser's uploads itself: the UI's pages may connect to it (a
+  // storage that cannot sign URLs, e.g. GCS without a service account, takes no such uploads)
+  const probe = await instance.storage.presignPut?.(".lamindb/ui-probe", 60).catch(() => undefined);
   const app = createApp({
     instance: () => instance,
     authorize: (given) => given !== undefined && tokenMatches(given, digest),
