@@ -62,7 +62,7 @@ export interface GcsOptions {
 
 /** `gs://bucket/prefix` → its parts, prefix without surrounding slashes. */
 export function parseGcsRoot(root: string): { bucket: string; prefix: string } {
-  return parseBucketRoot(root, "gs", "GCS");
+  return parseBucketRoot(root, "gs", "a GCS");
 }
 
 /** An endpoint as the SDK writes it: with a scheme (https by default), no trailing slash. */

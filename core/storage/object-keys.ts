@@ -1,17 +1,20 @@
 /** What object stores (S3, GCS) share about roots and keys: `<scheme>://bucket/prefix`. */
 import { ValidationError } from "../errors.js";
 
-/** `<scheme>://bucket/prefix` → its parts, prefix without surrounding slashes. */
+/**
+ * `<scheme>://bucket/prefix` → its parts, prefix without surrounding slashes; `what` names the
+ * kind of root in messages ("an S3", "a GCS").
+ */
 export function parseBucketRoot(
   root: string,
   scheme: "s3" | "gs",
-  name: string,
+  what: string,
 ): { bucket: string; prefix: string } {
   const m = new RegExp(`^${scheme}:\\/\\/([^/]+)\\/*(.*?)\\/*$`, "i").exec(root);
   const bucket = m?.[1] ?? "";
   if (!/^[a-z0-9][a-z0-9._-]{1,254}$/i.test(bucket)) {
     throw new ValidationError(
-      `not an ${name} storage root: '${root}'`,
+      `not ${what} storage root: '${root}'`,
       `write it as ${scheme}://bucket or ${scheme}://bucket/prefix`,
     );
   }

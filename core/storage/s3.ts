@@ -50,7 +50,7 @@ export interface S3Options {
 
 /** `s3://bucket/prefix` → its parts, prefix without surrounding slashes. */
 export function parseS3Root(root: string): { bucket: string; prefix: string } {
-  return parseBucketRoot(root, "s3", "S3");
+  return parseBucketRoot(root, "s3", "an S3");
 }
 
 function unquote(etag: string | undefined): string {
