@@ -15,8 +15,16 @@ import { hashFile, hashString } from "../core/hash.js";
 import type { Artifact } from "../core/registry/artifacts.js";
 import { GcsStorage } from "../core/storage/gcs.js";
 import { openStorage } from "../core/storage/open.js";
-import { StaleObjectError } from "../core/storage/types.js";
-import { type CliResult, lamin, tempDir, useTempHome, writeTree } from "./helpers.js";
+import { SigningUnavailableError, StaleObjectError } from "../core/storage/types.js";
+import {
+  type CliResult,
+  lamin,
+  startLamin,
+  stopChild,
+  tempDir,
+  useTempHome,
+  writeTree,
+} from "./helpers.js";
 import {
   type FakeGcs,
   type ServiceAccount,
@@ -208,6 +216,9 @@ describe("GcsStorage", () => {
       delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
       process.env.METADATA_SERVER_DETECTION = "none"; // no metadata server to ask
       const unsigned = new GcsStorage(`gs://${BUCKET}/root`, { endpoint: gcs.url });
+      await expect(unsigned.presignPut("x.bin", 60)).rejects.toBeInstanceOf(
+        SigningUnavailableError,
+      );
       await expect(unsigned.presignPut("x.bin", 60)).rejects.toMatchObject({
         kind: "permission",
         hint: expect.stringMatching(/GOOGLE_APPLICATION_CREDENTIALS/),
@@ -359,6 +370,83 @@ describe("lamin with GCS storage", () => {
       new RegExp(`storage +gs://${BUCKET}/instance \\(endpoint ${gcs.url}\\)`),
     );
     rmSync(big);
+  }, 60_000);
+
+  it("lamin serve: Pub/Sub pushes at /events/gcs?token=; uploads through it without a service account", async () => {
+    // user credentials cannot sign URLs: the server starts, and bytes go through it instead
+    const { child, ready } = await startLamin<{ url: string; token: string }>(
+      ["serve", "--port", "0", "--json"],
+      {
+        GOOGLE_APPLICATION_CREDENTIALS: "",
+        METADATA_SERVER_DETECTION: "none",
+        STORAGE_EMULATOR_HOST: "",
+      },
+    );
+    try {
+      const from = gcs.notifications.length;
+      await sdk().bucket(BUCKET).file("instance/pushed/p.csv").save("pushed", { resumable: false });
+      const [finalize] = gcs.notifications.slice(from);
+      const pushed = await fetch(`${ready.url}/events/gcs?token=${ready.token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(finalize),
+      });
+      expect(await pushed.json()).toEqual({
+        outcomes: [expect.objectContaining({ action: "created", key: "pushed/p.csv" })],
+      });
+      expect(
+        (await fetch(`${ready.url}/events/gcs?token=lnt_wrong`, { method: "POST", body: "{}" }))
+          .status,
+      ).toBe(401);
+
+      const auth = { authorization: `Bearer ${ready.token}`, "content-type": "application/json" };
+      const body = "through the server\n";
+      writeFileSync(join(work, "through.csv"), body);
+      const h = await hashFile(join(work, "through.csv"));
+      const started = await fetch(`${ready.url}/artifacts/uploads`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({
+          name: "through.csv",
+          key: "api/through.csv",
+          size: h.size,
+          hash: h.hash,
+          hash_type: "md5",
+        }),
+      });
+      const ticket = (await started.json()) as {
+        artifact: { uid: string };
+        upload: { url: string; direct?: boolean; complete_url: string };
+      };
+      expect(ticket.upload.direct).toBeUndefined();
+      expect(ticket.upload.url).toMatch(/\/artifacts\/uploads\/[A-Za-z0-9]+\/content$/);
+      const put = await fetch(`${ready.url}${ticket.upload.url}`, {
+        method: "PUT",
+        headers: {
+          authorization: `Bearer ${ready.token}`,
+          "content-type": "application/octet-stream",
+        },
+        body,
+      });
+      expect(put.status, await put.clone().text()).toBeLessThan(300);
+      const done = await fetch(`${ready.url}${ticket.upload.complete_url}`, {
+        method: "POST",
+        headers: auth,
+      });
+      expect(await done.json()).toMatchObject({ uid: ticket.artifact.uid, upload_complete: true });
+      // downloads too: no redirect to a URL that cannot be signed, the bytes themselves
+      const got = await fetch(
+        `${ready.url}/artifacts/${ticket.artifact.uid}/download?redirect=true`,
+        {
+          headers: auth,
+          redirect: "manual",
+        },
+      );
+      expect(got.status).toBe(200);
+      expect(await got.text()).toBe(body);
+    } finally {
+      await stopChild(child);
+    }
   }, 60_000);
 
   it("takes the emulator from STORAGE_EMULATOR_HOST; a missing bucket leaves nothing behind", async () => {

@@ -5,7 +5,27 @@
  * are plain errors, told apart by name or message.
  */
 import { LaminError, NotFoundError, UnavailableError, ValidationError } from "../errors.js";
-import { StaleObjectError } from "./types.js";
+import { SigningUnavailableError, StaleObjectError } from "./types.js";
+
+/**
+ * A signed URL that could not be made: the credentials cannot sign (no service account key, no
+ * signBlob permission, none at all); anything else as {@link gcsError} says.
+ */
+export function gcsSigningError(error: unknown, place: GcsPlace): Error {
+  const e = (error ?? {}) as ApiErrorLike;
+  const detail = e.message || e.name || String(error);
+  if (
+    e.name === "SigningError" ||
+    /could not load the default credentials|client_email|signBlob/i.test(detail)
+  ) {
+    return new SigningUnavailableError(
+      `a signed URL for ${where(place)} cannot be made: ${detail}`,
+      "signing needs a service account: a key file in GOOGLE_APPLICATION_CREDENTIALS, or credentials allowed iam.serviceAccounts.signBlob",
+      { cause: error },
+    );
+  }
+  return gcsError(error, place);
+}
 
 interface ApiErrorLike {
   name?: string;
@@ -93,14 +113,6 @@ export function gcsError(error: unknown, place: GcsPlace): Error {
       "permission",
       `no Google Cloud credentials to reach ${where(place)}`,
       ADC_HINT,
-      { cause: error },
-    );
-  }
-  if (e.name === "SigningError") {
-    return new LaminError(
-      "permission",
-      `a signed URL for ${where(place)} cannot be made: ${detail}`,
-      "signing needs a service account: a key file in GOOGLE_APPLICATION_CREDENTIALS, or credentials allowed iam.serviceAccounts.signBlob",
       { cause: error },
     );
   }

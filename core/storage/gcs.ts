@@ -23,6 +23,7 @@ import {
   type GcsPlace,
   gcsBucketMissing,
   gcsError,
+  gcsSigningError,
   gcsStatus,
   isObjectMissing,
 } from "./gcs-errors.js";
@@ -421,8 +422,9 @@ export class GcsStorage extends ObjectStore {
     expiresInSeconds: number,
     attachment?: string,
   ): Promise<string> {
-    const [url] = await this.call(key, () =>
-      this.file(key).getSignedUrl({
+    const file = this.file(key);
+    const signing = file
+      .getSignedUrl({
         version: "v4",
         action,
         expires: Date.now() + expiresInSeconds * 1000,
@@ -433,8 +435,11 @@ export class GcsStorage extends ObjectStore {
               responseType: "application/octet-stream",
             }
           : {}),
-      }),
-    );
+      })
+      .catch((error: unknown) => {
+        throw gcsSigningError(error, this.place(key));
+      });
+    const [url] = await signing;
     return url;
   }
 }

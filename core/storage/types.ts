@@ -1,5 +1,5 @@
 /** What registries need from a storage location; local folders now, S3 and GCS share the shape. */
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, LaminError } from "../errors.js";
 import type { FileHash, FolderHash } from "../hash.js";
 
 export type StorageType = "local" | "s3" | "gs";
@@ -128,6 +128,29 @@ export class LinkedKeyError extends IntegrityError {
       "put the file or folder itself in storage instead of a link (e.g. cp -L), then run `lamin reconcile`",
     );
     this.name = "LinkedKeyError";
+  }
+}
+
+/**
+ * The storage's credentials cannot sign URLs (GCS with a user's credentials: signing needs a
+ * service account). Bytes then go through the server instead of straight to storage.
+ */
+export class SigningUnavailableError extends LaminError {
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super("permission", message, hint, options);
+    this.name = "SigningUnavailableError";
+  }
+}
+
+/** A presigned URL, or undefined when the storage's credentials cannot sign one. */
+export async function presignedOrNone(
+  sign: Promise<string> | undefined,
+): Promise<string | undefined> {
+  try {
+    return await sign;
+  } catch (error) {
+    if (error instanceof SigningUnavailableError) return undefined;
+    throw error;
   }
 }
 
