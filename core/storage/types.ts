@@ -1,4 +1,4 @@
-/** What registries need from a storage location; local folders now, S3 and GCS share the shape. */
+/** What registries need from a storage location: a local folder, S3 or GCS. */
 import { IntegrityError, LaminError } from "../errors.js";
 import type { FileHash, FolderHash } from "../hash.js";
 
@@ -9,7 +9,10 @@ export interface ObjectInfo {
   /** Storage-relative key, "/"-separated. */
   key: string;
   size: number;
-  /** S3: the ETag without quotes (`<md5>` or `<md5-of-parts>-<n>`); local: `<mtime-ms hex>-<size hex>`. */
+  /**
+   * S3: the ETag without quotes (`<md5>` or `<md5-of-parts>-<n>`); GCS: the generation (decimal);
+   * local: `<mtime-ms hex>-<size hex>`.
+   */
   etag: string;
   /** S3 with bucket versioning on. */
   versionId?: string;
@@ -38,7 +41,7 @@ export interface ByteRange {
 export type ProgressFn = (done: number) => void;
 
 export interface StorageBackend {
-  /** Root as stored in `lamindb_storage.root`: an absolute path or `s3://bucket/prefix`. */
+  /** Root as stored in `lamindb_storage.root`: an absolute path, `s3://` or `gs://bucket/prefix`. */
   readonly root: string;
   readonly type: StorageType;
   /** Write a local file at `key`; readers never see partial bytes. */
