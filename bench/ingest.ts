@@ -8,6 +8,10 @@
  *     messages (keys URL-encoded as AWS does) and given to the ingest handler's `sqsBatch`, batch
  *     after batch: events/s, next to 1,000 single-row INSERTs on the same kind of connection and
  *     1,000 HeadObject requests (the handler HEADs each object). Target: ≥ 200 events/s.
+ *     The GCS path in the same run: a second instance, `gs://bench/data` on the GCS server of the
+ *     tests (test/servers/fake-gcs.ts, in this process), 1,000 objects uploaded with the SDK,
+ *     their Pub/Sub push bodies POSTed to the API's /events/gcs (in process, as many in flight
+ *     as Pub/Sub would push: 10), next to 1,000 metadata GETs (the route reads each object's).
  * (b) One object of 1 GiB (multipart, 64 MiB parts): the bytes read from storage to register it
  *     (at most 100 MiB, else the run fails) and the time, next to a GET of the whole object, an
  *     `md5sum` of the local file and a local `hashFile`.
@@ -34,6 +38,7 @@ import pg from "pg";
 import S3rver from "s3rver";
 import type { Instance } from "../core/index.js";
 import { mapLimit } from "../core/util/concurrency.js";
+import { type PubSubPush, startFakeGcs } from "../test/servers/fake-gcs.js";
 import { fmtMs, fmtRate, laminEnv, median, quantile, row, timed } from "./lib/common.js";
 
 const N = 1000;
@@ -65,6 +70,8 @@ const { sql } = await import("drizzle-orm");
 const { dropDatabase } = await import("../core/db/postgres.js");
 const { S3Storage } = await import("../core/storage/s3.js");
 const { createIngestHandler } = await import("../functions/ingest/handler.js");
+const { createApp } = await import("../functions/api/app.js");
+const { Storage } = await import("@google-cloud/storage");
 
 type Handler = ReturnType<typeof createIngestHandler>;
 
@@ -289,12 +296,82 @@ const verdict = (n: number, ms: number) => {
   return `${rate >= TARGET ? "meets" : "MISSES"} the target of ${TARGET} events/s (${Math.round(rate)} events/s)`;
 };
 
+// ---------------------------------------------------------------- the GCS path
+
+const PUSH_CONCURRENCY = 10;
+const PUSH_TOKEN = "lnt_bench-push-token";
+
+/**
+ * 1,000 objects through the GCS path: an instance on the tests' GCS server, uploads with the
+ * SDK, each notification POSTed to /events/gcs as a push subscription would. Returns the timings
+ * (ms) and throws unless every push registered exactly what it should.
+ */
+async function gcsPath(dbUrl: string | undefined) {
+  const gcs = await startFakeGcs({ buckets: [BUCKET] });
+  let instance: Instance | undefined;
+  try {
+    const created = await core.init({
+      storage: `gs://${BUCKET}/${PREFIX}`,
+      name: "bench-ingest-gcs",
+      endpoint: gcs.url,
+      ...(dbUrl ? { db: dbUrl } : { pgliteDir: join(dir, "pglite-gcs") }),
+    });
+    await created.close();
+    instance = await core.connect("bench-ingest-gcs");
+    const opened = instance;
+    const app = createApp({ instance: () => opened, authorize: (t) => t === PUSH_TOKEN });
+    const bucket = new Storage({ apiEndpoint: gcs.url }).bucket(BUCKET);
+    const keys = Array.from(
+      { length: N },
+      (_, i) => `${PREFIX}/gcs/f${String(i).padStart(4, "0")}.bin`,
+    );
+    const from = gcs.notifications.length;
+    const uploaded = await timed(() =>
+      mapLimit(keys, UPLOAD_CONCURRENCY, (name) =>
+        bucket.file(name).save(randomBytes(SMALL), { resumable: false }),
+      ),
+    );
+    const pushes = gcs.notifications.slice(from);
+    if (pushes.length !== N) throw new Error(`${pushes.length} notifications for ${N} uploads`);
+    const metadata = await timed(() =>
+      mapLimit(keys, PUSH_CONCURRENCY, (name) => bucket.file(name).getMetadata()),
+    );
+    const deliver = async (bodies: readonly PubSubPush[], expected: string) => {
+      const latencies: number[] = [];
+      const t = await timed(() =>
+        mapLimit(bodies, PUSH_CONCURRENCY, async (body) => {
+          const t0 = performance.now();
+          const res = await app.request(`/events/gcs?token=${PUSH_TOKEN}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          });
+          latencies.push(performance.now() - t0);
+          const out = (await res.json()) as { outcomes?: { action: string }[] };
+          const action = out.outcomes?.[0]?.action;
+          if (res.status !== 200 || action !== expected) {
+            throw new Error(`a push answered ${res.status} ${JSON.stringify(out).slice(0, 300)}`);
+          }
+        }),
+      );
+      return { ms: t.ms, latencies };
+    };
+    const first = await deliver(pushes, "created");
+    const replay = await deliver(pushes, "duplicate");
+    return { upload: uploaded.ms, metadata: metadata.ms, first, replay };
+  } finally {
+    await instance?.close().catch(() => {});
+    await gcs.close();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
   let s3: Awaited<ReturnType<typeof startServer>> | undefined;
   let instance: Instance | undefined;
   let dbUrl: string | undefined;
+  let gcsDbUrl: string | undefined;
   try {
     s3 = await startServer();
     const server = s3;
@@ -401,9 +478,34 @@ async function main(): Promise<void> {
       setA.ms,
       rate(setA.ms),
     );
+    // the GCS path, in the same run: its own instance (and database), the same 1,000 objects
+    const gcsDb = dbUrl ? `${dbUrl}_gcs` : undefined;
+    if (gcsDb) gcsDbUrl = gcsDb;
+    const viaGcs = await gcsPath(gcsDb);
+    line(
+      "  GCS: object metadata GET, 10 at a time (baseline)",
+      viaGcs.metadata,
+      rate(viaGcs.metadata),
+    );
+    line(
+      `  GCS: POST /events/gcs, ${PUSH_CONCURRENCY} Pub/Sub pushes in flight`,
+      viaGcs.first.ms,
+      rate(viaGcs.first.ms),
+      `≥ ${TARGET} events/s`,
+    );
+    console.log(
+      `    per push: median ${median(viaGcs.first.latencies).toFixed(1)} ms, p95 ${quantile(viaGcs.first.latencies, 0.95).toFixed(1)} ms`,
+    );
+    line("  GCS: the same pushes again (all duplicates)", viaGcs.replay.ms, rate(viaGcs.replay.ms));
+    line(
+      `  GCS: (for reference) upload, ${UPLOAD_CONCURRENCY} at a time (objects/s)`,
+      viaGcs.upload,
+      rate(viaGcs.upload),
+    );
     for (const [what, ms] of [
-      ["batches of 10", by10.ms],
-      ["batches of 100", by100.ms],
+      ["S3, batches of 10", by10.ms],
+      ["S3, batches of 100", by100.ms],
+      ["GCS, pushes", viaGcs.first.ms],
     ] as const) {
       console.log(`  ${what}: ${verdict(N, ms)}`);
     }
@@ -479,8 +581,8 @@ async function main(): Promise<void> {
   } finally {
     await instance?.close().catch(() => {});
     await s3?.close().catch(() => {});
-    if (dbUrl) {
-      const url = dbUrl;
+    for (const url of [dbUrl, gcsDbUrl]) {
+      if (!url) continue;
       await dropDatabase(url).catch((e: unknown) =>
         console.error(`could not drop ${new URL(url).pathname.slice(1)}: ${(e as Error).message}`),
       );

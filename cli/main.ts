@@ -63,7 +63,7 @@ command(
 )
   .option(
     "--storage <dir-or-url>",
-    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/) or s3://bucket/prefix; required, except on a hub that has a default (a deployed hub: its bucket)",
+    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/), s3://bucket/prefix or gs://bucket/prefix; required, except on a hub that has a default (a deployed hub: its bucket)",
   )
   .option(
     "--name <name>",
@@ -75,16 +75,24 @@ command(
   )
   .option("--modules <names>", "enable modules, comma-separated (known: bionty)")
   .addOption(
-    new Option("--endpoint-url <url>", "S3-compatible server of s3:// storage").env(
-      "AWS_ENDPOINT_URL_S3",
-    ),
+    new Option(
+      "--endpoint-url <url>",
+      "S3-compatible server of s3:// storage, or a GCS endpoint (an emulator) of gs:// storage (default: STORAGE_EMULATOR_HOST, then Google)",
+    ).env("AWS_ENDPOINT_URL_S3"),
   )
   .option(
     "--python",
     "also write the settings Python LaminDB reads (~/.lamin/instance--<owner>--<name>.env); needs --db",
   )
   .action(
-    run(async (slug: string | undefined, opts) => {
+    run(async (slug: string | undefined, opts, cmd: Command) => {
+      // AWS_ENDPOINT_URL_S3 is an S3 endpoint: a gs:// storage takes only one it is given
+      if (
+        /^gs:\/\//i.test(opts.storage ?? "") &&
+        cmd.getOptionValueSource("endpointUrl") === "env"
+      ) {
+        opts.endpointUrl = undefined;
+      }
       if (slug === undefined) return (await instanceCmds()).init(opts);
       if (opts.modules) return (await moduleCmds()).modulesNeedLocalInit();
       if (opts.python) return (await instanceCmds()).pythonNeedsLocalInit();
@@ -720,12 +728,12 @@ hub
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option(
     "--storage-allow <roots>",
-    "where instances may be created: absolute folders and s3://bucket/prefix, comma-separated (default: LAMIN_HUB_STORAGE_ALLOW)",
+    "where instances may be created: absolute folders, s3://bucket/prefix and gs://bucket/prefix, comma-separated (default: LAMIN_HUB_STORAGE_ALLOW)",
   )
   .option("--json", "print one JSON line with the URL once ready")
   .addHelpText(
     "after",
-    "\nInstances' databases are created on the Postgres server of DATABASE_URL, or on Neon (NEON_API_KEY, NEON_PROJECT_ID).\nTheir storage goes only where the operator allows: LAMIN_HUB_DEFAULT_STORAGE (used when `lamin init owner/name` names none)\nand --storage-allow (an S3 root may name its endpoint: s3://bucket/prefix@http://host:port; else AWS_ENDPOINT_URL_S3).\nA caller's storage must be a new or empty folder strictly inside one of them, apart from the hub's --dir and $LAMIN_HOME.",
+    "\nInstances' databases are created on the Postgres server of DATABASE_URL, or on Neon (NEON_API_KEY, NEON_PROJECT_ID).\nTheir storage goes only where the operator allows: LAMIN_HUB_DEFAULT_STORAGE (used when `lamin init owner/name` names none)\nand --storage-allow (an S3 root may name its endpoint: s3://bucket/prefix@http://host:port, else AWS_ENDPOINT_URL_S3;\na GCS root too: gs://bucket/prefix@http://host:port, else STORAGE_EMULATOR_HOST, else Google with Application Default Credentials).\nA caller's storage must be a new or empty folder strictly inside one of them, apart from the hub's --dir and $LAMIN_HOME.",
   )
   .action(run(async (opts) => (await hubCmds()).hubServe(opts)));
 hub

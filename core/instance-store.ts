@@ -11,7 +11,7 @@ import { dropDatabase, openPostgres } from "./db/postgres.js";
 import * as t from "./db/schema.js";
 import { ConflictError, ValidationError } from "./errors.js";
 import type { InstanceSettings } from "./settings.js";
-import type { S3Storage } from "./storage/s3.js";
+import { ObjectStore } from "./storage/object-store.js";
 import { STORAGE_MARKER_KEY, type StorageBackend } from "./storage/types.js";
 import { instanceIdFromSlug, instanceUidFromId, randomBase62 } from "./uid.js";
 
@@ -106,15 +106,19 @@ export async function createInstanceStore(opts: {
   }
 }
 
-/** Check that the bucket exists; what the settings and the storage row keep about it. */
-export async function describeBucket(storage: S3Storage) {
+/**
+ * Check that the bucket of object storage exists; what the settings and the storage row keep
+ * about it. Undefined for a local folder.
+ */
+export async function describeBucket(storage: StorageBackend) {
+  if (!(storage instanceof ObjectStore)) return undefined;
   const { region: bucketRegion } = await storage.checkBucket();
-  const region = bucketRegion ?? storage.region;
+  const region = bucketRegion ?? storage.defaultRegion;
   return {
     region,
     settings: {
       ...(storage.endpoint ? { storageEndpoint: storage.endpoint } : {}),
-      storageRegion: region,
+      ...(region ? { storageRegion: region } : {}),
     },
   };
 }

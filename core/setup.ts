@@ -36,7 +36,6 @@ import {
 } from "./settings.js";
 import { openStorage } from "./storage/open.js";
 import { assertRootFree } from "./storage/roots.js";
-import { S3Storage } from "./storage/s3.js";
 
 /** Where an embedded instance keeps its database, below a local storage root. */
 export const PGLITE_DIR = ".lamindb/pglite";
@@ -81,7 +80,7 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
   }
   // before anything is created: the bucket must be there (and tells its region); a folder must
   // not hold or lie inside another instance's storage, or hold the settings folder
-  const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
+  const cloud = await describeBucket(storage);
   if (local) await assertRootFree(root, listInstanceSettings(), laminHome());
   await assertStorageUnmanaged(storage);
   if (local && existsSync(root) && !statSync(root).isDirectory()) {

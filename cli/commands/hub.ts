@@ -99,7 +99,8 @@ function isAlive(pid: number): boolean {
  * Where `lamin hub serve` lets instances go: `LAMIN_HUB_DEFAULT_STORAGE` (by default, at
  * `<root>/<owner>/<name>`) and the allow-list of `--storage-allow` (else
  * `LAMIN_HUB_STORAGE_ALLOW`); S3 roots reached through `AWS_ENDPOINT_URL_S3` unless an entry
- * names its own (`s3://bucket/prefix@http://host:port`). The hub database's folder and this
+ * names its own (`s3://bucket/prefix@http://host:port`), GCS roots through STORAGE_EMULATOR_HOST
+ * (else Google) unless an entry names its own. The hub database's folder and this
  * process's $LAMIN_HOME are never an instance's storage.
  */
 async function serveStorage(dir: string | undefined, allowOption: string | undefined) {
@@ -107,9 +108,10 @@ async function serveStorage(dir: string | undefined, allowOption: string | undef
   const root = process.env.LAMIN_HUB_DEFAULT_STORAGE;
   const endpoint = process.env.AWS_ENDPOINT_URL_S3;
   const allow = parseStorageAreas(allowOption ?? process.env.LAMIN_HUB_STORAGE_ALLOW ?? "");
-  const cloud = (r: string) => r.startsWith("s3://");
+  const cloud = (r: string) => /^(s3|gs):\/\//.test(r);
+  // AWS_ENDPOINT_URL_S3 is for S3 areas; GCS ones read STORAGE_EMULATOR_HOST themselves
   const withEndpoint = (a: { root: string; endpoint?: string }) =>
-    a.endpoint === undefined && endpoint && cloud(a.root) ? { ...a, endpoint } : a;
+    a.endpoint === undefined && endpoint && a.root.startsWith("s3://") ? { ...a, endpoint } : a;
   const database = hubDatabase(dir);
   return {
     ...(root ? { default: withEndpoint({ root: cloud(root) ? root : resolve(root) }) } : {}),
@@ -123,6 +125,7 @@ export async function hubServe(
 ) {
   const { parsePort, listenOn, stopOnSignals } = await import("./serve.js");
   const { builtWebUi, storageOrigins } = await import("../../functions/api/web.js");
+  const { gcsEndpoint } = await import("../../core/storage/gcs.js");
   const { sessionKeys } = await import("../../functions/api/session.js");
   const { randomBytes } = await import("node:crypto");
   const port = parsePort(opts.port);
@@ -134,9 +137,9 @@ export async function hubServe(
   const storage = await serveStorage(opts.dir, opts.storageAllow);
   const { StoragePolicy } = await import("../../core/hub/storage-policy.js");
   const areas = new StoragePolicy(storage).describe();
-  const s3Areas = [...(storage.default ? [storage.default] : []), ...(storage.allow ?? [])].filter(
-    (a) => a.root.startsWith("s3://"),
-  );
+  const allAreas = [...(storage.default ? [storage.default] : []), ...(storage.allow ?? [])];
+  const s3Areas = allAreas.filter((a) => a.root.startsWith("s3://"));
+  const gcsAreas = allAreas.filter((a) => a.root.startsWith("gs://"));
   const opened = await openHubDatabase(opts.dir);
   // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
   let provisioner: Parameters<typeof composeHubApp>[1]["provisioner"];
@@ -152,9 +155,9 @@ export async function hubServe(
     trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
     ...(typeof __VERSION__ === "string" ? { version: __VERSION__ } : {}),
     web: builtWebUi(),
-    // browsers upload straight to the instances' object storage: its endpoints, or AWS
+    // browsers upload straight to the instances' object storage: its endpoints, AWS or Google
     storageOrigins: storageOrigins(
-      s3Areas.map((a) => a.endpoint),
+      [...s3Areas.map((a) => a.endpoint), ...gcsAreas.map((a) => gcsEndpoint(a.endpoint))],
       s3Areas.some((a) => !a.endpoint),
     ),
     // browser sessions: LAMIN_SESSION_SECRET keeps them across restarts (and several servers)
@@ -185,7 +188,7 @@ export async function hubServe(
   }
   if (areas.length === 0) {
     note(
-      "note: no storage is allowed, so instances cannot be created: pass --storage-allow /srv/lamin,s3://bucket/prefix (or set LAMIN_HUB_STORAGE_ALLOW or LAMIN_HUB_DEFAULT_STORAGE)",
+      "note: no storage is allowed, so instances cannot be created: pass --storage-allow /srv/lamin,s3://bucket/prefix,gs://bucket/prefix (or set LAMIN_HUB_STORAGE_ALLOW or LAMIN_HUB_DEFAULT_STORAGE)",
     );
   }
   if ("refusal" in provisioner) {
@@ -319,14 +322,14 @@ export async function initOnHub(
   const login = requireHubLogin();
   const client = hubClient(login);
   // no --storage: the hub's default (a deployed hub puts instances in its bucket)
-  const s3 = opts.storage?.startsWith("s3://") ?? false;
-  const storageRoot = opts.storage && (s3 ? opts.storage : resolve(opts.storage));
+  const bucket = /^(s3|gs):\/\//.test(opts.storage ?? "");
+  const storageRoot = opts.storage && (bucket ? opts.storage : resolve(opts.storage));
   if (!opts.json) note(`creating ${owner}/${name} on ${client.url} ...`);
   await client.createInstance({
     owner,
     name,
     ...(storageRoot ? { storageRoot } : {}),
-    ...(s3 && opts.endpointUrl ? { storageEndpoint: opts.endpointUrl } : {}),
+    ...(bucket && opts.endpointUrl ? { storageEndpoint: opts.endpointUrl } : {}),
   });
   const settings = await remember(client, login.key, owner, name);
   if (opts.json) return printConnected(settings, true);

@@ -11,6 +11,7 @@ import { type FolderWatcher, watchFolder, watchRefusal } from "../../core/ingest
 import type { Instance } from "../../core/instance.js";
 import { registerServer, resolveInstanceSettings, unregisterServer } from "../../core/settings.js";
 import { openInstance } from "../../core/setup.js";
+import { presignedOrNone } from "../../core/storage/types.js";
 import { createApp } from "../../functions/api/app.js";
 import { OneTimeCodes, sessionKeys } from "../../functions/api/session.js";
 import { builtWebUi, storageOrigins } from "../../functions/api/web.js";
@@ -74,8 +75,9 @@ export async function startApi(
   const token = opts.token ?? process.env.LAMIN_SERVE_TOKEN ?? generateToken();
   const digest = hashToken(token);
   const codes = new OneTimeCodes();
-  // object storage takes the browser's uploads itself: the UI's pages may connect to it
-  const probe = await instance.storage.presignPut?.(".lamindb/ui-probe", 60);
+  // object storage takes the browser's uploads itself: the UI's pages may connect to it (a
+  // storage that cannot sign URLs, e.g. GCS without a service account, takes no such uploads)
+  const probe = await presignedOrNone(instance.storage.presignPut?.(".lamindb/ui-probe", 60));
   const app = createApp({
     instance: () => instance,
     authorize: (given) => given !== undefined && tokenMatches(given, digest),

@@ -16,7 +16,6 @@ import {
 } from "../instance-store.js";
 import { LocalStorage } from "../storage/local.js";
 import { openStorage } from "../storage/open.js";
-import { S3Storage } from "../storage/s3.js";
 import type { Hub, HubInstancePublic } from "./hub.js";
 import { validateHandle, validateHubInstanceName } from "./names.js";
 import { NeonProvisioner } from "./neon.js";
@@ -130,10 +129,10 @@ export async function provisionInstance(
       "name a location outside every instance's storage",
     );
   }
-  if (!placed.root.startsWith("s3://")) assertFreshFolder(placed.root);
   // the endpoint is the operator's (policy): the only place this hub sends storage requests
   const storage = openStorage(placed.root, placed.endpoint ? { endpoint: placed.endpoint } : {});
-  const cloud = storage instanceof S3Storage ? await describeBucket(storage) : undefined;
+  if (storage.type === "local") assertFreshFolder(placed.root);
+  const cloud = await describeBucket(storage);
   await assertStorageUnmanaged(storage);
 
   let step: ProvisionStep = "create database";

@@ -1,7 +1,8 @@
 /**
  * Where a hub may put an instance's storage, and through which endpoint it reaches it: only
  * inside the storage areas its operator configured (the default storage, an allow-list of
- * `s3://bucket/prefix` and absolute folders), never overlapping the hub's own folders, and only
+ * `s3://bucket/prefix`, `gs://bucket/prefix` and absolute folders), never overlapping the hub's
+ * own folders, and only
  * through the endpoints the operator configured. A caller's storage root is normalised first
  * (no relative paths, no `.` or `..`, no `file://`, symlinks resolved for folders) and must lie
  * strictly inside an area. Everything is checked before anything is created; the hub itself
@@ -12,7 +13,7 @@ import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { LaminError, ValidationError } from "../errors.js";
 import { STORAGE_MARKER_KEY } from "../storage/types.js";
 
-/** A place the operator lets instances be created in; S3 ones may name their endpoint. */
+/** A place the operator lets instances be created in; buckets (S3, GCS) may name their endpoint. */
 export interface StorageArea {
   root: string;
   endpoint?: string;
@@ -35,13 +36,13 @@ export interface PlacedStorage {
 
 type Location =
   | { kind: "local"; path: string }
-  | { kind: "s3"; bucket: string; prefix: string; root: string };
+  | { kind: "s3" | "gs"; bucket: string; prefix: string; root: string };
 
 const SETTING = "LAMIN_HUB_STORAGE_ALLOW (or --storage-allow)";
 
 /**
- * An allow-list as operators write it: roots separated by commas, an S3 root optionally
- * followed by `@` and its endpoint (`s3://lab/data@http://127.0.0.1:9000,/srv/lamin`).
+ * An allow-list as operators write it: roots separated by commas, a bucket root optionally
+ * followed by `@` and its endpoint (`s3://lab/data@http://127.0.0.1:9000,gs://lab-gcs/data,/srv/lamin`).
  */
 export function parseStorageAreas(list: string): StorageArea[] {
   return list
@@ -67,13 +68,13 @@ export class StoragePolicy {
       const at = parseLocation(area.root, what);
       if (area.endpoint !== undefined) {
         if (
-          at.kind !== "s3" ||
+          at.kind === "local" ||
           !/^https?:\/\//i.test(area.endpoint) ||
           !URL.canParse(area.endpoint)
         ) {
           throw new ValidationError(
-            `${what}: the endpoint '${area.endpoint}' of '${area.root}' is not an http(s) URL of S3 storage`,
-            "write s3://bucket/prefix@http://host:port, or leave the endpoint out",
+            `${what}: the endpoint '${area.endpoint}' of '${area.root}' is not an http(s) URL of S3 or GCS storage`,
+            "write s3://bucket/prefix@http://host:port (or gs://...), or leave the endpoint out",
           );
         }
       }
@@ -113,7 +114,7 @@ export class StoragePolicy {
       }
       const { area, at } = this.fallback;
       const root =
-        at.kind === "s3" ? `${area.root}/${owner}/${name}` : join(area.root, owner, name);
+        at.kind === "local" ? join(area.root, owner, name) : `${area.root}/${owner}/${name}`;
       return this.checked(root, parseLocation(root, "the default storage"), requested.endpoint);
     }
     return this.checked(requested.root, parseLocation(requested.root), requested.endpoint);
@@ -164,10 +165,13 @@ export class StoragePolicy {
   }
 }
 
-/** A storage root as a location: an absolute folder or `s3://bucket/prefix`, well formed. */
+/** A storage root as a location: an absolute folder, `s3://` or `gs://bucket/prefix`, well formed. */
 function parseLocation(raw: string, what = "the storage"): Location {
   if (typeof raw !== "string" || raw.trim() === "") {
-    throw new ValidationError(`${what} is empty`, "give an absolute folder or s3://bucket/prefix");
+    throw new ValidationError(
+      `${what} is empty`,
+      "give an absolute folder, s3://bucket/prefix or gs://bucket/prefix",
+    );
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(raw)) {
@@ -177,7 +181,7 @@ function parseLocation(raw: string, what = "the storage"): Location {
     );
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
-  if (scheme === "s3") return parseS3(raw, what);
+  if (scheme === "s3" || scheme === "gs") return parseBucket(raw, what, scheme);
   if (scheme === "file") {
     throw new ValidationError(
       `${what} '${raw}' is a file: URL`,
@@ -187,7 +191,7 @@ function parseLocation(raw: string, what = "the storage"): Location {
   if (scheme !== undefined && scheme.length > 1) {
     throw new ValidationError(
       `${what} '${raw}': ${scheme}:// storage is not supported`,
-      "use an absolute folder or s3://bucket/prefix",
+      "use an absolute folder, s3://bucket/prefix or gs://bucket/prefix",
     );
   }
   if (!isAbsolute(raw)) {
@@ -200,13 +204,16 @@ function parseLocation(raw: string, what = "the storage"): Location {
   return { kind: "local", path: resolve(raw) };
 }
 
-function parseS3(raw: string, what: string): Location {
-  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(raw);
+function parseBucket(raw: string, what: string, kind: "s3" | "gs"): Location {
+  const m = new RegExp(`^${kind}:\\/\\/([^/]*)(?:\\/(.*))?$`, "i").exec(raw);
   const bucket = m?.[1] ?? "";
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+  // S3's rules; GCS also allows '_'
+  const name =
+    kind === "s3" ? /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/ : /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+  if (!name.test(bucket)) {
     throw new ValidationError(
-      `${what} '${raw}' is not an S3 root`,
-      "write it as s3://bucket/prefix (a bucket name is lower-case letters, digits, '.' and '-')",
+      `${what} '${raw}' is not ${kind === "s3" ? "an S3" : "a GCS"} root`,
+      `write it as ${kind}://bucket/prefix (a bucket name is lower-case letters, digits, '.' and '-'${kind === "gs" ? ", '_'" : ""})`,
     );
   }
   const prefix = (m?.[2] ?? "").replace(/\/$/, "");
@@ -214,7 +221,7 @@ function parseS3(raw: string, what: string): Location {
   if (prefix.includes("\\")) {
     throw new ValidationError(`${what} '${raw}' has a backslash`, "use / between segments");
   }
-  return { kind: "s3", bucket, prefix, root: `s3://${bucket}${prefix ? `/${prefix}` : ""}` };
+  return { kind, bucket, prefix, root: `${kind}://${bucket}${prefix ? `/${prefix}` : ""}` };
 }
 
 /** No `.` or `..` (nothing to normalise away), no empty segment. */
@@ -239,7 +246,7 @@ const areaReal = (at: Location): Location =>
 
 function strictlyInside(child: Location, parent: Location): boolean {
   if (child.kind === "local" && parent.kind === "local") return within(child.path, parent.path);
-  if (child.kind === "s3" && parent.kind === "s3") {
+  if (child.kind !== "local" && parent.kind === child.kind) {
     if (child.bucket !== parent.bucket || child.prefix === "") return false;
     return parent.prefix === "" || child.prefix.startsWith(`${parent.prefix}/`);
   }

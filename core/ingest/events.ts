@@ -1,7 +1,8 @@
 /**
  * Storage events in one shape, whatever delivered them: S3 notification records (direct, in SQS
  * messages, from MinIO-style webhooks or from s3rver), EventBridge "Object Created/Deleted"
- * events, and files seen by a folder watcher.
+ * events, Google Cloud Storage notifications (Pub/Sub push, Eventarc CloudEvents), and files
+ * seen by a folder watcher.
  */
 import { ValidationError } from "../errors.js";
 
@@ -11,10 +12,11 @@ export interface StorageEvent {
   /** Object key, decoded: exactly the key as stored. */
   key: string;
   size?: number;
-  /** Without quotes. Missing on deletes (and on s3rver copies). */
+  /** Without quotes (GCS: the generation). Missing on deletes (and on s3rver copies). */
   etag?: string;
   versionId?: string;
-  /** S3's per-key ordering token, normalised with {@link normaliseSequencer}. */
+  /** The per-key ordering token: S3's normalised with {@link normaliseSequencer}, or GCS's
+   *  generations ({@link gcsSequencer}). */
   sequencer: string;
   /** The provider's event name, for logs (`ObjectCreated:Put`, `Object Deleted`, ...). */
   name: string;
@@ -157,4 +159,200 @@ function sequencerOf(sequencer: unknown, time: unknown): string {
     );
   }
   return sequencerFromTime(micros);
+}
+
+// ------------------------------------------------------------------ Google Cloud Storage
+
+/**
+ * GCS orders the writes of one object name by `generation` (a new one per write, increasing) and
+ * the metadata updates of one generation by `metageneration`; a deletion ends its generation.
+ * Both are int64s, written here as 19 zero-padded decimal digits each (decimal digits are hex
+ * digits too, and at equal width string order is numeric order), then 0 for a generation's
+ * writes and updates or 1 for its deletion: 39 characters, so S3's 32-character floor and
+ * reconcile's all-zero observation sort below every GCS event.
+ */
+export function gcsSequencer(generation: string, metageneration: string, removed: boolean): string {
+  for (const [what, n] of [
+    ["generation", generation],
+    ["metageneration", metageneration],
+  ] as const) {
+    if (!/^\d{1,19}$/.test(n)) {
+      throw new ValidationError(`invalid ${what} '${n.slice(0, 40)}'`, "expected an int64");
+    }
+  }
+  return normaliseSequencer(
+    `${generation.padStart(19, "0")}${metageneration.padStart(19, "0")}${removed ? 1 : 0}`,
+  );
+}
+
+/** A deletion without its metageneration (payload NONE) orders after every update. */
+const LAST_METAGENERATION = "9223372036854775807";
+
+/** What each GCS notification does to the object's key. */
+const GCS_EVENT_TYPES: Record<string, StorageEvent["type"]> = {
+  OBJECT_FINALIZE: "created",
+  // same bytes: registers the object if its OBJECT_FINALIZE never came, else changes nothing
+  OBJECT_METADATA_UPDATE: "created",
+  OBJECT_DELETE: "removed",
+  // versioned buckets: the live generation became noncurrent (deleted, for lamindb)
+  OBJECT_ARCHIVE: "removed",
+};
+
+/** Eventarc's CloudEvent types of Cloud Storage, as notification event types. */
+const CLOUD_EVENT_TYPES: Record<string, string> = {
+  "google.cloud.storage.object.v1.finalized": "OBJECT_FINALIZE",
+  "google.cloud.storage.object.v1.metadataUpdated": "OBJECT_METADATA_UPDATE",
+  "google.cloud.storage.object.v1.deleted": "OBJECT_DELETE",
+  "google.cloud.storage.object.v1.archived": "OBJECT_ARCHIVE",
+};
+
+/** How a GCS change was delivered: Pub/Sub push, or a CloudEvent (Eventarc), or neither. */
+export function gcsDeliveryKind(
+  body: unknown,
+  headers: Readonly<Record<string, string | undefined>> = {},
+): "pubsub" | "cloudevent" | undefined {
+  if (isObject(body) && isObject(body.message)) return "pubsub";
+  if (headers["ce-type"] !== undefined) return "cloudevent";
+  if (isObject(body) && typeof body.specversion === "string" && typeof body.type === "string") {
+    return "cloudevent";
+  }
+  return undefined;
+}
+
+/**
+ * The event of one GCS notification, as Pub/Sub pushes it (`{"message": {"attributes": {...},
+ * "data": base64 of the object resource}}`, payload JSON_API_V1 or NONE) or as Eventarc delivers
+ * it: a CloudEvent in binary mode (`ce-*` headers, the object resource as the body; `headers`
+ * with lower-case names) or structured mode (`{"specversion", "type", "data", ...}`).
+ *
+ * A message that cannot be understood throws ValidationError: it is poison, and no retry will
+ * make it better. A deletion that is an overwrite (`overwrittenByGeneration`) is ignored: the new
+ * generation's OBJECT_FINALIZE registers the key's next version.
+ */
+export function parseGcsNotification(
+  body: unknown,
+  headers: Readonly<Record<string, string | undefined>> = {},
+): StorageEvent | IgnoredRecord {
+  const kind = gcsDeliveryKind(body, headers);
+  if (kind === "pubsub") return parsePubSubPush((body as Json).message as Json);
+  if (kind === "cloudevent") {
+    const structured = headers["ce-type"] === undefined;
+    const event = structured ? (body as Json) : undefined;
+    const type = String(structured ? event?.type : headers["ce-type"]);
+    const eventType = CLOUD_EVENT_TYPES[type];
+    if (!eventType) return { reason: `CloudEvent ${type} is not about Cloud Storage objects` };
+    const data = structured ? event?.data : body;
+    if (!isObject(data) || Array.isArray(data)) {
+      throw new ValidationError(
+        `CloudEvent ${type} has no object resource as its data`,
+        "expected the StorageObjectData of Cloud Storage",
+      );
+    }
+    const subject = String((structured ? event?.subject : headers["ce-subject"]) ?? "");
+    const source = String((structured ? event?.source : headers["ce-source"]) ?? "");
+    // the object resource names the object; subject and source only stand in when it does not
+    // (how a subject encodes a name is not specified)
+    return gcsEvent(eventType, data, {
+      bucket: data.bucket === undefined ? /\/buckets\/([^/]+)$/.exec(source)?.[1] : undefined,
+      objectId:
+        data.name === undefined && subject.startsWith("objects/")
+          ? subject.slice("objects/".length)
+          : undefined,
+    });
+  }
+  throw new ValidationError(
+    `not a GCS notification: ${JSON.stringify(body)?.slice(0, 200)}`,
+    "expected a Pub/Sub push body ({message: {attributes, data}}) or a Cloud Storage CloudEvent",
+  );
+}
+
+function parsePubSubPush(message: Json): StorageEvent | IgnoredRecord {
+  const attributes = isObject(message.attributes) ? message.attributes : {};
+  const eventType = attributes.eventType;
+  if (typeof eventType !== "string" || eventType === "") {
+    throw new ValidationError(
+      "a Pub/Sub message without attributes.eventType is not a Cloud Storage notification",
+      "push only the topic of a bucket notification (gcloud storage buckets notifications create) to this route",
+    );
+  }
+  if (typeof attributes.overwrittenByGeneration === "string") {
+    return {
+      reason: `${eventType} of generation ${String(attributes.objectGeneration)}: overwritten by generation ${attributes.overwrittenByGeneration}, whose OBJECT_FINALIZE registers it`,
+    };
+  }
+  let resource: Json = {};
+  if (attributes.payloadFormat !== "NONE") {
+    if (typeof message.data !== "string" || message.data === "") {
+      throw new ValidationError(
+        `${eventType} notification without data`,
+        "use the JSON_API_V1 payload format (the default), or NONE",
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(message.data, "base64").toString("utf8"));
+    } catch {
+      throw new ValidationError(
+        `${eventType} notification whose data is not base64 of a JSON object resource`,
+      );
+    }
+    if (!isObject(parsed) || Array.isArray(parsed)) {
+      throw new ValidationError(`${eventType} notification whose data is not an object resource`);
+    }
+    resource = parsed;
+  }
+  return gcsEvent(eventType, resource, {
+    bucket: stringOr(attributes.bucketId),
+    objectId: stringOr(attributes.objectId),
+    generation: stringOr(attributes.objectGeneration),
+  });
+}
+
+const stringOr = (v: unknown) => (typeof v === "string" ? v : undefined);
+
+/**
+ * One change from its notification type, the object resource (possibly empty: payload NONE) and
+ * what the envelope says. Envelope and resource must agree on the object.
+ */
+function gcsEvent(
+  eventType: string,
+  object: Json,
+  envelope: {
+    bucket?: string | undefined;
+    objectId?: string | undefined;
+    generation?: string | undefined;
+  },
+): StorageEvent | IgnoredRecord {
+  const type = GCS_EVENT_TYPES[eventType];
+  if (!type) return { reason: `event ${eventType} is not about object contents` };
+  const pick = (what: string, fromEnvelope: string | undefined, fromObject: unknown) => {
+    const fromData = typeof fromObject === "string" && fromObject !== "" ? fromObject : undefined;
+    if (fromEnvelope !== undefined && fromData !== undefined && fromEnvelope !== fromData) {
+      throw new ValidationError(
+        `${eventType} notification names two ${what}s: '${fromEnvelope.slice(0, 100)}' and '${fromData.slice(0, 100)}'`,
+      );
+    }
+    const value = fromEnvelope || fromData;
+    if (!value) throw new ValidationError(`${eventType} notification without the object's ${what}`);
+    return value;
+  };
+  // the JSON API writes int64s as strings; be lenient with numbers
+  const int = (v: unknown) => (typeof v === "number" ? String(v) : v);
+  const bucket = pick("bucket", envelope.bucket, object.bucket);
+  const key = pick("name", envelope.objectId, object.name);
+  const generation = pick("generation", envelope.generation, int(object.generation));
+  const known = int(object.metageneration);
+  const metageneration =
+    typeof known === "string" ? known : type === "removed" ? LAST_METAGENERATION : "1";
+  const size = Number(int(object.size));
+  return {
+    type,
+    bucket,
+    key,
+    ...(object.size !== undefined && Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
+    // the generation is what reads of these bytes are pinned to (GcsStorage's etag)
+    ...(type === "created" ? { etag: generation } : {}),
+    sequencer: gcsSequencer(generation, metageneration, type === "removed"),
+    name: eventType,
+  };
 }

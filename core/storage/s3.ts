@@ -8,43 +8,25 @@
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type * as Sdk from "@aws-sdk/client-s3";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
-import {
-  type FileHash,
-  type FolderEntry,
-  type FolderHash,
-  folderHashOf,
-  HASH_CHUNK,
-  hashFromRanges,
-  hashFromS3Etag,
-} from "../hash.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { HASH_CHUNK, hashFromRanges, hashFromS3Etag } from "../hash.js";
 import { randomBase62 } from "../uid.js";
 import { requireAwsSdk } from "../util/aws-sdk.js";
-import { mapLimit } from "../util/concurrency.js";
+import { parseBucketRoot } from "./object-keys.js";
+import { ObjectStore } from "./object-store.js";
 import { bucketMissing, isNotFound, type S3Place, s3Error } from "./s3-errors.js";
 import { limitBytes, readConsistently } from "./streams.js";
-import type {
-  ByteRange,
-  MoveOptions,
-  ObjectInfo,
-  ProgressFn,
-  StorageBackend,
-  StoredHash,
-} from "./types.js";
+import type { ByteRange, ObjectInfo, ProgressFn, StoredHash } from "./types.js";
 import { attachmentDisposition, StaleObjectError } from "./types.js";
 
 /** Multipart part size: files above it go up in parts, QUEUE_SIZE of them in flight. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-/** Files of a folder moved at once (each large one has QUEUE_SIZE parts of its own in flight). */
-const FILE_CONCURRENCY = 8;
-/** DeleteObjects takes at most this many keys. */
-const DELETE_BATCH = 1000;
 /** S3's single-request CopyObject limit; larger objects would need UploadPartCopy. */
 const COPY_MAX = 5 * 1024 ** 3;
 const PLAIN_MD5 = /^[0-9a-f]{32}$/i;
@@ -68,31 +50,14 @@ export interface S3Options {
 
 /** `s3://bucket/prefix` → its parts, prefix without surrounding slashes. */
 export function parseS3Root(root: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]+)\/*(.*?)\/*$/i.exec(root);
-  const bucket = m?.[1] ?? "";
-  if (!/^[a-z0-9][a-z0-9._-]{1,254}$/i.test(bucket)) {
-    throw new ValidationError(
-      `not an S3 storage root: '${root}'`,
-      "write it as s3://bucket or s3://bucket/prefix",
-    );
-  }
-  return { bucket, prefix: m?.[2] ?? "" };
+  return parseBucketRoot(root, "s3", "an S3");
 }
 
 function unquote(etag: string | undefined): string {
   return (etag ?? "").replaceAll('"', "");
 }
 
-function checkKey(key: string): void {
-  if (!key || key.startsWith("/") || key.split("/").some((s) => s === "." || s === "..")) {
-    throw new ValidationError(
-      `invalid storage key: '${key}'`,
-      "use a relative key without '.' or '..' segments",
-    );
-  }
-}
-
-export class S3Storage implements StorageBackend {
+export class S3Storage extends ObjectStore {
   readonly type = "s3" as const;
   /** `s3://bucket` or `s3://bucket/prefix`, as stored in `lamindb_storage.root`. */
   readonly root: string;
@@ -101,8 +66,6 @@ export class S3Storage implements StorageBackend {
   readonly prefix: string;
   readonly endpoint: string | undefined;
   readonly region: string;
-  /** Bytes of object bodies read so far (GETs), counted as the streams are consumed. */
-  bytesRead = 0;
 
   private madeClient: S3Client | undefined;
 
@@ -129,6 +92,7 @@ export class S3Storage implements StorageBackend {
 
   /** The storage at `s3://bucket/prefix` (or `s3://bucket`). No request is made. */
   constructor(root: string, opts: S3Options = {}) {
+    super();
     const { bucket, prefix } = parseS3Root(root);
     this.bucket = bucket;
     this.prefix = prefix;
@@ -149,17 +113,6 @@ export class S3Storage implements StorageBackend {
 
   // ---------------------------------------------------------------- keys and errors
 
-  /** The bucket key of a storage key. */
-  private objectKey(key: string): string {
-    checkKey(key);
-    return this.prefix ? `${this.prefix}/${key}` : key;
-  }
-
-  /** The storage key of a bucket key listed below the root. */
-  private storageKey(objectKey: string): string {
-    return this.prefix ? objectKey.slice(this.prefix.length + 1) : objectKey;
-  }
-
   private place(key?: string): S3Place {
     return {
       bucket: this.bucket,
@@ -179,10 +132,10 @@ export class S3Storage implements StorageBackend {
 
   // ---------------------------------------------------------------- bucket
 
-  /**
-   * Check that the bucket exists and can be reached with these credentials; returns its region
-   * when the server says (AWS does).
-   */
+  override get defaultRegion(): string {
+    return this.region;
+  }
+
   async checkBucket(): Promise<{ region: string | undefined }> {
     try {
       const out = await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.bucket }));
@@ -293,16 +246,6 @@ export class S3Storage implements StorageBackend {
     });
   }
 
-  async hashStored(key: string, isFolder: boolean): Promise<FileHash | FolderHash> {
-    if (!isFolder) return this.hashObject(key);
-    const files = await this.listFiles(key);
-    const entries: FolderEntry[] = await mapLimit(files, FILE_CONCURRENCY, async (f) => {
-      const h = await this.hashObject(`${key}/${f.path}`);
-      return { relPath: f.path, size: h.size, hash: h.hash };
-    });
-    return folderHashOf(entries);
-  }
-
   async openRead(
     key: string,
     range?: ByteRange,
@@ -331,29 +274,6 @@ export class S3Storage implements StorageBackend {
     }
   }
 
-  async getFolder(key: string, destDir: string): Promise<void> {
-    const root = resolve(destDir);
-    const files = await this.listFiles(key);
-    await mapLimit(files, FILE_CONCURRENCY, async (f) => {
-      const dest = resolve(root, ...f.path.split("/"));
-      if (!dest.startsWith(root + sep)) {
-        throw new ValidationError(
-          `object ${this.root}/${key}/${f.path} would land outside ${root}`,
-          "rename the object: its key has '..' segments",
-        );
-      }
-      await this.getFile(`${key}/${f.path}`, dest);
-    });
-  }
-
-  async exists(key: string): Promise<boolean> {
-    if (await this.head(key)) return true;
-    // a folder exists through its objects: the first page of them answers (no MaxKeys=1: s3rver
-    // fails any listing that would need a continuation token)
-    for await (const _ of this.listObjects(`${key}/`)) return true;
-    return false;
-  }
-
   async readText(key: string): Promise<string | undefined> {
     let out: Sdk.GetObjectCommandOutput;
     try {
@@ -370,8 +290,7 @@ export class S3Storage implements StorageBackend {
   }
 
   async *listObjects(prefix: string): AsyncGenerator<ObjectInfo> {
-    if (prefix) checkKey(prefix.replace(/\/$/, "")); // "" lists the whole root
-    const Prefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+    const Prefix = this.listPrefix(prefix);
     let token: string | undefined;
     do {
       const page: Sdk.ListObjectsV2CommandOutput = await this.call(prefix, () =>
@@ -395,30 +314,6 @@ export class S3Storage implements StorageBackend {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-  }
-
-  async listFiles(key: string): Promise<{ path: string; size: number }[]> {
-    const files: { path: string; size: number }[] = [];
-    for await (const o of this.listObjects(`${key}/`)) {
-      files.push({ path: o.key.slice(key.length + 1), size: o.size });
-    }
-    // like a missing local folder: a folder exists only through its objects
-    if (files.length === 0) {
-      throw new NotFoundError(
-        `no objects below ${this.root}/${key}/`,
-        "it was deleted or never written",
-      );
-    }
-    return files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  }
-
-  private async hasObjectsBelow(key: string): Promise<boolean> {
-    for await (const _ of this.listObjects(`${key}/`)) return true;
-    return false;
-  }
-
-  localPath(_key: string): string | undefined {
-    return undefined;
   }
 
   // ---------------------------------------------------------------- writing
@@ -466,20 +361,6 @@ export class S3Storage implements StorageBackend {
     onProgress?.(size);
   }
 
-  async putFolder(
-    srcDir: string,
-    relPaths: readonly string[],
-    key: string,
-    onProgress?: ProgressFn,
-  ): Promise<void> {
-    let done = 0;
-    await mapLimit(relPaths, FILE_CONCURRENCY, async (rel) => {
-      await this.putFile(join(srcDir, ...rel.split("/")), `${key}/${rel}`);
-      onProgress?.(++done);
-    });
-    await this.deleteBelow(key, new Set(relPaths));
-  }
-
   async putStream(key: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<number> {
     const counter = { bytes: 0 };
     try {
@@ -505,7 +386,7 @@ export class S3Storage implements StorageBackend {
     );
   }
 
-  private async copy(from: string, to: string, size: number): Promise<void> {
+  protected async copyObject(from: string, to: string, size: number): Promise<void> {
     if (size > COPY_MAX) {
       throw new ValidationError(
         `${this.root}/${from} is larger than 5 GiB, the limit of a single S3 copy`,
@@ -524,53 +405,7 @@ export class S3Storage implements StorageBackend {
     );
   }
 
-  async move(from: string, to: string, opts: MoveOptions = {}): Promise<void> {
-    // S3 has no rename: copy, then delete. Without `replace`, the destination is checked first
-    // (a window in which a concurrent writer could still land there; lamindb writes keys under
-    // the registry's per-key lock).
-    if (opts.replace === false && ((await this.head(to)) || (await this.hasObjectsBelow(to)))) {
-      throw new ConflictError(
-        `${to} already exists in storage`,
-        "pick another key, or move or delete what is there first",
-      );
-    }
-    const file = await this.head(from);
-    if (file) {
-      await this.copy(from, to, file.size);
-      await this.deleteBelow(to, new Set());
-    } else {
-      const files = await this.listFiles(from);
-      await mapLimit(files, FILE_CONCURRENCY, (f) =>
-        this.copy(`${from}/${f.path}`, `${to}/${f.path}`, f.size),
-      );
-      await this.deleteBelow(to, new Set(files.map((f) => f.path)));
-    }
-    await this.delete(from);
-  }
-
-  // ---------------------------------------------------------------- deleting
-
-  async delete(key: string): Promise<void> {
-    const batch = [this.objectKey(key)];
-    for await (const o of this.listObjects(`${key}/`)) {
-      batch.push(this.objectKey(o.key));
-      if (batch.length === DELETE_BATCH) await this.deleteObjects(key, batch.splice(0));
-    }
-    if (batch.length) await this.deleteObjects(key, batch);
-  }
-
-  /** Remove the objects below `key/` whose relative path is not in `keep`. */
-  private async deleteBelow(key: string, keep: ReadonlySet<string>): Promise<void> {
-    const batch: string[] = [];
-    for await (const o of this.listObjects(`${key}/`)) {
-      if (keep.has(o.key.slice(key.length + 1))) continue;
-      batch.push(this.objectKey(o.key));
-      if (batch.length === DELETE_BATCH) await this.deleteObjects(key, batch.splice(0));
-    }
-    if (batch.length) await this.deleteObjects(key, batch);
-  }
-
-  private async deleteObjects(key: string, objectKeys: string[]): Promise<void> {
+  protected async deleteObjects(key: string, objectKeys: string[]): Promise<void> {
     const out = await this.call(key, () =>
       this.client.send(
         new this.sdk.DeleteObjectsCommand({

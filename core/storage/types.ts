@@ -1,5 +1,5 @@
-/** What registries need from a storage location; local folders now, S3 and GCS share the shape. */
-import { IntegrityError } from "../errors.js";
+/** What registries need from a storage location: a local folder, S3 or GCS. */
+import { IntegrityError, LaminError } from "../errors.js";
 import type { FileHash, FolderHash } from "../hash.js";
 
 export type StorageType = "local" | "s3" | "gs";
@@ -9,7 +9,10 @@ export interface ObjectInfo {
   /** Storage-relative key, "/"-separated. */
   key: string;
   size: number;
-  /** S3: the ETag without quotes (`<md5>` or `<md5-of-parts>-<n>`); local: `<mtime-ms hex>-<size hex>`. */
+  /**
+   * S3: the ETag without quotes (`<md5>` or `<md5-of-parts>-<n>`); GCS: the generation (decimal);
+   * local: `<mtime-ms hex>-<size hex>`.
+   */
   etag: string;
   /** S3 with bucket versioning on. */
   versionId?: string;
@@ -38,7 +41,7 @@ export interface ByteRange {
 export type ProgressFn = (done: number) => void;
 
 export interface StorageBackend {
-  /** Root as stored in `lamindb_storage.root`: an absolute path or `s3://bucket/prefix`. */
+  /** Root as stored in `lamindb_storage.root`: an absolute path, `s3://` or `gs://bucket/prefix`. */
   readonly root: string;
   readonly type: StorageType;
   /** Write a local file at `key`; readers never see partial bytes. */
@@ -128,6 +131,29 @@ export class LinkedKeyError extends IntegrityError {
       "put the file or folder itself in storage instead of a link (e.g. cp -L), then run `lamin reconcile`",
     );
     this.name = "LinkedKeyError";
+  }
+}
+
+/**
+ * The storage's credentials cannot sign URLs (GCS with a user's credentials: signing needs a
+ * service account). Bytes then go through the server instead of straight to storage.
+ */
+export class SigningUnavailableError extends LaminError {
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super("permission", message, hint, options);
+    this.name = "SigningUnavailableError";
+  }
+}
+
+/** A presigned URL, or undefined when the storage's credentials cannot sign one. */
+export async function presignedOrNone(
+  sign: Promise<string> | undefined,
+): Promise<string | undefined> {
+  try {
+    return await sign;
+  } catch (error) {
+    if (error instanceof SigningUnavailableError) return undefined;
+    throw error;
   }
 }
 

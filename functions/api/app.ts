@@ -11,6 +11,7 @@ import type { Instance } from "../../core/instance.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "./base.js";
 import type { ApiEnv } from "./env.js";
 import { problem, problemResponse } from "./problem.js";
+import { GCS_EVENTS_PATH, pushToken } from "./push-token.js";
 import { assertRolesDeclared, requires } from "./roles.js";
 import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
@@ -105,14 +106,22 @@ export function createApp(opts: ApiOptions) {
   app.use("*", async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
-    const sent = requestCredential(c, session?.keys, bearerToken(header));
+    // a Pub/Sub push names its token in the URL (push-token.ts); any header it has is Google's
+    const pushed = pushToken(c, (path) => path === GCS_EVENTS_PATH);
+    const sent =
+      pushed !== undefined
+        ? { credential: pushed }
+        : requestCredential(c, session?.keys, bearerToken(header));
     if (sent instanceof Response) return sent;
     const token = sent.credential;
     if (!(await opts.authorize(token))) {
       return unauthenticated(c, {
-        sent: header !== undefined,
+        sent: header !== undefined || pushed !== undefined,
         credential: "access token",
-        hint: "send Authorization: Bearer <token> (lamin serve prints one)",
+        hint:
+          pushed !== undefined
+            ? "the push endpoint's ?token= must be the access token lamin serve printed"
+            : "send Authorization: Bearer <token> (lamin serve prints one)",
         realm: "lamindb",
       });
     }

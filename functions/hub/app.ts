@@ -25,6 +25,7 @@ import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
 import { body, json, problems } from "../api/openapi.js";
 import { refuseAmbiguousPaths } from "../api/paths.js";
 import { problem, problemResponse, problemType } from "../api/problem.js";
+import { GCS_EVENTS_PATH, pushToken } from "../api/push-token.js";
 import {
   requestCredential,
   type SessionKeys,
@@ -299,6 +300,9 @@ const keyOut = (k: HubKeyInfo) => ({
   last_used_at: iso(k.last_used_at),
 });
 
+/** The Cloud Storage webhook of an instance on the hub (the one route that takes `?token=`). */
+const INSTANCE_GCS_EVENTS = new RegExp(`^/instances/[^/]+/[^/]+${GCS_EVENTS_PATH}$`);
+
 const notFound = (owner: string, name: string) =>
   new LaminError("not-found", `no instance ${owner}/${name}`, "check the slug and your access");
 const forbidden = (role: InstanceRole, need: string) =>
@@ -357,7 +361,12 @@ export function createHubApp(opts: HubAppOptions) {
   app.use("*", async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return next();
     const header = c.req.header("authorization");
-    const sent = requestCredential(c, opts.sessionKeys, bearerToken(header));
+    // an instance's Cloud Storage webhook takes a Pub/Sub push's key from the URL (push-token.ts)
+    const pushed = pushToken(c, (path) => INSTANCE_GCS_EVENTS.test(path));
+    const sent =
+      pushed !== undefined
+        ? { credential: pushed }
+        : requestCredential(c, opts.sessionKeys, bearerToken(header));
     if (sent instanceof Response) return sent;
     const key = sent.credential;
     const result = await authenticate(c, key);
@@ -367,9 +376,12 @@ export function createHubApp(opts: HubAppOptions) {
     }
     if (result.error === "throttled") return throttled(c, result.retryAfterSeconds);
     return unauthenticated(c, {
-      sent: header !== undefined,
+      sent: header !== undefined || pushed !== undefined,
       credential: "API key",
-      hint: "send Authorization: Bearer <api key> (lamin login)",
+      hint:
+        pushed !== undefined
+          ? "the push endpoint's ?token= must be an API key with the write role on the instance"
+          : "send Authorization: Bearer <api key> (lamin login)",
       realm: "lamin-hub",
     });
   });

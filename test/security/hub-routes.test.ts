@@ -111,6 +111,7 @@ const NEEDS: Record<string, Need> = {
   "GET /modules/lookup": "read",
   "POST /reconcile": "admin",
   "POST /events/s3": "write",
+  "POST /events/gcs": "write",
 };
 
 const PUBLIC = new Set([

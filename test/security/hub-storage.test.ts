@@ -234,7 +234,9 @@ describe.skipIf(!run)("hub: storage roots are confined to what the operator allo
     await refused("s3://lab-bucket/data", 403, /inside it/);
     await refused("s3://lab-bucket/data/../x", 400, /'\.\.'/);
     await refused("s3://lab-bucket/data//x", 400, /empty/);
-    await refused("gs://lab-bucket/data/x", 400, /not supported/);
+    // gs:// roots follow the same rules: none is allowed here
+    await refused("gs://lab-bucket/data/x", 403, /outside/);
+    await refused("ftp://lab-bucket/data/x", 400, /not supported/);
     await refused(`${allowed}/x\u0000y`, 400, /control character/);
     expect(received).toEqual([]);
   });

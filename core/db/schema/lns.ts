@@ -13,8 +13,8 @@ import { storage } from "./storage.js";
 
 /**
  * The last storage event applied to each object key. Storage events arrive late, twice or out
- * of order; comparing their S3 `sequencer` with the one kept here makes every event apply at
- * most once and never roll an object back.
+ * of order; comparing their S3 `sequencer` (or GCS generation) with the one kept here makes
+ * every event apply at most once and never roll an object back.
  */
 export const storageObject = pgTable(
   "lns_storage_object",
@@ -24,7 +24,10 @@ export const storageObject = pgTable(
       .references(() => storage.id, { onDelete: "cascade" }),
     /** Storage-relative object key. */
     key: text("key").notNull(),
-    /** Normalised sequencer (upper-case hex, right-padded with zeros) of the last event. */
+    /**
+     * Ordering token of the last event: S3's sequencer normalised (upper-case hex, right-padded
+     * with zeros), or GCS's generation and metageneration (39 decimal digits, events.ts).
+     */
     sequencer: varchar("sequencer", { length: 128 }).notNull(),
     etag: varchar("etag", { length: 128 }),
     deleted: boolean("deleted").notNull().default(false),

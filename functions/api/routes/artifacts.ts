@@ -34,6 +34,7 @@ import {
   attachmentDisposition,
   type ByteRange,
   LinkedKeyError,
+  presignedOrNone,
 } from "../../../core/storage/types.js";
 import { encodePathSegments } from "../../../core/util/url-path.js";
 import type { ApiEnv } from "../env.js";
@@ -313,9 +314,10 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
       const { storage } = c.var.instance;
       // Object stores take a file's bytes straight from the client (no size limit of the API's
       // host, no second hop); its storage event or the client's complete call registers it.
+      // (credentials that cannot sign, e.g. GCS without a service account: through the API)
       const presigned =
-        ticket.upload && !ticket.upload.isFolder && storage.presignPut
-          ? await storage.presignPut(ticket.upload.key, UPLOAD_URL_SECONDS)
+        ticket.upload && !ticket.upload.isFolder
+          ? await presignedOrNone(storage.presignPut?.(ticket.upload.key, UPLOAD_URL_SECONDS))
           : undefined;
       const upload = ticket.upload && {
         method: "PUT" as const,
@@ -390,10 +392,14 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
           200,
         );
       }
-      const presignGet = c.var.instance.storage.presignGet?.bind(c.var.instance.storage);
-      if (c.req.valid("query").redirect === "true" && presignGet) {
+      if (c.req.valid("query").redirect === "true") {
         const name = artifact.key ?? `${artifact.uid}${artifact.suffix}`;
-        return c.redirect(await presignGet(key, DOWNLOAD_URL_SECONDS, { attachment: name }), 302);
+        const { storage } = c.var.instance;
+        // storage that cannot sign (see presignedOrNone) serves the bytes through the API
+        const url = await presignedOrNone(
+          storage.presignGet?.(key, DOWNLOAD_URL_SECONDS, { attachment: name }),
+        );
+        if (url) return c.redirect(url, 302);
       }
       const range = byteRange(c.req.header("range"), artifact.size);
       if (range === "unsatisfiable") {

@@ -3,16 +3,24 @@
  * - POST /events/s3: the webhook that self-hosted S3-compatible servers (MinIO and the like)
  *   call with S3-format notification records, so that uploads to them register like uploads to
  *   AWS do;
+ * - POST /events/gcs: the webhook of a Pub/Sub push subscription to a Cloud Storage bucket's
+ *   notifications (or of an Eventarc trigger), so that uploads to a gs:// instance register;
  * - POST /reconcile: repair what events missed (see core/ingest/reconcile.ts).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { LaminError } from "../../../core/errors.js";
-import { parseS3Notification, type StorageEvent } from "../../../core/ingest/events.js";
+import { LaminError, ValidationError } from "../../../core/errors.js";
+import {
+  gcsDeliveryKind,
+  parseGcsNotification,
+  parseS3Notification,
+  type StorageEvent,
+} from "../../../core/ingest/events.js";
 import { Ingestor } from "../../../core/ingest/ingest.js";
 import { reconcile } from "../../../core/ingest/reconcile.js";
 import type { ApiEnv } from "../env.js";
 import { body, json, problems } from "../openapi.js";
 import { problemHook } from "../problem.js";
+import { GCS_EVENTS_PATH, PUSH_TOKEN_PARAM } from "../push-token.js";
 import { requires } from "../roles.js";
 
 const Notification = z
@@ -35,6 +43,7 @@ const Outcome = z
       "duplicate",
       "skipped",
       "ignored",
+      "rejected",
     ]),
     key: z.string().optional(),
     uid: z.string().optional(),
@@ -61,6 +70,41 @@ const s3Events = createRoute({
     ...problems(400, 401, 503),
   },
 });
+
+const gcsEvents = createRoute({
+  method: "post",
+  path: GCS_EVENTS_PATH,
+  middleware: requires("write"),
+  tags: ["events"],
+  summary:
+    "Register the object named by a Cloud Storage notification: a Pub/Sub push, or an Eventarc CloudEvent",
+  description: [
+    "The body is what a Pub/Sub push subscription sends (`{message: {attributes, data}}`, data the",
+    "base64 of the object resource) or a Cloud Storage CloudEvent (binary mode: `ce-*` headers and",
+    "the object resource; structured mode: `application/cloudevents+json`). Events apply once, in",
+    "order of generation and metageneration, whatever order and how often they come. A message",
+    "that cannot be understood is answered 200 `rejected` (and logged), so that Pub/Sub stops",
+    "redelivering it; a failure worth retrying is 503. A push subscription may carry the token in",
+    `the query string (\`?${PUSH_TOKEN_PARAM}=...\`), on this route only.`,
+  ].join(" "),
+  request: {
+    query: z.object({
+      [PUSH_TOKEN_PARAM]: z.string().optional().openapi({
+        description:
+          "the access token, for Pub/Sub push subscriptions (they send no header of ours)",
+      }),
+    }),
+  },
+  responses: {
+    200: json(z.object({ outcomes: z.array(Outcome) }), "what the event did"),
+    ...problems(400, 401, 403, 503),
+  },
+});
+
+/** One line on stderr for a delivery that was not applied; never the URL (it holds the token). */
+function logDelivery(entry: Record<string, unknown>): void {
+  console.error(JSON.stringify({ level: "error", route: GCS_EVENTS_PATH, ...entry }));
+}
 
 const Change = z
   .object({
@@ -134,5 +178,57 @@ export function storageRoutes() {
         return r?.ok ? r.outcome : { action: "skipped" as const };
       });
       return c.json({ outcomes }, 200);
+    })
+    .openapi(gcsEvents, async (c) => {
+      const { instance } = c.var;
+      if (instance.storage.type !== "gs") {
+        // a misdirected subscription: refused, so that its messages wait for the right endpoint
+        throw new ValidationError(
+          `this instance's storage is ${instance.storage.root}, not a Cloud Storage bucket`,
+          "point the push subscription at the instance whose storage is the bucket of the notification",
+        );
+      }
+      const headers = c.req.header();
+      const text = await c.req.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      const kind = gcsDeliveryKind(body, headers);
+      if (!kind) {
+        throw new ValidationError(
+          "the body is neither a Pub/Sub push nor a Cloud Storage CloudEvent",
+          "send what a push subscription of a bucket notification's topic sends, or an Eventarc event",
+        );
+      }
+      const messageId =
+        kind === "pubsub"
+          ? ((body as { message: { messageId?: unknown } }).message.messageId ?? null)
+          : (headers["ce-id"] ?? (body as { id?: unknown }).id ?? null);
+      let parsed: StorageEvent | { reason: string };
+      try {
+        parsed = parseGcsNotification(body, headers);
+      } catch (error) {
+        // poison: no retry makes it better, and Pub/Sub redelivers until it is acknowledged
+        const reason = (error as Error).message;
+        logDelivery({ action: "rejected", messageId, reason, body: text.slice(0, 500) });
+        return c.json({ outcomes: [{ action: "rejected" as const, reason }] }, 200);
+      }
+      if ("reason" in parsed) {
+        return c.json({ outcomes: [{ action: "ignored" as const, reason: parsed.reason }] }, 200);
+      }
+      const [result] = await new Ingestor(instance).applyAll([parsed]);
+      if (!result?.ok) {
+        const message = result?.error.message ?? "not applied";
+        logDelivery({ action: "failed", messageId, key: parsed.key, error: message });
+        throw new LaminError(
+          "unavailable",
+          `the event for ${parsed.key} failed: ${message}`,
+          "Pub/Sub redelivers it",
+        );
+      }
+      return c.json({ outcomes: [result.outcome] }, 200);
     });
 }
