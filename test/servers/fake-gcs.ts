@@ -875,6 +875,10 @@ export async function startFakeGcs(opts: FakeGcsOptions): Promise<FakeGcs> {
       json(res, 500, { error: { code: 500, message: String((error as Error).message) } });
     });
   });
+  // Google keeps idle connections open for minutes; Node's 5 s default would close a socket the
+  // client is about to reuse (EPIPE on a busy machine), which GCS itself never does
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   origin = `http://127.0.0.1:${port}`;
