@@ -103,6 +103,9 @@ describe("web UI in Chromium (lamin serve)", () => {
     await page.goto(api.uiUrl);
     await page.getByRole("heading", { name: "Recent artifacts" }).waitFor();
     expect(page.url()).toBe(`${api.url}/ui/`);
+    // the overview shows the instance's README block, rendered from Markdown
+    await page.getByRole("heading", { name: "Demo lab" }).waitFor();
+    expect(await page.locator("strong", { hasText: "processed" }).count()).toBe(1);
     const second = await watchedPage(chromium);
     second.expect("/session", 401);
     await second.page.goto(api.uiUrl);

@@ -136,9 +136,11 @@ export function createApp(opts: ApiOptions) {
   });
   // What the instance is; never how its database is reached. `role`: what the caller may do
   // (the web UI shows write controls by it).
-  app.get("/instance", requires("read"), (c) => {
+  app.get("/instance", requires("read"), async (c) => {
     const { instance, uid, storage, user } = c.var.instance.describe();
-    return c.json({ instance, uid, storage, user, role: c.var.role });
+    // the instance's README block (the web UI's overview shows it)
+    const readme = (await c.var.instance.blocks.readme())?.content ?? null;
+    return c.json({ instance, uid, storage, user, role: c.var.role, readme });
   });
   // JSON bodies are small; uploads stream their bytes and are bounded by the declared size
   const jsonLimit = bodyLimit({

@@ -176,6 +176,7 @@ export async function seed(ln: Instance, work: string): Promise<Seeded> {
     artifacts: [uids["raw/counts.csv"] as string, uids["raw/samples.tsv"] as string],
   });
   uids.collection = record.uid;
+  await ln.blocks.setReadme("# Demo lab\n\nRaw counts and **processed** tables.");
   await enableModules(ln, ["bionty"]);
   return { uids, parquet: parquetBytes };
 }
