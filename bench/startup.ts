@@ -1,168 +1,228 @@
 /**
- * Startup benchmark: `npx tsx bench/startup.ts`.
+ * Startup benchmark: `npx tsx bench/startup.ts` (or `npm run bench -- startup`).
  *
- * Times fresh processes (best and median of 7, after one warm-up run): `node -e 0` (the floor),
- * `lamin --version`, a script that only opens PGlite on the instance's data folder and closes it
- * (the PGlite floor), and `lamin ls` on an embedded instance holding 1,000 artifacts. Reference
- * lines: LaminDB's import+connect gate (3.5 s) and the target of issue 3 (`lamin ls` < 2 s).
- * Everything lives in a temporary folder with its own LAMIN_HOME, removed at the end.
+ * Times what a user's shell runs, as `hyperfine` would: each command is a fresh `node` process,
+ * started from a folder outside the repository, with the caller's environment plus LAMIN_HOME
+ * (nothing else: no NO_COLOR, no cache folder, no V8 flag), one warm-up run and then RUNS runs.
+ * The commands run in interleaved rounds, so a busy machine slows each of them alike. For each:
+ * wall time median [min..max], CPU time (user + system) median, which a busy machine inflates
+ * less than wall time, and peak memory (maximum resident set, from GNU time).
+ *
+ * In the same run: `node -e 0` (the floor of any node command), `lamin --version`, a bare PGlite
+ * open + `select 1` + close of the instance's data folder with PGlite's defaults (what PGlite
+ * costs before lamin does anything), `lamin ls` on the embedded instance, and `lamin ls` while
+ * `lamin serve` runs (the CLI then goes through the server).
+ *
+ * The instance is made the way a user makes one: `lamin init --storage DIR` and `lamin save`
+ * of ARTIFACTS files, in a temporary folder removed at the end.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBuilt, fmtMs, LAMIN_BIN, laminEnv, median, REPO, row, timed } from "./lib/common.js";
+import { ensureBuilt, fmtMs, LAMIN_BIN, median, REPO, row } from "./lib/common.js";
 
-const RUNS = 7;
-const ARTIFACTS = 1000;
+const RUNS = Number(process.env.BENCH_RUNS) || 5;
+const ARTIFACTS = 3;
 const GATE_MS = 3500; // LaminDB: import + connect
-const TARGET_LS_MS = 2000; // issue 3
-const TARGET_SERVE_MS = 300; // issue 3, with `lamin serve` running
-const W = [50, 11, 11];
+const TARGET_LS_MS = 500; // issue 20: `lamin ls` on the embedded default, cold
+const TARGET_LS_MIB = 120; // issue 20: its peak memory
+const TIME_BIN = "/usr/bin/time"; // GNU time: peak RSS of the child (%M)
+const W = [44, 26, 10, 10, 8];
 
 const dir = mkdtempSync(join(tmpdir(), "lamin-startup-bench-"));
+const work = join(dir, "work"); // the shell's folder: outside the repository
 const home = join(dir, "home");
-const env = laminEnv(home);
-process.env.LAMIN_HOME = env.LAMIN_HOME;
-process.env.LAMIN_CACHE_DIR = env.LAMIN_CACHE_DIR;
-delete process.env.LAMIN_INSTANCE;
+mkdirSync(work);
 
-const core = await import("../core/index.js");
-const { PGLITE_DIR } = await import("../core/setup.js");
+/** The user's environment with its own LAMIN_HOME: nothing the bench would not have. */
+const userEnv: NodeJS.ProcessEnv = { ...process.env, LAMIN_HOME: home };
+for (const k of ["LAMIN_INSTANCE", "LAMIN_PROGRESS", "LAMIN_PGLITE_TIERUP", "NODE_OPTIONS"]) {
+  delete userEnv[k];
+}
+/** Making the instance may write the template cache: keep it in the temporary folder. */
+const setupEnv: NodeJS.ProcessEnv = { ...userEnv, LAMIN_CACHE_DIR: join(dir, "cache") };
 
-/** Opens PGlite on a data folder and closes it; prints its phases as JSON. */
-const PGLITE_FLOOR = `
-const t0 = performance.now();
-const { PGlite } = await import("@electric-sql/pglite");
-const t1 = performance.now();
-// the same settings as core/db/pglite.ts, so the floor is the floor of what lamin does
-const startParams = [...PGlite.defaultStartParams, "-c", "shared_buffers=32MB"];
-const pg = await PGlite.create(process.env.BENCH_PGDATA, { startParams });
-const t2 = performance.now();
+/**
+ * Opens a data folder, asks one query, closes: PGlite's own cost. With PGlite's defaults, or
+ * with the settings `lamin` uses for a short command (cli/main.ts's V8 flags, core/db/pglite.ts's
+ * start parameters: keep these in step).
+ */
+const BARE_PGLITE = `
+import { PGlite } from ${JSON.stringify(join(REPO, "node_modules/@electric-sql/pglite/dist/index.js"))};
+const [dataDir, sharedBuffers] = process.argv.slice(2);
+const startParams = sharedBuffers
+  ? [...PGlite.defaultStartParams, "-c", "shared_buffers=" + sharedBuffers]
+  : undefined;
+const pg = await PGlite.create(dataDir, startParams ? { startParams } : {});
+await pg.query("select 1");
 await pg.close();
-const t3 = performance.now();
-console.log(JSON.stringify({ import: t1 - t0, open: t2 - t1, close: t3 - t2 }));
 `;
+const LAMIN_NODE_FLAGS = ["--liftoff-only"];
+const LAMIN_SHARED_BUFFERS = "32MB";
 
-interface Runs {
-  best: number;
-  median: number;
-  stdouts: string[];
+interface Sample {
+  wallMs: number;
+  cpuMs?: number;
+  rssMiB?: number;
 }
 
-/** Wall time of `node args...` in a fresh process, RUNS times after one warm-up run. */
-function time(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Runs {
-  const ms: number[] = [];
-  const stdouts: string[] = [];
-  for (let i = 0; i <= RUNS; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, {
-      cwd: REPO,
-      env: { ...env, ...extraEnv },
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const elapsed = performance.now() - t0;
-    if (r.error || r.status !== 0) {
-      throw new Error(
-        `node ${args.join(" ").slice(0, 80)} failed (exit ${r.status}): ${r.error?.message ?? r.stderr}`,
-      );
-    }
-    if (i === 0) continue; // warm-up: page cache, compile cache
-    ms.push(elapsed);
-    stdouts.push(r.stdout);
+interface Measured {
+  label: string;
+  args: string[];
+  samples: Sample[];
+  stdout: string;
+}
+
+const hasTime = existsSync(TIME_BIN);
+
+/** One fresh process, timed from outside; throws when it fails. */
+function runOnce(args: string[]): { sample: Sample; stdout: string } {
+  const report = join(dir, "time.txt");
+  const cmd = hasTime ? TIME_BIN : process.execPath;
+  const cmdArgs = hasTime ? ["-f", "%e %U %S %M", "-o", report, process.execPath, ...args] : args;
+  const t0 = performance.now();
+  const r = spawnSync(cmd, cmdArgs, {
+    cwd: work,
+    env: userEnv,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const wallMs = performance.now() - t0;
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `node ${args.join(" ").slice(0, 100)} failed (exit ${r.status}): ${r.error?.message ?? r.stderr}`,
+    );
   }
-  return { best: Math.min(...ms), median: median(ms), stdouts };
+  if (!hasTime) return { sample: { wallMs }, stdout: r.stdout };
+  const [, user, sys, maxKiB] = readFileSync(report, "utf8").trim().split(/\s+/).map(Number);
+  return {
+    sample: {
+      wallMs,
+      cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000,
+      rssMiB: (maxKiB ?? 0) / 1024,
+    },
+    stdout: r.stdout,
+  };
 }
 
-const line = (label: string, r?: Runs) =>
-  console.log(row([label, r ? fmtMs(r.best) : "", r ? fmtMs(r.median) : ""], W));
-const ref = (label: string, ms: number) =>
-  console.log(row([label, "", `${ms.toLocaleString("en-US")} ms`], W));
+/** Warm-up, then RUNS rounds; each round runs every command once, in turn. */
+function measure(commands: { label: string; args: string[] }[]): Measured[] {
+  const out: Measured[] = commands.map((c) => ({ ...c, samples: [], stdout: "" }));
+  for (const m of out) m.stdout = runOnce(m.args).stdout; // warm-up: page cache
+  for (let i = 0; i < RUNS; i++) {
+    for (const m of out) m.samples.push(runOnce(m.args).sample);
+  }
+  return out;
+}
 
-async function main(): Promise<void> {
-  ensureBuilt();
-  try {
-    // An embedded instance with ARTIFACTS artifacts, made once through the SDK.
-    const storage = join(dir, "storage");
-    const files = join(dir, "files");
-    mkdirSync(files);
-    const made = await timed(async () => {
-      const instance = await core.init({ storage, name: "bench-startup" });
-      try {
-        const items = Array.from({ length: ARTIFACTS }, (_, i) => {
-          const path = join(files, `f${i}.txt`);
-          writeFileSync(path, `artifact ${i} of the startup benchmark\n`);
-          return { path, key: `bench/f${i}.txt` };
-        });
-        await instance.artifacts.saveMany(items);
-      } finally {
-        await instance.close();
-      }
-    });
-    console.log(
-      `startup benchmark: fresh processes, best and median of ${RUNS} (after 1 warm-up run); instance with ${ARTIFACTS} artifacts made in ${fmtMs(made.ms)}\n`,
-    );
+const ms = (xs: number[]) =>
+  `${fmtMs(median(xs))} [${fmtMs(Math.min(...xs))}..${fmtMs(Math.max(...xs))}]`;
 
-    const floor = time(["-e", "0"]);
-    const version = time([LAMIN_BIN, "--version"]);
-    // with the V8 flag short `lamin` commands use (cli/main.ts), so the floor stays a floor
-    const pglite = time(["--liftoff-only", "--input-type=module", "-e", PGLITE_FLOOR], {
-      BENCH_PGDATA: join(storage, PGLITE_DIR),
-    });
-    const ls = time([LAMIN_BIN, "ls"]);
-    const shown = (ls.stdouts[0] ?? "").split("\n").filter((l) => l.includes("bench/f")).length;
-    if (shown === 0) throw new Error(`lamin ls listed no artifacts:\n${ls.stdouts[0]}`);
-    const phases = pglite.stdouts.map(
-      (s) => JSON.parse(s) as { import: number; open: number; close: number },
-    );
-    const phase = (k: "import" | "open" | "close") => median(phases.map((p) => p[k]));
-
-    console.log(row(["command", "best", "median"], W));
-    line("  node -e 0 (floor)", floor);
-    line("  lamin --version", version);
-    line("  PGlite open + close on the data folder (floor)", pglite);
-    console.log(
-      `    median phases in process: import ${fmtMs(phase("import"))}, open ${fmtMs(phase("open"))}, close ${fmtMs(phase("close"))}`,
-    );
-    line(`  lamin ls (${ARTIFACTS} artifacts, shows ${shown})`, ls);
+function print(measured: Measured[], floor: Measured | undefined): void {
+  for (const m of measured) {
+    const wall = m.samples.map((s) => s.wallMs);
+    const cpu = m.samples.flatMap((s) => (s.cpuMs === undefined ? [] : [s.cpuMs]));
+    const rss = m.samples.flatMap((s) => (s.rssMiB === undefined ? [] : [s.rssMiB]));
+    const times =
+      floor && floor !== m
+        ? `${(median(wall) / median(floor.samples.map((s) => s.wallMs))).toFixed(1)}x`
+        : "";
     console.log(
       row(
         [
-          "    lamin ls minus the PGlite floor",
-          fmtMs(ls.best - pglite.best),
-          fmtMs(ls.median - pglite.median),
+          `  ${m.label}`,
+          ms(wall),
+          cpu.length ? fmtMs(median(cpu)) : "n/a",
+          rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : "n/a",
+          times,
         ],
         W,
       ),
     );
-    console.log();
-    ref("  target of issue 3 for lamin ls", TARGET_LS_MS);
-    ref("  LaminDB's gate (import + connect)", GATE_MS);
-    const verdict = ls.median < TARGET_LS_MS ? "meets" : "MISSES";
-    console.log(`  lamin ls ${verdict} the ${TARGET_LS_MS.toLocaleString("en-US")} ms target`);
+  }
+}
+
+function lamin(args: string[], env = setupEnv): string {
+  const r = spawnSync(process.execPath, [LAMIN_BIN, ...args], { cwd: work, env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`lamin ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function startServer(): Promise<ChildProcess> {
+  const server = spawn(process.execPath, [LAMIN_BIN, "serve", "--port", "0", "--json"], {
+    cwd: work,
+    env: userEnv,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout?.once("data", () => resolve());
+    server.once("exit", (code) => reject(new Error(`lamin serve exited with ${code}`)));
+  });
+  return server;
+}
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  try {
+    // An embedded instance made as a user makes one.
+    const storage = join(dir, "storage");
+    lamin(["init", "--storage", storage, "--name", "bench-startup"]);
+    for (let i = 0; i < ARTIFACTS; i++) {
+      const file = join(work, `f${i}.txt`);
+      writeFileSync(file, `artifact ${i} of the startup benchmark\n`);
+      lamin(["save", file, "--key", `bench/f${i}.txt`]);
+    }
+    const bare = join(dir, "bare-pglite.mjs");
+    writeFileSync(bare, BARE_PGLITE);
+    const dataDir = join(storage, ".lamindb", "pglite");
+
+    console.log(
+      `startup benchmark: fresh processes from ${work} (outside the repository), the caller's environment plus LAMIN_HOME;`,
+    );
+    console.log(
+      `1 warm-up run, then ${RUNS} interleaved rounds; embedded instance with ${ARTIFACTS} artifacts; ${
+        hasTime ? "CPU and peak memory from GNU time" : `no ${TIME_BIN}: wall time only`
+      }\n`,
+    );
+    console.log(row(["command", "wall median [min..max]", "cpu", "peak", "x node"], W));
+    const measured = measure([
+      { label: "node -e 0 (floor)", args: ["-e", "0"] },
+      { label: "lamin --version", args: [LAMIN_BIN, "--version"] },
+      { label: "bare PGlite open+query+close, defaults", args: [bare, dataDir] },
+      {
+        label: "  the same with lamin's settings",
+        args: [...LAMIN_NODE_FLAGS, bare, dataDir, LAMIN_SHARED_BUFFERS],
+      },
+      { label: "lamin ls (embedded, cold)", args: [LAMIN_BIN, "ls"] },
+    ]);
+    const [floor, , , , ls] = measured;
+    const shown = (ls?.stdout ?? "").split("\n").filter((l) => l.includes("bench/f")).length;
+    if (shown !== ARTIFACTS) throw new Error(`lamin ls listed ${shown} artifacts:\n${ls?.stdout}`);
+    print(measured, floor);
 
     // The same command while `lamin serve` holds the instance: the CLI goes through the server.
-    const server = spawn(process.execPath, [LAMIN_BIN, "serve", "--port", "0", "--json"], { env });
+    const server = await startServer();
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.stdout.once("data", () => resolve());
-        server.once("exit", (code) => reject(new Error(`lamin serve exited with ${code}`)));
-      });
-      const served = time([LAMIN_BIN, "ls"]);
-      if (served.stdouts[0] !== ls.stdouts[0])
+      const [served] = measure([
+        { label: "lamin ls through `lamin serve`", args: [LAMIN_BIN, "ls"] },
+      ]);
+      if (served?.stdout !== ls?.stdout)
         throw new Error("lamin ls through the server printed something else");
-      console.log();
-      line("  lamin ls through a running `lamin serve`", served);
-      ref("  target of issue 3 with a server running", TARGET_SERVE_MS);
-      const servedVerdict = served.median < TARGET_SERVE_MS ? "meets" : "MISSES";
-      console.log(
-        `  lamin ls through the server ${servedVerdict} the ${TARGET_SERVE_MS} ms target`,
-      );
+      print(served ? [served] : [], floor);
     } finally {
       server.kill("SIGTERM");
       await new Promise((resolve) => server.once("exit", resolve));
     }
+
+    console.log();
+    const lsWall = median(ls?.samples.map((s) => s.wallMs) ?? []);
+    const lsRss = Math.max(...(ls?.samples.map((s) => s.rssMiB ?? 0) ?? []));
+    console.log(
+      `  target of issue 20 for lamin ls: < ${TARGET_LS_MS} ms cold, < ${TARGET_LS_MIB} MiB peak: ${
+        lsWall < TARGET_LS_MS ? "meets" : "MISSES"
+      } the time${hasTime ? `, ${lsRss < TARGET_LS_MIB ? "meets" : "MISSES"} the memory` : ""}`,
+    );
+    console.log(`  LaminDB's gate (import + connect): ${GATE_MS.toLocaleString("en-US")} ms`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
