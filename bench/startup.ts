@@ -20,6 +20,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SHORT_COMMAND_SHARED_BUFFERS } from "../core/db/pglite-tuning.js";
 import { ensureBuilt, fmtMs, LAMIN_BIN, median, REPO, row } from "./lib/common.js";
 
 const RUNS = Number(process.env.BENCH_RUNS) || 5;
@@ -58,8 +59,8 @@ const pg = await PGlite.create(dataDir, startParams ? { startParams } : {});
 await pg.query("select 1");
 await pg.close();
 `;
-const LAMIN_NODE_FLAGS = ["--liftoff-only"];
-const LAMIN_SHARED_BUFFERS = "32MB";
+const LAMIN_NODE_FLAGS = ["--liftoff-only", "--wasm-lazy-validation"];
+const LAMIN_SHARED_BUFFERS = SHORT_COMMAND_SHARED_BUFFERS;
 
 interface Sample {
   wallMs: number;

@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError, Option } from "commander";
+import { tunePgliteForShortCommand } from "../core/db/pglite-tuning.js";
 import { BLOCK_OWNER_NAMES } from "../core/registry/blocks/block-owners.js";
 import { printJson, reportError } from "./output.js";
 
@@ -11,11 +12,18 @@ import { printJson, reportError } from "./output.js";
  * A command opens PGlite once and exits: compile its WebAssembly with V8's baseline compiler
  * (Liftoff) only. By default V8 re-compiles hot functions with TurboFan on background threads,
  * and starting Postgres makes thousands hot at once: ~0.4 s of CPU per command (`lamin ls`:
- * 0.75 s of CPU, 0.37 s with this) that a short process never earns back. Servers (and SDK
- * users' processes) keep V8's default; LAMIN_PGLITE_TIERUP=1 keeps it for every command.
+ * 0.75 s of CPU, 0.37 s with this) that a short process never earns back. Each function is also
+ * validated when it is first compiled rather than all 9 MB up front (~25 ms): PGlite's module
+ * is ours, shipped with the package, and V8 still refuses an invalid function before running it.
+ * Servers (and SDK users' processes) keep V8's default; LAMIN_PGLITE_TIERUP=1 keeps it for
+ * every command. Postgres also starts with small shared buffers (core/db/pglite-tuning.ts).
  */
-if (!isLongRunning(process.argv) && process.env.LAMIN_PGLITE_TIERUP !== "1") {
-  setFlagsFromString("--liftoff-only");
+if (!isLongRunning(process.argv)) {
+  if (process.env.LAMIN_PGLITE_TIERUP !== "1") {
+    setFlagsFromString("--liftoff-only");
+    setFlagsFromString("--wasm-lazy-validation");
+  }
+  tunePgliteForShortCommand();
 }
 
 declare const __VERSION__: string;

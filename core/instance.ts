@@ -15,7 +15,7 @@ import { type ModuleReads, moduleReads } from "./modules/index.js";
 import { Annotations } from "./registry/annotations/annotations.js";
 import { type ArtifactRef, Artifacts } from "./registry/artifacts/artifacts.js";
 import { RecordBlocks } from "./registry/blocks/record-blocks.js";
-import { type LineageGraph, type LineageOptions, lineage } from "./registry/lineage/lineage.js";
+import type { LineageGraph, LineageOptions } from "./registry/lineage/lineage.js";
 import { type ActiveRun, setCurrentRun } from "./registry/lineage/run-context.js";
 import {
   type EndStatus,
@@ -115,8 +115,12 @@ export class Instance {
     return finish(this, opts);
   }
 
-  /** The lineage graph of an artifact: runs, transforms, inputs and outputs, `depth` runs deep. */
-  lineage(ref: ArtifactRef | string, opts?: LineageOptions): Promise<LineageGraph> {
+  /**
+   * The lineage graph of an artifact: runs, transforms, inputs and outputs, `depth` runs deep.
+   * Loaded when asked: its module brings the graph layout (dagre), which no other command needs.
+   */
+  async lineage(ref: ArtifactRef | string, opts?: LineageOptions): Promise<LineageGraph> {
+    const { lineage } = await import("./registry/lineage/lineage.js");
     return lineage(this, ref, opts);
   }
 

@@ -3,9 +3,8 @@ import { statfs } from "node:fs/promises";
 import { InsufficientStorageError, UnavailableError } from "../errors.js";
 import type { Database, Db } from "./client.js";
 import { dbFault, guardDb } from "./faults.js";
+import { pgliteSettings } from "./pglite-tuning.js";
 import * as tables from "./schema.js";
-
-const PGLITE_SHARED_BUFFERS = "32MB";
 
 export interface PgliteDatabase extends Database {
   /** The whole data folder as a tarball, to seed new databases from (`loadDataDir`). */
@@ -19,12 +18,9 @@ export interface PgliteDatabase extends Database {
 export async function openPglite(dataDir: string, seed?: Blob): Promise<PgliteDatabase> {
   const { PGlite } = await import("@electric-sql/pglite");
   // Postgres zeroes its shared buffers at start: 128 MB (the default) took ~0.6-1 s of every open,
-  // 32 MB takes ~0.25 s, and an embedded instance's working set fits.
-  const startParams = [
-    ...PGlite.defaultStartParams,
-    "-c",
-    `shared_buffers=${PGLITE_SHARED_BUFFERS}`,
-  ];
+  // 32 MB takes ~0.25 s and an instance's working set fits; a CLI command takes less
+  // (pglite-tuning.ts).
+  const startParams = [...PGlite.defaultStartParams, ...pgliteSettings()];
   // Start opening before loading the driver: the two overlap.
   const opening = PGlite.create(dataDir, { startParams, ...(seed ? { loadDataDir: seed } : {}) });
   const { drizzle } = await import("drizzle-orm/pglite");
