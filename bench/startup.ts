@@ -15,6 +15,10 @@
  *
  * The instance is made the way a user makes one: `lamin init --storage DIR` and `lamin save`
  * of ARTIFACTS files, in a temporary folder removed at the end.
+ *
+ * BENCH_BASELINE_BIN=/other/checkout/bin/lamin.js also times that build's `lamin --version` and
+ * `lamin ls` in the same rounds: a before/after that a busy machine cannot skew (build the other
+ * checkout first; it must read the same instance).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -186,6 +190,7 @@ async function main(): Promise<void> {
       }\n`,
     );
     console.log(row(["command", "wall median [min..max]", "cpu", "peak", "x node"], W));
+    const baseline = process.env.BENCH_BASELINE_BIN;
     const measured = measure([
       { label: "node -e 0 (floor)", args: ["-e", "0"] },
       { label: "lamin --version", args: [LAMIN_BIN, "--version"] },
@@ -195,10 +200,19 @@ async function main(): Promise<void> {
         args: [...LAMIN_NODE_FLAGS, bare, dataDir, LAMIN_SHARED_BUFFERS],
       },
       { label: "lamin ls (embedded, cold)", args: [LAMIN_BIN, "ls"] },
+      ...(baseline
+        ? [
+            { label: "baseline build: lamin --version", args: [baseline, "--version"] },
+            { label: "baseline build: lamin ls", args: [baseline, "ls"] },
+          ]
+        : []),
     ]);
     const [floor, , , , ls] = measured;
-    const shown = (ls?.stdout ?? "").split("\n").filter((l) => l.includes("bench/f")).length;
-    if (shown !== ARTIFACTS) throw new Error(`lamin ls listed ${shown} artifacts:\n${ls?.stdout}`);
+    for (const m of measured.filter((m) => m.label.includes("lamin ls"))) {
+      const shown = m.stdout.split("\n").filter((l) => l.includes("bench/f")).length;
+      if (shown !== ARTIFACTS)
+        throw new Error(`${m.label} listed ${shown} artifacts:\n${m.stdout}`);
+    }
     print(measured, floor);
 
     // The same command while `lamin serve` holds the instance: the CLI goes through the server.
