@@ -22,11 +22,23 @@ export async function nodeFetch(
     const res = await send(url, method, headers, init.body ?? null, init.signal ?? undefined);
     const location = res.headers.location;
     const redirect = res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location;
-    if (!redirect || !(method === "GET" || method === "HEAD") || redirects >= MAX_REDIRECTS) {
+    if (
+      !redirect ||
+      init.redirect === "manual" ||
+      !(method === "GET" || method === "HEAD") ||
+      redirects >= MAX_REDIRECTS
+    ) {
       return toResponse(res, method);
     }
     res.resume();
-    url = new URL(location, url);
+    const next = new URL(location, url);
+    // as fetch does: credentials are for the origin they were given to, never for the one a
+    // redirect names (a presigned storage URL must not receive the API's token)
+    if (next.origin !== url.origin) {
+      delete headers.authorization;
+      delete headers.cookie;
+    }
+    url = next;
   }
 }
 

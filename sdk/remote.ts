@@ -336,6 +336,21 @@ export class RemoteArtifacts implements ArtifactsApi {
     );
   }
 
+  /**
+   * A download route of this server: on object storage it redirects to a presigned URL, which is
+   * read straight from storage without this server's token (the bytes never pass through it).
+   */
+  private async fetchBytes(url: string): Promise<Response> {
+    const res = await this.send(url, {
+      headers: { authorization: `Bearer ${this.token}` },
+      redirect: "manual",
+    });
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
+    if (!location) return res;
+    await res.body?.cancel();
+    return this.send(new URL(location, url).href);
+  }
+
   /** Download the bytes (a folder file by file) and check them against the hash. */
   async load(
     ref: ArtifactRef | string,
@@ -351,16 +366,12 @@ export class RemoteArtifacts implements ArtifactsApi {
           artifact.key ?? `${artifact.uid}${artifact.suffix}`,
         );
     await rm(dest, { recursive: true, force: true });
-    const res = await this.send(`${this.url}/artifacts/${artifact.uid}/download`, {
-      headers: { authorization: `Bearer ${this.token}` },
-    });
+    const res = await this.fetchBytes(`${this.url}/artifacts/${artifact.uid}/download`);
     if (!res.ok) throw await failure(res, `downloading ${artifact.uid}`);
     if (artifact.n_files !== null) {
       const manifest = (await res.json()) as { files: { path: string; url: string }[] };
       for (const file of manifest.files) {
-        const part = await this.send(this.absolute(file.url), {
-          headers: { authorization: `Bearer ${this.token}` },
-        });
+        const part = await this.fetchBytes(this.absolute(file.url));
         if (!part.ok) throw await failure(part, `downloading ${file.path}`);
         await writeBody(part, join(dest, file.path));
       }

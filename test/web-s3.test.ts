@@ -53,9 +53,16 @@ describe("web UI on S3 storage (Chromium)", () => {
     const w = await watchedPage(chromium);
     const { page } = w;
     const toBucket: string[] = [];
+    const bytesFromApi: string[] = [];
     page.on("request", (r) => {
       if (r.url().startsWith(s3.endpoint))
         toBucket.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    // no answer of the API carries an artifact's bytes (a presigned URL as JSON, or a redirect)
+    page.on("response", (r) => {
+      const type = r.headers()["content-type"] ?? "";
+      if (r.url().startsWith(api.url) && type.startsWith("application/octet-stream"))
+        bytesFromApi.push(`${r.status()} ${r.url()}`);
     });
     const res = await page.goto(api.uiUrl);
     expect(res?.headers()["content-security-policy"]).toContain(
@@ -78,12 +85,16 @@ describe("web UI on S3 storage (Chromium)", () => {
     expect(toBucket.filter((r) => r.startsWith("PUT /ui-lab/data/"))).toHaveLength(1);
 
     await page.getByRole("link", { name: "s3.csv" }).click();
+    // the preview reads its rows from the bucket with a presigned URL, not through the API
+    await page.getByRole("cell", { name: "CD3E" }).waitFor();
+    expect(toBucket.filter((r) => r.startsWith("GET /ui-lab/data/"))).toHaveLength(1);
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       page.getByRole("link", { name: "Download" }).click(),
     ]);
     expect(download.url().startsWith(s3.endpoint)).toBe(true);
     expect(download.suggestedFilename()).toBe("s3.csv");
+    expect(bytesFromApi).toEqual([]);
     await w.close();
     expect(w.problems).toEqual([]);
   });

@@ -70,10 +70,41 @@ export async function sendJson<T>(method: string, path: string, json?: unknown):
   return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
-/** Bytes `start` to `end` (inclusive) of an artifact's content, read by a range request. */
-export async function readRange(url: string, start: number, end: number): Promise<ArrayBuffer> {
-  const res = await request(url, { headers: { range: `bytes=${start}-${end}`, accept: "*/*" } });
+/**
+ * Where an artifact's bytes are read: on object storage a short-lived presigned URL (read from
+ * storage itself, without this page's session: the bytes never pass through the API), on local
+ * storage the API's download route.
+ */
+export interface ByteSource {
+  url: string;
+  direct: boolean;
+}
+
+/** The byte source of a download route (`.../download` or `.../files/{path}`). */
+export async function byteSource(route: string): Promise<ByteSource> {
+  const src = await getJson<ByteSource>(route, { url: "true" });
+  // not direct: the bytes come from the route this page already addresses
+  return src.direct ? src : { url: route, direct: false };
+}
+
+/** An artifact's bytes (a range of them with `range`), from wherever its source says. */
+export async function readBytes(
+  src: ByteSource,
+  range?: { start: number; end: number },
+): Promise<ArrayBuffer> {
+  const headers: Record<string, string> = range
+    ? { range: `bytes=${range.start}-${range.end}` }
+    : {};
+  if (!src.direct)
+    return (await request(src.url, { headers: { ...headers, accept: "*/*" } })).arrayBuffer();
+  const res = await fetch(src.url, { headers, credentials: "omit", cache: "no-store" });
+  if (!res.ok) throw new ApiError(res.status, `storage answered ${res.status} ${res.statusText}`);
   return res.arrayBuffer();
+}
+
+/** Bytes `start` to `end` (inclusive) of an artifact's content, read by a range request. */
+export async function readRange(src: ByteSource, start: number, end: number): Promise<ArrayBuffer> {
+  return readBytes(src, { start, end });
 }
 
 // ------------------------------------------------------------------ records

@@ -56,6 +56,20 @@ const uidParam = z.object({ uid: Uid });
 /** A file inside a folder artifact: its URL-encoded relative path. */
 const fileParams = z.object({ uid: Uid, path: z.string().min(1).max(1024) });
 const binary = z.string().openapi({ format: "binary" });
+const DownloadQuery = z.object({
+  /** Older clients asked for the redirect; object storage now always answers one. */
+  redirect: z.enum(["true", "false"]).optional(),
+  url: z.enum(["true", "false"]).optional(),
+});
+const DownloadUrl = z
+  .object({
+    url: z.string(),
+    /** true: a presigned storage URL (send no Authorization header); false: this API's route. */
+    direct: z.boolean(),
+    /** Seconds the presigned URL stays valid (direct URLs only). */
+    expires_in: z.number().int().optional(),
+  })
+  .openapi("DownloadUrl");
 const tags = ["artifacts"];
 
 const list = createRoute({
@@ -203,19 +217,20 @@ const download = createRoute({
   tags,
   summary: "The bytes of a file artifact, or the file list of a folder artifact",
   description:
-    "`redirect=true`: on object storage, a 302 to a presigned URL of the bytes, answered as a download (what the web UI's download button uses: the bytes do not pass through the API). A `Range: bytes=...` header reads part of a file (206).",
+    "On object storage (S3, GCS) a file's bytes never pass through the API: the answer is a 302 to a short-lived presigned URL of them, answered as a download (send no Authorization header there; a `Range` header is honoured by storage). `url=true` answers that URL as JSON instead (`direct: true`); on local storage (and storage that cannot sign) the bytes are streamed, and `url=true` names this route (`direct: false`). A `Range: bytes=...` header reads part of a file (206). `redirect` is accepted for older clients and changes nothing.",
   request: {
     params: uidParam,
-    query: z.object({ redirect: z.enum(["true", "false"]).optional() }),
+    query: DownloadQuery,
   },
   responses: {
     200: {
       content: {
         "application/octet-stream": { schema: binary },
-        "application/json": { schema: FolderManifest },
+        "application/json": { schema: FolderManifest.or(DownloadUrl) },
       },
-      description: "the bytes, or a folder's manifest",
+      description: "the bytes, a folder's manifest, or (url=true) where to read the bytes",
     },
+    302: { description: "object storage: the bytes are at the presigned URL in Location" },
     ...problems(400, 401, 404, 422),
   },
 });
@@ -226,12 +241,18 @@ const downloadFile = createRoute({
   middleware: requires("read"),
   tags,
   summary: "One file of a folder artifact; path is its relative path, each segment URL-encoded",
-  request: { params: fileParams },
+  description:
+    "As /artifacts/{uid}/download: on object storage a 302 to a presigned URL of the file (`url=true`: that URL as JSON); on local storage the bytes.",
+  request: { params: fileParams, query: DownloadQuery },
   responses: {
     200: {
-      content: { "application/octet-stream": { schema: binary } },
-      description: "the bytes",
+      content: {
+        "application/octet-stream": { schema: binary },
+        "application/json": { schema: DownloadUrl },
+      },
+      description: "the bytes, or (url=true) where to read them",
     },
+    302: { description: "object storage: the bytes are at the presigned URL in Location" },
     ...problems(400, 401, 404, 422),
   },
 });
@@ -392,15 +413,11 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
           200,
         );
       }
-      if (c.req.valid("query").redirect === "true") {
-        const name = artifact.key ?? `${artifact.uid}${artifact.suffix}`;
-        const { storage } = c.var.instance;
-        // storage that cannot sign (see presignedOrNone) serves the bytes through the API
-        const url = await presignedOrNone(
-          storage.presignGet?.(key, DOWNLOAD_URL_SECONDS, { attachment: name }),
-        );
-        if (url) return c.redirect(url, 302);
-      }
+      const name = artifact.key ?? `${artifact.uid}${artifact.suffix}`;
+      const self = `${baseOf(c)}/artifacts/${artifact.uid}/download`;
+      const asJson = c.req.valid("query").url === "true";
+      const direct = await directAnswer(c, { key, name, self }, asJson);
+      if (direct) return direct;
       const range = byteRange(c.req.header("range"), artifact.size);
       if (range === "unsatisfiable") {
         return c.body(null, 416, { "content-range": `bytes */${artifact.size ?? "*"}` });
@@ -432,15 +449,18 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
         );
       }
       const key = await downloadableKey(c.var.instance, artifact.uid);
-      const { size, stream } = await c.var.instance.storage
-        .openRead(`${key}/${safeRelativePath(path)}`)
-        .catch((error) => {
-          if (error instanceof LinkedKeyError) throw error;
-          throw new NotFoundError(
-            `${artifact.uid} has no file '${path}'`,
-            `list its files with /artifacts/${artifact.uid}/download`,
-          );
-        });
+      const fileKey = `${key}/${safeRelativePath(path)}`;
+      const self = `${baseOf(c)}/artifacts/${artifact.uid}/files/${encodePathSegments(path)}`;
+      const asJson = c.req.valid("query").url === "true";
+      const direct = await directAnswer(c, { key: fileKey, name: path, self }, asJson);
+      if (direct) return direct;
+      const { size, stream } = await c.var.instance.storage.openRead(fileKey).catch((error) => {
+        if (error instanceof LinkedKeyError) throw error;
+        throw new NotFoundError(
+          `${artifact.uid} has no file '${path}'`,
+          `list its files with /artifacts/${artifact.uid}/download`,
+        );
+      });
       return c.body(toWebStream(stream), 200, {
         ...rawContentHeaders(path),
         "content-length": String(size),
@@ -600,7 +620,37 @@ async function downloadableKey(instance: Instance, uid: string): Promise<string>
       "upload them again",
     );
   }
+  // the key is read (and signed) in the instance's storage: never for a row of another root
+  if (row.storageId !== instance.storageRecord.id) {
+    throw new IntegrityError(
+      `the bytes of ${uid} are in another storage than ${instance.storageRecord.root}`,
+      "load it where that storage is the default one",
+    );
+  }
   return physicalKey(row);
+}
+
+/**
+ * Object storage that can sign: a 302 to a short-lived URL of `key` (or, `asJson`, that URL as
+ * JSON), so the bytes never pass through the API. The caller's role was checked by the route's
+ * `requires` before this signs anything, and `key` is the artifact's own key in the instance's
+ * storage. Local storage (no signing) and storage whose credentials cannot sign: undefined,
+ * except that `asJson` then names the route itself (direct: false).
+ */
+async function directAnswer(
+  c: Context<ApiEnv>,
+  where: { key: string; name: string; self: string },
+  asJson: boolean,
+): Promise<Response | undefined> {
+  const { key, name, self } = where;
+  const { storage } = c.var.instance;
+  const url = await presignedOrNone(
+    storage.presignGet?.(key, DOWNLOAD_URL_SECONDS, { attachment: name }),
+  );
+  if (url === undefined) return asJson ? c.json({ url: self, direct: false }, 200) : undefined;
+  c.header("cache-control", "no-store"); // the URL is a credential for a few minutes
+  if (asJson) return c.json({ url, direct: true, expires_in: DOWNLOAD_URL_SECONDS }, 200);
+  return c.redirect(url, 302);
 }
 
 /**

@@ -6,7 +6,7 @@
  * else, HTML included, is shown as text or not at all: it never runs in this page.
  */
 import { useEffect, useState } from "preact/hooks";
-import { type Artifact, getJson, readRange, request } from "../api";
+import { type Artifact, type ByteSource, byteSource, getJson, readBytes, readRange } from "../api";
 import { bytes } from "../format";
 import { Markdown } from "../markdown";
 import { ErrorNote, Loading } from "./common";
@@ -180,9 +180,11 @@ async function load(a: Artifact, url: string): Promise<Shown> {
   const size = a.size ?? 0;
   if (size === 0) return { kind: "none", note: "The file is empty." };
   const kind = previewKind(a.suffix);
+  if (kind === "none" || (kind === "image" && size > IMAGE_BYTES)) return unpreviewable(a, size);
+  const src = await byteSource(url);
   const head = async (n: number) => {
     const end = Math.min(size, n) - 1;
-    const buf = await readRange(url, 0, end);
+    const buf = await readRange(src, 0, end);
     const text = new TextDecoder("utf-8", { fatal: false }).decode(buf);
     const cut = size > n;
     // a cut may split the last line (or a UTF-8 character): drop it
@@ -201,15 +203,9 @@ async function load(a: Artifact, url: string): Promise<Shown> {
       };
     }
     case "parquet":
-      return parquetHead(url, size);
+      return parquetHead(src, size);
     case "image": {
-      if (size > IMAGE_BYTES)
-        return {
-          kind: "none",
-          note: `The image is larger than ${bytes(IMAGE_BYTES)}: download it.`,
-        };
-      const res = await request(url, { headers: { accept: "*/*" } });
-      const blob = new Blob([await res.arrayBuffer()], {
+      const blob = new Blob([await readBytes(src)], {
         type: IMAGE_TYPES[a.suffix.toLowerCase()],
       });
       return { kind: "image", url: URL.createObjectURL(blob) };
@@ -241,11 +237,19 @@ async function load(a: Artifact, url: string): Promise<Shown> {
       };
     }
     default:
-      return {
-        kind: "none",
-        note: `No preview for ${a.suffix || "files without a suffix"}: download it.`,
-      };
+      return unpreviewable(a, size);
   }
+}
+
+/** Why a file is not previewed (nothing is read for it). */
+function unpreviewable(a: Artifact, size: number): Shown {
+  if (previewKind(a.suffix) === "image" && size > IMAGE_BYTES) {
+    return { kind: "none", note: `The image is larger than ${bytes(IMAGE_BYTES)}: download it.` };
+  }
+  return {
+    kind: "none",
+    note: `No preview for ${a.suffix || "files without a suffix"}: download it.`,
+  };
 }
 
 /** Rows of delimited text (RFC 4180 quotes), at most `limit`. */
@@ -282,7 +286,7 @@ export function parseDelimited(text: string, sep: string, limit: number): string
 }
 
 /** The first rows of a Parquet file: its footer, then the first row group, by range requests. */
-async function parquetHead(url: string, size: number): Promise<Shown> {
+async function parquetHead(src: ByteSource, size: number): Promise<Shown> {
   const { parquetMetadataAsync, parquetReadObjects } = await import("hyparquet");
   let read = 0;
   const file = {
@@ -290,7 +294,7 @@ async function parquetHead(url: string, size: number): Promise<Shown> {
     async slice(start: number, end?: number) {
       const last = (end ?? size) - 1;
       read += last - start + 1;
-      return readRange(url, start, last);
+      return readRange(src, start, last);
     },
   };
   // footers are a few KB: 16 KB first (hyparquet reads the rest of a larger one after)
