@@ -21,8 +21,8 @@ import type {
   SaveOptions,
   SaveResult,
 } from "../core/registry/artifacts/artifacts.js";
-import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import { assertLoadTarget } from "../core/registry/artifacts/load-target.js";
+import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import type { Reference, ReferenceInput } from "../core/registry/records/references.js";
 import type {
   Feature,

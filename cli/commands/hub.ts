@@ -6,12 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import {
-  ConflictError,
-  LaminError,
-  UnavailableError,
-  ValidationError,
-} from "../../core/errors.js";
+import { ConflictError, LaminError, UnavailableError, ValidationError } from "../../core/errors.js";
 import {
   type InstanceSettings,
   laminHome,

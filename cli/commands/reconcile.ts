@@ -1,6 +1,7 @@
 /** `lamin reconcile`: compare storage with the registry and repair what events missed. */
-import type { Change, ReconcileReport } from "../../core/ingest/reconcile.js";
+
 import { IntegrityError } from "../../core/errors.js";
+import type { Change, ReconcileReport } from "../../core/ingest/reconcile.js";
 import { printJson, say } from "../output.js";
 import { withTarget } from "../target.js";
 
