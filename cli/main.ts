@@ -213,7 +213,7 @@ const listOptions = (cmd: Command) =>
     .option("--trash", "show the trash instead")
     .option(
       "--order-by <field>",
-      "created_at, updated_at or id; prefix - for descending",
+      "created_at, updated_at, id, key, description, size or suffix; prefix - for descending",
       "-created_at",
     )
     .option("--limit <n>", "at most this many", "100")
@@ -247,6 +247,7 @@ command("describe [uid]", "show an artifact and its versions")
 command("load [uid]", "copy an artifact's bytes out of storage, verified against its hash")
   .option("--key <key>", "address the artifact by key instead of uid")
   .option("--to <dir>", "folder to put it in (default: the cache folder)")
+  .option("--force", "replace a file of the same name in --to that holds other content")
   .action(run(async (uid, opts) => (await artifactCmds()).load(uid, opts)));
 
 const del = command("delete [uid]", "move an artifact to the trash")

@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { LaminError, UnavailableError, ValidationError } from "../core/errors.js";
-import { type FolderHash, hashFile, hashFolder } from "../core/hash.js";
+import { bytesToHash, type FolderHash, hashFile, hashFolder } from "../core/hash.js";
 import type { ReconcileReport } from "../core/ingest/reconcile.js";
 import type {
   Artifact,
@@ -21,6 +21,7 @@ import type {
   SaveOptions,
   SaveResult,
 } from "../core/registry/artifacts/artifacts.js";
+import { assertLoadTarget } from "../core/registry/artifacts/load-target.js";
 import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import type { Reference, ReferenceInput } from "../core/registry/records/references.js";
 import type {
@@ -183,7 +184,8 @@ export class RemoteArtifacts implements ArtifactsApi {
       : await hashFile(
           abs,
           progress &&
-            ((done) => progress({ phase: "hash", done, total: info.size, unit: "bytes" })),
+            ((done) =>
+              progress({ phase: "hash", done, total: bytesToHash(info.size), unit: "bytes" })),
         );
     const ticket = await this.ok<{
       status: SaveResult["status"] | "pending";
@@ -354,7 +356,7 @@ export class RemoteArtifacts implements ArtifactsApi {
   /** Download the bytes (a folder file by file) and check them against the hash. */
   async load(
     ref: ArtifactRef | string,
-    opts: { to?: string; isRunInput?: boolean } = {},
+    opts: { to?: string; overwrite?: boolean; isRunInput?: boolean } = {},
   ): Promise<{ path: string; artifact: Artifact }> {
     const artifact = await this.get(ref);
     const name = basename(artifact.key ?? `${artifact.uid}${artifact.suffix}`);
@@ -365,6 +367,11 @@ export class RemoteArtifacts implements ArtifactsApi {
           new URL(this.url).host,
           artifact.key ?? `${artifact.uid}${artifact.suffix}`,
         );
+    if (opts.to) {
+      const isFolder = artifact.n_files !== null;
+      const target = { ...artifact, isLatest: artifact.is_latest, isFolder };
+      await assertLoadTarget(dest, target, opts.overwrite === true);
+    }
     await rm(dest, { recursive: true, force: true });
     const res = await this.fetchBytes(`${this.url}/artifacts/${artifact.uid}/download`);
     if (!res.ok) throw await failure(res, `downloading ${artifact.uid}`);

@@ -476,3 +476,137 @@ if (process.env.DATABASE_URL) {
     });
   });
 }
+
+describe.concurrent("lamin's outputs say what they mean", { timeout: 180_000 }, () => {
+  const it = test.sequential;
+  const env = { LAMIN_HOME: tempDir("lamin-home-") };
+  const dir = join(work, "outputs");
+  const root = join(dir, "store");
+  let v0: Saved;
+  let v1: Saved;
+  afterAll(() => rmSync(env.LAMIN_HOME, { recursive: true, force: true }));
+  const here = (args: string[], extra: Env = {}) =>
+    lamin(args, { cwd: dir, env: { ...env, ...extra } });
+  const ok = async (args: string[], extra: Env = {}) => {
+    const r = await here(args, extra);
+    expect(r.code, `lamin ${args.join(" ")}: ${r.stderr}`).toBe(0);
+    return r;
+  };
+  const data = async <T>(args: string[]) => JSON.parse((await ok([...args, "--json"])).stdout) as T;
+
+  it("ls names older versions in words; describe's versions are a table", async () => {
+    mkdirSync(dir, { recursive: true });
+    await ok(["init", "--storage", root]);
+    writeFileSync(join(dir, "a.csv"), "old\n");
+    v0 = await data<Saved>(["save", "a.csv", "--key", "raw/a.csv"]);
+    writeFileSync(join(dir, "a.csv"), "new!\n");
+    v1 = await data<Saved>(["save", "a.csv", "--key", "raw/a.csv"]);
+    const ls = (await ok(["ls", "--all-versions"])).stdout;
+    expect(ls).not.toContain("*");
+    expect(ls).toMatch(new RegExp(`^${v0.uid}\\s+0000 \\(older version\\)\\s`, "m"));
+    expect(ls).toMatch(new RegExp(`^${v1.uid}\\s+0001\\s+\\d`, "m"));
+
+    const lines = (await ok(["describe", "--key", "raw/a.csv"])).stdout.split("\n");
+    const header = lines.findIndex((l) => /^\s+uid\s+version\s+created_at\s+branch$/.test(l));
+    expect(header, lines.join("\n")).toBeGreaterThan(0);
+    const rows = lines.slice(header + 1, header + 3);
+    expect(rows).toEqual([
+      expect.stringMatching(new RegExp(`^\\s+${v1.uid}\\s+0001\\s+\\S+ \\S+\\s+main\\s+latest$`)),
+      expect.stringMatching(new RegExp(`^\\s+${v0.uid}\\s+0000\\s+\\S+ \\S+\\s+main$`)),
+    ]);
+    // every column starts where its header does
+    const starts = (l: string) => [...l.matchAll(/\S+( \d\d:\S+)?/g)].map((m) => m.index);
+    for (const row of rows) expect(starts(row).slice(0, 4)).toEqual(starts(lines[header] ?? ""));
+  });
+
+  it("--order-by takes every sortable field; an unknown operator is called one", async () => {
+    writeFileSync(join(dir, "big.txt"), "x".repeat(100));
+    await ok(["save", "big.txt", "--key", "big.txt"]);
+    for (const [order, keys] of [
+      ["size", ["raw/a.csv", "big.txt"]],
+      ["-size", ["big.txt", "raw/a.csv"]],
+      ["key", ["big.txt", "raw/a.csv"]],
+      ["-suffix", ["big.txt", "raw/a.csv"]],
+    ] as const) {
+      const items = await data<Artifact[]>(["ls", "--order-by", order]);
+      expect(items.map((a) => a.key)).toEqual(keys);
+    }
+    const help = (await ok(["ls", "--help"])).stdout.replace(/\s+/g, " ");
+    expect(help).toMatch(
+      /--order-by <field> created_at, updated_at, id, key, description, size or suffix/,
+    );
+    const bad = await here(["ls", "--filter", "size__biggerthan=3"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /^error: unknown operator 'biggerthan' in filter 'size__biggerthan'/m,
+    );
+    expect(bad.stderr).toMatch(/^hint: operators: exact, .*isnull/m);
+  });
+
+  it("load --to never replaces a different file of the same name unless --force", async () => {
+    const out = join(dir, "out");
+    await ok(["load", "--key", "raw/a.csv", "--to", out]);
+    expect(readFileSync(join(out, "a.csv"), "utf8")).toBe("new!\n");
+    await ok(["load", "--key", "raw/a.csv", "--to", out]); // the same bytes: fine
+    const older = await here(["load", v0.uid, "--to", out]);
+    expect(older.code, older.stderr).toBe(4);
+    expect(older.stderr).toMatch(/holds other content than .* \(an older version, 0000\)/);
+    expect(older.stderr).toMatch(/^hint: .*--force/m);
+    expect(readFileSync(join(out, "a.csv"), "utf8")).toBe("new!\n");
+    await ok(["load", v0.uid, "--to", out, "--force"]);
+    expect(readFileSync(join(out, "a.csv"), "utf8")).toBe("old\n");
+  });
+
+  it("run ls shows transform keys, ulabel list type names, search artifact latest versions", async () => {
+    writeFileSync(join(dir, "step.sh"), "echo step\n");
+    await ok(["track", "step.sh"]);
+    await ok(["finish"]);
+    expect((await ok(["run", "ls"])).stdout).toMatch(/^\S+\s+completed\s+\S+ \S+\s+step\.sh$/m);
+
+    await ok(["ulabel", "create", "Tissues", "--is-type"]);
+    await ok(["ulabel", "create", "lung", "--type", "Tissues"]);
+    const labels = (await ok(["ulabel", "list"])).stdout;
+    expect(labels).toMatch(/^\S+\s+lung\s+Tissues$/m);
+    expect(labels).toMatch(/^\S+\s+Tissues\s+\(is a type\)$/m);
+
+    const hits = await data<{ uid: string }[]>(["search", "artifact", "a.csv"]);
+    expect(hits.map((h) => h.uid)).toEqual([v1.uid]);
+  });
+
+  it("validate's hint does not speak of saving", async () => {
+    await ok(["feature", "create", "sample", "--dtype", "str"]);
+    await ok(["schema", "create", "only-sample", "--features", "sample", "--maximal"]);
+    const r = await here(["validate", "a.csv", "--schema", "only-sample"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^hint: fix the data .*then validate again$/m);
+    expect(r.stderr).not.toMatch(/nothing was saved/);
+  });
+
+  it("hashing progress runs to 100% also when sha1-fl reads only part of the file", async () => {
+    writeFileSync(join(dir, "60mib.bin"), Buffer.alloc(60 * 1024 * 1024, 3));
+    const r = await ok(["save", "60mib.bin", "--key", "big/60mib.bin"], { LAMIN_PROGRESS: "1" });
+    const percents = [...r.stderr.matchAll(/^hashing 60mib\.bin: .*\((\d+)%\)$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    expect(percents.length, r.stderr).toBeGreaterThan(0);
+    expect(Math.max(...percents)).toBe(100);
+    expect(percents.at(-1)).toBe(100);
+  });
+
+  it("reconcile exits 6 with a hint when bytes are missing, and counts in English", async () => {
+    rmSync(join(root, ".lamindb", `${v1.uid}.csv`));
+    const r = await here(["reconcile"]);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stdout).toMatch(
+      new RegExp(`^MISSING BYTES \\(not repairable here\\): .*${v1.uid}`, "m"),
+    );
+    expect(r.stdout).toMatch(/^1 difference, \d+ objects? unchanged$/m);
+    expect(r.stderr).toMatch(
+      /^error: reconcile cannot repair 1 artifact whose bytes are missing$/m,
+    );
+    expect(r.stderr).toMatch(/^hint: restore missing bytes from a backup/m);
+    const json = await here(["reconcile", "--json"]);
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stdout).missingBytes).toHaveLength(1);
+  });
+});

@@ -222,6 +222,12 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     const refused = await lamin(["login", "--hub", url, "--key", key.key, "--json"], { env: ci });
     expect(refused.code).toBe(7);
     expect(JSON.parse(refused.stdout).error.type).toBe("unauthenticated");
+    // a command line's hint, not the HTTP header the hub asks API clients for
+    const mistyped = await lamin(["login", "--hub", url, "--key", `${key.key}x`], { env: ci });
+    expect(mistyped.code).toBe(7);
+    expect(mistyped.stderr).toMatch(/^error: the hub at .* does not accept this API key/m);
+    expect(mistyped.stderr).toMatch(/^hint: check the key you pass with --key/m);
+    expect(mistyped.stderr).not.toMatch(/Authorization/);
 
     const noWhich = await lamin(["keys", "revoke"], { env: alice });
     expect(noWhich.code).toBe(2);

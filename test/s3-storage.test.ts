@@ -134,7 +134,9 @@ describe("S3Storage", () => {
     });
     const error = await down.readText("a.txt").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnavailableError);
-    expect((error as LaminError).message).toMatch(/S3 at http:\/\/127\.0\.0\.1:1 is unavailable/);
+    expect((error as LaminError).message).toMatch(
+      /^the S3 endpoint http:\/\/127\.0\.0\.1:1 is unreachable \(ECONNREFUSED\)/,
+    );
     down.client.destroy();
   });
 });
@@ -276,5 +278,25 @@ describe("lamin with S3 storage", () => {
     expect(ok<unknown[]>(await run(["list", "instances", "--json"]))).toEqual(before);
     expect(existsSync(join(home, "instances", "nob.json"))).toBe(false);
     expect(existsSync(join(home, "pglite", "nob"))).toBe(false);
+  });
+
+  it("a save to an S3 endpoint that no longer answers says it is unreachable (exit 5)", async () => {
+    const gone = await startS3rver({ buckets: [BUCKET] });
+    const made = await run([
+      "init",
+      "--storage",
+      `s3://${BUCKET}/gone`,
+      "--endpoint-url",
+      gone.endpoint,
+      "--name",
+      "gone",
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    await gone.close();
+    writeTree(work, { "late.csv": "a\n" });
+    const r = await run(["save", "late.csv", "--key", "late.csv"], { LAMIN_INSTANCE: "gone" });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toContain(`the S3 endpoint ${gone.endpoint} is unreachable (ECONNREFUSED)`);
+    expect(r.stderr).toMatch(/^hint: check that the S3 server runs/m);
   });
 });

@@ -109,6 +109,18 @@ describe("lamin serve", () => {
     expect(JSON.parse(missing.stdout).error.type).toBe("not-found");
   });
 
+  it("a second serve says at once where the instance is served; migrate status reads through it", async () => {
+    const second = await lamin(["serve", "--port", "0"], { env: viaServer });
+    expect(second.code, second.stderr).toBe(4);
+    expect(second.stderr).toContain(`error: 'served' is already served at ${url} (process `);
+    expect(second.stderr).toMatch(/^hint: use that server/m);
+    expect(second.stderr).not.toMatch(/waiting for process/);
+    const status = await lamin(["migrate", "status", "--json"], { env: viaServer });
+    expect(status.code, status.stderr).toBe(0);
+    const apps = JSON.parse(status.stdout).apps as { app: string; pending: string[] }[];
+    expect(apps.find((a) => a.app === "lns")).toMatchObject({ pending: [] });
+  });
+
   it("lets a collaborator connect by URL and token, with files and folders", async () => {
     const other = {
       LAMIN_HOME: join(home, "collaborator"),

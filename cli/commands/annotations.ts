@@ -220,12 +220,31 @@ export async function listRecords(
   const limit = limitOf(opts.limit);
   // records (as runs and artifacts) are also listed by their feature values
   const features = opts.features ? parseFilterArgs(opts.features) : undefined;
-  const page = await withInstance(
-    (ln): Promise<{ items: object[]; nextCursor?: string }> =>
+  const { page, typeNames } = await withInstance(async (ln) => {
+    const page: { items: object[]; nextCursor?: string } =
       registry === "records" && features
-        ? ln.records.list({ limit, features })
-        : ln[registry].list({ limit }),
-  );
+        ? await ln.records.list({ limit, features })
+        : await ln[registry].list({ limit });
+    // a record's type is the uid of another record of the registry: show its name
+    const typeUids = [
+      ...new Set(
+        page.items
+          .map((r) => (r as { type?: unknown }).type)
+          .filter((t): t is string => typeof t === "string"),
+      ),
+    ];
+    const typeNames = new Map<string, string>();
+    if (!opts.json && registry !== "features" && typeUids.length > 0) {
+      const types = await ln[registry].list({
+        filter: { uid__in: typeUids.join(",") },
+        limit: typeUids.length,
+      });
+      for (const t of types.items as { uid: string; name?: string | null }[]) {
+        typeNames.set(t.uid, t.name ?? t.uid);
+      }
+    }
+    return { page, typeNames };
+  });
   if (opts.json) return printJson(page.items);
   if (page.items.length === 0) return say(`no ${registry}`);
   const rows = page.items.map((r) => {
@@ -234,9 +253,9 @@ export async function listRecords(
       registry === "features"
         ? String(x.dtype ?? "")
         : x.is_type
-          ? "type"
-          : x.type
-            ? `type ${x.type}`
+          ? "(is a type)"
+          : typeof x.type === "string"
+            ? (typeNames.get(x.type) ?? x.type)
             : "";
     return [String(x.uid), String(x.name ?? ""), detail];
   });

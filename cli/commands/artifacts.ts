@@ -126,7 +126,7 @@ export async function list(
       ["uid", "version", "size", "created_at", "key / description"],
       page.items.map((a) => [
         a.uid,
-        a.version + (a.is_latest || opts.trash ? "" : "*"),
+        a.version + (a.is_latest || opts.trash ? "" : ` ${OLDER}`),
         formatBytes(a.size),
         a.created_at.slice(0, 19).replace("T", " "),
         (a.key ?? a.description ?? "") + (a.upload_complete ? "" : `  ${INCOMPLETE}`),
@@ -136,6 +136,9 @@ export async function list(
   if (page.items.some((a) => !a.upload_complete)) say(INCOMPLETE_LEGEND);
   if (page.nextCursor) note(`(showing the first ${limit}; raise --limit to see more)`);
 }
+
+/** How `ls --all-versions` marks a version that is not its family's latest. */
+const OLDER = "(older version)";
 
 /** How `ls` and `describe` mark an artifact whose bytes were never completely written. */
 const INCOMPLETE = "(incomplete)";
@@ -157,11 +160,15 @@ function describeLines(a: Artifact, versions: Artifact[]): string[] {
   ];
   if (versions.length > 1) {
     lines.push("  versions");
-    for (const v of versions) {
-      lines.push(
-        `    ${v.uid}  ${v.version}  ${v.created_at.slice(0, 19).replace("T", " ")}  ${v.branch}${v.is_latest ? "  latest" : ""}${v.upload_complete ? "" : `  ${INCOMPLETE}`}`,
-      );
-    }
+    const rows = versions.map((v) => [
+      v.uid,
+      v.version,
+      v.created_at.slice(0, 19).replace("T", " "),
+      v.branch,
+      [v.is_latest ? "latest" : "", v.upload_complete ? "" : INCOMPLETE].filter(Boolean).join(" "),
+    ]);
+    const versionTable = table(["uid", "version", "created_at", "branch", ""], rows);
+    for (const line of versionTable.split("\n")) lines.push(`    ${line}`);
   }
   return lines;
 }
@@ -187,11 +194,17 @@ export async function describe(uid: string | undefined, opts: Json & { key?: str
   say(describeLines(artifact, versions).join("\n"));
 }
 
-export async function load(uid: string | undefined, opts: Json & { key?: string; to?: string }) {
+export async function load(
+  uid: string | undefined,
+  opts: Json & { key?: string; to?: string; force?: boolean },
+) {
   const ref = refFrom(uid, opts);
   const { path, artifact } = await withTarget(async (ln) => {
     await attachActiveRun(ln);
-    return ln.artifacts.load(ref, opts.to !== undefined ? { to: opts.to } : {});
+    return ln.artifacts.load(ref, {
+      ...(opts.to !== undefined ? { to: opts.to } : {}),
+      ...(opts.force ? { overwrite: true } : {}),
+    });
   });
   if (opts.json) return printJson({ ...artifact, local_path: path });
   say(path);

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { ConflictError, UnavailableError, ValidationError } from "../../core/errors.js";
+import { ConflictError, LaminError, UnavailableError, ValidationError } from "../../core/errors.js";
 import {
   type InstanceSettings,
   laminHome,
@@ -250,7 +250,15 @@ export async function login(opts: Json & { hub?: string; key?: string }) {
   }
   const { HubClient } = await import("../../sdk/hub.js");
   const client = new HubClient(url, key);
-  const account = await client.account();
+  const account = await client.account().catch((error: unknown) => {
+    // the hub's own hint speaks HTTP (an Authorization header); say what to do on this command line
+    if ((error as LaminError)?.kind !== "unauthenticated") throw error;
+    throw new LaminError(
+      "unauthenticated",
+      `the hub at ${client.url} does not accept this API key (mistyped, revoked or expired)`,
+      "check the key you pass with --key: `lamin hub create-account` and `lamin keys create` print a key once; an admin can make you a new one",
+    );
+  });
   saveHubLogin({ hub: client.url, key, handle: account.handle });
   if (opts.json) printJson({ hub: client.url, handle: account.handle });
   else say(`logged in to ${client.url} as ${account.handle}`);

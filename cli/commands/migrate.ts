@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { MigrationStatus } from "../../core/db/migrate.js";
 import { UnavailableError, ValidationError } from "../../core/errors.js";
 import {
   deployMigrations,
@@ -54,13 +55,30 @@ export async function withInstanceDatabase<T>(
   }
 }
 
+/** Reading the status changes nothing: a running `lamin serve` answers it from its database. */
+async function servedStatus(): Promise<MigrationStatus[] | undefined> {
+  const settings = resolveInstanceSettings();
+  if (settings.db.kind === "remote") return undefined;
+  const server = await localServer(settings);
+  if (!server) return undefined;
+  const res = await fetch(`${server.url}/modules/migrations`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
+  if (!res.ok) {
+    const { failure } = await import("../../sdk/remote-http.js");
+    throw await failure(res, "reading the migration status");
+  }
+  return (await res.json()) as MigrationStatus[];
+}
+
 /**
  * Our migrations per app (`lns`, `lns_<module>`), then what Python LaminDB finds recorded in
  * django_migrations (`lamindb`, `bionty`): its `lamin migrate deploy` has nothing to do once
  * every row is there.
  */
 export async function status(opts: Json) {
-  const apps = await withInstanceDatabase((db) => instanceMigrationStatus(db));
+  const apps =
+    (await servedStatus()) ?? (await withInstanceDatabase((db) => instanceMigrationStatus(db)));
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, apps });
   say(
     table(

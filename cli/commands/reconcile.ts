@@ -1,4 +1,6 @@
 /** `lamin reconcile`: compare storage with the registry and repair what events missed. */
+
+import { IntegrityError } from "../../core/errors.js";
 import type { Change, ReconcileReport } from "../../core/ingest/reconcile.js";
 import { printJson, say } from "../output.js";
 import { withTarget } from "../target.js";
@@ -27,7 +29,17 @@ export async function reconcileCommand(opts: { json?: boolean; dryRun?: boolean 
       },
     }),
   );
-  if (opts.json) return printJson(report);
+  // what no run can repair: managed bytes gone, bytes under .lamindb/ that no artifact claims
+  const unrepairable = report.missingBytes.length + report.unclaimed.length;
+  if (opts.json) {
+    printJson(report);
+    // the report is the one JSON document; the exit code and stderr say it is not all well
+    if (unrepairable > 0) {
+      process.stderr.write(`error: ${unrepairableMessage(report)}\nhint: ${UNREPAIRABLE_HINT}\n`);
+      process.exitCode = 6;
+    }
+    return;
+  }
   const dry = report.dryRun;
   let changes = 0;
   for (const [field, done, would] of SECTIONS) {
@@ -41,7 +53,26 @@ export async function reconcileCommand(opts: { json?: boolean; dryRun?: boolean 
   const total = changes + report.unclaimed.length;
   say(
     total === 0
-      ? `storage and registry agree (${report.unchanged} objects)`
-      : `${dry ? "dry run: " : ""}${total} differences, ${report.unchanged} objects unchanged${dry ? "; run without --dry-run to repair" : ""}`,
+      ? `storage and registry agree (${count(report.unchanged, "object")})`
+      : `${dry ? "dry run: " : ""}${count(total, "difference")}, ${count(report.unchanged, "object")} unchanged${dry ? "; run without --dry-run to repair" : ""}`,
   );
+  if (unrepairable > 0) throw new IntegrityError(unrepairableMessage(report), UNREPAIRABLE_HINT);
+}
+
+/** `1 object`, `2 objects`. */
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
+const UNREPAIRABLE_HINT =
+  "restore missing bytes from a backup (or delete their artifacts: lamin delete UID --permanent); unclaimed files under .lamindb/ are no artifact's: move them out of the storage folder or delete them";
+
+function unrepairableMessage(report: ReconcileReport): string {
+  const parts = [
+    report.missingBytes.length > 0
+      ? `${count(report.missingBytes.length, "artifact")} whose bytes are missing`
+      : "",
+    report.unclaimed.length > 0
+      ? `${count(report.unclaimed.length, "file")} under .lamindb/ that no artifact claims`
+      : "",
+  ].filter(Boolean);
+  return `reconcile cannot repair ${parts.join(" and ")}`;
 }

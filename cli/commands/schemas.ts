@@ -121,7 +121,10 @@ export async function validateCommand(file: string, opts: Json & { schema: strin
   const report = await withInstance((ln) => ln.validate(file, opts.schema));
   if (!report.valid) {
     const { SchemaValidationError } = await import("../../core/registry/schemas/validate.js");
-    throw new SchemaValidationError(report);
+    throw new SchemaValidationError(
+      report,
+      "fix the data (or the labels: lamin ulabel create NAME), then validate again",
+    );
   }
   if (opts.json) return printJson(report);
   say(

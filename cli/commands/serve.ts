@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { serve as listen } from "@hono/node-server";
 import { generateToken, hashToken, tokenMatches } from "../../core/auth.js";
-import { ValidationError } from "../../core/errors.js";
+import { ConflictError, ValidationError } from "../../core/errors.js";
 import type { IngestOutcome } from "../../core/ingest/ingest.js";
 import { type FolderWatcher, watchFolder, watchRefusal } from "../../core/ingest/watch.js";
 import type { Instance } from "../../core/instance.js";
@@ -16,6 +16,7 @@ import { createApp } from "../../functions/api/app.js";
 import { OneTimeCodes, sessionKeys } from "../../functions/api/session.js";
 import { builtWebUi, storageOrigins } from "../../functions/api/web.js";
 import { note, say } from "../output.js";
+import { localServer } from "../server.js";
 
 declare const __VERSION__: string;
 
@@ -125,6 +126,14 @@ export async function serve(opts: {
 }) {
   const port = parsePort(opts.port);
   const settings = resolveInstanceSettings();
+  // a second server would only wait for the first to let go of the database: say where it is
+  const running = settings.db.kind === "remote" ? undefined : await localServer(settings);
+  if (running) {
+    throw new ConflictError(
+      `'${settings.name}' is already served at ${running.url} (process ${running.pid})`,
+      "use that server (lamin commands for this instance go through it), or stop it first (Ctrl-C where it runs, or kill its process)",
+    );
+  }
   const instance = await openInstance(settings.name, {
     purpose: "lamin serve",
     onWait: (holder) =>

@@ -198,9 +198,17 @@ export async function runList(
     ...(opts.project !== undefined ? { projects__name: opts.project } : {}),
   };
   const features = opts.features ? parseFilterArgs(opts.features) : undefined;
-  const page = await withTarget((ln) =>
-    ln.runs.list({ filter, ...(features ? { features } : {}), limit }),
-  );
+  const { page, keys } = await withTarget(async (ln) => {
+    const page = await ln.runs.list({ filter, ...(features ? { features } : {}), limit });
+    if (opts.json || page.items.length === 0) return { page, keys: new Map<string, string>() };
+    // people know a transform by its key (the script's path), not its uid: one query for all
+    const uids = [...new Set(page.items.map((r) => r.transform))];
+    const transforms = await ln.transforms.list({
+      filter: { uid__in: uids.join(",") },
+      limit: uids.length,
+    });
+    return { page, keys: new Map(transforms.items.map((t) => [t.uid, t.key ?? t.uid])) };
+  });
   if (opts.json) return printJson(page.items);
   if (page.items.length === 0) return say("no runs match");
   say(
@@ -210,7 +218,7 @@ export async function runList(
         r.uid,
         r.status,
         r.started_at.slice(0, 19).replace("T", " "),
-        r.transform,
+        keys.get(r.transform) ?? r.transform,
       ]),
     ),
   );

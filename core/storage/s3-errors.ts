@@ -33,14 +33,19 @@ const DENIED = new Set([
   "CredentialsProviderError",
 ]);
 
-const NETWORK = new Set([
+/** No connection to the endpoint at all: nothing listens, no such host, no route. */
+const UNREACHABLE = new Set([
   "ECONNREFUSED",
-  "ECONNRESET",
   "ENOTFOUND",
   "EAI_AGAIN",
   "ETIMEDOUT",
   "EHOSTUNREACH",
   "ENETUNREACH",
+]);
+
+const NETWORK = new Set([
+  ...UNREACHABLE,
+  "ECONNRESET",
   "EPIPE",
   "TimeoutError",
   "RequestTimeout",
@@ -103,6 +108,16 @@ export function s3Error(error: unknown, place: S3Place): Error {
     );
   }
   const code = e.code ?? e.errors?.[0]?.code ?? "";
+  if (UNREACHABLE.has(code)) {
+    const endpoint = place.endpoint ? `the S3 endpoint ${place.endpoint}` : "AWS S3";
+    return new UnavailableError(
+      `${endpoint} is unreachable (${code}): ${detail}`,
+      place.endpoint
+        ? "check that the S3 server runs and that the instance's endpoint URL is right (lamin info shows it), then try again"
+        : "check the network (and AWS_REGION), then try again",
+      { cause: error },
+    );
+  }
   if (NETWORK.has(code) || NETWORK.has(name) || (status !== undefined && status >= 500)) {
     return new UnavailableError(
       `S3 at ${endpointName(place.endpoint)} is unavailable (${code || name || status}): ${detail}`,

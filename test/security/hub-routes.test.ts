@@ -107,6 +107,7 @@ const NEEDS: Record<string, Need> = {
   // validating a table writes nothing: readers validate their data too
   "POST /schemas/:ref/validate": "read",
   "GET /modules": "read",
+  "GET /modules/migrations": "read",
   "GET /modules/search/:registry": "read",
   "GET /modules/lookup": "read",
   "POST /reconcile": "admin",

@@ -20,7 +20,14 @@ import {
   NotFoundError,
   ValidationError,
 } from "../../errors.js";
-import { type FileHash, type FolderHash, HASH_CHUNK, hashFile, hashFolder } from "../../hash.js";
+import {
+  bytesToHash,
+  type FileHash,
+  type FolderHash,
+  HASH_CHUNK,
+  hashFile,
+  hashFolder,
+} from "../../hash.js";
 import { normaliseSequencer } from "../../ingest/events.js";
 import type { Instance } from "../../instance.js";
 import { ioError, writeError } from "../../io-errors.js";
@@ -56,6 +63,7 @@ import {
   mentions,
 } from "../model/query.js";
 import { keyProblem, storedKeyProblem } from "./keys.js";
+import { assertLoadTarget } from "./load-target.js";
 import { type Artifact, ArtifactModel, isOngoing, type PhysicalRow, physicalKey } from "./model.js";
 
 export { MAX_LIMIT, ORDER_FIELDS, type OrderBy, type Page } from "../model/paging.js";
@@ -867,7 +875,9 @@ export class Artifacts {
       : await hashFile(
           abs,
           onProgress
-            ? (done) => onProgress({ phase: "hash", done, total: info.size, unit: "bytes" })
+            ? // sha1-fl reads only the first and last 50 MiB: that is what runs to 100%
+              (done) =>
+                onProgress({ phase: "hash", done, total: bytesToHash(info.size), unit: "bytes" })
             : undefined,
         );
     return { path: abs, local: true, isFolder, suffix, hash };
@@ -1151,11 +1161,14 @@ export class Artifacts {
     ref: ArtifactRef | string,
     opts: {
       to?: string;
+      /** Replace a file of the same name in `to` that holds other content (default: refuse). */
+      overwrite?: boolean;
       /** Record it as an input of the tracked run (default true; LaminDB's `is_run_input`). */
       isRunInput?: boolean;
     } = {},
   ): Promise<{ path: string; artifact: Artifact }> {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
+    const artifact = this.toArtifact(found);
     const { row } = found;
     if (isOngoing(row)) {
       throw new IntegrityError(
@@ -1167,6 +1180,13 @@ export class Artifacts {
     const dest = opts.to
       ? join(resolve(opts.to), name)
       : join(cacheDir(), this.instance.settings.name, row.key ?? physicalKey(row));
+    if (opts.to) {
+      await assertLoadTarget(
+        dest,
+        { ...artifact, isLatest: artifact.is_latest, isFolder: row.overwriteVersions },
+        opts.overwrite === true,
+      );
+    }
     const { storage } = this.instance;
     const key = physicalKey(row);
     if (!(await storage.exists(key))) {
@@ -1197,7 +1217,7 @@ export class Artifacts {
       );
     }
     if (opts.isRunInput !== false) await recordArtifactInput(this.instance, row);
-    return { path: dest, artifact: this.toArtifact(found) };
+    return { path: dest, artifact };
   }
 
   // ---------------------------------------------------------------- change

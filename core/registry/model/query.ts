@@ -55,6 +55,13 @@ export function parseLookup(lookup: string, fields: FieldMap, registry: string):
   const field = hasOp ? parts.slice(0, -1).join("__") : lookup;
   const op: Operator = hasOp ? last : "exact";
   if (!Object.hasOwn(fields, field)) {
+    const prefix = parts.slice(0, -1).join("__");
+    if (!hasOp && parts.length > 1 && Object.hasOwn(fields, prefix)) {
+      throw new ValidationError(
+        `unknown operator '${parts.at(-1)}' in filter '${lookup}' for ${registry}`,
+        `operators: ${OPERATORS.join(", ")} (e.g. ${prefix}__in=a,b)`,
+      );
+    }
     throw new ValidationError(
       `unknown field '${field}' in filter '${lookup}' for ${registry}`,
       `filterable fields: ${Object.keys(fields).join(", ")}`,

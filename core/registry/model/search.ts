@@ -28,6 +28,8 @@ interface Searchable {
   fields: string[];
   /** The column shown as the hit's name. */
   name: string;
+  /** Rows searched besides those outside the trash. */
+  where?: SQL;
 }
 
 /** What a declared registry searches: its `search` fields, the first one shown as the name. */
@@ -53,7 +55,13 @@ export const SEARCHABLE: Record<string, Searchable> = {
       BlockModel,
     ].map((m) => [m.name, searchableOf(m)]),
   ),
-  artifact: { table: "lamindb_artifact", fields: ["key", "description"], name: "key" },
+  // as `ls`: one hit per artifact, its latest version (`ls --all-versions` lists the others)
+  artifact: {
+    table: "lamindb_artifact",
+    fields: ["key", "description"],
+    name: "key",
+    where: sql`is_latest`,
+  },
 };
 export const SEARCH_REGISTRIES = Object.keys(SEARCHABLE);
 
@@ -128,7 +136,7 @@ export async function search(
     instance.db,
     sql`SELECT uid, ${sql.raw(`"${spec.name}"`)} AS name, (${sql.join(ranks, sql` + `)})::int AS score
       FROM ${sql.raw(`"${spec.table}"`)}
-      WHERE (${anyContains}) AND branch_id <> ${TRASH}
+      WHERE (${anyContains}) AND branch_id <> ${TRASH}${spec.where ? sql` AND ${spec.where}` : sql``}
       ORDER BY score DESC, ${sql.raw(`"${spec.name}"`)}, id LIMIT ${limit}`,
   );
   return rows.map((r) => ({ uid: r.uid, name: r.name, score: Number(r.score) }));

@@ -106,12 +106,16 @@ export function issueCount(report: ValidationReport): number {
 
 /** A failed validation; `report` has every issue. */
 export class SchemaValidationError extends ValidationError {
-  constructor(readonly report: ValidationReport) {
+  constructor(
+    readonly report: ValidationReport,
+    /** the default is a refused save's; `lamin validate` never saves and says only what to do */
+    hint = "fix the data (or the labels: lamin ulabel create NAME), then validate again; nothing was saved",
+  ) {
     const lines = describeIssues(report);
     const n = issueCount(report);
     super(
       `${report.file} does not match schema '${report.schema.name ?? report.schema.uid}': ${n} issue${n > 1 ? "s" : ""}\n${lines.map((l) => `  ${l}`).join("\n")}`,
-      "fix the data (or the labels: lamin ulabel create NAME), then validate again; nothing was saved",
+      hint,
     );
   }
 }

@@ -1,6 +1,7 @@
 /**
  * An instance's modules and their registries, read-only (core/modules):
  * - GET /modules: the known modules, which are enabled, their registries
+ * - GET /modules/migrations: what `lamin migrate status` says (applied, pending, Python's rows)
  * - GET /modules/search/{registry}?q=...: ranked search of a module registry (`bionty.CellType`)
  *   by name, synonym or identifier
  * - GET /modules/lookup?field=...&value=...&value=...: which values a `cat[bionty.X(.field)]`
@@ -52,6 +53,15 @@ const LookupResult = z
     ),
   })
   .openapi("ModuleLookup");
+
+const migrationsRoute = createRoute({
+  method: "get",
+  path: "/modules/migrations",
+  middleware: requires("read"),
+  tags,
+  summary: "Migrations per app (lns, lns_<module>): applied, pending, and Python LaminDB's rows",
+  responses: { 200: json(z.array(z.record(z.string(), z.unknown())), "per app"), ...problems(401) },
+});
 
 const listRoute = createRoute({
   method: "get",
@@ -109,17 +119,25 @@ const lookupRoute = createRoute({
 });
 
 export function moduleRoutes() {
-  return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
-    .openapi(listRoute, async (c) => c.json(await c.var.instance.modules.list(), 200))
-    .openapi(searchRoute, async (c) => {
-      const { q, limit } = c.req.valid("query");
-      const found = await c.var.instance.modules.search(c.req.valid("param").registry, q, {
-        ...(limit !== undefined ? { limit } : {}),
-      });
-      return c.json(found, 200);
-    })
-    .openapi(lookupRoute, async (c) => {
-      const { field, value } = c.req.valid("query");
-      return c.json(await c.var.instance.modules.lookup(field, value), 200);
-    });
+  return (
+    new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
+      .openapi(listRoute, async (c) => c.json(await c.var.instance.modules.list(), 200))
+      // read-only: `lamin migrate status` while a server holds the database
+      .openapi(migrationsRoute, async (c) => {
+        const { instanceMigrationStatus } = await import("../../../core/modules/index.js");
+        const apps = await instanceMigrationStatus(c.var.instance);
+        return c.json(apps as unknown as Record<string, unknown>[], 200);
+      })
+      .openapi(searchRoute, async (c) => {
+        const { q, limit } = c.req.valid("query");
+        const found = await c.var.instance.modules.search(c.req.valid("param").registry, q, {
+          ...(limit !== undefined ? { limit } : {}),
+        });
+        return c.json(found, 200);
+      })
+      .openapi(lookupRoute, async (c) => {
+        const { field, value } = c.req.valid("query");
+        return c.json(await c.var.instance.modules.lookup(field, value), 200);
+      })
+  );
 }
