@@ -81,7 +81,7 @@ command(
     "--db <url>",
     "put the database on a Postgres server (postgresql://...); created if missing",
   )
-  .option("--modules <names>", "enable modules, comma-separated (known: bionty)")
+  .option("--modules <names>", "enable modules, comma-separated (bionty, or module folders)")
   .addOption(
     new Option(
       "--endpoint-url <url>",
@@ -378,18 +378,64 @@ collection
 
 // ---- modules and schema migrations ----
 
-const mod = program.command("module").description("modules: extra registries, e.g. bionty");
+const mod = program
+  .command("module")
+  .description("modules: extra registries, e.g. bionty, or your own (lamin module new)");
+mod
+  .command("new <name>")
+  .description("scaffold a module package of your own in a new folder (default: ./<name>)")
+  .option("--dir <dir>", "the folder to create")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText(
+    "after",
+    "\nE.g. lamin module new mylab; edit mylab/index.js; lamin migrate create --module ./mylab;\n  lamin module enable ./mylab",
+  )
+  .action(run(async (name, opts) => (await moduleCmds()).newModule(name, opts, version)));
+mod
+  .command("create <registry> <values...>")
+  .description(
+    "create a record of a module registry, e.g. lamin module create mylab.Sample name=S1",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, values, opts) =>
+      (await moduleCmds()).createRecord(registry, values, opts),
+    ),
+  );
+mod
+  .command("records <registry>")
+  .description("list records of a module registry, newest first")
+  .option("--name <name>", "only the record(s) of this name")
+  .option("--limit <n>", "at most this many", "100")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (registry, opts) => (await moduleCmds()).listRecords(registry, opts)));
 mod
   .command("list")
   .description("the modules this build knows, and which the current instance has enabled")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await moduleCmds()).list(opts)));
 mod
-  .command("enable <names...>")
+  .command("enable <modules...>")
   .description("enable modules on the current instance: apply their migrations, seed their data")
   .option("--json", "print one JSON document on stdout")
-  .addHelpText("after", "\nE.g. lamin module enable bionty (all or nothing per module).")
+  .addHelpText(
+    "after",
+    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).",
+  )
   .action(run(async (names, opts) => (await moduleCmds()).enable(names, opts)));
+
+mod
+  .command("search <registry> <text>")
+  .description("search a module registry, e.g. lamin module search mylab.Sample S1")
+  .option("--limit <n>", "at most this many", "20")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (registry, text, opts) => (await moduleCmds()).search(registry, text, opts)));
+mod
+  .command("lookup <field> <values...>")
+  .description("validate values against a module registry field (exit 3 if any is missing)")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText("after", "\nE.g. lamin module lookup mylab.Sample S1 S2")
+  .action(run(async (field, values, opts) => (await moduleCmds()).lookup(field, values, opts)));
 
 const bionty = program
   .command("bionty")
@@ -421,16 +467,20 @@ mig
 mig
   .command("deploy")
   .description("apply pending migrations (core and enabled modules), all or nothing per app")
+  .option("--dry-run", "print the SQL of what is pending; change nothing")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await migrateCmds()).deploy(opts)));
 mig
-  .command("create <name>")
-  .description("generate a migration from schema changes (drizzle-kit, in a repository checkout)")
-  .option("--module <module>", "a module's schema instead of the core's, e.g. bionty")
+  .command("create [name]")
+  .description("generate a migration from schema changes (a module package's, or the core's)")
+  .option(
+    "--module <module>",
+    "a module package (./mylab, or an installed package) or bionty, instead of the core",
+  )
   .option("--json", "print one JSON document on stdout")
   .addHelpText(
     "after",
-    "\nDiffs core/db/schema.ts (or core/modules/<module>/schema.ts) against migrations/instance\n(or migrations/<module>) and writes the SQL there; review it, then run lamin migrate deploy.",
+    "\nDiffs core/db/schema.ts (or core/modules/<module>/schema.ts) against migrations/instance\n(or migrations/<module>) and writes the SQL there; review it, then run lamin migrate deploy.\nWith --module ./mylab: diffs the package's declarations (index.js) against its last\nmigration (migrations/meta/snapshot.json) and writes migrations/NNNN_<name>.sql there.",
   )
   .action(run(async (name, opts) => (await migrateCmds()).create(name, opts)));
 

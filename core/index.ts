@@ -35,6 +35,13 @@ export {
 export { hashFile, hashFolder, hashString } from "./hash.js";
 export { Instance, type OpenOptions } from "./instance.js";
 export {
+  defineModule,
+  type FieldDeclaration,
+  type ModuleDeclaration,
+  type RegistryDeclaration as ModuleRegistryDeclaration,
+} from "./modules/declare.js";
+export { loadModuleFolder } from "./modules/external.js";
+export {
   addParent,
   biontyUid,
   deployMigrations,
@@ -46,9 +53,15 @@ export {
   lookupModuleValues,
   MODULES,
   type ModuleInfo,
+  registerModule,
   type SearchHit as ModuleSearchHit,
   searchRegistry,
 } from "./modules/index.js";
+export {
+  createModuleRecord,
+  listModuleRecords,
+  type ModuleRecord,
+} from "./modules/records.js";
 export {
   type AddOptions,
   type Annotation,

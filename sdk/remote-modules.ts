@@ -5,6 +5,29 @@ import type { RemoteHttp } from "./remote-http.js";
 export class RemoteModules implements ModuleReads {
   constructor(private readonly http: RemoteHttp) {}
 
+  records(
+    registry: string,
+    opts: { name?: string; limit?: number } = {},
+  ): ReturnType<ModuleReads["records"]> {
+    return this.http.ok(
+      this.http.client.modules.records[":registry"].$get({
+        param: { registry },
+        query: {
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(opts.limit !== undefined ? { limit: String(opts.limit) } : {}),
+        },
+      }),
+      `listing ${registry}`,
+    );
+  }
+
+  create(registry: string, values: Record<string, unknown>): ReturnType<ModuleReads["create"]> {
+    return this.http.ok(
+      this.http.client.modules.records[":registry"].$post({ param: { registry }, json: values }),
+      `creating a ${registry}`,
+    );
+  }
+
   list(): ReturnType<ModuleReads["list"]> {
     return this.http.ok(this.http.client.modules.$get(), "listing modules");
   }

@@ -383,7 +383,12 @@ describe.concurrent("lamin module | bionty", CLI_TIMEOUT, () => {
 
     const modules = await json<{ name: string; enabled: boolean }[]>(["module", "list"]);
     expect(modules.map((m) => [m.name, m.enabled])).toEqual([["bionty", true]]);
-    expectFailure(await run(["module", "enable", "nope"]), 2, /unknown module 'nope'/);
+    // not bionty: an npm package of that name, which is not installed
+    expectFailure(
+      await run(["module", "enable", "nope"]),
+      3,
+      /cannot find the module package 'nope'/,
+    );
 
     const found = await json<{ hits: { name: string; match: string }[] }>([
       "bionty",
@@ -463,8 +468,8 @@ describe.concurrent("lamin migrate", CLI_TIMEOUT, () => {
     expectFailure(await run(["migrate", "create", "Bad Name"]), 2, /invalid migration name/);
     expectFailure(
       await run(["migrate", "create", "x", "--module", "nope"]),
-      2,
-      /unknown module 'nope'/,
+      3,
+      /cannot find the module package 'nope'/,
     );
     // outside a checkout of the repository
     expectFailure(await run(["migrate", "create", "x"]), 2, /runs in a checkout/);

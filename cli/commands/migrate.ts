@@ -5,10 +5,12 @@ import { dirname, join, resolve } from "node:path";
 import type { MigrationStatus } from "../../core/db/migrate.js";
 import { UnavailableError, ValidationError } from "../../core/errors.js";
 import {
+  BUILTIN_MODULES,
   deployMigrations,
   getModule,
   type HasDb,
   instanceMigrationStatus,
+  pendingMigrations,
 } from "../../core/modules/index.js";
 import { resolveInstanceSettings } from "../../core/settings.js";
 import { note, printJson, say, table } from "../output.js";
@@ -103,7 +105,20 @@ export async function status(opts: Json) {
   }
 }
 
-export async function deploy(opts: Json) {
+export async function deploy(opts: Json & { dryRun?: boolean }) {
+  if (opts.dryRun) {
+    const pending = await withInstanceDatabase((db) => pendingMigrations(db));
+    if (opts.json) return printJson({ instance: resolveInstanceSettings().name, pending });
+    if (pending.length === 0) return say("nothing to apply: the instance is up to date");
+    for (const m of pending) {
+      say(`-- ${m.app}/${m.name}`);
+      for (const statement of m.statements) say(`${statement.replace(/;\s*$/, "")};`);
+      say("");
+    }
+    return say(
+      `dry run: ${pending.length} migration(s) not applied; run without --dry-run to apply`,
+    );
+  }
   const { applied } = await withInstanceDatabase((db, owner) => deployMigrations(db, { owner }));
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, applied });
   const entries = Object.entries(applied).filter(([, names]) => names.length > 0);
@@ -139,8 +154,42 @@ const journalTags = (folder: string): string[] => {
   );
 };
 
+/**
+ * A module of its own package: write its next migration from its declarations (no checkout of
+ * this repository and no drizzle-kit needed).
+ */
+async function createForPackage(spec: string, name: string | undefined, opts: Json) {
+  const { loadModuleSpec } = await import("./module.js");
+  const { createModuleMigration } = await import("../../core/modules/external.js");
+  const module = getModule(
+    await loadModuleSpec(spec),
+  ) as import("../../core/modules/external.js").ExternalModule;
+  const created = createModuleMigration(module, name);
+  if (opts.json) {
+    return printJson({
+      app: `lns_${module.name}`,
+      created: created ? [created.file] : [],
+      statements: created?.statements ?? [],
+    });
+  }
+  if (!created) return say(`no changes to the declarations of ${module.name}: nothing to migrate`);
+  say(`created ${created.file} (${created.statements.length} statements)`);
+  say(
+    "review it, commit it with the module, then: lamin module enable (first time) or lamin migrate deploy",
+  );
+}
+
 /** Generate a migration from the difference between a schema file and its migrations folder. */
-export async function create(name: string, opts: Json & { module?: string }) {
+export async function create(name: string | undefined, opts: Json & { module?: string }) {
+  if (opts.module && !BUILTIN_MODULES.has(opts.module)) {
+    return createForPackage(opts.module, name, opts);
+  }
+  if (name === undefined) {
+    throw new ValidationError(
+      "a migration of the core needs a name",
+      "e.g. lamin migrate create add_cell_marker",
+    );
+  }
   if (!/^[a-z0-9][a-z0-9_]{0,62}$/.test(name)) {
     throw new ValidationError(
       `invalid migration name '${name}'`,

@@ -4,11 +4,21 @@
  * changes the database schema, so it runs where the database is.
  */
 
+import { existsSync } from "node:fs";
 import { ValidationError } from "../../core/errors.js";
 import {
+  isPathSpec,
+  loadModuleFolder,
+  moduleFolder,
+  rememberedModules,
+  rememberModule,
+} from "../../core/modules/external.js";
+import {
+  BUILTIN_MODULES,
   enableModules,
+  getModule,
   parseModuleField,
-  parseModuleNames,
+  registerModule,
   resolveRegistry,
 } from "../../core/modules/index.js";
 import { note, printJson, say, table } from "../output.js";
@@ -31,8 +41,29 @@ export async function list(opts: Json) {
   if (!modules.some((m) => m.enabled)) say("\nenable one with: lamin module enable bionty");
 }
 
+/**
+ * A module by what a user typed: a module of this build (bionty), a folder (./mylab), an npm
+ * package name, or the name of a module whose folder this machine remembers. Modules of their
+ * own packages are loaded, checked and made known to this process; returns the module's name.
+ */
+export async function loadModuleSpec(spec: string): Promise<string> {
+  if (BUILTIN_MODULES.has(spec)) return spec;
+  const remembered = rememberedModules()[spec];
+  const dir =
+    !isPathSpec(spec) && remembered && existsSync(remembered) ? remembered : moduleFolder(spec);
+  const module = registerModule(await loadModuleFolder(dir));
+  rememberModule(module.name, dir);
+  return module.name;
+}
+
 export async function enable(names: string[], opts: Json) {
-  const wanted = parseModuleNames(names);
+  const specs = names
+    .flatMap((n) => n.split(","))
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const wanted: string[] = [];
+  for (const spec of specs) wanted.push(await loadModuleSpec(spec));
+  for (const name of wanted) getModule(name);
   if (!opts.json) note(`enabling ${wanted.join(", ")} ...`);
   const results = await withInstanceDatabase((db, owner) => enableModules(db, wanted, { owner }));
   if (opts.json) return printJson(results);
@@ -45,8 +76,8 @@ export async function enable(names: string[], opts: Json) {
       ? Object.entries(r.seeded.inserted)
           .map(([k, n]) => `${n} ${k}`)
           .join(", ")
-      : "nothing";
-    say(`${r.module}: applied ${r.applied.join(", ")}; seeded ${seeded}`);
+      : "";
+    say(`${r.module}: applied ${r.applied.join(", ")}${seeded ? `; seeded ${seeded}` : ""}`);
   }
 }
 
@@ -58,7 +89,8 @@ export async function search(
 ) {
   const limit = parseLimit(opts.limit);
   const qualified = registry.includes(".") ? registry : `${module}.${registry}`;
-  resolveRegistry(qualified); // a wrong name fails before the database is opened
+  // a wrong name fails before the database is opened (modules of their own packages load there)
+  if (BUILTIN_MODULES.has(qualified.split(".")[0] ?? "")) resolveRegistry(qualified);
   const { registry: name, hits } = await withTarget((ln) =>
     ln.modules.search(qualified, query, { limit }),
   );
@@ -74,8 +106,10 @@ export async function search(
 
 export async function lookup(field: string, values: string[], opts: Json, module = "bionty") {
   const inner = field.replace(/^cat\[(.*)\]$/, "$1");
-  const qualified = inner.startsWith(`${module}.`) ? inner : `${module}.${inner}`;
-  parseModuleField(qualified); // a wrong field fails before the database is opened
+  // `mylab.Sample(.field)` names its module; `CellType(.field)` is the command's module's
+  const qualified = /^[a-z][a-z0-9]*\.[A-Z]/.test(inner) ? inner : `${module}.${inner}`;
+  // a wrong field of this build's modules fails before the database is opened
+  if (BUILTIN_MODULES.has(qualified.split(".")[0] ?? "")) parseModuleField(qualified);
   const result = await withTarget((ln) => ln.modules.lookup(qualified, values));
   if (opts.json) printJson(result);
   else {
@@ -99,6 +133,65 @@ function parseLimit(value: string | undefined): number {
   }
   return n;
 }
+
+/** `lamin module new mylab [--dir D]`: a module package in its own folder. */
+export async function newModule(name: string, opts: Json & { dir?: string }, version: string) {
+  const { scaffoldModule } = await import("../../core/modules/scaffold.js");
+  if (BUILTIN_MODULES.has(name)) {
+    throw new ValidationError(
+      `the module name '${name}' is taken by a module of this build`,
+      "choose another name (a module's name prefixes its tables)",
+    );
+  }
+  const files = scaffoldModule(name, opts.dir ?? name, version);
+  if (opts.json) return printJson({ module: name, files });
+  for (const f of files) say(`created ${f}`);
+  const dir = opts.dir ?? name;
+  say(
+    `\nnext: edit ${dir}/index.js, then\n  lamin migrate create --module ${isPathSpec(dir) ? dir : `./${dir}`}\n  lamin module enable ${isPathSpec(dir) ? dir : `./${dir}`}`,
+  );
+}
+
+/** `lamin module create mylab.Sample name=S1 donor=D1`: a record of a module registry. */
+export async function createRecord(registry: string, pairs: string[], opts: Json) {
+  const values: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf("=");
+    if (i < 1) {
+      throw new ValidationError(`invalid field value '${pair}'`, "give field=value, e.g. name=S1");
+    }
+    values[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  const record = await withTarget((ln) => ln.modules.create(registry, values));
+  if (opts.json) return printJson(record);
+  say(`created ${registry} ${record.uid}`);
+}
+
+/** `lamin module records mylab.Sample`: its records, newest first. */
+export async function listRecords(
+  registry: string,
+  opts: Json & { limit?: string; name?: string },
+) {
+  const limit = parseLimit(opts.limit ?? "100");
+  const records = await withTarget((ln) =>
+    ln.modules.records(registry, {
+      limit,
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+    }),
+  );
+  if (opts.json) return printJson(records);
+  if (records.length === 0) return say(`no ${registry} records`);
+  const columns = Object.keys(records[0] ?? {});
+  say(
+    table(
+      columns,
+      records.map((r) => columns.map((c) => formatValue(r[c]))),
+    ),
+  );
+}
+
+const formatValue = (v: unknown) =>
+  v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
 
 export async function modulesNeedLocalInit(): Promise<never> {
   throw new ValidationError(

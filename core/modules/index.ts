@@ -15,15 +15,49 @@ import {
   migrationStatus,
 } from "../db/migrate.js";
 import { user } from "../db/schema.js";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { bionty } from "./bionty/index.js";
+import { tablesOf } from "./declare.js";
+import { assertMigrationsCurrent, isExternal, loadEnabledModule } from "./external.js";
+import { createModuleRecord, listModuleRecords } from "./records.js";
 import type { LaminModule, LinkTable, ModuleRegistry, SeedReport } from "./types.js";
 
 export { biontyUid } from "./bionty/index.js";
 export type { LaminModule, LinkTable, ModuleRegistry, SeedReport } from "./types.js";
 
-/** Every module this build knows, by name. */
+/**
+ * Every module this process knows, by name: those of this build, and modules of their own
+ * packages once loaded (registerModule; enabledModules loads those an instance has).
+ */
 export const MODULES: Record<string, LaminModule> = { bionty };
+/** The modules compiled into this build: their names are taken. */
+export const BUILTIN_MODULES: ReadonlySet<string> = new Set(Object.keys(MODULES));
+
+/** Modules an instance has whose package could not be loaded here, with why. */
+const unavailable = new Map<string, Error>();
+
+/**
+ * Make a module of its own package known to this process. A name of this build's modules, or of
+ * another package loaded already, is refused: a module never shadows another.
+ */
+export function registerModule(module: LaminModule): LaminModule {
+  if (BUILTIN_MODULES.has(module.name)) {
+    throw new ValidationError(
+      `the module name '${module.name}' is taken by a module of this build`,
+      "rename your module (its name prefixes its tables)",
+    );
+  }
+  const known = Object.hasOwn(MODULES, module.name) ? MODULES[module.name] : undefined;
+  if (known && isExternal(known) && isExternal(module) && known.origin !== module.origin) {
+    throw new ValidationError(
+      `two packages declare the module '${module.name}': ${known.origin} and ${module.origin}`,
+      "rename one of them (a module's name prefixes its tables)",
+    );
+  }
+  MODULES[module.name] = module;
+  unavailable.delete(module.name);
+  return module;
+}
 
 /** Anything with an open database: an Instance, or `{ db }` in a server or a test. */
 export interface HasDb {
@@ -32,6 +66,8 @@ export interface HasDb {
 
 export function getModule(name: string): LaminModule {
   const module = Object.hasOwn(MODULES, name) ? MODULES[name] : undefined;
+  const missing = unavailable.get(name);
+  if (!module && missing) throw missing;
   if (!module) {
     throw new ValidationError(
       `unknown module '${name}'`,
@@ -57,6 +93,22 @@ export function parseModuleNames(value: string | string[] | undefined): string[]
  * the module's name: our first migration is `0000_initial`, a name Django never gives).
  */
 export async function enabledModules(db: Db): Promise<string[]> {
+  const names = await recordedModules(db);
+  // modules of their own packages recorded under lns_<name>: load those not loaded yet
+  for (const name of names) {
+    if (Object.hasOwn(MODULES, name) || unavailable.has(name)) continue;
+    if (!/^[a-z][a-z0-9]{1,39}$/.test(name)) continue;
+    try {
+      registerModule(await loadEnabledModule(name));
+    } catch (error) {
+      unavailable.set(name, error as Error);
+    }
+  }
+  return names.filter((name) => Object.hasOwn(MODULES, name));
+}
+
+/** Every module name django_migrations records, whether or not its package is here. */
+async function recordedModules(db: Db): Promise<string[]> {
   const [table] = await queryRows<{ t: string | null }>(
     db,
     sql`SELECT to_regclass('django_migrations')::text AS t`,
@@ -69,7 +121,20 @@ export async function enabledModules(db: Db): Promise<string[]> {
       WHERE app LIKE 'lns\_%' OR (app NOT IN ('lns', 'lamindb') AND name = '0000_initial')
       ORDER BY 1`,
   );
-  return rows.map((r) => r.module).filter((name) => Object.hasOwn(MODULES, name));
+  return rows.map((r) => r.module);
+}
+
+/**
+ * The modules an instance has whose package is not available here: operations that need every
+ * module (migrating) stop with the reason instead of leaving one out.
+ */
+async function assertAllAvailable(db: Db): Promise<void> {
+  const names = await recordedModules(db);
+  await enabledModules(db);
+  for (const name of names) {
+    const missing = unavailable.get(name);
+    if (missing && !Object.hasOwn(MODULES, name)) throw missing;
+  }
 }
 
 /** A module's migration set; the first time it applies anything, it seeds the module's data. */
@@ -116,6 +181,11 @@ export async function instanceMigrationSets(
   const seeds = opts.seeds ?? {};
   const userId = (tx: Db) => userIdOf(tx, opts.owner);
   const root = opts.migrationsDir;
+  await assertAllAvailable(db);
+  for (const name of await enabledModules(db)) {
+    const module = getModule(name);
+    if (isExternal(module)) assertMigrationsCurrent(module);
+  }
   return [
     coreMigrations(root),
     ...(await enabledModules(db)).map((name) => moduleSet(getModule(name), userId, seeds, root)),
@@ -147,6 +217,12 @@ export async function enableModules(
   opts: { owner?: string } = {},
 ): Promise<EnableResult[]> {
   const modules = names.map(getModule);
+  const enabled = new Set(await enabledModules(target.db));
+  for (const m of modules) {
+    if (!isExternal(m)) continue;
+    assertMigrationsCurrent(m);
+    if (!enabled.has(m.name)) await assertTablesFree(target.db, m);
+  }
   const seeds: SeedLog = {};
   const userId = async (tx: Db) => target.user?.id ?? userIdOf(tx, opts.owner);
   const sets = modules.map((m) => moduleSet(m, userId, seeds));
@@ -158,6 +234,29 @@ export async function enableModules(
   }));
 }
 
+/**
+ * Before a module of its own package is first enabled: none of its tables may exist (they would
+ * be another's, or left by hand), so nothing is changed when one does.
+ */
+async function assertTablesFree(db: Db, module: LaminModule): Promise<void> {
+  if (!isExternal(module)) return;
+  const names = tablesOf(module.declaration).map((t) => t.name);
+  const rows = await queryRows<{ name: string }>(
+    db,
+    sql`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()
+      AND tablename IN (${sql.join(
+        names.map((n) => sql`${n}`),
+        sql`, `,
+      )})`,
+  );
+  if (rows.length > 0) {
+    throw new ConflictError(
+      `module '${module.name}' would create ${rows.map((r) => r.name).join(", ")}, which exist already on this instance`,
+      "rename the module or its registries; nothing was changed",
+    );
+  }
+}
+
 export interface ModuleInfo {
   name: string;
   description: string;
@@ -167,12 +266,25 @@ export interface ModuleInfo {
 
 export async function listModules(target: HasDb): Promise<ModuleInfo[]> {
   const enabled = new Set(await enabledModules(target.db));
-  return Object.values(MODULES).map((m) => ({
-    name: m.name,
-    description: m.description,
-    enabled: enabled.has(m.name),
-    registries: m.registries.map((r) => `${m.name}.${r.name}`),
-  }));
+  const known: ModuleInfo[] = Object.values(MODULES)
+    // a module of its own package shows where it is enabled
+    .filter((m) => !isExternal(m) || enabled.has(m.name))
+    .map((m) => ({
+      name: m.name,
+      description: m.description,
+      enabled: enabled.has(m.name),
+      registries: m.registries.map((r) => `${m.name}.${r.name}`),
+    }));
+  const recorded = new Set(await recordedModules(target.db));
+  const missing = [...unavailable.entries()]
+    .filter(([name]) => recorded.has(name) && !Object.hasOwn(MODULES, name))
+    .map(([name, error]) => ({
+      name,
+      description: error.message,
+      enabled: true,
+      registries: [],
+    }));
+  return [...known, ...missing];
 }
 
 /** Applied and pending migrations of the core and of every enabled module. */
@@ -181,6 +293,21 @@ export async function instanceMigrationStatus(
   opts: MigrationOptions = {},
 ): Promise<MigrationStatus[]> {
   return migrationStatus(target.db, await instanceMigrationSets(target.db, opts));
+}
+
+/** What `lamin migrate deploy` would apply, with its SQL (`--dry-run`): nothing is changed. */
+export async function pendingMigrations(
+  target: HasDb,
+  opts: MigrationOptions = {},
+): Promise<{ app: string; name: string; statements: string[] }[]> {
+  const sets = await instanceMigrationSets(target.db, opts);
+  const status = await migrationStatus(target.db, sets);
+  return sets.flatMap((set, i) => {
+    const pending = new Set(status[i]?.pending ?? []);
+    return set.migrations
+      .filter((m) => pending.has(m.name))
+      .map((m) => ({ app: set.app, name: m.name, statements: m.statements }));
+  });
 }
 
 /** Apply what is pending for the core and every enabled module (`lamin migrate deploy`). */
@@ -299,7 +426,9 @@ function rank(query: string, row: Candidate): SearchHit | undefined {
 async function candidates(db: Db, registry: ModuleRegistry, query: string): Promise<Candidate[]> {
   const nameCol = registry.fields[registry.nameField] as PgColumn;
   const idCol = registry.fields[registry.idField] as PgColumn;
-  const synCol = (registry.table as unknown as { synonyms: PgColumn }).synonyms;
+  // registries of one's own modules may have no synonyms
+  const synCol: PgColumn | SQL =
+    (registry.table as unknown as { synonyms?: PgColumn }).synonyms ?? sql`NULL::text`;
   const uidCol = registry.fields.uid as PgColumn;
   const words = query
     .toLowerCase()
@@ -333,6 +462,7 @@ export async function searchRegistry(
   query: string,
   opts: { limit?: number } = {},
 ): Promise<{ registry: string; hits: SearchHit[] }> {
+  await enabledModules(target.db); // loads the instance's modules of their own packages
   const { module, registry, qualified } = resolveRegistry(registryName);
   if (!query.trim()) throw new ValidationError("empty search query", "pass some text to search");
   await assertEnabled(target.db, module);
@@ -415,6 +545,7 @@ async function lookup(
   field: string,
   values: readonly string[],
 ): Promise<{ result: LookupResult; ids: Map<string, number> }> {
+  await enabledModules(target.db);
   const { module, registry, qualified, field: fieldName } = parseModuleField(field);
   await assertEnabled(target.db, module);
   const column = registry.fields[fieldName] as PgColumn;
@@ -519,6 +650,7 @@ export async function moduleLinkTarget(
   spec: string,
   owner: ModuleOwner,
 ): Promise<ModuleLinkTarget> {
+  await enabledModules(target.db);
   const resolved = parseModuleField(spec);
   const link = linkTargetOf(resolved, resolved.field, owner);
   await assertEnabled(target.db, resolved.module);
@@ -536,6 +668,7 @@ export async function resolveModuleValues(
   ids: Map<string, number>;
   missing: LookupResult["missing"];
 }> {
+  await enabledModules(target.db);
   const resolved = parseModuleField(spec);
   const link = linkTargetOf(resolved, resolved.field, owner);
   const { result, ids } = await lookup(target, spec, values);
@@ -607,8 +740,21 @@ export async function addParent(
   }
 }
 
-/** What can be read of an instance's modules, the same in process and over HTTP (sdk/remote.ts). */
+/**
+ * What can be done with an instance's modules (not their schema), the same in process and over
+ * HTTP (sdk/remote.ts): read them, and create records of registries of one's own modules.
+ */
 export interface ModuleReads {
+  /** Records of a module registry of one's own (`mylab.Sample`), newest first. */
+  records(
+    registry: string,
+    opts?: { name?: string; limit?: number },
+  ): Promise<import("./records.js").ModuleRecord[]>;
+  /** Create a record of a module registry of one's own from its field values. */
+  create(
+    registry: string,
+    values: Record<string, unknown>,
+  ): Promise<import("./records.js").ModuleRecord>;
   list(): Promise<ModuleInfo[]>;
   search(
     registry: string,
@@ -618,8 +764,10 @@ export interface ModuleReads {
   lookup(field: string, values: readonly string[]): Promise<LookupResult>;
 }
 
-export function moduleReads(target: HasDb): ModuleReads {
+export function moduleReads(target: HasDb & { user?: { id: number } }): ModuleReads {
   return {
+    records: (registry, opts) => listModuleRecords(target, registry, opts),
+    create: (registry, values) => createModuleRecord(target, registry, values),
     list: () => listModules(target),
     search: (registry, query, opts) => searchRegistry(target, registry, query, opts),
     lookup: (field, values) => lookupModuleValues(target, field, values),

@@ -110,6 +110,8 @@ const NEEDS: Record<string, Need> = {
   "GET /modules/migrations": "read",
   "GET /modules/search/:registry": "read",
   "GET /modules/lookup": "read",
+  "GET /modules/records/:registry": "read",
+  "POST /modules/records/:registry": "write",
   "POST /reconcile": "admin",
   "POST /events/s3": "write",
   "POST /events/gcs": "write",

@@ -680,7 +680,7 @@ export class Annotations {
         `feature '${f.name}': ${missing.length} value${missing.length > 1 ? "s are" : " is"} not ${
           link.registry
         }.${link.field}: ${parts.join(", ")}`,
-        `use the standard values (lamin bionty search ${link.registry.split(".")[1]} TEXT); nothing was written`,
+        `use existing values (lamin module search ${link.registry} TEXT); nothing was written`,
       );
     }
     for (const ref of new Set(refs)) {

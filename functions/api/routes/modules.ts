@@ -6,6 +6,9 @@
  *   by name, synonym or identifier
  * - GET /modules/lookup?field=...&value=...&value=...: which values a `cat[bionty.X(.field)]`
  *   feature would accept, with synonyms and close spellings of the others
+ * - GET /modules/records/{registry}?name=&limit=: records of a registry of one's own module
+ *   (`mylab.Sample`), newest first; POST /modules/records/{registry}: create one from its
+ *   declared fields (checked by the declaration, whatever the module: one route for all)
  * Enabling a module changes the database schema: that is done where the database is
  * (`lamin module enable`), never over HTTP.
  */
@@ -118,6 +121,54 @@ const lookupRoute = createRoute({
   responses: { 200: json(LookupResult, "found and missing values"), ...problems(400, 401, 404) },
 });
 
+const registryParam = z.object({
+  registry: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: "registry", in: "path" }, example: "mylab.Sample" }),
+});
+
+const ModuleRecord = z.record(z.string(), z.unknown()).openapi("ModuleRecord", {
+  description: "uid, the registry's declared fields (a ref as its record's uid), created_at",
+  example: { uid: "lWqVg5dJeqsN", name: "S1", donor: "k5lIM81edKmF", weight: 1.5 },
+});
+
+const recordsRoute = createRoute({
+  method: "get",
+  path: "/modules/records/{registry}",
+  middleware: requires("read"),
+  tags,
+  summary: "Records of a registry of one's own module, newest first",
+  request: {
+    params: registryParam,
+    query: z.object({
+      name: z.string().min(1).max(1000).optional(),
+      limit: z.coerce.number().int().min(1).max(10_000).optional(),
+    }),
+  },
+  responses: { 200: json(z.array(ModuleRecord), "records"), ...problems(400, 401, 404) },
+});
+
+const createRecordRoute = createRoute({
+  method: "post",
+  path: "/modules/records/{registry}",
+  middleware: requires("write"),
+  tags,
+  summary: "Create a record of a registry of one's own module from its declared fields",
+  request: {
+    params: registryParam,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.record(z.string().max(63), z.unknown()).openapi({ example: { name: "S1" } }),
+        },
+      },
+    },
+  },
+  responses: { 201: json(ModuleRecord, "the record"), ...problems(400, 401, 403, 404, 409) },
+});
+
 export function moduleRoutes() {
   return (
     new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
@@ -138,6 +189,21 @@ export function moduleRoutes() {
       .openapi(lookupRoute, async (c) => {
         const { field, value } = c.req.valid("query");
         return c.json(await c.var.instance.modules.lookup(field, value), 200);
+      })
+      .openapi(recordsRoute, async (c) => {
+        const { name, limit } = c.req.valid("query");
+        const records = await c.var.instance.modules.records(c.req.valid("param").registry, {
+          ...(name !== undefined ? { name } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+        });
+        return c.json(records, 200);
+      })
+      .openapi(createRecordRoute, async (c) => {
+        const record = await c.var.instance.modules.create(
+          c.req.valid("param").registry,
+          c.req.valid("json"),
+        );
+        return c.json(record, 201);
       })
   );
 }
