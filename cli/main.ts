@@ -228,6 +228,12 @@ listOptions(
     .option("--json", "print one JSON document on stdout"),
 );
 list
+  .command("branch")
+  .alias("branches")
+  .description("list the branches; * marks the current one")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await branchCmds()).listBranches(opts)));
+list
   .command("instances")
   .description("list the instances this machine knows")
   .option("--json", "print one JSON document on stdout")
@@ -270,6 +276,53 @@ del
 command("restore [uid]", "bring an artifact back from the trash")
   .option("--key <key>", "address the artifact by key instead of uid")
   .action(run(async (uid, opts) => (await artifactCmds()).restore(uid, opts)));
+
+// ---- branches (LaminDB's `lamin create branch`, `switch`, `merge`, `update branch`) ----
+
+const branchCmds = () => import("./commands/branches.js");
+command("create <registry> [name]", "create a branch (LaminDB's `lamin create branch NAME`)")
+  .addHelpText("after", "\nE.g. lamin create branch my_branch; lamin switch my_branch")
+  .option("--description <text>", "a description")
+  .action(
+    run(async (registry: string, name: string | undefined, opts) => {
+      if (registry !== "branch") {
+        const { ValidationError } = await import("../core/errors.js");
+        throw new ValidationError(`cannot create '${registry}' here`, "lamin create branch NAME");
+      }
+      if (!name) {
+        const { ValidationError } = await import("../core/errors.js");
+        throw new ValidationError("name the branch", "lamin create branch NAME");
+      }
+      return (await branchCmds()).createBranch(name, opts);
+    }),
+  );
+command("switch [branch]", "switch the branch later commands write to (reads: it and main)")
+  .option("-c, --create", "create the branch first (refused if it exists)")
+  .action(run(async (name, opts) => (await branchCmds()).switchBranch(name, opts)));
+command("merge <branch>", "merge a branch into the current branch: its records move there")
+  .option("--target <branch>", "merge into this branch instead of the current one")
+  .addHelpText(
+    "after",
+    "\nOne latest version per family remains on the target (the newest); a key with new versions\non both sides since the branch was made is a conflict: reported, nothing changed. E.g.\n  lamin switch main\n  lamin merge my_branch",
+  )
+  .action(run(async (name, opts) => (await branchCmds()).mergeBranch(name, opts)));
+command("update <entity>", "update a branch's status or description")
+  .option("--name <name>", "the branch (default: the current one)")
+  .option("--uid <uid>", "the branch by uid")
+  .option("--status <status>", "draft, review or closed (a change request); standalone")
+  .option("--description <text>", "a new description")
+  .action(
+    run(async (entity: string, opts) => {
+      if (entity !== "branch") {
+        const { ValidationError } = await import("../core/errors.js");
+        throw new ValidationError(
+          `cannot update '${entity}' here`,
+          "lamin update branch --status review",
+        );
+      }
+      return (await branchCmds()).updateBranch(opts);
+    }),
+  );
 
 // ---- runs, lineage, collections ----
 

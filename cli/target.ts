@@ -14,6 +14,7 @@ import type { ModuleReads } from "../core/modules/index.js";
 import type { Annotations, FeaturesApi } from "../core/registry/annotations/annotations.js";
 import type { ArtifactsApi } from "../core/registry/artifacts/artifacts.js";
 import type { RecordBlocks } from "../core/registry/blocks/record-blocks.js";
+import type { Branches } from "../core/registry/branches.js";
 import type { SearchHit, SearchOptions } from "../core/registry/model/search.js";
 import type { Blocks } from "../core/registry/records/blocks.js";
 import type { Records } from "../core/registry/records/record.js";
@@ -54,6 +55,10 @@ export interface Target {
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;
   modules: ModuleReads;
+  branches: Pick<Branches, "list" | "get" | "create" | "update" | "merge">;
+  /** The branch writes go to (`lamin switch`). */
+  readonly branch: { name: string };
+  useBranch(ref: string): Promise<{ name: string; uid: string }>;
   search(registry: string, text: string, opts?: SearchOptions): Promise<SearchHit[]>;
   validate(path: string, schema: string): Promise<ValidationReport>;
   reconcile(opts: {
@@ -79,15 +84,18 @@ export function either<T>(
   return inProcess(target) ? local(target) : remote(target as unknown as RemoteInstance);
 }
 
-export async function openTarget(): Promise<Target> {
+/** `ignoreSavedBranch`: on main, not on the branch `lamin switch` saved (switch itself). */
+export async function openTarget(opts: { ignoreSavedBranch?: boolean } = {}): Promise<Target> {
   const settings = resolveInstanceSettings();
   const remote = settings.db.kind === "remote" ? settings.db : await localServer(settings);
   if (remote) {
     const { RemoteInstance } = await import("../sdk/remote.js");
-    return new RemoteInstance(remote.url, { token: remote.token });
+    const branch = opts.ignoreSavedBranch ? undefined : settings.branch;
+    return new RemoteInstance(remote.url, { token: remote.token, ...(branch ? { branch } : {}) });
   }
   const { openInstance } = await import("../core/setup.js");
   return openInstance(settings.name, {
+    ...(opts.ignoreSavedBranch ? { ignoreSavedBranch: true } : {}),
     onWait: (holder) =>
       note(
         `waiting for process ${holder.pid}${holder.purpose ? ` (${holder.purpose})` : ""}, which has the instance database open ...`,
@@ -95,8 +103,11 @@ export async function openTarget(): Promise<Target> {
   });
 }
 
-export async function withTarget<T>(fn: (target: Target) => Promise<T>): Promise<T> {
-  const target = await openTarget();
+export async function withTarget<T>(
+  fn: (target: Target) => Promise<T>,
+  opts: { ignoreSavedBranch?: boolean } = {},
+): Promise<T> {
+  const target = await openTarget(opts);
   try {
     return await fn(target);
   } finally {

@@ -15,6 +15,8 @@ import { type ModuleReads, moduleReads } from "./modules/index.js";
 import { Annotations } from "./registry/annotations/annotations.js";
 import { type ArtifactRef, Artifacts } from "./registry/artifacts/artifacts.js";
 import { RecordBlocks } from "./registry/blocks/record-blocks.js";
+import { Branches } from "./registry/branches.js";
+import { type CurrentBranch, MAIN_BRANCH, visibleBranchIds } from "./registry/common/branch.js";
 import type { LineageGraph, LineageOptions } from "./registry/lineage/lineage.js";
 import { type ActiveRun, setCurrentRun } from "./registry/lineage/run-context.js";
 import {
@@ -42,6 +44,8 @@ export interface OpenOptions {
   onWait?: (holder: LockHolder) => void;
   /** Recorded in the lock file, e.g. "lamin serve". */
   purpose?: string;
+  /** Open on `main`, not on the branch the settings remember (`lamin switch` itself). */
+  ignoreSavedBranch?: boolean;
 }
 
 export class Instance {
@@ -68,6 +72,10 @@ export class Instance {
   readonly schemas: Schemas;
   /** The instance's modules and their registries (bionty): list, search, look up values. */
   readonly modules: ModuleReads;
+  /** Branches: create, list, merge (LaminDB's `ln.Branch`, `ln.setup.merge`). */
+  readonly branches: Branches;
+  /** The branch writes go to; reads show it and `main` (see `useBranch`). */
+  private currentBranch: CurrentBranch = MAIN_BRANCH;
 
   constructor(
     readonly settings: InstanceSettings,
@@ -91,6 +99,45 @@ export class Instance {
     this.annotations = new Annotations(this);
     this.schemas = new Schemas(this);
     this.modules = moduleReads(this);
+    this.branches = new Branches(this);
+  }
+
+  /** The branch this session writes to (LaminDB's `ln.setup.settings.branch`). */
+  get branch(): CurrentBranch {
+    return this.currentBranch;
+  }
+
+  /** The `branch_id`s a default query shows: the current branch and `main`. */
+  get visibleBranchIds(): number[] {
+    return visibleBranchIds(this.currentBranch.id);
+  }
+
+  /**
+   * Write to the branch named (name or uid) from now on, and read it plus `main` (LaminDB's
+   * `ln.setup.switch`; `lamin switch` also remembers it in the instance's settings).
+   */
+  async useBranch(ref: string): Promise<CurrentBranch> {
+    this.currentBranch = await this.branches.resolve(ref);
+    return this.currentBranch;
+  }
+
+  /** This instance on another branch: the API's view for a request that names one. */
+  async onBranch(ref: string): Promise<Instance> {
+    const view = this.view();
+    view.currentBranch = await this.branches.resolve(ref);
+    return view;
+  }
+
+  private view(): Instance {
+    const view = new Instance(
+      this.settings,
+      this.database,
+      this.storage,
+      this.storageRecord,
+      this.user,
+    );
+    view.currentBranch = this.currentBranch;
+    return view;
   }
 
   get db() {
@@ -148,13 +195,7 @@ export class Instance {
    * client whose `lamin track` started that run. It shares the database: close the original only.
    */
   withRun(run: ActiveRun): Instance {
-    const view = new Instance(
-      this.settings,
-      this.database,
-      this.storage,
-      this.storageRecord,
-      this.user,
-    );
+    const view = this.view();
     setCurrentRun(view, run);
     return view;
   }
@@ -172,6 +213,7 @@ export class Instance {
       },
       database: describeDatabase(settings.db),
       user: { handle: this.user.handle, uid: this.user.uid },
+      branch: this.currentBranch.name,
     };
   }
 

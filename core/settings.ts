@@ -38,6 +38,8 @@ export interface InstanceSettings {
   storageRegion?: string;
   db: DatabaseSettings;
   createdAt: string;
+  /** The branch this machine writes to (`lamin switch`); absent: main. */
+  branch?: string;
 }
 
 /** How to reach an instance's storage (see core/storage/open.ts). */

@@ -154,7 +154,17 @@ export async function openInstance(name?: string, opts: OpenOptions = {}): Promi
   const { database, lock } = await openDatabase(settings, opts);
   try {
     // attachInstance finds the storage and user rows (or says which are missing)
-    return await attachInstance(settings, database, storage, lock);
+    const instance = await attachInstance(settings, database, storage, lock);
+    if (settings.branch && settings.branch !== "main" && !opts.ignoreSavedBranch) {
+      await instance.useBranch(settings.branch).catch((error: unknown) => {
+        throw new NotFoundError(
+          `the current branch '${settings.branch}' of '${settings.name}' is gone`,
+          "switch to another: lamin switch main",
+          { cause: error },
+        );
+      });
+    }
+    return instance;
   } catch (error) {
     await database.close().catch(() => {});
     lock?.release();

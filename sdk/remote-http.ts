@@ -95,6 +95,12 @@ export class RemoteHttp {
    */
   run: string | undefined;
 
+  /**
+   * The branch this client works on (`lamin switch`): sent with every request to this server as
+   * the `lamin-branch` header (functions/api/app.ts); undefined: main.
+   */
+  branch: string | undefined;
+
   /** fetch with network failures turned into a clear error. */
   async send(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     try {
@@ -111,10 +117,13 @@ export class RemoteHttp {
   private withRun(input: string | URL | Request, init?: RequestInit): RequestInit | undefined {
     const method = (init?.method ?? "GET").toUpperCase();
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    // never to a presigned storage URL: the header is for this server only
-    if (!this.run || method === "GET" || !url.startsWith(new URL(this.url).origin)) return init;
+    // never to a presigned storage URL: the headers are for this server only
+    if (!url.startsWith(new URL(this.url).origin)) return init;
+    const run = this.run && method !== "GET" ? this.run : undefined;
+    if (!run && !this.branch) return init;
     const headers = new Headers(init?.headers);
-    headers.set("lamin-run", this.run);
+    if (run) headers.set("lamin-run", run);
+    if (this.branch) headers.set("lamin-branch", this.branch);
     return { ...init, headers };
   }
 

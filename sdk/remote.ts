@@ -38,6 +38,7 @@ import type { ValidationReport } from "../core/registry/schemas/validate.js";
 import { cacheDir } from "../core/settings.js";
 import { encodePathSegments } from "../core/util/url-path.js";
 import { RemoteBlocks, RemoteRecordBlocks } from "./remote-blocks.js";
+import { RemoteBranches } from "./remote-branches.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
 import { RemoteModules } from "./remote-modules.js";
 import {
@@ -72,9 +73,11 @@ export class RemoteInstance {
   readonly schemas: RemoteSchemas;
   /** The instance's modules (bionty): list, search, look up values. */
   readonly modules: RemoteModules;
+  /** Branches: create, list, merge (as `instance.branches`). */
+  readonly branches: RemoteBranches;
   private readonly http: RemoteHttp;
 
-  constructor(url: string, opts: RemoteOptions) {
+  constructor(url: string, opts: RemoteOptions & { branch?: string }) {
     this.url = url.replace(/\/+$/, "");
     const http = new RemoteHttp(this.url, opts);
     this.http = http;
@@ -92,6 +95,30 @@ export class RemoteInstance {
     this.records = new RemoteRecordsApi(http, this.annotations);
     this.schemas = new RemoteSchemas(http);
     this.modules = new RemoteModules(http);
+    this.branches = new RemoteBranches(http);
+    if (opts.branch && opts.branch !== "main") http.branch = opts.branch;
+  }
+
+  /** The branch this client works on: the server resolves it on every request. */
+  get branch(): { name: string } {
+    return { name: this.http.branch ?? "main" };
+  }
+
+  /**
+   * Work on another branch from now on (name or uid; LaminDB's `ln.setup.switch`): writes go
+   * there, reads show it and main. Checked with the server first.
+   */
+  async useBranch(ref: string): Promise<{ name: string; uid: string }> {
+    const previous = this.http.branch;
+    this.http.branch = undefined;
+    try {
+      const branch = await this.branches.get(ref);
+      this.http.branch = branch.name === "main" ? undefined : branch.name;
+      return { name: branch.name, uid: branch.uid };
+    } catch (error) {
+      this.http.branch = previous;
+      throw error;
+    }
   }
 
   /**

@@ -156,6 +156,7 @@ describe.concurrent("lamin on an embedded instance", { timeout: 120_000 }, () =>
       storage: root,
       database: { kind: "pglite", location: join(root, ".lamindb", "pglite") },
       user: "anonymous",
+      branch: "main",
       current: true,
     });
     expect(marker).toContain(`instance_uid=${info.uid}`);

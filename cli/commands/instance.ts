@@ -32,6 +32,7 @@ export function summary(s: InstanceSettings) {
     ...(s.storageEndpoint ? { endpoint: s.storageEndpoint } : {}),
     database: describeDatabase(s.db),
     user: s.owner,
+    branch: s.branch ?? "main",
     current: currentInstanceName() === s.name,
   };
 }
@@ -42,6 +43,7 @@ function printSummary(s: InstanceSettings): void {
   say(`storage   ${info.storage}${info.endpoint ? ` (endpoint ${info.endpoint})` : ""}`);
   say(`database  ${info.database.kind}: ${info.database.location}`);
   say(`user      ${info.user}`);
+  say(`branch    ${info.branch}`);
 }
 
 export async function init(

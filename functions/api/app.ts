@@ -16,6 +16,7 @@ import { assertRolesDeclared, requires } from "./roles.js";
 import { annotationRoutes } from "./routes/annotations.js";
 import { artifactRoutes } from "./routes/artifacts.js";
 import { blockRoutes } from "./routes/blocks.js";
+import { branchRoutes } from "./routes/branches.js";
 import { lineageRoutes } from "./routes/lineage.js";
 import { moduleRoutes } from "./routes/modules.js";
 import { registryRoutes } from "./routes/registries.js";
@@ -126,7 +127,10 @@ export function createApp(opts: ApiOptions) {
       });
     }
     c.set("role", opts.role ? opts.role(c) : "owner");
-    const instance = await opts.instance(c);
+    const served = await opts.instance(c);
+    // the branch a client works on (`lamin switch`): writes go there, reads show it and main
+    const branch = c.req.header(BRANCH_HEADER);
+    const instance = branch ? await served.onBranch(branch) : served;
     // a client's `lamin track` run: its writes are attributed to it, as in process (GETs never
     // record anything, so they need no lookup)
     const run = c.req.method !== "GET" ? c.req.header(RUN_HEADER) : undefined;
@@ -181,13 +185,17 @@ export function createApp(opts: ApiOptions) {
     .route("/", annotationRoutes())
     .route("/", schemaRoutes())
     .route("/", moduleRoutes())
-    .route("/", storageRoutes());
+    .route("/", storageRoutes())
+    .route("/", branchRoutes());
   assertRolesDeclared(routed.routes, PUBLIC_PATHS);
   return routed;
 }
 
 /** The uid of the run a client tracks (`lamin track`); see Instance.withRun. */
 export const RUN_HEADER = "lamin-run";
+
+/** The name or uid of the branch a client works on (`lamin switch`); see Instance.onBranch. */
+export const BRANCH_HEADER = "lamin-branch";
 
 /**
  * Routes whose body is a table (routes/schemas.ts): validation, which takes a larger body. A

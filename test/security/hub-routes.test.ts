@@ -115,6 +115,12 @@ const NEEDS: Record<string, Need> = {
   "POST /reconcile": "admin",
   "POST /events/s3": "write",
   "POST /events/gcs": "write",
+  "GET /branches": "read",
+  "GET /branches/:ref": "read",
+  "POST /branches": "write",
+  "PATCH /branches/:ref": "write",
+  // merging changes what everyone sees on the target
+  "POST /branches/:ref/merge": "admin",
 };
 
 const PUBLIC = new Set([

@@ -10,7 +10,7 @@
  */
 import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { and, asc, desc, eq, inArray, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { queryRows, sqlState } from "../../db/client.js";
 import * as t from "../../db/schema.js";
 import {
@@ -37,7 +37,7 @@ import { canonicalSuffix, rawSuffix } from "../../suffix.js";
 import { newVersionedUid, nextVersionedUid, UID_LENGTHS } from "../../uid.js";
 import { mapLimit } from "../../util/concurrency.js";
 import { FeatureManager, splitLabelLookups } from "../annotations/annotations.js";
-import { MAIN, TRASH } from "../common/branch.js";
+import { ARCHIVE, MAIN, TRASH } from "../common/branch.js";
 import { LOCK, lock } from "../common/locks.js";
 import { familyUids, latestFirst, refreshLatest, uidMatches } from "../common/versions.js";
 import {
@@ -320,7 +320,7 @@ export class Artifacts {
       const candidates = await this.candidates(input.hash.hash, key);
       const found = pickExisting(candidates, key, storageId, input);
       if (found) return { existing: found.id };
-      const head = key === null ? undefined : candidates.find((c) => isHeadOf(c, key, storageId));
+      const head = key === null ? undefined : headOf(candidates, key, storageId, this.instance);
       const row = await this.insertPending(input, opts, key, head);
       if (row) return { row, status: head ? "new-version" : "created" };
       await backoff(attempt); // a concurrent save changed the key or family: look again
@@ -656,6 +656,8 @@ export class Artifacts {
       keyIsVirtual: true,
       overwriteVersions: input.isFolder,
       versionTag: opts.versionTag ?? null,
+      branchId: this.instance.branch.id,
+      createdOnId: this.instance.branch.id,
       createdById: this.instance.user.id,
       runId: currentRun(this.instance)?.id ?? null,
       aux: { so: 1 },
@@ -707,7 +709,7 @@ export class Artifacts {
               ? and(
                   eq(a.storageId, storageRecord.id),
                   inArray(a.key, keys),
-                  eq(a.branchId, MAIN),
+                  inArray(a.branchId, this.instance.visibleBranchIds),
                   eq(a.isLatest, true),
                 )
               : undefined,
@@ -811,7 +813,7 @@ export class Artifacts {
             and(
               eq(a.storageId, this.instance.storageRecord.id),
               eq(a.key, key),
-              eq(a.branchId, MAIN),
+              inArray(a.branchId, this.instance.visibleBranchIds),
               eq(a.isLatest, true),
             ),
           );
@@ -1065,7 +1067,13 @@ export class Artifacts {
     }
     validateKeySyntax(ref.key);
     const rows = await this.select()
-      .where(and(eq(t.artifact.key, ref.key), ne(t.artifact.branchId, TRASH)))
+      // the current branch and main (and the archive, which a key still finds)
+      .where(
+        and(
+          eq(t.artifact.key, ref.key),
+          inArray(t.artifact.branchId, [...this.instance.visibleBranchIds, ARCHIVE]),
+        ),
+      )
       .orderBy(...latestFirst(t.artifact))
       .limit(1);
     const hit = rows[0];
@@ -1095,7 +1103,7 @@ export class Artifacts {
     }
     if (opts.trash) conditions.push(eq(t.artifact.branchId, TRASH));
     else if (!mentions(filter, ["branch_id", "id", "uid", "hash"])) {
-      conditions.push(eq(t.artifact.branchId, MAIN));
+      conditions.push(inArray(t.artifact.branchId, this.instance.visibleBranchIds));
     }
     if (!opts.allVersions && !opts.trash && !mentions(filter, ["is_latest", "uid", "id"])) {
       conditions.push(eq(t.artifact.isLatest, true));
@@ -1329,8 +1337,25 @@ interface Candidate {
   versionTag: string | null;
 }
 
-const isHeadOf = (c: Candidate, key: string, storageId: number) =>
-  c.key === key && c.storageId === storageId && c.branchId === MAIN && c.isLatest;
+/**
+ * The version a save under `key` follows: the latest on the current branch, else on main
+ * (LaminDB: a new version on a branch keeps main's latest as it is until the merge).
+ */
+function headOf(
+  candidates: Candidate[],
+  key: string,
+  storageId: number,
+  instance: Instance,
+): Candidate | undefined {
+  const heads = candidates.filter(
+    (c) =>
+      c.key === key &&
+      c.storageId === storageId &&
+      c.isLatest &&
+      instance.visibleBranchIds.includes(c.branchId),
+  );
+  return heads.find((c) => c.branchId === instance.branch.id) ?? heads[0];
+}
 
 /**
  * Which existing row holds these bytes. Same content elsewhere counts (LaminDB dedups across

@@ -16,6 +16,7 @@ export const LOCK = {
   storageObject: 9,
   schema: 10,
   block: 12,
+  branch: 13,
 } as const;
 
 /** Serialize on `value` in `namespace` until the transaction ends. */

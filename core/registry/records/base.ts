@@ -4,13 +4,23 @@
  * of a create: decided in a transaction under advisory locks on the key or name, so concurrent
  * creates of the same thing settle on one row.
  */
-import { and, asc, type Column, desc, eq, type GetColumnData, ne, type SQL } from "drizzle-orm";
+import {
+  and,
+  asc,
+  type Column,
+  desc,
+  eq,
+  type GetColumnData,
+  inArray,
+  ne,
+  type SQL,
+} from "drizzle-orm";
 import type { PgColumn, PgTable, SelectedFields } from "drizzle-orm/pg-core";
 import type { Db } from "../../db/client.js";
 import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
-import { branchName, MAIN, TRASH } from "../common/branch.js";
+import { branchName, TRASH } from "../common/branch.js";
 import { lock } from "../common/locks.js";
 import { latestFirst, uidMatches } from "../common/versions.js";
 import {
@@ -162,7 +172,7 @@ export abstract class RecordRegistry<S extends Selected, P> {
     const { table, fields, name } = this.spec;
     const conditions = [...buildConditions(fields, filter, name), ...extra];
     if (!mentions(opts.filter ?? {}, ["branch_id", "id", "uid", "hash"])) {
-      conditions.push(eq(table.branchId, MAIN));
+      conditions.push(inArray(table.branchId, this.instance.visibleBranchIds));
     }
     return keysetPage(
       table,

@@ -10,7 +10,7 @@ import type { Instance } from "../../instance.js";
 import { UID_LENGTHS } from "../../uid.js";
 import type { Artifact } from "../artifacts/artifacts.js";
 import { loadMembers } from "../artifacts/member-files.js";
-import { TRASH } from "../common/branch.js";
+import { onCurrentBranch, TRASH } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import { latestFirst, uidMatches } from "../common/versions.js";
 import {
@@ -33,8 +33,8 @@ import { type CreateResult, MAX_DESCRIPTION } from "./base.js";
 import { checkKey } from "./checks.js";
 import {
   familyColumns,
+  headIn,
   insertVersion,
-  isHead,
   restoreVersion,
   versionFields,
 } from "./versioned.js";
@@ -138,27 +138,46 @@ export class Collections extends ModelRegistry<typeof CollectionModel> {
           note: `restored ${trashed.uid} from the trash: it has the same artifacts`,
         };
       }
-      const head = candidates.find((r) => r.key === key && isHead(r));
+      const head = headIn(
+        candidates.filter((r) => r.key === key),
+        this.instance,
+      );
       const createdById = this.instance.user.id;
       const runId = currentRun(this.instance)?.id ?? null;
-      return insertVersion(tx, "collection", head, versionTag, async (uid) => {
-        const rows = await tx
-          .insert(c)
-          .values({ uid, key, description, hash, versionTag, createdById, runId })
-          .returning({ id: c.id });
-        const id = (rows[0] as { id: number }).id;
-        for (let i = 0; i < members.length; i += 1000) {
-          await tx.insert(t.collectionArtifact).values(
-            members.slice(i, i + 1000).map((m) => ({
-              collectionId: id,
-              artifactId: m.id,
+      return insertVersion(
+        tx,
+        "collection",
+        head,
+        versionTag,
+        async (uid) => {
+          const rows = await tx
+            .insert(c)
+            .values({
+              uid,
+              key,
+              description,
+              hash,
+              versionTag,
               createdById,
               runId,
-            })),
-          );
-        }
-        return rows;
-      });
+              ...onCurrentBranch(this.instance),
+            })
+            .returning({ id: c.id });
+          const id = (rows[0] as { id: number }).id;
+          for (let i = 0; i < members.length; i += 1000) {
+            await tx.insert(t.collectionArtifact).values(
+              members.slice(i, i + 1000).map((m) => ({
+                collectionId: id,
+                artifactId: m.id,
+                createdById,
+                runId,
+              })),
+            );
+          }
+          return rows;
+        },
+        this.instance.branch.id,
+      );
     });
     if (result.status === "existing" || result.status === "restored") {
       // made again by another run than the one that created it (LaminDB's recreating_runs)

@@ -7,6 +7,7 @@ import * as t from "../../db/schema.js";
 import { ConflictError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
+import { onCurrentBranch } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
@@ -129,7 +130,16 @@ export class Features extends ModelRegistry<typeof FeatureModel> {
       return created(
         await tx
           .insert(f)
-          .values({ uid, name, dtypeStr: dtype, unit, description, nullable, createdById })
+          .values({
+            uid,
+            name,
+            dtypeStr: dtype,
+            unit,
+            description,
+            nullable,
+            createdById,
+            ...onCurrentBranch(this.instance),
+          })
           .returning({ id: f.id }),
       );
     });

@@ -10,6 +10,7 @@ import type { PgColumn } from "drizzle-orm/pg-core";
 import * as t from "../../db/schema.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
+import { onCurrentBranch } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import { addLinks } from "../model/links.js";
 import {
@@ -160,6 +161,7 @@ export class Projects extends ModelRegistry<typeof ProjectModel> {
               .insert(p)
               .values({
                 uid: randomBase62(UID_LENGTHS.project),
+                ...onCurrentBranch(this.instance),
                 name,
                 abbr,
                 url,

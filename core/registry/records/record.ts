@@ -13,7 +13,7 @@ import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { FeatureManager } from "../annotations/annotations.js";
 import { sheetOfType } from "../annotations/sheets.js";
-import { MAIN } from "../common/branch.js";
+import { MAIN, onCurrentBranch } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import { currentRun, recordRecordInputs } from "../lineage/run-context.js";
 import {
@@ -141,6 +141,7 @@ export class Records extends ModelRegistry<typeof RecordModel> {
             .insert(r)
             .values({
               uid: randomBase62(UID_LENGTHS.record),
+              ...onCurrentBranch(this.instance),
               name,
               description,
               isType,

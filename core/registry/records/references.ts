@@ -7,6 +7,7 @@
 import * as t from "../../db/schema.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
+import { onCurrentBranch } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
@@ -131,6 +132,7 @@ export class References extends ModelRegistry<typeof ReferenceModel> {
           .insert(r)
           .values({
             uid: randomBase62(UID_LENGTHS.reference),
+            ...onCurrentBranch(this.instance),
             name,
             abbr: rest.abbr,
             url: rest.url,

@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
 import { splitLabelLookups } from "../annotations/annotations.js";
-import { TRASH } from "../common/branch.js";
+import { onCurrentBranch, TRASH } from "../common/branch.js";
 import { latestFirst, uidMatches } from "../common/versions.js";
 import {
   type ActiveRun,
@@ -208,6 +208,7 @@ export class Runs extends ModelRegistry<typeof RunModel> {
       .insert(run)
       .values({
         uid: randomBase62(UID_LENGTHS.run),
+        ...onCurrentBranch(this.instance),
         name,
         description,
         transformId: transform.id,

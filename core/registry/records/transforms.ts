@@ -9,7 +9,7 @@ import * as t from "../../db/schema.js";
 import { hashString } from "../../hash.js";
 import type { Instance } from "../../instance.js";
 import { UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../common/branch.js";
+import { onCurrentBranch, TRASH } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
@@ -30,8 +30,8 @@ import { checkKey } from "./checks.js";
 import { planId, planInput } from "./plans.js";
 import {
   familyColumns,
+  headIn,
   insertVersion,
-  isHead,
   restoreVersion,
   versionFields,
 } from "./versioned.js";
@@ -136,7 +136,7 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
         await restoreVersion(tx, "transform", same);
         return { id: same.id, status: "restored" };
       }
-      const head = rows.find(isHead);
+      const head = headIn(rows, this.instance);
       if (head && head.hash === null) {
         if (hash === null) return { id: head.id, status: "existing" };
         await tx
@@ -151,11 +151,27 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
       }
       if (head && hash === null) return { id: head.id, status: "existing" };
       const createdById = this.instance.user.id;
-      return insertVersion(tx, "transform", head, versionTag, (uid) =>
-        tx
-          .insert(tr)
-          .values({ uid, key, description, kind, sourceCode, hash, versionTag, createdById })
-          .returning({ id: tr.id }),
+      return insertVersion(
+        tx,
+        "transform",
+        head,
+        versionTag,
+        (uid) =>
+          tx
+            .insert(tr)
+            .values({
+              uid,
+              key,
+              description,
+              kind,
+              sourceCode,
+              hash,
+              versionTag,
+              createdById,
+              ...onCurrentBranch(this.instance),
+            })
+            .returning({ id: tr.id }),
+        this.instance.branch.id,
       );
     });
   }
@@ -200,7 +216,7 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
         .where(like(tr.uid, `${stem}%`))
         .orderBy(desc(tr.createdAt), desc(tr.id));
       const same = hash === null ? undefined : rows.find((r) => r.hash === hash);
-      const head = rows.find(isHead);
+      const head = headIn(rows, this.instance);
       const reuse = same ?? (head && (head.hash === null || hash === null) ? head : undefined);
       if (reuse) {
         const set: Partial<typeof tr.$inferInsert> = {};
@@ -229,13 +245,23 @@ export class Transforms extends ModelRegistry<typeof TransformModel> {
             hash,
             versionTag,
             createdById,
+            ...onCurrentBranch(this.instance),
           })
           .returning({ id: tr.id });
       if (!head) {
-        if (rows.length > 0) return insertVersion(tx, "transform", rows[0], versionTag, insert);
+        if (rows.length > 0) {
+          return insertVersion(
+            tx,
+            "transform",
+            rows[0],
+            versionTag,
+            insert,
+            this.instance.branch.id,
+          );
+        }
         return created(await insert(`${stem}0000`));
       }
-      return insertVersion(tx, "transform", head, versionTag, insert);
+      return insertVersion(tx, "transform", head, versionTag, insert, this.instance.branch.id);
     });
   }
 }

@@ -8,7 +8,7 @@ import * as t from "../../db/schema.js";
 import { NotFoundError, ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import { randomBase62, UID_LENGTHS } from "../../uid.js";
-import { TRASH } from "../common/branch.js";
+import { onCurrentBranch, TRASH } from "../common/branch.js";
 import { LOCK } from "../common/locks.js";
 import {
   defineRegistry,
@@ -68,6 +68,7 @@ export class ULabels extends ModelRegistry<typeof ULabelModel> {
           .insert(u)
           .values({
             uid: randomBase62(UID_LENGTHS.ulabel),
+            ...onCurrentBranch(this.instance),
             name,
             description,
             isType,

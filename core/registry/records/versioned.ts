@@ -51,6 +51,16 @@ export const familyColumns = <T extends Record<FamilyColumn, PgColumn>>(
 export const isHead = (r: { branchId: number; isLatest: boolean }) =>
   r.branchId === MAIN && r.isLatest;
 
+/**
+ * The row a new version follows in a session: the latest on its current branch, else main's
+ * (LaminDB: a new version on a branch leaves main's latest as it is until the merge).
+ */
+export const headIn = <R extends { branchId: number; isLatest: boolean }>(
+  rows: readonly R[],
+  session: { branch: { id: number } },
+): R | undefined =>
+  rows.find((r) => r.isLatest && r.branchId === session.branch.id) ?? rows.find(isHead);
+
 /** Bring a row back from the trash; `is_latest` follows for its family. */
 export async function restoreVersion(
   tx: Executor,
@@ -70,9 +80,10 @@ export async function restoreVersion(
 export async function insertVersion(
   tx: Executor,
   kind: Kind,
-  head: { id: number; uid: string; versionTag: string | null } | undefined,
+  head: { id: number; uid: string; versionTag: string | null; branchId?: number } | undefined,
   versionTag: string | null,
   insert: (uid: string) => Promise<{ id: number }[]>,
+  branchId: number = MAIN,
 ): Promise<Decision> {
   if (!head) return created(await insert(newVersionedUid(kind)));
   if (versionTag !== null && versionTag === head.versionTag) {
@@ -82,6 +93,9 @@ export async function insertVersion(
     );
   }
   const uid = await nextUid(tx, kind, head.uid);
-  await tx.execute(sql`UPDATE ${familyTable(kind)} SET is_latest = false WHERE id = ${head.id}`);
+  // `is_latest` is per branch: a version on another branch leaves the head where it is
+  if ((head.branchId ?? MAIN) === branchId) {
+    await tx.execute(sql`UPDATE ${familyTable(kind)} SET is_latest = false WHERE id = ${head.id}`);
+  }
   return { ...created(await insert(uid)), status: "new-version" };
 }
