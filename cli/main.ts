@@ -81,7 +81,10 @@ command(
     "--db <url>",
     "put the database on a Postgres server (postgresql://...); created if missing",
   )
-  .option("--modules <names>", "enable modules, comma-separated (bionty, or module folders)")
+  .option(
+    "--modules <names>",
+    "enable modules, comma-separated (bionty; module packages: lamin module enable)",
+  )
   .addOption(
     new Option(
       "--endpoint-url <url>",

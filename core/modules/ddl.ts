@@ -4,7 +4,7 @@
  * and indexes; drops of keys before drops of what they point to). Renames are not guessed: a
  * renamed field is a dropped column and an added one, and the migration says so.
  */
-import type { ColumnSpec, IndexSpec, TableSpec } from "./declare.js";
+import { type ColumnSpec, type IndexSpec, pgName, type TableSpec } from "./declare.js";
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -19,7 +19,7 @@ function columnSql(c: ColumnSpec): string {
 }
 
 const fkName = (table: string, c: ColumnSpec) =>
-  `${table}_${c.name}_${c.references?.table}_${c.references?.column}_fk`.slice(0, 63);
+  pgName(`${table}_${c.name}_${c.references?.table}_${c.references?.column}_fk`);
 
 function addForeignKey(table: string, c: ColumnSpec): string {
   const r = c.references as NonNullable<ColumnSpec["references"]>;
@@ -27,7 +27,7 @@ function addForeignKey(table: string, c: ColumnSpec): string {
 }
 
 function createIndex(table: string, i: IndexSpec): string {
-  return `CREATE ${i.unique ? "UNIQUE " : ""}INDEX ${q(i.name)} ON ${q(table)} (${i.columns.map(q).join(", ")})${i.where ? ` WHERE ${i.where}` : ""}`;
+  return `CREATE ${i.unique ? "UNIQUE " : ""}INDEX ${q(pgName(i.name))} ON ${q(table)} (${i.columns.map(q).join(", ")})${i.where ? ` WHERE ${i.where}` : ""}`;
 }
 
 const sameColumn = (a: ColumnSpec, b: ColumnSpec) => JSON.stringify(a) === JSON.stringify(b);
@@ -60,7 +60,7 @@ export function diffTables(before: TableSpec[], after: TableSpec[]): string[] {
     const nowCols = new Map(t.columns.map((c) => [c.name, c]));
     for (const i of prev.indexes) {
       const kept = t.indexes.find((n) => n.name === i.name);
-      if (!kept || !sameIndex(kept, i)) drops.push(`DROP INDEX IF EXISTS ${q(i.name)}`);
+      if (!kept || !sameIndex(kept, i)) drops.push(`DROP INDEX IF EXISTS ${q(pgName(i.name))}`);
     }
     for (const c of prev.columns) {
       const next = nowCols.get(c.name);

@@ -7,6 +7,8 @@
  * Plain data rather than drizzle code, so that a module package needs no runtime import of this
  * one (its index.js names the types with JSDoc only) and the CLI can load it from any folder.
  */
+
+import { createHash } from "node:crypto";
 import {
   bigint,
   boolean,
@@ -47,6 +49,16 @@ export type FieldDeclaration =
       to: string;
       required?: boolean;
       doc?: string;
+    }
+  | {
+      /**
+       * Records of a registry of the same module, many to many (Django's ManyToManyField):
+       * the link table `<table>_<field>` with `<model>_id` and `<target model>_id` columns
+       * (`from_<model>_id`, `to_<model>_id` when the target is the registry itself).
+       */
+      type: "many";
+      to: string;
+      doc?: string;
     };
 
 export interface RegistryDeclaration {
@@ -64,6 +76,11 @@ export interface RegistryDeclaration {
 export interface ModuleDeclaration {
   /** Lower-case letters and digits: the prefix of its tables (`mylab_sample`). */
   name: string;
+  /**
+   * Another prefix for its tables, when a module keeps older table names (pertdb's tables are
+   * `wetlab_*`); the same rules as a name.
+   */
+  tablePrefix?: string;
   description?: string;
   /** Registries by model name (`Sample`), each becoming the table `<module>_<lowercased>`. */
   registries: Record<string, RegistryDeclaration>;
@@ -103,6 +120,7 @@ const FIELD_TYPES = new Set([
   "datetime",
   "json",
   "ref",
+  "many",
 ]);
 /** Columns every module registry has; a field may not take these names. */
 const RESERVED_FIELDS = new Set([
@@ -152,6 +170,10 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
     );
   }
   const name = checkModuleName(value.name, `module name in ${source}`);
+  const prefix =
+    value.tablePrefix === undefined
+      ? name
+      : checkModuleName(value.tablePrefix, `table prefix in ${source}`);
   if (value.description !== undefined && typeof value.description !== "string") {
     throw bad("a description that is not a string", "make description a string");
   }
@@ -164,7 +186,7 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
     if (!REGISTRY_NAME.test(rname)) {
       throw bad(`the registry name '${rname}'`, "registry names are CamelCase, e.g. Sample");
     }
-    const table = tableName(name, rname);
+    const table = tableName(prefix, rname);
     const other = tables.get(table);
     if (other) {
       throw bad(`${other} and ${rname}, which share the table ${table}`, "rename one of them");
@@ -190,7 +212,7 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
           throw bad(`${at} with max ${JSON.stringify(f.max)}`, "max is a whole number, 1 to 10000");
         }
       }
-      if (f.type === "ref") {
+      if (f.type === "ref" || f.type === "many") {
         if (typeof f.to !== "string" || !Object.hasOwn(registries, f.to)) {
           throw bad(
             `${at} pointing to ${JSON.stringify(f.to)}`,
@@ -203,6 +225,7 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
           throw bad(`${at} with ${flag} ${JSON.stringify(f[flag])}`, `${flag} is true or false`);
         }
       }
+      if (f.type === "many") continue; // a table of its own, not a column
       const column = columnName(fname, f as FieldDeclaration);
       if (columns.has(column) || RESERVED_FIELDS.has(column)) {
         throw bad(`two fields of ${rname} on the column ${column}`, "rename one of them");
@@ -239,7 +262,21 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
       }
     }
   }
-  return value as unknown as ModuleDeclaration;
+  const decl = value as unknown as ModuleDeclaration;
+  const long = tablesOf(decl).find((t) => t.name.length > 63);
+  if (long) {
+    throw bad(`the table ${long.name}, longer than Postgres allows (63)`, "shorten the names");
+  }
+  return decl;
+}
+
+/**
+ * A Postgres identifier of at most 63 bytes: longer ones (Postgres would cut them, and two could
+ * become one) keep their start and end with a hash of the whole name.
+ */
+export function pgName(name: string): string {
+  if (name.length <= 63) return name;
+  return `${name.slice(0, 54)}_${createHash("md5").update(name).digest("hex").slice(0, 8)}`;
 }
 
 export const tableName = (module: string, registry: string) =>
@@ -288,6 +325,26 @@ const SQL_TYPES: Record<string, string> = {
   ref: "integer",
 };
 
+/** The table prefix of a module: its name, or the prefix it declares. */
+export const prefixOf = (decl: ModuleDeclaration) => decl.tablePrefix ?? decl.name;
+
+/** Django's table of a ManyToManyField and its two columns. */
+export function manyTable(
+  decl: ModuleDeclaration,
+  rname: string,
+  field: string,
+  to: string,
+): { name: string; from: string; to: string } {
+  const own = rname.toLowerCase();
+  const other = to.toLowerCase();
+  const self = own === other;
+  return {
+    name: `${tableName(prefixOf(decl), rname)}_${field}`,
+    from: self ? `from_${own}_id` : `${own}_id`,
+    to: self ? `to_${other}_id` : `${other}_id`,
+  };
+}
+
 /** The uid of a module record: 12 base62 characters (LaminDB's length for most registries). */
 export const MODULE_UID_LENGTH = 12;
 
@@ -333,9 +390,9 @@ const trackedColumns = (): ColumnSpec[] => [
 ];
 
 /** A link table as LaminDB's `bionty_artifact<entity>` / `bionty_record<entity>`. */
-function linkTable(module: string, rname: string, owner: "artifact" | "record"): TableSpec {
-  const entity = tableName(module, rname);
-  const name = `${module}_${owner}${rname.toLowerCase()}`;
+function linkTable(prefix: string, rname: string, owner: "artifact" | "record"): TableSpec {
+  const entity = tableName(prefix, rname);
+  const name = `${prefix}_${owner}${rname.toLowerCase()}`;
   const ownerCol = `${owner}_id`;
   const valueCol = owner === "artifact" ? entityColumn(rname) : "value_id";
   return {
@@ -397,21 +454,49 @@ function linkTable(module: string, rname: string, owner: "artifact" | "record"):
 export function tablesOf(decl: ModuleDeclaration): TableSpec[] {
   const out: TableSpec[] = [];
   const links: TableSpec[] = [];
+  const prefix = prefixOf(decl);
   for (const [rname, r] of Object.entries(decl.registries)) {
-    const name = tableName(decl.name, rname);
+    const name = tableName(prefix, rname);
     const columns: ColumnSpec[] = [
       { name: "id", type: "integer", notNull: true, identity: true },
       { name: "uid", type: `varchar(${MODULE_UID_LENGTH})`, notNull: true },
     ];
     const indexes: IndexSpec[] = [{ name: `${name}_uid_key`, columns: ["uid"], unique: true }];
     for (const [fname, f] of Object.entries(r.fields)) {
+      if (f.type === "many") {
+        const m = manyTable(decl, rname, fname, f.to);
+        const target = tableName(prefix, f.to);
+        links.push({
+          name: m.name,
+          columns: [
+            { name: "id", type: "bigint", notNull: true, identity: true },
+            {
+              name: m.from,
+              type: "integer",
+              notNull: true,
+              references: { table: name, column: "id", onDelete: "cascade" },
+            },
+            {
+              name: m.to,
+              type: "integer",
+              notNull: true,
+              references: { table: target, column: "id", onDelete: "cascade" },
+            },
+          ],
+          indexes: [
+            { name: `${m.name}_pair`, columns: [m.from, m.to], unique: true },
+            { name: `${m.name}_${m.to.replace(/_id$/, "")}`, columns: [m.to], unique: false },
+          ],
+        });
+        continue;
+      }
       const column = columnName(fname, f);
       columns.push({
         name: column,
         type: f.type === "string" ? `varchar(${f.max ?? 255})` : (SQL_TYPES[f.type] as string),
         notNull: f.required === true,
         ...(f.type === "ref"
-          ? { references: { table: tableName(decl.name, f.to), column: "id" } }
+          ? { references: { table: tableName(prefix, f.to), column: "id" } }
           : {}),
       });
       if (f.type !== "ref" && f.unique) {
@@ -427,7 +512,7 @@ export function tablesOf(decl: ModuleDeclaration): TableSpec[] {
     columns.push(...trackedColumns());
     out.push({ name, columns, indexes });
     for (const owner of r.links ?? []) {
-      links.push(linkTable(decl.name, rname, owner === "artifacts" ? "artifact" : "record"));
+      links.push(linkTable(prefix, rname, owner === "artifacts" ? "artifact" : "record"));
     }
   }
   return [...out, ...links];
@@ -466,8 +551,9 @@ export function moduleOf(
   origin: string,
 ): LaminModule & { declaration: ModuleDeclaration; origin: string } {
   const specs = new Map(tablesOf(decl).map((t) => [t.name, t]));
+  const prefix = prefixOf(decl);
   const registries: ModuleRegistry[] = Object.entries(decl.registries).map(([rname, r]) => {
-    const spec = specs.get(tableName(decl.name, rname)) as TableSpec;
+    const spec = specs.get(tableName(prefix, rname)) as TableSpec;
     const table = drizzleTable(spec);
     const cols = table as unknown as Record<string, PgColumn>;
     const fields: Record<string, PgColumn> = { uid: cols.uid as PgColumn };
@@ -476,7 +562,7 @@ export function moduleOf(
     }
     const nameField = r.nameField ?? "name";
     const link = (owner: "artifact" | "record") => ({
-      table: `${decl.name}_${owner}${rname.toLowerCase()}`,
+      table: `${prefix}_${owner}${rname.toLowerCase()}`,
       entityColumn: owner === "artifact" ? entityColumn(rname) : "value_id",
     });
     return {

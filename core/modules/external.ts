@@ -13,8 +13,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { isAbsolute, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { MigrationSet } from "../db/migrate.js";
 import { readMigrationFolder } from "../db/migrate.js";
 import { LaminError, NotFoundError, ValidationError } from "../errors.js";
@@ -43,7 +43,27 @@ export const isPathSpec = (spec: string) =>
 
 const NPM_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 
-/** The folder of a module package given by path or by npm package name (resolved from `cwd`). */
+/**
+ * The folder of a module package shipped with this package (`modules/<name>`, e.g. pertdb),
+ * found from wherever this code was loaded or bundled; undefined when there is none.
+ */
+export function shippedModuleFolder(name: string): string | undefined {
+  if (!/^[a-z][a-z0-9]{1,39}$/.test(name)) return undefined;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, "modules", name);
+    if (existsSync(join(candidate, "package.json")) && existsSync(join(dir, "migrations"))) {
+      return candidate;
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/**
+ * The folder of a module package given by path, by the name of a module shipped with this
+ * package (pertdb), or by npm package name (resolved from `cwd`).
+ */
 export function moduleFolder(spec: string, cwd = process.cwd()): string {
   if (isPathSpec(spec)) {
     const dir = resolve(cwd, spec.replace(/^~(?=$|\/)/, process.env.HOME ?? "~"));
@@ -61,6 +81,8 @@ export function moduleFolder(spec: string, cwd = process.cwd()): string {
       "pass a path (./mylab) or the name of an installed package (mylab)",
     );
   }
+  const shipped = shippedModuleFolder(spec);
+  if (shipped) return shipped;
   try {
     const pkg = createRequire(join(cwd, "noop.js")).resolve(`${spec}/package.json`);
     return resolve(pkg, "..");

@@ -6,11 +6,11 @@
  */
 import { and, desc, eq, or, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import type { Db } from "../db/client.js";
+import { type Db, queryRows, sqlState } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { randomBase62 } from "../uid.js";
 import type { FieldDeclaration, RegistryDeclaration } from "./declare.js";
-import { MODULE_UID_LENGTH } from "./declare.js";
+import { MODULE_UID_LENGTH, manyTable } from "./declare.js";
 import { type ExternalModule, isExternal } from "./external.js";
 import { enabledModules, type HasDb, resolveRegistry } from "./index.js";
 
@@ -105,6 +105,18 @@ function coerce(name: string, f: FieldDeclaration, value: unknown, registry: str
     case "ref":
       if (typeof value !== "string" || value.length > 255) throw wrong("a uid or name");
       return value;
+    case "many": {
+      // a list, or one comma-separated string from a command line
+      const list = typeof value === "string" ? value.split(",").map((v) => v.trim()) : value;
+      if (
+        !Array.isArray(list) ||
+        list.length > 1000 ||
+        list.some((v) => typeof v !== "string" || v === "" || v.length > 255)
+      ) {
+        throw wrong("a list of uids or names");
+      }
+      return [...new Set(list as string[])];
+    }
   }
 }
 
@@ -168,10 +180,33 @@ async function toPublic(
     }
     uids.set(fname, map);
   }
+  const many = new Map<string, Map<number, string[]>>();
+  const ids = rows.map((row) => Number(row.id));
+  for (const [fname, f] of Object.entries(r.decl.fields)) {
+    if (f.type !== "many" || ids.length === 0) continue;
+    const m = manyTable(r.module.declaration, r.name, fname, f.to);
+    const target = r.module.registries.find((x) => x.name === f.to);
+    if (!target) continue;
+    const linked = await queryRows<{ owner: number; uid: string }>(
+      db,
+      sql`SELECT l.${sql.identifier(m.from)} AS owner, t.uid FROM ${sql.identifier(m.name)} l
+        JOIN ${target.table} t ON t.id = l.${sql.identifier(m.to)}
+        WHERE l.${sql.identifier(m.from)} IN (${sql.join(
+          ids.map((i) => sql`${i}`),
+          sql`, `,
+        )}) ORDER BY l.id`,
+    );
+    const byOwner = new Map<number, string[]>();
+    for (const l of linked)
+      byOwner.set(Number(l.owner), [...(byOwner.get(Number(l.owner)) ?? []), l.uid]);
+    many.set(fname, byOwner);
+  }
   return rows.map((row) => {
     const out: ModuleRecord = { uid: String(row.uid) };
     for (const [fname, f] of Object.entries(r.decl.fields)) {
-      if (f.type === "ref") {
+      if (f.type === "many") {
+        out[fname] = many.get(fname)?.get(Number(row.id)) ?? [];
+      } else if (f.type === "ref") {
         const id = row[`${fname}_id`];
         out[fname] = id == null ? null : (uids.get(fname)?.get(Number(id)) ?? null);
       } else {
@@ -207,10 +242,19 @@ export async function createModuleRecord(
     );
   }
   const row: Record<string, unknown> = {};
+  const links: { table: string; from: string; to: string; ids: number[] }[] = [];
   for (const [fname, f] of Object.entries(r.decl.fields)) {
     const v = coerce(fname, f, values[fname], r.qualified);
+    if (f.type === "many") {
+      if (v === null) continue;
+      const m = manyTable(r.module.declaration, r.name, fname, f.to);
+      const ids: number[] = [];
+      for (const ref of v as string[]) ids.push(await refId(target.db, r.module, f.to, ref));
+      links.push({ table: m.name, from: m.from, to: m.to, ids });
+      continue;
+    }
     if (v === null) {
-      if (f.required) {
+      if ("required" in f && f.required) {
         throw new ValidationError(`a ${r.qualified} needs a ${fname}`, `give ${fname}=...`);
       }
       continue;
@@ -222,12 +266,23 @@ export async function createModuleRecord(
   if (creator === undefined) throw new ValidationError("no user to create the record as");
   const uid = randomBase62(MODULE_UID_LENGTH);
   try {
-    await target.db.insert(r.table).values({ ...row, uid, created_by_id: creator } as never);
+    // the record and its many-to-many links, all or nothing
+    await target.db.transaction(async (tx) => {
+      const [made] = (await tx
+        .insert(r.table)
+        .values({ ...row, uid, created_by_id: creator } as never)
+        .returning({ id: col(r.table, "id") as PgColumn })) as { id: number }[];
+      for (const l of links) {
+        for (const id of l.ids) {
+          await tx.execute(
+            sql`INSERT INTO ${sql.identifier(l.table)} (${sql.identifier(l.from)}, ${sql.identifier(l.to)})
+              VALUES (${made?.id}, ${id}) ON CONFLICT DO NOTHING`,
+          );
+        }
+      }
+    });
   } catch (error) {
-    const code =
-      (error as { cause?: { code?: string }; code?: string }).cause?.code ??
-      (error as { code?: string }).code;
-    if (code === "23505") {
+    if (sqlState(error) === "23505") {
       throw new ConflictError(
         `a ${r.qualified} with these unique values exists already`,
         `list them: lamin module records ${r.qualified}`,
