@@ -17,12 +17,13 @@ export interface PgliteDatabase extends Database {
  * instead of running initdb. Callers guard the folder with a lock.
  */
 export async function openPglite(dataDir: string, seed?: Blob): Promise<PgliteDatabase> {
+  const compiling = pgliteWasm(); // off the main thread while PGlite's JavaScript loads
   const { PGlite } = await import("@electric-sql/pglite");
   // Postgres zeroes its shared buffers at start: 128 MB (the default) took ~0.6-1 s of every open,
   // 32 MB takes ~0.25 s and an instance's working set fits; a CLI command takes less
   // (pglite-tuning.ts).
   const startParams = [...PGlite.defaultStartParams, ...pgliteSettings()];
-  const pgliteWasmModule = await pgliteWasm();
+  const pgliteWasmModule = await compiling;
   // Start opening before loading the driver: the two overlap.
   const opening = PGlite.create(dataDir, {
     startParams,
