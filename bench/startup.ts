@@ -24,7 +24,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SHORT_COMMAND_SHARED_BUFFERS } from "../core/db/pglite-tuning.js";
+import { pgliteSettings, tunePgliteForShortCommand } from "../core/db/pglite-tuning.js";
 import { ensureBuilt, fmtMs, LAMIN_BIN, median, REPO, row } from "./lib/common.js";
 
 const RUNS = Number(process.env.BENCH_RUNS) || 5;
@@ -50,21 +50,22 @@ const setupEnv: NodeJS.ProcessEnv = { ...userEnv, LAMIN_CACHE_DIR: join(dir, "ca
 
 /**
  * Opens a data folder, asks one query, closes: PGlite's own cost. With PGlite's defaults, or
- * with the settings `lamin` uses for a short command (cli/main.ts's V8 flags, core/db/pglite.ts's
- * start parameters: keep these in step).
+ * with the settings `lamin` uses for a short command: cli/main.ts's V8 flags (keep these in
+ * step) and core/db/pglite-tuning.ts's start parameters (taken from it).
  */
 const BARE_PGLITE = `
 import { PGlite } from ${JSON.stringify(join(REPO, "node_modules/@electric-sql/pglite/dist/index.js"))};
-const [dataDir, sharedBuffers] = process.argv.slice(2);
-const startParams = sharedBuffers
-  ? [...PGlite.defaultStartParams, "-c", "shared_buffers=" + sharedBuffers]
-  : undefined;
-const pg = await PGlite.create(dataDir, startParams ? { startParams } : {});
+const [dataDir, settings] = process.argv.slice(2);
+const options = settings
+  ? { startParams: [...PGlite.defaultStartParams, ...JSON.parse(settings)] }
+  : {};
+const pg = await PGlite.create(dataDir, options);
 await pg.query("select 1");
 await pg.close();
 `;
 const LAMIN_NODE_FLAGS = ["--liftoff-only", "--wasm-lazy-validation"];
-const LAMIN_SHARED_BUFFERS = SHORT_COMMAND_SHARED_BUFFERS;
+tunePgliteForShortCommand();
+const LAMIN_SETTINGS = JSON.stringify(pgliteSettings());
 
 interface Sample {
   wallMs: number;
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
       { label: "bare PGlite open+query+close, defaults", args: [bare, dataDir] },
       {
         label: "  the same with lamin's settings",
-        args: [...LAMIN_NODE_FLAGS, bare, dataDir, LAMIN_SHARED_BUFFERS],
+        args: [...LAMIN_NODE_FLAGS, bare, dataDir, LAMIN_SETTINGS],
       },
       { label: "lamin ls (embedded, cold)", args: [LAMIN_BIN, "ls"] },
       ...(baseline

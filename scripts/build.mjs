@@ -121,6 +121,11 @@ try {
       ...common,
       entryPoints: { cli: join(root, "cli/main.ts") },
       outdir: join(out, "cli"),
+      // every command parses what it loads (~1.4 MB with PGlite's own) before its first query:
+      // without comments and indentation there is less to read and scan (names stay: stack
+      // traces and error classes read as in the sources, and the source maps point there)
+      minifyWhitespace: true,
+      minifySyntax: true,
       // PGlite loads its WASM and data files next to itself; pg may require an optional native
       // addon; s3rver (only `lamin dev`) reads its own files at run time
       external: ["@electric-sql/pglite", "pg", "pg-native", "s3rver"],

@@ -1,7 +1,7 @@
 /**
  * The fast start of short `lamin` commands (issue 20) must not cost correctness:
- * - a short command's Postgres starts with small shared buffers, a long-lived process keeps its
- *   32 MB (core/db/pglite-tuning.ts);
+ * - a short command's Postgres starts with small shared buffers and room for 10 connections, a
+ *   long-lived process keeps 32 MB and 100 (core/db/pglite-tuning.ts);
  * - one command that writes far more pages than those buffers hold (reconcile of hundreds of
  *   files) leaves every row readable by the next command;
  * - opening checks no migrations: a read-only command on an instance whose schema is behind
@@ -32,14 +32,13 @@ afterAll(() => {
 
 const { run, json } = laminIn(work);
 
-async function sharedBuffers(dataDir: string): Promise<string | undefined> {
+/** What a database opened by openPglite in this process is sized for. */
+async function sizing(dataDir: string): Promise<{ buffers?: string; connections?: string }> {
   const database = await openPglite(dataDir);
   try {
-    const [row] = await queryRows<{ shared_buffers: string }>(
-      database.db,
-      sql`SHOW shared_buffers`,
-    );
-    return row?.shared_buffers;
+    const show = async (name: string) =>
+      (await queryRows<Record<string, string>>(database.db, sql.raw(`SHOW ${name}`)))[0]?.[name];
+    return { buffers: await show("shared_buffers"), connections: await show("max_connections") };
   } finally {
     await database.close();
   }
@@ -48,10 +47,16 @@ async function sharedBuffers(dataDir: string): Promise<string | undefined> {
 describe("short commands start a small Postgres", TIMEOUT, () => {
   const dataDir = join(work, "tuning-db");
 
-  it("keeps 32 MB of shared buffers for a long-lived process, 1 MB once tuned for a command", async () => {
-    expect(await sharedBuffers(dataDir)).toBe(LONG_LIVED_SHARED_BUFFERS);
+  it("keeps Postgres's sizes for a long-lived process, small ones once tuned for a command", async () => {
+    expect(await sizing(dataDir)).toEqual({
+      buffers: LONG_LIVED_SHARED_BUFFERS,
+      connections: "100",
+    });
     tunePgliteForShortCommand(); // what cli/main.ts does for every command but the servers
-    expect(await sharedBuffers(dataDir)).toBe(SHORT_COMMAND_SHARED_BUFFERS);
+    expect(await sizing(dataDir)).toEqual({
+      buffers: SHORT_COMMAND_SHARED_BUFFERS,
+      connections: "10",
+    });
   });
 });
 

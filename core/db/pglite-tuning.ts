@@ -21,7 +21,18 @@ export function tunePgliteForShortCommand(): void {
   sharedBuffers = SHORT_COMMAND_SHARED_BUFFERS;
 }
 
+/**
+ * Postgres sizes its shared memory for max_connections backends (100 by default), though PGlite
+ * runs one: 10 keeps 3 MB fewer pages resident. Its lock table, sized from the same number,
+ * still holds thousands of locks, far more than a migration takes in one transaction.
+ */
+const SHORT_COMMAND_CONNECTIONS = "10";
+
 /** The `-c` settings added to PGlite's own start parameters. */
 export function pgliteSettings(): string[] {
-  return ["-c", `shared_buffers=${sharedBuffers}`];
+  const settings = ["-c", `shared_buffers=${sharedBuffers}`];
+  if (sharedBuffers === SHORT_COMMAND_SHARED_BUFFERS) {
+    settings.push("-c", `max_connections=${SHORT_COMMAND_CONNECTIONS}`);
+  }
+  return settings;
 }
