@@ -8,7 +8,8 @@
  * Concurrency is settled in the database: unique indexes on (storage, key, hash) and advisory
  * transaction locks per key and per version family.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { type Stats, statSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { and, asc, desc, eq, inArray, ne, or, type SQL, sql } from "drizzle-orm";
 import { queryRows, sqlState } from "../../db/client.js";
@@ -262,6 +263,12 @@ export class Artifacts {
   private byUidQuery: ReturnType<typeof prepareByUid> | undefined;
 
   /** The hottest read of the API, built once and planned once per connection. */
+  /** The statements of a plain save, built once (drizzle's SQL building is per call otherwise). */
+  private saveQueries: ReturnType<typeof prepareSaveQueries> | undefined;
+  private saveStatements() {
+    this.saveQueries ??= prepareSaveQueries(this.db);
+    return this.saveQueries;
+  }
   private byUid() {
     this.byUidQuery ??= prepareByUid(this.db);
     return this.byUidQuery;
@@ -794,38 +801,16 @@ export class Artifacts {
 
   /** Rows that hold these bytes, plus the current head of `key`: one narrow query. */
   private candidates(hash: string, key: string | null): Promise<Candidate[]> {
-    const a = t.artifact;
-    const where =
-      key === null
-        ? eq(a.hash, hash)
-        : or(
-            eq(a.hash, hash),
-            and(
-              eq(a.storageId, this.instance.storageRecord.id),
-              eq(a.key, key),
-              eq(a.branchId, MAIN),
-              eq(a.isLatest, true),
-            ),
-          );
-    return this.db
-      .select({
-        id: a.id,
-        uid: a.uid,
-        key: a.key,
-        hash: a.hash,
-        storageId: a.storageId,
-        branchId: a.branchId,
-        isLatest: a.isLatest,
-        versionTag: a.versionTag,
-      })
-      .from(a)
-      .where(where)
-      .orderBy(asc(a.id));
+    const q = this.saveStatements();
+    return key === null
+      ? q.candidatesByHash.execute({ hash })
+      : q.candidatesByHashOrKey.execute({ hash, key, storageId: this.instance.storageRecord.id });
   }
 
   private async inspect(path: string, opts: SaveOptions): Promise<Inspected> {
     const abs = resolve(path);
-    const info = await stat(abs).catch(() => undefined);
+    // synchronous: one system call, cheaper than a thread-pool round trip for each saved file
+    const info = statOrMissing(abs);
     if (!info) {
       throw new ValidationError(`path does not exist: ${path}`, "check the path and try again");
     }
@@ -919,11 +904,10 @@ export class Artifacts {
   ): Promise<t.ArtifactRow | undefined> {
     const values = this.pendingValues(input, opts, key);
     if (!head) {
-      const [row] = await this.db
-        .insert(t.artifact)
-        .values({ ...values, uid: newVersionedUid("artifact") })
-        .onConflictDoNothing()
-        .returning();
+      const [row] = await this.saveStatements().insertFirst.execute({
+        ...values,
+        uid: newVersionedUid("artifact"),
+      });
       return row;
     }
     if (opts.versionTag !== undefined && opts.versionTag === head.versionTag) {
@@ -999,7 +983,7 @@ export class Artifacts {
       new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
     if (row.isLatest) {
       // a first version (the common case): it is the head already
-      const [done] = await clear(this.db);
+      const [done] = await this.saveStatements().clearOngoing.execute({ id: row.id });
       if (!done) throw vanished();
       return { ...row, aux: null, updatedAt: done.updatedAt };
     }
@@ -1377,6 +1361,15 @@ function validateKind(kind: string): void {
   }
 }
 
+/** What is at `path`, or undefined when nothing (or nothing reachable) is. */
+function statOrMissing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Rows a prefix may match for its list to be fetched through the key index and sorted. */
 const FEW_ROWS = 5000;
 
@@ -1401,6 +1394,80 @@ function pageIds(db: Instance["db"], where: SQL | undefined, orderBy: SQL[], lim
     .where(where)
     .orderBy(...orderBy)
     .limit(limit);
+}
+
+/** Columns `decide` reads of the rows that hold some bytes or head some key. */
+const candidateColumns = {
+  id: t.artifact.id,
+  uid: t.artifact.uid,
+  key: t.artifact.key,
+  hash: t.artifact.hash,
+  storageId: t.artifact.storageId,
+  branchId: t.artifact.branchId,
+  isLatest: t.artifact.isLatest,
+  versionTag: t.artifact.versionTag,
+};
+
+/**
+ * A plain save's statements, prepared: the candidates (by hash; by hash or as the head of a
+ * key), the insert of a first version flagged as ongoing, and the clearing of the flag.
+ */
+function prepareSaveQueries(db: Instance["db"]) {
+  const a = t.artifact;
+  const p = sql.placeholder;
+  return {
+    candidatesByHash: db
+      .select(candidateColumns)
+      .from(a)
+      .where(eq(a.hash, p("hash")))
+      .orderBy(asc(a.id))
+      .prepare("lamin_artifact_candidates_by_hash"),
+    candidatesByHashOrKey: db
+      .select(candidateColumns)
+      .from(a)
+      .where(
+        or(
+          eq(a.hash, p("hash")),
+          and(
+            eq(a.storageId, p("storageId")),
+            eq(a.key, p("key")),
+            eq(a.branchId, MAIN),
+            eq(a.isLatest, true),
+          ),
+        ),
+      )
+      .orderBy(asc(a.id))
+      .prepare("lamin_artifact_candidates"),
+    insertFirst: db
+      .insert(a)
+      .values({
+        uid: p("uid"),
+        key: p("key"),
+        description: p("description"),
+        storageId: p("storageId"),
+        suffix: p("suffix"),
+        kind: p("kind"),
+        size: p("size"),
+        hash: p("hash"),
+        hashType: p("hashType"),
+        nFiles: p("nFiles"),
+        keyIsVirtual: p("keyIsVirtual"),
+        overwriteVersions: p("overwriteVersions"),
+        versionTag: p("versionTag"),
+        createdById: p("createdById"),
+        runId: p("runId"),
+        aux: sql`'{"so":1}'::jsonb`,
+      })
+      .onConflictDoNothing()
+      .returning()
+      .prepare("lamin_artifact_insert_first"),
+    clearOngoing: db
+      .update(a)
+      .set({ aux: null, updatedAt: sql`now()` })
+      .where(eq(a.id, p("id")))
+      .returning({ updatedAt: a.updatedAt, isLatest: a.isLatest })
+      .prepare("lamin_artifact_clear_ongoing"),
+  };
 }
 
 function prepareByUid(db: Instance["db"]) {
