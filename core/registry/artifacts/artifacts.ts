@@ -1076,6 +1076,8 @@ export class Artifacts {
     }
     const prefix = filter.key__startswith;
     const sortAfterFilter = typeof prefix === "string" && (await this.fewWithKeyPrefix(prefix));
+    // the page's ids come from the artifact table alone unless a filter names a joined table
+    const joined = Object.keys(fields).some((k) => /^(storage|run|created_by)(__|$)/.test(k));
     return keysetPage(
       t.artifact,
       conditions,
@@ -1085,7 +1087,7 @@ export class Artifacts {
       (where, orderBy, limit) =>
         sortAfterFilter
           ? this.select()
-              .where(inArray(t.artifact.id, pageIds(this.db, where, orderBy, limit)))
+              .where(inArray(t.artifact.id, pageIds(this.db, where, orderBy, limit, joined)))
               .orderBy(...orderBy)
           : this.select()
               .where(where)
@@ -1101,6 +1103,22 @@ export class Artifacts {
    * created_at index to find them (the planner's guess) then reads tens of thousands of rows.
    */
   private async fewWithKeyPrefix(prefix: string): Promise<boolean> {
+    // only a choice of plan, never of rows: a recent answer saves a round trip per page
+    const known = this.fewByPrefix.get(prefix);
+    if (known && performance.now() - known.at < PREFIX_PLAN_MS) return known.few;
+    const few = await this.countFewWithKeyPrefix(prefix);
+    this.fewByPrefix.delete(prefix);
+    this.fewByPrefix.set(prefix, { few, at: performance.now() });
+    if (this.fewByPrefix.size > PREFIX_PLANS) {
+      this.fewByPrefix.delete(this.fewByPrefix.keys().next().value as string);
+    }
+    return few;
+  }
+
+  /** Recent answers of {@link fewWithKeyPrefix}, oldest first. */
+  private readonly fewByPrefix = new Map<string, { few: boolean; at: number }>();
+
+  private async countFewWithKeyPrefix(prefix: string): Promise<boolean> {
     const [row] = await queryRows<{ n: number }>(
       this.db,
       sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM lamindb_artifact
@@ -1372,6 +1390,9 @@ function statOrMissing(path: string): Stats | undefined {
 
 /** Rows a prefix may match for its list to be fetched through the key index and sorted. */
 const FEW_ROWS = 5000;
+/** How long a prefix's plan choice (few rows or many) is reused, and how many are kept. */
+const PREFIX_PLAN_MS = 30_000;
+const PREFIX_PLANS = 1000;
 
 /** Artifacts with what their public shape needs from other tables. */
 function selectArtifacts(db: Instance["db"]) {
@@ -1383,8 +1404,25 @@ function selectArtifacts(db: Instance["db"]) {
     .leftJoin(t.run, eq(t.artifact.runId, t.run.id));
 }
 
-/** The ids of one page; joined only for filters on storage, creator or run. */
-function pageIds(db: Instance["db"], where: SQL | undefined, orderBy: SQL[], limit: number) {
+/**
+ * The ids of one page; `joined` (filters on storage, creator or run) joins their tables, else
+ * the artifact table alone is read (fewer relations to plan and scan for every list).
+ */
+function pageIds(
+  db: Instance["db"],
+  where: SQL | undefined,
+  orderBy: SQL[],
+  limit: number,
+  joined: boolean,
+) {
+  if (!joined) {
+    return db
+      .select({ id: t.artifact.id })
+      .from(t.artifact)
+      .where(where)
+      .orderBy(...orderBy)
+      .limit(limit);
+  }
   return db
     .select({ id: t.artifact.id })
     .from(t.artifact)
