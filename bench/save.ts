@@ -13,7 +13,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes, randomFillSync } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Instance } from "../core/index.js";
 import {
@@ -109,19 +109,31 @@ async function insertRate(instance: Instance, n: number): Promise<number> {
     sql`CREATE TABLE bench_scratch (id serial PRIMARY KEY, v text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
   );
   try {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       await db.execute(sql`INSERT INTO bench_scratch (v) VALUES (${`row ${i}`})`);
     }
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    lastCpuMs = cpuMs(c0);
+    return ms;
   } finally {
     await db.execute(sql`DROP TABLE bench_scratch`);
   }
 }
 
+/** CPU time of this process (user + system) since `from`, in ms. */
+const cpuMs = (from: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(from);
+  return (user + system) / 1000;
+};
+/** CPU time of the last insertRate run. */
+let lastCpuMs = 0;
+
 /** One SDK save per file, keys `bench/f<i>.bin`; every one must create a new artifact. */
 async function saveEach(instance: Instance, paths: readonly string[]) {
   const latencies: number[] = [];
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const [i, path] of paths.entries()) {
     const t = performance.now();
@@ -129,7 +141,7 @@ async function saveEach(instance: Instance, paths: readonly string[]) {
     latencies.push(performance.now() - t);
     if (status !== "created") throw new Error(`save ${i}: expected 'created', got '${status}'`);
   }
-  return { ms: performance.now() - t0, latencies };
+  return { ms: performance.now() - t0, latencies, cpuMs: cpuMs(c0) };
 }
 
 const latencyNote = (l: number[]) =>
@@ -213,6 +225,7 @@ async function main(): Promise<void> {
       for (const p of paths) await core.hashFile(p);
     });
     const inserts = await insertRate(instance, N);
+    const insertCpu = lastCpuMs;
     const probe = instrumentPglite(instance);
     const saves = await saveEach(instance, paths);
     probe?.restore();
@@ -225,6 +238,10 @@ async function main(): Promise<void> {
     line(`  ${N} single-row INSERTs, PGlite (rows/s)`, inserts, N);
     line("  SDK artifacts.save(file), PGlite", saves.ms, N, `≥ ${TARGET}`);
     console.log(`    per save: ${latencyNote(saves.latencies)}`);
+    // PGlite runs in this process: its CPU time is the work, whatever else the machine runs
+    console.log(
+      `    CPU per save ${(saves.cpuMs / N).toFixed(2)} ms (${fmtRate(N, saves.cpuMs)} files/s on a CPU of its own); per INSERT ${(insertCpu / N).toFixed(2)} ms (${fmtRate(N, insertCpu)} rows/s); load average ${loadavg()[0]?.toFixed(1)}`,
+    );
     if (probe) {
       const { statements, ms } = probe.stats;
       console.log(

@@ -8,7 +8,8 @@
  * Concurrency is settled in the database: unique indexes on (storage, key, hash) and advisory
  * transaction locks per key and per version family.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { type Stats, statSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { and, asc, desc, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import { queryRows, sqlState } from "../../db/client.js";
@@ -270,6 +271,12 @@ export class Artifacts {
   private byUidQuery: ReturnType<typeof prepareByUid> | undefined;
 
   /** The hottest read of the API, built once and planned once per connection. */
+  /** The statements of a plain save, built once (drizzle's SQL building is per call otherwise). */
+  private saveQueries: ReturnType<typeof prepareSaveQueries> | undefined;
+  private saveStatements() {
+    this.saveQueries ??= prepareSaveQueries(this.db);
+    return this.saveQueries;
+  }
   private byUid() {
     this.byUidQuery ??= prepareByUid(this.db);
     return this.byUidQuery;
@@ -804,38 +811,21 @@ export class Artifacts {
 
   /** Rows that hold these bytes, plus the current head of `key`: one narrow query. */
   private candidates(hash: string, key: string | null): Promise<Candidate[]> {
-    const a = t.artifact;
-    const where =
-      key === null
-        ? eq(a.hash, hash)
-        : or(
-            eq(a.hash, hash),
-            and(
-              eq(a.storageId, this.instance.storageRecord.id),
-              eq(a.key, key),
-              inArray(a.branchId, this.instance.visibleBranchIds),
-              eq(a.isLatest, true),
-            ),
-          );
-    return this.db
-      .select({
-        id: a.id,
-        uid: a.uid,
-        key: a.key,
-        hash: a.hash,
-        storageId: a.storageId,
-        branchId: a.branchId,
-        isLatest: a.isLatest,
-        versionTag: a.versionTag,
-      })
-      .from(a)
-      .where(where)
-      .orderBy(asc(a.id));
+    const q = this.saveStatements();
+    return key === null
+      ? q.candidatesByHash.execute({ hash })
+      : q.candidatesByHashOrKey.execute({
+          hash,
+          key,
+          storageId: this.instance.storageRecord.id,
+          branchId: this.instance.branch.id,
+        });
   }
 
   private async inspect(path: string, opts: SaveOptions): Promise<Inspected> {
     const abs = resolve(path);
-    const info = await stat(abs).catch(() => undefined);
+    // synchronous: one system call, cheaper than a thread-pool round trip for each saved file
+    const info = statOrMissing(abs);
     if (!info) {
       throw new ValidationError(`path does not exist: ${path}`, "check the path and try again");
     }
@@ -931,11 +921,10 @@ export class Artifacts {
   ): Promise<t.ArtifactRow | undefined> {
     const values = this.pendingValues(input, opts, key);
     if (!head) {
-      const [row] = await this.db
-        .insert(t.artifact)
-        .values({ ...values, uid: newVersionedUid("artifact") })
-        .onConflictDoNothing()
-        .returning();
+      const [row] = await this.saveStatements().insertFirst.execute({
+        ...values,
+        uid: newVersionedUid("artifact"),
+      });
       return row;
     }
     if (opts.versionTag !== undefined && opts.versionTag === head.versionTag) {
@@ -1011,7 +1000,7 @@ export class Artifacts {
       new NotFoundError(`artifact ${row.uid} vanished while saving`, "save again");
     if (row.isLatest) {
       // a first version (the common case): it is the head already
-      const [done] = await clear(this.db);
+      const [done] = await this.saveStatements().clearOngoing.execute({ id: row.id });
       if (!done) throw vanished();
       return { ...row, aux: null, updatedAt: done.updatedAt };
     }
@@ -1110,6 +1099,8 @@ export class Artifacts {
     }
     const prefix = filter.key__startswith;
     const sortAfterFilter = typeof prefix === "string" && (await this.fewWithKeyPrefix(prefix));
+    // the page's ids come from the artifact table alone unless a filter names a joined table
+    const joined = Object.keys(fields).some((k) => /^(storage|run|created_by)(__|$)/.test(k));
     return keysetPage(
       t.artifact,
       conditions,
@@ -1119,7 +1110,7 @@ export class Artifacts {
       (where, orderBy, limit) =>
         sortAfterFilter
           ? this.select()
-              .where(inArray(t.artifact.id, pageIds(this.db, where, orderBy, limit)))
+              .where(inArray(t.artifact.id, pageIds(this.db, where, orderBy, limit, joined)))
               .orderBy(...orderBy)
           : this.select()
               .where(where)
@@ -1135,6 +1126,22 @@ export class Artifacts {
    * created_at index to find them (the planner's guess) then reads tens of thousands of rows.
    */
   private async fewWithKeyPrefix(prefix: string): Promise<boolean> {
+    // only a choice of plan, never of rows: a recent answer saves a round trip per page
+    const known = this.fewByPrefix.get(prefix);
+    if (known && performance.now() - known.at < PREFIX_PLAN_MS) return known.few;
+    const few = await this.countFewWithKeyPrefix(prefix);
+    this.fewByPrefix.delete(prefix);
+    this.fewByPrefix.set(prefix, { few, at: performance.now() });
+    if (this.fewByPrefix.size > PREFIX_PLANS) {
+      this.fewByPrefix.delete(this.fewByPrefix.keys().next().value as string);
+    }
+    return few;
+  }
+
+  /** Recent answers of {@link fewWithKeyPrefix}, oldest first. */
+  private readonly fewByPrefix = new Map<string, { few: boolean; at: number }>();
+
+  private async countFewWithKeyPrefix(prefix: string): Promise<boolean> {
     const [row] = await queryRows<{ n: number }>(
       this.db,
       sql`SELECT count(*)::int AS n FROM (SELECT 1 FROM lamindb_artifact
@@ -1422,8 +1429,20 @@ function validateKind(kind: string): void {
   }
 }
 
+/** What is at `path`, or undefined when nothing (or nothing reachable) is. */
+function statOrMissing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Rows a prefix may match for its list to be fetched through the key index and sorted. */
 const FEW_ROWS = 5000;
+/** How long a prefix's plan choice (few rows or many) is reused, and how many are kept. */
+const PREFIX_PLAN_MS = 30_000;
+const PREFIX_PLANS = 1000;
 
 /** Artifacts with what their public shape needs from other tables. */
 function selectArtifacts(db: Instance["db"]) {
@@ -1435,8 +1454,25 @@ function selectArtifacts(db: Instance["db"]) {
     .leftJoin(t.run, eq(t.artifact.runId, t.run.id));
 }
 
-/** The ids of one page; joined only for filters on storage, creator or run. */
-function pageIds(db: Instance["db"], where: SQL | undefined, orderBy: SQL[], limit: number) {
+/**
+ * The ids of one page; `joined` (filters on storage, creator or run) joins their tables, else
+ * the artifact table alone is read (fewer relations to plan and scan for every list).
+ */
+function pageIds(
+  db: Instance["db"],
+  where: SQL | undefined,
+  orderBy: SQL[],
+  limit: number,
+  joined: boolean,
+) {
+  if (!joined) {
+    return db
+      .select({ id: t.artifact.id })
+      .from(t.artifact)
+      .where(where)
+      .orderBy(...orderBy)
+      .limit(limit);
+  }
   return db
     .select({ id: t.artifact.id })
     .from(t.artifact)
@@ -1446,6 +1482,83 @@ function pageIds(db: Instance["db"], where: SQL | undefined, orderBy: SQL[], lim
     .where(where)
     .orderBy(...orderBy)
     .limit(limit);
+}
+
+/** Columns `decide` reads of the rows that hold some bytes or head some key. */
+const candidateColumns = {
+  id: t.artifact.id,
+  uid: t.artifact.uid,
+  key: t.artifact.key,
+  hash: t.artifact.hash,
+  storageId: t.artifact.storageId,
+  branchId: t.artifact.branchId,
+  isLatest: t.artifact.isLatest,
+  versionTag: t.artifact.versionTag,
+};
+
+/**
+ * A plain save's statements, prepared: the candidates (by hash; by hash or as the head of a
+ * key), the insert of a first version flagged as ongoing, and the clearing of the flag.
+ */
+function prepareSaveQueries(db: Instance["db"]) {
+  const a = t.artifact;
+  const p = sql.placeholder;
+  return {
+    candidatesByHash: db
+      .select(candidateColumns)
+      .from(a)
+      .where(eq(a.hash, p("hash")))
+      .orderBy(asc(a.id))
+      .prepare("lamin_artifact_candidates_by_hash"),
+    candidatesByHashOrKey: db
+      .select(candidateColumns)
+      .from(a)
+      .where(
+        or(
+          eq(a.hash, p("hash")),
+          and(
+            eq(a.storageId, p("storageId")),
+            eq(a.key, p("key")),
+            // the heads a default query shows: the current branch's and main's
+            or(eq(a.branchId, MAIN), eq(a.branchId, p("branchId"))),
+            eq(a.isLatest, true),
+          ),
+        ),
+      )
+      .orderBy(asc(a.id))
+      .prepare("lamin_artifact_candidates"),
+    insertFirst: db
+      .insert(a)
+      .values({
+        uid: p("uid"),
+        key: p("key"),
+        description: p("description"),
+        storageId: p("storageId"),
+        suffix: p("suffix"),
+        kind: p("kind"),
+        size: p("size"),
+        hash: p("hash"),
+        hashType: p("hashType"),
+        nFiles: p("nFiles"),
+        keyIsVirtual: p("keyIsVirtual"),
+        overwriteVersions: p("overwriteVersions"),
+        versionTag: p("versionTag"),
+        branchId: p("branchId"),
+        createdOnId: p("createdOnId"),
+        createdById: p("createdById"),
+        runId: p("runId"),
+        aux: sql`'{"so":1}'::jsonb`,
+      })
+      .onConflictDoNothing()
+      .returning()
+      .prepare("lamin_artifact_insert_first"),
+    clearOngoing: db
+      .update(a)
+      .set({ aux: null, updatedAt: sql`now()` })
+      .where(eq(a.id, p("id")))
+      .returning({ updatedAt: a.updatedAt, isLatest: a.isLatest })
+      .prepare("lamin_artifact_clear_ongoing"),
+  };
 }
 
 function prepareByUid(db: Instance["db"]) {
