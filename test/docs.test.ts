@@ -154,7 +154,8 @@ describe("the documentation runs as written", () => {
 
   let index = 0;
   for (const doc of documents) {
-    it(doc, { timeout: 600_000 }, async () => {
+    // every lamin command of a document starts PGlite (seconds each on a busy machine)
+    it(doc, { timeout: 1_500_000 }, async () => {
       const blocks = extractBlocks(readFileSync(join(REPO, doc), "utf8"));
       let ran = 0;
       const skipped: string[] = [];
