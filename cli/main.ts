@@ -62,8 +62,12 @@ const hubCmds = () => import("./commands/hub.js");
 const moduleCmds = () => import("./commands/module.js");
 const migrateCmds = () => import("./commands/migrate.js");
 
+/** A folder written as a path (`./mydir`, `/data/lab`, `..`), not a name or a slug. */
+const isFolderPath = (value: string) => /^(\.{1,2}|~)?\//.test(value) || /^\.{1,2}$/.test(value);
+
 /** `owner/name`: an instance on the hub (a local name has no '/', a URL has a ':'). */
-const isSlug = (value: string | undefined) => !!value && /^[^/:\s]+\/[^/\s]+$/.test(value);
+const isSlug = (value: string | undefined) =>
+  !!value && !isFolderPath(value) && /^[^/:\s]+\/[^/\s]+$/.test(value);
 
 command(
   "init [owner/name]",
@@ -113,7 +117,7 @@ command(
 
 command(
   "connect <name-or-url>",
-  "make an instance current: a local one by name, a server by URL, or owner/name on the hub",
+  "make an instance current: a local one by name or by its storage folder (./mydir: also one this machine does not know yet), a server by URL, or owner/name on the hub",
 )
   .option("--token <token>", "access token of the server (or LAMIN_API_TOKEN)")
   .option("--name <name>", "name to remember a server's instance by (default: its own name)")
@@ -264,15 +268,19 @@ const del = command("delete [uid]", "move an artifact to the trash")
   .option("--permanent", "delete the row and its bytes for good")
   .action(run(async (uid, opts) => (await artifactCmds()).remove(uid, opts)));
 del
-  .command("instance <owner/name>")
-  .description("delete an instance on the hub and its database (its storage stays)")
+  .command("instance <name-or-owner/name>")
+  .description(
+    "owner/name: delete an instance on the hub and its database; NAME: forget a local instance on this machine (its folder, with its database, stays: `lamin connect DIR` brings it back)",
+  )
   .option("--force", "do not ask for confirmation (needed without a terminal)")
   .option("--json", "print one JSON document on stdout")
   .action(
-    run(async (slug, opts, cmd: Command) => {
+    run(async (target, opts, cmd: Command) => {
       // `delete` has --json too: commander hands it to the parent wherever it is written
       if (cmd.parent?.opts().json) opts.json = true;
-      return (await hubCmds()).deleteInstance(slug, opts);
+      return isSlug(target)
+        ? (await hubCmds()).deleteInstance(target, opts)
+        : (await instanceCmds()).forgetInstance(target, opts);
     }),
   );
 

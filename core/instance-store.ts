@@ -3,6 +3,7 @@
  * and the hub's provisioner, which also runs in AWS Lambda: so nothing here may import PGlite or
  * other local-only code (an embedded database is made by a function the caller passes in).
  */
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { sql } from "drizzle-orm";
 import { type Database, queryRows, redact } from "./db/client.js";
@@ -15,11 +16,42 @@ import { ObjectStore } from "./storage/object-store.js";
 import { STORAGE_MARKER_KEY, type StorageBackend } from "./storage/types.js";
 import { instanceIdFromSlug, instanceUidFromId, randomBase62 } from "./uid.js";
 
+/**
+ * Settings of a new instance. Its id is LaminDB's uuid5 of the slug, which a hub keeps unique;
+ * a local instance passes `unique: true` for a random id, since any folder may be called `mydir`.
+ */
 export function newInstanceSettings(
   fields: Omit<InstanceSettings, "id" | "uid" | "createdAt">,
+  opts: { unique?: boolean } = {},
 ): InstanceSettings {
-  const id = instanceIdFromSlug(`${fields.owner}/${fields.name}`);
+  const id = opts.unique
+    ? randomUUID().replaceAll("-", "")
+    : instanceIdFromSlug(`${fields.owner}/${fields.name}`);
   return { ...fields, id, uid: instanceUidFromId(id), createdAt: new Date().toISOString() };
+}
+
+/** What a storage marker says: the storage row's uid and the instance that wrote it. */
+export interface StorageMarker {
+  storageUid: string;
+  owner: string;
+  name: string;
+  id: string;
+  uid: string;
+}
+
+/** The marker of a storage root, or undefined when none (or one this code cannot read) is there. */
+export async function readStorageMarker(
+  storage: StorageBackend,
+): Promise<StorageMarker | undefined> {
+  const text = await storage.readText(STORAGE_MARKER_KEY);
+  if (text === undefined) return undefined;
+  const field = (key: string) => new RegExp(`^${key}=(.+)$`, "m").exec(text)?.[1]?.trim();
+  const storageUid = text.split("\n")[0]?.trim();
+  const [owner, name] = (field("instance_slug") ?? "").split("/");
+  const id = field("instance_id");
+  const uid = field("instance_uid");
+  if (!storageUid || !owner || !name || !id || !uid) return undefined;
+  return { storageUid, owner, name, id, uid };
 }
 
 /** A storage root belongs to one instance: its marker says which. */

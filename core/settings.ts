@@ -27,7 +27,7 @@ export type DatabaseSettings =
 export interface InstanceSettings {
   owner: string;
   name: string;
-  /** uuid5 of the slug, 32 hex characters (LaminDB's instance id). */
+  /** LaminDB's instance id, 32 hex: uuid5 of the slug on a hub, random for a local instance. */
   id: string;
   /** 12-character base62 instance uid. */
   uid: string;
@@ -64,8 +64,13 @@ export function laminHome(): string {
   return join(config, "lamindb-serverless");
 }
 
+/**
+ * Loaded files and PGlite templates: LAMIN_CACHE_DIR, else `$LAMIN_HOME/cache` when LAMIN_HOME
+ * is set (everything of a settings folder stays in it), else the user's cache folder.
+ */
 export function cacheDir(): string {
   if (process.env.LAMIN_CACHE_DIR) return process.env.LAMIN_CACHE_DIR;
+  if (process.env.LAMIN_HOME) return join(process.env.LAMIN_HOME, "cache");
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
   return join(cache, "lamindb-serverless");
 }

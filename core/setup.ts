@@ -19,6 +19,7 @@ import {
   describeBucket,
   type InstanceStore,
   newInstanceSettings,
+  readStorageMarker,
 } from "./instance-store.js";
 import { ioError } from "./io-errors.js";
 import { enableModules, parseModuleNames } from "./modules/index.js";
@@ -68,6 +69,18 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
   const { root } = storage;
   const local = storage.type === "local";
   const modules = parseModuleNames(opts.modules); // unknown names fail before anything is made
+  // a folder that holds an embedded instance already (another machine's, or settings that were
+  // lost): take it back as it is rather than refuse it
+  if (local && !opts.db && !opts.pgliteDir && !modules.length) {
+    const found = await adoptLocalInstance(root, opts.name ? { name: opts.name } : {});
+    if (found?.adopted) return openInstance(found.settings.name, opts);
+    if (found) {
+      throw new ConflictError(
+        `${root} is already managed by ${found.settings.owner}/${found.settings.name}`,
+        `connect to it with \`lamin connect ${found.settings.name}\``,
+      );
+    }
+  }
   const name = validateInstanceName(
     opts.name ?? (opts.db ? databaseName(opts.db) : basename(root).toLowerCase()),
   );
@@ -96,13 +109,16 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
     : local
       ? join(root, PGLITE_DIR)
       : join(laminHome(), "pglite", name);
-  const settings = newInstanceSettings({
-    owner,
-    name,
-    storageRoot: root,
-    ...cloud?.settings,
-    db: opts.db ? { kind: "postgres", url: opts.db } : { kind: "pglite", dataDir },
-  });
+  const settings = newInstanceSettings(
+    {
+      owner,
+      name,
+      storageRoot: root,
+      ...cloud?.settings,
+      db: opts.db ? { kind: "postgres", url: opts.db } : { kind: "pglite", dataDir },
+    },
+    { unique: true },
+  );
 
   // Everything made below is undone if a later step fails.
   const createdRoot = local && !existsSync(root);
@@ -145,6 +161,45 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
     else if (createdMeta) rmSync(join(root, ".lamindb"), { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Remember the embedded instance whose storage folder is `root` (its marker and its database
+ * `.lamindb/pglite` are there), under the name of its marker or `name`, and make it current.
+ * Undefined when the folder holds no such instance; an instance known here already is returned
+ * as it is (`adopted: false`, and not made current).
+ */
+export async function adoptLocalInstance(
+  root: string,
+  opts: { name?: string } = {},
+): Promise<{ settings: InstanceSettings; adopted: boolean } | undefined> {
+  const storage = openStorage(root);
+  if (storage.type !== "local") return undefined;
+  const dataDir = join(storage.root, PGLITE_DIR);
+  const marker = existsSync(dataDir) ? await readStorageMarker(storage) : undefined;
+  if (!marker) return undefined;
+  const same = knownInstances().find((s) => s.uid === marker.uid && s.storageRoot === storage.root);
+  if (same) return { settings: same, adopted: false };
+  const name = validateInstanceName(opts.name ?? marker.name);
+  const existing = loadInstanceSettings(name);
+  if (existing) {
+    throw new ConflictError(
+      `${storage.root} holds instance ${marker.owner}/${marker.name}, but another instance is known here as '${name}' (storage ${existing.storageRoot})`,
+      "pass --name to remember this one under another name",
+    );
+  }
+  const settings: InstanceSettings = {
+    owner: marker.owner,
+    name,
+    id: marker.id,
+    uid: marker.uid,
+    storageRoot: storage.root,
+    db: { kind: "pglite", dataDir },
+    createdAt: new Date().toISOString(),
+  };
+  saveInstanceSettings(settings);
+  setCurrentInstance(name);
+  return { settings, adopted: true };
 }
 
 /** Open a known instance by name (default: the current one). */

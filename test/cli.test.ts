@@ -478,7 +478,7 @@ if (process.env.DATABASE_URL) {
   });
 }
 
-describe.concurrent("lamin's outputs say what they mean", { timeout: 180_000 }, () => {
+describe("lamin's outputs say what they mean", { timeout: 180_000 }, () => {
   const it = test.sequential;
   const env = { LAMIN_HOME: tempDir("lamin-home-") };
   const dir = join(work, "outputs");
@@ -609,5 +609,85 @@ describe.concurrent("lamin's outputs say what they mean", { timeout: 180_000 }, 
     const json = await here(["reconcile", "--json"]);
     expect(json.code).toBe(6);
     expect(JSON.parse(json.stdout).missingBytes).toHaveLength(1);
+  });
+});
+
+describe("local instances: reattach a folder, forget, one uid each", {
+  timeout: 180_000,
+}, () => {
+  const it = test.sequential;
+  const dir = join(work, "local-instances");
+  const homes = { a: tempDir("lamin-home-"), b: tempDir("lamin-home-"), c: tempDir("lamin-home-") };
+  afterAll(() => {
+    for (const home of Object.values(homes)) rmSync(home, { recursive: true, force: true });
+  });
+  const as = (home: string, args: string[]) => lamin(args, { cwd: dir, env: { LAMIN_HOME: home } });
+  const data = async <T>(home: string, args: string[]) => {
+    const r = await as(home, [...args, "--json"]);
+    expect(r.code, `lamin ${args.join(" ")}: ${r.stderr}`).toBe(0);
+    return JSON.parse(r.stdout) as T;
+  };
+  let uid = "";
+
+  it("two unrelated instances named mydir get different uids", async () => {
+    mkdirSync(dir, { recursive: true });
+    const one = await data<{ uid: string; name: string }>(homes.a, [
+      "init",
+      "--storage",
+      "./lab1/mydir",
+    ]);
+    const two = await data<{ uid: string; name: string }>(homes.b, [
+      "init",
+      "--storage",
+      "./lab2/mydir",
+    ]);
+    expect([one.name, two.name]).toEqual(["mydir", "mydir"]);
+    expect(one.uid).not.toBe(two.uid);
+    uid = one.uid;
+    writeFileSync(join(dir, "kept.csv"), "kept\n");
+    await data(homes.a, ["save", "kept.csv", "--key", "kept.csv"]);
+  });
+
+  it("connect ./mydir remembers a folder this machine does not know, from its marker", async () => {
+    const connected = await data<{ uid: string; name: string; current: boolean }>(homes.c, [
+      "connect",
+      "./lab1/mydir",
+    ]);
+    expect(connected).toMatchObject({ uid, name: "mydir", current: true });
+    const items = await data<Artifact[]>(homes.c, ["ls"]);
+    expect(items.map((a) => a.key)).toEqual(["kept.csv"]);
+    const nothing = await as(homes.c, ["connect", "./lab3"]);
+    expect(nothing.code).toBe(3);
+    expect(nothing.stderr).toMatch(/holds no embedded instance/);
+    expect(nothing.stderr).toMatch(/^hint: create one with `lamin init --storage \.\/lab3`/m);
+  });
+
+  it("init --storage on such a folder adopts it; on a known one it says which instance it is", async () => {
+    const fresh = tempDir("lamin-home-");
+    const adopted = await data<{ uid: string; name: string }>(fresh, [
+      "init",
+      "--storage",
+      "./lab1/mydir",
+    ]);
+    expect(adopted).toMatchObject({ uid, name: "mydir" });
+    const again = await as(fresh, ["init", "--storage", "./lab1/mydir", "--name", "other"]);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/already managed by anonymous\/mydir/);
+    rmSync(fresh, { recursive: true, force: true });
+  });
+
+  it("delete instance NAME forgets it after a confirmation; the folder stays and comes back", async () => {
+    const unconfirmed = await as(homes.c, ["delete", "instance", "mydir"]);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/^hint: pass --force/m);
+    expect((await data<unknown[]>(homes.c, ["list", "instances"])).length).toBe(1);
+    const forgotten = await as(homes.c, ["delete", "instance", "mydir", "--force"]);
+    expect(forgotten.code, forgotten.stderr).toBe(0);
+    expect(forgotten.stdout).toMatch(/lamin connect .*lab1\/mydir` brings it back/);
+    expect(await data<unknown[]>(homes.c, ["list", "instances"])).toEqual([]);
+    expect(existsSync(join(dir, "lab1", "mydir", ".lamindb", "pglite"))).toBe(true);
+    expect(await data(homes.c, ["connect", "./lab1/mydir"])).toMatchObject({ uid });
+    const unknown = await as(homes.c, ["delete", "instance", "nope", "--force"]);
+    expect(unknown.code).toBe(3);
   });
 });

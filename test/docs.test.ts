@@ -99,11 +99,17 @@ for (const name of ["DATABASE_URL", "LAMIN_INSTANCE", "LAMIN_HUB_URL", "LAMIN_AP
   delete env[name];
 }
 
+/**
+ * Each sh block: stop at the first failing command, and stop what it started in the background
+ * (a hub, a server) however it ends.
+ */
+const SH_PRELUDE = "set -e -o pipefail\ntrap 'jobs -p | xargs -r kill 2>/dev/null' EXIT\n";
+
 /** Run one block in the project folder; resolves with what it printed, rejects on a non-zero exit. */
 async function runBlock(block: DocBlock, index: number): Promise<string> {
   const file =
     block.lang === "sh" ? join(work, `block-${index}.sh`) : join(project, `block-${index}.ts`);
-  writeFileSync(file, block.lang === "sh" ? `set -e -o pipefail\n${block.code}\n` : block.code);
+  writeFileSync(file, block.lang === "sh" ? `${SH_PRELUDE}${block.code}\n` : block.code);
   const [cmd, args] =
     block.lang === "sh"
       ? ["bash", [file]]
@@ -148,7 +154,8 @@ describe("the documentation runs as written", () => {
 
   let index = 0;
   for (const doc of documents) {
-    it(doc, { timeout: 600_000 }, async () => {
+    // every lamin command of a document starts PGlite (seconds each on a busy machine)
+    it(doc, { timeout: 1_500_000 }, async () => {
       const blocks = extractBlocks(readFileSync(join(REPO, doc), "utf8"));
       let ran = 0;
       const skipped: string[] = [];

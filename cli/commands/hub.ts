@@ -68,6 +68,12 @@ function sstSecret(name: string): string | undefined {
   }
 }
 
+/**
+ * Where a hub on PGlite keeps its embedded instances' databases: beside its own (`./hub` is a
+ * database folder; `./hub-instances/<owner>--<name>--<id>` are the instances'), as its lock is.
+ */
+const instancesDir = (pgliteDir: string) => `${pgliteDir}-instances`;
+
 /** Open the hub database; a PGlite folder held by another process is a clear error at once. */
 async function openHubDatabase(dir?: string) {
   const target = hubDatabase(dir);
@@ -116,7 +122,12 @@ async function serveStorage(dir: string | undefined, allowOption: string | undef
   return {
     ...(root ? { default: withEndpoint({ root: cloud(root) ? root : resolve(root) }) } : {}),
     allow: allow.map(withEndpoint),
-    reserved: [...(typeof database === "string" ? [] : [database.pgliteDir]), laminHome()],
+    reserved: [
+      ...(typeof database === "string"
+        ? []
+        : [database.pgliteDir, instancesDir(database.pgliteDir)]),
+      laminHome(),
+    ],
   };
 }
 
@@ -141,15 +152,24 @@ export async function hubServe(
   const s3Areas = allAreas.filter((a) => a.root.startsWith("s3://"));
   const gcsAreas = allAreas.filter((a) => a.root.startsWith("gs://"));
   const opened = await openHubDatabase(opts.dir);
-  // instances' databases need a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY)
+  // instances' databases: a Postgres server (DATABASE_URL) or Neon (NEON_API_KEY); a hub whose
+  // own database is PGlite makes them PGlite folders beside it, served by this process
+  const database = hubDatabase(opts.dir);
+  const embedded =
+    typeof database === "string" ? undefined : await import("../../core/hub/pglite-provisioner.js");
   let provisioner: Parameters<typeof composeHubApp>[1]["provisioner"];
   try {
     provisioner = provisionerFromEnv();
   } catch (refusal) {
-    provisioner = { refusal };
+    provisioner =
+      embedded && typeof database !== "string"
+        ? new embedded.PgliteProvisioner(instancesDir(database.pgliteDir))
+        : { refusal };
   }
   const app = composeHubApp(opened.hub, {
     provisioner,
+    // a hub that made embedded instances opens them, whatever provisions new ones now
+    ...(embedded ? { openInstance: embedded.openEmbeddedRecord } : {}),
     storage,
     // behind a reverse proxy, say how many: its x-forwarded-for entries then name the client
     trustedProxies: Number(process.env.LAMIN_TRUSTED_PROXIES ?? 0),
@@ -172,8 +192,21 @@ export async function hubServe(
     await opened.close().catch(() => {});
     throw error;
   }
+  // the operator's socket: `lamin hub create-account` while this process holds the database
+  const operator =
+    typeof database === "string"
+      ? undefined
+      : await import("../hub-operator.js").then(({ serveOperatorSocket, operatorSocket }) =>
+          serveOperatorSocket(opened.hub, operatorSocket(database.pgliteDir)).catch(
+            (error: Error) => {
+              note(`note: no operator socket (${error.message}): stop the hub to add accounts`);
+              return undefined;
+            },
+          ),
+        );
   stopOnSignals(async () => {
     server.close();
+    operator?.close();
     await app.close();
     await opened.close();
   });
@@ -198,18 +231,44 @@ export async function hubServe(
   }
 }
 
-export async function createAccount(handle: string, opts: Json & { dir?: string; org?: boolean }) {
-  const opened = await openHubDatabase(opts.dir);
+/**
+ * An operator's change: through the socket of a `lamin hub serve` that holds the PGlite hub
+ * database, else on the database itself.
+ */
+async function asOperator<T>(
+  dir: string | undefined,
+  route: "/accounts" | "/members",
+  body: Record<string, unknown>,
+  direct: (hub: import("../../core/hub/hub.js").Hub) => Promise<T>,
+): Promise<T> {
+  const target = hubDatabase(dir);
+  const operator = await import("../hub-operator.js");
+  if (typeof target !== "string") {
+    const served = await operator.askOperatorSocket<T>(
+      operator.operatorSocket(target.pgliteDir),
+      route,
+      body,
+    );
+    if (served !== undefined) return served;
+  }
+  const opened = await openHubDatabase(dir);
   try {
-    const account = await opened.hub.createAccount(handle, { kind: opts.org ? "org" : "user" });
-    const key = await opened.hub.createKey(account.handle, { name: "first key" });
-    if (opts.json) return printJson({ handle: account.handle, kind: account.kind, key: key.key });
-    say(`created ${account.kind === "org" ? "organisation" : "account"} ${account.handle}`);
-    say(`API key (shown once; store it now): ${key.key}`);
-    say(`next: lamin login --hub URL --key ${key.key}`);
+    return await direct(opened.hub);
   } finally {
     await opened.close();
   }
+}
+
+export async function createAccount(handle: string, opts: Json & { dir?: string; org?: boolean }) {
+  const { operatorCreateAccount } = await import("../hub-operator.js");
+  const body = { handle, org: opts.org === true };
+  const account = await asOperator(opts.dir, "/accounts", body, (hub) =>
+    operatorCreateAccount(hub, body),
+  );
+  if (opts.json) return printJson(account);
+  say(`created ${account.kind === "org" ? "organisation" : "account"} ${account.handle}`);
+  say(`API key (shown once; store it now): ${account.key}`);
+  say(`next: lamin login --hub URL --key ${account.key}`);
 }
 
 /** Admin: make `handle` a member (or admin) of organisation `org`, or remove them. */
@@ -218,20 +277,22 @@ export async function setMember(
   handle: string,
   opts: Json & { dir?: string; role?: string; remove?: boolean },
 ) {
-  const opened = await openHubDatabase(opts.dir);
-  try {
-    if (opts.remove) await opened.hub.removeMember(org, handle);
-    else await opened.hub.addMember(org, handle, (opts.role ?? "member") as "member" | "admin");
-    const members = await opened.hub.members(org);
-    if (opts.json) return printJson({ org, members });
-    say(
-      opts.remove
-        ? `removed ${handle} from ${org}`
-        : `${handle} is ${opts.role ?? "member"} of ${org}`,
-    );
-  } finally {
-    await opened.close();
-  }
+  const { operatorSetMember } = await import("../hub-operator.js");
+  const body = {
+    org,
+    handle,
+    ...(opts.role !== undefined ? { role: opts.role } : {}),
+    ...(opts.remove ? { remove: true } : {}),
+  };
+  const { members } = await asOperator(opts.dir, "/members", body, (hub) =>
+    operatorSetMember(hub, body),
+  );
+  if (opts.json) return printJson({ org, members });
+  say(
+    opts.remove
+      ? `removed ${handle} from ${org}`
+      : `${handle} is ${opts.role ?? "member"} of ${org}`,
+  );
 }
 
 // ---- a user's side: login ----

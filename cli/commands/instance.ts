@@ -1,7 +1,8 @@
 /** `lamin init | connect | disconnect | info | list instances`. */
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { ConflictError, ValidationError } from "../../core/errors.js";
+import { existsSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
 import { ANONYMOUS } from "../../core/instance.js";
 import { assertPythonSlugFree } from "../../core/python-settings.js";
 import {
@@ -10,12 +11,19 @@ import {
   type InstanceSettings,
   laminHome,
   loadInstanceSettings,
+  removeInstanceSettings,
   resolveInstanceSettings,
   saveInstanceSettings,
   setCurrentInstance,
+  unregisterServer,
   validateInstanceName,
 } from "../../core/settings.js";
-import { databaseName, initInstance, knownInstances } from "../../core/setup.js";
+import {
+  adoptLocalInstance,
+  databaseName,
+  initInstance,
+  knownInstances,
+} from "../../core/setup.js";
 import { instanceIdFromSlug } from "../../core/uid.js";
 import { note, printJson, say, table } from "../output.js";
 
@@ -114,7 +122,9 @@ export async function connect(
 ) {
   const settings = /^https?:\/\//i.test(target)
     ? await rememberServer(target, opts)
-    : resolveInstanceSettings(target);
+    : /[/\\]/.test(target) || /^\.{1,2}$/.test(target)
+      ? await adoptFolder(target, opts)
+      : (loadInstanceSettings(target) ?? (await adoptFolder(target, opts)));
   const py = opts.python ? await import("./python.js") : undefined;
   const python = py && (await py.exportForPython(settings, {}));
   setCurrentInstance(settings.name);
@@ -128,6 +138,77 @@ export async function connect(
     say(`connected to ${settings.owner}/${settings.name} (${where})`);
     if (py && python) py.report(python, false);
   }
+}
+
+/**
+ * A storage folder of an embedded instance this machine does not know (made on another machine,
+ * or its settings were lost): remember it from its marker. A known instance's folder connects it.
+ */
+async function adoptFolder(target: string, opts: { name?: string }): Promise<InstanceSettings> {
+  const path = target.startsWith("~/") ? join(homedir(), target.slice(2)) : target;
+  const looksLikeName = !/[/\\]/.test(target) && !existsSync(path);
+  if (looksLikeName) return resolveInstanceSettings(target); // its "no instance named" error
+  const found = await adoptLocalInstance(path, opts.name ? { name: opts.name } : {});
+  if (!found) {
+    throw new NotFoundError(
+      `${resolve(path)} holds no embedded instance (no .lamindb/storage_uid.txt with its database .lamindb/pglite)`,
+      `create one with \`lamin init --storage ${target}\`, or connect by name (lamin list instances)`,
+    );
+  }
+  if (!found.adopted) return found.settings;
+  note(
+    `remembered ${found.settings.owner}/${found.settings.name} (uid ${found.settings.uid}) from its storage folder`,
+  );
+  return found.settings;
+}
+
+/**
+ * `lamin delete instance NAME`: forget a local instance on this machine, after a confirmation.
+ * Nothing in its storage is removed (its embedded database is there too), so `lamin connect DIR`
+ * brings it back; a running `lamin serve` of it must be stopped first.
+ */
+export async function forgetInstance(name: string, opts: Json & { force?: boolean }) {
+  const settings = resolveInstanceSettings(name);
+  if (settings.db.kind !== "remote") {
+    const { localServer } = await import("../server.js");
+    const server = await localServer(settings);
+    if (server) {
+      throw new ConflictError(
+        `'${name}' is served at ${server.url} (process ${server.pid})`,
+        "stop that server first (Ctrl-C where it runs)",
+      );
+    }
+  }
+  if (!opts.force) {
+    if (!process.stdin.isTTY) {
+      throw new ValidationError(
+        `forgetting instance '${name}' needs a confirmation`,
+        "pass --force to forget it without asking (its storage and database stay)",
+      );
+    }
+    const { createInterface } = await import("node:readline/promises");
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl
+      .question(
+        `this forgets '${name}' on this machine (its storage stays); type ${name} to confirm: `,
+      )
+      .finally(() => rl.close());
+    if (answer.trim() !== name) {
+      throw new ValidationError("not forgotten: the confirmation did not match", "type the name");
+    }
+  }
+  removeInstanceSettings(settings.name);
+  unregisterServer(settings.name); // a record of a server that is gone
+  const stays =
+    settings.db.kind === "pglite" && !settings.db.dataDir.startsWith(settings.storageRoot)
+      ? `its storage ${settings.storageRoot} and its database ${settings.db.dataDir} stay`
+      : `its storage ${settings.storageRoot} stays`;
+  const back =
+    settings.db.kind === "pglite" && settings.db.dataDir.startsWith(settings.storageRoot)
+      ? `; \`lamin connect ${settings.storageRoot}\` brings it back`
+      : "";
+  if (opts.json) printJson({ forgotten: settings.name, storage: settings.storageRoot });
+  else say(`forgot ${settings.owner}/${settings.name} on this machine (${stays}${back})`);
 }
 
 /** Ask a server which instance it serves, and remember it under its name. */

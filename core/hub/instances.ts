@@ -12,12 +12,21 @@ import { openStorage } from "../storage/open.js";
 import { instanceUidFromId } from "../uid.js";
 import type { HubInstanceRecord } from "./hub.js";
 
-/** Open an instance database recorded in the hub; errors never carry its URL. */
-export async function openRecordedInstance(record: HubInstanceRecord): Promise<Instance> {
-  const { openPostgres } = await import("../db/postgres.js");
+/**
+ * Open an instance database recorded in the hub; errors never carry its URL. `embedded` opens
+ * a `pglite:` database instead (core/hub/pglite-provisioner.ts), with the lock it holds.
+ */
+export async function openRecordedInstance(
+  record: HubInstanceRecord,
+  embedded?: { database: () => Promise<Database>; lock: { release(): void } },
+): Promise<Instance> {
   let database: Database | undefined;
   try {
-    database = await openPostgres(record.db_url, { max: 4 });
+    if (embedded) database = await embedded.database();
+    else {
+      const { openPostgres } = await import("../db/postgres.js");
+      database = await openPostgres(record.db_url, { max: 4 });
+    }
     const storage = openStorage(record.storage_root, {
       ...(record.storage_endpoint ? { endpoint: record.storage_endpoint } : {}),
     });
@@ -49,7 +58,7 @@ export async function openRecordedInstance(record: HubInstanceRecord): Promise<I
       db: { kind: "postgres", url: record.db_url },
       createdAt: record.created_at.toISOString(),
     };
-    return new Instance(settings, database, storage, storageRow, userRow);
+    return new Instance(settings, database, storage, storageRow, userRow, embedded?.lock);
   } catch (error) {
     await database?.close().catch(() => {});
     if (error instanceof LaminError && error.kind === "integrity") throw error;

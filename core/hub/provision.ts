@@ -5,6 +5,7 @@
  */
 import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Database } from "../db/client.js";
 import { ConflictError, LaminError, NotFoundError, ValidationError } from "../errors.js";
 import {
   assertStorageUnmanaged,
@@ -30,7 +31,16 @@ export interface DatabaseProvisioner {
   create(owner: string, name: string): Promise<{ url: string }>;
   /** Remove a database made by `create`. */
   drop(url: string): Promise<void>;
+  /** Embedded databases (`create` answers a `pglite:` URL): make one, migrated. */
+  createPglite?(dataDir: string): Promise<Database>;
 }
+
+/** How the hub records an embedded (PGlite) instance database: `pglite:<absolute folder>`. */
+export const pgliteUrl = (dataDir: string) => `pglite:${dataDir}`;
+
+/** The folder of a `pglite:` database URL, or undefined for a server's URL. */
+export const pgliteDirOf = (url: string) =>
+  url.startsWith("pglite:") ? url.slice("pglite:".length) : undefined;
 
 export type ProvisionStep = "create database" | InstanceStoreStep | "record in hub";
 
@@ -142,12 +152,13 @@ export async function provisionInstance(
   const folderExisted = folder !== undefined && existsSync(folder);
   try {
     url = (await provisioner.create(owner, name)).url;
+    const dataDir = pgliteDirOf(url);
     const settings = newInstanceSettings({
       owner,
       name,
       storageRoot: storage.root,
       ...cloud?.settings,
-      db: { kind: "postgres", url },
+      db: dataDir ? { kind: "pglite", dataDir } : { kind: "postgres", url },
     });
     store = await createInstanceStore({
       settings,
@@ -155,6 +166,9 @@ export async function provisionInstance(
       user: { uid: account.uid, handle: account.handle },
       ...(cloud ? { region: cloud.region } : {}),
       databaseExists: true,
+      ...(provisioner.createPglite
+        ? { createPglite: (dir: string) => provisioner.createPglite?.(dir) as Promise<Database> }
+        : {}),
       onStep: (s) => {
         step = s;
       },
