@@ -57,6 +57,8 @@ function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
 }
 
 const instanceCmds = () => import("./commands/instance.js");
+/** LaminDB's forms of the commands (`load artifact --uid X`, `get`, `update`, ...). */
+const formCmds = () => import("./commands/lamindb-forms.js");
 const artifactCmds = () => import("./commands/artifacts.js");
 const hubCmds = () => import("./commands/hub.js");
 const moduleCmds = () => import("./commands/module.js");
@@ -130,7 +132,11 @@ command(
     ),
   );
 
-const settingsCmd = program.command("settings").description("settings of this machine's instances");
+const settingsCmd = program
+  .command("settings")
+  .description("settings of this machine: instance, storage, branch, folders (export: for Python)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await formCmds()).showSettings(opts)));
 settingsCmd
   .command("export")
   .description(
@@ -196,7 +202,11 @@ command("save <path>", "register a file or folder as an artifact (copied into st
     "--follow-links",
     "a folder: also save files that symbolic links in it point to outside it (refused by default)",
   )
-  .action(run(async (path, opts) => (await artifactCmds()).save(path, opts)));
+  .option("--project <name-or-uid>", "link the artifact to this project (it must exist)")
+  .option("--space <name-or-uid>", "the space to save it in (here: all)")
+  .option("--branch <name-or-uid>", "save it on this branch instead of the current one")
+  .option("--stem-uid <uid>", "save it as a new version of the artifact family with this stem")
+  .action(run(async (path, opts) => (await formCmds()).saveWithForms(path, opts)));
 
 const listOptions = (cmd: Command) =>
   cmd
@@ -253,20 +263,35 @@ command(
   .option("--dry-run", "only report what would change")
   .action(run(async (opts) => (await import("./commands/reconcile.js")).reconcileCommand(opts)));
 
-command("describe [uid]", "show an artifact and its versions")
+command("describe [uid]", "show an artifact and its versions (LaminDB: describe artifact --uid X)")
   .option("--key <key>", "address the artifact by key instead of uid")
-  .action(run(async (uid, opts) => (await artifactCmds()).describe(uid, opts)));
+  .option("--uid <uid>", "address the artifact by uid")
+  .action(
+    run(async (uid, opts) =>
+      (await artifactCmds()).describe((await formCmds()).artifactUid("describe", uid, opts), opts),
+    ),
+  );
 
 command("load [uid]", "copy an artifact's bytes out of storage, verified against its hash")
   .option("--key <key>", "address the artifact by key instead of uid")
+  .option("--uid <uid>", "address the artifact by uid (LaminDB: load artifact --uid X)")
   .option("--to <dir>", "folder to put it in (default: the cache folder)")
   .option("--force", "replace a file of the same name in --to that holds other content")
-  .action(run(async (uid, opts) => (await artifactCmds()).load(uid, opts)));
+  .action(
+    run(async (uid, opts) =>
+      (await artifactCmds()).load((await formCmds()).artifactUid("load", uid, opts), opts),
+    ),
+  );
 
 const del = command("delete [uid]", "move an artifact to the trash")
   .option("--key <key>", "address the artifact by key instead of uid")
+  .option("--uid <uid>", "address the artifact by uid (LaminDB: delete artifact --uid X)")
   .option("--permanent", "delete the row and its bytes for good")
-  .action(run(async (uid, opts) => (await artifactCmds()).remove(uid, opts)));
+  .action(
+    run(async (uid, opts) =>
+      (await artifactCmds()).remove((await formCmds()).artifactUid("delete", uid, opts), opts),
+    ),
+  );
 del
   .command("instance <name-or-owner/name>")
   .description(
@@ -291,21 +316,13 @@ command("restore [uid]", "bring an artifact back from the trash")
 // ---- branches (LaminDB's `lamin create branch`, `switch`, `merge`, `update branch`) ----
 
 const branchCmds = () => import("./commands/branches.js");
-command("create <registry> [name]", "create a branch (LaminDB's `lamin create branch NAME`)")
-  .addHelpText("after", "\nE.g. lamin create branch my_branch; lamin switch my_branch")
+command("create <registry> [name]", "create a branch or a project (LaminDB's lamin create)")
+  .addHelpText("after", "\nE.g. lamin create branch my_branch; lamin create project my_project")
   .option("--description <text>", "a description")
   .action(
-    run(async (registry: string, name: string | undefined, opts) => {
-      if (registry !== "branch") {
-        const { ValidationError } = await import("../core/errors.js");
-        throw new ValidationError(`cannot create '${registry}' here`, "lamin create branch NAME");
-      }
-      if (!name) {
-        const { ValidationError } = await import("../core/errors.js");
-        throw new ValidationError("name the branch", "lamin create branch NAME");
-      }
-      return (await branchCmds()).createBranch(name, opts);
-    }),
+    run(async (registry: string, name: string | undefined, opts) =>
+      (await formCmds()).createEntity(registry, name, opts),
+    ),
   );
 command("switch [branch]", "switch the branch later commands write to (reads: it and main)")
   .option("-c, --create", "create the branch first (refused if it exists)")
@@ -317,29 +334,44 @@ command("merge <branch>", "merge a branch into the current branch: its records m
     "\nOne latest version per family remains on the target (the newest); a key with new versions\non both sides since the branch was made is a conflict: reported, nothing changed. E.g.\n  lamin switch main\n  lamin merge my_branch",
   )
   .action(run(async (name, opts) => (await branchCmds()).mergeBranch(name, opts)));
-command("update <entity>", "update a branch's status or description")
-  .option("--name <name>", "the branch (default: the current one)")
-  .option("--uid <uid>", "the branch by uid")
-  .option("--status <status>", "draft, review or closed (a change request); standalone")
+command("update <entity>", "update an artifact's description (or key) or a branch's status")
+  .option("--uid <uid>", "the artifact or branch by uid")
+  .option("--key <key>", "the artifact by key")
+  .option("--name <name>", "the branch by name (default: the current one)")
+  .option(
+    "--status <status>",
+    "a branch's status: draft, review or closed (a change request); standalone",
+  )
   .option("--description <text>", "a new description")
-  .action(
-    run(async (entity: string, opts) => {
-      if (entity !== "branch") {
-        const { ValidationError } = await import("../core/errors.js");
-        throw new ValidationError(
-          `cannot update '${entity}' here`,
-          "lamin update branch --status review",
-        );
-      }
-      return (await branchCmds()).updateBranch(opts);
-    }),
-  );
+  .option("--new-key <key>", "an artifact's new key")
+  .addHelpText(
+    "after",
+    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update branch --name my_branch --status review',
+  )
+  .action(run(async (entity: string, opts) => (await formCmds()).updateEntity(entity, opts)));
+command(
+  "get [entity]",
+  "a field of an artifact or branch, or its description (LaminDB's lamin get)",
+)
+  .option("--uid <uid>", "the artifact or branch by uid")
+  .option("--key <key>", "the artifact by key")
+  .option("--name <name>", "the branch by name (default: the current one)")
+  .option("--status", "a branch's status")
+  .option("--description", "the description")
+  .addHelpText(
+    "after",
+    "\nE.g. lamin get branch --status; lamin get artifact --key raw/a.csv --description",
+  )
+  .action(run(async (entity, opts) => (await formCmds()).getEntity(entity, opts)));
 
 // ---- runs, lineage, collections ----
 
 const trackingCmds = () => import("./commands/tracking.js");
 
-command("track <file>", "track a run of a script (e.g. a shell pipeline) until `lamin finish`")
+command(
+  "track [file]",
+  "track a run of a script (e.g. a shell pipeline) until `lamin finish`; without a file, the shell script running it",
+)
   .option("--uid <stem>", "pin the transform with a 12-character uid stem (survives renames)")
   .option("--key <key>", "transform key (default: the path relative to the git repo or folder)")
   .option("--description <text>", "a description of the transform")
@@ -352,7 +384,11 @@ command("track <file>", "track a run of a script (e.g. a shell pipeline) until `
     "after",
     "\nThe script becomes a transform (new source: a new version) and a run starts; `lamin save` and\n`lamin load` until `lamin finish` record the run's outputs and inputs. E.g. in pipe.sh:\n  lamin track pipe.sh\n  lamin load --key raw/in.csv --to .\n  ./step.sh in.csv > out.csv\n  lamin save out.csv --key processed/out.csv\n  lamin finish",
   )
-  .action(run(async (file, opts) => (await trackingCmds()).trackCommand(file, opts)));
+  .action(
+    run(async (file, opts) =>
+      (await trackingCmds()).trackCommand(file ?? (await formCmds()).shellScript(), opts),
+    ),
+  );
 
 command("finish", "end the run `lamin track` started")
   .addOption(

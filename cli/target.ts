@@ -55,7 +55,7 @@ export interface Target {
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;
   modules: ModuleReads;
-  branches: Pick<Branches, "list" | "get" | "create" | "update" | "merge">;
+  branches: Pick<Branches, "list" | "get" | "create" | "update" | "merge" | "changes">;
   /** The branch writes go to (`lamin switch`). */
   readonly branch: { name: string };
   useBranch(ref: string): Promise<{ name: string; uid: string }>;

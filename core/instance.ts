@@ -18,7 +18,7 @@ import { RecordBlocks } from "./registry/blocks/record-blocks.js";
 import { Branches } from "./registry/branches.js";
 import { type CurrentBranch, MAIN_BRANCH, visibleBranchIds } from "./registry/common/branch.js";
 import type { LineageGraph, LineageOptions } from "./registry/lineage/lineage.js";
-import { type ActiveRun, setCurrentRun } from "./registry/lineage/run-context.js";
+import { type ActiveRun, currentRun, setCurrentRun } from "./registry/lineage/run-context.js";
 import {
   type EndStatus,
   finish,
@@ -119,6 +119,35 @@ export class Instance {
   async useBranch(ref: string): Promise<CurrentBranch> {
     this.currentBranch = await this.branches.resolve(ref);
     return this.currentBranch;
+  }
+
+  /**
+   * This instance acting as `who` (a hub caller): what it writes is recorded as theirs
+   * (`created_by`), not as the instance owner's. Their `lamindb_user` row is made on first use.
+   */
+  async actingAs(who: { uid: string; handle: string }): Promise<Instance> {
+    if (who.handle === this.user.handle) return this;
+    const known = usersOf(this.database);
+    let row = known.get(who.handle);
+    if (!row) {
+      await this.db
+        .insert(schema.user)
+        .values({ uid: who.uid, handle: who.handle })
+        .onConflictDoNothing();
+      [row] = await this.db.select().from(schema.user).where(eq(schema.user.handle, who.handle));
+      if (!row) {
+        throw new LaminError(
+          "integrity",
+          `no user '${who.handle}' in the database of '${this.slug}', and none could be made`,
+          "a user with the account's uid exists under another handle",
+        );
+      }
+      known.set(who.handle, row);
+    }
+    const view = new Instance(this.settings, this.database, this.storage, this.storageRecord, row);
+    view.currentBranch = this.currentBranch;
+    setCurrentRun(view, currentRun(this));
+    return view;
   }
 
   /** This instance on another branch: the API's view for a request that names one. */
@@ -224,6 +253,14 @@ export class Instance {
       this.lock?.release();
     }
   }
+}
+
+/** `lamindb_user` rows of the accounts `actingAs` was asked for, per open database. */
+const actingUsers = new WeakMap<Database, Map<string, t.UserRow>>();
+function usersOf(database: Database): Map<string, t.UserRow> {
+  const users = actingUsers.get(database) ?? new Map<string, t.UserRow>();
+  actingUsers.set(database, users);
+  return users;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Branches over HTTP (functions/api/routes/branches.ts): the same calls as `instance.branches`. */
-import type { Branch, MergeResult } from "../core/registry/branches.js";
+import type { Branch, BranchChange, MergeResult } from "../core/registry/branches.js";
 import type { RemoteHttp } from "./remote-http.js";
 
 export class RemoteBranches {
@@ -39,6 +39,11 @@ export class RemoteBranches {
       },
       `updating branch ${ref}`,
     );
+  }
+
+  changes(ref: string, opts: { limit?: number } = {}): Promise<BranchChange[]> {
+    const query = opts.limit !== undefined ? `?limit=${opts.limit}` : "";
+    return this.http.request(this.url(ref, `/changes${query}`), {}, `listing changes of ${ref}`);
   }
 
   merge(ref: string, opts: { target?: string } = {}): Promise<MergeResult> {

@@ -1,6 +1,6 @@
 /** `lamin save | ls | describe | load | delete | restore` over the current instance. */
 import { basename } from "node:path";
-import { ValidationError } from "../../core/errors.js";
+import { NotFoundError, ValidationError } from "../../core/errors.js";
 import type {
   Artifact,
   ArtifactRef,
@@ -12,7 +12,7 @@ import { resolveInstanceSettings } from "../../core/settings.js";
 import { assertSavable } from "../../core/storage/roots.js";
 import { formatBytes, note, printJson, say, table } from "../output.js";
 import { progressPrinter } from "../progress.js";
-import { withTarget } from "../target.js";
+import { type Target, withTarget } from "../target.js";
 import { attachActiveRun } from "./tracking.js";
 
 interface Json {
@@ -26,6 +26,17 @@ export function refFrom(uid: string | undefined, opts: { key?: string }): Artifa
   if (uid) return { uid };
   if (opts.key !== undefined) return { key: opts.key };
   throw new ValidationError("which artifact? give its uid or --key KEY", "find it with `lamin ls`");
+}
+
+/** The uid of the project a name or uid names, checked before anything is saved (as LaminDB). */
+async function projectOf(ln: Target, ref: string): Promise<string> {
+  const [byName] = (await ln.projects.list({ filter: { name: ref }, limit: 1 })).items;
+  if (byName) return byName.uid;
+  const byUid = /^[0-9A-Za-z]{12}$/.test(ref)
+    ? await ln.projects.get(ref).catch(() => undefined)
+    : undefined;
+  if (byUid) return byUid.uid;
+  throw new NotFoundError(`no project '${ref}'`, `create it first: lamin create project ${ref}`);
 }
 
 const VERB: Record<SaveStatus, string> = {
@@ -45,6 +56,9 @@ export async function save(
     versionTag?: string;
     schema?: string;
     followLinks?: boolean;
+    /** LaminDB's forms (cli/commands/lamindb-forms.ts): this save's branch, a project to link. */
+    branch?: string;
+    project?: string;
   },
 ) {
   const settings = resolveInstanceSettings();
@@ -53,7 +67,9 @@ export async function save(
   const progress = progressPrinter(basename(path));
   const result = await withTarget(async (ln) => {
     await attachActiveRun(ln);
-    return ln.artifacts
+    if (opts.branch !== undefined) await ln.useBranch(opts.branch);
+    const project = opts.project !== undefined ? await projectOf(ln, opts.project) : undefined;
+    const saved = await ln.artifacts
       .save(path, {
         ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
         ...(opts.key !== undefined ? { key: opts.key } : {}),
@@ -64,6 +80,9 @@ export async function save(
         onProgress: progress,
       })
       .finally(() => progress.end());
+    if (project)
+      await ln.annotations.add("artifact", saved.artifact.uid, {}, { projects: [project] });
+    return saved;
   });
   if (result.note) note(`note: ${result.note}`);
   if (opts.json) return printJson({ ...result.artifact, status: result.status });

@@ -41,6 +41,16 @@ export interface MergeResult {
   demoted: number;
 }
 
+/** A record a branch adds or changes (see `changes`). */
+export interface BranchChange {
+  /** The table without its `lamindb_` prefix: artifact, transform, ulabel, bionty_celltype ... */
+  registry: string;
+  uid: string;
+  /** Its key, name or description. */
+  label: string | null;
+  created_by: string | null;
+}
+
 /** Keys of versioned registries: the same key on both sides of a merge is a conflict. */
 const KEYED = [
   { table: "lamindb_artifact", same: "AND g.storage_id = s.storage_id", what: "artifact" },
@@ -302,6 +312,52 @@ export class Branches {
         { cause: error },
       );
     });
+  }
+
+  /**
+   * The change a branch makes (a change request's "files changed"): the records on it now, per
+   * table, newest first, at most `limit` per table. A merged branch has none left: its records
+   * are on the target (their `created_on` still names it).
+   */
+  async changes(ref: string, opts: { limit?: number } = {}): Promise<BranchChange[]> {
+    const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
+    const { row } = await this.find(ref);
+    const tables = await queryRows<{ table: string; label: string | null }>(
+      this.db,
+      sql`SELECT c.table_name AS "table", (SELECT l.column_name FROM information_schema.columns l
+            WHERE l.table_schema = c.table_schema AND l.table_name = c.table_name
+              AND l.column_name IN ('key', 'name', 'description')
+            ORDER BY array_position(ARRAY['key', 'name', 'description'], l.column_name::text)
+            LIMIT 1) AS label
+          FROM information_schema.columns c
+          JOIN information_schema.columns o ON o.table_schema = c.table_schema
+            AND o.table_name = c.table_name AND o.column_name = 'created_on_id'
+          JOIN information_schema.columns u ON u.table_schema = c.table_schema
+            AND u.table_name = c.table_name AND u.column_name = 'uid'
+          WHERE c.table_schema = current_schema() AND c.column_name = 'branch_id'
+          ORDER BY c.table_name`,
+    );
+    const out: BranchChange[] = [];
+    for (const { table, label } of tables) {
+      if (UNBRANCHED.has(table)) continue;
+      const tbl = sql.raw(`"${table.replace(/"/g, '""')}"`);
+      const labelSql = label ? sql.raw(`r."${label}"::text`) : sql`NULL`;
+      const rows = await queryRows<{ uid: string; label: string | null; by: string | null }>(
+        this.db,
+        sql`SELECT r.uid, ${labelSql} AS label, u.handle AS by FROM ${tbl} r
+          LEFT JOIN lamindb_user u ON u.id = r.created_by_id
+          WHERE r.branch_id = ${row.id} ORDER BY r.id DESC LIMIT ${limit}`,
+      );
+      for (const r of rows) {
+        out.push({
+          registry: table.replace(/^lamindb_/, ""),
+          uid: r.uid,
+          label: r.label,
+          created_by: r.by,
+        });
+      }
+    }
+    return out;
   }
 
   private toPublic(row: Row, by: string): Branch {

@@ -42,6 +42,11 @@ export interface ApiOptions {
    * the token holder owns the instance (`lamin serve`: one token, full access).
    */
   role?: (c: Context) => InstanceRole | undefined;
+  /**
+   * Who the caller is, to record their writes as theirs (`created_by`; the hub's accounts).
+   * Absent: writes are the instance user's (`lamin serve`: the owner's token).
+   */
+  actor?: (c: Context) => { uid: string; handle: string } | undefined;
   /** Largest JSON body accepted, in bytes. */
   maxJsonBytes?: number;
   /**
@@ -127,6 +132,7 @@ export function createApp(opts: ApiOptions) {
       });
     }
     c.set("role", opts.role ? opts.role(c) : "owner");
+    c.set("actor", opts.actor?.(c));
     const served = await opts.instance(c);
     // the branch a client works on (`lamin switch`): writes go there, reads show it and main
     const branch = c.req.header(BRANCH_HEADER);

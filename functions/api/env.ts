@@ -7,5 +7,7 @@ export interface ApiEnv {
     instance: Instance;
     /** The caller's role on the instance: what the routes' guards (roles.ts) check. */
     role: InstanceRole | undefined;
+    /** Who writes are recorded as (a hub caller); absent: the instance's own user. */
+    actor: { uid: string; handle: string } | undefined;
   };
 }

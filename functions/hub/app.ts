@@ -74,6 +74,8 @@ interface Forward {
   basePath: string;
   /** The caller's role: each route of the instance API checks what it needs (api/roles.ts). */
   role: InstanceRole;
+  /** The caller, when not the owner: writes are recorded as theirs (api/roles.ts). */
+  actor?: { uid: string; handle: string };
 }
 
 /**
@@ -316,6 +318,7 @@ export function createHubApp(opts: HubAppOptions) {
     instance: (c) => (c.env as Forward).instance,
     authorize: () => true,
     role: (c) => (c.env as Forward).role,
+    actor: (c) => (c.env as Forward).actor,
     basePath: (c) => (c.env as Forward).basePath,
     ...(opts.version ? { version: opts.version } : {}),
   });
@@ -434,6 +437,8 @@ export function createHubApp(opts: HubAppOptions) {
     } as RequestInit);
     const forwardEnv: Forward = {
       instance,
+      // writes are recorded as the caller's (created_by), the owner's as the instance's user
+      ...(c.var.account.handle === owner ? {} : { actor: c.var.account }),
       basePath: parts.slice(0, 4).join("/"),
       role: access.role,
     };

@@ -119,6 +119,7 @@ const NEEDS: Record<string, Need> = {
   "GET /branches/:ref": "read",
   "POST /branches": "write",
   "PATCH /branches/:ref": "write",
+  "GET /branches/:ref/changes": "read",
   // merging changes what everyone sees on the target
   "POST /branches/:ref/merge": "admin",
 };

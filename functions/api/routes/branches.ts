@@ -2,6 +2,7 @@
  * Branches over HTTP (core/registry/branches.ts):
  * - GET /branches, POST /branches (create), GET /branches/{ref}, PATCH /branches/{ref} (status:
  *   a change request's draft, review or closed; description)
+ * - GET /branches/{ref}/changes: the records on it (a change request's changes)
  * - POST /branches/{ref}/merge: merge it into `target` (default: the request's branch, main)
  * A request works on the branch its `lamin-branch` header names (app.ts): writes go there, reads
  * show it and main. Merging changes what everyone sees on the target: an admin's.
@@ -111,6 +112,28 @@ const merge = createRoute({
   responses: { 200: json(MergeResult, "what moved"), ...problems(400, 401, 403, 404, 409) },
 });
 
+const Change = z
+  .object({
+    registry: z.string().openapi({ example: "artifact" }),
+    uid: z.string(),
+    label: z.string().nullable().openapi({ description: "its key, name or description" }),
+    created_by: z.string().nullable(),
+  })
+  .openapi("BranchChange", { description: "A record on a branch, not yet merged" });
+
+const changes = createRoute({
+  method: "get",
+  path: "/branches/{ref}/changes",
+  middleware: requires("read"),
+  tags,
+  summary: "The records a branch adds or changes (a change request's changes), per registry",
+  request: {
+    params: z.object({ ref: Ref }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }),
+  },
+  responses: { 200: json(z.array(Change), "the records on the branch"), ...problems(401, 404) },
+});
+
 export function branchRoutes() {
   return new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
     .openapi(list, async (c) => c.json(await c.var.instance.branches.list(), 200))
@@ -132,6 +155,16 @@ export function branchRoutes() {
         ...(changes.description !== undefined ? { description: changes.description } : {}),
       });
       return c.json(branch, 200);
+    })
+    .openapi(changes, async (c) => {
+      const { limit } = c.req.valid("query");
+      return c.json(
+        await c.var.instance.branches.changes(
+          c.req.valid("param").ref,
+          limit !== undefined ? { limit } : {},
+        ),
+        200,
+      );
     })
     .openapi(merge, async (c) => {
       const { target } = c.req.valid("query");

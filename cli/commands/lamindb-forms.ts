@@ -1,0 +1,257 @@
+/**
+ * The `lamin` commands as LaminDB users type them (lamin-cli's __main__.py), beside this
+ * project's own verbs: `load|describe|delete artifact --uid X`, `save --project --space --branch
+ * --stem-uid`, `get`, `update`, `create project|branch`, `settings`, and `track` without a file
+ * (the shell script that runs it, as lamin-cli's _context.py finds it).
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { NotFoundError, ValidationError } from "../../core/errors.js";
+import { cacheDir, laminHome, resolveInstanceSettings } from "../../core/settings.js";
+import { printJson, say } from "../output.js";
+import { withTarget } from "../target.js";
+
+interface Json {
+  json?: boolean;
+}
+
+/** LaminDB's entity words: `lamin load artifact --uid X` names the registry first. */
+const ENTITIES = new Set([
+  "artifact",
+  "transform",
+  "collection",
+  "record",
+  "project",
+  "ulabel",
+  "branch",
+  "run",
+]);
+
+/**
+ * The artifact uid of `lamin VERB [uid-or-entity] [--uid X]`: a uid as this project takes it, or
+ * LaminDB's `artifact --uid X`. Other registries are refused with what works.
+ */
+export function artifactUid(
+  verb: string,
+  given: string | undefined,
+  opts: { uid?: string },
+): string | undefined {
+  if (given !== undefined && ENTITIES.has(given)) {
+    if (given !== "artifact") {
+      throw new ValidationError(
+        `lamin ${verb} ${given} is not supported here`,
+        `artifacts: lamin ${verb} artifact --uid UID (or --key KEY)`,
+      );
+    }
+    return opts.uid;
+  }
+  if (given !== undefined && opts.uid !== undefined) {
+    throw new ValidationError(`give the uid once: ${given} or --uid ${opts.uid}`);
+  }
+  return given ?? opts.uid;
+}
+
+/** The space a save goes to: only `all` exists here (spaces are not created yet). */
+function checkSpace(space: string): void {
+  if (space !== "all" && space !== "aaaaaaaaaaaa") {
+    throw new NotFoundError(
+      `no space '${space}'`,
+      "this instance has one space, all (the default): omit --space or pass --space all",
+    );
+  }
+}
+
+/** `lamin save PATH` with LaminDB's --project, --space, --branch, --stem-uid. */
+export async function saveWithForms(
+  path: string,
+  opts: Json & {
+    key?: string;
+    description?: string;
+    project?: string;
+    space?: string;
+    branch?: string;
+    stemUid?: string;
+    [option: string]: unknown;
+  },
+) {
+  const { space, stemUid, ...rest } = opts;
+  if (space !== undefined) checkSpace(space);
+  let key = opts.key;
+  if (stemUid !== undefined) {
+    // LaminDB: the new artifact revises the newest version of the family with this stem
+    if (!/^[0-9A-Za-z]{16}([0-9A-Za-z]{4})?$/.test(stemUid)) {
+      throw new ValidationError(
+        `'${stemUid.slice(0, 40)}' is not an artifact stem uid`,
+        "the stem is the first 16 characters of an artifact's uid",
+      );
+    }
+    const family = await withTarget((t) => t.artifacts.get(stemUid.slice(0, 16)));
+    if (family.key === null) {
+      throw new ValidationError(
+        `the artifacts of stem ${stemUid.slice(0, 16)} have no key: versions follow a key here`,
+        "save it with --key KEY, or give that family a key first: lamin update artifact --uid UID --new-key KEY",
+      );
+    }
+    if (key !== undefined && key !== family.key) {
+      throw new ValidationError(
+        `--key '${key}' is not the key of stem ${stemUid.slice(0, 16)} ('${family.key}')`,
+        "omit --key: a new version keeps its family's key",
+      );
+    }
+    key = family.key;
+    // LaminDB's process_revises: a new version keeps its family's description unless given one
+    if (rest.description === undefined && family.description !== null) {
+      rest.description = family.description;
+    }
+  }
+  const { save } = await import("./artifacts.js");
+  return save(path, { ...rest, ...(key !== undefined ? { key } : {}) } as Parameters<
+    typeof save
+  >[1]);
+}
+
+/** `lamin create project|branch NAME`. */
+export async function createEntity(
+  registry: string,
+  name: string | undefined,
+  opts: Json & { description?: string },
+) {
+  if (registry !== "branch" && registry !== "project") {
+    throw new ValidationError(
+      `cannot create '${registry}' with lamin create`,
+      "lamin create branch NAME, lamin create project NAME",
+    );
+  }
+  if (!name) {
+    throw new ValidationError(
+      "specify a name",
+      "e.g. lamin create branch my_branch, lamin create project my_project",
+    );
+  }
+  if (registry === "branch") return (await import("./branches.js")).createBranch(name, opts);
+  const { projectCreate } = await import("./annotations.js");
+  return projectCreate(name, opts.description !== undefined ? { ...opts } : opts);
+}
+
+type EntityOptions = Json & {
+  uid?: string;
+  key?: string;
+  name?: string;
+  status?: string | boolean;
+  description?: string | boolean;
+  newKey?: string;
+};
+
+/** `lamin get [entity] [--uid|--key|--name] [--status|--description]`: a field, or a description. */
+export async function getEntity(entity: string | undefined, opts: EntityOptions) {
+  const what = entity ?? "artifact";
+  if (opts.status && opts.description) {
+    throw new ValidationError("pass only one of --status or --description");
+  }
+  if (what === "branch") {
+    const branch = await withTarget((t) => t.branches.get(opts.name ?? opts.uid ?? t.branch.name));
+    if (opts.description)
+      return opts.json ? printJson(branch.description) : say(branch.description ?? "");
+    if (opts.status) return opts.json ? printJson(branch.status) : say(branch.status);
+    return opts.json ? printJson(branch) : say(describeObject({ ...branch }));
+  }
+  if (what !== "artifact") {
+    throw new ValidationError(
+      `lamin get ${what} is not supported here`,
+      "lamin get artifact --key KEY [--description], lamin get branch [--name NAME] --status",
+    );
+  }
+  if (opts.status)
+    throw new ValidationError("--status is only for branches", "lamin get branch --status");
+  if (opts.description) {
+    const { refFrom } = await import("./artifacts.js");
+    const artifact = await withTarget((t) => t.artifacts.get(refFrom(opts.uid, opts)));
+    return opts.json ? printJson(artifact.description) : say(artifact.description ?? "");
+  }
+  const { describe } = await import("./artifacts.js");
+  return describe(opts.uid, opts);
+}
+
+/** `lamin update artifact|branch [--uid|--key|--name] --description D | --status S`. */
+export async function updateEntity(entity: string, opts: EntityOptions) {
+  if (entity === "branch") {
+    if (opts.newKey !== undefined) throw new ValidationError("a branch has no key");
+    return (await import("./branches.js")).updateBranch(
+      opts as Parameters<typeof import("./branches.js").updateBranch>[0],
+    );
+  }
+  if (entity !== "artifact") {
+    throw new ValidationError(
+      `lamin update ${entity} is not supported here`,
+      'lamin update artifact --key KEY --description "..."; lamin update branch --status review',
+    );
+  }
+  if (opts.status !== undefined) {
+    throw new ValidationError(
+      "--status is only for branches",
+      "lamin update branch --status review",
+    );
+  }
+  const description = typeof opts.description === "string" ? opts.description : undefined;
+  if (description === undefined && opts.newKey === undefined) {
+    throw new ValidationError(
+      "nothing to update",
+      'pass --description "..." (or --new-key KEY to rename the artifact)',
+    );
+  }
+  const { refFrom } = await import("./artifacts.js");
+  const ref = refFrom(opts.uid, opts);
+  const artifact = await withTarget((t) =>
+    t.artifacts.update(ref, {
+      ...(description !== undefined ? { description } : {}),
+      ...(opts.newKey !== undefined ? { key: opts.newKey } : {}),
+    }),
+  );
+  if (opts.json) return printJson(artifact);
+  say(
+    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}`,
+  );
+}
+
+/** `lamin settings`: what this machine uses (LaminDB prints `ln.setup.settings`). */
+export async function showSettings(opts: Json) {
+  const s = resolveInstanceSettings();
+  const settings = {
+    instance: `${s.owner}/${s.name}`,
+    storage: s.storageRoot,
+    branch: s.branch ?? "main",
+    space: "all",
+    user: s.owner,
+    settings_dir: laminHome(),
+    cache_dir: cacheDir(),
+  };
+  if (opts.json) return printJson(settings);
+  say(describeObject(settings));
+}
+
+function describeObject(o: Record<string, unknown>): string {
+  const width = Math.max(...Object.keys(o).map((k) => k.length));
+  return Object.entries(o)
+    .map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? "" : String(v)}`)
+    .join("\n");
+}
+
+/**
+ * The script of the shell that runs `lamin track` without a file (lamin-cli: the parent
+ * process's command line, `bash script.sh`), or a clear refusal.
+ */
+export function shellScript(): string {
+  const shells = new Set(["bash", "sh", "zsh", "dash", "ksh"]);
+  let args: string[] = [];
+  try {
+    args = readFileSync(`/proc/${process.ppid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    // not Linux, or the parent is gone
+  }
+  const [shell, script] = args;
+  if (shell && shells.has(basename(shell)) && script && !script.startsWith("-")) return script;
+  throw new ValidationError(
+    "cannot tell which script runs `lamin track`",
+    "put `lamin track` in a shell script and run it (sh script.sh), or name the script: lamin track FILE",
+  );
+}
