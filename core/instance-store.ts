@@ -18,7 +18,8 @@ import { instanceIdFromSlug, instanceUidFromId, randomBase62 } from "./uid.js";
 
 /**
  * Settings of a new instance. Its id is LaminDB's uuid5 of the slug, which a hub keeps unique;
- * a local instance passes `unique: true` for a random id, since any folder may be called `mydir`.
+ * an embedded instance in a local folder passes `unique: true` for a random id (any folder may be
+ * called `mydir`).
  */
 export function newInstanceSettings(
   fields: Omit<InstanceSettings, "id" | "uid" | "createdAt">,

@@ -27,7 +27,7 @@ export type DatabaseSettings =
 export interface InstanceSettings {
   owner: string;
   name: string;
-  /** LaminDB's instance id, 32 hex: uuid5 of the slug on a hub, random for a local instance. */
+  /** LaminDB's instance id, 32 hex: uuid5 of the slug, random for an embedded instance in a folder. */
   id: string;
   /** 12-character base62 instance uid. */
   uid: string;

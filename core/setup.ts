@@ -117,7 +117,9 @@ export async function initInstance(opts: InitOptions): Promise<Instance> {
       ...cloud?.settings,
       db: opts.db ? { kind: "postgres", url: opts.db } : { kind: "pglite", dataDir },
     },
-    { unique: true },
+    // an embedded instance in a folder is known by its folder, and any folder may be `mydir`: a
+    // random id; on Postgres or in a bucket the slug names it (a deployed function finds it so)
+    { unique: local && !opts.db },
   );
 
   // Everything made below is undone if a later step fails.
