@@ -147,7 +147,13 @@ settingsCmd
   .option("--current", "also make it Python's current instance (current_instance.env)")
   .option("--force", "replace a settings file that describes another instance")
   .option("--json", "print one JSON document on stdout")
-  .action(run(async (opts) => (await import("./commands/python.js")).exportSettings(opts)));
+  .action(
+    run(async (opts, cmd: Command) => {
+      // `settings` has --json too: commander hands it to the parent wherever it is written
+      if (cmd.parent?.opts().json) opts.json = true;
+      return (await import("./commands/python.js")).exportSettings(opts);
+    }),
+  );
 
 command("serve", "serve the current instance over HTTP (other commands then go through it)")
   .option("--port <port>", "port to listen on (0 picks a free one)", "8787")
@@ -813,11 +819,14 @@ command(
       "record",
     ]),
   )
+  .option("--uid <uid>", "the record by uid (LaminDB: annotate artifact|run|record --uid X)")
+  .option("--readme <file>", "attach this markdown file as the record's README")
+  .option("--comment <text>", "attach a comment to the record")
   .addHelpText(
     "after",
     "\nValues are checked against the feature's dtype (37.5 for an int feature is refused) and\ncategorical values must be existing labels; nothing is written unless all of it is valid.\nA record holds one value per feature (--remove F replaces it); a record of a sheet takes\nthe features of its type's schema, every required one. Without options it prints the\nannotations. E.g.\n  lamin feature create temperature --dtype float\n  lamin ulabel create T-cell\n  lamin annotate UID --features temperature=37.5 cell_type=T-cell --project P\n  lamin annotate --key raw/a.csv --ulabel T-cell\n  lamin annotate RECORD_UID --registry record --features gc_content=0.5 experiment=E1\n  lamin ls --features temperature__gt=30 cell_type=T-cell\n  lamin record list --features gc_content__gt=0.4",
   )
-  .action(run(async (uid, opts) => (await annotationCmds()).annotate(uid, opts)));
+  .action(run(async (uid, opts) => (await formCmds()).annotateWithForms(uid, opts)));
 
 command("search <registry> <text>", "ranked search by name: exact and synonym matches first")
   .option("--limit <n>", "at most this many", "20")

@@ -93,6 +93,25 @@ describe("LaminDB's command forms", () => {
   );
 
   it(
+    "annotate artifact --uid with --project, --readme, --comment",
+    async () => {
+      write("README.md", "# About a.csv\n");
+      const uid = (await json<ArtifactJson>("get", "artifact", "--key", "raw/a.csv")).uid;
+      expect((await run("annotate", "artifact", "--uid", uid, "--project", "P1")).code).toBe(0);
+      expect((await run("annotate", "artifact", "--uid", uid, "--readme", "README.md")).code).toBe(
+        0,
+      );
+      expect(
+        (await run("annotate", "artifact", "--key", "raw/a.csv", "--comment", "looks good")).code,
+      ).toBe(0);
+      expect((await run("readme", "show", "--artifact", uid)).stdout).toContain("# About a.csv");
+      expect((await run("block", "list", "--artifact", uid)).stdout).toContain("looks good");
+      expectRefusal(await run("annotate", "schema", "--uid", "x"), 2, /not supported here/);
+    },
+    LONG,
+  );
+
+  it(
     "settings, info, track without a file (the shell script), delete artifact --key",
     async () => {
       const settings = await json<Record<string, string>>("settings");

@@ -25,6 +25,9 @@ const ENTITIES = new Set([
   "ulabel",
   "branch",
   "run",
+  "schema",
+  "feature",
+  "space",
 ]);
 
 /**
@@ -254,4 +257,76 @@ export function shellScript(): string {
     "cannot tell which script runs `lamin track`",
     "put `lamin track` in a shell script and run it (sh script.sh), or name the script: lamin track FILE",
   );
+}
+
+type AnnotateOptions = Json & {
+  uid?: string;
+  key?: string;
+  registry?: "artifact" | "run" | "record";
+  run?: boolean;
+  readme?: string;
+  comment?: string;
+  features?: string[];
+  ulabel?: string[];
+  project?: string[];
+  record?: string[];
+  remove?: string[];
+};
+
+/**
+ * `lamin annotate [artifact|run|record] [--uid X | --key K]` with LaminDB's `--readme FILE` and
+ * `--comment TEXT` beside this project's form (`lamin annotate UID ...`).
+ */
+export async function annotateWithForms(given: string | undefined, opts: AnnotateOptions) {
+  let uid = given;
+  const { readme, comment, uid: uidOption, ...rest } = opts;
+  const registry = { ...rest };
+  if (given !== undefined && ENTITIES.has(given)) {
+    if (given !== "artifact" && given !== "run" && given !== "record") {
+      throw new ValidationError(
+        `lamin annotate ${given} is not supported here`,
+        "lamin annotate artifact|run|record --uid UID (an artifact also by --key KEY)",
+      );
+    }
+    if (opts.registry !== undefined && opts.registry !== given) {
+      throw new ValidationError(
+        `${given} and --registry ${opts.registry} name different registries`,
+      );
+    }
+    registry.registry = given;
+    uid = uidOption;
+  } else if (uidOption !== undefined) {
+    if (given !== undefined)
+      throw new ValidationError(`give the uid once: ${given} or --uid ${uidOption}`);
+    uid = uidOption;
+  }
+  const { annotate } = await import("./annotations.js");
+  const labels = rest.features ?? rest.ulabel ?? rest.project ?? rest.record ?? rest.remove;
+  const parts = [labels, readme, comment].filter((p) => p !== undefined).length;
+  if (opts.json && parts > 1) {
+    throw new ValidationError(
+      "--json prints one document: annotate with labels, --readme and --comment one at a time",
+    );
+  }
+  if (labels !== undefined || (readme === undefined && comment === undefined)) {
+    await annotate(uid, registry);
+  }
+  if (readme === undefined && comment === undefined) return;
+  const owner = registry.run ? "run" : (registry.registry ?? "artifact");
+  let ownerUid = uid;
+  if (ownerUid === undefined) {
+    if (owner !== "artifact" || opts.key === undefined) {
+      throw new ValidationError(
+        `which ${owner}? give --uid UID`,
+        "e.g. lamin annotate artifact --uid UID --readme README.md",
+      );
+    }
+    const key = opts.key;
+    ownerUid = (await withTarget((t) => t.artifacts.get({ key }))).uid;
+  }
+  const blocks = await import("./blocks.js");
+  const json = opts.json ? { json: true } : {};
+  if (readme !== undefined) await blocks.readmeSet(readme, { [owner]: ownerUid, ...json });
+  if (comment !== undefined)
+    await blocks.blockComment(undefined, { [owner]: ownerUid, text: comment, ...json });
 }
