@@ -108,7 +108,7 @@ export async function enabledModules(db: Db): Promise<string[]> {
 }
 
 /** Every module name django_migrations records, whether or not its package is here. */
-async function recordedModules(db: Db): Promise<string[]> {
+export async function recordedModules(db: Db): Promise<string[]> {
   const [table] = await queryRows<{ t: string | null }>(
     db,
     sql`SELECT to_regclass('django_migrations')::text AS t`,
