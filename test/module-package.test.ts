@@ -257,6 +257,15 @@ describe.each(BACKENDS)("a module package of one's own (%s)", (backend) => {
       const listed = await fetch(`${ready.url}/modules/records/mylab.Sample?name=S3`, { headers });
       expect(listed.status).toBe(200);
       expect(((await listed.json()) as { uid: string }[]).map((r) => r.uid)).toEqual([s3.uid]);
+      const byUid = await fetch(`${ready.url}/modules/records/mylab.Sample?uid=${s3.uid}`, {
+        headers,
+      });
+      expect(((await byUid.json()) as { name: string }[]).map((r) => r.name)).toEqual(["S3"]);
+      const hostileUid = encodeURIComponent("x' OR '1'='1");
+      expect(
+        (await fetch(`${ready.url}/modules/records/mylab.Sample?uid=${hostileUid}`, { headers }))
+          .status,
+      ).toBe(400);
       // hostile input: unknown fields, wrong types, a registry that is not one, are 4xx
       const post = (registry: string, body: unknown) =>
         fetch(`${ready.url}/modules/records/${encodeURIComponent(registry)}`, {
