@@ -529,6 +529,16 @@ mod
     "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).",
   )
   .action(run(async (names, opts) => (await moduleCmds()).enable(names, opts)));
+mod
+  .command("disable <module>")
+  .description("disable a module of its own package: drop its tables and its migration records")
+  .option("--force", "drop its tables even when they hold records or features use it")
+  .option("--json", "print one JSON document on stdout")
+  .addHelpText(
+    "after",
+    "\nRefused, with what would be lost, when its tables hold rows or a feature's dtype names it.",
+  )
+  .action(run(async (name, opts) => (await moduleCmds()).disable(name, opts)));
 
 mod
   .command("search <registry> <text>")

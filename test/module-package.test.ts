@@ -257,6 +257,15 @@ describe.each(BACKENDS)("a module package of one's own (%s)", (backend) => {
       const listed = await fetch(`${ready.url}/modules/records/mylab.Sample?name=S3`, { headers });
       expect(listed.status).toBe(200);
       expect(((await listed.json()) as { uid: string }[]).map((r) => r.uid)).toEqual([s3.uid]);
+      const byUid = await fetch(`${ready.url}/modules/records/mylab.Sample?uid=${s3.uid}`, {
+        headers,
+      });
+      expect(((await byUid.json()) as { name: string }[]).map((r) => r.name)).toEqual(["S3"]);
+      const hostileUid = encodeURIComponent("x' OR '1'='1");
+      expect(
+        (await fetch(`${ready.url}/modules/records/mylab.Sample?uid=${hostileUid}`, { headers }))
+          .status,
+      ).toBe(400);
       // hostile input: unknown fields, wrong types, a registry that is not one, are 4xx
       const post = (registry: string, body: unknown) =>
         fetch(`${ready.url}/modules/records/${encodeURIComponent(registry)}`, {
@@ -415,6 +424,52 @@ describe.each(BACKENDS)("a module package of one's own (%s)", (backend) => {
       renameSync(`${pkg}-moved`, pkg);
     }
     expect((await json<{ name: string }[]>("module", "records", "mylab.Sample")).length).toBe(4);
+  });
+
+  it("disables: refused with what would be lost, then --force drops its tables in one go", async () => {
+    expectRefusal(await cli("module", "disable", "bionty"), 2, /compiled into this build/);
+    expectRefusal(await cli("module", "disable", "nolab"), 2, /'nolab' is not enabled/);
+    const refused = await cli("module", "disable", "mylab");
+    expectRefusal(
+      refused,
+      4,
+      /would lose 2 rows in mylab_artifactsample, 1 rows in mylab_donor, 4 rows in mylab_sample, feature 'sample'/,
+    );
+    expect(refused.stderr).toMatch(/nothing was changed/);
+    expect((await json<{ name: string }[]>("module", "records", "mylab.Sample")).length).toBe(4);
+
+    const disabled = await json<{
+      tables: string[];
+      rows: Record<string, number>;
+      features: string[];
+    }>("module", "disable", "mylab", "--force");
+    expect(disabled.tables.sort()).toEqual([
+      "mylab_artifactsample",
+      "mylab_donor",
+      "mylab_recordsample",
+      "mylab_sample",
+    ]);
+    expect(disabled.rows).toEqual(
+      expect.objectContaining({ mylab_sample: 4, mylab_donor: 1, mylab_artifactsample: 2 }),
+    );
+    expect(disabled.features).toEqual(["sample"]);
+    const status = await json<{ apps: { app: string }[] }>("migrate", "status");
+    expect(status.apps.map((a) => a.app)).not.toContain("lns_mylab");
+    expect((await json<{ name: string }[]>("module", "list")).map((m) => m.name)).not.toContain(
+      "mylab",
+    );
+    // its records and its feature say what is wrong; artifacts are untouched
+    const gone = await cli("module", "records", "mylab.Sample");
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toMatch(/mylab/);
+    expect(gone.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(await json<unknown[]>("ls")).toHaveLength(2);
+    expectRefusal(await cli("module", "disable", "mylab"), 2, /'mylab' is not enabled/);
+
+    // enabled again, every migration applies to new, empty tables
+    const again = await json<{ applied: string[] }[]>("module", "enable", "mylab");
+    expect(again[0]?.applied).toEqual(["0000_initial", "0001_add_tissue", "0002_add_batch"]);
+    expect(await json<unknown[]>("module", "records", "mylab.Sample")).toEqual([]);
   });
 });
 

@@ -15,6 +15,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningApi, startApi } from "../cli/commands/serve.js";
 import { toB64 } from "../core/hash.js";
 import type { Instance } from "../core/instance.js";
+import { loadModuleFolder } from "../core/modules/external.js";
+import { enableModules, registerModule } from "../core/modules/index.js";
 import { initInstance } from "../core/setup.js";
 import { REPO, tempDir, useTempHome } from "./helpers.js";
 import { type Chromium, launchChromium, type WatchedPage, watchedPage } from "./web/browser.js";
@@ -449,5 +451,33 @@ describe("web UI in Chromium (lamin serve)", () => {
     await page.keyboard.press("Enter");
     await expect.poll(() => rows().count()).toBe(1);
     expect(await page.locator("table.grid thead th[scope=col]").count()).toBe(7);
+  });
+  // last: enabling pertdb adds a second enabled module to the page the bionty test reads
+  it("lists and shows the records of a module package's registry (pertdb)", async () => {
+    registerModule(await loadModuleFolder(join(REPO, "modules", "pertdb")));
+    await enableModules(ln, ["pertdb"]);
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    const imatinib = await ln.modules.create("pertdb.Compound", {
+      name: "imatinib",
+      chembl_id: "CHEMBL941",
+      moa: hostile,
+    });
+    await ln.modules.create("pertdb.Compound", { name: "dasatinib" });
+    await open("/ui/modules");
+    await page.getByRole("link", { name: "pertdb.Compound", exact: true }).click();
+    await page.getByRole("heading", { name: "pertdb.Compound" }).waitFor();
+    await expect.poll(() => rows().count()).toBe(2);
+    // a value is text, never markup
+    await page.getByRole("cell", { name: hostile }).waitFor();
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    await page.getByLabel("Name").fill("imatinib");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => rows().count()).toBe(1);
+    await page.getByRole("link", { name: imatinib.uid }).click();
+    await page.getByRole("heading", { name: "imatinib" }).waitFor();
+    await page.getByText("CHEMBL941", { exact: true }).waitFor();
+    // a uid that is no record
+    await page.goto(`${api.url}/ui/modules/pertdb.Compound/000000000000`);
+    await page.getByText("No pertdb.Compound record 000000000000.").waitFor();
   });
 });

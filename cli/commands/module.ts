@@ -81,6 +81,32 @@ export async function enable(names: string[], opts: Json) {
   }
 }
 
+/** `lamin module disable NAME [--force]`: drop its tables and its migration records. */
+export async function disable(name: string, opts: Json & { force?: boolean }) {
+  const { disableModule } = await import("../../core/modules/disable.js");
+  const module = BUILTIN_MODULES.has(name) ? name : await loadRememberedModule(name);
+  const result = await withInstanceDatabase((db) =>
+    disableModule(db, module, { force: opts.force === true }),
+  );
+  if (opts.json) return printJson(result);
+  const rows = Object.values(result.rows).reduce((a, b) => a + b, 0);
+  say(
+    `${result.module}: disabled; dropped ${result.tables.length} tables${rows ? ` with ${rows} rows` : ""}`,
+  );
+  if (result.features.length) {
+    say(`features kept, unusable until it is enabled again: ${result.features.join(", ")}`);
+  }
+}
+
+/**
+ * A module named as an instance knows it: loaded from the folder this machine remembers, if
+ * any (a path works too); otherwise the instance's own lookup says what is missing.
+ */
+async function loadRememberedModule(spec: string): Promise<string> {
+  if (isPathSpec(spec) || rememberedModules()[spec]) return loadModuleSpec(spec);
+  return spec;
+}
+
 export async function search(
   registry: string,
   query: string,

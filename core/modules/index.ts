@@ -108,7 +108,7 @@ export async function enabledModules(db: Db): Promise<string[]> {
 }
 
 /** Every module name django_migrations records, whether or not its package is here. */
-async function recordedModules(db: Db): Promise<string[]> {
+export async function recordedModules(db: Db): Promise<string[]> {
   const [table] = await queryRows<{ t: string | null }>(
     db,
     sql`SELECT to_regclass('django_migrations')::text AS t`,
@@ -261,6 +261,8 @@ export interface ModuleInfo {
   name: string;
   description: string;
   enabled: boolean;
+  /** A module of its own package: its records are read and made through the generic routes. */
+  package: boolean;
   registries: string[];
 }
 
@@ -273,6 +275,7 @@ export async function listModules(target: HasDb): Promise<ModuleInfo[]> {
       name: m.name,
       description: m.description,
       enabled: enabled.has(m.name),
+      package: isExternal(m),
       registries: m.registries.map((r) => `${m.name}.${r.name}`),
     }));
   const recorded = new Set(await recordedModules(target.db));
@@ -282,6 +285,7 @@ export async function listModules(target: HasDb): Promise<ModuleInfo[]> {
       name,
       description: error.message,
       enabled: true,
+      package: true,
       registries: [],
     }));
   return [...known, ...missing];

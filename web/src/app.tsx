@@ -11,6 +11,7 @@ import { ArtifactPage } from "./views/artifact";
 import { ArtifactsView } from "./views/artifacts";
 import { ErrorNote, Loading } from "./views/common";
 import { InstancesView } from "./views/instances";
+import { ModuleRecordsView, ModuleRecordView } from "./views/module-records";
 import { ModulesView } from "./views/modules";
 import { Overview } from "./views/overview";
 import { RecordView, RegistryView, registryInfo } from "./views/registries";
@@ -124,6 +125,9 @@ function Route({ rest }: { rest: string }) {
   if (section === "trash") return <ArtifactsView trash={true} />;
   if (section === "schemas" && id) return <SchemaView ref_={parts.slice(1).join("/")} />;
   if (section === "schemas") return <SchemasView />;
+  if (section === "modules" && id && parts[2])
+    return <ModuleRecordView registry={id} uid={parts[2]} />;
+  if (section === "modules" && id) return <ModuleRecordsView registry={id} />;
   if (section === "modules") return <ModulesView />;
   if (section === "registries" && id && parts[2]) return <RecordView plural={id} uid={parts[2]} />;
   if (section === "registries" && id) return <RegistryView plural={id} />;

@@ -6,7 +6,7 @@
  *   by name, synonym or identifier
  * - GET /modules/lookup?field=...&value=...&value=...: which values a `cat[bionty.X(.field)]`
  *   feature would accept, with synonyms and close spellings of the others
- * - GET /modules/records/{registry}?name=&limit=: records of a registry of one's own module
+ * - GET /modules/records/{registry}?name=&uid=&limit=: records of a registry of one's own module
  *   (`mylab.Sample`), newest first; POST /modules/records/{registry}: create one from its
  *   declared fields (checked by the declaration, whatever the module: one route for all)
  * Enabling a module changes the database schema: that is done where the database is
@@ -25,6 +25,9 @@ const ModuleInfo = z
     name: z.string().openapi({ example: "bionty" }),
     description: z.string(),
     enabled: z.boolean(),
+    package: z.boolean().openapi({
+      description: "a module of its own package: GET /modules/records/{registry} lists its records",
+    }),
     registries: z.array(z.string()).openapi({ example: ["bionty.CellType", "bionty.Gene"] }),
   })
   .openapi("ModuleInfo");
@@ -144,6 +147,10 @@ const recordsRoute = createRoute({
     params: registryParam,
     query: z.object({
       name: z.string().min(1).max(1000).optional(),
+      uid: z
+        .string()
+        .regex(/^[A-Za-z0-9]{1,20}$/)
+        .optional(),
       limit: z.coerce.number().int().min(1).max(10_000).optional(),
     }),
   },
@@ -191,9 +198,10 @@ export function moduleRoutes() {
         return c.json(await c.var.instance.modules.lookup(field, value), 200);
       })
       .openapi(recordsRoute, async (c) => {
-        const { name, limit } = c.req.valid("query");
+        const { name, uid, limit } = c.req.valid("query");
         const records = await c.var.instance.modules.records(c.req.valid("param").registry, {
           ...(name !== undefined ? { name } : {}),
+          ...(uid !== undefined ? { uid } : {}),
           ...(limit !== undefined ? { limit } : {}),
         });
         return c.json(records, 200);

@@ -1,9 +1,10 @@
 /**
  * Modules (bionty, ...): which the instance has enabled, and a ranked search of each enabled
- * registry (GET /modules/search/{registry}), LaminDB's `.search` of ontology records.
+ * registry (GET /modules/search/{registry}), LaminDB's `.search` of ontology records; the
+ * registries of modules of their own packages link to their records (module-records.tsx).
  */
 import { getJson } from "../api";
-import { navigate, useLocation } from "../nav";
+import { Link, navigate, useLocation } from "../nav";
 import { usePlace } from "../place";
 import { Show, useLoad } from "./common";
 
@@ -11,6 +12,8 @@ interface ModuleInfo {
   name: string;
   description: string;
   enabled: boolean;
+  /** a module of its own package: its registries' records are listed by the generic routes */
+  package: boolean;
   registries: string[];
 }
 
@@ -56,6 +59,15 @@ export function ModulesView() {
                     <strong>{m.name}</strong>{" "}
                     <span class="muted">{m.enabled ? "enabled" : "not enabled"}</span> —{" "}
                     {m.description}
+                    {m.enabled && m.package && m.registries.length > 0 && (
+                      <ul>
+                        {m.registries.map((r) => (
+                          <li key={r}>
+                            <Link href={`${place.ui}/modules/${encodeURIComponent(r)}`}>{r}</Link>
+                          </li>
+                        ))}
+                      </ul>
+                    )}
                   </li>
                 ))}
               </ul>
