@@ -17,7 +17,11 @@ export interface PgliteDatabase extends Database {
  * instead of running initdb. Callers guard the folder with a lock.
  */
 export async function openPglite(dataDir: string, seed?: Blob): Promise<PgliteDatabase> {
-  const compiling = pgliteWasm(); // off the main thread while PGlite's JavaScript loads
+  // Off the main thread while PGlite's JavaScript loads. Starting it earlier still, as the CLI's
+  // first step for `ls` (before commander and the command's modules load), was measured (issue
+  // 20, second shift): peak memory +5 MiB (127 vs 122 MiB, the 9 MB of bytes live while the
+  // modules load), and no wall or CPU gain that a loaded machine could show. Not kept.
+  const compiling = pgliteWasm();
   const { PGlite } = await import("@electric-sql/pglite");
   // Postgres zeroes its shared buffers at start: 128 MB (the default) took ~0.6-1 s of every open,
   // 32 MB takes ~0.25 s and an instance's working set fits; a CLI command takes less
