@@ -58,8 +58,11 @@ const apiOf = (instance: Instance) => {
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const text = await res.text();
-    return { status: res.status, text, json: () => JSON.parse(text) };
+    // object storage answers downloads with a presigned URL: follow it as a client does
+    const location = res.status === 302 ? res.headers.get("location") : null;
+    const final = location ? await fetch(location) : res;
+    const text = await final.text();
+    return { status: final.status, text, json: () => JSON.parse(text) };
   };
 };
 
