@@ -63,7 +63,7 @@ describe("branch commands", () => {
     expectRefusal(await run("switch", "nope"), 3, /no branch 'nope'/);
     expectRefusal(await run("switch", "-c", "dev"), 4, /already exists/);
     expectRefusal(await run("create", "branch", "bad name"), 2, /not a branch name/);
-    expectRefusal(await run("create", "branch"), 2, /name the branch/);
+    expectRefusal(await run("create", "branch"), 2, /specify a name/);
     expectRefusal(await run("update", "branch", "--status", "draft"), 2, /built-in branch/);
     expect((await json<{ branch: string }>("info")).branch).toBe("main");
   }, 300_000);

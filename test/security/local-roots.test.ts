@@ -123,7 +123,6 @@ describe("lamin init --storage where another instance's storage is", () => {
         work,
         /inside the storage of anonymous\/rootb/,
       ],
-      [["--storage", other, "--name", "x5"], work, /already managed by anonymous\/rootb/],
     ];
     for (const [args, cwd, message] of attempts) {
       const r = await lamin(["init", ...args], { cwd });
@@ -135,6 +134,18 @@ describe("lamin init --storage where another instance's storage is", () => {
     expect(existsSync(join(root, "sub"))).toBe(false);
     expect(existsSync(join(root, ".lamindb", "x"))).toBe(false);
     expect(existsSync(join(other, "inner"))).toBe(false);
+
+    // the storage folder itself is taken back as the instance it holds (issue 18), not made anew
+    const uidOf = async (home: string, args: string[]) =>
+      (
+        JSON.parse(
+          (await lamin(["info", "--json", ...args], { env: { LAMIN_HOME: home } })).stdout,
+        ) as { uid: string }
+      ).uid;
+    const rootbUid = await uidOf(join(work, "other-home"), []);
+    const adopted = await lamin(["init", "--storage", other, "--name", "x5"], { cwd: work });
+    expect(adopted.code, adopted.stderr).toBe(0);
+    expect(adopted.stdout).toContain(`uid ${rootbUid}`);
 
     // a sibling folder is fine
     const sibling = await lamin(["init", "--storage", join(work, "c", "data"), "--name", "rootc"]);
