@@ -77,6 +77,9 @@ function causes(error: unknown): unknown[] {
 /** The typed error for a database failure, or undefined when it is not one we classify. */
 export function dbFault(error: unknown): LaminError | undefined {
   if (error instanceof LaminError) return error;
+  // ours, met while taking a connection (a busy server: connection-budget.ts), wrapped by drizzle
+  const ours = causes(error).find((e) => e instanceof LaminError);
+  if (ours) return ours as LaminError;
   const state = sqlState(error);
   const options = { cause: error };
   if (state === "53100") {

@@ -7,6 +7,7 @@
  */
 import { UnavailableError } from "../errors.js";
 import { type Database, type Db, type PostgresTarget, parsePostgresUrl, redact } from "./client.js";
+import { ConnectionBudget, type DriverClient, ServerBusyError } from "./connection-budget.js";
 import { guardDb } from "./faults.js";
 import * as tables from "./schema.js";
 
@@ -44,12 +45,17 @@ interface PoolLike extends Queryable {
 interface ClientLike extends Queryable {
   connect(): Promise<unknown>;
   end(): Promise<void>;
+  on(event: "error" | "end", listener: (error?: Error) => void): unknown;
 }
 
 interface DriverModule {
   name: PostgresDriver;
   Pool: new (config: { connectionString: string; max: number }) => PoolLike;
-  Client: new (config: { connectionString: string }) => ClientLike;
+  Client: new (config: {
+    connectionString: string;
+    connectionTimeoutMillis?: number;
+    application_name?: string;
+  }) => ClientLike;
   drizzle(pool: PoolLike): Db;
 }
 
@@ -79,24 +85,48 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
   };
 }
 
-/** Connect to a Postgres server; `createIfMissing` creates the database first. */
+/**
+ * Connect to a Postgres server; `createIfMissing` creates the database first. `shared`: the
+ * pool's connections count against this process's budget for the server (serverBudget), or the
+ * budget given, as a hub's instances do: many databases, one cap.
+ */
 export async function openPostgres(
   url: string,
-  opts: { createIfMissing?: boolean; max?: number; driver?: PostgresDriver } = {},
+  opts: {
+    createIfMissing?: boolean;
+    max?: number;
+    driver?: PostgresDriver;
+    shared?: true | ConnectionBudget;
+  } = {},
 ): Promise<Database & { created: boolean }> {
   const target = parsePostgresUrl(url);
   const driver = await loadDriver(opts.driver ?? postgresDriverFor(url));
   let created = false;
   if (opts.createIfMissing) created = await createDatabaseIfMissing(driver, target);
-  const pool = new driver.Pool({ connectionString: url, max: opts.max ?? 4 });
-  // An idle connection dropped by the server must not crash the process; the next query
-  // reconnects or reports the error where it can be handled.
-  pool.on("error", () => {});
+  let pool: PoolLike;
+  if (opts.shared) {
+    const budget =
+      opts.shared instanceof ConnectionBudget ? opts.shared : await serverBudget(url, driver.name);
+    const makeClient = () =>
+      new driver.Client({
+        connectionString: url,
+        connectionTimeoutMillis: budget.acquireTimeoutMs,
+        // who holds a connection, for pg_stat_activity
+        application_name: `lamin hub ${process.pid}`,
+      }) as unknown as DriverClient;
+    pool = budget.pool(makeClient, opts.max ?? 4) as unknown as PoolLike;
+  } else {
+    pool = new driver.Pool({ connectionString: url, max: opts.max ?? 4 });
+    // An idle connection dropped by the server must not crash the process; the next query
+    // reconnects or reports the error where it can be handled.
+    pool.on("error", () => {});
+  }
   try {
     const probe = await pool.connect();
     probe.release();
   } catch (error) {
     await pool.end().catch(() => {});
+    if (error instanceof ServerBusyError) throw error;
     throw cannotConnect(target, error);
   }
   return {
@@ -105,6 +135,58 @@ export async function openPostgres(
     created,
     close: () => pool.end(),
   };
+}
+
+/** Budgets of this process, one per server (host and port), made on first use. */
+const budgets = new Map<string, Promise<ConnectionBudget>>();
+
+/**
+ * The budget of connections this process shares among its pools on the server of `url`. Its
+ * cap: LAMIN_HUB_MAX_CONNECTIONS, else half the server's max_connections (other clients need
+ * some too). LAMIN_HUB_CONNECTION_WAIT_MS bounds the wait for a connection (default 10 s).
+ */
+export function serverBudget(
+  url: string,
+  driver: PostgresDriver = postgresDriverFor(url),
+  env = process.env,
+): Promise<ConnectionBudget> {
+  const { url: parsed } = parsePostgresUrl(url);
+  const key = `${parsed.hostname}:${parsed.port || "5432"}`;
+  let budget = budgets.get(key);
+  if (!budget) {
+    budget = (async () => {
+      const max = whole("LAMIN_HUB_MAX_CONNECTIONS", env) ?? (await halfOfServerMax(url, driver));
+      const wait = whole("LAMIN_HUB_CONNECTION_WAIT_MS", env);
+      return new ConnectionBudget({
+        max,
+        ...(wait !== undefined ? { acquireTimeoutMs: wait } : {}),
+      });
+    })();
+    budgets.set(key, budget);
+    budget.catch(() => budgets.delete(key)); // a failure is not remembered
+  }
+  return budget;
+}
+
+function whole(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UnavailableError(
+      `${name} is '${raw}'`,
+      `set ${name} to a whole number of at least 1, or unset it`,
+    );
+  }
+  return n;
+}
+
+async function halfOfServerMax(url: string, driver: PostgresDriver): Promise<number> {
+  const { rows } = await withPostgresClient(url, (client) => client.query("SHOW max_connections"), {
+    driver,
+  });
+  const max = Number(rows[0]?.max_connections);
+  return Number.isInteger(max) && max > 0 ? Math.max(2, Math.floor(max / 2)) : 48;
 }
 
 /**

@@ -10,7 +10,8 @@ export async function openHub(
 ): Promise<OpenHub> {
   if (typeof target === "string") {
     const { openPostgres } = await import("../db/postgres.js");
-    return hubOn(await openPostgres(target, { createIfMissing: true }), opts);
+    // the hub's own connections count against the same cap as its instances' (same server)
+    return hubOn(await openPostgres(target, { createIfMissing: true, shared: true }), opts);
   }
   const [{ openPglite }, { acquireLock }] = await Promise.all([
     import("../db/pglite.js"),

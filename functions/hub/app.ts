@@ -18,7 +18,7 @@ import {
   type HubKeyInfo,
   type InstanceRole,
 } from "../../core/hub/hub.js";
-import { InstancePool } from "../../core/hub/instances.js";
+import { InstancePool, type InstancePoolOptions } from "../../core/hub/instances.js";
 import type { Instance } from "../../core/instance.js";
 import { createApp } from "../api/app.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
@@ -51,8 +51,10 @@ export interface HubAppOptions {
   provision?: (args: ProvisionArgs) => Promise<HubInstancePublic>;
   /** Remove an instance entirely; absent: the hub only forgets it. */
   deprovision?: (owner: string, name: string) => Promise<void>;
-  /** Open the instance behind a hub record (default: Postgres pool of 4 + its storage). */
+  /** Open the instance behind a hub record (default: its database, on the hub's connection cap, and its storage). */
   openInstance?: (record: HubInstanceRecord) => Promise<Instance>;
+  /** How many instances stay open, and how long a request waits for room (default: env). */
+  instancePool?: InstancePoolOptions;
   version?: string;
   /** Proxies in front whose `x-forwarded-for` entries are trusted (default 0: none). */
   trustedProxies?: number;
@@ -305,6 +307,44 @@ const keyOut = (k: HubKeyInfo) => ({
 /** The Cloud Storage webhook of an instance on the hub (the one route that takes `?token=`). */
 const INSTANCE_GCS_EVENTS = new RegExp(`^/instances/[^/]+/[^/]+${GCS_EVENTS_PATH}$`);
 
+/**
+ * `response`, calling `release` once its body is sent or abandoned. A JSON answer is whole
+ * before it is returned (c.json), so it releases at once and keeps the server's fast path for
+ * string bodies; any other body may still be reading (a download), so it is passed through.
+ */
+function heldUntilSent(response: Response, release: () => void): Response {
+  // the header first: reading `body` turns node-server's light response into a full one
+  const body = response.headers.get("content-type")?.includes("json") ? null : response.body;
+  if (!body) {
+    release();
+    return response;
+  }
+  const reader = body.getReader();
+  const passed = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      release();
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(passed, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
 const notFound = (owner: string, name: string) =>
   new LaminError("not-found", `no instance ${owner}/${name}`, "check the slug and your access");
 const forbidden = (role: InstanceRole, need: string) =>
@@ -313,7 +353,7 @@ const forbidden = (role: InstanceRole, need: string) =>
 export function createHubApp(opts: HubAppOptions) {
   const trustedProxies = opts.trustedProxies ?? 0;
   const { hub } = opts;
-  const pool = new InstancePool(opts.openInstance);
+  const pool = new InstancePool(opts.openInstance, opts.instancePool);
   const instanceApp = createApp({
     instance: (c) => (c.env as Forward).instance,
     authorize: () => true,
@@ -421,7 +461,8 @@ export function createHubApp(opts: HubAppOptions) {
     // one query for the role and the record: this runs on every request
     const access = await hub.access(c.var.account.handle, owner, name);
     if (!access) throw notFound(owner, name);
-    const instance = await pool.get(access.instance);
+    // held until the answer is sent: the pool never closes an instance a request is using
+    const lease = await pool.acquire(access.instance);
     const url = new URL(c.req.url);
     // ["", "instances", owner, name, ...the instance API's path]
     const parts = url.pathname.split("/");
@@ -436,13 +477,20 @@ export function createHubApp(opts: HubAppOptions) {
       ...(hasBody ? { body: raw.body, duplex: "half" } : {}),
     } as RequestInit);
     const forwardEnv: Forward = {
-      instance,
+      instance: lease.instance,
       // writes are recorded as the caller's (created_by), the owner's as the instance's user
       ...(c.var.account.handle === owner ? {} : { actor: c.var.account }),
       basePath: parts.slice(0, 4).join("/"),
       role: access.role,
     };
-    return instanceApp.fetch(request, forwardEnv);
+    let response: Response;
+    try {
+      response = await instanceApp.fetch(request, forwardEnv);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    return heldUntilSent(response, lease.release);
   };
 
   app.use("/keys", jsonLimit);
