@@ -16,6 +16,9 @@ import { UnavailableError } from "../core/errors.js";
 import type { HubInstanceRecord } from "../core/hub/hub.js";
 import { openRecordedInstance } from "../core/hub/instances.js";
 import { openHub } from "../core/hub/open.js";
+import { openEmbeddedRecord, PgliteProvisioner } from "../core/hub/pglite-provisioner.js";
+import { provisionInstance } from "../core/hub/provision.js";
+import { StoragePolicy } from "../core/hub/storage-policy.js";
 import type { Instance } from "../core/instance.js";
 import { initInstance } from "../core/setup.js";
 import { toProblem } from "../functions/api/problem.js";
@@ -324,5 +327,86 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
     expect(closed).toEqual([slug(0), slug(1)]);
     await app.close();
     expect(closed.sort()).toEqual([slug(0), slug(1), slug(2)]);
+  });
+});
+
+describe("a hub's embedded (PGlite) instances", () => {
+  const work = tempDir("lamin-hub-embedded-");
+  const opened: string[] = [];
+  const closed: string[] = [];
+  let hubHandle: Awaited<ReturnType<typeof openHub>>;
+  let app: ReturnType<typeof createHubApp>;
+  let key: string;
+  const records = new Map<string, HubInstanceRecord>();
+
+  beforeAll(async () => {
+    hubHandle = await openHub({ pgliteDir: join(work, "hub") });
+    const hub = hubHandle.hub;
+    await hub.createAccount("alice");
+    key = (await hub.createKey("alice")).key;
+    const provisioner = new PgliteProvisioner(join(work, "hub-instances"));
+    const policy = new StoragePolicy({ allow: [{ root: join(work, "data") }] });
+    for (const name of ["e0", "e1", "e2"]) {
+      await provisionInstance(
+        hub,
+        provisioner,
+        { owner: "alice", name, storageRoot: join(work, "data", name) },
+        policy,
+      );
+      records.set(name, await hub.instance("alice", name));
+    }
+    app = createHubApp({
+      hub,
+      openInstance: async (record) => {
+        const instance = await openEmbeddedRecord(record);
+        opened.push(record.name);
+        const close = instance.close.bind(instance);
+        instance.close = async () => {
+          closed.push(record.name);
+          await close();
+        };
+        return instance;
+      },
+      instancePool: { maxOpenEmbedded: 2, waitMs: 300 },
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await hubHandle?.close();
+  });
+
+  const list = (name: string) =>
+    app.request(`/instances/alice/${name}/artifacts`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+
+  it("keeps at most the cap open, closes the one used longest ago that no request holds, and reopens it", async () => {
+    for (const name of ["e0", "e1", "e2"]) expect((await list(name)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toEqual(["e0"]);
+    expect(app.pool.size).toBe(2);
+    // e1 is held (as by a request in flight) and is the least recently used: e2 goes instead
+    const held = await app.pool.acquire(records.get("e1") as HubInstanceRecord);
+    let also: Awaited<ReturnType<typeof app.pool.acquire>> | undefined;
+    try {
+      expect((await list("e0")).status).toBe(200); // reopened: its folder's lock was let go
+      await new Promise((r) => setTimeout(r, 50));
+      expect(closed).toEqual(["e0", "e2"]);
+      // both open ones held: no room for e2, a bounded wait, then 503
+      also = await app.pool.acquire(records.get("e0") as HubInstanceRecord);
+      const busy = await list("e2");
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(((await busy.json()) as { detail: string }).detail).toMatch(/2 embedded\) is in use/);
+      // the held one still works: nothing was closed under it
+      expect((await held.instance.artifacts.list()).items).toEqual([]);
+      expect(closed).toEqual(["e0", "e2"]);
+    } finally {
+      held.release();
+      also?.release();
+    }
+    expect((await list("e2")).status).toBe(200);
+    expect(opened).toEqual(["e0", "e1", "e2", "e0", "e2"]);
   });
 });

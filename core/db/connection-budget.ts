@@ -160,8 +160,13 @@ export class ConnectionBudget {
     else Promise.resolve(outcome).then(w.resolve, w.reject);
   }
 
-  /** Close the idle connection of the pool used least recently; false if none is idle. */
+  /**
+   * Close an idle connection, false if none is: first one a pool has beyond its first (every
+   * database keeps a warm connection as long as it can), then any, the least recently used pool's
+   * first.
+   */
   private closeOldestIdle(): boolean {
+    for (const pool of this.pools) if (pool.connections > 1 && pool.closeOneIdle()) return true;
     for (const pool of this.pools) if (pool.closeOneIdle()) return true;
     return false;
   }
@@ -217,6 +222,11 @@ export class CappedPool {
     if (!entry) return undefined;
     clearTimeout(entry.timer);
     return this.lend(entry.client);
+  }
+
+  /** Connections of this pool, open or opening. */
+  get connections(): number {
+    return this.size;
   }
 
   /** @internal (ConnectionBudget) */

@@ -121,6 +121,7 @@ export interface HubOptions {
 export class Hub {
   readonly throttle: AuthThrottle;
   private readonly now: () => number;
+  private prepared: ReturnType<typeof prepareRequestQueries> | undefined;
 
   constructor(
     readonly db: Db,
@@ -128,6 +129,12 @@ export class Hub {
   ) {
     this.now = opts.now ?? Date.now;
     this.throttle = opts.throttle ?? new AuthThrottle({ now: this.now });
+  }
+
+  /** The two queries of every request through the hub, prepared once. */
+  private get perRequest(): ReturnType<typeof prepareRequestQueries> {
+    this.prepared ??= prepareRequestQueries(this.db);
+    return this.prepared;
   }
 
   // ---- accounts and organisations ----
@@ -289,18 +296,7 @@ export class Hub {
   async authenticate(key: string, clientAddress?: string): Promise<AuthResult> {
     const parsed = typeof key === "string" ? parseApiKey(key) : undefined;
     if (!parsed) return this.refuse(undefined, clientAddress);
-    const [row] = await this.db
-      .select({
-        keyId: hubApiKey.id,
-        secretSha256: hubApiKey.secretSha256,
-        expiresAt: hubApiKey.expiresAt,
-        revokedAt: hubApiKey.revokedAt,
-        lastUsedAt: hubApiKey.lastUsedAt,
-        account: accountColumns,
-      })
-      .from(hubApiKey)
-      .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
-      .where(eq(hubApiKey.prefix, parsed.prefix));
+    const [row] = await this.perRequest.keyByPrefix.execute({ prefix: parsed.prefix });
     const now = this.now();
     const ok =
       row !== undefined &&
@@ -540,8 +536,41 @@ export class Hub {
     owner: string,
     name: string,
   ): Promise<{ role: InstanceRole; instance: HubInstanceRecord } | undefined> {
-    const member = alias(hubAccount, "member_account");
-    const [row] = await this.db
+    const [row] = await this.perRequest.access.execute({ account: accountHandle, owner, name });
+    if (!row) return undefined;
+    const viaOrg: InstanceRole | undefined =
+      row.memberRole === "admin" ? "owner" : row.memberRole === "member" ? "write" : undefined;
+    const role =
+      row.instance.owner_id === row.accountId
+        ? "owner"
+        : strongest(viaOrg, row.collaboratorRole ?? undefined);
+    return role ? { role, instance: row.instance } : undefined;
+  }
+}
+
+/**
+ * A key by its prefix, with its account; an instance by slug, with what makes the caller's role.
+ * Prepared: every request through the hub runs both, and the server then parses and plans them
+ * once per connection instead of on each request.
+ */
+function prepareRequestQueries(db: Db) {
+  const p = sql.placeholder;
+  const member = alias(hubAccount, "member_account");
+  return {
+    keyByPrefix: db
+      .select({
+        keyId: hubApiKey.id,
+        secretSha256: hubApiKey.secretSha256,
+        expiresAt: hubApiKey.expiresAt,
+        revokedAt: hubApiKey.revokedAt,
+        lastUsedAt: hubApiKey.lastUsedAt,
+        account: accountColumns,
+      })
+      .from(hubApiKey)
+      .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
+      .where(eq(hubApiKey.prefix, p("prefix")))
+      .prepare("lamin_hub_key_by_prefix"),
+    access: db
       .select({
         instance: {
           ...publicInstanceColumns,
@@ -554,7 +583,7 @@ export class Hub {
       })
       .from(hubInstance)
       .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
-      .innerJoin(member, eq(member.handle, accountHandle))
+      .innerJoin(member, eq(member.handle, p("account")))
       .leftJoin(
         hubMembership,
         and(eq(hubMembership.orgId, hubInstance.ownerId), eq(hubMembership.accountId, member.id)),
@@ -566,16 +595,9 @@ export class Hub {
           eq(hubCollaborator.accountId, member.id),
         ),
       )
-      .where(and(eq(ownerAccount.handle, owner), eq(hubInstance.name, name)));
-    if (!row) return undefined;
-    const viaOrg: InstanceRole | undefined =
-      row.memberRole === "admin" ? "owner" : row.memberRole === "member" ? "write" : undefined;
-    const role =
-      row.instance.owner_id === row.accountId
-        ? "owner"
-        : strongest(viaOrg, row.collaboratorRole ?? undefined);
-    return role ? { role, instance: row.instance } : undefined;
-  }
+      .where(and(eq(ownerAccount.handle, p("owner")), eq(hubInstance.name, p("name"))))
+      .prepare("lamin_hub_access"),
+  };
 }
 
 /** A hub over an open database, migrated first; `close` closes the database. */
