@@ -171,10 +171,29 @@ describe.skipIf(!process.env.DATABASE_URL)("a connection budget on Postgres", ()
     expect(max).toBeLessThanOrEqual(2);
   });
 
+  it("by default allows half the server's max_connections, read on its first connection", async () => {
+    const half = new ConnectionBudget({ max: "half the server's" });
+    expect(half.max).toBe(2); // until it knows
+    const d = await openPostgres(urls[2] as string, { shared: half });
+    try {
+      const { rows } = await admin.query("SHOW max_connections");
+      const serverMax = Number((rows[0] as { max_connections: string }).max_connections);
+      expect(half.max).toBe(Math.floor(serverMax / 2));
+      // and the pool of 4 may use more than the provisional 2
+      const holds = [hold(d), hold(d), hold(d)];
+      await Promise.all(holds.map((h) => h.begun));
+      expect(half.stats().used).toBe(3);
+      for (const h of holds) h.done();
+      expect(await Promise.all(holds.map((h) => h.result))).toEqual([42, 42, 42]);
+    } finally {
+      await d.close();
+    }
+  });
+
   it("refuses a cap that is not a whole number of at least 1", async () => {
     expect(() => new ConnectionBudget({ max: 0 })).toThrow(/the connection cap is 0/);
     await expect(
-      serverBudget("postgresql://postgres@127.0.0.1:1/x", "pg", {
+      serverBudget("postgresql://postgres@127.0.0.1:1/x", {
         LAMIN_HUB_MAX_CONNECTIONS: "lots",
       }),
     ).rejects.toThrow(/LAMIN_HUB_MAX_CONNECTIONS is 'lots'/);
@@ -219,17 +238,23 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
     uid = (await template.artifacts.save(join(work, "sample.csv"), { key: "sample.csv" })).artifact
       .uid;
     await template.close();
-    // copies of the template, a few at a time (the server copies the files)
+    // copies of the template, four at a time (a connection each: one runs one statement at once)
     const copies = urls.slice(1);
-    for (let i = 0; i < copies.length; i += 4) {
-      await Promise.all(
-        copies
-          .slice(i, i + 4)
-          .map((url) =>
-            admin.query(`CREATE DATABASE "${nameOf(url)}" TEMPLATE "${nameOf(templateUrl)}"`),
-          ),
-      );
-    }
+    await Promise.all(
+      [0, 1, 2, 3].map(async (lane) => {
+        const client = new pg.Client({ connectionString: base });
+        await client.connect();
+        try {
+          for (let i = lane; i < copies.length; i += 4) {
+            await client.query(
+              `CREATE DATABASE "${nameOf(copies[i] as string)}" TEMPLATE "${nameOf(templateUrl)}"`,
+            );
+          }
+        } finally {
+          await client.end();
+        }
+      }),
+    );
     hubHandle = await openHub(hubUrl);
     await hubHandle.hub.createAccount("alice");
     key = (await hubHandle.hub.createKey("alice")).key;

@@ -38,8 +38,11 @@ interface Idle {
 export class ServerBusyError extends UnavailableError {}
 
 export interface BudgetOptions {
-  /** Connections open at once, in all pools together. */
-  max: number;
+  /**
+   * Connections open at once, in all pools together. "half the server's": learnt from the first
+   * connection (`SHOW max_connections`), with 2 until then.
+   */
+  max: number | "half the server's";
   /** How long a request waits for a connection before it is told the server is busy. */
   acquireTimeoutMs?: number;
   /** An idle connection is closed after this long, giving its slot back. */
@@ -47,7 +50,9 @@ export interface BudgetOptions {
 }
 
 export class ConnectionBudget {
-  readonly max: number;
+  private cap: number;
+  /** Still to read the server's max_connections on the first connection opened. */
+  private learnCap: boolean;
   readonly acquireTimeoutMs: number;
   readonly idleTimeoutMs: number;
   /** Connections open, opening or closing: the server may still count a closing one. */
@@ -60,15 +65,41 @@ export class ConnectionBudget {
   private readonly pools = new Set<CappedPool>();
 
   constructor(opts: BudgetOptions) {
-    if (!Number.isInteger(opts.max) || opts.max < 1) {
+    this.learnCap = opts.max === "half the server's";
+    const max = opts.max === "half the server's" ? 2 : opts.max;
+    if (!Number.isInteger(max) || max < 1) {
       throw new UnavailableError(
         `the connection cap is ${opts.max}`,
         "set LAMIN_HUB_MAX_CONNECTIONS to a whole number of at least 1",
       );
     }
-    this.max = opts.max;
+    this.cap = max;
     this.acquireTimeoutMs = opts.acquireTimeoutMs ?? 10_000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 30_000;
+  }
+
+  /** Connections this budget allows at once. */
+  get max(): number {
+    return this.cap;
+  }
+
+  /**
+   * @internal (CappedPool) On the budget's first connection, when its cap is half the server's:
+   * read max_connections there (no connection of its own, no round trip before the first query).
+   */
+  async learn(client: DriverClient): Promise<void> {
+    if (!this.learnCap) return;
+    this.learnCap = false;
+    try {
+      const { rows } = (await client.query("SHOW max_connections")) as {
+        rows: { max_connections?: string }[];
+      };
+      const n = Number(rows[0]?.max_connections);
+      if (Number.isInteger(n) && n > 0) this.cap = Math.max(2, Math.floor(n / 2));
+    } catch {
+      // the provisional cap stays: small, never above what the server allows
+    }
+    this.pump();
   }
 
   /** For operators and tests: connections counted now, the most ever, requests waiting. */
@@ -78,7 +109,7 @@ export class ConnectionBudget {
 
   /** A pool of at most `max` connections to one database of this server. */
   pool(makeClient: () => DriverClient, max: number): CappedPool {
-    return new CappedPool(this, makeClient, Math.max(1, Math.min(max, this.max)));
+    return new CappedPool(this, makeClient, Math.max(1, max));
   }
 
   /** @internal (CappedPool) A connection of `pool`: lent at once if idle, else queued. */
@@ -251,6 +282,7 @@ export class CappedPool {
     (client as { broken?: () => boolean }).broken = () => broken;
     try {
       await client.connect();
+      await this.budget.learn(client);
     } catch (error) {
       this.size--;
       this.budget.closed(ended(client), false);

@@ -105,8 +105,7 @@ export async function openPostgres(
   if (opts.createIfMissing) created = await createDatabaseIfMissing(driver, target);
   let pool: PoolLike;
   if (opts.shared) {
-    const budget =
-      opts.shared instanceof ConnectionBudget ? opts.shared : await serverBudget(url, driver.name);
+    const budget = opts.shared instanceof ConnectionBudget ? opts.shared : await serverBudget(url);
     const makeClient = () =>
       new driver.Client({
         connectionString: url,
@@ -145,17 +144,13 @@ const budgets = new Map<string, Promise<ConnectionBudget>>();
  * cap: LAMIN_HUB_MAX_CONNECTIONS, else half the server's max_connections (other clients need
  * some too). LAMIN_HUB_CONNECTION_WAIT_MS bounds the wait for a connection (default 10 s).
  */
-export function serverBudget(
-  url: string,
-  driver: PostgresDriver = postgresDriverFor(url),
-  env = process.env,
-): Promise<ConnectionBudget> {
+export function serverBudget(url: string, env = process.env): Promise<ConnectionBudget> {
   const { url: parsed } = parsePostgresUrl(url);
   const key = `${parsed.hostname}:${parsed.port || "5432"}`;
   let budget = budgets.get(key);
   if (!budget) {
     budget = (async () => {
-      const max = whole("LAMIN_HUB_MAX_CONNECTIONS", env) ?? (await halfOfServerMax(url, driver));
+      const max = whole("LAMIN_HUB_MAX_CONNECTIONS", env) ?? "half the server's";
       const wait = whole("LAMIN_HUB_CONNECTION_WAIT_MS", env);
       return new ConnectionBudget({
         max,
@@ -179,14 +174,6 @@ function whole(name: string, env: NodeJS.ProcessEnv): number | undefined {
     );
   }
   return n;
-}
-
-async function halfOfServerMax(url: string, driver: PostgresDriver): Promise<number> {
-  const { rows } = await withPostgresClient(url, (client) => client.query("SHOW max_connections"), {
-    driver,
-  });
-  const max = Number(rows[0]?.max_connections);
-  return Number.isInteger(max) && max > 0 ? Math.max(2, Math.floor(max / 2)) : 48;
 }
 
 /**
