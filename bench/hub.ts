@@ -311,12 +311,15 @@ async function main(): Promise<void> {
       const rotating = () => [
         { setupRequest: (req: Req): Req => ({ ...req, ...hubReq(counter++, k) }) },
       ];
+      process.kill(hubServer.pid, "SIGUSR2");
+      const before = Number((await hubServer.message("opened")).opened);
       const watch = watchConnections(`lamin hub ${hubServer.pid}`);
       const tWarm = performance.now();
+      const warmAmount = k * (COLLABORATORS.length + 1) * 2;
       await load("hub warm-up", {
         url: hubServer.url,
         connections: CONNECTIONS,
-        amount: k * (COLLABORATORS.length + 1) * 2,
+        amount: warmAmount,
         requests: rotating(),
       });
       const warmMs = performance.now() - tWarm;
@@ -330,7 +333,16 @@ async function main(): Promise<void> {
       let seq = 0;
       const xs = await sequentialHttp(hubServer.url, () => hubReq(seq++, k), SEQUENTIAL);
       const most = await watch();
-      return { result, xs, most, warmMs };
+      process.kill(hubServer.pid, "SIGUSR2");
+      const opened = Number((await hubServer.message("opened")).opened) - before;
+      return {
+        result,
+        xs,
+        most,
+        warmMs,
+        opened,
+        requests: warmAmount + result.requests.total + SEQUENTIAL,
+      };
     };
     const hot = Math.min(INSTANCES, HOT);
     const hotRun = await hubRun(hot);
@@ -392,7 +404,7 @@ async function main(): Promise<void> {
       const d = run.result.latency.p50 - plain.latency.p50;
       const ratio = run.result.latency.p99 / plain.latency.p99;
       console.log(
-        `  hub, ${label}: adds ${ms2(d)} at p50 (target < ${TARGET_P50} ms: ${verdict(d < TARGET_P50)}); p99 ${ratio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(ratio <= 2)}); ${((run.result.requests.average / plain.requests.average) * 100).toFixed(0)}% of its req/s; warm-up ${fmtMs(run.warmMs)}`,
+        `  hub, ${label}: adds ${ms2(d)} at p50 (target < ${TARGET_P50} ms: ${verdict(d < TARGET_P50)}); p99 ${ratio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(ratio <= 2)}); ${((run.result.requests.average / plain.requests.average) * 100).toFixed(0)}% of its req/s; ${int(run.opened)} connections opened for ${int(run.requests)} requests (warm-up and one at a time included)`,
       );
     }
     console.log(

@@ -5,9 +5,11 @@
  *
  * The hub's own settings apply (LAMIN_HUB_MAX_CONNECTIONS, LAMIN_HUB_INSTANCE_CONNECTIONS). Listens on
  * 127.0.0.1, port 0, and prints one JSON line `{"port": N}` once it listens, then, on each
- * SIGUSR2, `{"open": <instances in the pool>}`. SIGTERM closes it.
+ * SIGUSR2, `{"open": <instances in the pool>, "opened": <connections opened so far>, ...}` (the
+ * budget's stats). SIGTERM closes it.
  */
 import { listenOn } from "../../cli/commands/serve.js";
+import { serverBudget } from "../../core/db/postgres.js";
 import { openHub } from "../../core/hub/open.js";
 import { createHubApp } from "../../functions/hub/app.js";
 
@@ -20,7 +22,10 @@ const opened = await openHub(url);
 const app = createHubApp({ hub: opened.hub });
 const { url: served, server } = await listenOn(app.fetch, { port: 0, host: "127.0.0.1" });
 process.stdout.write(`${JSON.stringify({ port: Number(new URL(served).port) })}\n`);
-process.on("SIGUSR2", () => process.stdout.write(`${JSON.stringify({ open: app.pool.size })}\n`));
+const budget = await serverBudget(url);
+process.on("SIGUSR2", () =>
+  process.stdout.write(`${JSON.stringify({ open: app.pool.size, ...budget.stats() })}\n`),
+);
 const stop = () => {
   server.close();
   app

@@ -60,8 +60,10 @@ export class ConnectionBudget {
   /** Of `used`, connections being closed to hand their slot to a waiter. */
   private closing = 0;
   private peakUsed = 0;
+  /** Connections opened since the start: beyond the first few, each is one a request waited for. */
+  private opened = 0;
   private readonly waiters: Waiter[] = [];
-  /** Pools with a connection, least recently used first (a Set keeps insertion order). */
+  /** Pools in use (least recently used first: a Set keeps insertion order). */
   private readonly pools = new Set<CappedPool>();
 
   constructor(opts: BudgetOptions) {
@@ -102,14 +104,23 @@ export class ConnectionBudget {
     this.pump();
   }
 
-  /** For operators and tests: connections counted now, the most ever, requests waiting. */
-  stats(): { used: number; peak: number; waiting: number; max: number } {
-    return { used: this.used, peak: this.peakUsed, waiting: this.waiters.length, max: this.max };
+  /** For operators and tests: connections counted now, the most ever, opened in all, waiting. */
+  stats(): { used: number; peak: number; opened: number; waiting: number; max: number } {
+    return {
+      used: this.used,
+      peak: this.peakUsed,
+      opened: this.opened,
+      waiting: this.waiters.length,
+      max: this.max,
+    };
   }
 
-  /** A pool of at most `max` connections to one database of this server. */
-  pool(makeClient: () => DriverClient, max: number): CappedPool {
-    return new CappedPool(this, makeClient, Math.max(1, max));
+  /**
+   * A pool of at most `max` connections to one database of this server. `kept`: its idle
+   * connections are never closed for another database's (the hub's own, which every request uses).
+   */
+  pool(makeClient: () => DriverClient, max: number, opts: { kept?: boolean } = {}): CappedPool {
+    return new CappedPool(this, makeClient, Math.max(1, max), opts.kept ?? false);
   }
 
   /** @internal (CappedPool) A connection of `pool`: lent at once if idle, else queued. */
@@ -174,6 +185,7 @@ export class ConnectionBudget {
       if (!w.pool.canGrow()) continue;
       if (this.used < this.max) {
         this.used++;
+        this.opened++;
         this.peakUsed = Math.max(this.peakUsed, this.used);
         this.serve(w, w.pool.grow());
       } else if (freeing > 0) {
@@ -192,14 +204,20 @@ export class ConnectionBudget {
   }
 
   /**
-   * Close an idle connection, false if none is: first one a pool has beyond its first (every
-   * database keeps a warm connection as long as it can), then any, the least recently used pool's
-   * first.
+   * Close the connection idle for the longest, false if none is idle. By connection, not by
+   * pool: a busy pool's (the hub's own) connections are idle for moments only, so they stay.
    */
   private closeOldestIdle(): boolean {
-    for (const pool of this.pools) if (pool.connections > 1 && pool.closeOneIdle()) return true;
-    for (const pool of this.pools) if (pool.closeOneIdle()) return true;
-    return false;
+    let oldest: CappedPool | undefined;
+    let since = Number.POSITIVE_INFINITY;
+    for (const pool of this.pools) {
+      const at = pool.oldestIdleSince();
+      if (at < since) {
+        since = at;
+        oldest = pool;
+      }
+    }
+    return oldest?.closeOneIdle() ?? false;
   }
 }
 
@@ -219,6 +237,7 @@ export class CappedPool {
     private readonly budget: ConnectionBudget,
     private readonly makeClient: () => DriverClient,
     readonly max: number,
+    private readonly kept = false,
   ) {}
 
   async query(...args: unknown[]): Promise<unknown> {
@@ -255,11 +274,6 @@ export class CappedPool {
     return this.lend(entry.client);
   }
 
-  /** Connections of this pool, open or opening. */
-  get connections(): number {
-    return this.size;
-  }
-
   /** @internal (ConnectionBudget) */
   canGrow(): boolean {
     return !this.ended && this.size < this.max;
@@ -289,6 +303,12 @@ export class CappedPool {
       throw error;
     }
     return this.lend(client);
+  }
+
+  /** @internal (ConnectionBudget) When the oldest idle connection became idle (Infinity: none). */
+  oldestIdleSince(): number {
+    if (this.kept) return Number.POSITIVE_INFINITY;
+    return this.idle[0]?.since ?? Number.POSITIVE_INFINITY;
   }
 
   /** @internal (ConnectionBudget) Close the oldest idle connection, handing its slot over. */
@@ -336,7 +356,7 @@ export class CappedPool {
     }
     const entry: Idle = {
       client,
-      since: Date.now(),
+      since: performance.now(),
       timer: setTimeout(() => {
         const at = this.idle.indexOf(entry);
         if (at >= 0) void this.closeIdleAt(at, false);

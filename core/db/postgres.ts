@@ -97,6 +97,8 @@ export async function openPostgres(
     max?: number;
     driver?: PostgresDriver;
     shared?: true | ConnectionBudget;
+    /** With `shared`: its idle connections are not closed for other databases' (the hub's own). */
+    kept?: boolean;
   } = {},
 ): Promise<Database & { created: boolean }> {
   const target = parsePostgresUrl(url);
@@ -113,7 +115,9 @@ export async function openPostgres(
         // who holds a connection, for pg_stat_activity
         application_name: `lamin hub ${process.pid}`,
       }) as unknown as DriverClient;
-    pool = budget.pool(makeClient, opts.max ?? 4) as unknown as PoolLike;
+    pool = budget.pool(makeClient, opts.max ?? 4, {
+      kept: opts.kept ?? false,
+    }) as unknown as PoolLike;
   } else {
     pool = new driver.Pool({ connectionString: url, max: opts.max ?? 4 });
     // An idle connection dropped by the server must not crash the process; the next query

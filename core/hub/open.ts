@@ -10,8 +10,12 @@ export async function openHub(
 ): Promise<OpenHub> {
   if (typeof target === "string") {
     const { openPostgres } = await import("../db/postgres.js");
-    // the hub's own connections count against the same cap as its instances' (same server)
-    return hubOn(await openPostgres(target, { createIfMissing: true, shared: true }), opts);
+    // the hub's own connections count against the same cap as its instances' (same server),
+    // and are kept: every request through the hub needs them
+    return hubOn(
+      await openPostgres(target, { createIfMissing: true, shared: true, kept: true }),
+      opts,
+    );
   }
   const [{ openPglite }, { acquireLock }] = await Promise.all([
     import("../db/pglite.js"),
