@@ -289,7 +289,8 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
       openInstance,
       instancePool: { maxOpen: 40, waitMs: 120_000 },
     });
-    const watch = sampler("application_name = $1", [`lamin hub ${process.pid}`]);
+    // every connection to the hub's database and the instances', whoever opened it
+    const watch = sampler("datname = ANY($1)", [[hubUrl, ...urls].map(nameOf)]);
     const answers = await Promise.all(
       Array.from({ length: INSTANCES * 3 }, async (_, j) => {
         const res = await ask(app, j % INSTANCES);
