@@ -23,6 +23,7 @@ import {
   databaseName,
   initInstance,
   knownInstances,
+  PGLITE_DIR,
 } from "../../core/setup.js";
 import { instanceIdFromSlug } from "../../core/uid.js";
 import { note, printJson, say, table } from "../output.js";
@@ -71,7 +72,16 @@ export async function init(
     );
   }
   if (opts.python) checkPythonBeforeInit(opts);
-  if (!opts.json) note(`creating instance in ${opts.storage} ...`);
+  // a folder that holds an embedded instance is taken back as it is (core's initInstance)
+  const takingBack =
+    !opts.db && !opts.modules && existsSync(join(resolve(opts.storage), PGLITE_DIR));
+  if (!opts.json) {
+    note(
+      takingBack
+        ? `taking back the instance whose database is in ${opts.storage} ...`
+        : `creating instance in ${opts.storage} ...`,
+    );
+  }
   const instance = await initInstance({
     storage: opts.storage,
     ...(opts.name ? { name: opts.name } : {}),
@@ -90,7 +100,11 @@ export async function init(
   } else {
     printSummary(instance.settings);
     if (opts.modules) say(`modules   ${opts.modules}`);
-    say(`\nsaved as the current instance; next: lamin save FILE --key KEY`);
+    say(
+      takingBack
+        ? "\nits artifacts and records are as they were; it is the current instance (lamin ls)"
+        : "\nsaved as the current instance; next: lamin save FILE --key KEY",
+    );
     if (py && python) py.report(python, false);
   }
 }
