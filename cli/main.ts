@@ -77,7 +77,7 @@ command(
 )
   .option(
     "--storage <dir-or-url>",
-    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/), s3://bucket/prefix or gs://bucket/prefix; required, except on a hub that has a default (a deployed hub: its bucket)",
+    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/), s3://bucket/prefix or gs://bucket/prefix (default: the current folder, as LaminDB; with owner/name, the hub's default storage)",
   )
   .option(
     "--name <name>",

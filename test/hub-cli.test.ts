@@ -247,10 +247,6 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     const init = await lamin(["init", `alice/nostorage-${name}`, "--json"], { env: alice });
     expect(init.code).toBe(2);
     expect(JSON.parse(init.stdout).error.hint).toMatch(/--storage/);
-    const local = await lamin(["init", "--name", "x"], { env: alice });
-    expect(local.code).toBe(2);
-    expect(local.stderr).toMatch(/no storage given/);
-    expect(local.stderr).toMatch(/--storage \.\/mydir/);
   });
 
   it("delete instance: needs --force without a terminal; then the instance is gone", async () => {

@@ -4,11 +4,11 @@
  * project's own verbs (`ls`, `search`, `lineage`, `serve`, ...) stay as they are.
  */
 import { execFile } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { expectRefusal, LAMIN_BIN, laminIn, tempDir, useTempHome } from "./helpers.js";
+import { expectRefusal, LAMIN_BIN, lamin, laminIn, tempDir, useTempHome } from "./helpers.js";
 
 useTempHome();
 const LONG = 300_000;
@@ -160,6 +160,29 @@ describe("LaminDB's command forms", () => {
       );
       // track outside a shell script: which script is unknown
       expectRefusal(await run("track"), 2, /cannot tell which script/);
+    },
+    LONG,
+  );
+});
+
+describe("lamin init with LaminDB's default storage", () => {
+  it(
+    "init without --storage makes the current folder the storage, named after it",
+    async () => {
+      const home = tempDir("lamin-home-");
+      const folder = join(tempDir("lamin-init-"), "labnotes");
+      mkdirSync(folder);
+      const env = { LAMIN_HOME: home, LAMIN_CACHE_DIR: join(home, "cache") };
+      const made = await lamin(["init"], { cwd: folder, env });
+      expect(made.code, made.stderr).toBe(0);
+      expect(made.stderr).toContain(`creating instance in the current folder (${folder})`);
+      expect(existsSync(join(folder, ".lamindb", "pglite"))).toBe(true);
+      const info = await lamin(["info", "--json"], { cwd: folder, env });
+      expect(JSON.parse(info.stdout)).toMatchObject({ name: "labnotes", storage: folder });
+      // the same again takes nothing over: the folder is this instance's already
+      const again = await lamin(["init"], { cwd: folder, env });
+      expect(again.code).toBe(4);
+      expect(again.stderr).toMatch(/already managed by anonymous\/labnotes/);
     },
     LONG,
   );

@@ -65,25 +65,21 @@ export async function init(
     python?: boolean;
   },
 ) {
-  if (!opts.storage) {
-    throw new ValidationError(
-      "no storage given",
-      "pass --storage ./mydir (or s3://bucket/prefix); only an instance on a hub (owner/name) may omit it",
-    );
-  }
+  // LaminDB's default: the current folder (`lamin init` in a project folder)
+  const storage = opts.storage ?? ".";
   if (opts.python) checkPythonBeforeInit(opts);
   // a folder that holds an embedded instance is taken back as it is (core's initInstance)
-  const takingBack =
-    !opts.db && !opts.modules && existsSync(join(resolve(opts.storage), PGLITE_DIR));
+  const takingBack = !opts.db && !opts.modules && existsSync(join(resolve(storage), PGLITE_DIR));
   if (!opts.json) {
+    const where = opts.storage ?? `the current folder (${resolve(storage)})`;
     note(
       takingBack
-        ? `taking back the instance whose database is in ${opts.storage} ...`
-        : `creating instance in ${opts.storage} ...`,
+        ? `taking back the instance whose database is in ${where} ...`
+        : `creating instance in ${where} ...`,
     );
   }
   const instance = await initInstance({
-    storage: opts.storage,
+    storage,
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.db ? { db: opts.db } : {}),
     ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
