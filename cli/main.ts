@@ -340,10 +340,13 @@ command("merge <branch>", "merge a branch into the current branch: its records m
     "\nOne latest version per family remains on the target (the newest); a key with new versions\non both sides since the branch was made is a conflict: reported, nothing changed. E.g.\n  lamin switch main\n  lamin merge my_branch",
   )
   .action(run(async (name, opts) => (await branchCmds()).mergeBranch(name, opts)));
-command("update <entity>", "update an artifact's description (or key) or a branch's status")
-  .option("--uid <uid>", "the artifact or branch by uid")
-  .option("--key <key>", "the artifact by key")
-  .option("--name <name>", "the branch by name (default: the current one)")
+command(
+  "update <entity>",
+  "update the description of an artifact, transform, collection or project, an artifact's key, or a branch's status",
+)
+  .option("--uid <uid>", "the record by uid (a stem: the latest version)")
+  .option("--key <key>", "an artifact, transform or collection by key (the latest version)")
+  .option("--name <name>", "a project by name; a branch by name (default: the current one)")
   .option(
     "--status <status>",
     "a branch's status: draft, review or closed (a change request); standalone",
@@ -352,21 +355,21 @@ command("update <entity>", "update an artifact's description (or key) or a branc
   .option("--new-key <key>", "an artifact's new key")
   .addHelpText(
     "after",
-    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update branch --name my_branch --status review',
+    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update project --name my_project --description "updated notes"\n     lamin update branch --name my_branch --status review',
   )
   .action(run(async (entity: string, opts) => (await formCmds()).updateEntity(entity, opts)));
 command(
   "get [entity]",
-  "a field of an artifact or branch, or its description (LaminDB's lamin get)",
+  "a field of an artifact, transform, collection, project or branch, or its description (LaminDB's lamin get)",
 )
-  .option("--uid <uid>", "the artifact or branch by uid")
-  .option("--key <key>", "the artifact by key")
-  .option("--name <name>", "the branch by name (default: the current one)")
+  .option("--uid <uid>", "the record by uid (a stem: the latest version)")
+  .option("--key <key>", "an artifact, transform or collection by key (the latest version)")
+  .option("--name <name>", "a project by name; a branch by name (default: the current one)")
   .option("--status", "a branch's status")
   .option("--description", "the description")
   .addHelpText(
     "after",
-    "\nE.g. lamin get branch --status; lamin get artifact --key raw/a.csv --description",
+    "\nE.g. lamin get branch --status; lamin get artifact --key raw/a.csv --description\n     lamin get transform --key pipelines/rnaseq.py; lamin get project --name P1 --description",
   )
   .action(run(async (entity, opts) => (await formCmds()).getEntity(entity, opts)));
 

@@ -41,17 +41,20 @@ type Registry<R extends { create: unknown; list: unknown; get: unknown }> = Pick
 
 export interface Target {
   artifacts: ArtifactsApi;
-  transforms: Registry<Transforms> & Pick<Transforms, "link" | "unlink">;
+  transforms: Registry<Transforms> & Pick<Transforms, "link" | "unlink" | "updateDescription">;
   runs: Registry<Runs>;
   features: Registry<Features>;
   ulabels: Registry<ULabels>;
-  projects: Registry<Projects> & Pick<Projects, "link" | "unlink">;
+  projects: Registry<Projects> & Pick<Projects, "link" | "unlink" | "updateDescription">;
   records: Registry<Records> &
     Pick<Records, "link" | "unlink" | "sheet"> & { features(uid: string): FeaturesApi };
   references: Registry<References> & Pick<References, "link" | "unlink">;
   blocks: Registry<Blocks> & Pick<Blocks, "delete" | "readme" | "setReadme" | "link" | "unlink">;
   ablocks: Pick<RecordBlocks, "list" | "add" | "edit" | "delete" | "readme">;
-  collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
+  collections: Pick<
+    Collections,
+    "create" | "list" | "get" | "members" | "load" | "updateDescription"
+  >;
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;
   modules: ModuleReads;

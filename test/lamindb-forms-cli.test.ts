@@ -138,6 +138,56 @@ describe("LaminDB's command forms", () => {
   );
 
   it(
+    "get and update --description of a transform, a collection and a project",
+    async () => {
+      // the transform is the shell script `lamin track` registered; the collection holds a.csv
+      const collection = await json<{ uid: string }>(
+        "collection",
+        "create",
+        "batch/one",
+        first.uid,
+      );
+      for (const [entity, by, value] of [
+        ["transform", "--key", "pipe.sh"],
+        ["collection", "--key", "batch/one"],
+        ["project", "--name", "P1"],
+      ] as const) {
+        const updated = await run("update", entity, by, value, "--description", `${entity} notes`);
+        expect(updated.code, updated.stderr).toBe(0);
+        expect(updated.stdout).toMatch(new RegExp(`^updated ${entity} \\w+: description`));
+        expect((await run("get", entity, by, value, "--description")).stdout).toBe(
+          `${entity} notes\n`,
+        );
+        const described = await json<{ uid: string; description: string }>(
+          "get",
+          entity,
+          by,
+          value,
+        );
+        expect(described.description).toBe(`${entity} notes`);
+      }
+      const byUid = await run("get", "collection", "--uid", collection.uid, "--description");
+      expect(byUid.stdout).toBe("collection notes\n");
+      expectRefusal(await run("get", "transform", "--key", "nope.sh"), 3, /no transform with key/);
+      expectRefusal(
+        await run("update", "project", "--description", "x"),
+        2,
+        /pass --uid or --name/,
+      );
+      expectRefusal(
+        await run("update", "transform", "--key", "pipe.sh", "--status", "review"),
+        2,
+        /changes only the description/,
+      );
+      // a refused update changed nothing
+      expect((await run("get", "transform", "--key", "pipe.sh", "--description")).stdout).toBe(
+        "transform notes\n",
+      );
+    },
+    LONG,
+  );
+
+  it(
     "refuses forms it does not take, with what works, and saves nothing",
     async () => {
       write("c.csv", "c\n");

@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
 import { cacheDir, laminHome, resolveInstanceSettings } from "../../core/settings.js";
 import { printJson, say } from "../output.js";
-import { withTarget } from "../target.js";
+import { type Target, withTarget } from "../target.js";
 
 interface Json {
   json?: boolean;
@@ -158,10 +158,20 @@ export async function getEntity(entity: string | undefined, opts: EntityOptions)
     if (opts.status) return opts.json ? printJson(branch.status) : say(branch.status);
     return opts.json ? printJson(branch) : say(describeObject({ ...branch }));
   }
+  if (isDescribed(what)) {
+    if (opts.status) {
+      throw new ValidationError("--status is only for branches", "lamin get branch --status");
+    }
+    const record = await withTarget((t) => findDescribed(t, what, opts));
+    if (opts.description) {
+      return opts.json ? printJson(record.description) : say(record.description ?? "");
+    }
+    return opts.json ? printJson(record) : say(describeObject({ ...record }));
+  }
   if (what !== "artifact") {
     throw new ValidationError(
       `lamin get ${what} is not supported here`,
-      "lamin get artifact --key KEY [--description], lamin get branch [--name NAME] --status",
+      "lamin get artifact|transform|collection --key KEY [--description], lamin get project --name NAME, lamin get branch [--name NAME] --status",
     );
   }
   if (opts.status)
@@ -183,10 +193,28 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
       opts as Parameters<typeof import("./branches.js").updateBranch>[0],
     );
   }
+  if (isDescribed(entity)) {
+    if (opts.status !== undefined || opts.newKey !== undefined) {
+      throw new ValidationError(
+        `lamin update ${entity} changes only the description`,
+        `lamin update ${entity} ${entity === "project" ? "--name NAME" : "--key KEY"} --description "..."`,
+      );
+    }
+    if (typeof opts.description !== "string") {
+      throw new ValidationError("nothing to update", 'pass --description "..."');
+    }
+    const description = opts.description;
+    const updated = await withTarget(async (t) => {
+      const { uid } = await findDescribed(t, entity, opts);
+      return t[`${entity}s`].updateDescription(uid, description);
+    });
+    if (opts.json) return printJson(updated);
+    return say(`updated ${entity} ${updated.uid}: description`);
+  }
   if (entity !== "artifact") {
     throw new ValidationError(
       `lamin update ${entity} is not supported here`,
-      'lamin update artifact --key KEY --description "..."; lamin update branch --status review',
+      'lamin update artifact|transform|collection --key KEY --description "..."; lamin update project --name NAME --description "..."; lamin update branch --status review',
     );
   }
   if (opts.status !== undefined) {
@@ -214,6 +242,43 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
   say(
     `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}`,
   );
+}
+
+/** The registries LaminDB's `get`/`update --description` take besides artifacts and branches. */
+const DESCRIBED = ["transform", "collection", "project"] as const;
+type Described = (typeof DESCRIBED)[number];
+const isDescribed = (entity: string): entity is Described =>
+  (DESCRIBED as readonly string[]).includes(entity);
+
+/**
+ * The record `--uid`, `--key` (transforms and collections: the latest version) or `--name`
+ * (projects) name, as LaminDB's `_resolve_entity_for_get_update`.
+ */
+async function findDescribed(
+  t: Target,
+  entity: Described,
+  opts: EntityOptions,
+): Promise<{ uid: string; description: string | null }> {
+  const by = entity === "project" ? "name" : "key";
+  const value = opts.uid ?? (by === "name" ? opts.name : opts.key);
+  if (!value) {
+    throw new ValidationError(
+      `which ${entity}? pass --uid or --${by}`,
+      `e.g. lamin get ${entity} --${by} ${entity === "project" ? "my_project" : "KEY"} --description`,
+    );
+  }
+  if (opts.uid) return t[`${entity}s`].get(opts.uid);
+  if (entity === "collection") return t.collections.get({ key: value });
+  const filter = by === "key" ? { key: value, is_latest: true } : { name: value };
+  const registry = entity === "project" ? t.projects : t.transforms;
+  const [hit] = (await registry.list({ filter, limit: 1 })).items;
+  if (!hit) {
+    throw new NotFoundError(
+      `no ${entity} with ${by} '${value}'`,
+      `list them with lamin search ${entity} TEXT, or pass --uid`,
+    );
+  }
+  return hit;
 }
 
 /** `lamin settings`: what this machine uses (LaminDB prints `ln.setup.settings`). */
