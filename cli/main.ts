@@ -209,7 +209,10 @@ command("save <path>", "register a file or folder as an artifact (copied into st
     "a folder: also save files that symbolic links in it point to outside it (refused by default)",
   )
   .option("--project <name-or-uid>", "link the artifact to this project (it must exist)")
-  .option("--space <name-or-uid>", "the space to save it in (here: all)")
+  .option(
+    "--space <name-or-uid>",
+    "the space to save it in (default all; lamin list space shows yours; you need write in it)",
+  )
   .option("--branch <name-or-uid>", "save it on this branch instead of the current one")
   .option("--stem-uid <uid>", "save it as a new version of the artifact family with this stem")
   .action(run(async (path, opts) => (await formCmds()).saveWithForms(path, opts)));
@@ -256,6 +259,12 @@ list
   .description("list the branches; * marks the current one")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await branchCmds()).listBranches(opts)));
+list
+  .command("space")
+  .alias("spaces")
+  .description("list the spaces you can see (all, and restricted spaces you are a member of)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await import("./commands/spaces.js")).listSpaces(opts)));
 list
   .command("instances")
   .description("list the instances this machine knows")
@@ -322,8 +331,14 @@ command("restore [uid]", "bring an artifact back from the trash")
 // ---- branches (LaminDB's `lamin create branch`, `switch`, `merge`, `update branch`) ----
 
 const branchCmds = () => import("./commands/branches.js");
-command("create <registry> [name]", "create a branch or a project (LaminDB's lamin create)")
-  .addHelpText("after", "\nE.g. lamin create branch my_branch; lamin create project my_project")
+command(
+  "create <registry> [name]",
+  "create a branch, a project or a space (LaminDB's lamin create)",
+)
+  .addHelpText(
+    "after",
+    "\nE.g. lamin create branch my_branch; lamin create project my_project; lamin create space lab-a (admins)",
+  )
   .option("--description <text>", "a description")
   .action(
     run(async (registry: string, name: string | undefined, opts) =>

@@ -39,6 +39,7 @@ import { cacheDir } from "../core/settings.js";
 import { encodePathSegments } from "../core/util/url-path.js";
 import { RemoteBlocks, RemoteRecordBlocks } from "./remote-blocks.js";
 import { RemoteBranches } from "./remote-branches.js";
+import { RemoteSpaces } from "./remote-spaces.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
 import { RemoteModules } from "./remote-modules.js";
 import {
@@ -75,6 +76,8 @@ export class RemoteInstance {
   readonly modules: RemoteModules;
   /** Branches: create, list, merge (as `instance.branches`). */
   readonly branches: RemoteBranches;
+  /** Spaces: list, create (as `instance.spaces`). */
+  readonly spaces: RemoteSpaces;
   private readonly http: RemoteHttp;
 
   constructor(url: string, opts: RemoteOptions & { branch?: string }) {
@@ -96,6 +99,7 @@ export class RemoteInstance {
     this.schemas = new RemoteSchemas(http);
     this.modules = new RemoteModules(http);
     this.branches = new RemoteBranches(http);
+    this.spaces = new RemoteSpaces(http);
     if (opts.branch && opts.branch !== "main") http.branch = opts.branch;
   }
 
@@ -237,6 +241,7 @@ export class RemoteArtifacts implements ArtifactsApi {
           ...(opts.description !== undefined ? { description: opts.description } : {}),
           ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
           ...(opts.versionTag !== undefined ? { version_tag: opts.versionTag } : {}),
+          ...(opts.space !== undefined ? { space: opts.space } : {}),
           ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
         },
       }),

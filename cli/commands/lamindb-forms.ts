@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { NotFoundError, ValidationError } from "../../core/errors.js";
+import { ValidationError } from "../../core/errors.js";
 import { cacheDir, laminHome, resolveInstanceSettings } from "../../core/settings.js";
 import { printJson, say } from "../output.js";
 import { withTarget } from "../target.js";
@@ -54,16 +54,6 @@ export function artifactUid(
   return given ?? opts.uid;
 }
 
-/** The space a save goes to: only `all` exists here (spaces are not created yet). */
-function checkSpace(space: string): void {
-  if (space !== "all" && space !== "aaaaaaaaaaaa") {
-    throw new NotFoundError(
-      `no space '${space}'`,
-      "this instance has one space, all (the default): omit --space or pass --space all",
-    );
-  }
-}
-
 /** `lamin save PATH` with LaminDB's --project, --space, --branch, --stem-uid. */
 export async function saveWithForms(
   path: string,
@@ -77,8 +67,7 @@ export async function saveWithForms(
     [option: string]: unknown;
   },
 ) {
-  const { space, stemUid, ...rest } = opts;
-  if (space !== undefined) checkSpace(space);
+  const { stemUid, ...rest } = opts;
   let key = opts.key;
   if (stemUid !== undefined) {
     // LaminDB: the new artifact revises the newest version of the family with this stem
@@ -113,25 +102,26 @@ export async function saveWithForms(
   >[1]);
 }
 
-/** `lamin create project|branch NAME`. */
+/** `lamin create project|branch|space NAME`. */
 export async function createEntity(
   registry: string,
   name: string | undefined,
   opts: Json & { description?: string },
 ) {
-  if (registry !== "branch" && registry !== "project") {
+  if (registry !== "branch" && registry !== "project" && registry !== "space") {
     throw new ValidationError(
       `cannot create '${registry}' with lamin create`,
-      "lamin create branch NAME, lamin create project NAME",
+      "lamin create branch NAME, lamin create project NAME, lamin create space NAME",
     );
   }
   if (!name) {
     throw new ValidationError(
       "specify a name",
-      "e.g. lamin create branch my_branch, lamin create project my_project",
+      "e.g. lamin create branch my_branch, lamin create project my_project, lamin create space lab-a",
     );
   }
   if (registry === "branch") return (await import("./branches.js")).createBranch(name, opts);
+  if (registry === "space") return (await import("./spaces.js")).createSpace(name, opts);
   const { projectCreate } = await import("./annotations.js");
   return projectCreate(name, opts.description !== undefined ? { ...opts } : opts);
 }
