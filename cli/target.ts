@@ -28,8 +28,8 @@ import type {
   ULabels,
 } from "../core/registry/records.js";
 import type { Schemas } from "../core/registry/schemas/schemas.js";
-import type { Spaces } from "../core/registry/spaces.js";
 import type { ValidationReport } from "../core/registry/schemas/validate.js";
+import type { Spaces } from "../core/registry/spaces.js";
 import { resolveInstanceSettings } from "../core/settings.js";
 import type { RemoteInstance } from "../sdk/remote.js";
 import { note } from "./output.js";

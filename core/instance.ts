@@ -33,8 +33,8 @@ import { References } from "./registry/records/references.js";
 import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
 import { Schemas } from "./registry/schemas/schemas.js";
-import { Spaces } from "./registry/spaces.js";
 import type { ValidationReport } from "./registry/schemas/validate.js";
+import { Spaces } from "./registry/spaces.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
 import type { StorageBackend } from "./storage/types.js";
 
@@ -173,13 +173,7 @@ export class Instance {
   }
 
   private view(database: Database = this.database): Instance {
-    const view = new Instance(
-      this.settings,
-      database,
-      this.storage,
-      this.storageRecord,
-      this.user,
-    );
+    const view = new Instance(this.settings, database, this.storage, this.storageRecord, this.user);
     view.currentBranch = this.currentBranch;
     return view;
   }

@@ -39,7 +39,6 @@ import { cacheDir } from "../core/settings.js";
 import { encodePathSegments } from "../core/util/url-path.js";
 import { RemoteBlocks, RemoteRecordBlocks } from "./remote-blocks.js";
 import { RemoteBranches } from "./remote-branches.js";
-import { RemoteSpaces } from "./remote-spaces.js";
 import { failure, RemoteHttp, type RemoteOptions } from "./remote-http.js";
 import { RemoteModules } from "./remote-modules.js";
 import {
@@ -51,6 +50,7 @@ import {
   RemoteRuns,
   RemoteSchemas,
 } from "./remote-registries.js";
+import { RemoteSpaces } from "./remote-spaces.js";
 
 export { failure, type RemoteOptions } from "./remote-http.js";
 

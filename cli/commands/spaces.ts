@@ -16,7 +16,9 @@ export async function createSpace(name: string, opts: Json & { description?: str
     t.spaces.create(name, opts.description !== undefined ? { description: opts.description } : {}),
   );
   if (opts.json) return printJson(space);
-  say(`created space ${space.name} (uid ${space.uid}); save into it: lamin save FILE --space ${space.name}`);
+  say(
+    `created space ${space.name} (uid ${space.uid}); save into it: lamin save FILE --space ${space.name}`,
+  );
 }
 
 /** `lamin list space`: the spaces you may see, `all` first. */

@@ -34,18 +34,18 @@ async function missing(db: Db): Promise<{ role: boolean; tables: string[]; ungra
     db,
     sql`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${SPACES_ROLE}) AS ok`,
   );
-  if (!role?.ok) return { role: true, tables: [], ungranted: true };
+  const exists = role?.ok === true;
   const rows = await queryRows<{ name: string; rls: boolean; granted: boolean; spaced: boolean }>(
     db,
     sql`SELECT c.relname AS name, c.relrowsecurity AS rls,
-          has_table_privilege(${SPACES_ROLE}, c.oid, 'SELECT') AS granted,
+          ${exists ? sql`has_table_privilege(${SPACES_ROLE}, c.oid, 'SELECT')` : sql`false`} AS granted,
           EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                   AND a.attname = 'space_id' AND NOT a.attisdropped) AS spaced
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')`,
   );
   return {
-    role: false,
+    role: !exists,
     tables: rows.filter((r) => (r.spaced || BY_ID.has(r.name)) && !r.rls).map((r) => r.name),
     ungranted: rows.some((r) => !r.granted),
   };
@@ -71,42 +71,51 @@ async function install(database: Database): Promise<void> {
           EXECUTE format('GRANT ${SPACES_ROLE} TO %I', current_user);
         END IF; END $$`),
     );
-    if (todo.ungranted || todo.role) {
-      await tx.execute(
-        sql.raw(`GRANT USAGE ON SCHEMA public TO ${SPACES_ROLE};
-          GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${SPACES_ROLE};
-          GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${SPACES_ROLE}`),
-      );
-    }
-    await tx.execute(
-      sql.raw(`CREATE OR REPLACE FUNCTION lamin_space_ids(kind text) RETURNS smallint[]
+    const statements = [
+      ...(todo.ungranted || todo.role
+        ? [
+            `GRANT USAGE ON SCHEMA public TO ${SPACES_ROLE}`,
+            `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${SPACES_ROLE}`,
+            `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${SPACES_ROLE}`,
+          ]
+        : []),
+      `CREATE OR REPLACE FUNCTION lamin_space_ids(kind text) RETURNS smallint[]
         LANGUAGE sql STABLE AS $f$
           SELECT coalesce(string_to_array(nullif(current_setting('lamin.spaces_' || kind, true), ''), ',')::smallint[], '{}'::smallint[])
-        $f$`),
-    );
-    for (const table of todo.tables) await tx.execute(sql.raw(policiesFor(table)));
+        $f$`,
+      ...todo.tables.flatMap(policiesFor),
+    ];
+    // one statement per call: the drivers' extended protocol takes no more
+    for (const statement of statements) await tx.execute(sql.raw(statement));
   });
 }
 
 /** RLS and the four policies of one table: reading by the read grants, writing by the write. */
-function policiesFor(table: string): string {
+function policiesFor(table: string): string[] {
   const q = `"${table.replaceAll('"', '""')}"`;
+  const policy = (name: string, rest: string) => [
+    `DROP POLICY IF EXISTS ${name} ON ${q}`,
+    `CREATE POLICY ${name} ON ${q} ${rest}`,
+  ];
+  const read = ids("read");
+  const write = ids("write");
   if (BY_ID.has(table)) {
     // spaces are made by admins (who bypass RLS): a restricted principal only sees its own
-    return `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY;
-      DROP POLICY IF EXISTS lamin_space_read ON ${q};
-      CREATE POLICY lamin_space_read ON ${q} FOR SELECT USING (id = ANY (${ids("read")}));`;
+    return [
+      `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`,
+      ...policy("lamin_space_read", `FOR SELECT USING (id = ANY (${read}))`),
+    ];
   }
-  return `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY;
-    DROP POLICY IF EXISTS lamin_space_read ON ${q};
-    DROP POLICY IF EXISTS lamin_space_insert ON ${q};
-    DROP POLICY IF EXISTS lamin_space_update ON ${q};
-    DROP POLICY IF EXISTS lamin_space_delete ON ${q};
-    CREATE POLICY lamin_space_read ON ${q} FOR SELECT USING (space_id = ANY (${ids("read")}));
-    CREATE POLICY lamin_space_insert ON ${q} FOR INSERT WITH CHECK (space_id = ANY (${ids("write")}));
-    CREATE POLICY lamin_space_update ON ${q} FOR UPDATE
-      USING (space_id = ANY (${ids("write")})) WITH CHECK (space_id = ANY (${ids("write")}));
-    CREATE POLICY lamin_space_delete ON ${q} FOR DELETE USING (space_id = ANY (${ids("write")}));`;
+  return [
+    `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`,
+    ...policy("lamin_space_read", `FOR SELECT USING (space_id = ANY (${read}))`),
+    ...policy("lamin_space_insert", `FOR INSERT WITH CHECK (space_id = ANY (${write}))`),
+    ...policy(
+      "lamin_space_update",
+      `FOR UPDATE USING (space_id = ANY (${write})) WITH CHECK (space_id = ANY (${write}))`,
+    ),
+    ...policy("lamin_space_delete", `FOR DELETE USING (space_id = ANY (${write}))`),
+  ];
 }
 
 /** Per open database: the policies are in place (checked once; re-checked after a refusal). */

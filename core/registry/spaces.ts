@@ -91,8 +91,8 @@ export class Spaces {
     // only the spaces the caller may see are named: the others stay unknown to them
     const names = (await this.db.select({ name: s.name }).from(s).orderBy(s.id)).map((r) => r.name);
     throw new NotFoundError(
-      `no space '${ref.slice(0, 100)}'`,
-      `the spaces you can use: ${names.join(", ")} (lamin list space); an admin creates one with lamin create space NAME`,
+      `no space '${ref.slice(0, 100)}'; the spaces you can use: ${names.join(", ")}`,
+      "name one of them (lamin list space); an admin creates a space with lamin create space NAME",
     );
   }
 

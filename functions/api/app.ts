@@ -7,11 +7,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
 import { sqlState } from "../../core/db/client.js";
-import {
-  forgetSpacePolicies,
-  inSpaces,
-  type SpaceGrants,
-} from "../../core/db/space-policies.js";
+import { forgetSpacePolicies, inSpaces, type SpaceGrants } from "../../core/db/space-policies.js";
 import type { InstanceRole } from "../../core/hub/roles.js";
 import type { Instance } from "../../core/instance.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "./base.js";

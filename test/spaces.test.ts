@@ -1,0 +1,148 @@
+/**
+ * Spaces as LaminDB has them (models/space.py: names unique whatever their case; records carry
+ * `space_id`, default `all`), and the database policies that hide a space from a principal that
+ * may not read it (core/db/space-policies.ts), on PGlite and on Postgres.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../core/db/client.js";
+import { inSpaces } from "../core/db/space-policies.js";
+import type { Instance } from "../core/instance.js";
+import { BACKENDS, createInstance, type TestInstance, tempDir, useTempHome } from "./helpers.js";
+
+useTempHome();
+
+describe.each(BACKENDS)("spaces (%s)", (backend) => {
+  let t: TestInstance;
+  let ln: Instance;
+  let work: string;
+  let n = 0;
+  const file = (content: string) => {
+    const path = join(work, `f${n++}.csv`);
+    writeFileSync(path, content);
+    return path;
+  };
+  const spaceOf = async (uid: string) =>
+    (
+      await queryRows<{ name: string }>(
+        ln.db,
+        sql`SELECT s.name FROM lamindb_artifact a JOIN lamindb_space s ON s.id = a.space_id
+          WHERE a.uid = ${uid}`,
+      )
+    )[0]?.name;
+  /** `fn` run as a principal that may read `read` and write `write` (space names). */
+  const as = async <T>(read: string[], write: string[], fn: (scoped: Instance) => Promise<T>) => {
+    const ids = async (names: string[]) =>
+      Promise.all(names.map(async (name) => (await ln.spaces.resolve(name)).id));
+    return inSpaces(ln.database, { read: await ids(read), write: await ids(write) }, (db) =>
+      fn(ln.over(db)),
+    );
+  };
+
+  beforeAll(async () => {
+    t = await createInstance(backend);
+    ln = t.instance;
+    work = tempDir("lamin-spaces-");
+  });
+  afterAll(() => t.dispose());
+
+  it("starts with the space all; names are unique whatever their case; bad names are refused", async () => {
+    expect((await ln.spaces.list()).map((s) => [s.name, s.uid])).toEqual([["all", "aaaaaaaaaaaa"]]);
+    const a = await ln.spaces.create("Lab-A", { description: "lab A's data" });
+    expect(a).toMatchObject({ name: "Lab-A", description: "lab A's data" });
+    expect(a.uid).toMatch(/^[0-9A-Za-z]{12}$/);
+    await expect(ln.spaces.create("lab-a")).rejects.toThrow(/space 'lab-a' already exists/);
+    await ln.spaces.create("lab-b");
+    for (const bad of ["", " lab", "x".repeat(101), "a\nb"]) {
+      await expect(ln.spaces.create(bad)).rejects.toThrow(/is not a space name/);
+    }
+    expect((await ln.spaces.list()).map((s) => s.name)).toEqual(["all", "Lab-A", "lab-b"]);
+    expect((await ln.spaces.get("LAB-A")).uid).toBe(a.uid);
+  });
+
+  it("save puts a record into the space named (by name or uid); all by default", async () => {
+    const plain = await ln.artifacts.save(file("a\n1\n"), { key: "plain.csv" });
+    expect(await spaceOf(plain.artifact.uid)).toBe("all");
+    const inA = await ln.artifacts.save(file("a\n2\n"), { key: "a.csv", space: "lab-a" });
+    expect(await spaceOf(inA.artifact.uid)).toBe("Lab-A");
+    const uidB = (await ln.spaces.get("lab-b")).uid;
+    const inB = await ln.artifacts.save(file("a\n3\n"), { key: "b.csv", space: uidB });
+    expect(await spaceOf(inB.artifact.uid)).toBe("lab-b");
+  });
+
+  it("an unknown space is a clear error listing the spaces, and nothing is saved", async () => {
+    const before = (await ln.artifacts.list({ limit: 1000 })).items.length;
+    await expect(
+      ln.artifacts.save(file("a\n4\n"), { key: "x.csv", space: "nope" }),
+    ).rejects.toThrow(/no space 'nope'.*all, Lab-A, lab-b/s);
+    expect((await ln.artifacts.list({ limit: 1000 })).items.length).toBe(before);
+  });
+
+  it("a principal sees only the spaces it may read: lists, get by uid, counts, spaces", async () => {
+    const keys = await as(["all", "lab-a"], ["all"], async (scoped) => ({
+      list: (await scoped.artifacts.list({ limit: 1000 })).items.map((a) => a.key).sort(),
+      spaces: (await scoped.spaces.list()).map((s) => s.name),
+      hidden: await scoped.artifacts.get({ key: "b.csv" }).catch((e: Error) => e.message),
+      count: (
+        await queryRows<{ n: number }>(
+          scoped.db,
+          sql`SELECT count(*)::int AS n FROM lamindb_artifact`,
+        )
+      )[0]?.n,
+    }));
+    expect(keys.list).toEqual(["a.csv", "plain.csv"]);
+    expect(keys.spaces).toEqual(["all", "Lab-A"]);
+    expect(keys.hidden).toMatch(/no artifact/i);
+    expect(keys.count).toBe(2);
+    // nothing set: nothing visible (a forgotten setting fails closed)
+    const none = await as([], [], async (scoped) => (await scoped.artifacts.list()).items.length);
+    expect(none).toBe(0);
+  });
+
+  it("writing into a space needs write there: refused, and nothing changed", async () => {
+    const before = await queryRows<{ n: number }>(
+      ln.db,
+      sql`SELECT count(*)::int AS n FROM lamindb_artifact`,
+    );
+    await expect(
+      as(["all", "lab-a"], ["all"], (scoped) =>
+        scoped.artifacts.save(file("a\n5\n"), { key: "sneak.csv", space: "lab-a" }),
+      ),
+    ).rejects.toThrow(/row-level security|permission/i);
+    // a space it cannot read does not exist for it
+    await expect(
+      as(["all"], ["all"], (scoped) =>
+        scoped.artifacts.save(file("a\n6\n"), { key: "sneak.csv", space: "lab-b" }),
+      ),
+    ).rejects.toThrow(/no space 'lab-b'; the spaces you can use: all$/);
+    // moving a record out of a space it may only read
+    await expect(
+      as(["all", "lab-a"], ["all"], (scoped) =>
+        scoped.db.execute(sql`UPDATE lamindb_artifact SET space_id = 1 WHERE key = 'a.csv'`),
+      ),
+    ).resolves.toBeDefined();
+    expect(await spaceOf((await ln.artifacts.get({ key: "a.csv" })).uid)).toBe("Lab-A");
+    const after = await queryRows<{ n: number }>(
+      ln.db,
+      sql`SELECT count(*)::int AS n FROM lamindb_artifact`,
+    );
+    expect(after).toEqual(before);
+    // with write in lab-a it goes through
+    const ok = await as(["all", "lab-a"], ["all", "lab-a"], (scoped) =>
+      scoped.artifacts.save(file("a\n7\n"), { key: "ok.csv", space: "lab-a" }),
+    );
+    expect(await spaceOf(ok.artifact.uid)).toBe("Lab-A");
+  });
+
+  it("the owner's connection is untouched: it still sees every space", async () => {
+    expect((await ln.spaces.list()).length).toBe(3);
+    expect((await ln.artifacts.list({ limit: 1000 })).items.map((a) => a.key).sort()).toEqual([
+      "a.csv",
+      "b.csv",
+      "ok.csv",
+      "plain.csv",
+    ]);
+  });
+});
