@@ -983,10 +983,40 @@ collaborator
   .action(run(async (slug, opts) => (await hubCmds()).listCollaborators(slug, opts)));
 collaborator
   .command("remove <owner/name> <handle>")
-  .description("take an account's role away")
+  .description("take an account's role away (and its roles in spaces)")
   .option("--json", "print one JSON document on stdout")
   .action(
     run(async (slug, handle, opts) => (await hubCmds()).removeCollaborator(slug, handle, opts)),
+  );
+for (const verb of ["space-add", "space-update"]) {
+  collaborator
+    .command(`${verb} <owner/name> <handle> <space>`)
+    .description(
+      verb === "space-add"
+        ? "let a collaborator see a restricted space (admins; read: see it, write/admin: also save into it)"
+        : "change a collaborator's role in a space",
+    )
+    .requiredOption("--role <role>", "read, write or admin")
+    .option("--json", "print one JSON document on stdout")
+    .action(
+      run(async (slug, handle, space, opts) =>
+        (await hubCmds()).setSpaceCollaborator(slug, handle, space, opts),
+      ),
+    );
+}
+collaborator
+  .command("space-list <owner/name>")
+  .description("who has a role in which restricted space (admins)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (slug, opts) => (await hubCmds()).listSpaceCollaborators(slug, opts)));
+collaborator
+  .command("space-remove <owner/name> <handle> <space>")
+  .description("take a collaborator's role in a space away: its records disappear for them")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (slug, handle, space, opts) =>
+      (await hubCmds()).removeSpaceCollaborator(slug, handle, space, opts),
+    ),
   );
 
 const keys = program.command("keys").description("your API keys on the hub");

@@ -30,18 +30,18 @@ export interface SpaceRef {
 const s = t.space;
 
 export function validateSpaceName(name: unknown): string {
-  // any printable text (LaminDB: a CharField of 100), but no surrounding blanks: `lab ` and
-  // `lab` would look the same in every listing
+  // printable text (LaminDB: a CharField of 100), without surrounding blanks (`lab ` and `lab`
+  // would look the same in every listing) and without `/` (a name is a segment of hub URLs)
   if (
     typeof name !== "string" ||
     name.length === 0 ||
     name.length > 100 ||
     name.trim() !== name ||
-    /\p{Cc}/u.test(name)
+    /[\p{Cc}/]/u.test(name)
   ) {
     throw new ValidationError(
       `'${String(name).slice(0, 120)}' is not a space name`,
-      "use 1-100 printable characters without leading or trailing blanks, e.g. lab-a",
+      "use 1-100 printable characters, no '/' and no leading or trailing blanks, e.g. lab-a",
     );
   }
   return name;
@@ -62,6 +62,15 @@ export class Spaces {
       .leftJoin(t.user, eq(t.user.id, s.createdById))
       .orderBy(s.id);
     return rows.map((r) => toPublic(r.row, r.by));
+  }
+
+  /** The space with this id (the hub keeps space roles by id), or undefined. */
+  async byId(id: number): Promise<SpaceRef | undefined> {
+    const [row] = await this.db
+      .select({ id: s.id, uid: s.uid, name: s.name })
+      .from(s)
+      .where(eq(s.id, id));
+    return row;
   }
 
   /** A space by name (whatever its case, as its unique index) or uid. */
