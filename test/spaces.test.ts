@@ -110,19 +110,29 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
       as(["all", "lab-a"], ["all"], (scoped) =>
         scoped.artifacts.save(file("a\n5\n"), { key: "sneak.csv", space: "lab-a" }),
       ),
-    ).rejects.toThrow(/row-level security|permission/i);
+    ).rejects.toThrow(/you may not write in that space/);
     // a space it cannot read does not exist for it
     await expect(
       as(["all"], ["all"], (scoped) =>
         scoped.artifacts.save(file("a\n6\n"), { key: "sneak.csv", space: "lab-b" }),
       ),
     ).rejects.toThrow(/no space 'lab-b'; the spaces you can use: all$/);
-    // moving a record out of a space it may only read
+    // moving a record out of a space it may only read, or deleting it: refused out loud
+    for (const statement of [
+      sql`UPDATE lamindb_artifact SET space_id = 1 WHERE key = 'a.csv'`,
+      sql`DELETE FROM lamindb_artifact WHERE key = 'a.csv'`,
+    ]) {
+      await expect(
+        as(["all", "lab-a"], ["all"], (scoped) => scoped.db.execute(statement)),
+      ).rejects.toThrow(/you may not write in that space/);
+    }
+    // a row of a space it cannot read is not there at all: nothing to refuse
     await expect(
-      as(["all", "lab-a"], ["all"], (scoped) =>
-        scoped.db.execute(sql`UPDATE lamindb_artifact SET space_id = 1 WHERE key = 'a.csv'`),
+      as(["all"], ["all"], (scoped) =>
+        scoped.db.execute(sql`UPDATE lamindb_artifact SET description = 'x' WHERE key = 'b.csv'`),
       ),
     ).resolves.toBeDefined();
+    expect((await ln.artifacts.get({ key: "b.csv" })).description).toBeNull();
     expect(await spaceOf((await ln.artifacts.get({ key: "a.csv" })).uid)).toBe("Lab-A");
     const after = await queryRows<{ n: number }>(
       ln.db,

@@ -35,18 +35,28 @@ async function missing(db: Db): Promise<{ role: boolean; tables: string[]; ungra
     sql`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${SPACES_ROLE}) AS ok`,
   );
   const exists = role?.ok === true;
-  const rows = await queryRows<{ name: string; rls: boolean; granted: boolean; spaced: boolean }>(
+  const rows = await queryRows<{
+    name: string;
+    rls: boolean;
+    granted: boolean;
+    spaced: boolean;
+    guarded: boolean;
+  }>(
     db,
     sql`SELECT c.relname AS name, c.relrowsecurity AS rls,
           ${exists ? sql`has_table_privilege(${SPACES_ROLE}, c.oid, 'SELECT')` : sql`false`} AS granted,
           EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
-                  AND a.attname = 'space_id' AND NOT a.attisdropped) AS spaced
+                  AND a.attname = 'space_id' AND NOT a.attisdropped) AS spaced,
+          EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid
+                  AND g.tgname = 'lamin_space_guard') AS guarded
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')`,
   );
   return {
     role: !exists,
-    tables: rows.filter((r) => (r.spaced || BY_ID.has(r.name)) && !r.rls).map((r) => r.name),
+    tables: rows
+      .filter((r) => (BY_ID.has(r.name) ? !r.rls : r.spaced && (!r.rls || !r.guarded)))
+      .map((r) => r.name),
     ungranted: rows.some((r) => !r.granted),
   };
 }
@@ -83,6 +93,15 @@ async function install(database: Database): Promise<void> {
         LANGUAGE sql STABLE AS $f$
           SELECT coalesce(string_to_array(nullif(current_setting('lamin.spaces_' || kind, true), ''), ',')::smallint[], '{}'::smallint[])
         $f$`,
+      // the old row of an UPDATE or DELETE must be in a space the caller may write
+      `CREATE OR REPLACE FUNCTION lamin_space_guard() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+          IF NOT (OLD.space_id = ANY (lamin_space_ids('write'))) THEN
+            RAISE EXCEPTION 'row-level security: space % is not writable by this principal', OLD.space_id
+              USING ERRCODE = '42501';
+          END IF;
+          RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        END $f$`,
       ...todo.tables.flatMap(policiesFor),
     ];
     // one statement per call: the drivers' extended protocol takes no more
@@ -106,15 +125,22 @@ function policiesFor(table: string): string[] {
       ...policy("lamin_space_read", `FOR SELECT USING (id = ANY (${read}))`),
     ];
   }
+  // UPDATE and DELETE see what the caller may read, so that touching a row of a space it may
+  // only read is refused out loud (the guard below) rather than skipped as if it were not there;
+  // WITH CHECK keeps rows from moving into a space it may not write
   return [
     `ALTER TABLE ${q} ENABLE ROW LEVEL SECURITY`,
     ...policy("lamin_space_read", `FOR SELECT USING (space_id = ANY (${read}))`),
     ...policy("lamin_space_insert", `FOR INSERT WITH CHECK (space_id = ANY (${write}))`),
     ...policy(
       "lamin_space_update",
-      `FOR UPDATE USING (space_id = ANY (${write})) WITH CHECK (space_id = ANY (${write}))`,
+      `FOR UPDATE USING (space_id = ANY (${read})) WITH CHECK (space_id = ANY (${write}))`,
     ),
-    ...policy("lamin_space_delete", `FOR DELETE USING (space_id = ANY (${write}))`),
+    ...policy("lamin_space_delete", `FOR DELETE USING (space_id = ANY (${read}))`),
+    `DROP TRIGGER IF EXISTS lamin_space_guard ON ${q}`,
+    // only restricted requests run it: the owner's writes (merges of thousands of rows) do not
+    `CREATE TRIGGER lamin_space_guard BEFORE UPDATE OR DELETE ON ${q} FOR EACH ROW
+      WHEN (current_user = '${SPACES_ROLE}') EXECUTE FUNCTION lamin_space_guard()`,
   ];
 }
 
