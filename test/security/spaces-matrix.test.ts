@@ -10,8 +10,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listenOn } from "../../cli/commands/serve.js";
 import { createApp } from "../../functions/api/app.js";
 import { createHubApp } from "../../functions/hub/app.js";
+import { RemoteInstance } from "../../sdk/remote.js";
 import { tempDir, useTempHome } from "../helpers.js";
 import { fingerprint, type HubFixture, hubFixture } from "./hub-fixture.js";
 
@@ -447,5 +449,36 @@ describe.skipIf(!process.env.DATABASE_URL)("spaces: routes x principals, on a re
     expect((await call("reader", `/artifacts/${hidden.A.uids.artifact}`)).status).toBe(200);
     expect((await hubCall("admin", "DELETE", `${path}/lab-a/dave`)).status).toBe(204);
     expect((await call("reader", `/artifacts/${hidden.A.uids.artifact}`)).status).toBe(404);
+  });
+
+  it("the SDK over the hub: admins create spaces, members save into theirs", async () => {
+    const served = await listenOn(app.fetch, { port: 0, host: "127.0.0.1" });
+    try {
+      const sdk = (who: Principal) =>
+        new RemoteInstance(`${served.url.replace(/\/$/, "")}${base}`, { token: keys[who] });
+      const made = await sdk("admin").spaces.create("lab-c", { description: "third" });
+      expect(made).toMatchObject({ name: "lab-c", description: "third", created_by: "bob" });
+      await expect(sdk("writerA").spaces.create("lab-d")).rejects.toThrow(/needs admin/);
+      await expect(sdk("admin").spaces.create("LAB-C")).rejects.toThrow(/already exists/);
+      expect((await sdk("writerA").spaces.list()).map((x) => x.name)).toEqual(["all", "lab-a"]);
+      const saved = await sdk("writerA").artifacts.save(file("x\nsdk\n"), {
+        key: "sdk/a.csv",
+        space: "lab-a",
+      });
+      expect(saved.status).toBe("created");
+      await expect(
+        sdk("writerA").artifacts.save(file("x\nsdk2\n"), { key: "sdk/c.csv", space: "lab-c" }),
+      ).rejects.toThrow(/no space 'lab-c'; the spaces you can use: all, lab-a/);
+      // the reader of all never sees it
+      const readerKeys = (await sdk("reader").artifacts.list({ limit: 100 })).items.map(
+        (a) => a.key,
+      );
+      expect(readerKeys).not.toContain("sdk/a.csv");
+      expect((await sdk("readerOfA").artifacts.get({ key: "sdk/a.csv" })).uid).toBe(
+        saved.artifact.uid,
+      );
+    } finally {
+      served.server.close();
+    }
   });
 });

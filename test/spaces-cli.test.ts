@@ -1,0 +1,60 @@
+/**
+ * LaminDB's space commands as a new user types them: `lamin create space`, `lamin list space`,
+ * `lamin save FILE --space NAME`, and the refusals (a taken name, a bad name, an unknown space).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { expectRefusal, laminIn, tempDir, useTempHome } from "./helpers.js";
+
+useTempHome();
+const LONG = 300_000;
+
+describe("lamin create|list space, save --space", () => {
+  const dir = tempDir("lamin-spaces-cli-");
+  const { run, json } = laminIn(dir);
+
+  beforeAll(async () => {
+    expect((await run("init", "--storage", "./data")).code).toBe(0);
+  }, LONG);
+
+  it(
+    "creates and lists spaces, saves into one; refusals are clear and save nothing",
+    async () => {
+      const made = await json<{ name: string; uid: string }>(
+        "create",
+        "space",
+        "lab-a",
+        "--description",
+        "lab A",
+      );
+      expect(made.name).toBe("lab-a");
+      const listed = await run("list", "space");
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/all\s+aaaaaaaaaaaa/);
+      expect(listed.stdout).toMatch(/lab-a\s+\w{12}\s+\S+\s+lab A/);
+      writeFileSync(join(dir, "a.csv"), "a\n1\n");
+      const saved = await json<{ key: string; uid: string }>(
+        "save",
+        "a.csv",
+        "--key",
+        "a.csv",
+        "--space",
+        "LAB-A",
+      );
+      expect(saved.key).toBe("a.csv");
+      expectRefusal(await run("create", "space", "Lab-A"), 4, /space 'Lab-A' already exists/);
+      expectRefusal(await run("create", "space", "a/b"), 2, /is not a space name/);
+      writeFileSync(join(dir, "b.csv"), "b\n1\n");
+      expectRefusal(
+        await run("save", "b.csv", "--key", "b.csv", "--space", "nope"),
+        3,
+        /no space 'nope'; the spaces you can use: all, lab-a/,
+      );
+      const keys = (await json<{ key: string }[]>("ls")).map((a) => a.key);
+      expect(keys).toEqual(["a.csv"]);
+      expect((await run("create", "space", "--help")).stdout).toContain("lamin create space");
+    },
+    LONG,
+  );
+});
