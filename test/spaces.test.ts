@@ -156,3 +156,75 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
     ]);
   });
 });
+
+describe("spaces on a laptop hub (PGlite hub, PGlite instance)", () => {
+  it("a reader of all never sees a restricted space's records; its member does", async () => {
+    const { openHub } = await import("../core/hub/open.js");
+    const { PgliteProvisioner, openEmbeddedRecord } = await import(
+      "../core/hub/pglite-provisioner.js"
+    );
+    const { provisionInstance } = await import("../core/hub/provision.js");
+    const { StoragePolicy } = await import("../core/hub/storage-policy.js");
+    const { createHubApp } = await import("../functions/hub/app.js");
+    const { tmpdir } = await import("node:os");
+    const dir = tempDir("lamin-spaces-hub-");
+    const opened = await openHub({ pgliteDir: join(dir, "hub") });
+    const { hub } = opened;
+    const app = createHubApp({ hub, openInstance: openEmbeddedRecord });
+    try {
+      for (const h of ["ann", "ben", "cid"]) await hub.createAccount(h);
+      await provisionInstance(
+        hub,
+        new PgliteProvisioner(join(dir, "instances")),
+        { owner: "ann", name: "lab", storageRoot: join(dir, "storage") },
+        new StoragePolicy({ allow: [{ root: tmpdir() }] }),
+      );
+      await hub.setCollaborator("ann", "lab", "ben", "read");
+      await hub.setCollaborator("ann", "lab", "cid", "read");
+      const key = { ann: "", ben: "", cid: "" };
+      for (const h of ["ann", "ben", "cid"] as const) key[h] = (await hub.createKey(h)).key;
+      const call = async (who: keyof typeof key, method: string, path: string, body?: unknown) => {
+        const res = await app.request(`/instances/ann/lab${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${key[who]}`,
+            ...(body ? { "content-type": "application/json" } : {}),
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        return { status: res.status, text: await res.text() };
+      };
+      expect((await call("ann", "POST", "/spaces", { name: "lab-a" })).status).toBe(201);
+      const upload = await call("ann", "POST", "/artifacts/uploads", {
+        name: "x.csv",
+        size: 3,
+        hash: "AAAAAAAAAAAAAAAAAAAAAA",
+        hash_type: "md5",
+        key: "secret/x.csv",
+        space: "lab-a",
+      });
+      expect(upload.status, upload.text).toBe(200);
+      const uid = (JSON.parse(upload.text) as { artifact: { uid: string } }).artifact.uid;
+      const grant = await app.request("/instances/ann/lab/space-collaborators/lab-a/cid", {
+        method: "PUT",
+        headers: { authorization: `Bearer ${key.ann}`, "content-type": "application/json" },
+        body: JSON.stringify({ role: "read" }),
+      });
+      expect(grant.status).toBe(200);
+      // a pending upload is listed as such to whoever may see it
+      for (const [who, sees] of [
+        ["ann", true],
+        ["cid", true],
+        ["ben", false],
+      ] as const) {
+        const one = await call(who, "GET", `/artifacts/${uid}`);
+        expect(one.status, `${who}: ${one.text}`).toBe(sees ? 200 : 404);
+        const spaces = await call(who, "GET", "/spaces");
+        expect(spaces.text.includes("lab-a")).toBe(sees);
+      }
+    } finally {
+      await app.close();
+      await opened.close();
+    }
+  }, 300_000);
+});
