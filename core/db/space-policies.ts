@@ -11,6 +11,7 @@
  * A missing setting reads as "no space": a forgotten setting shows nothing rather than all.
  */
 import { sql } from "drizzle-orm";
+import { LaminError } from "../errors.js";
 import type { Database, Db } from "./client.js";
 import { queryRows, sqlState } from "./client.js";
 
@@ -164,6 +165,27 @@ export function ensureSpacePolicies(database: Database): Promise<void> {
   return done;
 }
 
+/**
+ * Refuse to change what hangs on the row `id` of `table` (its links, labels, feature values:
+ * rows without a `space_id` of their own) unless the caller may write in the row's space. Free
+ * for unrestricted connections; for restricted ones, one indexed read.
+ */
+export async function assertWritableRow(database: Database, table: string, id: number) {
+  const grants = database.spaces;
+  if (!grants) return;
+  const [row] = await queryRows<{ space_id: number }>(
+    database.db,
+    sql`SELECT space_id FROM ${sql.identifier(table)} WHERE id = ${id}`,
+  );
+  if (row && !grants.write.includes(row.space_id)) {
+    throw new LaminError(
+      "permission",
+      "you may not write in that space",
+      "ask an admin of the instance for the write role in the space (lamin collaborator space-add)",
+    );
+  }
+}
+
 /** Check and install again on the next restricted request (after a refusal: a new table). */
 export function forgetSpacePolicies(database: Database): void {
   installed.delete(database);
@@ -189,7 +211,12 @@ export async function inSpaces<T>(
                    set_config('lamin.spaces_read', ${csv(grants.read)}, true),
                    set_config('lamin.spaces_write', ${csv(grants.write)}, true)`,
       );
-      return fn({ db: tx as unknown as Db, driver: database.driver, close: async () => {} });
+      return fn({
+        db: tx as unknown as Db,
+        driver: database.driver,
+        spaces: grants,
+        close: async () => {},
+      });
     });
   } catch (error) {
     // a table made after the policies (a module enabled since): install again next time

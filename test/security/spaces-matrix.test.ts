@@ -411,7 +411,25 @@ describe.skipIf(!process.env.DATABASE_URL)("spaces: routes x principals, on a re
     const r7 = await call("writerA", "/artifacts/uploads", upload("nope", "x"));
     expect(r7.status).toBe(404);
     expect(r7.text).toMatch(/no space 'nope'; the spaces you can use: all, lab-a/);
+    // annotating or linking a record of a space it may only read (link rows carry no space)
+    const annotate = { method: "POST", body: { ulabels: ["secret-a-ulabel"] } };
+    const r8 = await call("readerOfA", `/artifacts/${hidden.A.uids.artifact}/features`, annotate);
+    expect(r8.status, r8.text).toBe(403);
+    expect(r8.text).toMatch(/you may not write in that space/);
+    const r9 = await call("readerOfA", `/projects/${hidden.A.uids.project}/links/ulabels`, {
+      method: "POST",
+      body: { add: [hidden.A.uids.ulabel] },
+    });
+    expect(r9.status, r9.text).toBe(403);
     expect(await state()).toBe(before);
+    // the writer of A annotates and links there
+    const r10 = await call("writerA", `/artifacts/${hidden.A.uids.artifact}/features`, annotate);
+    expect(r10.status, r10.text).toBe(200);
+    const r11 = await call("writerA", `/projects/${hidden.A.uids.project}/links/ulabels`, {
+      method: "POST",
+      body: { add: [hidden.A.uids.ulabel] },
+    });
+    expect(r11.status, r11.text).toBe(200);
     // the writer of A does write into A
     const ok = await call("writerA", "/artifacts/uploads", upload("lab-a", "x"));
     expect(ok.status, ok.text).toBe(200);
