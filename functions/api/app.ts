@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
 import { sqlState } from "../../core/db/client.js";
+import { LaminError } from "../../core/errors.js";
 import { forgetSpacePolicies, inSpaces, type SpaceGrants } from "../../core/db/space-policies.js";
 import type { InstanceRole } from "../../core/hub/roles.js";
 import type { Instance } from "../../core/instance.js";
@@ -165,8 +166,11 @@ export function createApp(opts: ApiOptions) {
       });
     } catch (error) {
       if (error !== ROLLBACK) throw error;
-      // a table the policies do not cover yet (a module enabled since): install them again
-      if (sqlState(c.error) === "42501") forgetSpacePolicies(served.database);
+      // a table not granted yet (a module enabled since; not a refusal of the policies, which
+      // arrive as a permission error): check and install the policies again next time
+      if (sqlState(c.error) === "42501" && !(c.error instanceof LaminError)) {
+        forgetSpacePolicies(served.database);
+      }
     }
   });
   // What the instance is; never how its database is reached. `role`: what the caller may do
