@@ -347,7 +347,17 @@ command(
   );
 command("switch [branch]", "switch the branch later commands write to (reads: it and main)")
   .option("-c, --create", "create the branch first (refused if it exists)")
-  .action(run(async (name, opts) => (await branchCmds()).switchBranch(name, opts)));
+  .option("--space", "switch the space later saves go to instead (LaminDB: lamin switch --space S)")
+  .addHelpText(
+    "after",
+    "\nE.g. lamin switch my_branch; lamin switch -c my_branch; lamin switch --space lab-a",
+  )
+  .action(
+    run(async (name, opts) => {
+      if (!opts.space) return (await branchCmds()).switchBranch(name, opts);
+      return (await import("./commands/spaces.js")).switchSpace(name, opts);
+    }),
+  );
 command("merge <branch>", "merge a branch into the current branch: its records move there")
   .option("--target <branch>", "merge into this branch instead of the current one")
   .addHelpText(

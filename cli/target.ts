@@ -57,7 +57,7 @@ export interface Target {
   schemas: Pick<Schemas, "create" | "get" | "list">;
   modules: ModuleReads;
   branches: Pick<Branches, "list" | "get" | "create" | "update" | "merge" | "changes">;
-  spaces: Pick<Spaces, "list" | "create">;
+  spaces: Pick<Spaces, "list" | "create" | "get">;
   /** The branch writes go to (`lamin switch`). */
   readonly branch: { name: string };
   useBranch(ref: string): Promise<{ name: string; uid: string }>;

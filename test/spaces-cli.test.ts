@@ -4,7 +4,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../core/db/client.js";
+import { openInstance } from "../core/setup.js";
 import { expectRefusal, laminIn, tempDir, useTempHome } from "./helpers.js";
 
 useTempHome();
@@ -54,6 +57,44 @@ describe("lamin create|list space, save --space", () => {
       const keys = (await json<{ key: string }[]>("ls")).map((a) => a.key);
       expect(keys).toEqual(["a.csv"]);
       expect((await run("create", "space", "--help")).stdout).toContain("lamin create space");
+    },
+    LONG,
+  );
+
+  it(
+    "switch --space: later saves go to that space until switched back to all",
+    async () => {
+      const switched = await run("switch", "--space", "LAB-A");
+      expect(switched.code, switched.stderr).toBe(0);
+      expect((await json<{ space: string }>("settings")).space).toBe("lab-a");
+      writeFileSync(join(dir, "c.csv"), "c\n1\n");
+      expect((await run("save", "c.csv", "--key", "c.csv")).code).toBe(0);
+      expectRefusal(
+        await run("switch", "--space", "nope"),
+        3,
+        /no space 'nope'; the spaces you can use: all, lab-a/,
+      );
+      expectRefusal(await run("switch", "-c", "--space", "x"), 2, /-c creates branches/);
+      expect((await json<{ space: string }>("settings")).space).toBe("lab-a");
+      expect((await run("switch", "--space", "all")).code).toBe(0);
+      expect((await json<{ space: string }>("settings")).space).toBe("all");
+      writeFileSync(join(dir, "d.csv"), "d\n1\n");
+      expect((await run("save", "d.csv", "--key", "d.csv")).code).toBe(0);
+      const ln = await openInstance();
+      try {
+        const rows = await queryRows<{ key: string; space: string }>(
+          ln.db,
+          sql`SELECT a.key, s.name AS space FROM lamindb_artifact a
+            JOIN lamindb_space s ON s.id = a.space_id ORDER BY a.key`,
+        );
+        expect(rows).toEqual([
+          { key: "a.csv", space: "lab-a" },
+          { key: "c.csv", space: "lab-a" },
+          { key: "d.csv", space: "all" },
+        ]);
+      } finally {
+        await ln.close();
+      }
     },
     LONG,
   );

@@ -79,7 +79,10 @@ export async function save(
         ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
         ...(opts.versionTag !== undefined ? { versionTag: opts.versionTag } : {}),
         ...(opts.followLinks ? { followLinks: true } : {}),
-        ...(opts.space !== undefined ? { space: opts.space } : {}),
+        // LaminDB: --space, else the space `lamin switch --space` chose, else all
+        ...((opts.space ?? settings.space) !== undefined
+          ? { space: opts.space ?? settings.space }
+          : {}),
         onProgress: progress,
       })
       .finally(() => progress.end());

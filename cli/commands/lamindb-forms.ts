@@ -213,7 +213,7 @@ export async function showSettings(opts: Json) {
     instance: `${s.owner}/${s.name}`,
     storage: s.storageRoot,
     branch: s.branch ?? "main",
-    space: "all",
+    space: s.space ?? "all",
     user: s.owner,
     settings_dir: laminHome(),
     cache_dir: cacheDir(),
