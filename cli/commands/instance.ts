@@ -41,7 +41,6 @@ export function summary(s: InstanceSettings) {
     database: describeDatabase(s.db),
     user: s.owner,
     branch: s.branch ?? "main",
-    space: s.space ?? "all",
     current: currentInstanceName() === s.name,
   };
 }
