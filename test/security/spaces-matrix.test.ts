@@ -467,6 +467,18 @@ describe.skipIf(!process.env.DATABASE_URL)("spaces: routes x principals, on a re
     expect((await call("reader", `/artifacts/${hidden.A.uids.artifact}`)).status).toBe(200);
     expect((await hubCall("admin", "DELETE", `${path}/lab-a/dave`)).status).toBe(204);
     expect((await call("reader", `/artifacts/${hidden.A.uids.artifact}`)).status).toBe(404);
+    expect((await hubCall("admin", "DELETE", `${path}/lab-a/dave`)).status).toBe(404);
+    // a collaborator removed from the instance loses their space roles with it
+    await fx.hub.setCollaborator("alice", "alpha", "dave", "read");
+    await fx.hub.setSpaceCollaborator("alice", "alpha", "dave", 2, "read");
+    await fx.hub.removeCollaborator("alice", "alpha", "dave");
+    await fx.hub.setCollaborator("alice", "alpha", "dave", "read");
+    expect((await call("reader", `/artifacts/${hidden.A.uids.artifact}`)).status).toBe(404);
+    expect(
+      (JSON.parse((await hubCall("admin", "GET", path)).text) as { handle: string }[]).map(
+        (g) => g.handle,
+      ),
+    ).not.toContain("dave");
   });
 
   it("the SDK over the hub: admins create spaces, members save into theirs", async () => {
