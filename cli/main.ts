@@ -375,9 +375,10 @@ command("update <entity>", "update an artifact's description (or key) or a branc
   )
   .option("--description <text>", "a new description")
   .option("--new-key <key>", "an artifact's new key")
+  .option("--space <name-or-uid>", "move the artifact (this version) into this space")
   .addHelpText(
     "after",
-    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update branch --name my_branch --status review',
+    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update artifact --key raw/a.csv --space lab-a\n     lamin update branch --name my_branch --status review',
   )
   .action(run(async (entity: string, opts) => (await formCmds()).updateEntity(entity, opts)));
 command(

@@ -342,7 +342,7 @@ export class RemoteArtifacts implements ArtifactsApi {
 
   async update(
     ref: ArtifactRef | string,
-    changes: { description?: string | null; key?: string },
+    changes: { description?: string | null; key?: string; space?: string },
   ): Promise<Artifact> {
     const uid = await this.resolveUid(ref);
     return this.ok(

@@ -62,7 +62,7 @@ describe("lamin create|list space, save --space", () => {
   );
 
   it(
-    "switch --space: later saves go to that space until switched back to all",
+    "switch --space: later saves go to that space until switched back to all; update --space moves one",
     async () => {
       const switched = await run("switch", "--space", "LAB-A");
       expect(switched.code, switched.stderr).toBe(0);
@@ -80,6 +80,16 @@ describe("lamin create|list space, save --space", () => {
       expect((await json<{ space: string }>("settings")).space).toBe("all");
       writeFileSync(join(dir, "d.csv"), "d\n1\n");
       expect((await run("save", "d.csv", "--key", "d.csv")).code).toBe(0);
+      writeFileSync(join(dir, "e.csv"), "e\n1\n");
+      expect((await run("save", "e.csv", "--key", "e.csv")).code).toBe(0);
+      const moved = await run("update", "artifact", "--key", "e.csv", "--space", "lab-a");
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(moved.stdout).toContain("moved to space lab-a");
+      expectRefusal(
+        await run("update", "branch", "--space", "lab-a"),
+        2,
+        /--space moves an artifact/,
+      );
       const ln = await openInstance();
       try {
         const rows = await queryRows<{ key: string; space: string }>(
@@ -91,6 +101,7 @@ describe("lamin create|list space, save --space", () => {
           { key: "a.csv", space: "lab-a" },
           { key: "c.csv", space: "lab-a" },
           { key: "d.csv", space: "all" },
+          { key: "e.csv", space: "lab-a" },
         ]);
       } finally {
         await ln.close();

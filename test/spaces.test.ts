@@ -179,6 +179,31 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
     expect(unguarded?.n).toBe(0);
   }, 300_000);
 
+  it("update moves a version into another space (LaminDB: record.space = space); a restricted caller needs write in both", async () => {
+    const { artifact } = await ln.artifacts.save(file("a\nmove\n"), { key: "move.csv" });
+    await expect(
+      as(["all", "lab-a"], ["all"], (scoped) =>
+        scoped.artifacts.update(artifact.uid, { space: "lab-a" }),
+      ),
+    ).rejects.toThrow(/you may not write in that space/);
+    expect(await spaceOf(artifact.uid)).toBe("all");
+    await as(["all", "lab-a"], ["all", "lab-a"], (scoped) =>
+      scoped.artifacts.update(artifact.uid, { space: "LAB-A" }),
+    );
+    expect(await spaceOf(artifact.uid)).toBe("Lab-A");
+    await expect(
+      as(["all", "lab-a"], ["all"], (scoped) =>
+        scoped.artifacts.update(artifact.uid, { space: "all" }),
+      ),
+    ).rejects.toThrow(/you may not write in that space/);
+    await expect(ln.artifacts.update(artifact.uid, { space: "nope" })).rejects.toThrow(
+      /no space 'nope'/,
+    );
+    await ln.artifacts.update(artifact.uid, { space: "all" });
+    expect(await spaceOf(artifact.uid)).toBe("all");
+    await ln.artifacts.delete(artifact.uid, { permanent: true });
+  });
+
   it("the owner's connection is untouched: it still sees every space", async () => {
     expect((await ln.spaces.list()).length).toBe(3);
     expect((await ln.artifacts.list({ limit: 1000 })).items.map((a) => a.key).sort()).toEqual([

@@ -133,6 +133,7 @@ type EntityOptions = Json & {
   status?: string | boolean;
   description?: string | boolean;
   newKey?: string;
+  space?: string;
 };
 
 /** `lamin get [entity] [--uid|--key|--name] [--status|--description]`: a field, or a description. */
@@ -169,6 +170,12 @@ export async function getEntity(entity: string | undefined, opts: EntityOptions)
 export async function updateEntity(entity: string, opts: EntityOptions) {
   if (entity === "branch") {
     if (opts.newKey !== undefined) throw new ValidationError("a branch has no key");
+    if (opts.space !== undefined) {
+      throw new ValidationError(
+        "--space moves an artifact, not a branch",
+        "lamin update artifact --key KEY --space NAME",
+      );
+    }
     return (await import("./branches.js")).updateBranch(
       opts as Parameters<typeof import("./branches.js").updateBranch>[0],
     );
@@ -186,10 +193,10 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
     );
   }
   const description = typeof opts.description === "string" ? opts.description : undefined;
-  if (description === undefined && opts.newKey === undefined) {
+  if (description === undefined && opts.newKey === undefined && opts.space === undefined) {
     throw new ValidationError(
       "nothing to update",
-      'pass --description "..." (or --new-key KEY to rename the artifact)',
+      'pass --description "..." (or --new-key KEY to rename the artifact, --space S to move it)',
     );
   }
   const { refFrom } = await import("./artifacts.js");
@@ -198,11 +205,12 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
     t.artifacts.update(ref, {
       ...(description !== undefined ? { description } : {}),
       ...(opts.newKey !== undefined ? { key: opts.newKey } : {}),
+      ...(opts.space !== undefined ? { space: opts.space } : {}),
     }),
   );
   if (opts.json) return printJson(artifact);
   say(
-    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}`,
+    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}${opts.space !== undefined ? `: moved to space ${opts.space}` : ""}`,
   );
 }
 

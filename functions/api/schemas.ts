@@ -72,6 +72,9 @@ export const UpdateBody = z
   .object({
     description: z.string().max(10_000).nullable().optional(),
     key: z.string().min(1).max(1024).optional(),
+    space: z.string().min(1).max(100).optional().openapi({
+      description: "move this version into the space (name or uid); needs write in both spaces",
+    }),
   })
   .strict()
   .openapi("ArtifactUpdate");

@@ -411,6 +411,15 @@ describe.skipIf(!process.env.DATABASE_URL)("spaces: routes x principals, on a re
     const r7 = await call("writerA", "/artifacts/uploads", upload("nope", "x"));
     expect(r7.status).toBe(404);
     expect(r7.text).toMatch(/no space 'nope'; the spaces you can use: all, lab-a/);
+    // moving a record into a space it may only read, or into one it cannot see
+    const move = (space: string) => ({ method: "PATCH", body: { space } });
+    const m1 = await call("readerOfA", `/artifacts/${publicArtifact}`, move("lab-a"));
+    expect(m1.status, m1.text).toBe(403);
+    expect(m1.text).toMatch(/you may not write in that space/);
+    const m2 = await call("writerA", `/artifacts/${publicArtifact}`, move("lab-b"));
+    expect(m2.status).toBe(404);
+    const m3 = await call("readerOfA", `/artifacts/${hidden.A.uids.artifact}`, move("all"));
+    expect(m3.status, m3.text).toBe(403);
     // annotating or linking a record of a space it may only read (link rows carry no space)
     const annotate = { method: "POST", body: { ulabels: ["secret-a-ulabel"] } };
     const r8 = await call("readerOfA", `/artifacts/${hidden.A.uids.artifact}/features`, annotate);

@@ -528,10 +528,16 @@ export class Artifacts {
    */
   async update(
     ref: ArtifactRef | string,
-    changes: { description?: string | null; key?: string },
+    changes: { description?: string | null; key?: string; space?: string },
   ): Promise<Artifact> {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
     const set: Partial<t.ArtifactRow> = {};
+    // LaminDB: `artifact.space = space; artifact.save()` moves this version (not its family);
+    // a restricted caller needs write in both spaces (the database checks)
+    if (changes.space !== undefined) {
+      const space = await this.instance.spaces.resolve(changes.space);
+      if (space.id !== found.row.spaceId) set.spaceId = space.id;
+    }
     if (changes.key !== undefined) {
       // a key that is where the bytes are must stay a storage key below the root
       validateKeySyntax(changes.key, !found.row.keyIsVirtual && !found.row.realKey);
