@@ -209,7 +209,10 @@ command("save <path>", "register a file or folder as an artifact (copied into st
     "a folder: also save files that symbolic links in it point to outside it (refused by default)",
   )
   .option("--project <name-or-uid>", "link the artifact to this project (it must exist)")
-  .option("--space <name-or-uid>", "the space to save it in (here: all)")
+  .option(
+    "--space <name-or-uid>",
+    "the space to save it in (default all; lamin list space shows yours; you need write in it)",
+  )
   .option("--branch <name-or-uid>", "save it on this branch instead of the current one")
   .option("--stem-uid <uid>", "save it as a new version of the artifact family with this stem")
   .action(run(async (path, opts) => (await formCmds()).saveWithForms(path, opts)));
@@ -256,6 +259,12 @@ list
   .description("list the branches; * marks the current one")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await branchCmds()).listBranches(opts)));
+list
+  .command("space")
+  .alias("spaces")
+  .description("list the spaces you can see (all, and restricted spaces you are a member of)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await import("./commands/spaces.js")).listSpaces(opts)));
 list
   .command("instances")
   .description("list the instances this machine knows")
@@ -322,8 +331,14 @@ command("restore [uid]", "bring an artifact back from the trash")
 // ---- branches (LaminDB's `lamin create branch`, `switch`, `merge`, `update branch`) ----
 
 const branchCmds = () => import("./commands/branches.js");
-command("create <registry> [name]", "create a branch or a project (LaminDB's lamin create)")
-  .addHelpText("after", "\nE.g. lamin create branch my_branch; lamin create project my_project")
+command(
+  "create <registry> [name]",
+  "create a branch, a project or a space (LaminDB's lamin create)",
+)
+  .addHelpText(
+    "after",
+    "\nE.g. lamin create branch my_branch; lamin create project my_project; lamin create space lab-a (admins)",
+  )
   .option("--description <text>", "a description")
   .action(
     run(async (registry: string, name: string | undefined, opts) =>
@@ -332,7 +347,17 @@ command("create <registry> [name]", "create a branch or a project (LaminDB's lam
   );
 command("switch [branch]", "switch the branch later commands write to (reads: it and main)")
   .option("-c, --create", "create the branch first (refused if it exists)")
-  .action(run(async (name, opts) => (await branchCmds()).switchBranch(name, opts)));
+  .option("--space", "switch the space later saves go to instead (LaminDB: lamin switch --space S)")
+  .addHelpText(
+    "after",
+    "\nE.g. lamin switch my_branch; lamin switch -c my_branch; lamin switch --space lab-a",
+  )
+  .action(
+    run(async (name, opts) => {
+      if (!opts.space) return (await branchCmds()).switchBranch(name, opts);
+      return (await import("./commands/spaces.js")).switchSpace(name, opts);
+    }),
+  );
 command("merge <branch>", "merge a branch into the current branch: its records move there")
   .option("--target <branch>", "merge into this branch instead of the current one")
   .addHelpText(
@@ -353,9 +378,10 @@ command(
   )
   .option("--description <text>", "a new description")
   .option("--new-key <key>", "an artifact's new key")
+  .option("--space <name-or-uid>", "move the artifact (this version) into this space")
   .addHelpText(
     "after",
-    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update project --name my_project --description "updated notes"\n     lamin update branch --name my_branch --status review',
+    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update artifact --key raw/a.csv --space lab-a\n     lamin update project --name my_project --description "updated notes"\n     lamin update branch --name my_branch --status review',
   )
   .action(run(async (entity: string, opts) => (await formCmds()).updateEntity(entity, opts)));
 command(
@@ -971,10 +997,40 @@ collaborator
   .action(run(async (slug, opts) => (await hubCmds()).listCollaborators(slug, opts)));
 collaborator
   .command("remove <owner/name> <handle>")
-  .description("take an account's role away")
+  .description("take an account's role away (and its roles in spaces)")
   .option("--json", "print one JSON document on stdout")
   .action(
     run(async (slug, handle, opts) => (await hubCmds()).removeCollaborator(slug, handle, opts)),
+  );
+for (const verb of ["space-add", "space-update"]) {
+  collaborator
+    .command(`${verb} <owner/name> <handle> <space>`)
+    .description(
+      verb === "space-add"
+        ? "let a collaborator see a restricted space (admins; read: see it, write/admin: also save into it)"
+        : "change a collaborator's role in a space",
+    )
+    .requiredOption("--role <role>", "read, write or admin")
+    .option("--json", "print one JSON document on stdout")
+    .action(
+      run(async (slug, handle, space, opts) =>
+        (await hubCmds()).setSpaceCollaborator(slug, handle, space, opts),
+      ),
+    );
+}
+collaborator
+  .command("space-list <owner/name>")
+  .description("who has a role in which restricted space (admins)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (slug, opts) => (await hubCmds()).listSpaceCollaborators(slug, opts)));
+collaborator
+  .command("space-remove <owner/name> <handle> <space>")
+  .description("take a collaborator's role in a space away: its records disappear for them")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (slug, handle, space, opts) =>
+      (await hubCmds()).removeSpaceCollaborator(slug, handle, space, opts),
+    ),
   );
 
 const keys = program.command("keys").description("your API keys on the hub");

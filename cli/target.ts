@@ -29,6 +29,7 @@ import type {
 } from "../core/registry/records.js";
 import type { Schemas } from "../core/registry/schemas/schemas.js";
 import type { ValidationReport } from "../core/registry/schemas/validate.js";
+import type { Spaces } from "../core/registry/spaces.js";
 import { resolveInstanceSettings } from "../core/settings.js";
 import type { RemoteInstance } from "../sdk/remote.js";
 import { note } from "./output.js";
@@ -59,6 +60,7 @@ export interface Target {
   schemas: Pick<Schemas, "create" | "get" | "list">;
   modules: ModuleReads;
   branches: Pick<Branches, "list" | "get" | "create" | "update" | "merge" | "changes">;
+  spaces: Pick<Spaces, "list" | "create" | "get">;
   /** The branch writes go to (`lamin switch`). */
   readonly branch: { name: string };
   useBranch(ref: string): Promise<{ name: string; uid: string }>;

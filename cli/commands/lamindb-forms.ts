@@ -54,16 +54,6 @@ export function artifactUid(
   return given ?? opts.uid;
 }
 
-/** The space a save goes to: only `all` exists here (spaces are not created yet). */
-function checkSpace(space: string): void {
-  if (space !== "all" && space !== "aaaaaaaaaaaa") {
-    throw new NotFoundError(
-      `no space '${space}'`,
-      "this instance has one space, all (the default): omit --space or pass --space all",
-    );
-  }
-}
-
 /** `lamin save PATH` with LaminDB's --project, --space, --branch, --stem-uid. */
 export async function saveWithForms(
   path: string,
@@ -77,8 +67,7 @@ export async function saveWithForms(
     [option: string]: unknown;
   },
 ) {
-  const { space, stemUid, ...rest } = opts;
-  if (space !== undefined) checkSpace(space);
+  const { stemUid, ...rest } = opts;
   let key = opts.key;
   if (stemUid !== undefined) {
     // LaminDB: the new artifact revises the newest version of the family with this stem
@@ -113,25 +102,26 @@ export async function saveWithForms(
   >[1]);
 }
 
-/** `lamin create project|branch NAME`. */
+/** `lamin create project|branch|space NAME`. */
 export async function createEntity(
   registry: string,
   name: string | undefined,
   opts: Json & { description?: string },
 ) {
-  if (registry !== "branch" && registry !== "project") {
+  if (registry !== "branch" && registry !== "project" && registry !== "space") {
     throw new ValidationError(
       `cannot create '${registry}' with lamin create`,
-      "lamin create branch NAME, lamin create project NAME",
+      "lamin create branch NAME, lamin create project NAME, lamin create space NAME",
     );
   }
   if (!name) {
     throw new ValidationError(
       "specify a name",
-      "e.g. lamin create branch my_branch, lamin create project my_project",
+      "e.g. lamin create branch my_branch, lamin create project my_project, lamin create space lab-a",
     );
   }
   if (registry === "branch") return (await import("./branches.js")).createBranch(name, opts);
+  if (registry === "space") return (await import("./spaces.js")).createSpace(name, opts);
   const { projectCreate } = await import("./annotations.js");
   return projectCreate(name, opts.description !== undefined ? { ...opts } : opts);
 }
@@ -143,6 +133,7 @@ type EntityOptions = Json & {
   status?: string | boolean;
   description?: string | boolean;
   newKey?: string;
+  space?: string;
 };
 
 /** `lamin get [entity] [--uid|--key|--name] [--status|--description]`: a field, or a description. */
@@ -189,12 +180,18 @@ export async function getEntity(entity: string | undefined, opts: EntityOptions)
 export async function updateEntity(entity: string, opts: EntityOptions) {
   if (entity === "branch") {
     if (opts.newKey !== undefined) throw new ValidationError("a branch has no key");
+    if (opts.space !== undefined) {
+      throw new ValidationError(
+        "--space moves an artifact, not a branch",
+        "lamin update artifact --key KEY --space NAME",
+      );
+    }
     return (await import("./branches.js")).updateBranch(
       opts as Parameters<typeof import("./branches.js").updateBranch>[0],
     );
   }
   if (isDescribed(entity)) {
-    if (opts.status !== undefined || opts.newKey !== undefined) {
+    if (opts.status !== undefined || opts.newKey !== undefined || opts.space !== undefined) {
       throw new ValidationError(
         `lamin update ${entity} changes only the description`,
         `lamin update ${entity} ${entity === "project" ? "--name NAME" : "--key KEY"} --description "..."`,
@@ -224,10 +221,10 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
     );
   }
   const description = typeof opts.description === "string" ? opts.description : undefined;
-  if (description === undefined && opts.newKey === undefined) {
+  if (description === undefined && opts.newKey === undefined && opts.space === undefined) {
     throw new ValidationError(
       "nothing to update",
-      'pass --description "..." (or --new-key KEY to rename the artifact)',
+      'pass --description "..." (or --new-key KEY to rename the artifact, --space S to move it)',
     );
   }
   const { refFrom } = await import("./artifacts.js");
@@ -236,11 +233,12 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
     t.artifacts.update(ref, {
       ...(description !== undefined ? { description } : {}),
       ...(opts.newKey !== undefined ? { key: opts.newKey } : {}),
+      ...(opts.space !== undefined ? { space: opts.space } : {}),
     }),
   );
   if (opts.json) return printJson(artifact);
   say(
-    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}`,
+    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}${opts.space !== undefined ? `: moved to space ${opts.space}` : ""}`,
   );
 }
 
@@ -288,7 +286,7 @@ export async function showSettings(opts: Json) {
     instance: `${s.owner}/${s.name}`,
     storage: s.storageRoot,
     branch: s.branch ?? "main",
-    space: "all",
+    space: s.space ?? "all",
     user: s.owner,
     settings_dir: laminHome(),
     cache_dir: cacheDir(),

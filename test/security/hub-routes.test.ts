@@ -130,6 +130,9 @@ const NEEDS: Record<string, Need> = {
   "GET /branches/:ref/changes": "read",
   // merging changes what everyone sees on the target
   "POST /branches/:ref/merge": "admin",
+  // spaces decide who sees what: only admins make them
+  "GET /spaces": "read",
+  "POST /spaces": "admin",
 };
 
 const PUBLIC = new Set([

@@ -23,6 +23,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../../db/client.js";
+import { assertWritableRow } from "../../db/space-policies.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
 import { hashJsonValue, hashString, pythonFloatRepr } from "../../hash.js";
 import type { Instance } from "../../instance.js";
@@ -704,6 +705,7 @@ export class Annotations {
     opts: AddOptions = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
+    await assertWritableRow(this.instance.database, OWNER_TABLE[owner], id);
     await this.db.transaction(async (tx) => {
       const planned = await this.plan(tx, owner, id, values, labels, opts);
       if (opts.removeFirst?.length) {
@@ -723,6 +725,7 @@ export class Annotations {
     opts: AddOptions = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
+    await assertWritableRow(this.instance.database, OWNER_TABLE[owner], id);
     await this.db.transaction(async (tx) => {
       const planned = await this.plan(tx, owner, id, values, {}, opts);
       const features = await this.features(tx, Object.keys(values));
@@ -740,6 +743,7 @@ export class Annotations {
     labels: LabelRefs = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
+    await assertWritableRow(this.instance.database, OWNER_TABLE[owner], id);
     await this.db.transaction(async (tx) => {
       const found = await this.features(tx, features);
       const removals: SQL[] = [];

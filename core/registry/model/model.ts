@@ -9,8 +9,9 @@
  * The declaration is plain data about columns, so the HTTP layer, the SDK and the web UI can read
  * it without importing a database driver's behaviour.
  */
-import { type Column, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { type Column, eq, getTableColumns, getTableName, type SQL, sql } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
+import { assertWritableRow } from "../../db/space-policies.js";
 import { ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import {
@@ -726,6 +727,7 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
       throw new ValidationError("link values must be an object", 'e.g. { "role": "owner" }');
     }
     const owner = await this.find(uid);
+    await assertWritableRow(this.instance.database, getTableName(this.model.table), owner.row.id);
     await this.db.transaction((tx) =>
       change === "add"
         ? addLinks(tx, this.instance, f, relation, owner.row.id, refs, values)
@@ -754,6 +756,7 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
       );
     }
     const owner = await this.find(uid);
+    await assertWritableRow(this.instance.database, getTableName(this.model.table), owner.row.id);
     await this.db
       .update(this.model.table)
       .set({ description, ...(columns.updatedAt ? { updatedAt: sql`now()` } : {}) } as never)
