@@ -526,7 +526,7 @@ mod
   .option("--json", "print one JSON document on stdout")
   .addHelpText(
     "after",
-    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).",
+    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).\nOn a hub's instance (admin): bionty and pertdb by name; a package's declaration is sent\nand the hub writes the SQL.",
   )
   .action(run(async (names, opts) => (await moduleCmds()).enable(names, opts)));
 mod
@@ -583,6 +583,10 @@ mig
 mig
   .command("deploy")
   .description("apply pending migrations (core and enabled modules), all or nothing per app")
+  .addHelpText(
+    "after",
+    "\nOn a hub's instance (admin): each enabled module whose package this machine has is sent\nits declaration; the hub writes and applies the SQL.",
+  )
   .option("--dry-run", "print the SQL of what is pending; change nothing")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await migrateCmds()).deploy(opts)));

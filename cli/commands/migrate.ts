@@ -80,7 +80,8 @@ async function servedStatus(): Promise<MigrationStatus[] | undefined> {
  */
 export async function status(opts: Json) {
   const apps =
-    (await servedStatus()) ?? (await withInstanceDatabase((db) => instanceMigrationStatus(db)));
+    (await servedStatus()) ??
+    (await withInstanceDatabase((db) => instanceMigrationStatus(db, { packages: true })));
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, apps });
   say(
     table(
@@ -105,9 +106,47 @@ export async function status(opts: Json) {
   }
 }
 
+/**
+ * `lamin migrate deploy` on an instance reached over HTTP (a hub's): each module of its own
+ * package that it has and this machine has the package of is sent its declaration; the server
+ * writes and applies the SQL (or, dry, answers it). Its core is migrated by the server itself.
+ */
+async function deployRemote(opts: Json & { dryRun?: boolean }) {
+  const { withTarget } = await import("../target.js");
+  const { changeRequest } = await import("./module.js");
+  const { rememberedModules } = await import("../../core/modules/external.js");
+  const modules = await withTarget((ln) => ln.modules.list());
+  const remembered = rememberedModules();
+  const changes = [];
+  for (const m of modules) {
+    if (!m.enabled || !m.package || BUILTIN_MODULES.has(m.name)) continue;
+    if (!remembered[m.name]) {
+      if (!opts.json) note(`${m.name}: no package on this machine, skipped`);
+      continue;
+    }
+    const { name, req } = await changeRequest(m.name);
+    changes.push(
+      await withTarget((ln) => ln.modules.change(name, { ...req, dryRun: opts.dryRun === true })),
+    );
+  }
+  const instance = resolveInstanceSettings().name;
+  if (opts.json) return printJson({ instance, changes });
+  const done = changes.filter((c) => c.statements.length > 0 || c.applied.length > 0);
+  if (done.length === 0) return say("nothing to apply: the instance is up to date");
+  for (const c of done) {
+    if (opts.dryRun) {
+      say(`-- ${c.module}: ${c.applied.join(", ")}`);
+      for (const statement of c.statements) say(`${statement.replace(/;\s*$/, "")};`);
+      say("");
+    } else for (const n of c.applied) say(`applied lns_${c.module}/${n}`);
+  }
+  if (opts.dryRun) say("dry run: nothing applied; run without --dry-run to apply");
+}
+
 export async function deploy(opts: Json & { dryRun?: boolean }) {
+  if (resolveInstanceSettings().db.kind === "remote") return deployRemote(opts);
   if (opts.dryRun) {
-    const pending = await withInstanceDatabase((db) => pendingMigrations(db));
+    const pending = await withInstanceDatabase((db) => pendingMigrations(db, { packages: true }));
     if (opts.json) return printJson({ instance: resolveInstanceSettings().name, pending });
     if (pending.length === 0) return say("nothing to apply: the instance is up to date");
     for (const m of pending) {
@@ -119,7 +158,9 @@ export async function deploy(opts: Json & { dryRun?: boolean }) {
       `dry run: ${pending.length} migration(s) not applied; run without --dry-run to apply`,
     );
   }
-  const { applied } = await withInstanceDatabase((db, owner) => deployMigrations(db, { owner }));
+  const { applied } = await withInstanceDatabase((db, owner) =>
+    deployMigrations(db, { owner, packages: true }),
+  );
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, applied });
   const entries = Object.entries(applied).filter(([, names]) => names.length > 0);
   if (entries.length === 0) return say("nothing to apply: the instance is up to date");

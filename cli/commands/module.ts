@@ -7,11 +7,14 @@
 import { existsSync } from "node:fs";
 import { ValidationError } from "../../core/errors.js";
 import {
+  assertMigrationsCurrent,
+  type ExternalModule,
   isPathSpec,
   loadModuleFolder,
   moduleFolder,
   rememberedModules,
   rememberModule,
+  shippedModuleFolder,
 } from "../../core/modules/external.js";
 import {
   BUILTIN_MODULES,
@@ -21,6 +24,7 @@ import {
   registerModule,
   resolveRegistry,
 } from "../../core/modules/index.js";
+import { resolveInstanceSettings } from "../../core/settings.js";
 import { note, printJson, say, table } from "../output.js";
 import { withTarget } from "../target.js";
 import { withInstanceDatabase } from "./migrate.js";
@@ -56,11 +60,51 @@ export async function loadModuleSpec(spec: string): Promise<string> {
   return module.name;
 }
 
+/**
+ * What a server is sent to enable (or update) a module: nothing for one bundled with it (bionty,
+ * pertdb), else the declaration of the package on this machine and its migration names. The
+ * package must be migrated (lamin migrate create) so that its migrations say what is sent.
+ */
+export async function changeRequest(
+  spec: string,
+): Promise<{ name: string; req: import("../../core/modules/declared.js").ModuleChangeRequest }> {
+  if (BUILTIN_MODULES.has(spec) || (!isPathSpec(spec) && shippedModuleFolder(spec))) {
+    return { name: spec, req: {} };
+  }
+  const module = getModule(await loadModuleSpec(spec)) as ExternalModule;
+  assertMigrationsCurrent(module);
+  return {
+    name: module.name,
+    req: {
+      declaration: module.declaration,
+      migrations: module.migrations().migrations.map((m) => m.name),
+    },
+  };
+}
+
+/** Enable modules on an instance reached over HTTP (a hub's): the server applies them. */
+async function enableRemote(specs: string[], opts: Json) {
+  const results = [];
+  for (const spec of specs) {
+    const { name, req } = await changeRequest(spec);
+    results.push(await withTarget((ln) => ln.modules.change(name, req)));
+  }
+  if (opts.json) return printJson(results);
+  for (const r of results) {
+    say(
+      r.applied.length === 0
+        ? `${r.module}: already enabled, nothing to apply`
+        : `${r.module}: applied ${r.applied.join(", ")}`,
+    );
+  }
+}
+
 export async function enable(names: string[], opts: Json) {
   const specs = names
     .flatMap((n) => n.split(","))
     .map((n) => n.trim())
     .filter(Boolean);
+  if (resolveInstanceSettings().db.kind === "remote") return enableRemote(specs, opts);
   const wanted: string[] = [];
   for (const spec of specs) wanted.push(await loadModuleSpec(spec));
   for (const name of wanted) getModule(name);

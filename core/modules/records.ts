@@ -12,7 +12,7 @@ import { randomBase62 } from "../uid.js";
 import type { FieldDeclaration, RegistryDeclaration } from "./declare.js";
 import { MODULE_UID_LENGTH, manyTable } from "./declare.js";
 import { type ExternalModule, isExternal } from "./external.js";
-import { enabledModules, type HasDb, resolveRegistry } from "./index.js";
+import { type HasDb, instanceModules, resolveRegistry } from "./index.js";
 
 export type ModuleRecord = Record<string, unknown> & { uid: string };
 
@@ -25,8 +25,9 @@ interface Resolved {
 }
 
 async function resolve(target: HasDb, registry: string): Promise<Resolved> {
-  const names = await enabledModules(target.db);
-  const { module, registry: r, qualified } = resolveRegistry(registry);
+  const scope = await instanceModules(target.db);
+  const names = [...scope.keys()];
+  const { module, registry: r, qualified } = resolveRegistry(registry, scope);
   if (!isExternal(module)) {
     throw new ValidationError(
       `${qualified} records come with its module`,

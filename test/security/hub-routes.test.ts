@@ -112,6 +112,8 @@ const NEEDS: Record<string, Need> = {
   "GET /modules/lookup": "read",
   "GET /modules/records/:registry": "read",
   "POST /modules/records/:registry": "write",
+  // a schema change: enabling or migrating a module
+  "POST /modules/:name/enable": "admin",
   "POST /reconcile": "admin",
   "POST /events/s3": "write",
   "POST /events/gcs": "write",
