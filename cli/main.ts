@@ -588,6 +588,10 @@ mig
     "\nOn a hub's instance (admin): each enabled module whose package this machine has is sent\nits declaration; the hub writes and applies the SQL.",
   )
   .option("--dry-run", "print the SQL of what is pending; change nothing")
+  .option(
+    "--all-instances",
+    "every instance on the hub you reach that has a module whose package is on this machine",
+  )
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await migrateCmds()).deploy(opts)));
 mig

@@ -49,6 +49,7 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
   const alice = { LAMIN_HOME: join(work, "alice"), LAMIN_CACHE_DIR: join(work, "alice-cache") };
   const bob = { LAMIN_HOME: join(work, "bob"), LAMIN_CACHE_DIR: join(work, "bob-cache") };
   const slug = `alice/mods-${randomBase62(6).toLowerCase()}`;
+  const slug2 = `${slug}-2`;
   const keys: Record<string, string> = {};
   let server: ChildProcess | undefined;
   let url = "";
@@ -96,7 +97,9 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
   }, 180_000);
 
   afterAll(async () => {
-    if (url) await as(alice, "delete", "instance", slug, "--force");
+    if (url) {
+      for (const s of [slug, slug2]) await as(alice, "delete", "instance", s, "--force");
+    }
     await stopChild(server);
   });
 
@@ -159,7 +162,7 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
       `export default { name: "clash", tablePrefix: "wetlab", registries: { Compound: { fields: { name: { type: "string" } } } } };\n`,
     );
     await ok(alice, "migrate", "create", "--module", "./clash");
-    fails(await as(alice, "module", "enable", "./clash"), 6, /as module 'pertdb' does/);
+    fails(await as(alice, "module", "enable", "./clash"), 4, /as module 'pertdb' does/);
     const listed = await json<{ name: string }[]>(alice, "module", "list");
     expect(listed.map((m) => m.name)).not.toContain("clash");
   });
@@ -214,5 +217,35 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
     expect(readFileSync(join(pkg, "migrations", "0002_add_country.sql"), "utf8")).toMatch(
       /NOT NULL/,
     );
+  });
+
+  it("deploys to every instance of the hub that has the module, reporting each", async () => {
+    // a second instance with the module as the package is now (country, on no records yet)
+    await ok(alice, "init", slug2, "--storage", join(work, "lab2"));
+    const first = await json<{ applied: string[] }[]>(alice, "module", "enable", "./mylab");
+    expect(first[0]?.applied).toEqual(["0000_initial", "0001_add_tissue", "0002_add_country"]);
+    declare(
+      `\n        tissue: { type: "string" },`,
+      `\n        country: { type: "string", required: true },\n        age: { type: "integer" },`,
+    );
+    await ok(alice, "migrate", "create", "add_age", "--module", "./mylab");
+    type Report = {
+      deployed: { instance: string; module: string; applied?: string[]; error?: string }[];
+    };
+    const dry = await json<Report>(alice, "migrate", "deploy", "--all-instances", "--dry-run");
+    expect(dry.deployed.find((d) => d.instance === slug2)).toMatchObject({
+      module: "mylab",
+      applied: ["0003_add_age"],
+    });
+    // the first instance cannot take the required country (it has donors): it fails alone
+    const r = await as(alice, "migrate", "deploy", "--all-instances", "--json");
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.deployed.find((d) => d.instance === slug2)?.applied).toEqual(["0003_add_age"]);
+    expect(report.deployed.find((d) => d.instance === slug)?.error).toMatch(/failed/);
+    await ok(alice, "module", "create", "mylab.Donor", "name=D2", "country=NL", "age=40");
+    // the first one is as it was
+    await ok(alice, "connect", slug);
+    fails(await as(alice, "module", "create", "mylab.Donor", "name=D3", "age=40"), 2, /age/);
   });
 });

@@ -143,7 +143,79 @@ async function deployRemote(opts: Json & { dryRun?: boolean }) {
   if (opts.dryRun) say("dry run: nothing applied; run without --dry-run to apply");
 }
 
-export async function deploy(opts: Json & { dryRun?: boolean }) {
+/** One instance's outcome of a deploy across a hub's instances. */
+interface InstanceDeploy {
+  instance: string;
+  module: string;
+  applied?: string[];
+  statements?: string[];
+  /** Why it was not deployed there (e.g. not an admin of it): the others go on. */
+  error?: string;
+}
+
+/**
+ * `lamin migrate deploy --all-instances`: every instance of the hub that the account reaches
+ * and that has one of the modules whose package this machine has, reported per instance; the
+ * hub checks the admin role on each.
+ */
+async function deployEverywhere(opts: Json & { dryRun?: boolean }) {
+  const { hubClient, requireHubLogin } = await import("../../sdk/hub.js");
+  const { RemoteInstance } = await import("../../sdk/remote.js");
+  const { changeRequest } = await import("./module.js");
+  const { rememberedModules } = await import("../../core/modules/external.js");
+  const login = requireHubLogin();
+  const packages = Object.keys(rememberedModules()).filter((n) => !BUILTIN_MODULES.has(n));
+  const requests = new Map<string, Awaited<ReturnType<typeof changeRequest>>["req"]>();
+  const report: InstanceDeploy[] = [];
+  for (const i of await hubClient(login).instances()) {
+    const slug = `${i.owner}/${i.name}`;
+    const ln = new RemoteInstance(`${login.hub.replace(/\/$/, "")}/instances/${slug}`, {
+      token: login.key,
+    });
+    try {
+      const enabled = (await ln.modules.list()).filter(
+        (m) => m.enabled && m.package && packages.includes(m.name),
+      );
+      for (const m of enabled) {
+        let req = requests.get(m.name);
+        if (!req) {
+          req = (await changeRequest(m.name)).req;
+          requests.set(m.name, req);
+        }
+        try {
+          const c = await ln.modules.change(m.name, { ...req, dryRun: opts.dryRun === true });
+          report.push({
+            instance: slug,
+            module: m.name,
+            applied: c.applied,
+            statements: c.statements,
+          });
+        } catch (error) {
+          report.push({ instance: slug, module: m.name, error: (error as Error).message });
+        }
+      }
+    } finally {
+      await ln.close();
+    }
+  }
+  // an instance that failed fails the command; the others' changes stay (each is its own)
+  if (report.some((r) => r.error)) process.exitCode = 1;
+  if (opts.json) return printJson({ deployed: report });
+  if (report.length === 0) return say("no instance has a module whose package is on this machine");
+  say(
+    table(
+      ["instance", "module", opts.dryRun ? "would apply" : "applied"],
+      report.map((r) => [
+        r.instance,
+        r.module,
+        r.error ? `failed: ${r.error}` : r.applied?.join(", ") || "-",
+      ]),
+    ),
+  );
+}
+
+export async function deploy(opts: Json & { dryRun?: boolean; allInstances?: boolean }) {
+  if (opts.allInstances) return deployEverywhere(opts);
   if (resolveInstanceSettings().db.kind === "remote") return deployRemote(opts);
   if (opts.dryRun) {
     const pending = await withInstanceDatabase((db) => pendingMigrations(db, { packages: true }));

@@ -124,10 +124,8 @@ export async function enabledModules(db: Db): Promise<string[]> {
  * one enabled before declarations were kept, from its package, as before.
  */
 export async function instanceModules(db: Db): Promise<ModuleScope> {
-  const [names, stored] = await Promise.all([recordedModules(db), storedDigests(db)]);
   const out = new Map<string, LaminModule>();
-  for (const name of names) {
-    const digest = stored.get(name);
+  for (const { module: name, digest } of await recordedWithDigests(db)) {
     if (BUILTIN_MODULES.has(name)) out.set(name, MODULES[name] as LaminModule);
     else if (digest) out.set(name, await storedModule(db, name, digest));
     else if (await loadPackage(name)) out.set(name, MODULES[name] as LaminModule);
@@ -153,19 +151,31 @@ async function loadPackage(name: string): Promise<boolean> {
 
 /** Every module name django_migrations records, whether or not its package is here. */
 export async function recordedModules(db: Db): Promise<string[]> {
-  const [table] = await queryRows<{ t: string | null }>(
+  return (await recordedWithDigests(db)).map((r) => r.module);
+}
+
+/**
+ * The recorded modules with the digest of the declaration the database keeps for each (null:
+ * none kept): two queries, as many as reading the names alone takes.
+ */
+async function recordedWithDigests(db: Db): Promise<{ module: string; digest: string | null }[]> {
+  const [tables] = await queryRows<{ t: string | null; m: string | null }>(
     db,
-    sql`SELECT to_regclass('django_migrations')::text AS t`,
+    sql`SELECT to_regclass('django_migrations')::text AS t, to_regclass('lns_module')::text AS m`,
   );
-  if (table?.t == null) return [];
-  const rows = await queryRows<{ module: string }>(
+  if (tables?.t == null) return [];
+  const digest =
+    tables.m == null
+      ? sql`NULL::text`
+      : sql`(SELECT digest FROM lns_module s WHERE s.name = r.module)`;
+  return queryRows<{ module: string; digest: string | null }>(
     db,
-    sql`SELECT DISTINCT CASE WHEN app LIKE 'lns\_%' THEN substr(app, 5) ELSE app END AS module
-      FROM django_migrations
-      WHERE app LIKE 'lns\_%' OR (app NOT IN ('lns', 'lamindb') AND name = '0000_initial')
-      ORDER BY 1`,
+    sql`SELECT r.module, ${digest} AS digest FROM (
+        SELECT DISTINCT CASE WHEN app LIKE 'lns\_%' THEN substr(app, 5) ELSE app END AS module
+        FROM django_migrations
+        WHERE app LIKE 'lns\_%' OR (app NOT IN ('lns', 'lamindb') AND name = '0000_initial')
+      ) r ORDER BY 1`,
   );
-  return rows.map((r) => r.module);
 }
 
 /**
