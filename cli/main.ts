@@ -509,6 +509,25 @@ mod
     ),
   );
 mod
+  .command("update <registry> <uid> <values...>")
+  .description(
+    "change fields of a record of a module registry, e.g. lamin module update mylab.Sample UID weight=2",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, uid, values, opts) =>
+      (await moduleCmds()).updateRecord(registry, uid, values, opts),
+    ),
+  );
+mod
+  .command("delete <registry> <uid>")
+  .description("move a record of a module registry to the trash (--permanent: for good)")
+  .option("--permanent", "delete it for good (refused while it is used)")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, uid, opts) => (await moduleCmds()).deleteRecord(registry, uid, opts)),
+  );
+mod
   .command("records <registry>")
   .description("list records of a module registry, newest first")
   .option("--name <name>", "only the record(s) of this name")

@@ -29,6 +29,34 @@ export class RemoteModules implements ModuleReads {
     );
   }
 
+  update(
+    registry: string,
+    uid: string,
+    values: Record<string, unknown>,
+  ): ReturnType<ModuleReads["update"]> {
+    return this.http.ok(
+      this.http.client.modules.records[":registry"][":uid"].$patch({
+        param: { registry, uid },
+        json: values,
+      }),
+      `changing the ${registry} ${uid}`,
+    );
+  }
+
+  delete(
+    registry: string,
+    uid: string,
+    opts: { permanent?: boolean } = {},
+  ): ReturnType<ModuleReads["delete"]> {
+    return this.http.ok(
+      this.http.client.modules.records[":registry"][":uid"].$delete({
+        param: { registry, uid },
+        query: opts.permanent ? { permanent: "true" } : {},
+      }),
+      `deleting the ${registry} ${uid}`,
+    );
+  }
+
   list(): ReturnType<ModuleReads["list"]> {
     return this.http.ok(this.http.client.modules.$get(), "listing modules");
   }

@@ -26,7 +26,7 @@ import {
 } from "../../core/modules/index.js";
 import { resolveInstanceSettings } from "../../core/settings.js";
 import { note, printJson, say, table } from "../output.js";
-import { withTarget } from "../target.js";
+import { type Target, withTarget } from "../target.js";
 import { withInstanceDatabase } from "./migrate.js";
 
 interface Json {
@@ -222,8 +222,16 @@ export async function newModule(name: string, opts: Json & { dir?: string }, ver
   );
 }
 
-/** `lamin module create mylab.Sample name=S1 donor=D1`: a record of a module registry. */
-export async function createRecord(registry: string, pairs: string[], opts: Json) {
+/** On the current instance, with the run `lamin track` started: writes are its outputs. */
+const withTracked = <T>(fn: (ln: Target) => Promise<T>): Promise<T> =>
+  withTarget(async (ln) => {
+    const { attachActiveRun } = await import("./tracking.js");
+    await attachActiveRun(ln);
+    return fn(ln);
+  });
+
+/** `name=S1 donor=D1` as field values (strings; each field parses its own). */
+function fieldPairs(pairs: string[]): Record<string, string> {
   const values: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf("=");
@@ -232,7 +240,38 @@ export async function createRecord(registry: string, pairs: string[], opts: Json
     }
     values[pair.slice(0, i)] = pair.slice(i + 1);
   }
-  const record = await withTarget((ln) => ln.modules.create(registry, values));
+  return values;
+}
+
+/** `lamin module update mylab.Sample UID weight=2`: change fields of a record. */
+export async function updateRecord(registry: string, uid: string, pairs: string[], opts: Json) {
+  const values = fieldPairs(pairs);
+  const record = await withTracked((ln) => ln.modules.update(registry, uid, values));
+  if (opts.json) return printJson(record);
+  say(`updated ${registry} ${record.uid}`);
+}
+
+/** `lamin module delete mylab.Sample UID [--permanent]`. */
+export async function deleteRecord(
+  registry: string,
+  uid: string,
+  opts: Json & { permanent?: boolean },
+) {
+  const done = await withTarget((ln) =>
+    ln.modules.delete(registry, uid, { permanent: opts.permanent === true }),
+  );
+  if (opts.json) return printJson(done);
+  say(
+    done.deleted === "trash"
+      ? `moved ${registry} ${uid} to the trash`
+      : `deleted ${registry} ${uid} for good`,
+  );
+}
+
+/** `lamin module create mylab.Sample name=S1 donor=D1`: a record of a module registry. */
+export async function createRecord(registry: string, pairs: string[], opts: Json) {
+  const values = fieldPairs(pairs);
+  const record = await withTracked((ln) => ln.modules.create(registry, values));
   if (opts.json) return printJson(record);
   say(`created ${registry} ${record.uid}`);
 }

@@ -24,7 +24,12 @@ import {
   isExternal,
   loadEnabledModule,
 } from "./external.js";
-import { createModuleRecord, listModuleRecords } from "./records.js";
+import {
+  createModuleRecord,
+  deleteModuleRecord,
+  listModuleRecords,
+  updateModuleRecord,
+} from "./records.js";
 import {
   type AppliedMigration,
   declarationDigest,
@@ -883,6 +888,18 @@ export interface ModuleReads {
     registry: string,
     values: Record<string, unknown>,
   ): Promise<import("./records.js").ModuleRecord>;
+  /** Change fields of a record of a module registry of one's own. */
+  update(
+    registry: string,
+    uid: string,
+    values: Record<string, unknown>,
+  ): Promise<import("./records.js").ModuleRecord>;
+  /** Delete one: to the trash, or for good with `permanent`. */
+  delete(
+    registry: string,
+    uid: string,
+    opts?: { permanent?: boolean },
+  ): Promise<{ uid: string; deleted: "trash" | "permanent" }>;
   list(): Promise<ModuleInfo[]>;
   search(
     registry: string,
@@ -904,6 +921,8 @@ export function moduleReads(target: HasDb & { user?: { id: number } }): ModuleRe
   return {
     records: (registry, opts) => listModuleRecords(target, registry, opts),
     create: (registry, values) => createModuleRecord(target, registry, values),
+    update: (registry, uid, values) => updateModuleRecord(target, registry, uid, values),
+    delete: (registry, uid, opts) => deleteModuleRecord(target, registry, uid, opts),
     list: () => listModules(target),
     search: (registry, query, opts) => searchRegistry(target, registry, query, opts),
     lookup: (field, values) => lookupModuleValues(target, field, values),

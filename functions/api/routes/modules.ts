@@ -9,6 +9,8 @@
  * - GET /modules/records/{registry}?name=&uid=&limit=: records of a registry of one's own module
  *   (`mylab.Sample`), newest first; POST /modules/records/{registry}: create one from its
  *   declared fields (checked by the declaration, whatever the module: one route for all)
+ * - PATCH /modules/records/{registry}/{uid} (write): change fields of one; DELETE (write) moves
+ *   it to the trash, `?permanent=true` (admin) deletes it for good
  * - POST /modules/{name}/enable (admin): enable a module, or bring an enabled one to a newer
  *   declaration: one bundled with the server (bionty, pertdb) by name, any other from its
  *   declaration in the body (data: the server writes the SQL itself, core/modules/declared.ts),
@@ -178,6 +180,52 @@ const createRecordRoute = createRoute({
   responses: { 201: json(ModuleRecord, "the record"), ...problems(400, 401, 403, 404, 409) },
 });
 
+const recordParam = registryParam.extend({
+  uid: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,20}$/)
+    .openapi({ param: { name: "uid", in: "path" }, example: "lWqVg5dJeqsN" }),
+});
+
+const updateRecordRoute = createRoute({
+  method: "patch",
+  path: "/modules/records/{registry}/{uid}",
+  middleware: requires("write"),
+  tags,
+  summary: "Change fields of a record of a registry of one's own module",
+  request: {
+    params: recordParam,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.record(z.string().max(63), z.unknown()).openapi({ example: { weight: 2 } }),
+        },
+      },
+    },
+  },
+  responses: { 200: json(ModuleRecord, "the record"), ...problems(400, 401, 403, 404, 409) },
+});
+
+const deleteRecordRoute = createRoute({
+  method: "delete",
+  path: "/modules/records/{registry}/{uid}",
+  // for good: admin (as artifacts); to the trash: write
+  middleware: requires((c) => (c.req.query("permanent") === "true" ? "admin" : "write")),
+  tags,
+  summary: "Move a record of a registry of one's own module to the trash, or delete it for good",
+  request: {
+    params: recordParam,
+    query: z.object({ permanent: z.enum(["true", "false"]).optional() }),
+  },
+  responses: {
+    200: json(
+      z.object({ uid: z.string(), deleted: z.enum(["trash", "permanent"]) }),
+      "what was done",
+    ),
+    ...problems(400, 401, 403, 404, 409),
+  },
+});
+
 const ModuleChange = z
   .object({
     module: z.string().openapi({ example: "mylab" }),
@@ -256,6 +304,15 @@ export function moduleRoutes() {
           ...(limit !== undefined ? { limit } : {}),
         });
         return c.json(records, 200);
+      })
+      .openapi(updateRecordRoute, async (c) => {
+        const { registry, uid } = c.req.valid("param");
+        return c.json(await c.var.instance.modules.update(registry, uid, c.req.valid("json")), 200);
+      })
+      .openapi(deleteRecordRoute, async (c) => {
+        const { registry, uid } = c.req.valid("param");
+        const permanent = c.req.valid("query").permanent === "true";
+        return c.json(await c.var.instance.modules.delete(registry, uid, { permanent }), 200);
       })
       .openapi(enableRoute, async (c) => {
         const { changeModule } = await import("../../../core/modules/declared.js");
