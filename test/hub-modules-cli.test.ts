@@ -145,6 +145,29 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
       "mylab.Sample",
     );
     expect(samples.map((s) => s.name)).toEqual(["S1"]);
+    // changed and deleted through the hub: writers may, readers may not
+    const s1 = samples[0] as unknown as { uid: string };
+    fails(
+      await as(bob, "module", "update", "mylab.Sample", s1.uid, "name=S1b"),
+      7,
+      /this needs write/,
+    );
+    fails(await as(bob, "module", "delete", "mylab.Sample", s1.uid), 7, /this needs write/);
+    const renamed = await json<{ name: string }>(
+      alice,
+      "module",
+      "update",
+      "mylab.Sample",
+      s1.uid,
+      "name=S1b",
+    );
+    expect(renamed.name).toBe("S1b");
+    await ok(alice, "module", "update", "mylab.Sample", s1.uid, "name=S1");
+    const gone = await json<{ uid: string }>(alice, "module", "create", "mylab.Donor", "name=Dx");
+    expect(await json(alice, "module", "delete", "mylab.Donor", gone.uid, "--permanent")).toEqual({
+      uid: gone.uid,
+      deleted: "permanent",
+    });
     // a feature of the module's registry validates values through the hub
     await ok(alice, "feature", "create", "sample", "--dtype", "cat[mylab.Sample]");
     const looked = await as(bob, "module", "lookup", "mylab.Sample", "S1", "S9", "--json");
