@@ -32,7 +32,6 @@ import {
 } from "./records.js";
 import {
   type AppliedMigration,
-  declarationDigest,
   isStored,
   storeDeclaration,
   storedDigests,
@@ -212,15 +211,17 @@ const appliedOf = (set: MigrationSet, names: readonly string[]): AppliedMigratio
     .map((m) => ({ name: m.name, statements: m.statements }));
 
 /**
- * Packages whose declaration the database does not keep yet (enabled before it kept them, or
- * nothing was pending): kept now, with every migration of theirs as applied.
+ * Packages whose declaration the database does not keep yet (enabled before it kept them):
+ * kept now, with every migration of theirs as applied. One it keeps is never replaced here: it
+ * changes only with the migrations that change the tables (a package older than what a hub
+ * deployed must not take it back).
  */
 async function storeMissingDeclarations(db: Db, modules: LaminModule[]): Promise<void> {
   const stored = await storedDigests(db);
   const recorded = new Set(await recordedModules(db));
   for (const m of modules) {
     if (!isExternal(m) || isStored(m) || !recorded.has(m.name)) continue;
-    if (stored.get(m.name) === declarationDigest(m.declaration)) continue;
+    if (stored.has(m.name)) continue;
     const set = m.migrations();
     await db.transaction((tx) =>
       storeDeclaration(
