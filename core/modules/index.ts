@@ -463,11 +463,11 @@ export function resolveRegistry(name: string, scope?: ModuleScope): ResolvedRegi
   const parts = name.split(".");
   const moduleName = parts.length > 1 ? parts[0] : undefined;
   const wanted = normalize(parts.slice(moduleName ? 1 : 0).join("."));
+  // an unqualified name: the instance's modules first, then any this process knows (one not
+  // enabled is then refused with how to enable it)
   const candidates = moduleName
     ? [getModule(moduleName, scope)]
-    : scope
-      ? [...scope.values()]
-      : Object.values(MODULES);
+    : [...(scope?.values() ?? []), ...Object.values(MODULES).filter((m) => !scope?.has(m.name))];
   for (const module of candidates) {
     const registry = module.registries.find((r) => normalize(r.name) === wanted);
     if (registry) return { module, registry, qualified: `${module.name}.${registry.name}` };
