@@ -609,7 +609,7 @@ mig
   .option("--dry-run", "print the SQL of what is pending; change nothing")
   .option(
     "--all-instances",
-    "every instance on the hub you reach that has a module whose package is on this machine",
+    "every instance on the hub you administer that has a module whose package is on this machine",
   )
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await migrateCmds()).deploy(opts)));

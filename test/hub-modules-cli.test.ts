@@ -267,6 +267,8 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
     expect(report.deployed.find((d) => d.instance === slug2)?.applied).toEqual(["0003_add_age"]);
     expect(report.deployed.find((d) => d.instance === slug)?.error).toMatch(/failed/);
     await ok(alice, "module", "create", "mylab.Donor", "name=D2", "country=NL", "age=40");
+    // a reader of the first instance deploys nothing there
+    expect((await json<Report>(bob, "migrate", "deploy", "--all-instances")).deployed).toEqual([]);
     // the first one is as it was
     await ok(alice, "connect", slug);
     fails(await as(alice, "module", "create", "mylab.Donor", "name=D3", "age=40"), 2, /age/);

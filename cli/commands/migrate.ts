@@ -3,7 +3,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { MigrationStatus } from "../../core/db/migrate.js";
-import { UnavailableError, ValidationError } from "../../core/errors.js";
+import { NotFoundError, UnavailableError, ValidationError } from "../../core/errors.js";
+import type { ModuleChangeRequest } from "../../core/modules/declared.js";
 import {
   BUILTIN_MODULES,
   deployMigrations,
@@ -113,20 +114,15 @@ export async function status(opts: Json) {
  */
 async function deployRemote(opts: Json & { dryRun?: boolean }) {
   const { withTarget } = await import("../target.js");
-  const { changeRequest } = await import("./module.js");
-  const { rememberedModules } = await import("../../core/modules/external.js");
   const modules = await withTarget((ln) => ln.modules.list());
-  const remembered = rememberedModules();
+  const requestFor = packageRequests(opts);
   const changes = [];
   for (const m of modules) {
     if (!m.enabled || !m.package || BUILTIN_MODULES.has(m.name)) continue;
-    if (!remembered[m.name]) {
-      if (!opts.json) note(`${m.name}: no package on this machine, skipped`);
-      continue;
-    }
-    const { name, req } = await changeRequest(m.name);
+    const req = await requestFor(m.name);
+    if (!req) continue;
     changes.push(
-      await withTarget((ln) => ln.modules.change(name, { ...req, dryRun: opts.dryRun === true })),
+      await withTarget((ln) => ln.modules.change(m.name, { ...req, dryRun: opts.dryRun === true })),
     );
   }
   const instance = resolveInstanceSettings().name;
@@ -143,6 +139,27 @@ async function deployRemote(opts: Json & { dryRun?: boolean }) {
   if (opts.dryRun) say("dry run: nothing applied; run without --dry-run to apply");
 }
 
+/**
+ * What a server is sent for each module, by name, read once per command from its package on
+ * this machine; undefined (and a note) when this machine has no package of it.
+ */
+function packageRequests(opts: Json) {
+  const known = new Map<string, ModuleChangeRequest | undefined>();
+  return async (name: string): Promise<ModuleChangeRequest | undefined> => {
+    if (known.has(name)) return known.get(name);
+    const { changeRequest } = await import("./module.js");
+    let req: ModuleChangeRequest | undefined;
+    try {
+      req = (await changeRequest(name)).req;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      if (!opts.json) note(`${name}: no package of it on this machine, skipped`);
+    }
+    known.set(name, req);
+    return req;
+  };
+}
+
 /** One instance's outcome of a deploy across a hub's instances. */
 interface InstanceDeploy {
   instance: string;
@@ -154,34 +171,32 @@ interface InstanceDeploy {
 }
 
 /**
- * `lamin migrate deploy --all-instances`: every instance of the hub that the account reaches
- * and that has one of the modules whose package this machine has, reported per instance; the
- * hub checks the admin role on each.
+ * `lamin migrate deploy --all-instances`: every instance of the hub that the account administers
+ * and that has one of the modules whose package this machine has, reported per instance (the
+ * hub checks the admin role on each again).
  */
 async function deployEverywhere(opts: Json & { dryRun?: boolean }) {
   const { hubClient, requireHubLogin } = await import("../../sdk/hub.js");
   const { RemoteInstance } = await import("../../sdk/remote.js");
-  const { changeRequest } = await import("./module.js");
-  const { rememberedModules } = await import("../../core/modules/external.js");
   const login = requireHubLogin();
-  const packages = Object.keys(rememberedModules()).filter((n) => !BUILTIN_MODULES.has(n));
-  const requests = new Map<string, Awaited<ReturnType<typeof changeRequest>>["req"]>();
+  const requestFor = packageRequests(opts);
   const report: InstanceDeploy[] = [];
-  for (const i of await hubClient(login).instances()) {
+  const hub = hubClient(login);
+  for (const i of await hub.instances()) {
     const slug = `${i.owner}/${i.name}`;
+    // a schema change is an admin's: instances the account only reads or writes are not its own
+    const { role } = await hub.instance(i.owner, i.name);
+    if (role !== "owner" && role !== "admin") continue;
     const ln = new RemoteInstance(`${login.hub.replace(/\/$/, "")}/instances/${slug}`, {
       token: login.key,
     });
     try {
       const enabled = (await ln.modules.list()).filter(
-        (m) => m.enabled && m.package && packages.includes(m.name),
+        (m) => m.enabled && m.package && !BUILTIN_MODULES.has(m.name),
       );
       for (const m of enabled) {
-        let req = requests.get(m.name);
-        if (!req) {
-          req = (await changeRequest(m.name)).req;
-          requests.set(m.name, req);
-        }
+        const req = await requestFor(m.name);
+        if (!req) continue;
         try {
           const c = await ln.modules.change(m.name, { ...req, dryRun: opts.dryRun === true });
           report.push({
