@@ -202,6 +202,16 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
       2,
       /tissue/,
     );
+    // what the instance has, as its hub answers it
+    const status = await json<{ apps: { app: string; applied: string[]; pending: string[] }[] }>(
+      bob,
+      "migrate",
+      "status",
+    );
+    expect(status.apps.find((a) => a.app === "lns_mylab")).toMatchObject({
+      applied: ["0000_initial"],
+      pending: [],
+    });
     const deployed = await json<{ changes: { module: string; applied: string[] }[] }>(
       alice,
       "migrate",

@@ -58,11 +58,14 @@ export async function withInstanceDatabase<T>(
   }
 }
 
-/** Reading the status changes nothing: a running `lamin serve` answers it from its database. */
+/**
+ * Reading the status changes nothing: a running `lamin serve`, or the hub of an instance on one,
+ * answers it from its database.
+ */
 async function servedStatus(): Promise<MigrationStatus[] | undefined> {
   const settings = resolveInstanceSettings();
-  if (settings.db.kind === "remote") return undefined;
-  const server = await localServer(settings);
+  // an instance on a hub answers what it has (its modules as the instance keeps them)
+  const server = settings.db.kind === "remote" ? settings.db : await localServer(settings);
   if (!server) return undefined;
   const res = await fetch(`${server.url}/modules/migrations`, {
     headers: { authorization: `Bearer ${server.token}` },
