@@ -538,6 +538,25 @@ mod
     ),
   );
 mod
+  .command("update <registry> <uid> <values...>")
+  .description(
+    "change fields of a record of a module registry, e.g. lamin module update mylab.Sample UID weight=2",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, uid, values, opts) =>
+      (await moduleCmds()).updateRecord(registry, uid, values, opts),
+    ),
+  );
+mod
+  .command("delete <registry> <uid>")
+  .description("move a record of a module registry to the trash (--permanent: for good)")
+  .option("--permanent", "delete it for good (refused while it is used)")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, uid, opts) => (await moduleCmds()).deleteRecord(registry, uid, opts)),
+  );
+mod
   .command("records <registry>")
   .description("list records of a module registry, newest first")
   .option("--name <name>", "only the record(s) of this name")
@@ -555,7 +574,7 @@ mod
   .option("--json", "print one JSON document on stdout")
   .addHelpText(
     "after",
-    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).",
+    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).\nOn a hub's instance (admin): bionty and pertdb by name; a package's declaration is sent\nand the hub writes the SQL.",
   )
   .action(run(async (names, opts) => (await moduleCmds()).enable(names, opts)));
 mod
@@ -612,7 +631,15 @@ mig
 mig
   .command("deploy")
   .description("apply pending migrations (core and enabled modules), all or nothing per app")
+  .addHelpText(
+    "after",
+    "\nOn a hub's instance (admin): each enabled module whose package this machine has is sent\nits declaration; the hub writes and applies the SQL.",
+  )
   .option("--dry-run", "print the SQL of what is pending; change nothing")
+  .option(
+    "--all-instances",
+    "every instance on the hub you administer that has a module whose package is on this machine",
+  )
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await migrateCmds()).deploy(opts)));
 mig

@@ -120,6 +120,11 @@ const NEEDS: Record<string, Need> = {
   "GET /modules/lookup": "read",
   "GET /modules/records/:registry": "read",
   "POST /modules/records/:registry": "write",
+  "PATCH /modules/records/:registry/:uid": "write",
+  "DELETE /modules/records/:registry/:uid": "write",
+  "DELETE /modules/records/:registry/:uid?permanent=true": "admin",
+  // a schema change: enabling or migrating a module
+  "POST /modules/:name/enable": "admin",
   "POST /reconcile": "admin",
   "POST /events/s3": "write",
   "POST /events/gcs": "write",

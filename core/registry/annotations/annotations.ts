@@ -29,6 +29,7 @@ import { hashJsonValue, hashString, pythonFloatRepr } from "../../hash.js";
 import type { Instance } from "../../instance.js";
 import {
   enabledModuleLinks,
+  instanceModules,
   type LinkTable,
   type ModuleLinkTarget,
   type ModuleOwner,
@@ -931,6 +932,7 @@ export class Annotations {
           to_jsonb(x) AS rec, x.id AS ord
         FROM ${raw(t.link.table)} l JOIN ${raw(t.table)} x ON x.id = l.${raw(t.link.entityColumn)}
         JOIN lamindb_feature f ON f.id = l.feature_id WHERE l.${ownerCol(owner)} IN (${list})`;
+    const scope = await instanceModules(this.db);
     const found = await rows<{ oid: number; feature: string; dtype: string | null; rec: unknown }>(
       this.db,
       sql`${sql.join(links.map(linked), sql` UNION ALL `)} ORDER BY 1, 2, 5`,
@@ -939,7 +941,7 @@ export class Annotations {
       const dtype = parseDtype(r.dtype);
       let column: string | undefined;
       if (dtype?.kind === "module") {
-        const { registry, field } = parseModuleField(dtype.spec);
+        const { registry, field } = parseModuleField(dtype.spec, scope);
         column = registry.fields[field]?.name;
       }
       const rec = jsonObject(r.rec);
