@@ -316,6 +316,7 @@ export function moduleRoutes() {
       })
       .openapi(enableRoute, async (c) => {
         const { changeModule } = await import("../../../core/modules/declared.js");
+        const { forgetSpacePolicies } = await import("../../../core/db/space-policies.js");
         // the body is optional: a bundled module needs none
         const body = (c.req.header("content-type") ?? "").includes("json")
           ? c.req.valid("json")
@@ -326,6 +327,8 @@ export function moduleRoutes() {
           ...(body.dry_run !== undefined ? { dryRun: body.dry_run } : {}),
         });
         const { dryRun, ...rest } = change;
+        // new tables: restricted callers' policies must cover them from the next request on
+        if (!dryRun && rest.applied.length > 0) forgetSpacePolicies(c.var.instance.database);
         return c.json({ ...rest, dry_run: dryRun }, 200);
       })
       .openapi(createRecordRoute, async (c) => {
