@@ -77,7 +77,7 @@ command(
 )
   .option(
     "--storage <dir-or-url>",
-    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/), s3://bucket/prefix or gs://bucket/prefix; required, except on a hub that has a default (a deployed hub: its bucket)",
+    "storage folder (created if missing; the embedded database lives in <dir>/.lamindb/), s3://bucket/prefix or gs://bucket/prefix (default: the current folder, as LaminDB; with owner/name, the hub's default storage)",
   )
   .option(
     "--name <name>",
@@ -209,7 +209,10 @@ command("save <path>", "register a file or folder as an artifact (copied into st
     "a folder: also save files that symbolic links in it point to outside it (refused by default)",
   )
   .option("--project <name-or-uid>", "link the artifact to this project (it must exist)")
-  .option("--space <name-or-uid>", "the space to save it in (here: all)")
+  .option(
+    "--space <name-or-uid>",
+    "the space to save it in (default all; lamin list space shows yours; you need write in it)",
+  )
   .option("--branch <name-or-uid>", "save it on this branch instead of the current one")
   .option("--stem-uid <uid>", "save it as a new version of the artifact family with this stem")
   .action(run(async (path, opts) => (await formCmds()).saveWithForms(path, opts)));
@@ -256,6 +259,12 @@ list
   .description("list the branches; * marks the current one")
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await branchCmds()).listBranches(opts)));
+list
+  .command("space")
+  .alias("spaces")
+  .description("list the spaces you can see (all, and restricted spaces you are a member of)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (opts) => (await import("./commands/spaces.js")).listSpaces(opts)));
 list
   .command("instances")
   .description("list the instances this machine knows")
@@ -322,8 +331,14 @@ command("restore [uid]", "bring an artifact back from the trash")
 // ---- branches (LaminDB's `lamin create branch`, `switch`, `merge`, `update branch`) ----
 
 const branchCmds = () => import("./commands/branches.js");
-command("create <registry> [name]", "create a branch or a project (LaminDB's lamin create)")
-  .addHelpText("after", "\nE.g. lamin create branch my_branch; lamin create project my_project")
+command(
+  "create <registry> [name]",
+  "create a branch, a project or a space (LaminDB's lamin create)",
+)
+  .addHelpText(
+    "after",
+    "\nE.g. lamin create branch my_branch; lamin create project my_project; lamin create space lab-a (admins)",
+  )
   .option("--description <text>", "a description")
   .action(
     run(async (registry: string, name: string | undefined, opts) =>
@@ -332,7 +347,17 @@ command("create <registry> [name]", "create a branch or a project (LaminDB's lam
   );
 command("switch [branch]", "switch the branch later commands write to (reads: it and main)")
   .option("-c, --create", "create the branch first (refused if it exists)")
-  .action(run(async (name, opts) => (await branchCmds()).switchBranch(name, opts)));
+  .option("--space", "switch the space later saves go to instead (LaminDB: lamin switch --space S)")
+  .addHelpText(
+    "after",
+    "\nE.g. lamin switch my_branch; lamin switch -c my_branch; lamin switch --space lab-a",
+  )
+  .action(
+    run(async (name, opts) => {
+      if (!opts.space) return (await branchCmds()).switchBranch(name, opts);
+      return (await import("./commands/spaces.js")).switchSpace(name, opts);
+    }),
+  );
 command("merge <branch>", "merge a branch into the current branch: its records move there")
   .option("--target <branch>", "merge into this branch instead of the current one")
   .addHelpText(
@@ -340,33 +365,37 @@ command("merge <branch>", "merge a branch into the current branch: its records m
     "\nOne latest version per family remains on the target (the newest); a key with new versions\non both sides since the branch was made is a conflict: reported, nothing changed. E.g.\n  lamin switch main\n  lamin merge my_branch",
   )
   .action(run(async (name, opts) => (await branchCmds()).mergeBranch(name, opts)));
-command("update <entity>", "update an artifact's description (or key) or a branch's status")
-  .option("--uid <uid>", "the artifact or branch by uid")
-  .option("--key <key>", "the artifact by key")
-  .option("--name <name>", "the branch by name (default: the current one)")
+command(
+  "update <entity>",
+  "update the description of an artifact, transform, collection or project, an artifact's key, or a branch's status",
+)
+  .option("--uid <uid>", "the record by uid (a stem: the latest version)")
+  .option("--key <key>", "an artifact, transform or collection by key (the latest version)")
+  .option("--name <name>", "a project by name; a branch by name (default: the current one)")
   .option(
     "--status <status>",
     "a branch's status: draft, review or closed (a change request); standalone",
   )
   .option("--description <text>", "a new description")
   .option("--new-key <key>", "an artifact's new key")
+  .option("--space <name-or-uid>", "move the artifact (this version) into this space")
   .addHelpText(
     "after",
-    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update branch --name my_branch --status review',
+    '\nE.g. lamin update artifact --key raw/a.csv --description "first run"\n     lamin update artifact --key raw/a.csv --space lab-a\n     lamin update project --name my_project --description "updated notes"\n     lamin update branch --name my_branch --status review',
   )
   .action(run(async (entity: string, opts) => (await formCmds()).updateEntity(entity, opts)));
 command(
   "get [entity]",
-  "a field of an artifact or branch, or its description (LaminDB's lamin get)",
+  "a field of an artifact, transform, collection, project or branch, or its description (LaminDB's lamin get)",
 )
-  .option("--uid <uid>", "the artifact or branch by uid")
-  .option("--key <key>", "the artifact by key")
-  .option("--name <name>", "the branch by name (default: the current one)")
+  .option("--uid <uid>", "the record by uid (a stem: the latest version)")
+  .option("--key <key>", "an artifact, transform or collection by key (the latest version)")
+  .option("--name <name>", "a project by name; a branch by name (default: the current one)")
   .option("--status", "a branch's status")
   .option("--description", "the description")
   .addHelpText(
     "after",
-    "\nE.g. lamin get branch --status; lamin get artifact --key raw/a.csv --description",
+    "\nE.g. lamin get branch --status; lamin get artifact --key raw/a.csv --description\n     lamin get transform --key pipelines/rnaseq.py; lamin get project --name P1 --description",
   )
   .action(run(async (entity, opts) => (await formCmds()).getEntity(entity, opts)));
 
@@ -509,6 +538,25 @@ mod
     ),
   );
 mod
+  .command("update <registry> <uid> <values...>")
+  .description(
+    "change fields of a record of a module registry, e.g. lamin module update mylab.Sample UID weight=2",
+  )
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, uid, values, opts) =>
+      (await moduleCmds()).updateRecord(registry, uid, values, opts),
+    ),
+  );
+mod
+  .command("delete <registry> <uid>")
+  .description("move a record of a module registry to the trash (--permanent: for good)")
+  .option("--permanent", "delete it for good (refused while it is used)")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (registry, uid, opts) => (await moduleCmds()).deleteRecord(registry, uid, opts)),
+  );
+mod
   .command("records <registry>")
   .description("list records of a module registry, newest first")
   .option("--name <name>", "only the record(s) of this name")
@@ -526,7 +574,7 @@ mod
   .option("--json", "print one JSON document on stdout")
   .addHelpText(
     "after",
-    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).",
+    "\nA module is bionty, a folder (./mylab) or an installed npm package (mylab).\nE.g. lamin module enable bionty (all or nothing per module).\nOn a hub's instance (admin): bionty and pertdb by name; a package's declaration is sent\nand the hub writes the SQL.",
   )
   .action(run(async (names, opts) => (await moduleCmds()).enable(names, opts)));
 mod
@@ -583,7 +631,15 @@ mig
 mig
   .command("deploy")
   .description("apply pending migrations (core and enabled modules), all or nothing per app")
+  .addHelpText(
+    "after",
+    "\nOn a hub's instance (admin): each enabled module whose package this machine has is sent\nits declaration; the hub writes and applies the SQL.",
+  )
   .option("--dry-run", "print the SQL of what is pending; change nothing")
+  .option(
+    "--all-instances",
+    "every instance on the hub you administer that has a module whose package is on this machine",
+  )
   .option("--json", "print one JSON document on stdout")
   .action(run(async (opts) => (await migrateCmds()).deploy(opts)));
 mig
@@ -968,10 +1024,40 @@ collaborator
   .action(run(async (slug, opts) => (await hubCmds()).listCollaborators(slug, opts)));
 collaborator
   .command("remove <owner/name> <handle>")
-  .description("take an account's role away")
+  .description("take an account's role away (and its roles in spaces)")
   .option("--json", "print one JSON document on stdout")
   .action(
     run(async (slug, handle, opts) => (await hubCmds()).removeCollaborator(slug, handle, opts)),
+  );
+for (const verb of ["space-add", "space-update"]) {
+  collaborator
+    .command(`${verb} <owner/name> <handle> <space>`)
+    .description(
+      verb === "space-add"
+        ? "let a collaborator see a restricted space (admins; read: see it, write/admin: also save into it)"
+        : "change a collaborator's role in a space",
+    )
+    .requiredOption("--role <role>", "read, write or admin")
+    .option("--json", "print one JSON document on stdout")
+    .action(
+      run(async (slug, handle, space, opts) =>
+        (await hubCmds()).setSpaceCollaborator(slug, handle, space, opts),
+      ),
+    );
+}
+collaborator
+  .command("space-list <owner/name>")
+  .description("who has a role in which restricted space (admins)")
+  .option("--json", "print one JSON document on stdout")
+  .action(run(async (slug, opts) => (await hubCmds()).listSpaceCollaborators(slug, opts)));
+collaborator
+  .command("space-remove <owner/name> <handle> <space>")
+  .description("take a collaborator's role in a space away: its records disappear for them")
+  .option("--json", "print one JSON document on stdout")
+  .action(
+    run(async (slug, handle, space, opts) =>
+      (await hubCmds()).removeSpaceCollaborator(slug, handle, space, opts),
+    ),
   );
 
 const keys = program.command("keys").description("your API keys on the hub");

@@ -29,6 +29,7 @@ import type {
 } from "../core/registry/records.js";
 import type { Schemas } from "../core/registry/schemas/schemas.js";
 import type { ValidationReport } from "../core/registry/schemas/validate.js";
+import type { Spaces } from "../core/registry/spaces.js";
 import { resolveInstanceSettings } from "../core/settings.js";
 import type { RemoteInstance } from "../sdk/remote.js";
 import { note } from "./output.js";
@@ -41,21 +42,25 @@ type Registry<R extends { create: unknown; list: unknown; get: unknown }> = Pick
 
 export interface Target {
   artifacts: ArtifactsApi;
-  transforms: Registry<Transforms> & Pick<Transforms, "link" | "unlink">;
+  transforms: Registry<Transforms> & Pick<Transforms, "link" | "unlink" | "updateDescription">;
   runs: Registry<Runs>;
   features: Registry<Features>;
   ulabels: Registry<ULabels>;
-  projects: Registry<Projects> & Pick<Projects, "link" | "unlink">;
+  projects: Registry<Projects> & Pick<Projects, "link" | "unlink" | "updateDescription">;
   records: Registry<Records> &
     Pick<Records, "link" | "unlink" | "sheet"> & { features(uid: string): FeaturesApi };
   references: Registry<References> & Pick<References, "link" | "unlink">;
   blocks: Registry<Blocks> & Pick<Blocks, "delete" | "readme" | "setReadme" | "link" | "unlink">;
   ablocks: Pick<RecordBlocks, "list" | "add" | "edit" | "delete" | "readme">;
-  collections: Pick<Collections, "create" | "list" | "get" | "members" | "load">;
+  collections: Pick<
+    Collections,
+    "create" | "list" | "get" | "members" | "load" | "updateDescription"
+  >;
   annotations: Pick<Annotations, "get" | "add">;
   schemas: Pick<Schemas, "create" | "get" | "list">;
   modules: ModuleReads;
   branches: Pick<Branches, "list" | "get" | "create" | "update" | "merge" | "changes">;
+  spaces: Pick<Spaces, "list" | "create" | "get">;
   /** The branch writes go to (`lamin switch`). */
   readonly branch: { name: string };
   useBranch(ref: string): Promise<{ name: string; uid: string }>;

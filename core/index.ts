@@ -59,8 +59,10 @@ export {
 } from "./modules/index.js";
 export {
   createModuleRecord,
+  deleteModuleRecord,
   listModuleRecords,
   type ModuleRecord,
+  updateModuleRecord,
 } from "./modules/records.js";
 export {
   type AddOptions,

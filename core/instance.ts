@@ -34,6 +34,7 @@ import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
 import { Schemas } from "./registry/schemas/schemas.js";
 import type { ValidationReport } from "./registry/schemas/validate.js";
+import { Spaces } from "./registry/spaces.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
 import type { StorageBackend } from "./storage/types.js";
 
@@ -74,6 +75,8 @@ export class Instance {
   readonly modules: ModuleReads;
   /** Branches: create, list, merge (LaminDB's `ln.Branch`, `ln.setup.merge`). */
   readonly branches: Branches;
+  /** Spaces: who may see a record (LaminDB's `ln.Space`); `save(path, { space })` puts it there. */
+  readonly spaces: Spaces;
   /** The branch writes go to; reads show it and `main` (see `useBranch`). */
   private currentBranch: CurrentBranch = MAIN_BRANCH;
 
@@ -100,6 +103,7 @@ export class Instance {
     this.schemas = new Schemas(this);
     this.modules = moduleReads(this);
     this.branches = new Branches(this);
+    this.spaces = new Spaces(this);
   }
 
   /** The branch this session writes to (LaminDB's `ln.setup.settings.branch`). */
@@ -157,14 +161,19 @@ export class Instance {
     return view;
   }
 
-  private view(): Instance {
-    const view = new Instance(
-      this.settings,
-      this.database,
-      this.storage,
-      this.storageRecord,
-      this.user,
-    );
+  /**
+   * This instance over another connection to its database: the API's view for a request that
+   * runs in a transaction of its own (a restricted principal's, core/db/space-policies.ts). The
+   * user, branch and run stay.
+   */
+  over(database: Database): Instance {
+    const view = this.view(database);
+    setCurrentRun(view, currentRun(this));
+    return view;
+  }
+
+  private view(database: Database = this.database): Instance {
+    const view = new Instance(this.settings, database, this.storage, this.storageRecord, this.user);
     view.currentBranch = this.currentBranch;
     return view;
   }

@@ -40,6 +40,8 @@ export interface InstanceSettings {
   createdAt: string;
   /** The branch this machine writes to (`lamin switch`); absent: main. */
   branch?: string;
+  /** The space this machine's saves go to (`lamin switch --space`); absent: all. */
+  space?: string;
 }
 
 /** How to reach an instance's storage (see core/storage/open.ts). */

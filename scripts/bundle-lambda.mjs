@@ -130,6 +130,12 @@ export async function bundleLambda(name, opts = {}) {
     recursive: true,
     filter: (src) => !/_snapshot\.json$/.test(src),
   });
+  // module packages shipped with this package (pertdb): a server enables them by name, loading
+  // their declarations and migrations from here (core/modules/external.ts shippedModuleFolder)
+  cpSync(join(REPO, "modules"), join(outdir, "modules"), {
+    recursive: true,
+    filter: (src) => !/(tsconfig\.json|node_modules)$/.test(src),
+  });
   // the web UI's built files (dist/web, from `npm run build`) ship beside the functions that
   // serve it, read from the function's disk: in the package, not in the JS bundle
   if (WEB_FUNCTIONS.has(name) && existsSync(join(REPO, "dist", "web", "index.html"))) {

@@ -48,6 +48,14 @@ export interface HubInstanceInfo {
   created_at: string;
 }
 
+/** A collaborator's role in a restricted space of an instance. */
+export interface HubSpaceCollaboratorInfo {
+  space: string;
+  space_uid: string;
+  handle: string;
+  role: HubRole;
+}
+
 export interface HubCollaboratorInfo {
   handle: string;
   role: HubRole;
@@ -207,6 +215,44 @@ export class HubClient {
       "DELETE",
       `${this.instancePath(owner, name)}/collaborators/${encodeURIComponent(handle)}`,
       `removing ${handle} from ${owner}/${name}`,
+    );
+  }
+
+  /** Every role in a restricted space of owner/name (admins). */
+  spaceCollaborators(owner: string, name: string): Promise<HubSpaceCollaboratorInfo[]> {
+    return this.call(
+      "GET",
+      `${this.instancePath(owner, name)}/space-collaborators`,
+      `listing space collaborators of ${owner}/${name}`,
+    );
+  }
+
+  /** Grant a collaborator a role in a restricted space (name or uid), or change it (admins). */
+  setSpaceCollaborator(
+    owner: string,
+    name: string,
+    handle: string,
+    space: string,
+    role: HubRole,
+  ): Promise<HubSpaceCollaboratorInfo> {
+    return this.call(
+      "PUT",
+      `${this.instancePath(owner, name)}/space-collaborators/${encodeURIComponent(space)}/${encodeURIComponent(handle)}`,
+      `granting ${handle} a role in space ${space} of ${owner}/${name}`,
+      { role },
+    );
+  }
+
+  async removeSpaceCollaborator(
+    owner: string,
+    name: string,
+    handle: string,
+    space: string,
+  ): Promise<void> {
+    await this.call(
+      "DELETE",
+      `${this.instancePath(owner, name)}/space-collaborators/${encodeURIComponent(space)}/${encodeURIComponent(handle)}`,
+      `removing ${handle} from space ${space} of ${owner}/${name}`,
     );
   }
 

@@ -1,4 +1,5 @@
 /** An instance's modules over HTTP (routes/modules.ts): the same reads as in process. */
+import type { ModuleChange, ModuleChangeRequest } from "../core/modules/declared.js";
 import type { ModuleReads } from "../core/modules/index.js";
 import type { RemoteHttp } from "./remote-http.js";
 
@@ -28,6 +29,34 @@ export class RemoteModules implements ModuleReads {
     );
   }
 
+  update(
+    registry: string,
+    uid: string,
+    values: Record<string, unknown>,
+  ): ReturnType<ModuleReads["update"]> {
+    return this.http.ok(
+      this.http.client.modules.records[":registry"][":uid"].$patch({
+        param: { registry, uid },
+        json: values,
+      }),
+      `changing the ${registry} ${uid}`,
+    );
+  }
+
+  delete(
+    registry: string,
+    uid: string,
+    opts: { permanent?: boolean } = {},
+  ): ReturnType<ModuleReads["delete"]> {
+    return this.http.ok(
+      this.http.client.modules.records[":registry"][":uid"].$delete({
+        param: { registry, uid },
+        query: opts.permanent ? { permanent: "true" } : {},
+      }),
+      `deleting the ${registry} ${uid}`,
+    );
+  }
+
   list(): ReturnType<ModuleReads["list"]> {
     return this.http.ok(this.http.client.modules.$get(), "listing modules");
   }
@@ -44,6 +73,25 @@ export class RemoteModules implements ModuleReads {
       }),
       `searching ${registry}`,
     );
+  }
+
+  async change(name: string, req: ModuleChangeRequest = {}): ReturnType<ModuleReads["change"]> {
+    const { dry_run, ...rest } = await this.http.ok<
+      Omit<ModuleChange, "dryRun"> & { dry_run: boolean }
+    >(
+      this.http.client.modules[":name"].enable.$post({
+        param: { name },
+        json: {
+          ...(req.declaration !== undefined
+            ? { declaration: req.declaration as Record<string, unknown> }
+            : {}),
+          ...(req.migrations !== undefined ? { migrations: req.migrations } : {}),
+          ...(req.dryRun !== undefined ? { dry_run: req.dryRun } : {}),
+        },
+      }),
+      `enabling ${name}`,
+    );
+    return { ...rest, dryRun: dry_run };
   }
 
   lookup(field: string, values: readonly string[]): ReturnType<ModuleReads["lookup"]> {

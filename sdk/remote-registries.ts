@@ -143,6 +143,15 @@ export class RemoteRecords<P, I> {
     return this.changeLinks(uid, relation, { ...values, remove: [...targets] });
   }
 
+  /** Set the description of `uid` (a stem: the latest version), or clear it with `null`. */
+  async updateDescription(uid: string, description: string | null): Promise<P> {
+    return this.http.request<P>(
+      this.path(`/${encodeURIComponent(uid)}`),
+      { ...json({ description }), method: "PATCH" },
+      `updating ${this.plural.replace(/s$/, "")} ${uid}`,
+    );
+  }
+
   private changeLinks(uid: string, relation: string, change: Record<string, unknown>) {
     return this.http.request<P>(
       this.path(`/${encodeURIComponent(uid)}/links/${encodeURIComponent(relation)}`),

@@ -50,6 +50,7 @@ import {
   RemoteRuns,
   RemoteSchemas,
 } from "./remote-registries.js";
+import { RemoteSpaces } from "./remote-spaces.js";
 
 export { failure, type RemoteOptions } from "./remote-http.js";
 
@@ -75,6 +76,8 @@ export class RemoteInstance {
   readonly modules: RemoteModules;
   /** Branches: create, list, merge (as `instance.branches`). */
   readonly branches: RemoteBranches;
+  /** Spaces: list, create (as `instance.spaces`). */
+  readonly spaces: RemoteSpaces;
   private readonly http: RemoteHttp;
 
   constructor(url: string, opts: RemoteOptions & { branch?: string }) {
@@ -96,6 +99,7 @@ export class RemoteInstance {
     this.schemas = new RemoteSchemas(http);
     this.modules = new RemoteModules(http);
     this.branches = new RemoteBranches(http);
+    this.spaces = new RemoteSpaces(http);
     if (opts.branch && opts.branch !== "main") http.branch = opts.branch;
   }
 
@@ -237,6 +241,7 @@ export class RemoteArtifacts implements ArtifactsApi {
           ...(opts.description !== undefined ? { description: opts.description } : {}),
           ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
           ...(opts.versionTag !== undefined ? { version_tag: opts.versionTag } : {}),
+          ...(opts.space !== undefined ? { space: opts.space } : {}),
           ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
         },
       }),
@@ -337,7 +342,7 @@ export class RemoteArtifacts implements ArtifactsApi {
 
   async update(
     ref: ArtifactRef | string,
-    changes: { description?: string | null; key?: string },
+    changes: { description?: string | null; key?: string; space?: string },
   ): Promise<Artifact> {
     const uid = await this.resolveUid(ref);
     return this.ok(

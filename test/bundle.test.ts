@@ -313,6 +313,57 @@ describe("a deployed stage's bundles (hub API, reconcile)", () => {
     },
   );
 
+  it.skipIf(!BACKENDS.includes("postgres"))(
+    "the hub API enables pertdb, shipped beside the bundle, and serves its registries",
+    async () => {
+      const hubUrl = postgresUrl();
+      const instanceUrl = postgresUrl();
+      const root = tempDir("lamin-bundle-modules-");
+      const proxy = await startWsProxy();
+      try {
+        const opened = await openHub(hubUrl);
+        await opened.hub.createAccount("bundler");
+        const { key } = await opened.hub.createKey("bundler");
+        const made = await initInstance({ storage: root, name: "bundle-modules", db: instanceUrl });
+        await made.close();
+        await opened.hub.recordInstance({
+          owner: "bundler",
+          name: "mods",
+          storageRoot: root,
+          dbUrl: instanceUrl,
+        });
+        await opened.close();
+        const post = (path: string, body: unknown) =>
+          functionUrlEvent({
+            method: "POST",
+            path,
+            token: key,
+            body: JSON.stringify(body),
+            headers: { "content-type": "application/json" },
+          });
+        const base = "/instances/bundler/mods";
+        const [enabled, compound, listed] = await answers(
+          "hub",
+          [
+            post(`${base}/modules/pertdb/enable`, {}),
+            post(`${base}/modules/records/pertdb.Compound`, { name: "imatinib" }),
+            urlEvent(`${base}/modules`, key),
+          ],
+          { ...links(hubUrl), LAMIN_NEON_WS_PROXY: proxy.address },
+        );
+        expect(enabled?.statusCode, enabled?.body).toBe(200);
+        expect(JSON.parse(enabled?.body ?? "{}").applied).toEqual(["0000_initial"]);
+        expect(compound?.statusCode, compound?.body).toBe(201);
+        const modules = JSON.parse(listed?.body ?? "[]") as { name: string; enabled: boolean }[];
+        expect(modules.find((m) => m.name === "pertdb")?.enabled).toBe(true);
+      } finally {
+        await proxy.close();
+        for (const url of [instanceUrl, hubUrl]) await dropDatabase(url).catch(() => {});
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
+
   it("the reconcile function refuses a payload it cannot understand, before touching anything", async () => {
     const out = await nodeEval(
       `const { handler } = await import(${JSON.stringify(bundles.reconcile?.outfile)});

@@ -670,6 +670,13 @@ describe("local instances: reattach a folder, forget, one uid each", {
       "./lab1/mydir",
     ]);
     expect(adopted).toMatchObject({ uid, name: "mydir" });
+    const said = tempDir("lamin-home-");
+    const told = await as(said, ["init", "--storage", "./lab1/mydir"]);
+    expect(told.code, told.stderr).toBe(0);
+    expect(told.stderr + told.stdout).toMatch(/taking back the instance whose database is in/);
+    expect(told.stderr + told.stdout).not.toMatch(/creating instance/);
+    expect(told.stdout).toMatch(/artifacts and records are as they were/);
+    rmSync(said, { recursive: true, force: true });
     const again = await as(fresh, ["init", "--storage", "./lab1/mydir", "--name", "other"]);
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/already managed by anonymous\/mydir/);

@@ -203,6 +203,71 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     expect(gone.code).toBe(3);
   });
 
+  it("spaces: bob (write) sees a restricted space only once added to it, and saves there only with write", async () => {
+    expect((await lamin(["connect", slug], { env: alice })).code).toBe(0);
+    const made = await lamin(["create", "space", "lab-a", "--json"], { env: alice });
+    expect(made.code, made.stderr).toBe(0);
+    const secret = join(work, "secret.csv");
+    writeFileSync(secret, "x\nsecret\n");
+    const saved = await lamin(["save", secret, "--key", "raw/secret.csv", "--space", "lab-a"], {
+      env: alice,
+    });
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(
+      (await lamin(["collaborator", "add", slug, "bob", "--role", "write"], { env: alice })).code,
+    ).toBe(0);
+    const keysOf = async () =>
+      JSON.stringify(JSON.parse((await lamin(["ls", "--json"], { env: bob })).stdout));
+    const spacesOf = async () =>
+      (
+        JSON.parse((await lamin(["list", "space", "--json"], { env: bob })).stdout) as {
+          name: string;
+        }[]
+      ).map((x) => x.name);
+    expect(await keysOf()).not.toContain("raw/secret.csv");
+    expect(await spacesOf()).toEqual(["all"]);
+    const file = join(work, "bob-a.csv");
+    writeFileSync(file, "x\nbob\n");
+    const unknown = await lamin(["save", file, "--key", "raw/bob-a.csv", "--space", "lab-a"], {
+      env: bob,
+    });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/no space 'lab-a'; the spaces you can use: all/);
+
+    const add = await lamin(["collaborator", "space-add", slug, "bob", "lab-a", "--role", "read"], {
+      env: alice,
+    });
+    expect(add.code, add.stderr).toBe(0);
+    const list = await lamin(["collaborator", "space-list", slug, "--json"], { env: alice });
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ space: "lab-a", handle: "bob", role: "read" }),
+    ]);
+    expect(await keysOf()).toContain("raw/secret.csv");
+    expect(await spacesOf()).toEqual(["all", "lab-a"]);
+    const readOnly = await lamin(["save", file, "--key", "raw/bob-a.csv", "--space", "lab-a"], {
+      env: bob,
+    });
+    expect(readOnly.code).toBe(7);
+    expect(readOnly.stderr).toMatch(/you may not write in that space/);
+    expect(
+      (
+        await lamin(["collaborator", "space-update", slug, "bob", "lab-a", "--role", "write"], {
+          env: alice,
+        })
+      ).code,
+    ).toBe(0);
+    const written = await lamin(["save", file, "--key", "raw/bob-a.csv", "--space", "lab-a"], {
+      env: bob,
+    });
+    expect(written.code, written.stderr).toBe(0);
+    const removed = await lamin(["collaborator", "space-remove", slug, "bob", "lab-a"], {
+      env: alice,
+    });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await keysOf()).not.toMatch(/raw\/secret\.csv|raw\/bob-a\.csv/);
+    expect((await lamin(["collaborator", "remove", slug, "bob"], { env: alice })).code).toBe(0);
+  });
+
   it("a missing instance is exit 3 with a hint", async () => {
     const res = await lamin(["connect", "alice/missing", "--json"], { env: alice });
     expect(res.code).toBe(3);
@@ -247,10 +312,6 @@ describe.skipIf(!run)("lamin hub, login, init owner/name, connect owner/name", (
     const init = await lamin(["init", `alice/nostorage-${name}`, "--json"], { env: alice });
     expect(init.code).toBe(2);
     expect(JSON.parse(init.stdout).error.hint).toMatch(/--storage/);
-    const local = await lamin(["init", "--name", "x"], { env: alice });
-    expect(local.code).toBe(2);
-    expect(local.stderr).toMatch(/no storage given/);
-    expect(local.stderr).toMatch(/--storage \.\/mydir/);
   });
 
   it("delete instance: needs --force without a terminal; then the instance is gone", async () => {

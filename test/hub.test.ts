@@ -120,7 +120,7 @@ describe.each(BACKENDS)("hub on %s", (backend) => {
   it("migrations are recorded and re-running them is a no-op", async () => {
     const [status] = await migrationStatus(hub.db, [hubMigrations()]);
     expect(status?.pending).toEqual([]);
-    expect(status?.applied).toEqual(["0000_initial"]);
+    expect(status?.applied).toEqual(["0000_initial", "0001_space_collaborators"]);
     expect(await migrate(hub.db, [hubMigrations()])).toEqual({ lamin_hub: [] });
   });
 

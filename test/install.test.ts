@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import semver from "semver";
 import { afterAll, describe, expect, it } from "vitest";
 import { lamin, REPO, tempDir } from "./helpers.js";
 
@@ -28,6 +29,28 @@ describe("installing lamindb-serverless", () => {
       .map(([path]) => path.split("node_modules/").at(-1) as string);
     expect(withScripts.length).toBeGreaterThan(0);
     for (const name of new Set(withScripts)) expect(pkg.allowScripts, name).toHaveProperty(name);
+  });
+
+  it("installs without engine warnings on the Node versions the README and engines name", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
+      engines: { node: string };
+    };
+    const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { engines?: { node?: string }; dev?: boolean; optional?: boolean }>;
+    };
+    const runtimeMin = semver.minVersion(pkg.engines.node)?.version as string;
+    const readme = readFileSync(join(REPO, "README.md"), "utf8");
+    const cloneMin = /Node\.js (\d+\.\d+) or newer in a clone/.exec(readme)?.[1];
+    expect(cloneMin, "the README names the Node version a clone needs").toBeDefined();
+    const mismatches: string[] = [];
+    for (const [path, p] of Object.entries(lock.packages)) {
+      const range = p.engines?.node;
+      // a platform's optional binary is skipped by npm where it does not apply
+      if (!range || path === "" || p.optional) continue;
+      const node = p.dev ? `${cloneMin}.0` : runtimeMin;
+      if (!semver.satisfies(node, range)) mismatches.push(`${path} needs ${range}, not ${node}`);
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it("keeps the PGlite template cache in LAMIN_HOME when LAMIN_CACHE_DIR is not set", async () => {

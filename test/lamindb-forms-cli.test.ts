@@ -4,11 +4,11 @@
  * project's own verbs (`ls`, `search`, `lineage`, `serve`, ...) stay as they are.
  */
 import { execFile } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { expectRefusal, LAMIN_BIN, laminIn, tempDir, useTempHome } from "./helpers.js";
+import { expectRefusal, LAMIN_BIN, lamin, laminIn, tempDir, useTempHome } from "./helpers.js";
 
 useTempHome();
 const LONG = 300_000;
@@ -138,6 +138,56 @@ describe("LaminDB's command forms", () => {
   );
 
   it(
+    "get and update --description of a transform, a collection and a project",
+    async () => {
+      // the transform is the shell script `lamin track` registered; the collection holds a.csv
+      const collection = await json<{ uid: string }>(
+        "collection",
+        "create",
+        "batch/one",
+        first.uid,
+      );
+      for (const [entity, by, value] of [
+        ["transform", "--key", "pipe.sh"],
+        ["collection", "--key", "batch/one"],
+        ["project", "--name", "P1"],
+      ] as const) {
+        const updated = await run("update", entity, by, value, "--description", `${entity} notes`);
+        expect(updated.code, updated.stderr).toBe(0);
+        expect(updated.stdout).toMatch(new RegExp(`^updated ${entity} \\w+: description`));
+        expect((await run("get", entity, by, value, "--description")).stdout).toBe(
+          `${entity} notes\n`,
+        );
+        const described = await json<{ uid: string; description: string }>(
+          "get",
+          entity,
+          by,
+          value,
+        );
+        expect(described.description).toBe(`${entity} notes`);
+      }
+      const byUid = await run("get", "collection", "--uid", collection.uid, "--description");
+      expect(byUid.stdout).toBe("collection notes\n");
+      expectRefusal(await run("get", "transform", "--key", "nope.sh"), 3, /no transform with key/);
+      expectRefusal(
+        await run("update", "project", "--description", "x"),
+        2,
+        /pass --uid or --name/,
+      );
+      expectRefusal(
+        await run("update", "transform", "--key", "pipe.sh", "--status", "review"),
+        2,
+        /changes only the description/,
+      );
+      // a refused update changed nothing
+      expect((await run("get", "transform", "--key", "pipe.sh", "--description")).stdout).toBe(
+        "transform notes\n",
+      );
+    },
+    LONG,
+  );
+
+  it(
     "refuses forms it does not take, with what works, and saves nothing",
     async () => {
       write("c.csv", "c\n");
@@ -160,6 +210,29 @@ describe("LaminDB's command forms", () => {
       );
       // track outside a shell script: which script is unknown
       expectRefusal(await run("track"), 2, /cannot tell which script/);
+    },
+    LONG,
+  );
+});
+
+describe("lamin init with LaminDB's default storage", () => {
+  it(
+    "init without --storage makes the current folder the storage, named after it",
+    async () => {
+      const home = tempDir("lamin-home-");
+      const folder = join(tempDir("lamin-init-"), "labnotes");
+      mkdirSync(folder);
+      const env = { LAMIN_HOME: home, LAMIN_CACHE_DIR: join(home, "cache") };
+      const made = await lamin(["init"], { cwd: folder, env });
+      expect(made.code, made.stderr).toBe(0);
+      expect(made.stderr).toContain(`creating instance in the current folder (${folder})`);
+      expect(existsSync(join(folder, ".lamindb", "pglite"))).toBe(true);
+      const info = await lamin(["info", "--json"], { cwd: folder, env });
+      expect(JSON.parse(info.stdout)).toMatchObject({ name: "labnotes", storage: folder });
+      // the same again takes nothing over: the folder is this instance's already
+      const again = await lamin(["init"], { cwd: folder, env });
+      expect(again.code).toBe(4);
+      expect(again.stderr).toMatch(/already managed by anonymous\/labnotes/);
     },
     LONG,
   );

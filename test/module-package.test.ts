@@ -410,20 +410,99 @@ describe.each(BACKENDS)("a module package of one's own (%s)", (backend) => {
     );
     renameSync(pkg, `${pkg}-moved`);
     try {
+      // the instance keeps the declaration it was migrated to: no package needed to use it
       const listed = await json<{ name: string; description: string }[]>("module", "list");
-      expect(listed.find((m) => m.name === "mylab")?.description).toMatch(
-        /its package is not on this machine/,
+      expect(listed.find((m) => m.name === "mylab")?.description).toBe(
+        "samples and donors of the lab",
       );
-      const missing =
-        /module 'mylab' is enabled on this instance, but its package is not on this machine/;
-      expectRefusal(await cli("module", "records", "mylab.Sample"), 3, missing);
-      expectRefusal(await cli("migrate", "deploy"), 3, missing);
-      // reading artifacts does not need the module
+      expect((await json<{ name: string }[]>("module", "records", "mylab.Sample")).length).toBe(4);
+      expect(
+        (await json<{ applied: Record<string, string[]> }>("migrate", "deploy")).applied.lns_mylab,
+      ).toEqual([]);
+      // changing it needs the package: a clear error
+      expectRefusal(
+        await cli("module", "enable", "mylab"),
+        3,
+        /cannot find the module package 'mylab'/,
+      );
       expect(await json<unknown[]>("ls")).toHaveLength(2);
     } finally {
       renameSync(`${pkg}-moved`, pkg);
     }
     expect((await json<{ name: string }[]>("module", "records", "mylab.Sample")).length).toBe(4);
+  });
+
+  it("updates and deletes records; a record made while a run is tracked is its output", async () => {
+    writeFileSync(join(work, "step.sh"), "echo step\n");
+    const tracked = await json<{ run: { uid: string } }>("track", "step.sh");
+    const made = await json<{ uid: string; run: string | null }>(
+      "module",
+      "create",
+      "mylab.Donor",
+      "name=D9",
+      "age=30",
+    );
+    expect(made.run).toBe(tracked.run.uid);
+    await ok("finish");
+    const changed = await json<{ uid: string; age: number; run: string | null }>(
+      "module",
+      "update",
+      "mylab.Donor",
+      made.uid,
+      "age=31",
+    );
+    expect(changed).toMatchObject({ uid: made.uid, age: 31, run: tracked.run.uid });
+    // bad input changes nothing
+    expectRefusal(
+      await cli("module", "update", "mylab.Donor", made.uid, "age=old"),
+      2,
+      /age must be a whole number/,
+    );
+    expectRefusal(
+      await cli("module", "update", "mylab.Donor", made.uid, "nope=1"),
+      2,
+      /has no field 'nope'/,
+    );
+    expectRefusal(
+      await cli("module", "update", "mylab.Donor", "AAAAAAAAAAAA", "age=1"),
+      3,
+      /no mylab.Donor with uid 'AAAAAAAAAAAA'/,
+    );
+    expectRefusal(
+      await cli("module", "update", "mylab.Donor", made.uid, "name=D1"),
+      4,
+      /exists already/,
+    );
+    const donors = () =>
+      json<{ uid: string; name: string; age: number }[]>("module", "records", "mylab.Donor");
+    expect((await donors()).find((d) => d.uid === made.uid)).toMatchObject({ name: "D9", age: 31 });
+    // a sample points to D1: deleting it for good is refused; to the trash is fine
+    const d1 = (await donors()).find((d) => d.name === "D1") as { uid: string };
+    expectRefusal(
+      await cli("module", "delete", "mylab.Donor", d1.uid, "--permanent"),
+      4,
+      /still used/,
+    );
+    expect(await json("module", "delete", "mylab.Donor", made.uid)).toEqual({
+      uid: made.uid,
+      deleted: "trash",
+    });
+    expect((await donors()).map((d) => d.uid)).not.toContain(made.uid);
+    expectRefusal(
+      await cli("module", "update", "mylab.Donor", made.uid, "age=2"),
+      3,
+      /no mylab.Donor/,
+    );
+    expect(await json("module", "delete", "mylab.Donor", made.uid, "--permanent")).toEqual({
+      uid: made.uid,
+      deleted: "permanent",
+    });
+    expectRefusal(
+      await cli("module", "delete", "mylab.Donor", made.uid, "--permanent"),
+      3,
+      /no mylab.Donor/,
+    );
+    expect((await donors()).map((d) => d.name)).toContain("D1");
   });
 
   it("disables: refused with what would be lost, then --force drops its tables in one go", async () => {

@@ -806,6 +806,44 @@ describe.each(BACKENDS)("registries on %s", (backend) => {
       await problem(await send("POST", "/transforms", { key: "big.py", source_code: big }), 413);
     });
 
+    it("PATCH sets or clears a description; bad bodies change nothing", async () => {
+      const made: [string, Json][] = [
+        ["transforms", await ok(await send("POST", "/transforms", { key: "patch.py" }), 201)],
+        ["projects", await ok(await send("POST", "/projects", { name: "patched" }), 201)],
+        ["features", await ok(await send("POST", "/features", { name: "p", dtype: "int" }), 201)],
+      ];
+      for (const [r, rec] of made) {
+        const path = `/${r}/${rec.uid}`;
+        const set = await ok(await send("PATCH", path, { description: `about ${r}` }), 200);
+        expect(set).toMatchObject({ uid: rec.uid, description: `about ${r}` });
+        expect(Date.parse(set.updated_at as string)).toBeGreaterThanOrEqual(
+          Date.parse(rec.updated_at as string),
+        );
+        // other fields are not PATCHable, a description is text, and it has a limit
+        await problem(await send("PATCH", path, { description: "x", key: "k", name: "n" }), 400);
+        await problem(await send("PATCH", path, { description: 5 }), 400);
+        await problem(await send("PATCH", path, {}), 400);
+        await problem(await send("PATCH", path, { description: "x".repeat(10_001) }), 400);
+        await problem(await send("PATCH", path, { description: "x" }, { token: null }), 401);
+        expect((await ok(await send("GET", path), 200)).description).toBe(`about ${r}`);
+        const cleared = await ok(await send("PATCH", path, { description: null }), 200);
+        expect(cleared.description).toBeNull();
+      }
+      await problem(
+        await send("PATCH", "/transforms/AAAAAAAAAAAAAAAA", { description: "x" }),
+        404,
+        /no transform with uid/,
+      );
+      // a stem addresses the latest version
+      const transform = made[0]?.[1] as Json;
+      const stem = (transform.uid as string).slice(0, 12);
+      const viaStem = await ok(
+        await send("PATCH", `/transforms/${stem}`, { description: "v" }),
+        200,
+      );
+      expect(viaStem.uid).toBe(transform.uid);
+    });
+
     it("hides the trash unless the filter asks for it", async () => {
       const gone = (await ln.projects.create({ name: "trashed project" })).record;
       await ln.db.execute(sql`UPDATE lamindb_project SET branch_id = -1 WHERE uid = ${gone.uid}`);
@@ -853,7 +891,8 @@ describe.each(BACKENDS)("registries on %s", (backend) => {
       };
       for (const r of REGISTRIES) {
         expect(Object.keys(doc.paths[`/${r}`] ?? {}).sort(), r).toEqual(["get", "post"]);
-        expect(Object.keys(doc.paths[`/${r}/{uid}`] ?? {}), r).toEqual(["get"]);
+        // every one of these has a description, which PATCH changes
+        expect(Object.keys(doc.paths[`/${r}/{uid}`] ?? {}).sort(), r).toEqual(["get", "patch"]);
       }
       for (const name of [
         "Transform",

@@ -452,6 +452,13 @@ describe.each(BACKENDS)("features, schemas and runs over HTTP on %s", (backend) 
     ]);
     const loaded = await remote.collections.load(made.record.uid, { to: join(work, "out") });
     expect(loaded.files.map((f) => readFileSync(f.path, "utf8"))).toEqual(["1", "2"]);
+    // a description changed over HTTP is what the instance has, and null clears it
+    const described = await remote.collections.updateDescription(made.record.uid, "two files");
+    expect(described.description).toBe("two files");
+    expect((await ln.collections.get(made.record.uid)).description).toBe("two files");
+    expect((await remote.collections.updateDescription(made.record.uid, null)).description).toBe(
+      null,
+    );
     // the error classes of in-process code, not only their kinds
     await expect(remote.collections.get({ key: "ds/none" })).rejects.toBeInstanceOf(NotFoundError);
     await expect(

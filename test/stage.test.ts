@@ -334,6 +334,139 @@ describe.skipIf(!moto || !postgres)(
       }
       expect(proxy.connections()).toBe(before);
     });
+
+    it("enables modules per instance: bundled by name, others from their declaration", async () => {
+      const lab = `/instances/${OWNER}/lab`;
+      const other = `/instances/${OWNER}/other`;
+      const declaration = (extra: Record<string, unknown> = {}) => ({
+        name: "mylab",
+        registries: {
+          Sample: {
+            fields: { name: { type: "string", required: true, unique: true }, ...extra },
+            links: ["artifacts"],
+          },
+        },
+      });
+      // pertdb ships beside the function; no package of mylab exists anywhere: the function
+      // writes its tables from the declaration and reads them back from the database
+      const pert = await call({ method: "POST", path: `${lab}/modules/pertdb/enable`, json: {} });
+      expect(pert.status, JSON.stringify(pert.body)).toBe(200);
+      expect(pert.body.applied).toEqual(["0000_initial"]);
+      const mine = await call({
+        method: "POST",
+        path: `${lab}/modules/mylab/enable`,
+        json: { declaration: declaration(), migrations: ["0000_initial"] },
+      });
+      expect(mine.status, JSON.stringify(mine.body)).toBe(200);
+      expect(mine.body).toMatchObject({ module: "mylab", applied: ["0000_initial"] });
+      const made = await call({
+        method: "POST",
+        path: `${lab}/modules/records/mylab.Sample`,
+        json: { name: "S1" },
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const compound = await call({
+        method: "POST",
+        path: `${lab}/modules/records/pertdb.Compound`,
+        json: { name: "aspirin" },
+      });
+      expect(compound.status, JSON.stringify(compound.body)).toBe(201);
+      const looked = await call({
+        method: "GET",
+        path: `${lab}/modules/lookup`,
+        rawQueryString: "field=cat%5Bmylab.Sample%5D&value=S1&value=S2",
+      });
+      expect(looked.status, JSON.stringify(looked.body)).toBe(200);
+      expect(looked.body.found.map((f: { value: string }) => f.value)).toEqual(["S1"]);
+
+      // another instance has another module of the same name: each resolves its own
+      const otherDecl = {
+        name: "mylab",
+        registries: { Plate: { fields: { name: { type: "string" }, wells: { type: "integer" } } } },
+      };
+      const plate = await call({
+        method: "POST",
+        path: `${other}/modules/mylab/enable`,
+        json: { declaration: otherDecl },
+      });
+      expect(plate.status, JSON.stringify(plate.body)).toBe(200);
+      expect(
+        (
+          await call({
+            method: "POST",
+            path: `${other}/modules/records/mylab.Plate`,
+            json: { name: "P1", wells: 96 },
+          })
+        ).status,
+      ).toBe(201);
+      expect(
+        (await call({ method: "GET", path: `${other}/modules/records/mylab.Sample` })).status,
+      ).toBe(400);
+      const samples = await call({ method: "GET", path: `${lab}/modules/records/mylab.Sample` });
+      expect(samples.body.map((r: { name: string }) => r.name)).toEqual(["S1"]);
+
+      // a changed declaration: the SQL first (dry run), then applied
+      const changed = { declaration: declaration({ tissue: { type: "string" } }) };
+      const dry = await call({
+        method: "POST",
+        path: `${lab}/modules/mylab/enable`,
+        json: { ...changed, dry_run: true },
+      });
+      expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+      expect(dry.body).toMatchObject({ applied: ["0001_update"], dry_run: true });
+      expect(dry.body.statements).toEqual([
+        'ALTER TABLE "mylab_sample" ADD COLUMN "tissue" varchar(255)',
+      ]);
+      const tissue = { name: "S2", tissue: "brain" };
+      const early = await call({
+        method: "POST",
+        path: `${lab}/modules/records/mylab.Sample`,
+        json: tissue,
+      });
+      expect(early.status).toBe(400);
+      const applied = await call({
+        method: "POST",
+        path: `${lab}/modules/mylab/enable`,
+        json: changed,
+      });
+      expect(applied.body.applied).toEqual(["0001_update"]);
+      expect(
+        (await call({ method: "POST", path: `${lab}/modules/records/mylab.Sample`, json: tissue }))
+          .status,
+      ).toBe(201);
+
+      // bad inputs: each refused with what to do, nothing changed
+      const refused = async (name: string, json: unknown, status: number, detail: RegExp) => {
+        const r = await call({ method: "POST", path: `${lab}/modules/${name}/enable`, json });
+        expect(r.status, JSON.stringify(r.body)).toBe(status);
+        expect(r.body.detail).toMatch(detail);
+        expect(r.body.hint).toBeTruthy();
+      };
+      await refused("nothere", {}, 404, /not bundled with this server/);
+      await refused("Evil.js", {}, 400, /invalid module name/);
+      await refused("pertdb", { declaration: { ...otherDecl, name: "pertdb" } }, 400, /bundled/);
+      await refused("mylab", { declaration: otherDecl, migrations: ["x; DROP"] }, 400, /invalid/);
+      await refused("other", { declaration: otherDecl }, 400, /of module 'mylab', not 'other'/);
+      await refused(
+        "evil",
+        { declaration: { ...otherDecl, name: "evil", tablePrefix: "wetlab" } },
+        409,
+        /as module 'pertdb' does/,
+      );
+      await refused(
+        "evil",
+        { declaration: { ...otherDecl, name: "evil", tablePrefix: "lamindb" } },
+        400,
+        /taken by LaminDB's core/,
+      );
+      const listed = await call({ method: "GET", path: `${lab}/modules` });
+      expect(
+        listed.body
+          .filter((m: { enabled: boolean }) => m.enabled)
+          .map((m: { name: string }) => m.name)
+          .sort(),
+      ).toEqual(["mylab", "pertdb"]);
+    });
   },
 );
 

@@ -59,6 +59,8 @@ export async function save(
     /** LaminDB's forms (cli/commands/lamindb-forms.ts): this save's branch, a project to link. */
     branch?: string;
     project?: string;
+    /** The space to save it in (name or uid; default all). */
+    space?: string;
   },
 ) {
   const settings = resolveInstanceSettings();
@@ -77,6 +79,10 @@ export async function save(
         ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
         ...(opts.versionTag !== undefined ? { versionTag: opts.versionTag } : {}),
         ...(opts.followLinks ? { followLinks: true } : {}),
+        // LaminDB: --space, else the space `lamin switch --space` chose, else all
+        ...((opts.space ?? settings.space) !== undefined
+          ? { space: opts.space ?? settings.space }
+          : {}),
         onProgress: progress,
       })
       .finally(() => progress.end());

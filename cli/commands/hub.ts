@@ -482,6 +482,52 @@ export async function removeCollaborator(slug: string, handle: string, opts: Jso
   else say(`removed ${handle} from ${owner}/${name}`);
 }
 
+/** `lamin collaborator space-add|space-update owner/name HANDLE SPACE --role R`. */
+export async function setSpaceCollaborator(
+  slug: string,
+  handle: string,
+  space: string,
+  opts: Json & { role: string },
+) {
+  const { owner, name } = requireSlug(slug);
+  const grant = await hubClient().setSpaceCollaborator(
+    owner,
+    name,
+    handle,
+    space,
+    validateRole(opts.role),
+  );
+  if (opts.json) printJson({ instance: `${owner}/${name}`, ...grant });
+  else say(`${grant.handle} has role ${grant.role} in space ${grant.space} of ${owner}/${name}`);
+}
+
+export async function listSpaceCollaborators(slug: string, opts: Json) {
+  const { owner, name } = requireSlug(slug);
+  const all = await hubClient().spaceCollaborators(owner, name);
+  if (opts.json) return printJson(all);
+  if (all.length === 0) {
+    return say(`no space roles on ${owner}/${name}: every collaborator sees space all only`);
+  }
+  say(
+    table(
+      ["space", "handle", "role"],
+      all.map((c) => [c.space, c.handle, c.role]),
+    ),
+  );
+}
+
+export async function removeSpaceCollaborator(
+  slug: string,
+  handle: string,
+  space: string,
+  opts: Json,
+) {
+  const { owner, name } = requireSlug(slug);
+  await hubClient().removeSpaceCollaborator(owner, name, handle, space);
+  if (opts.json) printJson({ instance: `${owner}/${name}`, space, removed: handle });
+  else say(`removed ${handle} from space ${space} of ${owner}/${name}`);
+}
+
 // ---- API keys ----
 
 export async function listKeys(opts: Json) {

@@ -23,6 +23,7 @@ import {
   databaseName,
   initInstance,
   knownInstances,
+  PGLITE_DIR,
 } from "../../core/setup.js";
 import { instanceIdFromSlug } from "../../core/uid.js";
 import { note, printJson, say, table } from "../output.js";
@@ -64,16 +65,21 @@ export async function init(
     python?: boolean;
   },
 ) {
-  if (!opts.storage) {
-    throw new ValidationError(
-      "no storage given",
-      "pass --storage ./mydir (or s3://bucket/prefix); only an instance on a hub (owner/name) may omit it",
+  // LaminDB's default: the current folder (`lamin init` in a project folder)
+  const storage = opts.storage ?? ".";
+  if (opts.python) checkPythonBeforeInit(opts);
+  // a folder that holds an embedded instance is taken back as it is (core's initInstance)
+  const takingBack = !opts.db && !opts.modules && existsSync(join(resolve(storage), PGLITE_DIR));
+  if (!opts.json) {
+    const where = opts.storage ?? `the current folder (${resolve(storage)})`;
+    note(
+      takingBack
+        ? `taking back the instance whose database is in ${where} ...`
+        : `creating instance in ${where} ...`,
     );
   }
-  if (opts.python) checkPythonBeforeInit(opts);
-  if (!opts.json) note(`creating instance in ${opts.storage} ...`);
   const instance = await initInstance({
-    storage: opts.storage,
+    storage,
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.db ? { db: opts.db } : {}),
     ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
@@ -90,7 +96,11 @@ export async function init(
   } else {
     printSummary(instance.settings);
     if (opts.modules) say(`modules   ${opts.modules}`);
-    say(`\nsaved as the current instance; next: lamin save FILE --key KEY`);
+    say(
+      takingBack
+        ? "\nits artifacts and records are as they were; it is the current instance (lamin ls)"
+        : "\nsaved as the current instance; next: lamin save FILE --key KEY",
+    );
     if (py && python) py.report(python, false);
   }
 }

@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
 import { cacheDir, laminHome, resolveInstanceSettings } from "../../core/settings.js";
 import { printJson, say } from "../output.js";
-import { withTarget } from "../target.js";
+import { type Target, withTarget } from "../target.js";
 
 interface Json {
   json?: boolean;
@@ -54,16 +54,6 @@ export function artifactUid(
   return given ?? opts.uid;
 }
 
-/** The space a save goes to: only `all` exists here (spaces are not created yet). */
-function checkSpace(space: string): void {
-  if (space !== "all" && space !== "aaaaaaaaaaaa") {
-    throw new NotFoundError(
-      `no space '${space}'`,
-      "this instance has one space, all (the default): omit --space or pass --space all",
-    );
-  }
-}
-
 /** `lamin save PATH` with LaminDB's --project, --space, --branch, --stem-uid. */
 export async function saveWithForms(
   path: string,
@@ -77,8 +67,7 @@ export async function saveWithForms(
     [option: string]: unknown;
   },
 ) {
-  const { space, stemUid, ...rest } = opts;
-  if (space !== undefined) checkSpace(space);
+  const { stemUid, ...rest } = opts;
   let key = opts.key;
   if (stemUid !== undefined) {
     // LaminDB: the new artifact revises the newest version of the family with this stem
@@ -113,25 +102,26 @@ export async function saveWithForms(
   >[1]);
 }
 
-/** `lamin create project|branch NAME`. */
+/** `lamin create project|branch|space NAME`. */
 export async function createEntity(
   registry: string,
   name: string | undefined,
   opts: Json & { description?: string },
 ) {
-  if (registry !== "branch" && registry !== "project") {
+  if (registry !== "branch" && registry !== "project" && registry !== "space") {
     throw new ValidationError(
       `cannot create '${registry}' with lamin create`,
-      "lamin create branch NAME, lamin create project NAME",
+      "lamin create branch NAME, lamin create project NAME, lamin create space NAME",
     );
   }
   if (!name) {
     throw new ValidationError(
       "specify a name",
-      "e.g. lamin create branch my_branch, lamin create project my_project",
+      "e.g. lamin create branch my_branch, lamin create project my_project, lamin create space lab-a",
     );
   }
   if (registry === "branch") return (await import("./branches.js")).createBranch(name, opts);
+  if (registry === "space") return (await import("./spaces.js")).createSpace(name, opts);
   const { projectCreate } = await import("./annotations.js");
   return projectCreate(name, opts.description !== undefined ? { ...opts } : opts);
 }
@@ -143,6 +133,7 @@ type EntityOptions = Json & {
   status?: string | boolean;
   description?: string | boolean;
   newKey?: string;
+  space?: string;
 };
 
 /** `lamin get [entity] [--uid|--key|--name] [--status|--description]`: a field, or a description. */
@@ -158,10 +149,20 @@ export async function getEntity(entity: string | undefined, opts: EntityOptions)
     if (opts.status) return opts.json ? printJson(branch.status) : say(branch.status);
     return opts.json ? printJson(branch) : say(describeObject({ ...branch }));
   }
+  if (isDescribed(what)) {
+    if (opts.status) {
+      throw new ValidationError("--status is only for branches", "lamin get branch --status");
+    }
+    const record = await withTarget((t) => findDescribed(t, what, opts));
+    if (opts.description) {
+      return opts.json ? printJson(record.description) : say(record.description ?? "");
+    }
+    return opts.json ? printJson(record) : say(describeObject({ ...record }));
+  }
   if (what !== "artifact") {
     throw new ValidationError(
       `lamin get ${what} is not supported here`,
-      "lamin get artifact --key KEY [--description], lamin get branch [--name NAME] --status",
+      "lamin get artifact|transform|collection --key KEY [--description], lamin get project --name NAME, lamin get branch [--name NAME] --status",
     );
   }
   if (opts.status)
@@ -179,14 +180,38 @@ export async function getEntity(entity: string | undefined, opts: EntityOptions)
 export async function updateEntity(entity: string, opts: EntityOptions) {
   if (entity === "branch") {
     if (opts.newKey !== undefined) throw new ValidationError("a branch has no key");
+    if (opts.space !== undefined) {
+      throw new ValidationError(
+        "--space moves an artifact, not a branch",
+        "lamin update artifact --key KEY --space NAME",
+      );
+    }
     return (await import("./branches.js")).updateBranch(
       opts as Parameters<typeof import("./branches.js").updateBranch>[0],
     );
   }
+  if (isDescribed(entity)) {
+    if (opts.status !== undefined || opts.newKey !== undefined || opts.space !== undefined) {
+      throw new ValidationError(
+        `lamin update ${entity} changes only the description`,
+        `lamin update ${entity} ${entity === "project" ? "--name NAME" : "--key KEY"} --description "..."`,
+      );
+    }
+    if (typeof opts.description !== "string") {
+      throw new ValidationError("nothing to update", 'pass --description "..."');
+    }
+    const description = opts.description;
+    const updated = await withTarget(async (t) => {
+      const { uid } = await findDescribed(t, entity, opts);
+      return t[`${entity}s`].updateDescription(uid, description);
+    });
+    if (opts.json) return printJson(updated);
+    return say(`updated ${entity} ${updated.uid}: description`);
+  }
   if (entity !== "artifact") {
     throw new ValidationError(
       `lamin update ${entity} is not supported here`,
-      'lamin update artifact --key KEY --description "..."; lamin update branch --status review',
+      'lamin update artifact|transform|collection --key KEY --description "..."; lamin update project --name NAME --description "..."; lamin update branch --status review',
     );
   }
   if (opts.status !== undefined) {
@@ -196,10 +221,10 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
     );
   }
   const description = typeof opts.description === "string" ? opts.description : undefined;
-  if (description === undefined && opts.newKey === undefined) {
+  if (description === undefined && opts.newKey === undefined && opts.space === undefined) {
     throw new ValidationError(
       "nothing to update",
-      'pass --description "..." (or --new-key KEY to rename the artifact)',
+      'pass --description "..." (or --new-key KEY to rename the artifact, --space S to move it)',
     );
   }
   const { refFrom } = await import("./artifacts.js");
@@ -208,12 +233,50 @@ export async function updateEntity(entity: string, opts: EntityOptions) {
     t.artifacts.update(ref, {
       ...(description !== undefined ? { description } : {}),
       ...(opts.newKey !== undefined ? { key: opts.newKey } : {}),
+      ...(opts.space !== undefined ? { space: opts.space } : {}),
     }),
   );
   if (opts.json) return printJson(artifact);
   say(
-    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}`,
+    `updated artifact ${artifact.uid}${description !== undefined ? ": description" : ""}${opts.newKey !== undefined ? `: key ${artifact.key}` : ""}${opts.space !== undefined ? `: moved to space ${opts.space}` : ""}`,
   );
+}
+
+/** The registries LaminDB's `get`/`update --description` take besides artifacts and branches. */
+const DESCRIBED = ["transform", "collection", "project"] as const;
+type Described = (typeof DESCRIBED)[number];
+const isDescribed = (entity: string): entity is Described =>
+  (DESCRIBED as readonly string[]).includes(entity);
+
+/**
+ * The record `--uid`, `--key` (transforms and collections: the latest version) or `--name`
+ * (projects) name, as LaminDB's `_resolve_entity_for_get_update`.
+ */
+async function findDescribed(
+  t: Target,
+  entity: Described,
+  opts: EntityOptions,
+): Promise<{ uid: string; description: string | null }> {
+  const by = entity === "project" ? "name" : "key";
+  const value = opts.uid ?? (by === "name" ? opts.name : opts.key);
+  if (!value) {
+    throw new ValidationError(
+      `which ${entity}? pass --uid or --${by}`,
+      `e.g. lamin get ${entity} --${by} ${entity === "project" ? "my_project" : "KEY"} --description`,
+    );
+  }
+  if (opts.uid) return t[`${entity}s`].get(opts.uid);
+  if (entity === "collection") return t.collections.get({ key: value });
+  const filter = by === "key" ? { key: value, is_latest: true } : { name: value };
+  const registry = entity === "project" ? t.projects : t.transforms;
+  const [hit] = (await registry.list({ filter, limit: 1 })).items;
+  if (!hit) {
+    throw new NotFoundError(
+      `no ${entity} with ${by} '${value}'`,
+      `list them with lamin search ${entity} TEXT, or pass --uid`,
+    );
+  }
+  return hit;
 }
 
 /** `lamin settings`: what this machine uses (LaminDB prints `ln.setup.settings`). */
@@ -223,7 +286,7 @@ export async function showSettings(opts: Json) {
     instance: `${s.owner}/${s.name}`,
     storage: s.storageRoot,
     branch: s.branch ?? "main",
-    space: "all",
+    space: s.space ?? "all",
     user: s.owner,
     settings_dir: laminHome(),
     cache_dir: cacheDir(),

@@ -3,7 +3,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { MigrationStatus } from "../../core/db/migrate.js";
-import { UnavailableError, ValidationError } from "../../core/errors.js";
+import { NotFoundError, UnavailableError, ValidationError } from "../../core/errors.js";
+import type { ModuleChangeRequest } from "../../core/modules/declared.js";
 import {
   BUILTIN_MODULES,
   deployMigrations,
@@ -57,11 +58,14 @@ export async function withInstanceDatabase<T>(
   }
 }
 
-/** Reading the status changes nothing: a running `lamin serve` answers it from its database. */
+/**
+ * Reading the status changes nothing: a running `lamin serve`, or the hub of an instance on one,
+ * answers it from its database.
+ */
 async function servedStatus(): Promise<MigrationStatus[] | undefined> {
   const settings = resolveInstanceSettings();
-  if (settings.db.kind === "remote") return undefined;
-  const server = await localServer(settings);
+  // an instance on a hub answers what it has (its modules as the instance keeps them)
+  const server = settings.db.kind === "remote" ? settings.db : await localServer(settings);
   if (!server) return undefined;
   const res = await fetch(`${server.url}/modules/migrations`, {
     headers: { authorization: `Bearer ${server.token}` },
@@ -80,7 +84,8 @@ async function servedStatus(): Promise<MigrationStatus[] | undefined> {
  */
 export async function status(opts: Json) {
   const apps =
-    (await servedStatus()) ?? (await withInstanceDatabase((db) => instanceMigrationStatus(db)));
+    (await servedStatus()) ??
+    (await withInstanceDatabase((db) => instanceMigrationStatus(db, { packages: true })));
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, apps });
   say(
     table(
@@ -105,9 +110,133 @@ export async function status(opts: Json) {
   }
 }
 
-export async function deploy(opts: Json & { dryRun?: boolean }) {
+/**
+ * `lamin migrate deploy` on an instance reached over HTTP (a hub's): each module of its own
+ * package that it has and this machine has the package of is sent its declaration; the server
+ * writes and applies the SQL (or, dry, answers it). Its core is migrated by the server itself.
+ */
+async function deployRemote(opts: Json & { dryRun?: boolean }) {
+  const { withTarget } = await import("../target.js");
+  const modules = await withTarget((ln) => ln.modules.list());
+  const requestFor = packageRequests(opts);
+  const changes = [];
+  for (const m of modules) {
+    if (!m.enabled || !m.package || BUILTIN_MODULES.has(m.name)) continue;
+    const req = await requestFor(m.name);
+    if (!req) continue;
+    changes.push(
+      await withTarget((ln) => ln.modules.change(m.name, { ...req, dryRun: opts.dryRun === true })),
+    );
+  }
+  const instance = resolveInstanceSettings().name;
+  if (opts.json) return printJson({ instance, changes });
+  const done = changes.filter((c) => c.statements.length > 0 || c.applied.length > 0);
+  if (done.length === 0) return say("nothing to apply: the instance is up to date");
+  for (const c of done) {
+    if (opts.dryRun) {
+      say(`-- ${c.module}: ${c.applied.join(", ")}`);
+      for (const statement of c.statements) say(`${statement.replace(/;\s*$/, "")};`);
+      say("");
+    } else for (const n of c.applied) say(`applied lns_${c.module}/${n}`);
+  }
+  if (opts.dryRun) say("dry run: nothing applied; run without --dry-run to apply");
+}
+
+/**
+ * What a server is sent for each module, by name, read once per command from its package on
+ * this machine; undefined (and a note) when this machine has no package of it.
+ */
+function packageRequests(opts: Json) {
+  const known = new Map<string, ModuleChangeRequest | undefined>();
+  return async (name: string): Promise<ModuleChangeRequest | undefined> => {
+    if (known.has(name)) return known.get(name);
+    const { changeRequest } = await import("./module.js");
+    let req: ModuleChangeRequest | undefined;
+    try {
+      req = (await changeRequest(name)).req;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      if (!opts.json) note(`${name}: no package of it on this machine, skipped`);
+    }
+    known.set(name, req);
+    return req;
+  };
+}
+
+/** One instance's outcome of a deploy across a hub's instances. */
+interface InstanceDeploy {
+  instance: string;
+  module: string;
+  applied?: string[];
+  statements?: string[];
+  /** Why it was not deployed there (e.g. not an admin of it): the others go on. */
+  error?: string;
+}
+
+/**
+ * `lamin migrate deploy --all-instances`: every instance of the hub that the account administers
+ * and that has one of the modules whose package this machine has, reported per instance (the
+ * hub checks the admin role on each again).
+ */
+async function deployEverywhere(opts: Json & { dryRun?: boolean }) {
+  const { hubClient, requireHubLogin } = await import("../../sdk/hub.js");
+  const { RemoteInstance } = await import("../../sdk/remote.js");
+  const login = requireHubLogin();
+  const requestFor = packageRequests(opts);
+  const report: InstanceDeploy[] = [];
+  const hub = hubClient(login);
+  for (const i of await hub.instances()) {
+    const slug = `${i.owner}/${i.name}`;
+    // a schema change is an admin's: instances the account only reads or writes are not its own
+    const { role } = await hub.instance(i.owner, i.name);
+    if (role !== "owner" && role !== "admin") continue;
+    const ln = new RemoteInstance(`${login.hub.replace(/\/$/, "")}/instances/${slug}`, {
+      token: login.key,
+    });
+    try {
+      const enabled = (await ln.modules.list()).filter(
+        (m) => m.enabled && m.package && !BUILTIN_MODULES.has(m.name),
+      );
+      for (const m of enabled) {
+        const req = await requestFor(m.name);
+        if (!req) continue;
+        try {
+          const c = await ln.modules.change(m.name, { ...req, dryRun: opts.dryRun === true });
+          report.push({
+            instance: slug,
+            module: m.name,
+            applied: c.applied,
+            statements: c.statements,
+          });
+        } catch (error) {
+          report.push({ instance: slug, module: m.name, error: (error as Error).message });
+        }
+      }
+    } finally {
+      await ln.close();
+    }
+  }
+  // an instance that failed fails the command; the others' changes stay (each is its own)
+  if (report.some((r) => r.error)) process.exitCode = 1;
+  if (opts.json) return printJson({ deployed: report });
+  if (report.length === 0) return say("no instance has a module whose package is on this machine");
+  say(
+    table(
+      ["instance", "module", opts.dryRun ? "would apply" : "applied"],
+      report.map((r) => [
+        r.instance,
+        r.module,
+        r.error ? `failed: ${r.error}` : r.applied?.join(", ") || "-",
+      ]),
+    ),
+  );
+}
+
+export async function deploy(opts: Json & { dryRun?: boolean; allInstances?: boolean }) {
+  if (opts.allInstances) return deployEverywhere(opts);
+  if (resolveInstanceSettings().db.kind === "remote") return deployRemote(opts);
   if (opts.dryRun) {
-    const pending = await withInstanceDatabase((db) => pendingMigrations(db));
+    const pending = await withInstanceDatabase((db) => pendingMigrations(db, { packages: true }));
     if (opts.json) return printJson({ instance: resolveInstanceSettings().name, pending });
     if (pending.length === 0) return say("nothing to apply: the instance is up to date");
     for (const m of pending) {
@@ -119,7 +248,9 @@ export async function deploy(opts: Json & { dryRun?: boolean }) {
       `dry run: ${pending.length} migration(s) not applied; run without --dry-run to apply`,
     );
   }
-  const { applied } = await withInstanceDatabase((db, owner) => deployMigrations(db, { owner }));
+  const { applied } = await withInstanceDatabase((db, owner) =>
+    deployMigrations(db, { owner, packages: true }),
+  );
   if (opts.json) return printJson({ instance: resolveInstanceSettings().name, applied });
   const entries = Object.entries(applied).filter(([, names]) => names.length > 0);
   if (entries.length === 0) return say("nothing to apply: the instance is up to date");

@@ -7,11 +7,14 @@
 import { existsSync } from "node:fs";
 import { ValidationError } from "../../core/errors.js";
 import {
+  assertMigrationsCurrent,
+  type ExternalModule,
   isPathSpec,
   loadModuleFolder,
   moduleFolder,
   rememberedModules,
   rememberModule,
+  shippedModuleFolder,
 } from "../../core/modules/external.js";
 import {
   BUILTIN_MODULES,
@@ -21,8 +24,9 @@ import {
   registerModule,
   resolveRegistry,
 } from "../../core/modules/index.js";
+import { resolveInstanceSettings } from "../../core/settings.js";
 import { note, printJson, say, table } from "../output.js";
-import { withTarget } from "../target.js";
+import { type Target, withTarget } from "../target.js";
 import { withInstanceDatabase } from "./migrate.js";
 
 interface Json {
@@ -56,11 +60,51 @@ export async function loadModuleSpec(spec: string): Promise<string> {
   return module.name;
 }
 
+/**
+ * What a server is sent to enable (or update) a module: nothing for one bundled with it (bionty,
+ * pertdb), else the declaration of the package on this machine and its migration names. The
+ * package must be migrated (lamin migrate create) so that its migrations say what is sent.
+ */
+export async function changeRequest(
+  spec: string,
+): Promise<{ name: string; req: import("../../core/modules/declared.js").ModuleChangeRequest }> {
+  if (BUILTIN_MODULES.has(spec) || (!isPathSpec(spec) && shippedModuleFolder(spec))) {
+    return { name: spec, req: {} };
+  }
+  const module = getModule(await loadModuleSpec(spec)) as ExternalModule;
+  assertMigrationsCurrent(module);
+  return {
+    name: module.name,
+    req: {
+      declaration: module.declaration,
+      migrations: module.migrations().migrations.map((m) => m.name),
+    },
+  };
+}
+
+/** Enable modules on an instance reached over HTTP (a hub's): the server applies them. */
+async function enableRemote(specs: string[], opts: Json) {
+  const results = [];
+  for (const spec of specs) {
+    const { name, req } = await changeRequest(spec);
+    results.push(await withTarget((ln) => ln.modules.change(name, req)));
+  }
+  if (opts.json) return printJson(results);
+  for (const r of results) {
+    say(
+      r.applied.length === 0
+        ? `${r.module}: already enabled, nothing to apply`
+        : `${r.module}: applied ${r.applied.join(", ")}`,
+    );
+  }
+}
+
 export async function enable(names: string[], opts: Json) {
   const specs = names
     .flatMap((n) => n.split(","))
     .map((n) => n.trim())
     .filter(Boolean);
+  if (resolveInstanceSettings().db.kind === "remote") return enableRemote(specs, opts);
   const wanted: string[] = [];
   for (const spec of specs) wanted.push(await loadModuleSpec(spec));
   for (const name of wanted) getModule(name);
@@ -178,8 +222,16 @@ export async function newModule(name: string, opts: Json & { dir?: string }, ver
   );
 }
 
-/** `lamin module create mylab.Sample name=S1 donor=D1`: a record of a module registry. */
-export async function createRecord(registry: string, pairs: string[], opts: Json) {
+/** On the current instance, with the run `lamin track` started: writes are its outputs. */
+const withTracked = <T>(fn: (ln: Target) => Promise<T>): Promise<T> =>
+  withTarget(async (ln) => {
+    const { attachActiveRun } = await import("./tracking.js");
+    await attachActiveRun(ln);
+    return fn(ln);
+  });
+
+/** `name=S1 donor=D1` as field values (strings; each field parses its own). */
+function fieldPairs(pairs: string[]): Record<string, string> {
   const values: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf("=");
@@ -188,7 +240,38 @@ export async function createRecord(registry: string, pairs: string[], opts: Json
     }
     values[pair.slice(0, i)] = pair.slice(i + 1);
   }
-  const record = await withTarget((ln) => ln.modules.create(registry, values));
+  return values;
+}
+
+/** `lamin module update mylab.Sample UID weight=2`: change fields of a record. */
+export async function updateRecord(registry: string, uid: string, pairs: string[], opts: Json) {
+  const values = fieldPairs(pairs);
+  const record = await withTracked((ln) => ln.modules.update(registry, uid, values));
+  if (opts.json) return printJson(record);
+  say(`updated ${registry} ${record.uid}`);
+}
+
+/** `lamin module delete mylab.Sample UID [--permanent]`. */
+export async function deleteRecord(
+  registry: string,
+  uid: string,
+  opts: Json & { permanent?: boolean },
+) {
+  const done = await withTarget((ln) =>
+    ln.modules.delete(registry, uid, { permanent: opts.permanent === true }),
+  );
+  if (opts.json) return printJson(done);
+  say(
+    done.deleted === "trash"
+      ? `moved ${registry} ${uid} to the trash`
+      : `deleted ${registry} ${uid} for good`,
+  );
+}
+
+/** `lamin module create mylab.Sample name=S1 donor=D1`: a record of a module registry. */
+export async function createRecord(registry: string, pairs: string[], opts: Json) {
+  const values = fieldPairs(pairs);
+  const record = await withTracked((ln) => ln.modules.create(registry, values));
   if (opts.json) return printJson(record);
   say(`created ${registry} ${record.uid}`);
 }

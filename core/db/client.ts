@@ -20,6 +20,11 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
 export interface Database {
   readonly db: Db;
   readonly driver: "pglite" | "postgres" | "neon";
+  /**
+   * The spaces this connection may read and write, when it is a restricted request's
+   * transaction (space-policies.ts); absent: every space.
+   */
+  readonly spaces?: { read: readonly number[]; write: readonly number[] };
   close(): Promise<void>;
 }
 

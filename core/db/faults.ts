@@ -103,6 +103,15 @@ export function dbFault(error: unknown): LaminError | undefined {
       options,
     );
   }
+  if (state === "42501" && /row-level security/.test(reason(error))) {
+    // the space policies (space-policies.ts): a write into a space the caller may only read
+    return new LaminError(
+      "permission",
+      "you may not write in that space",
+      "ask an admin of the instance for the write role in the space (lamin collaborator space-add)",
+      options,
+    );
+  }
   if (state === "42703" || state === "42P01") {
     // an instance made by an earlier version, used before `lamin migrate deploy`
     return new UnavailableError(

@@ -26,8 +26,10 @@ import {
   hubCollaborator,
   hubInstance,
   hubMembership,
+  hubSpaceCollaborator,
   type MemberRole,
 } from "./schema.js";
+import type { SpaceRole } from "./space-grants.js";
 import { AuthThrottle } from "./throttle.js";
 
 export { allows, type InstanceRole } from "./roles.js";
@@ -498,6 +500,105 @@ export class Hub {
     if (gone.length === 0) {
       throw new NotFoundError(`'${handle}' is not a collaborator on '${owner}/${name}'`);
     }
+    // their spaces go with them: a later grant of the instance starts from `all` again
+    await this.db
+      .delete(hubSpaceCollaborator)
+      .where(
+        and(
+          eq(hubSpaceCollaborator.instanceId, record.id),
+          eq(hubSpaceCollaborator.accountId, account.id),
+        ),
+      );
+  }
+
+  // ---- space collaborators (roles in the restricted spaces of an instance) ----
+
+  /**
+   * Grant `handle` a role in the space with id `spaceId` of owner/name (the instance's own
+   * `lamindb_space.id`: the caller resolves the name). Only collaborators with the read or write
+   * role take space roles: owners and admins see every space already.
+   */
+  async setSpaceCollaborator(
+    owner: string,
+    name: string,
+    handle: string,
+    spaceId: number,
+    role: CollaboratorRole,
+  ): Promise<void> {
+    validateCollaboratorRole(role);
+    if (!Number.isInteger(spaceId) || spaceId <= 1 || spaceId > 32767) {
+      throw new ValidationError(
+        "space all is every collaborator's, by their role on the instance",
+        "grant a role in a space you created (lamin create space NAME), or change the instance role",
+      );
+    }
+    const record = await this.instance(owner, name);
+    const access = await this.access(handle, owner, name);
+    if (!access) {
+      throw new ValidationError(
+        `'${handle}' is not a collaborator on '${owner}/${name}'`,
+        `add them first: lamin collaborator add ${owner}/${name} ${handle} --role read`,
+      );
+    }
+    if (access.role === "owner" || access.role === "admin") {
+      throw new ValidationError(
+        `'${handle}' is ${access.role === "owner" ? "an owner" : "an admin"} of '${owner}/${name}': they see every space`,
+        "space roles are for collaborators with the read or write role",
+      );
+    }
+    const account = await this.account(handle);
+    await this.db
+      .insert(hubSpaceCollaborator)
+      .values({ instanceId: record.id, spaceId, accountId: account.id, role })
+      .onConflictDoUpdate({
+        target: [
+          hubSpaceCollaborator.instanceId,
+          hubSpaceCollaborator.spaceId,
+          hubSpaceCollaborator.accountId,
+        ],
+        set: { role },
+      });
+  }
+
+  async removeSpaceCollaborator(
+    owner: string,
+    name: string,
+    handle: string,
+    spaceId: number,
+  ): Promise<void> {
+    const record = await this.instance(owner, name);
+    const account = await this.account(handle);
+    const gone = await this.db
+      .delete(hubSpaceCollaborator)
+      .where(
+        and(
+          eq(hubSpaceCollaborator.instanceId, record.id),
+          eq(hubSpaceCollaborator.spaceId, spaceId),
+          eq(hubSpaceCollaborator.accountId, account.id),
+        ),
+      )
+      .returning({ id: hubSpaceCollaborator.accountId });
+    if (gone.length === 0) {
+      throw new NotFoundError(`'${handle}' has no role in that space of '${owner}/${name}'`);
+    }
+  }
+
+  /** Every space role on owner/name: the space's id (the instance names it), handle, role. */
+  async spaceCollaborators(
+    owner: string,
+    name: string,
+  ): Promise<{ space_id: number; handle: string; role: CollaboratorRole }[]> {
+    const record = await this.instance(owner, name);
+    return this.db
+      .select({
+        space_id: hubSpaceCollaborator.spaceId,
+        handle: hubAccount.handle,
+        role: hubSpaceCollaborator.role,
+      })
+      .from(hubSpaceCollaborator)
+      .innerJoin(hubAccount, eq(hubAccount.id, hubSpaceCollaborator.accountId))
+      .where(eq(hubSpaceCollaborator.instanceId, record.id))
+      .orderBy(asc(hubSpaceCollaborator.spaceId), asc(hubAccount.handle));
   }
 
   async collaborators(
@@ -535,7 +636,7 @@ export class Hub {
     accountHandle: string,
     owner: string,
     name: string,
-  ): Promise<{ role: InstanceRole; instance: HubInstanceRecord } | undefined> {
+  ): Promise<{ role: InstanceRole; instance: HubInstanceRecord; spaces: SpaceRole[] } | undefined> {
     const [row] = await this.perRequest.access.execute({ account: accountHandle, owner, name });
     if (!row) return undefined;
     const viaOrg: InstanceRole | undefined =
@@ -544,7 +645,11 @@ export class Hub {
       row.instance.owner_id === row.accountId
         ? "owner"
         : strongest(viaOrg, row.collaboratorRole ?? undefined);
-    return role ? { role, instance: row.instance } : undefined;
+    const spaces = (row.spaces ? row.spaces.split(",") : []).map((entry) => {
+      const [id, spaceRole] = entry.split(":");
+      return { spaceId: Number(id), role: spaceRole as CollaboratorRole };
+    });
+    return role ? { role, instance: row.instance, spaces } : undefined;
   }
 }
 
@@ -580,6 +685,12 @@ function prepareRequestQueries(db: Db) {
         accountId: member.id,
         memberRole: hubMembership.role,
         collaboratorRole: hubCollaborator.role,
+        // the caller's roles in restricted spaces, `id:role,...`: in this same round trip
+        spaces: sql<
+          string | null
+        >`(SELECT string_agg(${hubSpaceCollaborator.spaceId} || ':' || ${hubSpaceCollaborator.role}, ',')
+          FROM ${hubSpaceCollaborator} WHERE ${hubSpaceCollaborator.instanceId} = ${hubInstance.id}
+          AND ${hubSpaceCollaborator.accountId} = ${member.id})`,
       })
       .from(hubInstance)
       .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))

@@ -10,6 +10,7 @@ import {
   pgTable,
   primaryKey,
   serial,
+  smallint,
   text,
   timestamp,
   unique,
@@ -93,4 +94,24 @@ export const hubCollaborator = pgTable(
     role: varchar("role", { length: 5 }).$type<CollaboratorRole>().notNull(),
   },
   (t) => [primaryKey({ columns: [t.instanceId, t.accountId] })],
+);
+
+/**
+ * A collaborator's role in a restricted space of an instance (`space_id`: the instance's
+ * `lamindb_space.id`; space `all` is every collaborator's, by the instance role). See
+ * docs/spaces.md.
+ */
+export const hubSpaceCollaborator = pgTable(
+  "hub_space_collaborator",
+  {
+    instanceId: varchar("instance_id", { length: 32 })
+      .notNull()
+      .references(() => hubInstance.id, { onDelete: "cascade" }),
+    spaceId: smallint("space_id").notNull(),
+    accountId: integer("account_id")
+      .notNull()
+      .references(() => hubAccount.id, { onDelete: "cascade" }),
+    role: varchar("role", { length: 5 }).$type<CollaboratorRole>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.instanceId, t.spaceId, t.accountId] })],
 );

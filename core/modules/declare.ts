@@ -130,6 +130,8 @@ const RESERVED_FIELDS = new Set([
   "updated_at",
   "created_by_id",
   "run_id",
+  // a record's run (its lineage, as LaminDB's `run`) is shown under this name
+  "run",
   "branch_id",
   "created_on_id",
   "space_id",

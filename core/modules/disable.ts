@@ -11,11 +11,12 @@ import { tablesOf } from "./declare.js";
 import { isExternal, snapshotTables } from "./external.js";
 import {
   BUILTIN_MODULES,
-  enabledModules,
   getModule,
   type HasDb,
+  instanceModules,
   recordedModules,
 } from "./index.js";
+import { forgetDeclaration, isStored } from "./stored.js";
 
 export interface DisableResult {
   module: string;
@@ -41,14 +42,14 @@ async function disablePlan(db: Db, name: string): Promise<DisableResult> {
       "lamin module list shows the modules it has",
     );
   }
-  // its package says which tables are its own (a missing package throws its own clear error)
-  await enabledModules(db);
-  const module = getModule(name);
+  // the declaration the database keeps (else its package) says which tables are its own (a
+  // missing package throws its own clear error)
+  const module = getModule(name, await instanceModules(db));
   if (!isExternal(module)) throw new ValidationError(`'${name}' cannot be disabled`);
   // the tables its migrations made, and those its declarations name (a pending migration's)
   const names = [
     ...new Set([
-      ...snapshotTables(module.origin).map((t) => t.name),
+      ...(isStored(module) ? [] : snapshotTables(module.origin).map((t) => t.name)),
       ...tablesOf(module.declaration).map((t) => t.name),
     ]),
   ];
@@ -115,6 +116,7 @@ export async function disableModule(
     await tx.execute(
       sql`DELETE FROM django_migrations WHERE app = ${`lns_${name}`} OR app = ${name}`,
     );
+    await forgetDeclaration(tx, name);
   });
   return plan;
 }

@@ -11,7 +11,7 @@
  * (`$LAMIN_HOME/modules.json`, written by `lamin module enable` and `lamin migrate create`); a
  * module not remembered is looked up as an npm package of its name from the working folder.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -58,6 +58,18 @@ export function shippedModuleFolder(name: string): string | undefined {
     dir = dirname(dir);
   }
   return undefined;
+}
+
+/** The names of the module packages shipped with this package (pertdb). */
+export function shippedModuleNames(): string[] {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "modules")) && existsSync(join(dir, "migrations"))) {
+      return readdirSync(join(dir, "modules")).filter((n) => shippedModuleFolder(n) !== undefined);
+    }
+    dir = dirname(dir);
+  }
+  return [];
 }
 
 /**

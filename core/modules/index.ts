@@ -18,8 +18,25 @@ import { user } from "../db/schema.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { bionty } from "./bionty/index.js";
 import { tablesOf } from "./declare.js";
-import { assertMigrationsCurrent, isExternal, loadEnabledModule } from "./external.js";
-import { createModuleRecord, listModuleRecords } from "./records.js";
+import {
+  assertMigrationsCurrent,
+  type ExternalModule,
+  isExternal,
+  loadEnabledModule,
+} from "./external.js";
+import {
+  createModuleRecord,
+  deleteModuleRecord,
+  listModuleRecords,
+  updateModuleRecord,
+} from "./records.js";
+import {
+  type AppliedMigration,
+  isStored,
+  storeDeclaration,
+  storedDigests,
+  storedModule,
+} from "./stored.js";
 import type { LaminModule, LinkTable, ModuleRegistry, SeedReport } from "./types.js";
 
 export { biontyUid } from "./bionty/index.js";
@@ -64,7 +81,16 @@ export interface HasDb {
   readonly db: Db;
 }
 
-export function getModule(name: string): LaminModule {
+/**
+ * The modules of one instance by name: this build's, those declared in its database
+ * (stored.ts), and packages loaded in this process. Two instances served by one process may
+ * have different versions of a module of the same name: each request resolves in its own.
+ */
+export type ModuleScope = ReadonlyMap<string, LaminModule>;
+
+export function getModule(name: string, scope?: ModuleScope): LaminModule {
+  const scoped = scope?.get(name);
+  if (scoped) return scoped;
   const module = Object.hasOwn(MODULES, name) ? MODULES[name] : undefined;
   const missing = unavailable.get(name);
   if (!module && missing) throw missing;
@@ -93,64 +119,121 @@ export function parseModuleNames(value: string | string[] | undefined): string[]
  * the module's name: our first migration is `0000_initial`, a name Django never gives).
  */
 export async function enabledModules(db: Db): Promise<string[]> {
-  const names = await recordedModules(db);
-  // modules of their own packages recorded under lns_<name>: load those not loaded yet
-  for (const name of names) {
-    if (Object.hasOwn(MODULES, name) || unavailable.has(name)) continue;
-    if (!/^[a-z][a-z0-9]{1,39}$/.test(name)) continue;
-    try {
-      registerModule(await loadEnabledModule(name));
-    } catch (error) {
-      unavailable.set(name, error as Error);
-    }
+  return [...(await instanceModules(db)).keys()];
+}
+
+/**
+ * The modules enabled on this database, loaded: this build's; a module of its own package from
+ * the declaration the database keeps (what its tables are, whatever package this machine has);
+ * one enabled before declarations were kept, from its package, as before.
+ */
+export async function instanceModules(db: Db): Promise<ModuleScope> {
+  const out = new Map<string, LaminModule>();
+  for (const { module: name, digest } of await recordedWithDigests(db)) {
+    if (BUILTIN_MODULES.has(name)) out.set(name, MODULES[name] as LaminModule);
+    else if (digest) out.set(name, await storedModule(db, name, digest));
+    else if (await loadPackage(name)) out.set(name, MODULES[name] as LaminModule);
   }
-  return names.filter((name) => Object.hasOwn(MODULES, name));
+  return out;
+}
+
+/**
+ * The package of a module, loaded into this process once (remembered folder, shipped module,
+ * installed npm package); false when there is none here, with the reason kept for errors.
+ */
+async function loadPackage(name: string): Promise<boolean> {
+  if (Object.hasOwn(MODULES, name)) return true;
+  if (unavailable.has(name) || !/^[a-z][a-z0-9]{1,39}$/.test(name)) return false;
+  try {
+    registerModule(await loadEnabledModule(name));
+    return true;
+  } catch (error) {
+    unavailable.set(name, error as Error);
+    return false;
+  }
 }
 
 /** Every module name django_migrations records, whether or not its package is here. */
 export async function recordedModules(db: Db): Promise<string[]> {
-  const [table] = await queryRows<{ t: string | null }>(
-    db,
-    sql`SELECT to_regclass('django_migrations')::text AS t`,
-  );
-  if (table?.t == null) return [];
-  const rows = await queryRows<{ module: string }>(
-    db,
-    sql`SELECT DISTINCT CASE WHEN app LIKE 'lns\_%' THEN substr(app, 5) ELSE app END AS module
-      FROM django_migrations
-      WHERE app LIKE 'lns\_%' OR (app NOT IN ('lns', 'lamindb') AND name = '0000_initial')
-      ORDER BY 1`,
-  );
-  return rows.map((r) => r.module);
+  return (await recordedWithDigests(db)).map((r) => r.module);
 }
 
 /**
- * The modules an instance has whose package is not available here: operations that need every
- * module (migrating) stop with the reason instead of leaving one out.
+ * The recorded modules with the digest of the declaration the database keeps for each (null:
+ * none kept): two queries, as many as reading the names alone takes.
  */
-async function assertAllAvailable(db: Db): Promise<void> {
-  const names = await recordedModules(db);
-  await enabledModules(db);
-  for (const name of names) {
-    const missing = unavailable.get(name);
-    if (missing && !Object.hasOwn(MODULES, name)) throw missing;
-  }
+async function recordedWithDigests(db: Db): Promise<{ module: string; digest: string | null }[]> {
+  const [tables] = await queryRows<{ t: string | null; m: string | null }>(
+    db,
+    sql`SELECT to_regclass('django_migrations')::text AS t, to_regclass('lns_module')::text AS m`,
+  );
+  if (tables?.t == null) return [];
+  const digest =
+    tables.m == null
+      ? sql`NULL::text`
+      : sql`(SELECT digest FROM lns_module s WHERE s.name = r.module)`;
+  return queryRows<{ module: string; digest: string | null }>(
+    db,
+    sql`SELECT r.module, ${digest} AS digest FROM (
+        SELECT DISTINCT CASE WHEN app LIKE 'lns\_%' THEN substr(app, 5) ELSE app END AS module
+        FROM django_migrations
+        WHERE app LIKE 'lns\_%' OR (app NOT IN ('lns', 'lamindb') AND name = '0000_initial')
+      ) r ORDER BY 1`,
+  );
 }
 
-/** A module's migration set; the first time it applies anything, it seeds the module's data. */
+/**
+ * A module's migration set; the first time it applies anything, it seeds the module's data, and
+ * a module of its own package keeps its declaration and the SQL applied in the database.
+ */
 function moduleSet(
   module: LaminModule,
   userId: (tx: Db) => Promise<number>,
   seeds: SeedLog,
   root?: string,
 ): MigrationSet {
+  const set = module.migrations(root);
   return {
-    ...module.migrations(root),
+    ...set,
     // inside the migration's transaction: PGlite has one connection, which the transaction holds
-    afterApply: async (tx) => {
+    afterApply: async (tx, names) => {
       seeds[module.name] = await module.seed(tx, await userId(tx));
+      if (isExternal(module) && !isStored(module)) {
+        await storeDeclaration(tx, module.declaration, appliedOf(set, names));
+      }
     },
   };
+}
+
+const appliedOf = (set: MigrationSet, names: readonly string[]): AppliedMigration[] =>
+  set.migrations
+    .filter((m) => names.includes(m.name))
+    .map((m) => ({ name: m.name, statements: m.statements }));
+
+/**
+ * Packages whose declaration the database does not keep yet (enabled before it kept them):
+ * kept now, with every migration of theirs as applied. One it keeps is never replaced here: it
+ * changes only with the migrations that change the tables (a package older than what a hub
+ * deployed must not take it back).
+ */
+async function storeMissingDeclarations(db: Db, modules: LaminModule[]): Promise<void> {
+  const stored = await storedDigests(db);
+  const recorded = new Set(await recordedModules(db));
+  for (const m of modules) {
+    if (!isExternal(m) || isStored(m) || !recorded.has(m.name)) continue;
+    if (stored.has(m.name)) continue;
+    const set = m.migrations();
+    await db.transaction((tx) =>
+      storeDeclaration(
+        tx,
+        m.declaration,
+        appliedOf(
+          set,
+          set.migrations.map((x) => x.name),
+        ),
+      ),
+    );
+  }
 }
 
 type SeedLog = Record<string, SeedReport>;
@@ -181,18 +264,36 @@ export async function instanceMigrationSets(
   const seeds = opts.seeds ?? {};
   const userId = (tx: Db) => userIdOf(tx, opts.owner);
   const root = opts.migrationsDir;
-  await assertAllAvailable(db);
-  for (const name of await enabledModules(db)) {
-    const module = getModule(name);
-    if (isExternal(module)) assertMigrationsCurrent(module);
+  const modules = await migratingModules(db, opts.packages === true);
+  return [coreMigrations(root), ...modules.map((module) => moduleSet(module, userId, seeds, root))];
+}
+
+/**
+ * The module behind each migration set of an instance: a package's new migrations when
+ * `packages` and this machine has it (the CLI), else what the database keeps (nothing pending:
+ * a server runs no package code; a declaration sent to it is applied by declared.ts).
+ */
+async function migratingModules(db: Db, packages: boolean): Promise<LaminModule[]> {
+  const scope = await instanceModules(db);
+  const out: LaminModule[] = [];
+  for (const name of await recordedModules(db)) {
+    let module = scope.get(name);
+    if (packages && module && isStored(module as ExternalModule) && (await loadPackage(name))) {
+      module = MODULES[name];
+    }
+    if (!module) throw unavailable.get(name) ?? new NotFoundError(`module '${name}' is missing`);
+    if (isExternal(module) && !isStored(module)) assertMigrationsCurrent(module);
+    out.push(module);
   }
-  return [
-    coreMigrations(root),
-    ...(await enabledModules(db)).map((name) => moduleSet(getModule(name), userId, seeds, root)),
-  ];
+  return out;
 }
 
 export interface MigrationOptions {
+  /**
+   * Take modules' new migrations from their packages on this machine (the CLI); servers leave
+   * it off and run no package code.
+   */
+  packages?: boolean;
   /** Handle of the user seeded rows are created by (default: the first user). */
   owner?: string;
   /** The migrations/ folder to read (default: LAMIN_MIGRATIONS_DIR, else the package's). */
@@ -216,10 +317,16 @@ export async function enableModules(
   names: string[],
   opts: { owner?: string } = {},
 ): Promise<EnableResult[]> {
-  const modules = names.map(getModule);
-  const enabled = new Set(await enabledModules(target.db));
+  const modules = names.map((name) => getModule(name));
+  const enabled = new Set(await recordedModules(target.db));
   for (const m of modules) {
     if (!isExternal(m)) continue;
+    if (isStored(m)) {
+      throw new ValidationError(
+        `module '${m.name}' has no package here`,
+        "send its declaration: lamin module enable ./path/to/its/package",
+      );
+    }
     assertMigrationsCurrent(m);
     if (!enabled.has(m.name)) await assertTablesFree(target.db, m);
   }
@@ -227,6 +334,7 @@ export async function enableModules(
   const userId = async (tx: Db) => target.user?.id ?? userIdOf(tx, opts.owner);
   const sets = modules.map((m) => moduleSet(m, userId, seeds));
   const applied = await migrate(target.db, sets);
+  await storeMissingDeclarations(target.db, modules);
   return modules.map((m, i) => ({
     module: m.name,
     applied: applied[sets[i]?.app ?? ""] ?? [],
@@ -240,7 +348,16 @@ export async function enableModules(
  */
 async function assertTablesFree(db: Db, module: LaminModule): Promise<void> {
   if (!isExternal(module)) return;
-  const names = tablesOf(module.declaration).map((t) => t.name);
+  await assertNamesFree(
+    db,
+    module.name,
+    tablesOf(module.declaration).map((t) => t.name),
+  );
+}
+
+/** None of `names` may exist: they would be another's, or left by hand. */
+export async function assertNamesFree(db: Db, module: string, names: string[]): Promise<void> {
+  if (names.length === 0) return;
   const rows = await queryRows<{ name: string }>(
     db,
     sql`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()
@@ -251,7 +368,7 @@ async function assertTablesFree(db: Db, module: LaminModule): Promise<void> {
   );
   if (rows.length > 0) {
     throw new ConflictError(
-      `module '${module.name}' would create ${rows.map((r) => r.name).join(", ")}, which exist already on this instance`,
+      `module '${module}' would create ${rows.map((r) => r.name).join(", ")}, which exist already on this instance`,
       "rename the module or its registries; nothing was changed",
     );
   }
@@ -267,17 +384,19 @@ export interface ModuleInfo {
 }
 
 export async function listModules(target: HasDb): Promise<ModuleInfo[]> {
-  const enabled = new Set(await enabledModules(target.db));
-  const known: ModuleInfo[] = Object.values(MODULES)
-    // a module of its own package shows where it is enabled
-    .filter((m) => !isExternal(m) || enabled.has(m.name))
-    .map((m) => ({
-      name: m.name,
-      description: m.description,
-      enabled: enabled.has(m.name),
-      package: isExternal(m),
-      registries: m.registries.map((r) => `${m.name}.${r.name}`),
-    }));
+  const scope = await instanceModules(target.db);
+  const enabled = new Set(scope.keys());
+  const known: ModuleInfo[] = [
+    ...Object.values(MODULES).filter((m) => !isExternal(m)),
+    // a module of its own package shows where it is enabled, as that instance has it
+    ...[...scope.values()].filter((m) => isExternal(m)),
+  ].map((m) => ({
+    name: m.name,
+    description: m.description,
+    enabled: enabled.has(m.name),
+    package: isExternal(m),
+    registries: m.registries.map((r) => `${m.name}.${r.name}`),
+  }));
   const recorded = new Set(await recordedModules(target.db));
   const missing = [...unavailable.entries()]
     .filter(([name]) => recorded.has(name) && !Object.hasOwn(MODULES, name))
@@ -321,7 +440,11 @@ export async function deployMigrations(
 ): Promise<{ applied: Record<string, string[]>; seeded: SeedLog }> {
   const seeds: SeedLog = {};
   const sets = await instanceMigrationSets(target.db, { ...opts, seeds });
-  return { applied: await migrate(target.db, sets), seeded: seeds };
+  const applied = await migrate(target.db, sets);
+  if (opts.packages) {
+    await storeMissingDeclarations(target.db, await migratingModules(target.db, true));
+  }
+  return { applied, seeded: seeds };
 }
 
 // ---- registries: resolve, search, look up ----
@@ -336,11 +459,15 @@ export interface ResolvedRegistry {
 const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
 
 /** `bionty.CellType`, `CellType`, `celltype` or `cell_type` → the registry (module must be known). */
-export function resolveRegistry(name: string): ResolvedRegistry {
+export function resolveRegistry(name: string, scope?: ModuleScope): ResolvedRegistry {
   const parts = name.split(".");
   const moduleName = parts.length > 1 ? parts[0] : undefined;
   const wanted = normalize(parts.slice(moduleName ? 1 : 0).join("."));
-  const candidates = moduleName ? [getModule(moduleName)] : Object.values(MODULES);
+  // an unqualified name: the instance's modules first, then any this process knows (one not
+  // enabled is then refused with how to enable it)
+  const candidates = moduleName
+    ? [getModule(moduleName, scope)]
+    : [...(scope?.values() ?? []), ...Object.values(MODULES).filter((m) => !scope?.has(m.name))];
   for (const module of candidates) {
     const registry = module.registries.find((r) => normalize(r.name) === wanted);
     if (registry) return { module, registry, qualified: `${module.name}.${registry.name}` };
@@ -349,8 +476,9 @@ export function resolveRegistry(name: string): ResolvedRegistry {
   throw new ValidationError(`unknown registry '${name}'`, `known registries: ${known.join(", ")}`);
 }
 
-async function assertEnabled(db: Db, module: LaminModule): Promise<void> {
-  if (!(await enabledModules(db)).includes(module.name)) {
+async function assertEnabled(db: Db, module: LaminModule, scope?: ModuleScope): Promise<void> {
+  const names = scope ? [...scope.keys()] : await enabledModules(db);
+  if (!names.includes(module.name)) {
     throw new NotFoundError(
       `module '${module.name}' is not enabled on this instance`,
       `enable it with \`lamin module enable ${module.name}\``,
@@ -466,10 +594,10 @@ export async function searchRegistry(
   query: string,
   opts: { limit?: number } = {},
 ): Promise<{ registry: string; hits: SearchHit[] }> {
-  await enabledModules(target.db); // loads the instance's modules of their own packages
-  const { module, registry, qualified } = resolveRegistry(registryName);
+  const scope = await instanceModules(target.db);
+  const { module, registry, qualified } = resolveRegistry(registryName, scope);
   if (!query.trim()) throw new ValidationError("empty search query", "pass some text to search");
-  await assertEnabled(target.db, module);
+  await assertEnabled(target.db, module, scope);
   const hits = (await candidates(target.db, registry, query))
     .map((row) => rank(query, row))
     .filter((h): h is SearchHit => h !== undefined)
@@ -501,7 +629,10 @@ export interface LookupResult {
 }
 
 /** `cat[bionty.CellType.ontology_id]`, `bionty.CellType.ontology_id` or `bionty.CellType`. */
-export function parseModuleField(spec: string): ResolvedRegistry & { field: string } {
+export function parseModuleField(
+  spec: string,
+  scope?: ModuleScope,
+): ResolvedRegistry & { field: string } {
   let s = spec.trim();
   const cat = /^cat\[(.*)\]$/.exec(s);
   if (cat?.[1]) s = cat[1];
@@ -518,7 +649,7 @@ export function parseModuleField(spec: string): ResolvedRegistry & { field: stri
       "use module.Registry[.field], e.g. bionty.CellType.ontology_id",
     );
   }
-  const resolved = resolveRegistry(`${parts[0]}.${parts[1]}`);
+  const resolved = resolveRegistry(`${parts[0]}.${parts[1]}`, scope);
   const field = parts[2] ?? resolved.registry.nameField;
   if (!Object.hasOwn(resolved.registry.fields, field)) {
     throw new ValidationError(
@@ -549,9 +680,9 @@ async function lookup(
   field: string,
   values: readonly string[],
 ): Promise<{ result: LookupResult; ids: Map<string, number> }> {
-  await enabledModules(target.db);
-  const { module, registry, qualified, field: fieldName } = parseModuleField(field);
-  await assertEnabled(target.db, module);
+  const scope = await instanceModules(target.db);
+  const { module, registry, qualified, field: fieldName } = parseModuleField(field, scope);
+  await assertEnabled(target.db, module, scope);
   const column = registry.fields[fieldName] as PgColumn;
   const nameCol = registry.fields[registry.nameField] as PgColumn;
   const idCol = registry.fields[registry.idField] as PgColumn;
@@ -654,10 +785,10 @@ export async function moduleLinkTarget(
   spec: string,
   owner: ModuleOwner,
 ): Promise<ModuleLinkTarget> {
-  await enabledModules(target.db);
-  const resolved = parseModuleField(spec);
+  const scope = await instanceModules(target.db);
+  const resolved = parseModuleField(spec, scope);
   const link = linkTargetOf(resolved, resolved.field, owner);
-  await assertEnabled(target.db, resolved.module);
+  await assertEnabled(target.db, resolved.module, scope);
   return link;
 }
 
@@ -672,8 +803,7 @@ export async function resolveModuleValues(
   ids: Map<string, number>;
   missing: LookupResult["missing"];
 }> {
-  await enabledModules(target.db);
-  const resolved = parseModuleField(spec);
+  const resolved = parseModuleField(spec, await instanceModules(target.db));
   const link = linkTargetOf(resolved, resolved.field, owner);
   const { result, ids } = await lookup(target, spec, values);
   return { link, ids, missing: result.missing };
@@ -682,8 +812,7 @@ export async function resolveModuleValues(
 /** An owner's link tables of the modules enabled on this database (to read annotations). */
 export async function enabledModuleLinks(db: Db, owner: ModuleOwner): Promise<ModuleLinkTarget[]> {
   const out: ModuleLinkTarget[] = [];
-  for (const name of await enabledModules(db)) {
-    const module = getModule(name);
+  for (const module of (await instanceModules(db)).values()) {
     for (const registry of module.registries) {
       if (!(owner === "artifact" ? registry.artifactLink : registry.recordLink)) continue;
       const resolved = { module, registry, qualified: `${module.name}.${registry.name}` };
@@ -703,14 +832,15 @@ export async function addParent(
   child: string,
   parent: string,
 ): Promise<{ added: boolean }> {
-  const { module, registry, qualified } = resolveRegistry(registryName);
+  const scope = await instanceModules(target.db);
+  const { module, registry, qualified } = resolveRegistry(registryName, scope);
   if (!registry.parents) {
     throw new ValidationError(
       `${qualified} has no parents`,
       "parents exist on ontology registries",
     );
   }
-  await assertEnabled(target.db, module);
+  await assertEnabled(target.db, module, scope);
   const idCol = registry.fields[registry.idField] as PgColumn;
   const pk = (registry.table as unknown as { id: PgColumn }).id;
   const rows = (await target.db
@@ -759,6 +889,18 @@ export interface ModuleReads {
     registry: string,
     values: Record<string, unknown>,
   ): Promise<import("./records.js").ModuleRecord>;
+  /** Change fields of a record of a module registry of one's own. */
+  update(
+    registry: string,
+    uid: string,
+    values: Record<string, unknown>,
+  ): Promise<import("./records.js").ModuleRecord>;
+  /** Delete one: to the trash, or for good with `permanent`. */
+  delete(
+    registry: string,
+    uid: string,
+    opts?: { permanent?: boolean },
+  ): Promise<{ uid: string; deleted: "trash" | "permanent" }>;
   list(): Promise<ModuleInfo[]>;
   search(
     registry: string,
@@ -766,14 +908,25 @@ export interface ModuleReads {
     opts?: { limit?: number },
   ): Promise<{ registry: string; hits: SearchHit[] }>;
   lookup(field: string, values: readonly string[]): Promise<LookupResult>;
+  /**
+   * Enable a module, or bring it to a newer declaration (declared.ts): a bundled one by name,
+   * any other from its declaration. Needs the admin role.
+   */
+  change(
+    name: string,
+    req?: import("./declared.js").ModuleChangeRequest,
+  ): Promise<import("./declared.js").ModuleChange>;
 }
 
 export function moduleReads(target: HasDb & { user?: { id: number } }): ModuleReads {
   return {
     records: (registry, opts) => listModuleRecords(target, registry, opts),
     create: (registry, values) => createModuleRecord(target, registry, values),
+    update: (registry, uid, values) => updateModuleRecord(target, registry, uid, values),
+    delete: (registry, uid, opts) => deleteModuleRecord(target, registry, uid, opts),
     list: () => listModules(target),
     search: (registry, query, opts) => searchRegistry(target, registry, query, opts),
     lookup: (field, values) => lookupModuleValues(target, field, values),
+    change: async (name, req) => (await import("./declared.js")).changeModule(target, name, req),
   };
 }

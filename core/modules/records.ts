@@ -8,11 +8,12 @@ import { and, desc, eq, or, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { type Db, queryRows, sqlState } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import { currentRun } from "../registry/lineage/run-context.js";
 import { randomBase62 } from "../uid.js";
 import type { FieldDeclaration, RegistryDeclaration } from "./declare.js";
 import { MODULE_UID_LENGTH, manyTable } from "./declare.js";
 import { type ExternalModule, isExternal } from "./external.js";
-import { enabledModules, type HasDb, resolveRegistry } from "./index.js";
+import { type HasDb, instanceModules, resolveRegistry } from "./index.js";
 
 export type ModuleRecord = Record<string, unknown> & { uid: string };
 
@@ -25,8 +26,9 @@ interface Resolved {
 }
 
 async function resolve(target: HasDb, registry: string): Promise<Resolved> {
-  const names = await enabledModules(target.db);
-  const { module, registry: r, qualified } = resolveRegistry(registry);
+  const scope = await instanceModules(target.db);
+  const names = [...scope.keys()];
+  const { module, registry: r, qualified } = resolveRegistry(registry, scope);
   if (!isExternal(module)) {
     throw new ValidationError(
       `${qualified} records come with its module`,
@@ -147,7 +149,7 @@ async function refId(db: Db, module: ExternalModule, to: string, value: string):
   return Number(rows[0]?.id);
 }
 
-/** The public shape: uid, the declared fields (a ref as its record's uid), created_at. */
+/** The public shape: uid, the declared fields (a ref as its record's uid), created_at, run. */
 async function toPublic(
   db: Db,
   r: Resolved,
@@ -201,6 +203,19 @@ async function toPublic(
       byOwner.set(Number(l.owner), [...(byOwner.get(Number(l.owner)) ?? []), l.uid]);
     many.set(fname, byOwner);
   }
+  // the run that made each record, by uid (lineage, as LaminDB's `record.run`)
+  const runIds = [...new Set(rows.map((row) => row.run_id).filter((v) => v != null))];
+  const runs = new Map<number, string>();
+  if (runIds.length > 0) {
+    const found = await queryRows<{ id: number; uid: string }>(
+      db,
+      sql`SELECT id, uid FROM lamindb_run WHERE id IN (${sql.join(
+        runIds.map((i) => sql`${i}`),
+        sql`, `,
+      )})`,
+    );
+    for (const x of found) runs.set(Number(x.id), x.uid);
+  }
   return rows.map((row) => {
     const out: ModuleRecord = { uid: String(row.uid) };
     for (const [fname, f] of Object.entries(r.decl.fields)) {
@@ -215,6 +230,7 @@ async function toPublic(
       }
     }
     out.created_at = row.created_at instanceof Date ? row.created_at.toISOString() : row.created_at;
+    out.run = row.run_id == null ? null : (runs.get(Number(row.run_id)) ?? null);
     return out;
   });
 }
@@ -231,6 +247,37 @@ export async function createModuleRecord(
   userId?: number,
 ): Promise<ModuleRecord> {
   const r = await resolve(target, registry);
+  const { row, links } = await fieldValues(target.db, r, values, false);
+  const creator = userId ?? target.user?.id;
+  if (creator === undefined) throw new ValidationError("no user to create the record as");
+  const uid = randomBase62(MODULE_UID_LENGTH);
+  // made by the run the caller tracks (lamin track), as artifacts are
+  const run = currentRun(target)?.id ?? null;
+  await unique(r, async () => {
+    // the record and its many-to-many links, all or nothing
+    await target.db.transaction(async (tx) => {
+      const [made] = (await tx
+        .insert(r.table)
+        .values({ ...row, uid, created_by_id: creator, run_id: run } as never)
+        .returning({ id: col(r.table, "id") as PgColumn })) as { id: number }[];
+      await writeLinks(tx, Number(made?.id), links, false);
+    });
+  });
+  return (await listModuleRecords(target, registry, { uid }))[0] as ModuleRecord;
+}
+
+type Links = { table: string; from: string; to: string; ids: number[] }[];
+
+/**
+ * Column values and many-to-many links from field values, each checked by its field; `partial`
+ * (an update): only the fields given, and a required one may not become empty.
+ */
+async function fieldValues(
+  db: Db,
+  r: Resolved,
+  values: Record<string, unknown>,
+  partial: boolean,
+): Promise<{ row: Record<string, unknown>; links: Links }> {
   if (typeof values !== "object" || values === null || Array.isArray(values)) {
     throw new ValidationError(`a ${r.qualified} is described by an object of field values`);
   }
@@ -242,14 +289,15 @@ export async function createModuleRecord(
     );
   }
   const row: Record<string, unknown> = {};
-  const links: { table: string; from: string; to: string; ids: number[] }[] = [];
+  const links: Links = [];
   for (const [fname, f] of Object.entries(r.decl.fields)) {
+    if (partial && !Object.hasOwn(values, fname)) continue;
     const v = coerce(fname, f, values[fname], r.qualified);
     if (f.type === "many") {
-      if (v === null) continue;
       const m = manyTable(r.module.declaration, r.name, fname, f.to);
+      if (v === null && !partial) continue;
       const ids: number[] = [];
-      for (const ref of v as string[]) ids.push(await refId(target.db, r.module, f.to, ref));
+      for (const ref of (v ?? []) as string[]) ids.push(await refId(db, r.module, f.to, ref));
       links.push({ table: m.name, from: m.from, to: m.to, ids });
       continue;
     }
@@ -257,30 +305,36 @@ export async function createModuleRecord(
       if ("required" in f && f.required) {
         throw new ValidationError(`a ${r.qualified} needs a ${fname}`, `give ${fname}=...`);
       }
+      if (partial) row[f.type === "ref" ? `${fname}_id` : fname] = null;
       continue;
     }
     row[f.type === "ref" ? `${fname}_id` : fname] =
-      f.type === "ref" ? await refId(target.db, r.module, f.to, v as string) : v;
+      f.type === "ref" ? await refId(db, r.module, f.to, v as string) : v;
   }
-  const creator = userId ?? target.user?.id;
-  if (creator === undefined) throw new ValidationError("no user to create the record as");
-  const uid = randomBase62(MODULE_UID_LENGTH);
+  return { row, links };
+}
+
+/** Many-to-many links of record `id`; `replace`: the given sets replace what it had. */
+async function writeLinks(tx: Db, id: number, links: Links, replace: boolean): Promise<void> {
+  for (const l of links) {
+    if (replace) {
+      await tx.execute(
+        sql`DELETE FROM ${sql.identifier(l.table)} WHERE ${sql.identifier(l.from)} = ${id}`,
+      );
+    }
+    for (const to of l.ids) {
+      await tx.execute(
+        sql`INSERT INTO ${sql.identifier(l.table)} (${sql.identifier(l.from)}, ${sql.identifier(l.to)})
+          VALUES (${id}, ${to}) ON CONFLICT DO NOTHING`,
+      );
+    }
+  }
+}
+
+/** A unique field's value taken already: a ConflictError saying so. */
+async function unique<T>(r: Resolved, write: () => Promise<T>): Promise<T> {
   try {
-    // the record and its many-to-many links, all or nothing
-    await target.db.transaction(async (tx) => {
-      const [made] = (await tx
-        .insert(r.table)
-        .values({ ...row, uid, created_by_id: creator } as never)
-        .returning({ id: col(r.table, "id") as PgColumn })) as { id: number }[];
-      for (const l of links) {
-        for (const id of l.ids) {
-          await tx.execute(
-            sql`INSERT INTO ${sql.identifier(l.table)} (${sql.identifier(l.from)}, ${sql.identifier(l.to)})
-              VALUES (${made?.id}, ${id}) ON CONFLICT DO NOTHING`,
-          );
-        }
-      }
-    });
+    return await write();
   } catch (error) {
     if (sqlState(error) === "23505") {
       throw new ConflictError(
@@ -291,7 +345,91 @@ export async function createModuleRecord(
     }
     throw error;
   }
+}
+
+/** The row id of a record by uid (in the trash too, with `trashed`). */
+async function recordId(db: Db, r: Resolved, uid: string, trashed = false): Promise<number> {
+  if (!/^[A-Za-z0-9]{1,20}$/.test(uid)) {
+    throw new ValidationError(`invalid uid '${uid.slice(0, 40)}'`, "a uid is letters and digits");
+  }
+  const where = [eq(col(r.table, "uid") as PgColumn, uid)];
+  if (!trashed) where.push(sql`${col(r.table, "branch_id")} <> -1`);
+  const [row] = (await db
+    .select({ id: col(r.table, "id") as PgColumn })
+    .from(r.table)
+    .where(and(...where))) as { id: number }[];
+  if (!row) {
+    throw new NotFoundError(
+      `no ${r.qualified} with uid '${uid}'`,
+      `list them: lamin module records ${r.qualified}`,
+    );
+  }
+  return Number(row.id);
+}
+
+/**
+ * Change fields of a record of a module registry (as create checks them; a `many` field's list
+ * replaces its links). Nothing is written when a value is wrong.
+ */
+export async function updateModuleRecord(
+  target: HasDb,
+  registry: string,
+  uid: string,
+  values: Record<string, unknown>,
+): Promise<ModuleRecord> {
+  const r = await resolve(target, registry);
+  const { row, links } = await fieldValues(target.db, r, values, true);
+  if (Object.keys(row).length === 0 && links.length === 0) {
+    throw new ValidationError(`nothing to change of the ${r.qualified}`, "give field=value pairs");
+  }
+  const id = await recordId(target.db, r, uid);
+  await unique(r, () =>
+    target.db.transaction(async (tx) => {
+      if (Object.keys(row).length > 0) {
+        await tx
+          .update(r.table)
+          .set({ ...row, updated_at: new Date() } as never)
+          .where(eq(col(r.table, "id") as PgColumn, id));
+      }
+      await writeLinks(tx, id, links, true);
+    }),
+  );
   return (await listModuleRecords(target, registry, { uid }))[0] as ModuleRecord;
+}
+
+/**
+ * Delete a record of a module registry: to the trash (as LaminDB's `delete()`), or for good with
+ * `permanent` (refused while artifacts or records are annotated with it, or records point to it).
+ */
+export async function deleteModuleRecord(
+  target: HasDb,
+  registry: string,
+  uid: string,
+  opts: { permanent?: boolean } = {},
+): Promise<{ uid: string; deleted: "trash" | "permanent" }> {
+  const r = await resolve(target, registry);
+  const id = await recordId(target.db, r, uid, opts.permanent === true);
+  const byId = eq(col(r.table, "id") as PgColumn, id);
+  if (!opts.permanent) {
+    await target.db
+      .update(r.table)
+      .set({ branch_id: -1, updated_at: new Date() } as never)
+      .where(byId);
+    return { uid, deleted: "trash" };
+  }
+  try {
+    await target.db.delete(r.table).where(byId);
+  } catch (error) {
+    if (sqlState(error) === "23503") {
+      throw new ConflictError(
+        `the ${r.qualified} ${uid} is still used (an annotation, or a record that points to it)`,
+        "remove those first; nothing was deleted",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  return { uid, deleted: "permanent" };
 }
 
 /** Records of a module registry, newest first; `uid` or `name` (its name field) narrow them. */

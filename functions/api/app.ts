@@ -6,6 +6,9 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
+import { sqlState } from "../../core/db/client.js";
+import { forgetSpacePolicies, inSpaces, type SpaceGrants } from "../../core/db/space-policies.js";
+import { LaminError } from "../../core/errors.js";
 import type { InstanceRole } from "../../core/hub/roles.js";
 import type { Instance } from "../../core/instance.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "./base.js";
@@ -21,6 +24,7 @@ import { lineageRoutes } from "./routes/lineage.js";
 import { moduleRoutes } from "./routes/modules.js";
 import { registryRoutes } from "./routes/registries.js";
 import { schemaRoutes } from "./routes/schemas.js";
+import { spaceRoutes } from "./routes/spaces.js";
 import { storageRoutes } from "./routes/storage.js";
 import {
   type OneTimeCodes,
@@ -47,6 +51,12 @@ export interface ApiOptions {
    * Absent: writes are the instance user's (`lamin serve`: the owner's token).
    */
   actor?: (c: Context) => { uid: string; handle: string } | undefined;
+  /**
+   * The spaces a restricted caller may read and write (the hub's space grants). Absent or
+   * undefined: the caller sees every space (owner, admin, `lamin serve`). Present: the request
+   * runs in one transaction under the database's space policies (core/db/space-policies.ts).
+   */
+  spaces?: (c: Context) => SpaceGrants | undefined;
   /** Largest JSON body accepted, in bytes. */
   maxJsonBytes?: number;
   /**
@@ -134,15 +144,34 @@ export function createApp(opts: ApiOptions) {
     c.set("role", opts.role ? opts.role(c) : "owner");
     c.set("actor", opts.actor?.(c));
     const served = await opts.instance(c);
-    // the branch a client works on (`lamin switch`): writes go there, reads show it and main
-    const branch = c.req.header(BRANCH_HEADER);
-    const instance = branch ? await served.onBranch(branch) : served;
-    // a client's `lamin track` run: its writes are attributed to it, as in process (GETs never
-    // record anything, so they need no lookup)
-    const run = c.req.method !== "GET" ? c.req.header(RUN_HEADER) : undefined;
-    const active = run ? await instance.runs.active(run) : undefined;
-    c.set("instance", active ? instance.withRun(active) : instance);
-    return next();
+    const enter = async (base: Instance) => {
+      // the branch a client works on (`lamin switch`): writes go there, reads show it and main
+      const branch = c.req.header(BRANCH_HEADER);
+      const instance = branch ? await base.onBranch(branch) : base;
+      // a client's `lamin track` run: its writes are attributed to it, as in process (GETs never
+      // record anything, so they need no lookup)
+      const run = c.req.method !== "GET" ? c.req.header(RUN_HEADER) : undefined;
+      const active = run ? await instance.runs.active(run) : undefined;
+      c.set("instance", active ? instance.withRun(active) : instance);
+      return next();
+    };
+    const grants = opts.spaces?.(c);
+    if (!grants) return enter(served);
+    // a restricted caller: everything, the branch and run lookups included, under the policies;
+    // a failed request rolls back, so that a refusal changes nothing
+    try {
+      await inSpaces(served.database, grants, async (scoped) => {
+        await enter(served.over(scoped));
+        if (c.error || c.res.status >= 400) throw ROLLBACK;
+      });
+    } catch (error) {
+      if (error !== ROLLBACK) throw error;
+      // a table not granted yet (a module enabled since; not a refusal of the policies, which
+      // arrive as a permission error): check and install the policies again next time
+      if (sqlState(c.error) === "42501" && !(c.error instanceof LaminError)) {
+        forgetSpacePolicies(served.database);
+      }
+    }
   });
   // What the instance is; never how its database is reached. `role`: what the caller may do
   // (the web UI shows write controls by it).
@@ -192,10 +221,14 @@ export function createApp(opts: ApiOptions) {
     .route("/", schemaRoutes())
     .route("/", moduleRoutes())
     .route("/", storageRoutes())
-    .route("/", branchRoutes());
+    .route("/", branchRoutes())
+    .route("/", spaceRoutes());
   assertRolesDeclared(routed.routes, PUBLIC_PATHS);
   return routed;
 }
+
+/** Thrown to end a restricted request's transaction without committing (its answer stands). */
+const ROLLBACK = new Error("rolled back: the request failed");
 
 /** The uid of the run a client tracks (`lamin track`); see Instance.withRun. */
 export const RUN_HEADER = "lamin-run";

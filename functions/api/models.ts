@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AnyRegistryModel, Field } from "../../core/registry/model/model.js";
+import { MAX_DESCRIPTION } from "../../core/registry/records/base.js";
 import { documented, inputSchema, recordSchema } from "./model-schemas.js";
 import { body, json, problems } from "./openapi.js";
 import { requires } from "./roles.js";
@@ -113,9 +114,35 @@ function buildRoutes(model: AnyRegistryModel) {
         },
       })
     : undefined;
+  // LaminDB's `lamin update transform|collection|project --description`: the one field every
+  // registry with a description lets its writers change in place
+  const update =
+    "description" in model.fields
+      ? createRoute({
+          method: "patch",
+          path: `/${plural}/{uid}`,
+          middleware: requires("write"),
+          tags,
+          summary: `Change the description of a ${name} (null clears it)`,
+          request: {
+            params: schemas.uid,
+            ...body(
+              z
+                .object({ description: z.string().max(MAX_DESCRIPTION).nullable() })
+                .strict()
+                .openapi(`${model.title}Update`),
+            ),
+          },
+          responses: {
+            200: json(schemas.record, `the ${name}`),
+            ...problems(400, 401, 404),
+          },
+        })
+      : undefined;
   return {
     schemas,
     links,
+    update,
     list: createRoute({
       method: "get",
       path: `/${plural}`,

@@ -72,6 +72,9 @@ export const UpdateBody = z
   .object({
     description: z.string().max(10_000).nullable().optional(),
     key: z.string().min(1).max(1024).optional(),
+    space: z.string().min(1).max(100).optional().openapi({
+      description: "move this version into the space (name or uid); needs write in both spaces",
+    }),
   })
   .strict()
   .openapi("ArtifactUpdate");
@@ -87,6 +90,10 @@ export const UploadBody = z
     description: z.string().max(10_000).optional(),
     kind: z.string().max(20).optional(),
     version_tag: z.string().max(30).optional(),
+    space: z.string().min(1).max(100).optional().openapi({
+      description:
+        "the space to save it in, by name or uid (default: all); you need write in that space",
+    }),
     schema: z.string().min(1).max(150).optional().openapi({
       description:
         "validate against this schema (name or uid) and link it with the values LaminDB annotates; nothing is registered when the stored bytes do not validate (validate first: POST /schemas/{ref}/validate)",

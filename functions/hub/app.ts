@@ -8,6 +8,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerToken } from "../../core/auth.js";
+import type { SpaceGrants } from "../../core/db/space-policies.js";
 import { LaminError } from "../../core/errors.js";
 import {
   allows,
@@ -19,6 +20,7 @@ import {
   type InstanceRole,
 } from "../../core/hub/hub.js";
 import { InstancePool, type InstancePoolOptions } from "../../core/hub/instances.js";
+import { spaceGrants } from "../../core/hub/space-grants.js";
 import type { Instance } from "../../core/instance.js";
 import { createApp } from "../api/app.js";
 import { baseApp, PUBLIC_PATHS, unauthenticated } from "../api/base.js";
@@ -78,6 +80,8 @@ interface Forward {
   role: InstanceRole;
   /** The caller, when not the owner: writes are recorded as theirs (api/roles.ts). */
   actor?: { uid: string; handle: string };
+  /** The spaces a restricted caller may read and write; absent: every space (owner, admin). */
+  spaces?: SpaceGrants;
 }
 
 /**
@@ -149,6 +153,13 @@ const InstanceOut = z
   })
   .openapi("HubInstance");
 const Collaborator = z.object({ handle: z.string(), role: Role }).openapi("HubCollaborator");
+const SpaceCollaborator = z
+  .object({ space: z.string(), space_uid: z.string(), handle: z.string(), role: Role })
+  .openapi("HubSpaceCollaborator");
+const SpaceParams = Slug.extend({
+  space: z.string().min(1).max(100).openapi({ description: "the space's name or uid" }),
+  handle: z.string().min(1).max(64),
+});
 
 const routes = {
   me: createRoute({
@@ -269,6 +280,33 @@ const routes = {
     request: { params: Slug.extend({ handle: z.string().min(1).max(64) }) },
     responses: { 204: { description: "removed" }, ...problems(401, 403, 404) },
   }),
+  spaceCollaborators: createRoute({
+    method: "get",
+    path: "/instances/{owner}/{name}/space-collaborators",
+    tags: ["collaborators"],
+    summary: "Who has a role in which restricted space (admin: space names are not for everyone)",
+    request: { params: Slug },
+    responses: {
+      200: json(z.array(SpaceCollaborator), "the space roles"),
+      ...problems(401, 403, 404),
+    },
+  }),
+  setSpaceCollaborator: createRoute({
+    method: "put",
+    path: "/instances/{owner}/{name}/space-collaborators/{space}/{handle}",
+    tags: ["collaborators"],
+    summary: "Grant a collaborator a role in a restricted space, or change it (admin)",
+    request: { params: SpaceParams, ...body(z.object({ role: Role })) },
+    responses: { 200: json(SpaceCollaborator, "the grant"), ...problems(400, 401, 403, 404) },
+  }),
+  removeSpaceCollaborator: createRoute({
+    method: "delete",
+    path: "/instances/{owner}/{name}/space-collaborators/{space}/{handle}",
+    tags: ["collaborators"],
+    summary: "Take a collaborator's role in a space away (admin)",
+    request: { params: SpaceParams },
+    responses: { 204: { description: "removed" }, ...problems(401, 403, 404) },
+  }),
 };
 
 /** 429: a key that failed, from a prefix or network that failed too often. */
@@ -360,6 +398,7 @@ export function createHubApp(opts: HubAppOptions) {
     role: (c) => (c.env as Forward).role,
     actor: (c) => (c.env as Forward).actor,
     basePath: (c) => (c.env as Forward).basePath,
+    spaces: (c) => (c.env as Forward).spaces,
     ...(opts.version ? { version: opts.version } : {}),
   });
 
@@ -483,6 +522,9 @@ export function createHubApp(opts: HubAppOptions) {
       basePath: parts.slice(0, 4).join("/"),
       role: access.role,
     };
+    // a collaborator below admin sees only its spaces: the database enforces it (api/app.ts)
+    const spaces = spaceGrants(access.role, access.spaces);
+    if (spaces) forwardEnv.spaces = spaces;
     let response: Response;
     try {
       response = await instanceApp.fetch(request, forwardEnv);
@@ -496,6 +538,25 @@ export function createHubApp(opts: HubAppOptions) {
   app.use("/keys", jsonLimit);
   app.use("/instances", jsonLimit);
   app.use("/instances/:owner/:name/collaborators/*", jsonLimit);
+  app.use("/instances/:owner/:name/space-collaborators/*", jsonLimit);
+
+  /** `fn` on the instance owner/name, held open until it is done. */
+  const withInstance = async <T>(
+    owner: string,
+    name: string,
+    fn: (instance: Instance) => Promise<T>,
+  ): Promise<T> => {
+    const lease = await pool.acquire(await hub.instance(owner, name));
+    try {
+      return await fn(lease.instance);
+    } finally {
+      lease.release();
+    }
+  };
+
+  /** The space a name or uid names in owner/name, read as the owner (admins see every space). */
+  const spaceOf = (owner: string, name: string, ref: string) =>
+    withInstance(owner, name, (instance) => instance.spaces.resolve(ref));
 
   const routed = app
     .openapi(routes.me, async (c) => {
@@ -597,6 +658,41 @@ export function createHubApp(opts: HubAppOptions) {
       const { owner, name, handle } = c.req.valid("param");
       await requireRole(c, owner, name, "admin");
       await hub.removeCollaborator(owner, name, handle);
+      return c.body(null, 204);
+    })
+    .openapi(routes.spaceCollaborators, async (c) => {
+      const { owner, name } = c.req.valid("param");
+      await requireRole(c, owner, name, "admin");
+      const grants = await hub.spaceCollaborators(owner, name);
+      const spaces = new Map<number, { name: string; uid: string }>();
+      await withInstance(owner, name, async (instance) => {
+        for (const id of new Set(grants.map((g) => g.space_id))) {
+          // a space deleted in the instance since: its grants show under its id
+          const found = await instance.spaces.byId(id);
+          spaces.set(id, found ?? { name: `#${id}`, uid: "" });
+        }
+      });
+      return c.json(
+        grants.map((g) => {
+          const space = spaces.get(g.space_id) ?? { name: `#${g.space_id}`, uid: "" };
+          return { space: space.name, space_uid: space.uid, handle: g.handle, role: g.role };
+        }),
+        200,
+      );
+    })
+    .openapi(routes.setSpaceCollaborator, async (c) => {
+      const { owner, name, space, handle } = c.req.valid("param");
+      await requireRole(c, owner, name, "admin");
+      const { role } = c.req.valid("json");
+      const found = await spaceOf(owner, name, space);
+      await hub.setSpaceCollaborator(owner, name, handle, found.id, role);
+      return c.json({ space: found.name, space_uid: found.uid, handle, role }, 200);
+    })
+    .openapi(routes.removeSpaceCollaborator, async (c) => {
+      const { owner, name, space, handle } = c.req.valid("param");
+      await requireRole(c, owner, name, "admin");
+      const found = await spaceOf(owner, name, space);
+      await hub.removeSpaceCollaborator(owner, name, handle, found.id);
       return c.body(null, 204);
     });
   routed.all("/instances/:owner/:name/*", forward);

@@ -23,11 +23,13 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../../db/client.js";
+import { assertWritableRow } from "../../db/space-policies.js";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.js";
 import { hashJsonValue, hashString, pythonFloatRepr } from "../../hash.js";
 import type { Instance } from "../../instance.js";
 import {
   enabledModuleLinks,
+  instanceModules,
   type LinkTable,
   type ModuleLinkTarget,
   type ModuleOwner,
@@ -704,6 +706,7 @@ export class Annotations {
     opts: AddOptions = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
+    await assertWritableRow(this.instance.database, OWNER_TABLE[owner], id);
     await this.db.transaction(async (tx) => {
       const planned = await this.plan(tx, owner, id, values, labels, opts);
       if (opts.removeFirst?.length) {
@@ -723,6 +726,7 @@ export class Annotations {
     opts: AddOptions = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
+    await assertWritableRow(this.instance.database, OWNER_TABLE[owner], id);
     await this.db.transaction(async (tx) => {
       const planned = await this.plan(tx, owner, id, values, {}, opts);
       const features = await this.features(tx, Object.keys(values));
@@ -740,6 +744,7 @@ export class Annotations {
     labels: LabelRefs = {},
   ): Promise<Annotation> {
     const id = await this.ownerId(owner, ref);
+    await assertWritableRow(this.instance.database, OWNER_TABLE[owner], id);
     await this.db.transaction(async (tx) => {
       const found = await this.features(tx, features);
       const removals: SQL[] = [];
@@ -927,6 +932,7 @@ export class Annotations {
           to_jsonb(x) AS rec, x.id AS ord
         FROM ${raw(t.link.table)} l JOIN ${raw(t.table)} x ON x.id = l.${raw(t.link.entityColumn)}
         JOIN lamindb_feature f ON f.id = l.feature_id WHERE l.${ownerCol(owner)} IN (${list})`;
+    const scope = await instanceModules(this.db);
     const found = await rows<{ oid: number; feature: string; dtype: string | null; rec: unknown }>(
       this.db,
       sql`${sql.join(links.map(linked), sql` UNION ALL `)} ORDER BY 1, 2, 5`,
@@ -935,7 +941,7 @@ export class Annotations {
       const dtype = parseDtype(r.dtype);
       let column: string | undefined;
       if (dtype?.kind === "module") {
-        const { registry, field } = parseModuleField(dtype.spec);
+        const { registry, field } = parseModuleField(dtype.spec, scope);
         column = registry.fields[field]?.name;
       }
       const rec = jsonObject(r.rec);

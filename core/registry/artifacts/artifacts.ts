@@ -63,6 +63,7 @@ import {
   likeEscape,
   mentions,
 } from "../model/query.js";
+import { ALL_SPACE } from "../spaces.js";
 import { keyProblem, storedKeyProblem } from "./keys.js";
 import { assertLoadTarget } from "./load-target.js";
 import { type Artifact, ArtifactModel, isOngoing, type PhysicalRow, physicalKey } from "./model.js";
@@ -114,7 +115,15 @@ export interface SaveOptions {
    * Links to files inside the folder are always followed (saved as regular files).
    */
   followLinks?: boolean;
+  /**
+   * The space to save it in, by name or uid (LaminDB's `space=`; default `all`). A restricted
+   * principal may only save into a space it may write (the database refuses otherwise).
+   */
+  space?: string;
 }
+
+/** Save options with the space resolved to the id new rows carry. */
+type Placed<O> = O & { spaceId?: number };
 
 /** Artifacts' own orderings besides created_at, updated_at and id (the web UI's columns). */
 export const ARTIFACT_SORT_FIELDS = ["key", "description", "size", "suffix"] as const;
@@ -299,6 +308,7 @@ export class Artifacts {
         this.save(p, o),
       );
     }
+    opts = await this.placed(opts);
     const input = await this.inspect(path, opts);
     const key = opts.key ?? null;
     const decision = await this.decide(input, opts, key);
@@ -364,6 +374,7 @@ export class Artifacts {
    * and its bytes are expected at `uploadKey`. No state is kept outside the database.
    */
   async prepareUpload(req: UploadRequest): Promise<UploadTicket> {
+    req = await this.placed(req);
     const input = declared(req);
     const key = req.key ?? null;
     const decision = await this.decide(input, req, key);
@@ -517,10 +528,16 @@ export class Artifacts {
    */
   async update(
     ref: ArtifactRef | string,
-    changes: { description?: string | null; key?: string },
+    changes: { description?: string | null; key?: string; space?: string },
   ): Promise<Artifact> {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
     const set: Partial<t.ArtifactRow> = {};
+    // LaminDB: `artifact.space = space; artifact.save()` moves this version (not its family);
+    // a restricted caller needs write in both spaces (the database checks)
+    if (changes.space !== undefined) {
+      const space = await this.instance.spaces.resolve(changes.space);
+      if (space.id !== found.row.spaceId) set.spaceId = space.id;
+    }
     if (changes.key !== undefined) {
       // a key that is where the bytes are must stay a storage key below the root
       validateKeySyntax(changes.key, !found.row.keyIsVirtual && !found.row.realKey);
@@ -647,10 +664,17 @@ export class Artifacts {
     }
   }
 
+  /** `opts` with its space (name or uid) resolved: unknown names fail before anything is read. */
+  private async placed<O extends { space?: string }>(opts: O): Promise<Placed<O>> {
+    if (opts.space === undefined || (opts as Placed<O>).spaceId !== undefined) return opts;
+    return { ...opts, spaceId: (await this.instance.spaces.resolve(opts.space)).id };
+  }
+
   /** The columns of a new row, flagged as ongoing until its bytes are written. */
-  private pendingValues(input: Inspected, opts: SaveOptions, key: string | null) {
+  private pendingValues(input: Inspected, opts: Placed<SaveOptions>, key: string | null) {
     const h = input.hash;
     return {
+      spaceId: opts.spaceId ?? ALL_SPACE.id,
       key,
       description: opts.description ?? null,
       storageId: this.instance.storageRecord.id,
@@ -681,6 +705,7 @@ export class Artifacts {
     items: readonly ({ path: string } & Omit<SaveOptions, "onProgress">)[],
     opts: { onProgress?: (progress: Progress) => void } = {},
   ): Promise<SaveResult[]> {
+    items = await Promise.all(items.map((item) => this.placed(item)));
     const inputs = await mapLimit(items, 16, (item) => this.inspect(item.path, item));
     const results = new Array<SaveResult>(items.length);
     const slow: number[] = [];
@@ -1545,6 +1570,7 @@ function prepareSaveQueries(db: Instance["db"]) {
         versionTag: p("versionTag"),
         branchId: p("branchId"),
         createdOnId: p("createdOnId"),
+        spaceId: p("spaceId"),
         createdById: p("createdById"),
         runId: p("runId"),
         aux: sql`'{"so":1}'::jsonb`,

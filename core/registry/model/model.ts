@@ -9,14 +9,16 @@
  * The declaration is plain data about columns, so the HTTP layer, the SDK and the web UI can read
  * it without importing a database driver's behaviour.
  */
-import { type Column, eq, getTableColumns, type SQL } from "drizzle-orm";
+import { type Column, eq, getTableColumns, getTableName, type SQL, sql } from "drizzle-orm";
 import { alias, type PgColumn, type PgTable } from "drizzle-orm/pg-core";
+import { assertWritableRow } from "../../db/space-policies.js";
 import { ValidationError } from "../../errors.js";
 import type { Instance } from "../../instance.js";
 import {
   base62,
   common,
   type Keyed,
+  MAX_DESCRIPTION,
   RecordRegistry,
   type Selected,
   type Spec,
@@ -725,11 +727,40 @@ export abstract class ModelRegistry<M extends AnyRegistryModel> extends RecordRe
       throw new ValidationError("link values must be an object", 'e.g. { "role": "owner" }');
     }
     const owner = await this.find(uid);
+    await assertWritableRow(this.instance.database, getTableName(this.model.table), owner.row.id);
     await this.db.transaction((tx) =>
       change === "add"
         ? addLinks(tx, this.instance, f, relation, owner.row.id, refs, values)
         : removeLinks(tx, f, relation, owner.row.id, refs, values),
     );
+    return this.byId(owner.row.id);
+  }
+
+  /**
+   * Set the description of `uid` (a stem: the latest version), or clear it with `null`: LaminDB's
+   * `lamin update transform|collection|project --description`. Returns the record.
+   */
+  async updateDescription(uid: string, description: string | null): Promise<PublicOf<M>> {
+    const { name } = this.model;
+    const columns = getTableColumns(this.model.table) as Record<string, PgColumn>;
+    if (!columns.description || !("description" in this.model.fields)) {
+      throw new ValidationError(`a ${name} has no description`);
+    }
+    if (description !== null && typeof description !== "string") {
+      throw new ValidationError("a description is text (or null to clear it)");
+    }
+    if (description !== null && description.length > MAX_DESCRIPTION) {
+      throw new ValidationError(
+        `the description has ${description.length} characters; at most ${MAX_DESCRIPTION} fit`,
+        "shorten it, or keep long text in the record's README (lamin readme set)",
+      );
+    }
+    const owner = await this.find(uid);
+    await assertWritableRow(this.instance.database, getTableName(this.model.table), owner.row.id);
+    await this.db
+      .update(this.model.table)
+      .set({ description, ...(columns.updatedAt ? { updatedAt: sql`now()` } : {}) } as never)
+      .where(eq(this.spec.table.id, owner.row.id));
     return this.byId(owner.row.id);
   }
 

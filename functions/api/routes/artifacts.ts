@@ -303,6 +303,7 @@ export function artifactRoutes(base: string | ((c: Context) => string) = "") {
       const changes = {
         ...(body.key !== undefined ? { key: body.key } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.space !== undefined ? { space: body.space } : {}),
       };
       return c.json(await c.var.instance.artifacts.update(c.req.valid("param").uid, changes), 200);
     })

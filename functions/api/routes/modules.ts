@@ -9,8 +9,12 @@
  * - GET /modules/records/{registry}?name=&uid=&limit=: records of a registry of one's own module
  *   (`mylab.Sample`), newest first; POST /modules/records/{registry}: create one from its
  *   declared fields (checked by the declaration, whatever the module: one route for all)
- * Enabling a module changes the database schema: that is done where the database is
- * (`lamin module enable`), never over HTTP.
+ * - PATCH /modules/records/{registry}/{uid} (write): change fields of one; DELETE (write) moves
+ *   it to the trash, `?permanent=true` (admin) deletes it for good
+ * - POST /modules/{name}/enable (admin): enable a module, or bring an enabled one to a newer
+ *   declaration: one bundled with the server (bionty, pertdb) by name, any other from its
+ *   declaration in the body (data: the server writes the SQL itself, core/modules/declared.ts),
+ *   with `dry_run` answering the SQL without running it
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiEnv } from "../env.js";
@@ -176,6 +180,101 @@ const createRecordRoute = createRoute({
   responses: { 201: json(ModuleRecord, "the record"), ...problems(400, 401, 403, 404, 409) },
 });
 
+const recordParam = registryParam.extend({
+  uid: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,20}$/)
+    .openapi({ param: { name: "uid", in: "path" }, example: "lWqVg5dJeqsN" }),
+});
+
+const updateRecordRoute = createRoute({
+  method: "patch",
+  path: "/modules/records/{registry}/{uid}",
+  middleware: requires("write"),
+  tags,
+  summary: "Change fields of a record of a registry of one's own module",
+  request: {
+    params: recordParam,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.record(z.string().max(63), z.unknown()).openapi({ example: { weight: 2 } }),
+        },
+      },
+    },
+  },
+  responses: { 200: json(ModuleRecord, "the record"), ...problems(400, 401, 403, 404, 409) },
+});
+
+const deleteRecordRoute = createRoute({
+  method: "delete",
+  path: "/modules/records/{registry}/{uid}",
+  // for good: admin (as artifacts); to the trash: write
+  middleware: requires((c) => (c.req.query("permanent") === "true" ? "admin" : "write")),
+  tags,
+  summary: "Move a record of a registry of one's own module to the trash, or delete it for good",
+  request: {
+    params: recordParam,
+    query: z.object({ permanent: z.enum(["true", "false"]).optional() }),
+  },
+  responses: {
+    200: json(
+      z.object({ uid: z.string(), deleted: z.enum(["trash", "permanent"]) }),
+      "what was done",
+    ),
+    ...problems(400, 401, 403, 404, 409),
+  },
+});
+
+const ModuleChange = z
+  .object({
+    module: z.string().openapi({ example: "mylab" }),
+    applied: z.array(z.string()).openapi({ example: ["0000_initial"] }),
+    statements: z.array(z.string()).openapi({ description: "the SQL run (dry run: to run)" }),
+    dry_run: z.boolean(),
+  })
+  .openapi("ModuleChange");
+
+const enableRoute = createRoute({
+  method: "post",
+  path: "/modules/{name}/enable",
+  middleware: requires("admin"),
+  tags,
+  summary: "Enable a module (bundled: by name; any other: from its declaration), or update it",
+  request: {
+    params: z.object({
+      name: z
+        .string()
+        .min(1)
+        .max(100)
+        .openapi({ param: { name: "name", in: "path" }, example: "pertdb" }),
+    }),
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              declaration: z.record(z.string(), z.unknown()).optional().openapi({
+                description:
+                  "the module's declaration (its package's index.js default export), as JSON",
+              }),
+              migrations: z.array(z.string().max(64)).max(10_000).optional().openapi({
+                description: "its package's migration names, recorded as applied with it",
+              }),
+              dry_run: z.boolean().optional(),
+            })
+            .openapi("ModuleEnable"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: json(ModuleChange, "what was (would be) applied"),
+    ...problems(400, 401, 403, 404, 409),
+  },
+});
+
 export function moduleRoutes() {
   return (
     new OpenAPIHono<ApiEnv>({ defaultHook: problemHook })
@@ -205,6 +304,32 @@ export function moduleRoutes() {
           ...(limit !== undefined ? { limit } : {}),
         });
         return c.json(records, 200);
+      })
+      .openapi(updateRecordRoute, async (c) => {
+        const { registry, uid } = c.req.valid("param");
+        return c.json(await c.var.instance.modules.update(registry, uid, c.req.valid("json")), 200);
+      })
+      .openapi(deleteRecordRoute, async (c) => {
+        const { registry, uid } = c.req.valid("param");
+        const permanent = c.req.valid("query").permanent === "true";
+        return c.json(await c.var.instance.modules.delete(registry, uid, { permanent }), 200);
+      })
+      .openapi(enableRoute, async (c) => {
+        const { changeModule } = await import("../../../core/modules/declared.js");
+        const { forgetSpacePolicies } = await import("../../../core/db/space-policies.js");
+        // the body is optional: a bundled module needs none
+        const body = (c.req.header("content-type") ?? "").includes("json")
+          ? c.req.valid("json")
+          : {};
+        const change = await changeModule(c.var.instance, c.req.valid("param").name, {
+          ...(body.declaration !== undefined ? { declaration: body.declaration } : {}),
+          ...(body.migrations !== undefined ? { migrations: body.migrations } : {}),
+          ...(body.dry_run !== undefined ? { dryRun: body.dry_run } : {}),
+        });
+        const { dryRun, ...rest } = change;
+        // new tables: restricted callers' policies must cover them from the next request on
+        if (!dryRun && rest.applied.length > 0) forgetSpacePolicies(c.var.instance.database);
+        return c.json({ ...rest, dry_run: dryRun }, 200);
       })
       .openapi(createRecordRoute, async (c) => {
         const record = await c.var.instance.modules.create(

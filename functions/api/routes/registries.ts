@@ -169,6 +169,7 @@ interface RegistryCalls {
     targets: string[],
     values: Record<string, unknown>,
   ): Promise<unknown>;
+  updateDescription(uid: string, description: string | null): Promise<unknown>;
 }
 const registryOf = (c: { var: ApiEnv["Variables"] }, model: AnyRegistryModel) =>
   (c.var.instance as unknown as Record<string, RegistryCalls>)[model.plural] as RegistryCalls;
@@ -209,6 +210,16 @@ function mount(
       let record = await registry.get(uid);
       if (add.length) record = await registry.link(uid, relation, add, values);
       if (remove.length) record = await registry.unlink(uid, relation, remove, values);
+      return c.json(record as never, 200);
+    });
+  }
+  if (r.update) {
+    app.openapi(r.update, async (c) => {
+      const { description } = c.req.valid("json");
+      const record = await registryOf(c, model).updateDescription(
+        c.req.valid("param").uid,
+        description,
+      );
       return c.json(record as never, 200);
     });
   }
