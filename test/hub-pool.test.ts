@@ -351,6 +351,10 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
     setTimeout(() => void held.text(), 50);
     expect((await waiting).status).toBe(200);
     expect(closed).toEqual([slug(0), slug(1)]);
+    // an answer nobody reads holds its instance, but stops no one from closing the hub: the
+    // close waits for it as long as a request waits for room (300 ms here), then goes ahead
+    const unread = await ask(app, 2, "/download");
+    expect(unread.status).toBe(200);
     await app.close();
     expect(closed.sort()).toEqual([slug(0), slug(1), slug(2)]);
   });

@@ -276,9 +276,23 @@ export class InstancePool {
     }
   }
 
+  /**
+   * Close `entry` once no request holds it. A forgotten instance (deleted, or the hub closing)
+   * waits for its holders only so long (`waitMs`): an answer whose body nobody reads holds its
+   * lease forever, and must not keep the hub from stopping.
+   */
   private closeWhenIdle(entry: Entry): Promise<void> {
     const idle =
-      entry.users === 0 ? Promise.resolve() : new Promise<void>((r) => entry.idle.push(r));
+      entry.users === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.waitMs);
+            timer.unref?.();
+            entry.idle.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
     const done = idle
       .then(() => entry.opening)
       .then(
