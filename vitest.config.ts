@@ -17,6 +17,7 @@ export default defineConfig({
     execArgv: ["--liftoff-only"],
     hookTimeout: 120_000,
     pool: "forks",
+    setupFiles: ["test/setup-home.ts"],
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       NO_COLOR: "1",

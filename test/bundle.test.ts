@@ -19,6 +19,8 @@ import { startS3rver } from "./servers/s3rver.js";
 import { startWsProxy } from "./servers/ws-proxy.js";
 
 const execFileP = promisify(execFile);
+// the instances these tests make are remembered in a settings folder of their own, never the user's
+useTempHome();
 
 /** Run ESM code in a new `node` whose working folder is `cwd`; returns its stdout. */
 async function nodeEval(code: string, cwd: string, env: Record<string, string> = {}) {

@@ -13,8 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows, sqlState } from "../../core/db/client.js";
 import { coreMigrations, LAMINDB_2_9_MIGRATIONS } from "../../core/db/migrate.js";
 import { enableModules, getModule } from "../../core/modules/index.js";
-import { BACKENDS, createInstance, type TestInstance, tempDir } from "../helpers.js";
+import { BACKENDS, createInstance, type TestInstance, tempDir, useTempHome } from "../helpers.js";
 import { dumpSchema, normalizeFixture, readFixture, schemaDiff } from "./schema-dump.js";
+
+// instances made here are remembered in a settings folder of the test's own, not the user's
+useTempHome();
 
 /**
  * Every way the schema here differs from LaminDB's, as `schemaDiff` words it, with the reason.
