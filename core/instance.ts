@@ -34,6 +34,7 @@ import type { Run } from "./registry/records.js";
 import { Collections, Features, Projects, Runs, Transforms, ULabels } from "./registry/records.js";
 import { Schemas } from "./registry/schemas/schemas.js";
 import type { ValidationReport } from "./registry/schemas/validate.js";
+import { SpaceNames } from "./registry/space-names.js";
 import { Spaces } from "./registry/spaces.js";
 import { describeDatabase, type InstanceSettings } from "./settings.js";
 import type { StorageBackend } from "./storage/types.js";
@@ -77,6 +78,8 @@ export class Instance {
   readonly branches: Branches;
   /** Spaces: who may see a record (LaminDB's `ln.Space`); `save(path, { space })` puts it there. */
   readonly spaces: Spaces;
+  /** Space names by id (records show their space's name); shared by this instance's views. */
+  spaceNames = new SpaceNames();
   /** The branch writes go to; reads show it and `main` (see `useBranch`). */
   private currentBranch: CurrentBranch = MAIN_BRANCH;
 
@@ -150,6 +153,7 @@ export class Instance {
     }
     const view = new Instance(this.settings, this.database, this.storage, this.storageRecord, row);
     view.currentBranch = this.currentBranch;
+    view.spaceNames = this.spaceNames;
     setCurrentRun(view, currentRun(this));
     return view;
   }
@@ -175,6 +179,7 @@ export class Instance {
   private view(database: Database = this.database): Instance {
     const view = new Instance(this.settings, database, this.storage, this.storageRecord, this.user);
     view.currentBranch = this.currentBranch;
+    view.spaceNames = this.spaceNames;
     return view;
   }
 

@@ -72,6 +72,31 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
     expect(await spaceOf(inB.artifact.uid)).toBe("lab-b");
   });
 
+  it("an artifact says which space it is in (the space's name): save, get, list, versions", async () => {
+    expect((await ln.artifacts.get({ key: "plain.csv" })).space).toBe("all");
+    expect((await ln.artifacts.get({ key: "a.csv" })).space).toBe("Lab-A");
+    const listed = (await ln.artifacts.list({ limit: 1000 })).items;
+    expect(Object.fromEntries(listed.map((a) => [a.key, a.space]))).toMatchObject({
+      "plain.csv": "all",
+      "a.csv": "Lab-A",
+      "b.csv": "lab-b",
+    });
+    expect((await ln.artifacts.versions({ key: "b.csv" })).map((a) => a.space)).toEqual(["lab-b"]);
+    // a space made elsewhere (another process, the hub): its id is unknown here, so the names
+    // are read again rather than shown wrong
+    await ln.db.execute(
+      sql`INSERT INTO lamindb_space (uid, name, created_at) VALUES ('spaceelsewhr', 'elsewhere', now())`,
+    );
+    const { artifact } = await ln.artifacts.save(file("a\nelse\n"), {
+      key: "else.csv",
+      space: "elsewhere",
+    });
+    expect(artifact.space).toBe("elsewhere");
+    expect((await ln.artifacts.get(artifact.uid)).space).toBe("elsewhere");
+    await ln.artifacts.delete(artifact.uid, { permanent: true });
+    await ln.db.execute(sql`DELETE FROM lamindb_space WHERE uid = 'spaceelsewhr'`);
+  });
+
   it("an unknown space is a clear error listing the spaces, and nothing is saved", async () => {
     const before = (await ln.artifacts.list({ limit: 1000 })).items.length;
     await expect(
@@ -93,6 +118,13 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
       )[0]?.n,
     }));
     expect(keys.list).toEqual(["a.csv", "plain.csv"]);
+    // the names a restricted principal is told are those of its own spaces, though this
+    // instance's cache of space names (shared with the owner's requests) knows them all
+    const shown = await as(["all", "lab-a"], ["all"], async (scoped) =>
+      JSON.stringify((await scoped.artifacts.list({ limit: 1000 })).items),
+    );
+    expect(shown).toContain('"space":"Lab-A"');
+    expect(shown).not.toContain("lab-b");
     expect(keys.spaces).toEqual(["all", "Lab-A"]);
     expect(keys.hidden).toMatch(/no artifact/i);
     expect(keys.count).toBe(2);
@@ -279,6 +311,10 @@ describe("spaces on a laptop hub (PGlite hub, PGlite instance)", () => {
         expect(one.status, `${who}: ${one.text}`).toBe(sees ? 200 : 404);
         const spaces = await call(who, "GET", "/spaces");
         expect(spaces.text.includes("lab-a")).toBe(sees);
+        if (sees) expect(JSON.parse(one.text).space).toBe("lab-a");
+        const listed = await call(who, "GET", "/artifacts");
+        expect(listed.status).toBe(200);
+        expect(listed.text.includes("lab-a")).toBe(sees);
       }
     } finally {
       await app.close();

@@ -181,6 +181,7 @@ function describeLines(a: Artifact, versions: Artifact[]): string[] {
     `  hash         ${a.hash} (${a.hash_type})`,
     `  version      ${a.version}${a.is_latest ? " (latest)" : ""}`,
     `  path         ${a.path}`,
+    `  space        ${a.space}`,
     `  created      ${a.created_at} by ${a.created_by}`,
   ];
   if (versions.length > 1) {

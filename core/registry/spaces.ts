@@ -127,6 +127,7 @@ export class Spaces {
         "pick another name, or save into it: lamin save FILE --space NAME",
       );
     }
+    this.instance.spaceNames.learn(row.id, row.name);
     return toPublic(row, this.instance.user.handle);
   }
 }

@@ -131,6 +131,8 @@ export interface Artifact {
   updated_at: string;
   created_by: string;
   run: string | null;
+  /** Name of the space the artifact is in (who may see it). */
+  space: string;
 }
 
 export interface Page<T> {

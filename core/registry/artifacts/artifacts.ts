@@ -320,7 +320,7 @@ export class Artifacts {
       await this.removeRows([row]).catch(() => {});
       throw this.writeFailed(error, `could not write ${input.path}`, "nothing was registered");
     }
-    return { artifact: this.ownRow(await this.clearOngoing(row)), status };
+    return { artifact: await this.ownRow(await this.clearOngoing(row)), status };
   }
 
   /**
@@ -349,7 +349,7 @@ export class Artifacts {
   }
 
   /** A row this instance just wrote, in the public shape. */
-  private ownRow(row: t.ArtifactRow): Artifact {
+  private ownRow(row: t.ArtifactRow): Promise<Artifact> {
     const { storageRecord, user } = this.instance;
     return this.toArtifact({
       row,
@@ -384,14 +384,14 @@ export class Artifacts {
         return { ...(await this.reuse(found.row.id, input, key)), upload: undefined };
       // someone else's upload of the same bytes is under way: it can be completed from here too
       return {
-        artifact: this.toArtifact(found),
+        artifact: await this.toArtifact(found),
         status: "pending",
         outcome: found.row.uid.endsWith("0000") ? "created" : "new-version",
         upload: this.uploadTarget(found.row),
       };
     }
     return {
-      artifact: this.ownRow(decision.row),
+      artifact: await this.ownRow(decision.row),
       status: "pending",
       outcome: decision.status,
       upload: this.uploadTarget(decision.row),
@@ -565,7 +565,9 @@ export class Artifacts {
         .set({ ...set, updatedAt: sql`now()` })
         .where(eq(t.artifact.id, found.row.id))
         .returning();
-      return moves ? this.get(found.row.uid) : this.toArtifact({ ...found, row: row ?? found.row });
+      return moves
+        ? this.get(found.row.uid)
+        : await this.toArtifact({ ...found, row: row ?? found.row });
     } catch (error) {
       if (sqlState(error) === "23505") {
         throw new ConflictError(
@@ -794,7 +796,7 @@ export class Artifacts {
         const row = completed.get(inputs[i]?.hash.hash ?? "");
         if (row) {
           results[i] = {
-            artifact: this.toArtifact({
+            artifact: await this.toArtifact({
               row,
               ref_storage: storageRecord.root,
               createdBy: user.handle,
@@ -917,7 +919,7 @@ export class Artifacts {
     // saved again under a run: its run when it had none, else a recreating run (LaminDB's rule)
     const run = currentRun(this.instance);
     const claimed = await recordRecreated(this.instance, "artifact", row.id);
-    const artifact = this.toArtifact(
+    const artifact = await this.toArtifact(
       claimed && run
         ? { ...found, row: { ...row, runId: run.id }, ref_run: run.uid }
         : { ...found, row },
@@ -1141,7 +1143,7 @@ export class Artifacts {
               .where(where)
               .orderBy(...orderBy)
               .limit(limit),
-      (rows) => rows.map((r) => this.toArtifact(r)),
+      (rows) => this.toArtifacts(rows),
     );
   }
 
@@ -1190,7 +1192,7 @@ export class Artifacts {
     const rows = await this.select()
       .where(sql`${t.artifact.uid} LIKE ${`${stem}%`}`)
       .orderBy(desc(t.artifact.createdAt), desc(t.artifact.id));
-    return rows.map((r) => this.toArtifact(r));
+    return this.toArtifacts(rows);
   }
 
   /**
@@ -1208,7 +1210,7 @@ export class Artifacts {
     } = {},
   ): Promise<{ path: string; artifact: Artifact }> {
     const found = await this.find(typeof ref === "string" ? { uid: ref } : ref);
-    const artifact = this.toArtifact(found);
+    const artifact = await this.toArtifact(found);
     const { row } = found;
     if (isOngoing(row)) {
       throw new IntegrityError(
@@ -1352,8 +1354,19 @@ export class Artifacts {
 
   // ---------------------------------------------------------------- shape
 
-  private toArtifact(s: Selected): Artifact {
-    return ArtifactModel.toPublic(s as never) as Artifact;
+  private async toArtifact(s: Selected): Promise<Artifact> {
+    const [artifact] = await this.toArtifacts([s]);
+    return artifact as Artifact;
+  }
+
+  /** Rows in the public shape, with their space's name (read once per unknown space id). */
+  private async toArtifacts(rows: Selected[]): Promise<Artifact[]> {
+    const spaceOf = (s: Selected) => (s.row as unknown as t.ArtifactRow).spaceId;
+    const names = await this.instance.spaceNames.of(this.db, rows.map(spaceOf));
+    return rows.map((s) => ({
+      ...(ArtifactModel.toPublic(s as never) as Artifact),
+      space: names.get(spaceOf(s)) ?? ALL_SPACE.name,
+    }));
   }
 }
 

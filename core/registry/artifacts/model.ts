@@ -80,6 +80,11 @@ export const ArtifactModel = defineRegistry({
       shared: true,
       doc: "uid of the run that saved it",
     }),
+    // filled by Artifacts from a cache of the spaces table (space-names.ts): no join in the lists
+    space: field.computed("string", () => "", {
+      doc: "name of the space the artifact is in (who may see it)",
+      example: "all",
+    }),
   },
   inputs: {},
   search: ["key", "description"],

@@ -82,6 +82,8 @@ function ArtifactBody(props: {
           <dd>
             <code>{a.uid}</code> <CopyButton text={a.uid} label="copy the uid" />
           </dd>
+          <dt>space</dt>
+          <dd class="space">{a.space}</dd>
           <dt>
             <label for="version">version</label>
           </dt>
