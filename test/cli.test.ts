@@ -235,6 +235,7 @@ describe.concurrent("lamin on an embedded instance", { timeout: 120_000 }, () =>
       suffix: ".txt",
       size: 6,
       hash: md5("hello\n"),
+      space: "all",
     });
     for (const a of latest)
       for (const field of [
@@ -294,6 +295,7 @@ describe.concurrent("lamin on an embedded instance", { timeout: 120_000 }, () =>
       hash: v0.hash,
       size: 8,
       version: "0000",
+      space: "all",
     });
     expect(described.versions).toEqual([
       expect.objectContaining({ uid: v1.uid, version: "0001", is_latest: true, branch: "main" }),
@@ -304,6 +306,7 @@ describe.concurrent("lamin on an embedded instance", { timeout: 120_000 }, () =>
     expect(r.stdout).toMatch(new RegExp(`^Artifact ${v1.uid}$`, "m"));
     expect(r.stdout).toMatch(/^\s+key\s+raw\/a\.csv$/m);
     expect(r.stdout).toMatch(/^\s+version\s+0001 \(latest\)$/m);
+    expect(r.stdout).toMatch(/^\s+space\s+all$/m);
     expect(r.stdout).toContain(v0.uid);
   });
 

@@ -203,7 +203,12 @@ describe("web UI in Chromium (lamin serve)", () => {
       `ln.Artifact.get("${uid("raw/counts.csv")}")`,
     );
 
+    // the header says which space an artifact is in
+    expect(await page.locator("header dd.space").textContent()).toBe("all");
+    await ln.spaces.create("imaging");
+    await ln.artifacts.update(uid("images/umap.png"), { space: "imaging" });
     await page.goto(`${api.url}/ui/artifacts/${uid("images/umap.png")}`);
+    await expect.poll(() => page.locator("header dd.space").textContent()).toBe("imaging");
     const img = page.getByRole("img", { name: /preview of images\/umap.png/ });
     await expect
       .poll(() => img.evaluate((e) => (e as unknown as { naturalWidth: number }).naturalWidth))

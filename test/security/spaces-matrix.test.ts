@@ -232,7 +232,8 @@ describe.skipIf(!process.env.DATABASE_URL)("spaces: routes x principals, on a re
           schemaName,
           collectionKey: word("collection"),
         },
-        words: [`${word("dir")}/data.csv`, `secret-${lower}-`],
+        // the space's own name too: answers name the space a record is in (`space`)
+        words: [`${word("dir")}/data.csv`, `secret-${lower}-`, `"lab-${lower}"`],
       };
       // a public artifact annotated with the space's label and feature: values must not leak
       await ln.annotations.add(
