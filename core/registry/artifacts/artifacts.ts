@@ -1365,6 +1365,7 @@ export class Artifacts {
     const names = await this.instance.spaceNames.of(this.db, rows.map(spaceOf));
     return rows.map((s) => ({
       ...(ArtifactModel.toPublic(s as never) as Artifact),
+      // a caller sees the space of every record it sees (the same policy), so the name is known
       space: names.get(spaceOf(s)) ?? ALL_SPACE.name,
     }));
   }
