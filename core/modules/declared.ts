@@ -25,6 +25,7 @@ import {
 } from "./external.js";
 import {
   assertNamesFree,
+  assertRequiredModules,
   BUILTIN_MODULES,
   enableModules,
   getModule,
@@ -142,6 +143,7 @@ async function applyDeclaration(
     );
   }
   await assertPrefixFree(db, decl);
+  await assertRequiredModules(db, decl, new Set());
   const before = current && isExternal(current) ? tablesOf(current.declaration) : [];
   const after = tablesOf(decl);
   const statements = diffTables(before, after);

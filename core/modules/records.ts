@@ -10,10 +10,16 @@ import { type Db, queryRows, sqlState } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { currentRun } from "../registry/lineage/run-context.js";
 import { randomBase62 } from "../uid.js";
-import type { FieldDeclaration, RegistryDeclaration } from "./declare.js";
-import { MODULE_UID_LENGTH, manyTable } from "./declare.js";
+import {
+  type FieldDeclaration,
+  MODULE_UID_LENGTH,
+  manyTable,
+  type RegistryDeclaration,
+  splitTarget,
+} from "./declare.js";
 import { type ExternalModule, isExternal } from "./external.js";
-import { type HasDb, instanceModules, resolveRegistry } from "./index.js";
+import { type HasDb, instanceModules, type ModuleScope, resolveRegistry } from "./index.js";
+import type { ModuleRegistry } from "./types.js";
 
 export type ModuleRecord = Record<string, unknown> & { uid: string };
 
@@ -23,6 +29,18 @@ interface Resolved {
   qualified: string;
   decl: RegistryDeclaration;
   table: PgTable;
+  scope: ModuleScope;
+}
+
+/** The registry a ref or many field points to: of the same module, or another's (`bionty.Gene`). */
+function targetOf(r: Resolved, to: string): { label: string; registry: ModuleRegistry } {
+  if (splitTarget(to)) {
+    const found = resolveRegistry(to, r.scope);
+    return { label: found.qualified, registry: found.registry };
+  }
+  const registry = r.module.registries.find((x) => x.name === to);
+  if (!registry) throw new ValidationError(`${r.module.name}.${to} is not a registry`);
+  return { label: `${r.module.name}.${to}`, registry };
 }
 
 async function resolve(target: HasDb, registry: string): Promise<Resolved> {
@@ -47,10 +65,56 @@ async function resolve(target: HasDb, registry: string): Promise<Resolved> {
     qualified,
     decl: module.declaration.registries[r.name] as RegistryDeclaration,
     table: r.table,
+    scope,
   };
 }
 
 const col = (table: PgTable, name: string) => (table as unknown as Record<string, PgColumn>)[name];
+
+/** ISO 8601 durations, as Postgres reads them into `interval` (weeks or the other units). */
+const ISO_DURATION =
+  /^P(?:\d{1,6}W|(?:\d{1,6}Y)?(?:\d{1,6}M)?(?:\d{1,6}D)?(?:T(?:\d{1,6}H)?(?:\d{1,6}M)?(?:\d{1,6}(?:\.\d{1,6})?S)?)?)$/;
+
+/**
+ * An interval as ISO 8601 on both backends: node-postgres gives an object of its parts,
+ * PGlite Postgres's text (`1 day 02:30:00`, `1 year 2 mons`).
+ */
+export function isoDuration(value: unknown): string {
+  const parts: Record<string, number> = {};
+  if (typeof value === "object" && value !== null) {
+    Object.assign(parts, value);
+  } else {
+    const text = String(value);
+    for (const m of text.matchAll(/(-?\d+) (year|mon|day)s?/g)) parts[`${m[2]}s`] = Number(m[1]);
+    const t = /(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(text);
+    if (t) {
+      const sign = t[1] === "-" ? -1 : 1;
+      parts.hours = sign * Number(t[2]);
+      parts.minutes = sign * Number(t[3]);
+      parts.seconds = sign * Number(t[4]);
+    }
+  }
+  const n = (k: string) => Number(parts[k] ?? 0);
+  const seconds = n("seconds") + n("milliseconds") / 1000;
+  const date = [
+    [n("years"), "Y"],
+    [n("months") + n("mons"), "M"],
+    [n("days"), "D"],
+  ] as const;
+  const time = [
+    [n("hours"), "H"],
+    [n("minutes"), "M"],
+    [Math.round(seconds * 1e6) / 1e6, "S"],
+  ] as const;
+  const fmt = (xs: readonly (readonly [number, string])[]) =>
+    xs
+      .filter(([v]) => v !== 0)
+      .map(([v, u]) => `${v}${u}`)
+      .join("");
+  const d = fmt(date);
+  const t = fmt(time);
+  return d || t ? `P${d}${t ? `T${t}` : ""}` : "PT0S";
+}
 
 /** A value as its field keeps it; strings from a command line are parsed. */
 function coerce(name: string, f: FieldDeclaration, value: unknown, registry: string): unknown {
@@ -104,6 +168,16 @@ function coerce(name: string, f: FieldDeclaration, value: unknown, registry: str
       }
       return value;
     }
+    case "duration":
+      if (
+        typeof value !== "string" ||
+        !ISO_DURATION.test(value) ||
+        value === "P" ||
+        /T$/.test(value)
+      ) {
+        throw wrong("an ISO 8601 duration, e.g. PT2H30M or P1DT12H");
+      }
+      return value;
     case "ref":
       if (typeof value !== "string" || value.length > 255) throw wrong("a uid or name");
       return value;
@@ -123,9 +197,8 @@ function coerce(name: string, f: FieldDeclaration, value: unknown, registry: str
 }
 
 /** The id of a ref's record, by uid or name field. */
-async function refId(db: Db, module: ExternalModule, to: string, value: string): Promise<number> {
-  const target = module.registries.find((r) => r.name === to);
-  if (!target) throw new ValidationError(`${module.name}.${to} is not a registry`);
+async function refId(db: Db, r: Resolved, to: string, value: string): Promise<number> {
+  const { label, registry: target } = targetOf(r, to);
   const t = target.table;
   const rows = (await db
     .select({ id: col(t, "id") as PgColumn })
@@ -136,15 +209,12 @@ async function refId(db: Db, module: ExternalModule, to: string, value: string):
     .limit(2)) as { id: number }[];
   if (rows.length === 0) {
     throw new NotFoundError(
-      `no ${module.name}.${to} with uid or ${target.nameField} '${value}'`,
-      `create it first: lamin module create ${module.name}.${to} ${target.nameField}=${value}`,
+      `no ${label} with uid or ${target.nameField} '${value}'`,
+      `create it first: lamin module create ${label} ${target.nameField}=${value}`,
     );
   }
   if (rows.length > 1) {
-    throw new ConflictError(
-      `more than one ${module.name}.${to} is named '${value}'`,
-      "give its uid instead",
-    );
+    throw new ConflictError(`more than one ${label} is named '${value}'`, "give its uid instead");
   }
   return Number(rows[0]?.id);
 }
@@ -160,7 +230,7 @@ async function toPublic(
   for (const [fname, f] of refs) {
     if (f.type !== "ref") continue;
     const ids = [...new Set(rows.map((row) => row[`${fname}_id`]).filter((v) => v != null))];
-    const target = r.module.registries.find((x) => x.name === f.to);
+    const target = targetOf(r, f.to).registry;
     const map = new Map<number, string>();
     if (target && ids.length) {
       const found = (await db
@@ -187,8 +257,7 @@ async function toPublic(
   for (const [fname, f] of Object.entries(r.decl.fields)) {
     if (f.type !== "many" || ids.length === 0) continue;
     const m = manyTable(r.module.declaration, r.name, fname, f.to);
-    const target = r.module.registries.find((x) => x.name === f.to);
-    if (!target) continue;
+    const target = targetOf(r, f.to).registry;
     const linked = await queryRows<{ owner: number; uid: string }>(
       db,
       sql`SELECT l.${sql.identifier(m.from)} AS owner, t.uid FROM ${sql.identifier(m.name)} l
@@ -224,6 +293,8 @@ async function toPublic(
       } else if (f.type === "ref") {
         const id = row[`${fname}_id`];
         out[fname] = id == null ? null : (uids.get(fname)?.get(Number(id)) ?? null);
+      } else if (f.type === "duration") {
+        out[fname] = row[fname] == null ? null : isoDuration(row[fname]);
       } else {
         const v = row[fname];
         out[fname] = v instanceof Date ? v.toISOString() : (v ?? null);
@@ -297,7 +368,7 @@ async function fieldValues(
       const m = manyTable(r.module.declaration, r.name, fname, f.to);
       if (v === null && !partial) continue;
       const ids: number[] = [];
-      for (const ref of (v ?? []) as string[]) ids.push(await refId(db, r.module, f.to, ref));
+      for (const ref of (v ?? []) as string[]) ids.push(await refId(db, r, f.to, ref));
       links.push({ table: m.name, from: m.from, to: m.to, ids });
       continue;
     }
@@ -309,7 +380,7 @@ async function fieldValues(
       continue;
     }
     row[f.type === "ref" ? `${fname}_id` : fname] =
-      f.type === "ref" ? await refId(db, r.module, f.to, v as string) : v;
+      f.type === "ref" ? await refId(db, r, f.to, v as string) : v;
   }
   return { row, links };
 }
