@@ -47,12 +47,29 @@ const PERTDB_TABLES = [
   "wetlab_geneticperturbation_targets",
 ];
 
+/** pertdb's links to bionty (ManyToManyField to bionty.Gene, ...), in its migration 0001. */
+const BIONTY_LINK_TABLES = [
+  "wetlab_perturbationtarget_genes",
+  "wetlab_perturbationtarget_pathways",
+  "wetlab_perturbationtarget_proteins",
+  "wetlab_biologic_proteins",
+];
+
 it("ships its migration, written from its declarations by lamin migrate create", () => {
   const sqlText = readFileSync(
     join(REPO, "modules", "pertdb", "migrations", "0000_initial.sql"),
     "utf8",
   );
   for (const table of PERTDB_TABLES) expect(sqlText).toContain(`CREATE TABLE "${table}"`);
+  const links = readFileSync(
+    join(REPO, "modules", "pertdb", "migrations", "0001_bionty_links.sql"),
+    "utf8",
+  );
+  for (const table of BIONTY_LINK_TABLES) expect(links).toContain(`CREATE TABLE "${table}"`);
+  expect(links).toContain(
+    'ALTER TABLE "wetlab_compoundperturbation" ADD COLUMN "duration" interval',
+  );
+  expect(links).toMatch(/"wetlab_compound" ADD CONSTRAINT .* REFERENCES "bionty_source"\("id"\)/);
 });
 
 it("type-checks against this package's ModuleDeclaration, as a module of one's own does", () => {
@@ -88,57 +105,107 @@ describe.each(BACKENDS)("pertdb (%s)", (backend) => {
       `pert-${backend}`,
       ...(db ? ["--db", db] : []),
     );
-    const enabled = await json<{ module: string; applied: string[] }[]>(
-      "module",
-      "enable",
-      "pertdb",
+    // pertdb links to bionty's registries: refused, with nothing changed, until bionty is on
+    expectRefusal(
+      await cli("module", "enable", "pertdb"),
+      2,
+      /links to module 'bionty'.*not enabled[\s\S]*hint: enable bionty first/,
     );
-    expect(enabled[0]).toEqual(
-      expect.objectContaining({ module: "pertdb", applied: ["0000_initial"] }),
+    const before = await json<{ apps: { app: string }[] }>("migrate", "status");
+    expect(before.apps.map((a) => a.app)).not.toContain("lns_pertdb");
+
+    const enabled = await json<
+      { module: string; applied: string[]; seeded?: { inserted: Record<string, number> } }[]
+    >("module", "enable", "bionty", "pertdb");
+    expect(enabled[1]).toEqual(
+      expect.objectContaining({ module: "pertdb", applied: ["0000_initial", "0001_bionty_links"] }),
     );
+    expect(enabled[1]?.seeded?.inserted.Compound).toBe(8);
     const status = await json<{ apps: { app: string; applied: string[] }[] }>("migrate", "status");
     expect(status.apps.map((a) => a.app)).toContain("lns_pertdb");
 
-    const egfr = await json<{ uid: string }>(
+    // the seed: well-known compounds with their ChEMBL ids, once (enabling again adds none)
+    const compounds = await json<{ name: string; chembl_id: string; smiles: string }[]>(
+      "module",
+      "records",
+      "pertdb.Compound",
+    );
+    const imatinib = compounds.find((c) => c.chembl_id === "CHEMBL941") as unknown as {
+      uid: string;
+      name: string;
+      smiles: string;
+    };
+    expect(imatinib.name).toBe("imatinib");
+    expect(imatinib.smiles).toBe("Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1");
+    expect(compounds.map((c) => c.chembl_id)).toEqual(
+      expect.arrayContaining(["CHEMBL25", "CHEMBL504", "CHEMBL553"]),
+    );
+    const again = await json<{ applied: string[] }[]>("module", "enable", "pertdb");
+    expect(again[0]?.applied).toEqual([]);
+    expect(await json<unknown[]>("module", "records", "pertdb.Compound")).toHaveLength(
+      compounds.length,
+    );
+
+    // targets link to bionty's genes (wetlab_perturbationtarget_genes), by symbol or uid
+    const egfr = await json<{ uid: string; genes: string[] }>(
       "module",
       "create",
       "pertdb.PerturbationTarget",
       "name=EGFR",
+      "genes=EGFR",
+    );
+    const gene = await json<{ hits: { uid: string; name: string; id: string }[] }>(
+      "bionty",
+      "search",
+      "Gene",
+      "EGFR",
+    );
+    expect(gene.hits[0]?.id).toBe("ENSG00000146648");
+    expect(egfr.genes).toEqual([gene.hits[0]?.uid]);
+    expectRefusal(
+      await cli("module", "create", "pertdb.PerturbationTarget", "name=x", "genes=NOSUCHGENE"),
+      3,
+      /no bionty.Gene with uid or symbol 'NOSUCHGENE'/,
     );
     await json("module", "create", "pertdb.PerturbationTarget", "name=ABL1");
-    const imatinib = await json<{ uid: string; targets: string[]; chembl_id: string }>(
+    const lapatinib = await json<{ targets: string[] }>(
       "module",
       "create",
       "pertdb.Compound",
-      "name=imatinib",
-      "chembl_id=CHEMBL941",
-      "targets=ABL1",
-    );
-    expect(imatinib.chembl_id).toBe("CHEMBL941");
-    const erlotinib = await json<{ targets: string[] }>(
-      "module",
-      "create",
-      "pertdb.Compound",
-      "name=erlotinib",
+      "name=lapatinib",
       "targets=EGFR,ABL1",
     );
-    expect(erlotinib.targets).toHaveLength(2);
-    expect(erlotinib.targets).toContain(egfr.uid);
+    expect(lapatinib.targets).toHaveLength(2);
+    expect(lapatinib.targets).toContain(egfr.uid);
     expectRefusal(
       await cli("module", "create", "pertdb.Compound", "name=x", "targets=NOPE"),
       3,
       /no pertdb.PerturbationTarget/,
     );
-    const treated = await json<{ compound: string }>(
+    // a duration (Postgres interval) round-trips as ISO 8601
+    const treated = await json<{ compound: string; duration: string }>(
       "module",
       "create",
       "pertdb.CompoundPerturbation",
       "name=imatinib 1uM",
       "concentration=1",
       "concentration_unit=uM",
+      "duration=P1DT2H30M",
       "compound=imatinib",
     );
     expect(treated.compound).toBe(imatinib.uid);
+    expect(treated.duration).toBe("P1DT2H30M");
+    const listed = await json<{ duration: string }[]>(
+      "module",
+      "records",
+      "pertdb.CompoundPerturbation",
+    );
+    expect(listed.map((r) => r.duration)).toEqual(["P1DT2H30M"]);
+    expectRefusal(
+      await cli("module", "create", "pertdb.EnvironmentalPerturbation", "name=heat", "duration=2h"),
+      2,
+      /duration must be an ISO 8601 duration/,
+    );
 
     writeFileSync(join(work, "screen.csv"), "well,viability\nA1,0.5\n");
     const artifact = await json<{ uid: string }>("save", "screen.csv", "--key", "screen.csv");

@@ -4,7 +4,7 @@
  * them. Annotating with them, looking them up and searching them is what bionty's registries do
  * (index.ts); this is what a registry whose records come from its users adds.
  */
-import { and, desc, eq, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableName, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { type Db, queryRows, sqlState } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
@@ -16,6 +16,7 @@ import {
   manyTable,
   type RegistryDeclaration,
   splitTarget,
+  targetTable,
 } from "./declare.js";
 import { type ExternalModule, isExternal } from "./external.js";
 import { type HasDb, instanceModules, type ModuleScope, resolveRegistry } from "./index.js";
@@ -32,15 +33,26 @@ interface Resolved {
   scope: ModuleScope;
 }
 
-/** The registry a ref or many field points to: of the same module, or another's (`bionty.Gene`). */
-function targetOf(r: Resolved, to: string): { label: string; registry: ModuleRegistry } {
-  if (splitTarget(to)) {
-    const found = resolveRegistry(to, r.scope);
-    return { label: found.qualified, registry: found.registry };
+/**
+ * The table a ref or many field points to, and the column its records are named by: a registry
+ * of the same module, or another module's (`bionty.Gene`; `bionty.Source`, a table of bionty's
+ * that is no registry of its own, by `name`).
+ */
+function targetOf(r: Resolved, to: string): { label: string; table: string; nameColumn: string } {
+  const other = splitTarget(to);
+  let registry: ModuleRegistry | undefined;
+  if (other) {
+    const module = r.scope.get(other.module);
+    registry = module?.registries.find((x) => x.name === other.registry);
+  } else {
+    registry = r.module.registries.find((x) => x.name === to);
   }
-  const registry = r.module.registries.find((x) => x.name === to);
-  if (!registry) throw new ValidationError(`${r.module.name}.${to} is not a registry`);
-  return { label: `${r.module.name}.${to}`, registry };
+  const label = other ? to : `${r.module.name}.${to}`;
+  const table = registry
+    ? getTableName(registry.table)
+    : targetTable(r.module.declaration.tablePrefix ?? r.module.name, to);
+  const nameColumn = registry?.fields[registry.nameField]?.name ?? "name";
+  return { label, table, nameColumn };
 }
 
 async function resolve(target: HasDb, registry: string): Promise<Resolved> {
@@ -198,19 +210,16 @@ function coerce(name: string, f: FieldDeclaration, value: unknown, registry: str
 
 /** The id of a ref's record, by uid or name field. */
 async function refId(db: Db, r: Resolved, to: string, value: string): Promise<number> {
-  const { label, registry: target } = targetOf(r, to);
-  const t = target.table;
-  const rows = (await db
-    .select({ id: col(t, "id") as PgColumn })
-    .from(t)
-    .where(
-      or(eq(col(t, "uid") as PgColumn, value), eq(col(t, target.nameField) as PgColumn, value)),
-    )
-    .limit(2)) as { id: number }[];
+  const { label, table, nameColumn } = targetOf(r, to);
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`SELECT id FROM ${sql.identifier(table)}
+      WHERE uid = ${value} OR ${sql.identifier(nameColumn)} = ${value} LIMIT 2`,
+  );
   if (rows.length === 0) {
     throw new NotFoundError(
-      `no ${label} with uid or ${target.nameField} '${value}'`,
-      `create it first: lamin module create ${label} ${target.nameField}=${value}`,
+      `no ${label} with uid or ${nameColumn} '${value}'`,
+      `create it first: lamin module create ${label} ${nameColumn}=${value}`,
     );
   }
   if (rows.length > 1) {
@@ -230,24 +239,16 @@ async function toPublic(
   for (const [fname, f] of refs) {
     if (f.type !== "ref") continue;
     const ids = [...new Set(rows.map((row) => row[`${fname}_id`]).filter((v) => v != null))];
-    const target = targetOf(r, f.to).registry;
     const map = new Map<number, string>();
-    if (target && ids.length) {
-      const found = (await db
-        .select({
-          id: col(target.table, "id") as PgColumn,
-          uid: col(target.table, "uid") as PgColumn,
-        })
-        .from(target.table)
-        .where(
-          sql`${col(target.table, "id")} IN (${sql.join(
+    if (ids.length) {
+      const found = await queryRows<{ id: number; uid: string }>(
+        db,
+        sql`SELECT id, uid FROM ${sql.identifier(targetOf(r, f.to).table)}
+          WHERE id IN (${sql.join(
             ids.map((i) => sql`${i}`),
             sql`, `,
           )})`,
-        )) as {
-        id: number;
-        uid: string;
-      }[];
+      );
       for (const x of found) map.set(Number(x.id), x.uid);
     }
     uids.set(fname, map);
@@ -257,11 +258,11 @@ async function toPublic(
   for (const [fname, f] of Object.entries(r.decl.fields)) {
     if (f.type !== "many" || ids.length === 0) continue;
     const m = manyTable(r.module.declaration, r.name, fname, f.to);
-    const target = targetOf(r, f.to).registry;
+    const target = targetOf(r, f.to).table;
     const linked = await queryRows<{ owner: number; uid: string }>(
       db,
       sql`SELECT l.${sql.identifier(m.from)} AS owner, t.uid FROM ${sql.identifier(m.name)} l
-        JOIN ${target.table} t ON t.id = l.${sql.identifier(m.to)}
+        JOIN ${sql.identifier(target)} t ON t.id = l.${sql.identifier(m.to)}
         WHERE l.${sql.identifier(m.from)} IN (${sql.join(
           ids.map((i) => sql`${i}`),
           sql`, `,
