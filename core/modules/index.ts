@@ -475,6 +475,10 @@ export async function deployMigrations(
 ): Promise<{ applied: Record<string, string[]>; seeded: SeedLog }> {
   const seeds: SeedLog = {};
   const sets = await instanceMigrationSets(target.db, { ...opts, seeds });
+  // a module upgraded to point into another (pertdb 0001 into bionty): that one enabled first
+  for (const m of await migratingModules(target.db, opts.packages === true)) {
+    if (isExternal(m)) await assertRequiredModules(target.db, m.declaration, new Set());
+  }
   const applied = await migrate(target.db, sets);
   if (opts.packages) {
     await storeMissingDeclarations(target.db, await migratingModules(target.db, true));
