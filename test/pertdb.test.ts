@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } f
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { dropDatabase } from "../core/db/postgres.js";
+import { type ModuleDeclaration, tablesOf } from "../core/modules/declare.js";
 import {
   BACKENDS,
   expectRefusal,
@@ -81,6 +82,56 @@ it("type-checks against this package's ModuleDeclaration, as a module of one's o
   const result = spawnSync(process.execPath, [tsc, "-p", copy], { encoding: "utf8" });
   expect(result.status, result.stdout + result.stderr).toBe(0);
   rmSync(join(copy, ".."), { recursive: true, force: true });
+});
+
+it("upgrades an instance that has pertdb's 0000: deploy wants bionty first, then adds the links and the seed", async () => {
+  const work = tempDir("lamin-pertdb-upgrade-");
+  const env = { LAMIN_HOME: join(work, "home"), LAMIN_CACHE_DIR: join(work, "home", "cache") };
+  const cli = (...args: string[]) => lamin(args, { cwd: work, env });
+  const ok = async (...args: string[]) => {
+    const r = await cli(...args);
+    expect(r.code, `lamin ${args.join(" ")}\n${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+  // the package as it was at 0000: its declaration without the bionty links, one migration
+  const old = join(work, "pertdb");
+  cpSync(join(REPO, "modules", "pertdb"), old, { recursive: true });
+  const journal = JSON.parse(
+    readFileSync(join(old, "migrations", "meta", "_journal.json"), "utf8"),
+  );
+  expect(journal.entries.map((e: { tag: string }) => e.tag)).toContain("0001_bionty_links");
+  const decl = structuredClone(
+    ((await import(join(REPO, "modules", "pertdb", "index.js"))) as { default: ModuleDeclaration })
+      .default,
+  );
+  const added = new Set(["source", "genes", "pathways", "proteins", "duration"]);
+  for (const r of Object.values(decl.registries)) {
+    delete r.seed;
+    for (const f of Object.keys(r.fields)) if (added.has(f)) delete r.fields[f];
+  }
+  writeFileSync(join(old, "index.js"), `export default ${JSON.stringify(decl)};\n`);
+  journal.entries = journal.entries.filter((e: { tag: string }) => e.tag === "0000_initial");
+  writeFileSync(join(old, "migrations", "meta", "_journal.json"), JSON.stringify(journal));
+  writeFileSync(
+    join(old, "migrations", "meta", "snapshot.json"),
+    JSON.stringify({ module: "pertdb", tables: tablesOf(decl) }),
+  );
+  rmSync(join(old, "migrations", "0001_bionty_links.sql"));
+  await ok("init", "--storage", join(work, "store"), "--name", "pert-upgrade");
+  expect(await ok("module", "enable", old)).toMatch(/applied 0000_initial/);
+  await ok("module", "create", "pertdb.Compound", "name=mine");
+
+  // the package now: deploy is refused until bionty is enabled, and nothing is applied
+  cpSync(join(REPO, "modules", "pertdb"), old, { recursive: true });
+  expectRefusal(await cli("migrate", "deploy"), 2, /links to module 'bionty'/);
+  await ok("module", "enable", "bionty");
+  expect(await ok("migrate", "deploy")).toMatch(/applied lns_pertdb\/0001_bionty_links/);
+  const compounds = JSON.parse(await ok("module", "records", "pertdb.Compound", "--json")) as {
+    name: string;
+  }[];
+  expect(compounds.map((c) => c.name)).toEqual(expect.arrayContaining(["mine", "imatinib"]));
+  expect(compounds).toHaveLength(9);
+  rmSync(work, { recursive: true, force: true });
 });
 
 describe.each(BACKENDS)("pertdb (%s)", (backend) => {
