@@ -602,7 +602,11 @@ export function tablesOf(decl: ModuleDeclaration): TableSpec[] {
  * migration's transaction each time migrations are applied, so it is idempotent, and rows users
  * changed or added are kept as they are.
  */
-async function seedRecords(db: Db, decl: ModuleDeclaration, userId: number): Promise<SeedReport> {
+export async function seedRecords(
+  db: Db,
+  decl: ModuleDeclaration,
+  userId: number,
+): Promise<SeedReport> {
   const inserted: Record<string, number> = {};
   for (const [rname, r] of Object.entries(decl.registries)) {
     if (!r.seed?.length) continue;
