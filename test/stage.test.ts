@@ -468,7 +468,7 @@ describe.skipIf(!moto || !postgres)(
           .filter((m: { enabled: boolean }) => m.enabled)
           .map((m: { name: string }) => m.name)
           .sort(),
-      ).toEqual(["mylab", "pertdb"]);
+      ).toEqual(["bionty", "mylab", "pertdb"]);
     });
   },
 );
