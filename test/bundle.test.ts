@@ -344,17 +344,23 @@ describe("a deployed stage's bundles (hub API, reconcile)", () => {
             headers: { "content-type": "application/json" },
           });
         const base = "/instances/bundler/mods";
-        const [enabled, compound, listed] = await answers(
+        const [bionty, enabled, compound, listed] = await answers(
           "hub",
           [
+            // pertdb points into bionty (its 0001): bionty first
+            post(`${base}/modules/bionty/enable`, {}),
             post(`${base}/modules/pertdb/enable`, {}),
             post(`${base}/modules/records/pertdb.Compound`, { name: "imatinib" }),
             urlEvent(`${base}/modules`, key),
           ],
           { ...links(hubUrl), LAMIN_NEON_WS_PROXY: proxy.address },
         );
+        expect(bionty?.statusCode, bionty?.body).toBe(200);
         expect(enabled?.statusCode, enabled?.body).toBe(200);
-        expect(JSON.parse(enabled?.body ?? "{}").applied).toEqual(["0000_initial"]);
+        expect(JSON.parse(enabled?.body ?? "{}").applied).toEqual([
+          "0000_initial",
+          "0001_bionty_links",
+        ]);
         expect(compound?.statusCode, compound?.body).toBe(201);
         const modules = JSON.parse(listed?.body ?? "[]") as { name: string; enabled: boolean }[];
         expect(modules.find((m) => m.name === "pertdb")?.enabled).toBe(true);

@@ -119,8 +119,10 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
     expect(enabled[0]?.statements.join("\n")).toMatch(/CREATE TABLE "mylab_sample"/);
     // again: nothing to do
     expect((await ok(alice, "module", "enable", "./mylab")).stdout).toMatch(/already enabled/);
-    const pert = await json<{ applied: string[] }[]>(alice, "module", "enable", "pertdb");
-    expect(pert[0]?.applied).toEqual(["0000_initial"]);
+    // pertdb points into bionty: refused until bionty is enabled, then both in order
+    fails(await as(alice, "module", "enable", "pertdb"), 2, /enable bionty first/);
+    const pert = await json<{ applied: string[] }[]>(alice, "module", "enable", "bionty", "pertdb");
+    expect(pert[1]?.applied).toEqual(["0000_initial", "0001_bionty_links"]);
 
     const listed = await json<{ name: string; enabled: boolean; registries: string[] }[]>(
       bob,
@@ -135,9 +137,11 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
 
     await ok(alice, "module", "create", "mylab.Donor", "name=D1");
     await ok(alice, "module", "create", "mylab.Sample", "name=S1", "donor=D1");
-    await ok(alice, "module", "create", "pertdb.Compound", "name=aspirin");
+    await ok(alice, "module", "create", "pertdb.Compound", "name=nilotinib");
     const compounds = await json<{ name: string }[]>(bob, "module", "records", "pertdb.Compound");
-    expect(compounds.map((c) => c.name)).toEqual(["aspirin"]);
+    // its seed (8 compounds, aspirin among them) and the new one
+    expect(compounds.map((c) => c.name)).toEqual(expect.arrayContaining(["nilotinib", "aspirin"]));
+    expect(compounds).toHaveLength(9);
     const samples = await json<{ name: string; donor: string }[]>(
       bob,
       "module",

@@ -8,6 +8,7 @@ import {
   checkDeclaration,
   type ModuleDeclaration,
   pgName,
+  requiredModules,
   tablesOf,
 } from "../core/modules/declare.js";
 
@@ -108,6 +109,61 @@ describe("checkDeclaration", () => {
       },
       /share the table mylab_sample/,
     );
+  });
+});
+
+describe("links into another module, durations, seeds", () => {
+  const linked = (): ModuleDeclaration => ({
+    name: "mylab",
+    registries: {
+      Sample: {
+        fields: {
+          name: { type: "string", required: true },
+          source: { type: "ref", to: "bionty.Source" },
+          genes: { type: "many", to: "bionty.Gene" },
+          incubation: { type: "duration" },
+        },
+        seed: [{ name: "reference", incubation: "PT2H" }],
+      },
+    },
+  });
+
+  it("points a ref and a many field at another module's tables, a duration at interval", () => {
+    const decl = checkDeclaration(linked());
+    const tables = tablesOf(decl);
+    const sample = tables.find((t) => t.name === "mylab_sample");
+    expect(sample?.columns.find((c) => c.name === "source_id")).toMatchObject({
+      type: "integer",
+      references: { table: "bionty_source", column: "id" },
+    });
+    expect(sample?.columns.find((c) => c.name === "incubation")?.type).toBe("interval");
+    const genes = tables.find((t) => t.name === "mylab_sample_genes");
+    expect(genes?.columns.map((c) => c.name)).toEqual(["id", "sample_id", "gene_id"]);
+    expect(genes?.columns[2]?.references?.table).toBe("bionty_gene");
+    expect([...requiredModules(decl).entries()]).toEqual([
+      ["bionty", new Set(["bionty_source", "bionty_gene"])],
+    ]);
+  });
+
+  it("refuses a target in no module, in itself, or hostile; seed rows of unknown fields or refs", () => {
+    const field = (to: unknown) => ({
+      name: "mylab",
+      registries: { Sample: { fields: { name: { type: "string" }, x: { type: "ref", to } } } },
+    });
+    refused(field("bionty.gene"), /pointing to "bionty.gene"/);
+    refused(field("mylab.Sample"), /pointing to "mylab.Sample"/);
+    refused(field('bionty.Gene"; DROP TABLE x; --'), /pointing to/);
+    refused(field("lamindb.Artifact"), /pointing to "lamindb.Artifact"/);
+    refused(field("Bionty.Gene"), /pointing to/);
+    const seeded = (seed: unknown) => {
+      const d = linked() as unknown as { registries: { Sample: { seed: unknown } } };
+      d.registries.Sample.seed = seed;
+      return d;
+    };
+    refused(seeded({ name: "x" }), /Sample.seed that is not a list/);
+    refused(seeded([{ nope: 1 }]), /Sample.seed\[0\].nope/);
+    refused(seeded([{ name: "x", source: "s" }]), /Sample.seed\[0\].source/);
+    refused(seeded([{ name: { $gt: 1 } }]), /Sample.seed\[0\].name = \{"\$gt":1\}/);
   });
 });
 

@@ -187,6 +187,36 @@ describe.each(BACKENDS)("declarations kept by the instance (%s)", (backend) => {
       );
       expect(await applied(ln, "lns_evil")).toEqual([]);
       expect(await applied(ln, "lns_handmade")).toEqual([]);
+
+      // a declaration pointing into bionty: refused while bionty is off, nothing changed; then
+      // applied with its seed, its links to bionty's genes and a duration
+      const linked = {
+        name: "screens",
+        registries: {
+          Target: {
+            fields: {
+              name: { type: "string", required: true },
+              genes: { type: "many", to: "bionty.Gene" },
+              incubation: { type: "duration" },
+            },
+            seed: [{ name: "control", incubation: "PT1H" }],
+          },
+        },
+      };
+      await refused("screens", { declaration: linked }, /links to module 'bionty'.*not enabled/);
+      expect(await applied(ln, "lns_screens")).toEqual([]);
+      expect(await kept(ln, "screens").catch(() => undefined)).toBeUndefined();
+      await enableModules(ln, ["bionty"]);
+      await changeModule(ln, "screens", { declaration: linked });
+      const seeded = await ln.modules.records("screens.Target");
+      expect(seeded.map((r) => [r.name, r.incubation])).toEqual([["control", "PT1H"]]);
+      const made = await ln.modules.create("screens.Target", {
+        name: "EGFR",
+        genes: ["EGFR"],
+        incubation: "P2DT30M",
+      });
+      expect(made.genes).toHaveLength(1);
+      expect(made.incubation).toBe("P2DT30M");
     } finally {
       await ln.close();
     }

@@ -349,9 +349,12 @@ describe.skipIf(!moto || !postgres)(
       });
       // pertdb ships beside the function; no package of mylab exists anywhere: the function
       // writes its tables from the declaration and reads them back from the database
+      // pertdb points into bionty (its 0001): bionty first
+      const bionty = await call({ method: "POST", path: `${lab}/modules/bionty/enable`, json: {} });
+      expect(bionty.status, JSON.stringify(bionty.body)).toBe(200);
       const pert = await call({ method: "POST", path: `${lab}/modules/pertdb/enable`, json: {} });
       expect(pert.status, JSON.stringify(pert.body)).toBe(200);
-      expect(pert.body.applied).toEqual(["0000_initial"]);
+      expect(pert.body.applied).toEqual(["0000_initial", "0001_bionty_links"]);
       const mine = await call({
         method: "POST",
         path: `${lab}/modules/mylab/enable`,
@@ -368,7 +371,7 @@ describe.skipIf(!moto || !postgres)(
       const compound = await call({
         method: "POST",
         path: `${lab}/modules/records/pertdb.Compound`,
-        json: { name: "aspirin" },
+        json: { name: "nilotinib" },
       });
       expect(compound.status, JSON.stringify(compound.body)).toBe(201);
       const looked = await call({
@@ -465,7 +468,7 @@ describe.skipIf(!moto || !postgres)(
           .filter((m: { enabled: boolean }) => m.enabled)
           .map((m: { name: string }) => m.name)
           .sort(),
-      ).toEqual(["mylab", "pertdb"]);
+      ).toEqual(["bionty", "mylab", "pertdb"]);
     });
   },
 );

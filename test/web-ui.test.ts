@@ -460,27 +460,28 @@ describe("web UI in Chromium (lamin serve)", () => {
   // last: enabling pertdb adds a second enabled module to the page the bionty test reads
   it("lists and shows the records of a module package's registry (pertdb)", async () => {
     registerModule(await loadModuleFolder(join(REPO, "modules", "pertdb")));
-    await enableModules(ln, ["pertdb"]);
+    await enableModules(ln, ["bionty", "pertdb"]);
     const hostile = '<img src=x onerror="window.__pwned=1">';
+    // beside the 8 compounds pertdb seeds
     const imatinib = await ln.modules.create("pertdb.Compound", {
-      name: "imatinib",
-      chembl_id: "CHEMBL941",
+      name: "nilotinib",
+      chembl_id: "CHEMBL255863",
       moa: hostile,
     });
     await ln.modules.create("pertdb.Compound", { name: "dasatinib" });
     await open("/ui/modules");
     await page.getByRole("link", { name: "pertdb.Compound", exact: true }).click();
     await page.getByRole("heading", { name: "pertdb.Compound" }).waitFor();
-    await expect.poll(() => rows().count()).toBe(2);
+    await expect.poll(() => rows().count()).toBe(10);
     // a value is text, never markup
     await page.getByRole("cell", { name: hostile }).waitFor();
     expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
-    await page.getByLabel("Name").fill("imatinib");
+    await page.getByLabel("Name").fill("nilotinib");
     await page.getByRole("button", { name: "Filter" }).click();
     await expect.poll(() => rows().count()).toBe(1);
     await page.getByRole("link", { name: imatinib.uid }).click();
-    await page.getByRole("heading", { name: "imatinib" }).waitFor();
-    await page.getByText("CHEMBL941", { exact: true }).waitFor();
+    await page.getByRole("heading", { name: "nilotinib" }).waitFor();
+    await page.getByText("CHEMBL255863", { exact: true }).waitFor();
     // a uid that is no record
     await page.goto(`${api.url}/ui/modules/pertdb.Compound/000000000000`);
     await page.getByText("No pertdb.Compound record 000000000000.").waitFor();

@@ -9,12 +9,14 @@
  */
 
 import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
   date,
   doublePrecision,
   integer,
+  interval,
   jsonb,
   type PgColumn,
   type PgColumnBuilderBase,
@@ -24,8 +26,10 @@ import {
   timestamp,
   varchar,
 } from "drizzle-orm/pg-core";
+import { type Db, queryRows } from "../db/client.js";
 import { ValidationError } from "../errors.js";
-import type { LaminModule, ModuleRegistry } from "./types.js";
+import { randomBase62 } from "../uid.js";
+import type { LaminModule, ModuleRegistry, SeedReport } from "./types.js";
 
 /** A field of a module registry (its column is the field's name; a ref's is `<name>_id`). */
 export type FieldDeclaration =
@@ -38,13 +42,17 @@ export type FieldDeclaration =
       doc?: string;
     }
   | {
-      type: "text" | "integer" | "float" | "boolean" | "date" | "datetime" | "json";
+      /** `duration`: a span of time (Postgres `interval`, Django's DurationField), e.g. `PT2H`. */
+      type: "text" | "integer" | "float" | "boolean" | "date" | "datetime" | "json" | "duration";
       required?: boolean;
       unique?: boolean;
       doc?: string;
     }
   | {
-      /** A record of another registry of the same module, e.g. `{ type: "ref", to: "Donor" }`. */
+      /**
+       * A record of another registry of the same module, e.g. `{ type: "ref", to: "Donor" }`, or
+       * of another module's (`bionty.Source`): that module must be enabled first.
+       */
       type: "ref";
       to: string;
       required?: boolean;
@@ -54,7 +62,8 @@ export type FieldDeclaration =
       /**
        * Records of a registry of the same module, many to many (Django's ManyToManyField):
        * the link table `<table>_<field>` with `<model>_id` and `<target model>_id` columns
-       * (`from_<model>_id`, `to_<model>_id` when the target is the registry itself).
+       * (`from_<model>_id`, `to_<model>_id` when the target is the registry itself). The target
+       * may be another module's registry (`bionty.Gene`), enabled first.
        */
       type: "many";
       to: string;
@@ -71,6 +80,11 @@ export interface RegistryDeclaration {
   idField?: string;
   /** Who may be annotated with its records: `artifacts` and/or `records` (LaminDB's links). */
   links?: ("artifacts" | "records")[];
+  /**
+   * Records the module ships, inserted when it is enabled or upgraded unless one with the same
+   * id field (else name field) value is there: values of its plain fields (no refs).
+   */
+  seed?: Record<string, unknown>[];
 }
 
 export interface ModuleDeclaration {
@@ -119,6 +133,7 @@ const FIELD_TYPES = new Set([
   "date",
   "datetime",
   "json",
+  "duration",
   "ref",
   "many",
 ]);
@@ -215,10 +230,17 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
         }
       }
       if (f.type === "ref" || f.type === "many") {
-        if (typeof f.to !== "string" || !Object.hasOwn(registries, f.to)) {
+        const other = typeof f.to === "string" ? splitTarget(f.to) : undefined;
+        const ok = other
+          ? MODULE_NAME.test(other.module) &&
+            other.module !== name &&
+            !RESERVED_MODULE_NAMES.has(other.module) &&
+            REGISTRY_NAME.test(other.registry)
+          : typeof f.to === "string" && Object.hasOwn(registries, f.to);
+        if (!ok) {
           throw bad(
             `${at} pointing to ${JSON.stringify(f.to)}`,
-            `a ref points to a registry of the module: ${Object.keys(registries).join(", ")}`,
+            `a ref points to a registry of the module (${Object.keys(registries).join(", ")}) or of another module, e.g. bionty.Gene`,
           );
         }
       }
@@ -263,6 +285,7 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
         throw bad(`${rname}.links ${JSON.stringify(r.links)}`, 'links: ["artifacts", "records"]');
       }
     }
+    if (r.seed !== undefined) checkSeed(rname, r.fields as Record<string, unknown>, r.seed, bad);
   }
   const decl = value as unknown as ModuleDeclaration;
   const long = tablesOf(decl).find((t) => t.name.length > 63);
@@ -270,6 +293,57 @@ export function checkDeclaration(value: unknown, source = "the module"): ModuleD
     throw bad(`the table ${long.name}, longer than Postgres allows (63)`, "shorten the names");
   }
   return decl;
+}
+
+/** Seed rows: plain objects of the registry's plain fields, its name field given. */
+function checkSeed(
+  rname: string,
+  fields: Record<string, unknown>,
+  seed: unknown,
+  bad: (what: string, hint: string) => ValidationError,
+): void {
+  if (!Array.isArray(seed) || seed.length > 10_000) {
+    throw bad(`${rname}.seed that is not a list`, "seed: [{ name: ... }, ...], at most 10000");
+  }
+  seed.forEach((row, i) => {
+    if (!isObject(row)) throw bad(`${rname}.seed[${i}] that is not an object`, "give field values");
+    for (const [k, v] of Object.entries(row)) {
+      const f = fields[k];
+      if (!isObject(f) || f.type === "ref" || f.type === "many") {
+        throw bad(`${rname}.seed[${i}].${k}`, `seed rows give values of ${rname}'s plain fields`);
+      }
+      if (v !== null && !["string", "number", "boolean"].includes(typeof v) && f.type !== "json") {
+        throw bad(`${rname}.seed[${i}].${k} = ${JSON.stringify(v)}`, "give a string or number");
+      }
+    }
+  });
+}
+
+/** `bionty.Gene` as its module and registry; undefined for a registry of the same module. */
+export function splitTarget(to: string): { module: string; registry: string } | undefined {
+  const dot = to.indexOf(".");
+  if (dot < 0) return undefined;
+  return { module: to.slice(0, dot), registry: to.slice(dot + 1) };
+}
+
+/** The table of a ref's target: the module's own (`<prefix>_<registry>`) or another's. */
+export const targetTable = (prefix: string, to: string) => {
+  const other = splitTarget(to);
+  return other ? tableName(other.module, other.registry) : tableName(prefix, to);
+};
+
+/** Other modules a declaration's refs point into (enabled before it, see requiredModules). */
+export function requiredModules(decl: ModuleDeclaration): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of Object.values(decl.registries)) {
+    for (const f of Object.values(r.fields)) {
+      if (f.type !== "ref" && f.type !== "many") continue;
+      const other = splitTarget(f.to);
+      if (!other) continue;
+      out.set(other.module, (out.get(other.module) ?? new Set()).add(targetTable("", f.to)));
+    }
+  }
+  return out;
 }
 
 /**
@@ -324,6 +398,7 @@ const SQL_TYPES: Record<string, string> = {
   date: "date",
   datetime: "timestamp with time zone",
   json: "jsonb",
+  duration: "interval",
   ref: "integer",
 };
 
@@ -338,7 +413,7 @@ export function manyTable(
   to: string,
 ): { name: string; from: string; to: string } {
   const own = rname.toLowerCase();
-  const other = to.toLowerCase();
+  const other = (splitTarget(to)?.registry ?? to).toLowerCase();
   const self = own === other;
   return {
     name: `${tableName(prefixOf(decl), rname)}_${field}`,
@@ -467,7 +542,7 @@ export function tablesOf(decl: ModuleDeclaration): TableSpec[] {
     for (const [fname, f] of Object.entries(r.fields)) {
       if (f.type === "many") {
         const m = manyTable(decl, rname, fname, f.to);
-        const target = tableName(prefix, f.to);
+        const target = targetTable(prefix, f.to);
         links.push({
           name: m.name,
           columns: [
@@ -498,7 +573,7 @@ export function tablesOf(decl: ModuleDeclaration): TableSpec[] {
         type: f.type === "string" ? `varchar(${f.max ?? 255})` : (SQL_TYPES[f.type] as string),
         notNull: f.required === true,
         ...(f.type === "ref"
-          ? { references: { table: tableName(prefix, f.to), column: "id" } }
+          ? { references: { table: targetTable(prefix, f.to), column: "id" } }
           : {}),
       });
       if (f.type !== "ref" && f.unique) {
@@ -520,6 +595,55 @@ export function tablesOf(decl: ModuleDeclaration): TableSpec[] {
   return [...out, ...links];
 }
 
+// ------------------------------------------------------------------ seed
+
+/**
+ * Insert the declared seed rows that are not there yet (by id field, else name field): run in the
+ * migration's transaction each time migrations are applied, so it is idempotent, and rows users
+ * changed or added are kept as they are.
+ */
+export async function seedRecords(
+  db: Db,
+  decl: ModuleDeclaration,
+  userId: number,
+): Promise<SeedReport> {
+  const inserted: Record<string, number> = {};
+  for (const [rname, r] of Object.entries(decl.registries)) {
+    if (!r.seed?.length) continue;
+    const table = sql.identifier(tableName(prefixOf(decl), rname));
+    const key = r.idField ?? r.nameField ?? "name";
+    let n = 0;
+    for (const row of r.seed) {
+      const value = row[key];
+      if (value !== undefined && value !== null) {
+        const found = await queryRows(
+          db,
+          sql`SELECT 1 FROM ${table} WHERE ${sql.identifier(key)} = ${value} LIMIT 1`,
+        );
+        if (found.length > 0) continue;
+      }
+      const entries = Object.entries(row).map(([k, v]) => {
+        const json = r.fields[k]?.type === "json";
+        return [k, json ? sql`${JSON.stringify(v)}::jsonb` : sql`${v}`] as const;
+      });
+      const cols = ["uid", ...entries.map(([k]) => k), "created_by_id"].map((c) =>
+        sql.identifier(c),
+      );
+      const values = [
+        sql`${randomBase62(MODULE_UID_LENGTH)}`,
+        ...entries.map(([, v]) => v),
+        sql`${userId}`,
+      ];
+      await db.execute(
+        sql`INSERT INTO ${table} (${sql.join(cols, sql`, `)}) VALUES (${sql.join(values, sql`, `)})`,
+      );
+      n++;
+    }
+    inserted[rname] = n;
+  }
+  return { inserted, parents: 0 };
+}
+
 // ------------------------------------------------------------------ drizzle tables, for queries
 
 function builder(c: ColumnSpec): PgColumnBuilderBase {
@@ -534,6 +658,7 @@ function builder(c: ColumnSpec): PgColumnBuilderBase {
   else if (c.type === "boolean") b = boolean(c.name);
   else if (c.type === "date") b = date(c.name, { mode: "string" });
   else if (c.type === "jsonb") b = jsonb(c.name);
+  else if (c.type === "interval") b = interval(c.name);
   else b = timestamp(c.name, { withTimezone: true, mode: "date" });
   return c.notNull ? b.notNull() : b;
 }
@@ -545,7 +670,7 @@ export function drizzleTable(spec: TableSpec) {
 
 /**
  * A declared module as the core sees modules (registries, migrations, seed). `migrations` reads
- * the module package's own migrations/ folder; the seed is empty (a module's data is its users').
+ * the module package's own migrations/ folder; the seed is what its registries declare.
  */
 export function moduleOf(
   decl: ModuleDeclaration,
@@ -583,7 +708,7 @@ export function moduleOf(
     drizzleConfig: "",
     registries,
     migrations,
-    seed: async () => ({ inserted: {}, parents: 0 }),
+    seed: (db, userId) => seedRecords(db, decl, userId),
     declaration: decl,
     origin,
   };

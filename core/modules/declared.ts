@@ -15,6 +15,7 @@ import {
   checkModuleName,
   type ModuleDeclaration,
   prefixOf,
+  seedRecords,
   tablesOf,
 } from "./declare.js";
 import {
@@ -25,6 +26,7 @@ import {
 } from "./external.js";
 import {
   assertNamesFree,
+  assertRequiredModules,
   BUILTIN_MODULES,
   enableModules,
   getModule,
@@ -124,7 +126,7 @@ export async function changeModule(
       );
     }
   }
-  return applyDeclaration(target.db, decl, tags, req.dryRun === true);
+  return applyDeclaration(target.db, decl, tags, req.dryRun === true, target.user?.id);
 }
 
 async function applyDeclaration(
@@ -132,6 +134,7 @@ async function applyDeclaration(
   decl: ModuleDeclaration,
   tags: string[],
   dryRun: boolean,
+  userId?: number,
 ): Promise<ModuleChange> {
   const scope = await instanceModules(db);
   const current = scope.get(decl.name);
@@ -142,6 +145,7 @@ async function applyDeclaration(
     );
   }
   await assertPrefixFree(db, decl);
+  await assertRequiredModules(db, decl, new Set());
   const before = current && isExternal(current) ? tablesOf(current.declaration) : [];
   const after = tablesOf(decl);
   const statements = diffTables(before, after);
@@ -175,15 +179,23 @@ async function applyDeclaration(
       name,
       statements: i === names.length - 1 ? statements : [],
     })),
-    afterApply: (tx, applied) =>
-      storeDeclaration(
+    afterApply: async (tx, applied) => {
+      await storeDeclaration(
         tx,
         decl,
         applied.map((name) => ({
           name,
           statements: name === names[names.length - 1] ? statements : [],
         })),
-      ),
+      );
+      // its seed, as a package's enable inserts it (by the caller, else the first user)
+      const by =
+        userId ??
+        (
+          await queryRows<{ id: number }>(tx, sql`SELECT id FROM lamindb_user ORDER BY id LIMIT 1`)
+        )[0]?.id;
+      if (by !== undefined) await seedRecords(tx, decl, Number(by));
+    },
   };
   const applied = await migrate(db, [set]);
   return { module: decl.name, applied: applied[app] ?? [], statements, dryRun: false };

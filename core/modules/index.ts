@@ -17,7 +17,7 @@ import {
 import { user } from "../db/schema.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { bionty } from "./bionty/index.js";
-import { tablesOf } from "./declare.js";
+import { type ModuleDeclaration, requiredModules, tablesOf } from "./declare.js";
 import {
   assertMigrationsCurrent,
   type ExternalModule,
@@ -329,6 +329,8 @@ export async function enableModules(
     }
     assertMigrationsCurrent(m);
     if (!enabled.has(m.name)) await assertTablesFree(target.db, m);
+    const before = new Set([...enabled, ...names.slice(0, names.indexOf(m.name))]);
+    await assertRequiredModules(target.db, m.declaration, before);
   }
   const seeds: SeedLog = {};
   const userId = async (tx: Db) => target.user?.id ?? userIdOf(tx, opts.owner);
@@ -353,6 +355,39 @@ async function assertTablesFree(db: Db, module: LaminModule): Promise<void> {
     module.name,
     tablesOf(module.declaration).map((t) => t.name),
   );
+}
+
+/**
+ * The modules a declaration's refs point into (`bionty.Gene`) are enabled, or come before it in
+ * `enabled`, and have those tables: refused before anything changes otherwise.
+ */
+export async function assertRequiredModules(
+  db: Db,
+  decl: ModuleDeclaration,
+  enabled: Set<string>,
+): Promise<void> {
+  const recorded = new Set(await recordedModules(db));
+  for (const [dep, tables] of requiredModules(decl)) {
+    if (!enabled.has(dep) && !recorded.has(dep)) {
+      throw new ValidationError(
+        `module '${decl.name}' links to module '${dep}' (${[...tables].join(", ")}), which is not enabled on this instance`,
+        `enable ${dep} first: lamin module enable ${dep} (then ${decl.name})`,
+      );
+    }
+    if (!recorded.has(dep)) continue; // enabled in the same call, before it
+    for (const table of tables) {
+      const rows = await queryRows<{ t: string | null }>(
+        db,
+        sql`SELECT to_regclass(${`public.${table}`})::text AS t`,
+      );
+      if (!rows[0]?.t) {
+        throw new ValidationError(
+          `module '${decl.name}' links to the table ${table}, which module '${dep}' does not have`,
+          `point its refs at registries of ${dep}`,
+        );
+      }
+    }
+  }
 }
 
 /** None of `names` may exist: they would be another's, or left by hand. */
@@ -440,6 +475,10 @@ export async function deployMigrations(
 ): Promise<{ applied: Record<string, string[]>; seeded: SeedLog }> {
   const seeds: SeedLog = {};
   const sets = await instanceMigrationSets(target.db, { ...opts, seeds });
+  // a module upgraded to point into another (pertdb 0001 into bionty): that one enabled first
+  for (const m of await migratingModules(target.db, opts.packages === true)) {
+    if (isExternal(m)) await assertRequiredModules(target.db, m.declaration, new Set());
+  }
   const applied = await migrate(target.db, sets);
   if (opts.packages) {
     await storeMissingDeclarations(target.db, await migratingModules(target.db, true));

@@ -4,16 +4,23 @@
  * them. Annotating with them, looking them up and searching them is what bionty's registries do
  * (index.ts); this is what a registry whose records come from its users adds.
  */
-import { and, desc, eq, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableName, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import { type Db, queryRows, sqlState } from "../db/client.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { currentRun } from "../registry/lineage/run-context.js";
 import { randomBase62 } from "../uid.js";
-import type { FieldDeclaration, RegistryDeclaration } from "./declare.js";
-import { MODULE_UID_LENGTH, manyTable } from "./declare.js";
+import {
+  type FieldDeclaration,
+  MODULE_UID_LENGTH,
+  manyTable,
+  type RegistryDeclaration,
+  splitTarget,
+  targetTable,
+} from "./declare.js";
 import { type ExternalModule, isExternal } from "./external.js";
-import { type HasDb, instanceModules, resolveRegistry } from "./index.js";
+import { type HasDb, instanceModules, type ModuleScope, resolveRegistry } from "./index.js";
+import type { ModuleRegistry } from "./types.js";
 
 export type ModuleRecord = Record<string, unknown> & { uid: string };
 
@@ -23,6 +30,29 @@ interface Resolved {
   qualified: string;
   decl: RegistryDeclaration;
   table: PgTable;
+  scope: ModuleScope;
+}
+
+/**
+ * The table a ref or many field points to, and the column its records are named by: a registry
+ * of the same module, or another module's (`bionty.Gene`; `bionty.Source`, a table of bionty's
+ * that is no registry of its own, by `name`).
+ */
+function targetOf(r: Resolved, to: string): { label: string; table: string; nameColumn: string } {
+  const other = splitTarget(to);
+  let registry: ModuleRegistry | undefined;
+  if (other) {
+    const module = r.scope.get(other.module);
+    registry = module?.registries.find((x) => x.name === other.registry);
+  } else {
+    registry = r.module.registries.find((x) => x.name === to);
+  }
+  const label = other ? to : `${r.module.name}.${to}`;
+  const table = registry
+    ? getTableName(registry.table)
+    : targetTable(r.module.declaration.tablePrefix ?? r.module.name, to);
+  const nameColumn = registry?.fields[registry.nameField]?.name ?? "name";
+  return { label, table, nameColumn };
 }
 
 async function resolve(target: HasDb, registry: string): Promise<Resolved> {
@@ -47,10 +77,56 @@ async function resolve(target: HasDb, registry: string): Promise<Resolved> {
     qualified,
     decl: module.declaration.registries[r.name] as RegistryDeclaration,
     table: r.table,
+    scope,
   };
 }
 
 const col = (table: PgTable, name: string) => (table as unknown as Record<string, PgColumn>)[name];
+
+/** ISO 8601 durations, as Postgres reads them into `interval` (weeks or the other units). */
+const ISO_DURATION =
+  /^P(?:\d{1,6}W|(?:\d{1,6}Y)?(?:\d{1,6}M)?(?:\d{1,6}D)?(?:T(?:\d{1,6}H)?(?:\d{1,6}M)?(?:\d{1,6}(?:\.\d{1,6})?S)?)?)$/;
+
+/**
+ * An interval as ISO 8601 on both backends: node-postgres gives an object of its parts,
+ * PGlite Postgres's text (`1 day 02:30:00`, `1 year 2 mons`).
+ */
+export function isoDuration(value: unknown): string {
+  const parts: Record<string, number> = {};
+  if (typeof value === "object" && value !== null) {
+    Object.assign(parts, value);
+  } else {
+    const text = String(value);
+    for (const m of text.matchAll(/(-?\d+) (year|mon|day)s?/g)) parts[`${m[2]}s`] = Number(m[1]);
+    const t = /(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(text);
+    if (t) {
+      const sign = t[1] === "-" ? -1 : 1;
+      parts.hours = sign * Number(t[2]);
+      parts.minutes = sign * Number(t[3]);
+      parts.seconds = sign * Number(t[4]);
+    }
+  }
+  const n = (k: string) => Number(parts[k] ?? 0);
+  const seconds = n("seconds") + n("milliseconds") / 1000;
+  const date = [
+    [n("years"), "Y"],
+    [n("months") + n("mons"), "M"],
+    [n("days"), "D"],
+  ] as const;
+  const time = [
+    [n("hours"), "H"],
+    [n("minutes"), "M"],
+    [Math.round(seconds * 1e6) / 1e6, "S"],
+  ] as const;
+  const fmt = (xs: readonly (readonly [number, string])[]) =>
+    xs
+      .filter(([v]) => v !== 0)
+      .map(([v, u]) => `${v}${u}`)
+      .join("");
+  const d = fmt(date);
+  const t = fmt(time);
+  return d || t ? `P${d}${t ? `T${t}` : ""}` : "PT0S";
+}
 
 /** A value as its field keeps it; strings from a command line are parsed. */
 function coerce(name: string, f: FieldDeclaration, value: unknown, registry: string): unknown {
@@ -104,6 +180,16 @@ function coerce(name: string, f: FieldDeclaration, value: unknown, registry: str
       }
       return value;
     }
+    case "duration":
+      if (
+        typeof value !== "string" ||
+        !ISO_DURATION.test(value) ||
+        value === "P" ||
+        /T$/.test(value)
+      ) {
+        throw wrong("an ISO 8601 duration, e.g. PT2H30M or P1DT12H");
+      }
+      return value;
     case "ref":
       if (typeof value !== "string" || value.length > 255) throw wrong("a uid or name");
       return value;
@@ -123,28 +209,21 @@ function coerce(name: string, f: FieldDeclaration, value: unknown, registry: str
 }
 
 /** The id of a ref's record, by uid or name field. */
-async function refId(db: Db, module: ExternalModule, to: string, value: string): Promise<number> {
-  const target = module.registries.find((r) => r.name === to);
-  if (!target) throw new ValidationError(`${module.name}.${to} is not a registry`);
-  const t = target.table;
-  const rows = (await db
-    .select({ id: col(t, "id") as PgColumn })
-    .from(t)
-    .where(
-      or(eq(col(t, "uid") as PgColumn, value), eq(col(t, target.nameField) as PgColumn, value)),
-    )
-    .limit(2)) as { id: number }[];
+async function refId(db: Db, r: Resolved, to: string, value: string): Promise<number> {
+  const { label, table, nameColumn } = targetOf(r, to);
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`SELECT id FROM ${sql.identifier(table)}
+      WHERE uid = ${value} OR ${sql.identifier(nameColumn)} = ${value} LIMIT 2`,
+  );
   if (rows.length === 0) {
     throw new NotFoundError(
-      `no ${module.name}.${to} with uid or ${target.nameField} '${value}'`,
-      `create it first: lamin module create ${module.name}.${to} ${target.nameField}=${value}`,
+      `no ${label} with uid or ${nameColumn} '${value}'`,
+      `create it first: lamin module create ${label} ${nameColumn}=${value}`,
     );
   }
   if (rows.length > 1) {
-    throw new ConflictError(
-      `more than one ${module.name}.${to} is named '${value}'`,
-      "give its uid instead",
-    );
+    throw new ConflictError(`more than one ${label} is named '${value}'`, "give its uid instead");
   }
   return Number(rows[0]?.id);
 }
@@ -160,24 +239,16 @@ async function toPublic(
   for (const [fname, f] of refs) {
     if (f.type !== "ref") continue;
     const ids = [...new Set(rows.map((row) => row[`${fname}_id`]).filter((v) => v != null))];
-    const target = r.module.registries.find((x) => x.name === f.to);
     const map = new Map<number, string>();
-    if (target && ids.length) {
-      const found = (await db
-        .select({
-          id: col(target.table, "id") as PgColumn,
-          uid: col(target.table, "uid") as PgColumn,
-        })
-        .from(target.table)
-        .where(
-          sql`${col(target.table, "id")} IN (${sql.join(
+    if (ids.length) {
+      const found = await queryRows<{ id: number; uid: string }>(
+        db,
+        sql`SELECT id, uid FROM ${sql.identifier(targetOf(r, f.to).table)}
+          WHERE id IN (${sql.join(
             ids.map((i) => sql`${i}`),
             sql`, `,
           )})`,
-        )) as {
-        id: number;
-        uid: string;
-      }[];
+      );
       for (const x of found) map.set(Number(x.id), x.uid);
     }
     uids.set(fname, map);
@@ -187,12 +258,11 @@ async function toPublic(
   for (const [fname, f] of Object.entries(r.decl.fields)) {
     if (f.type !== "many" || ids.length === 0) continue;
     const m = manyTable(r.module.declaration, r.name, fname, f.to);
-    const target = r.module.registries.find((x) => x.name === f.to);
-    if (!target) continue;
+    const target = targetOf(r, f.to).table;
     const linked = await queryRows<{ owner: number; uid: string }>(
       db,
       sql`SELECT l.${sql.identifier(m.from)} AS owner, t.uid FROM ${sql.identifier(m.name)} l
-        JOIN ${target.table} t ON t.id = l.${sql.identifier(m.to)}
+        JOIN ${sql.identifier(target)} t ON t.id = l.${sql.identifier(m.to)}
         WHERE l.${sql.identifier(m.from)} IN (${sql.join(
           ids.map((i) => sql`${i}`),
           sql`, `,
@@ -224,6 +294,8 @@ async function toPublic(
       } else if (f.type === "ref") {
         const id = row[`${fname}_id`];
         out[fname] = id == null ? null : (uids.get(fname)?.get(Number(id)) ?? null);
+      } else if (f.type === "duration") {
+        out[fname] = row[fname] == null ? null : isoDuration(row[fname]);
       } else {
         const v = row[fname];
         out[fname] = v instanceof Date ? v.toISOString() : (v ?? null);
@@ -297,7 +369,7 @@ async function fieldValues(
       const m = manyTable(r.module.declaration, r.name, fname, f.to);
       if (v === null && !partial) continue;
       const ids: number[] = [];
-      for (const ref of (v ?? []) as string[]) ids.push(await refId(db, r.module, f.to, ref));
+      for (const ref of (v ?? []) as string[]) ids.push(await refId(db, r, f.to, ref));
       links.push({ table: m.name, from: m.from, to: m.to, ids });
       continue;
     }
@@ -309,7 +381,7 @@ async function fieldValues(
       continue;
     }
     row[f.type === "ref" ? `${fname}_id` : fname] =
-      f.type === "ref" ? await refId(db, r.module, f.to, v as string) : v;
+      f.type === "ref" ? await refId(db, r, f.to, v as string) : v;
   }
   return { row, links };
 }

@@ -11,8 +11,10 @@ import { checkModuleName } from "./declare.js";
 const indexJs = (name: string) => `// @ts-check
 /**
  * The ${name} module: its registries, declared as data, as LaminDB declares its own.
- * Field types: string (max), text, integer, float, boolean, date, datetime, json, and
- * ref (to another registry of this module). links: who may be annotated with its records.
+ * Field types: string (max), text, integer, float, boolean, date, datetime, json, duration
+ * (ISO 8601, e.g. PT2H), ref and many (to a registry of this module, or of another enabled
+ * first, e.g. "bionty.Gene"). links: who may be annotated with its records. seed: records it
+ * ships.
  *
  * After a change: lamin migrate create --module .   (writes migrations/NNNN_*.sql; commit it)
  * Then on each instance that has it: lamin migrate deploy

@@ -5,9 +5,11 @@
  * pertdb's db_table names), link tables to artifacts (`wetlab_artifact<model>`) and the
  * many-to-many tables between its registries (`wetlab_compound_targets`, ...).
  *
- * Not here: the links to bionty (`source`, PerturbationTarget.genes/pathways/proteins,
- * Biologic.proteins) and the `duration` fields (DurationField), which module declarations
- * cannot express yet.
+ * Its links to bionty are pertdb's too: every registry's `source` (`source_id` to
+ * `bionty_source`), PerturbationTarget.genes/pathways/proteins and Biologic.proteins (Django's
+ * `wetlab_perturbationtarget_genes`, ...), so bionty is enabled first. The `duration` fields are
+ * Postgres `interval`s, as Django's DurationField. A few well-known compounds (ChEMBL ids,
+ * SMILES and formulas, public facts) are seeded when it is enabled.
  *
  * @import { ModuleDeclaration } from "lamindb-serverless"
  */
@@ -16,7 +18,25 @@ const bio = () => ({
   abbr: { type: /** @type {const} */ ("string"), max: 32 },
   synonyms: { type: /** @type {const} */ ("text") },
   description: { type: /** @type {const} */ ("text") },
+  source: { type: /** @type {const} */ ("ref"), to: "bionty.Source" },
 });
+
+/** Well-known compounds, as ChEMBL has them (CHEMBL ids, SMILES, molecular formulas). */
+const COMPOUNDS = [
+  ["dimethyl sulfoxide", "CHEMBL504", "CS(C)=O", "C2H6OS"],
+  ["aspirin", "CHEMBL25", "CC(=O)Oc1ccccc1C(=O)O", "C9H8O4"],
+  ["caffeine", "CHEMBL113", "Cn1c(=O)c2c(ncn2C)n(C)c1=O", "C8H10N4O2"],
+  ["ibuprofen", "CHEMBL521", "CC(C)Cc1ccc(C(C)C(=O)O)cc1", "C13H18O2"],
+  ["metformin", "CHEMBL1431", "CN(C)C(=N)N=C(N)N", "C4H11N5"],
+  [
+    "imatinib",
+    "CHEMBL941",
+    "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1",
+    "C29H31N7O",
+  ],
+  ["erlotinib", "CHEMBL553", "COCCOc1cc2ncnc(Nc3cccc(C#C)c3)c2cc1OCCOC", "C22H23N3O4"],
+  ["gefitinib", "CHEMBL939", "COc1cc2ncnc(Nc3ccc(F)c(Cl)c3)c2cc1OCCCN1CCOCC1", "C22H24ClFN4O3"],
+].map(([name, chembl_id, smiles, molformula]) => ({ name, chembl_id, smiles, molformula }));
 
 /** @type {ModuleDeclaration} */
 export default {
@@ -27,7 +47,13 @@ export default {
   registries: {
     PerturbationTarget: {
       doc: "Targets of perturbations, e.g. a gene or a pathway",
-      fields: { name: { type: "string", required: true }, ...bio() },
+      fields: {
+        name: { type: "string", required: true },
+        ...bio(),
+        genes: { type: "many", to: "bionty.Gene" },
+        pathways: { type: "many", to: "bionty.Pathway" },
+        proteins: { type: "many", to: "bionty.Protein" },
+      },
       links: ["artifacts"],
     },
     Compound: {
@@ -48,6 +74,7 @@ export default {
       },
       idField: "chembl_id",
       links: ["artifacts"],
+      seed: COMPOUNDS,
     },
     Biologic: {
       doc: "Biologics: antibodies, proteins, peptides used as perturbations",
@@ -55,6 +82,7 @@ export default {
         name: { type: "string", required: true },
         type: { type: "string", max: 32, required: true },
         ...bio(),
+        proteins: { type: "many", to: "bionty.Protein" },
         targets: { type: "many", to: "PerturbationTarget" },
       },
       links: ["artifacts"],
@@ -78,6 +106,7 @@ export default {
         name: { type: "string", required: true },
         concentration: { type: "float" },
         concentration_unit: { type: "string", max: 32 },
+        duration: { type: "duration" },
         compound: { type: "ref", to: "Compound" },
         ...bio(),
       },
@@ -90,6 +119,7 @@ export default {
         ontology_id: { type: "string", max: 32 },
         value: { type: "float" },
         unit: { type: "string", max: 32 },
+        duration: { type: "duration" },
         ...bio(),
         targets: { type: "many", to: "PerturbationTarget" },
       },
