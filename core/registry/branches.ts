@@ -9,7 +9,7 @@ import { queryRows, sqlState } from "../db/client.js";
 import * as t from "../db/schema.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { randomBase62, UID_LENGTHS } from "../uid.js";
+import { UID_LENGTHS } from "../uid.js";
 import {
   ARCHIVE,
   BRANCH_STATUS,
@@ -20,6 +20,7 @@ import {
   TRASH,
 } from "./common/branch.js";
 import { LOCK, lock } from "./common/locks.js";
+import { insertNamed } from "./common/named.js";
 
 export interface Branch {
   uid: string;
@@ -139,19 +140,7 @@ export class Branches {
   /** A new branch (LaminDB: a name already taken, in any case, is refused). */
   async create(name: string, opts: { description?: string } = {}): Promise<Branch> {
     validateBranchName(name);
-    if (opts.description !== undefined && opts.description.length > 10_000) {
-      throw new ValidationError("the description is longer than 10000 characters");
-    }
-    const [row] = await this.db
-      .insert(b)
-      .values({
-        uid: randomBase62(UID_LENGTHS.branch),
-        name,
-        description: opts.description ?? null,
-        createdById: this.instance.user.id,
-      })
-      .onConflictDoNothing()
-      .returning();
+    const row = await insertNamed(this.instance, b, UID_LENGTHS.branch, name, opts.description);
     if (!row) {
       throw new ConflictError(
         `branch '${name}' already exists`,

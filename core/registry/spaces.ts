@@ -7,7 +7,8 @@ import { eq, sql } from "drizzle-orm";
 import * as t from "../db/schema.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { Instance } from "../instance.js";
-import { randomBase62, UID_LENGTHS } from "../uid.js";
+import { UID_LENGTHS } from "../uid.js";
+import { insertNamed } from "./common/named.js";
 
 /** The space every instance starts with (LaminDB: id 1, uid `aaaaaaaaaaaa`). */
 export const ALL_SPACE = { id: 1, uid: "aaaaaaaaaaaa", name: "all" } as const;
@@ -108,19 +109,7 @@ export class Spaces {
   /** A new space (LaminDB: a name taken in any case is refused). Admins create spaces. */
   async create(name: string, opts: { description?: string } = {}): Promise<Space> {
     validateSpaceName(name);
-    if (opts.description !== undefined && opts.description.length > 10_000) {
-      throw new ValidationError("the description is longer than 10000 characters");
-    }
-    const [row] = await this.db
-      .insert(s)
-      .values({
-        uid: randomBase62(UID_LENGTHS.space),
-        name,
-        description: opts.description ?? null,
-        createdById: this.instance.user.id,
-      })
-      .onConflictDoNothing()
-      .returning();
+    const row = await insertNamed(this.instance, s, UID_LENGTHS.space, name, opts.description);
     if (!row) {
       throw new ConflictError(
         `space '${name}' already exists (names are the same whatever their case)`,
