@@ -13,6 +13,7 @@ import { AuthThrottle } from "../../core/hub/throttle.js";
 import type { Instance } from "../../core/instance.js";
 import { initInstance } from "../../core/setup.js";
 import { randomBase62 } from "../../core/uid.js";
+import { createApp } from "../../functions/api/app.js";
 import { postgresUrl, tempDir } from "../helpers.js";
 
 export const ADMIN_URL =
@@ -123,4 +124,24 @@ export async function databasesOf(owner: string): Promise<string[]> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * `METHOD path` of every route of the instance API, as its router has them: tests that iterate
+ * it cover a route the day it is added.
+ */
+export function instanceApiRoutes(): string[] {
+  const app = createApp({
+    instance: () => {
+      throw new Error("not opened in this test");
+    },
+    authorize: () => true,
+  });
+  const seen = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    // `{path{.+}}`-style parameters are a pattern of the router, not part of the route's name
+    seen.add(`${r.method} ${r.path.replace(/\{[^}]*\}/g, "")}`);
+  }
+  return [...seen];
 }

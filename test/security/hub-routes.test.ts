@@ -12,13 +12,12 @@ import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenOn } from "../../cli/commands/serve.js";
 import { allows } from "../../core/hub/hub.js";
-import { createApp } from "../../functions/api/app.js";
 import type { ApiEnv } from "../../functions/api/env.js";
 import { assertRolesDeclared, requires } from "../../functions/api/roles.js";
 import { createHubApp } from "../../functions/hub/app.js";
 import { RemoteInstance } from "../../sdk/remote.js";
 import { useTempHome, writeTree } from "../helpers.js";
-import { fingerprint, type HubFixture, hubFixture } from "./hub-fixture.js";
+import { fingerprint, type HubFixture, hubFixture, instanceApiRoutes } from "./hub-fixture.js";
 
 useTempHome();
 
@@ -150,22 +149,8 @@ const PUBLIC = new Set([
   "DELETE /session",
 ]);
 
-/** `METHOD path` of every route of the instance API, as its router has them. */
-function instanceRoutes(): string[] {
-  const app = createApp({
-    instance: () => {
-      throw new Error("not opened in this test");
-    },
-    authorize: () => true,
-  });
-  const seen = new Set<string>();
-  for (const r of app.routes) {
-    if (r.method === "ALL") continue;
-    // `{path{.+}}`-style parameters are a pattern of the router, not part of the route's name
-    seen.add(`${r.method} ${r.path.replace(/\{[^}]*\}/g, "")}`);
-  }
-  return [...seen].filter((k) => !PUBLIC.has(k));
-}
+/** `METHOD path` of every route of the instance API but the public ones. */
+const instanceRoutes = (): string[] => instanceApiRoutes().filter((k) => !PUBLIC.has(k));
 
 /** A concrete request for a route: parameters filled with values of the right shape. */
 function requestFor(route: string): { method: string; path: string; body?: string } {

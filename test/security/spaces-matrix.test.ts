@@ -11,11 +11,10 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenOn } from "../../cli/commands/serve.js";
-import { createApp } from "../../functions/api/app.js";
 import { createHubApp } from "../../functions/hub/app.js";
 import { RemoteInstance } from "../../sdk/remote.js";
 import { tempDir, useTempHome } from "../helpers.js";
-import { fingerprint, type HubFixture, hubFixture } from "./hub-fixture.js";
+import { fingerprint, type HubFixture, hubFixture, instanceApiRoutes } from "./hub-fixture.js";
 
 useTempHome();
 
@@ -36,23 +35,12 @@ interface Hidden {
   words: string[];
 }
 
-/** `GET path` of every GET route of the instance API, as its router has them. */
-function getRoutes(): string[] {
-  const app = createApp({
-    instance: () => {
-      throw new Error("not opened in this test");
-    },
-    authorize: () => true,
-  });
-  const seen = new Set<string>();
-  for (const r of app.routes) {
-    if (r.method !== "GET") continue;
-    const path = r.path.replace(/\{[^}]*\}/g, "");
-    if (["/health", "/docs", "/openapi.json", "/session"].includes(path)) continue;
-    seen.add(path);
-  }
-  return [...seen];
-}
+/** The path of every GET route of the instance API but the public ones, as its router has them. */
+const getRoutes = (): string[] =>
+  instanceApiRoutes()
+    .filter((k) => k.startsWith("GET "))
+    .map((k) => k.slice("GET ".length))
+    .filter((path) => !["/health", "/docs", "/openapi.json", "/session"].includes(path));
 
 /** The registry whose uid a route's `:uid` names. */
 const REGISTRY_OF: Record<string, string> = {
