@@ -4,7 +4,9 @@
  * (a) A folder of 1,000 files of 4 KiB: `cp -r` vs `lamin save FOLDER` through the built CLI (a new
  *     process: startup + PGlite open included) vs the SDK's `artifacts.save` inside an open instance.
  * (b) 1,000 single-file saves through the SDK in one process on PGlite, next to 1,000 single-row
- *     INSERTs on the same connection and a plain copy of the files. Target: ≥ 500 files/s.
+ *     INSERTs on the same connection and a plain copy of the files, and to 1,000 saves with
+ *     PGlite's statements parsed and planned again each time (LAMIN_PGLITE_PREPARED=0, as before
+ *     core/db/pglite-statements.ts). Target: ≥ 500 files/s.
  * (c) The same 1,000 SDK saves on Postgres when DATABASE_URL is set (a database of its own, dropped).
  *
  * Everything lives in a temporary folder with its own LAMIN_HOME, removed at the end. Timings are
@@ -130,14 +132,14 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
 /** CPU time of the last insertRate run. */
 let lastCpuMs = 0;
 
-/** One SDK save per file, keys `bench/f<i>.bin`; every one must create a new artifact. */
-async function saveEach(instance: Instance, paths: readonly string[]) {
+/** One SDK save per file, keys `<prefix>/f<i>.bin`; every one must create a new artifact. */
+async function saveEach(instance: Instance, paths: readonly string[], prefix = "bench") {
   const latencies: number[] = [];
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const [i, path] of paths.entries()) {
     const t = performance.now();
-    const { status } = await instance.artifacts.save(path, { key: `bench/f${i}.bin` });
+    const { status } = await instance.artifacts.save(path, { key: `${prefix}/f${i}.bin` });
     latencies.push(performance.now() - t);
     if (status !== "created") throw new Error(`save ${i}: expected 'created', got '${status}'`);
   }
@@ -226,6 +228,16 @@ async function main(): Promise<void> {
     });
     const inserts = await insertRate(instance, N);
     const insertCpu = lastCpuMs;
+    // before (issue 19): every statement parsed and planned again, as PGlite's own query does
+    await instance.close();
+    process.env.LAMIN_PGLITE_PREPARED = "0";
+    instance = await core.connect("bench-save");
+    const plainProbe = instrumentPglite(instance);
+    const plainSaves = await saveEach(instance, writeFiles(join(dir, "singles-plain"), N), "plain");
+    plainProbe?.restore();
+    await instance.close();
+    delete process.env.LAMIN_PGLITE_PREPARED;
+    instance = await core.connect("bench-save");
     const probe = instrumentPglite(instance);
     const saves = await saveEach(instance, paths);
     probe?.restore();
@@ -236,6 +248,14 @@ async function main(): Promise<void> {
     line("  fs.copyFileSync of the files (baseline)", copy.ms, N);
     line("  hashFile of the files alone (sequential)", hashing.ms, N);
     line(`  ${N} single-row INSERTs, PGlite (rows/s)`, inserts, N);
+    line("  SDK save(file), statements not kept (before)", plainSaves.ms, N, `≥ ${TARGET}`);
+    console.log(`    per save: ${latencyNote(plainSaves.latencies)}`);
+    if (plainProbe) {
+      const { statements, ms } = plainProbe.stats;
+      console.log(
+        `    per save: ${(statements / N).toFixed(1)} SQL statements, ${(ms / N).toFixed(2)} ms in PGlite`,
+      );
+    }
     line("  SDK artifacts.save(file), PGlite", saves.ms, N, `≥ ${TARGET}`);
     console.log(`    per save: ${latencyNote(saves.latencies)}`);
     // PGlite runs in this process: its CPU time is the work, whatever else the machine runs

@@ -4,6 +4,7 @@ import type { PGliteOptions } from "@electric-sql/pglite";
 import { InsufficientStorageError, UnavailableError } from "../errors.js";
 import type { Database, Db } from "./client.js";
 import { dbFault, guardDb } from "./faults.js";
+import { usePreparedStatements } from "./pglite-statements.js";
 import { pgliteSettings } from "./pglite-tuning.js";
 import * as tables from "./schema.js";
 
@@ -38,6 +39,8 @@ export async function openPglite(dataDir: string, seed?: Blob): Promise<PgliteDa
   const client = await opening.catch(async (error: unknown) => {
     throw await cannotStart(dataDir, error);
   });
+  // LAMIN_PGLITE_PREPARED=0 turns kept statements off (benchmarks compare the two)
+  if (process.env.LAMIN_PGLITE_PREPARED !== "0") usePreparedStatements(client);
   const db = guardDb(drizzle({ client, schema: tables }) as unknown as Db);
   return {
     db,
