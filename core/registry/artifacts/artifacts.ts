@@ -277,18 +277,25 @@ export class Artifacts {
     return this.instance.db;
   }
 
-  private byUidQuery: ReturnType<typeof prepareByUid> | undefined;
-
-  /** The hottest read of the API, built once and planned once per connection. */
   /** The statements of a plain save, built once (drizzle's SQL building is per call otherwise). */
   private saveQueries: ReturnType<typeof prepareSaveQueries> | undefined;
   private saveStatements() {
     this.saveQueries ??= prepareSaveQueries(this.db);
     return this.saveQueries;
   }
+
+  /** The hottest read of the API, built once and planned once per connection. */
+  private byUidQuery: ReturnType<typeof prepareByUid> | undefined;
   private byUid() {
     this.byUidQuery ??= prepareByUid(this.db);
     return this.byUidQuery;
+  }
+
+  /** A page's rows by id: one statement text for every list, so its plan is kept. */
+  private byIdsQuery: ReturnType<typeof prepareByIds> | undefined;
+  private byIds() {
+    this.byIdsQuery ??= prepareByIds(this.db);
+    return this.byIdsQuery;
   }
 
   private select() {
@@ -1132,17 +1139,16 @@ export class Artifacts {
       t.artifact,
       conditions,
       { ...opts, sortAfterFilter, sortKeys: SORT_KEYS },
-      // A selective filter matches many rows that the sort then drops: pick the page's ids
-      // first, narrow, and join only those. Otherwise the order's index yields the page directly.
-      (where, orderBy, limit) =>
-        sortAfterFilter
-          ? this.select()
-              .where(inArray(t.artifact.id, pageIds(this.db, where, orderBy, limit, joined)))
-              .orderBy(...orderBy)
-          : this.select()
-              .where(where)
-              .orderBy(...orderBy)
-              .limit(limit),
+      // Two steps: the page's ids from the artifact table alone (a narrow row, a plan over one
+      // table), then their rows and joins by one prepared statement whose plan Postgres keeps.
+      // Planning the joined query for every page cost as much as running it.
+      async (where, orderBy, limit) => {
+        const ids = (await pageIds(this.db, where, orderBy, limit, joined)).map((r) => r.id);
+        if (ids.length === 0) return [];
+        const rows = await this.byIds().execute({ ids });
+        const at = new Map(ids.map((id, i) => [id, i]));
+        return rows.sort((a, b) => (at.get(a.row.id) as number) - (at.get(b.row.id) as number));
+      },
       (rows) => this.toArtifacts(rows),
     );
   }
@@ -1599,6 +1605,12 @@ function prepareSaveQueries(db: Instance["db"]) {
       .returning({ updatedAt: a.updatedAt, isLatest: a.isLatest })
       .prepare("lamin_artifact_clear_ongoing"),
   };
+}
+
+function prepareByIds(db: Instance["db"]) {
+  return selectArtifacts(db)
+    .where(sql`${t.artifact.id} = ANY(${sql.placeholder("ids")}::int[])`)
+    .prepare("lamin_artifacts_by_ids");
 }
 
 function prepareByUid(db: Instance["db"]) {

@@ -578,6 +578,15 @@ export function defineRegistry<
   const refValues = Object.fromEntries(
     refs.map(({ key, ref, joined }) => [`ref_${key}`, columnOf(joined, ref.via)]),
   );
+  // The public shape's reads, worked out once: a page of rows runs them for every row
+  const refReads = refs.map(({ key }) => ({ key, selectedAs: `ref_${key}` }));
+  const reads = Object.entries(fields).map(([key, f]) =>
+    f.kind === "column"
+      ? { key, kind: f.kind, property: propertyOf(table, f.column) }
+      : f.kind === "computed"
+        ? { key, kind: f.kind, compute: f.compute }
+        : { key, kind: f.kind },
+  );
 
   return {
     ...decl,
@@ -596,21 +605,20 @@ export function defineRegistry<
     toPublic(s) {
       const row = s.row as unknown as Record<string, unknown>;
       const selected = s as unknown as Record<string, unknown>;
-      const refValues = Object.fromEntries(
-        refs.map(({ key }) => [key, selected[`ref_${key}`] ?? null]),
-      );
+      const refValues: Record<string, unknown> = {};
+      for (const { key, selectedAs } of refReads) refValues[key] = selected[selectedAs] ?? null;
       const out: Record<string, unknown> = {};
-      for (const [key, f] of Object.entries(fields)) {
-        out[key] =
-          f.kind === "column"
-            ? publicValue(row[propertyOf(table, f.column)])
-            : f.kind === "ref"
-              ? refValues[key]
-              : f.kind === "computed"
-                ? f.compute(row, refValues)
+      for (const read of reads) {
+        out[read.key] =
+          read.kind === "column"
+            ? publicValue(row[read.property])
+            : read.kind === "ref"
+              ? refValues[read.key]
+              : read.kind === "computed"
+                ? read.compute(row, refValues)
                 : []; // filled by ModelRegistry.shape, one query per page
       }
-      return { ...out, ...tracked(s) } as PublicOf<RegistryDeclaration<T, F, I>>;
+      return Object.assign(out, tracked(s)) as PublicOf<RegistryDeclaration<T, F, I>>;
     },
     check(value) {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
