@@ -32,6 +32,7 @@ import { join } from "node:path";
 import { bundleLambda } from "../scripts/bundle-lambda.mjs";
 import { fmtMs, laminEnv, median, quantile, REPO, row } from "./lib/common.js";
 import { type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const N = Number(process.env.BENCH_ARTIFACTS ?? 100_000);
@@ -248,50 +249,6 @@ async function measuredLoad(route: Route, seconds: number, postgresPids: number[
 }
 
 /** One HTTP GET at a time over a kept-alive connection; per-request ms. */
-// ------------------------------------------------------------------ CPU profile
-
-/** Where a `.cpuprofile` spent its busy samples: self time by package or folder, and by function. */
-function summarizeProfile(path: string) {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
-  const owner = (url: string, fn: string): string => {
-    if (!url) return fn.startsWith("(") ? fn : "(native: V8 builtins, I/O)";
-    if (url.startsWith("node:")) return "node internals";
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (pkg) return pkg[1] as string;
-    const parts = url.replace(`file://${REPO}`, "").split("/");
-    return parts.length > 2 ? `${parts.slice(0, 2).join("/")}/` : parts.join("/");
-  };
-  const byOwner = new Map<string, number>();
-  const byFunction = new Map<string, number>();
-  let busy = 0;
-  let idle = 0;
-  for (const [id, us] of self) {
-    const frame = byId.get(id)?.callFrame;
-    if (!frame) continue;
-    if (frame.functionName === "(idle)") {
-      idle += us;
-      continue;
-    }
-    busy += us;
-    const o = owner(frame.url, frame.functionName);
-    byOwner.set(o, (byOwner.get(o) ?? 0) + us);
-    const file = frame.url.split("/").at(-1);
-    const f = `${frame.functionName || "(anonymous)"} (${frame.url ? `${o} ${file}:${frame.lineNumber + 1}` : o})`;
-    byFunction.set(f, (byFunction.get(f) ?? 0) + us);
-  }
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k);
-  return { busy, idle, owners: top(byOwner, 12), functions: top(byFunction, 15) };
-}
-
 // ------------------------------------------------------------------ cold start
 
 interface ColdRun {
@@ -480,21 +437,10 @@ async function main(): Promise<void> {
         const { result } = await measuredLoad(route, SECONDS, []);
         process.kill(api.pid, "SIGUSR2");
         const { profile } = await api.message("profile");
-        const { busy, idle, owners, functions } = summarizeProfile(String(profile));
-        console.log(
-          `\n  CPU profile of the API server, ${route.label} (${int(result.requests.average)} req/s under the profiler): busy ${fmtMs(busy / 1000)}, idle ${fmtMs(idle / 1000)}; self time of the busy part`,
+        printProfile(
+          `CPU profile of the API server, ${route.label} (${int(result.requests.average)} req/s under the profiler)`,
+          String(profile),
         );
-        for (const [o, us] of owners) {
-          console.log(
-            `    ${o.padEnd(42)} ${fmtMs(us / 1000).padStart(9)} ${pct(us / busy).padStart(5)}`,
-          );
-        }
-        console.log(
-          "    hottest functions (samples are wall-clock: writev also holds the time the server waited for a CPU after waking its peer):",
-        );
-        for (const [f, us] of functions) {
-          console.log(`    ${pct(us / busy).padStart(5)}  ${f.slice(0, 100)}`);
-        }
       }
     }
 

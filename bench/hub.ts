@@ -6,6 +6,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
 import { type Req, type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
@@ -22,6 +23,8 @@ const TARGET_P50 = 2; // ms the hub may add
  * their number, a request finds its instance's connection closed for another's and opens one.
  */
 const HOT = Number(process.env.BENCH_HOT_INSTANCES ?? 30);
+/** BENCH_PROFILE=1: the V8 CPU profiler in the hub server during each hub run; where it spent its CPU. */
+const PROFILE = process.env.BENCH_PROFILE === "1";
 
 const base = process.env.DATABASE_URL;
 if (!base) {
@@ -282,7 +285,11 @@ async function main(): Promise<void> {
     servers.splice(servers.indexOf(api), 1);
 
     // ---------------------------------------------------------------- (c) through the hub
-    const hubServer = await startServer("serve-hub.ts", [dbUrl(hubDb)], {});
+    const hubServer = await startServer(
+      "serve-hub.ts",
+      [dbUrl(hubDb)],
+      PROFILE ? { BENCH_CPU_PROFILE: join(dir, "hub") } : {},
+    );
     servers.push(hubServer);
     const hubReq = (j: number, k: number): Req => {
       const r = requestOf(j, k);
@@ -334,7 +341,14 @@ async function main(): Promise<void> {
       const xs = await sequentialHttp(hubServer.url, () => hubReq(seq++, k), SEQUENTIAL);
       const most = await watch();
       process.kill(hubServer.pid, "SIGUSR2");
-      const opened = Number((await hubServer.message("opened")).opened) - before;
+      const after = await hubServer.message("opened");
+      const opened = Number(after.opened) - before;
+      if (after.profile) {
+        printProfile(
+          `CPU profile of the hub server, ${k} instances in turn (warm-up, load and one at a time)`,
+          String(after.profile),
+        );
+      }
       return {
         result,
         xs,
