@@ -23,14 +23,15 @@
  * instance size. Timings are printed, never asserted; the run fails only when something does not
  * work.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleLambda } from "../scripts/bundle-lambda.mjs";
 import { fmtMs, laminEnv, median, quantile, REPO, row } from "./lib/common.js";
+import { cpuSince, snapshot } from "./lib/cpu.js";
 import { type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
 import { printProfile } from "./lib/profile.js";
 
@@ -158,32 +159,6 @@ async function seed(instance: Instance): Promise<string[]> {
 // ------------------------------------------------------------------ servers
 
 // ------------------------------------------------------------------ CPU accounting
-
-const TICK_MS =
-  1000 / (Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100);
-
-/** User + system CPU of a process in ms (from /proc), undefined when it is gone or unreadable. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU used by `pids` since `before` (only processes alive at both ends count). */
-function cpuSince(before: Map<number, number | undefined>): number | undefined {
-  let total: number | undefined;
-  for (const [pid, t0] of before) {
-    const t1 = cpuMs(pid);
-    if (t0 !== undefined && t1 !== undefined) total = (total ?? 0) + t1 - t0;
-  }
-  return total;
-}
-
-const snapshot = (pids: readonly number[]) => new Map(pids.map((pid) => [pid, cpuMs(pid)]));
 
 /** Whether Postgres runs on this machine, so that its backends' CPU can be read from /proc. */
 const POSTGRES_IS_LOCAL = ["127.0.0.1", "localhost", "[::1]"].includes(

@@ -5,6 +5,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
+import { cpuSince, snapshot } from "./lib/cpu.js";
 import { type Req, type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
 import { printProfile } from "./lib/profile.js";
 
@@ -14,6 +15,12 @@ const ACCOUNTS = 100;
 const KEYS_PER_ACCOUNT = 10;
 const INSTANCES = 100;
 const COLLABORATORS = ["read", "write", "admin"] as const; // accounts i+1, i+2, i+3 on instance i
+/**
+ * Who sends the hub's requests: 0 the owner, 1-3 the collaborators above. BENCH_HUB_CALLERS=
+ * unrestricted keeps the owner and the admin: no request runs in a spaces transaction (the read
+ * and write collaborators' requests do: BEGIN, the grants, the query, COMMIT; docs/spaces.md).
+ */
+const CALLERS = process.env.BENCH_HUB_CALLERS === "unrestricted" ? [0, 3] : [0, 1, 2, 3];
 const MICRO = 1000;
 const SEQUENTIAL = 1000;
 const TARGET_P50 = 2; // ms the hub may add
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
   try {
     const [l1, l5] = loadavg();
     console.log(
-      `Hub benchmark: ${INSTANCES} instances (a Postgres database each), ${ACCOUNTS} accounts × ${KEYS_PER_ACCOUNT} keys, ${CONNECTIONS} connections, ${SECONDS} s per run; ${cpus().length} CPUs, load average ${l1?.toFixed(1)} / ${l5?.toFixed(1)} (1 / 5 min)\n`,
+      `Hub benchmark: ${INSTANCES} instances (a Postgres database each), ${ACCOUNTS} accounts × ${KEYS_PER_ACCOUNT} keys, ${CONNECTIONS} connections, ${SECONDS} s per run, callers ${CALLERS.length === 4 ? "the owner and 3 collaborators (read, write, admin)" : "the owner and an admin"}; ${cpus().length} CPUs, load average ${l1?.toFixed(1)} / ${l5?.toFixed(1)} (1 / 5 min)\n`,
     );
 
     // ---------------------------------------------------------------- setup
@@ -168,8 +175,8 @@ async function main(): Promise<void> {
     /** Request j: instance j % K; its owner or one of its collaborators; one of their keys. */
     const requestOf = (j: number, k: number): { instance: number; key: string } => {
       const instance = j % k;
-      const who = Math.floor(j / k) % (COLLABORATORS.length + 1);
-      const key = Math.floor(j / (k * (COLLABORATORS.length + 1))) % KEYS_PER_ACCOUNT;
+      const who = CALLERS[Math.floor(j / k) % CALLERS.length] as number;
+      const key = Math.floor(j / (k * CALLERS.length)) % KEYS_PER_ACCOUNT;
       return {
         instance,
         key: (keys[(instance + who) % ACCOUNTS] as string[])[key] as string,
@@ -199,15 +206,22 @@ async function main(): Promise<void> {
         const i = j % INSTANCES;
         check(await h.access(handleOf(i + (j % 4)), handleOf(i), nameOf(i)), "access");
       }),
+      await micro("hub.authenticateFor(key, owner, name)", async (j) => {
+        const i = j % INSTANCES;
+        const a = (i + (j % 4)) % ACCOUNTS; // the owner or a collaborator
+        const key = (keys[a] as string[])[Math.floor(j / INSTANCES) % KEYS_PER_ACCOUNT] as string;
+        const r = await h.authenticateFor(key, "127.0.0.1", handleOf(i), nameOf(i));
+        check("account" in r ? r.access : undefined, "authenticateFor");
+      }),
     ];
     console.log(
       `\n(a) the hub's own queries, in this process, one call at a time, ${MICRO} calls after ${MICRO} warm ones: p50 / p99`,
     );
     for (const [label, xs] of micros) {
-      console.log(`  ${label.padEnd(36)} ${ms2(median(xs))} / ${ms2(quantile(xs, 0.99))}`);
+      console.log(`  ${label.padEnd(40)} ${ms2(median(xs))} / ${ms2(quantile(xs, 0.99))}`);
     }
     console.log(
-      "  (a request through the hub makes both: authenticate, then access for the role and the database URL)",
+      "  (a request to an instance's API through the hub makes the third: the key, the role and the database URL in one round trip; the hub's own routes make authenticate)",
     );
     await hub.close();
     hub = undefined;
@@ -274,12 +288,14 @@ async function main(): Promise<void> {
       amount: 2000,
       headers: auth,
     });
+    const apiCpu0 = snapshot([api.pid]);
     const plain = await load("lamin serve", {
       url: `${api.url}/artifacts/${uid}`,
       connections: CONNECTIONS,
       duration: SECONDS,
       headers: auth,
     });
+    const plainCpu = (cpuSince(apiCpu0) ?? Number.NaN) / plain.requests.total;
     const plainSeq = await sequentialHttp(api.url, plainReq, SEQUENTIAL);
     await api.stop();
     servers.splice(servers.indexOf(api), 1);
@@ -322,7 +338,7 @@ async function main(): Promise<void> {
       const before = Number((await hubServer.message("opened")).opened);
       const watch = watchConnections(`lamin hub ${hubServer.pid}`);
       const tWarm = performance.now();
-      const warmAmount = k * (COLLABORATORS.length + 1) * 2;
+      const warmAmount = k * CALLERS.length * 2;
       await load("hub warm-up", {
         url: hubServer.url,
         connections: CONNECTIONS,
@@ -331,12 +347,14 @@ async function main(): Promise<void> {
       });
       const warmMs = performance.now() - tWarm;
       counter = 0;
+      const cpu0 = snapshot([hubServer.pid]);
       const result = await load("hub", {
         url: hubServer.url,
         connections: CONNECTIONS,
         duration: SECONDS,
         requests: rotating(),
       });
+      const cpu = (cpuSince(cpu0) ?? Number.NaN) / result.requests.total;
       let seq = 0;
       const xs = await sequentialHttp(hubServer.url, () => hubReq(seq++, k), SEQUENTIAL);
       const most = await watch();
@@ -351,6 +369,7 @@ async function main(): Promise<void> {
       }
       return {
         result,
+        cpu,
         xs,
         most,
         warmMs,
@@ -371,7 +390,7 @@ async function main(): Promise<void> {
     console.log(
       `\n${open} instances open in the hub at the end; load average now ${m1?.toFixed(1)} / ${m5?.toFixed(1)}`,
     );
-    const W = [66, 9, 9, 9, 7];
+    const W = [66, 9, 9, 9, 7, 12];
     console.log();
     console.log(
       row(
@@ -381,11 +400,12 @@ async function main(): Promise<void> {
           "p50 ms",
           "p99 ms",
           "conns",
+          "server CPU",
         ],
         W,
       ),
     );
-    const line = (label: string, r: LoadResult, conns: string) =>
+    const line = (label: string, r: LoadResult, conns: string, cpu?: number) =>
       console.log(
         row(
           [
@@ -394,21 +414,24 @@ async function main(): Promise<void> {
             r.latency.p50.toFixed(2),
             r.latency.p99.toFixed(2),
             conns,
+            cpu === undefined ? "" : `${cpu.toFixed(2)} ms`,
           ],
           W,
         ),
       );
     line("bare Hono route: GET /x", bareRun, "0");
-    line("lamin serve: GET /artifacts/{uid} (one instance, its token)", plain, "<= 4");
+    line("lamin serve: GET /artifacts/{uid} (one instance, its token)", plain, "<= 4", plainCpu);
     line(
       `hub: GET /instances/{o}/{n}/artifacts/{uid}, ${hot} instances in turn`,
       hotRun.result,
       String(hotRun.most),
+      hotRun.cpu,
     );
     line(
       `hub: GET /instances/{o}/{n}/artifacts/{uid}, all ${INSTANCES} in turn`,
       allRun.result,
       String(allRun.most),
+      allRun.cpu,
     );
     const verdict = (ok: boolean) => (ok ? "met" : "missed");
     for (const [label, run] of [
@@ -422,7 +445,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `  conns: the most connections of the server process seen in pg_stat_activity (every 20 ms); the hub's cap ${hubCap}`,
+      `  conns: the most connections of the server process seen in pg_stat_activity (every 20 ms); the hub's cap ${hubCap}. server CPU: the server process's user + system CPU per request (/proc)`,
     );
     console.log();
     console.log(row([`(d) one request at a time, ${SEQUENTIAL} each`, "", "p50 ms", "p99 ms"], W));

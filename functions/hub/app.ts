@@ -558,7 +558,8 @@ export function createHubApp(opts: HubAppOptions) {
     target.pathname = `/${parts.slice(4).join("/")}`;
     target.search = url.search;
     const raw = c.req.raw;
-    const hasBody = raw.body !== null && raw.method !== "GET" && raw.method !== "HEAD";
+    // the method first: reading `body` turns node-server's light request into a full one
+    const hasBody = raw.method !== "GET" && raw.method !== "HEAD" && raw.body !== null;
     const request = new Request(target, {
       method: raw.method,
       headers: raw.headers,
