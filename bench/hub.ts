@@ -257,6 +257,31 @@ async function main(): Promise<void> {
       };
     };
 
+    /** The Postgres backends of this benchmark's databases, if Postgres runs on this machine. */
+    const backends = async (): Promise<number[]> => {
+      if (!["127.0.0.1", "localhost", "[::1]"].includes(new URL(base as string).hostname))
+        return [];
+      const { rows } = await admin.query("SELECT pid FROM pg_stat_activity WHERE datname LIKE $1", [
+        `${prefix}%`,
+      ]);
+      return rows.map((r: { pid: number }) => r.pid);
+    };
+    /**
+     * A load run and the CPU each of its requests cost: the server process, and the Postgres
+     * backends of our databases alive at its start and end (one opened during the run is missed).
+     */
+    const withCpu = async (pid: number, run: () => Promise<LoadResult>) => {
+      const server0 = snapshot([pid]);
+      const postgres0 = snapshot(await backends());
+      const result = await run();
+      const n = result.requests.total;
+      const cpu = {
+        server: (cpuSince(server0) ?? Number.NaN) / n,
+        postgres: (cpuSince(postgres0) ?? Number.NaN) / n,
+      };
+      return { result, cpu };
+    };
+
     // ---------------------------------------------------------------- (b) baselines
     const bare = await startServer("serve-api.ts", ["bare"], {});
     servers.push(bare);
@@ -288,14 +313,14 @@ async function main(): Promise<void> {
       amount: 2000,
       headers: auth,
     });
-    const apiCpu0 = snapshot([api.pid]);
-    const plain = await load("lamin serve", {
-      url: `${api.url}/artifacts/${uid}`,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      headers: auth,
-    });
-    const plainCpu = (cpuSince(apiCpu0) ?? Number.NaN) / plain.requests.total;
+    const { result: plain, cpu: plainCpu } = await withCpu(api.pid, () =>
+      load("lamin serve", {
+        url: `${api.url}/artifacts/${uid}`,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        headers: auth,
+      }),
+    );
     const plainSeq = await sequentialHttp(api.url, plainReq, SEQUENTIAL);
     await api.stop();
     servers.splice(servers.indexOf(api), 1);
@@ -347,14 +372,14 @@ async function main(): Promise<void> {
       });
       const warmMs = performance.now() - tWarm;
       counter = 0;
-      const cpu0 = snapshot([hubServer.pid]);
-      const result = await load("hub", {
-        url: hubServer.url,
-        connections: CONNECTIONS,
-        duration: SECONDS,
-        requests: rotating(),
-      });
-      const cpu = (cpuSince(cpu0) ?? Number.NaN) / result.requests.total;
+      const { result, cpu } = await withCpu(hubServer.pid, () =>
+        load("hub", {
+          url: hubServer.url,
+          connections: CONNECTIONS,
+          duration: SECONDS,
+          requests: rotating(),
+        }),
+      );
       let seq = 0;
       const xs = await sequentialHttp(hubServer.url, () => hubReq(seq++, k), SEQUENTIAL);
       const most = await watch();
@@ -390,7 +415,7 @@ async function main(): Promise<void> {
     console.log(
       `\n${open} instances open in the hub at the end; load average now ${m1?.toFixed(1)} / ${m5?.toFixed(1)}`,
     );
-    const W = [66, 9, 9, 9, 7, 12];
+    const W = [66, 9, 9, 9, 7, 20];
     console.log();
     console.log(
       row(
@@ -400,12 +425,17 @@ async function main(): Promise<void> {
           "p50 ms",
           "p99 ms",
           "conns",
-          "server CPU",
+          "CPU: server + pg",
         ],
         W,
       ),
     );
-    const line = (label: string, r: LoadResult, conns: string, cpu?: number) =>
+    const line = (
+      label: string,
+      r: LoadResult,
+      conns: string,
+      cpu?: { server: number; postgres: number },
+    ) =>
       console.log(
         row(
           [
@@ -414,7 +444,7 @@ async function main(): Promise<void> {
             r.latency.p50.toFixed(2),
             r.latency.p99.toFixed(2),
             conns,
-            cpu === undefined ? "" : `${cpu.toFixed(2)} ms`,
+            cpu === undefined ? "" : `${cpu.server.toFixed(2)} + ${cpu.postgres.toFixed(2)} ms`,
           ],
           W,
         ),
@@ -445,7 +475,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `  conns: the most connections of the server process seen in pg_stat_activity (every 20 ms); the hub's cap ${hubCap}. server CPU: the server process's user + system CPU per request (/proc)`,
+      `  conns: the most connections of the server process seen in pg_stat_activity (every 20 ms); the hub's cap ${hubCap}. CPU: user + system CPU per request (/proc) of the server process and of the Postgres backends of the run's databases (those open at its start and end: a lower bound when connections are opened during the run)`,
     );
     console.log();
     console.log(row([`(d) one request at a time, ${SEQUENTIAL} each`, "", "p50 ms", "p99 ms"], W));
