@@ -23,15 +23,17 @@
  * instance size. Timings are printed, never asserted; the run fails only when something does not
  * work.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleLambda } from "../scripts/bundle-lambda.mjs";
 import { fmtMs, laminEnv, median, quantile, REPO, row } from "./lib/common.js";
+import { cpuSince, snapshot } from "./lib/cpu.js";
 import { type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const N = Number(process.env.BENCH_ARTIFACTS ?? 100_000);
@@ -158,32 +160,6 @@ async function seed(instance: Instance): Promise<string[]> {
 
 // ------------------------------------------------------------------ CPU accounting
 
-const TICK_MS =
-  1000 / (Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100);
-
-/** User + system CPU of a process in ms (from /proc), undefined when it is gone or unreadable. */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU used by `pids` since `before` (only processes alive at both ends count). */
-function cpuSince(before: Map<number, number | undefined>): number | undefined {
-  let total: number | undefined;
-  for (const [pid, t0] of before) {
-    const t1 = cpuMs(pid);
-    if (t0 !== undefined && t1 !== undefined) total = (total ?? 0) + t1 - t0;
-  }
-  return total;
-}
-
-const snapshot = (pids: readonly number[]) => new Map(pids.map((pid) => [pid, cpuMs(pid)]));
-
 /** Whether Postgres runs on this machine, so that its backends' CPU can be read from /proc. */
 const POSTGRES_IS_LOCAL = ["127.0.0.1", "localhost", "[::1]"].includes(
   new URL(base).hostname.toLowerCase(),
@@ -248,50 +224,6 @@ async function measuredLoad(route: Route, seconds: number, postgresPids: number[
 }
 
 /** One HTTP GET at a time over a kept-alive connection; per-request ms. */
-// ------------------------------------------------------------------ CPU profile
-
-/** Where a `.cpuprofile` spent its busy samples: self time by package or folder, and by function. */
-function summarizeProfile(path: string) {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
-  const owner = (url: string, fn: string): string => {
-    if (!url) return fn.startsWith("(") ? fn : "(native: V8 builtins, I/O)";
-    if (url.startsWith("node:")) return "node internals";
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (pkg) return pkg[1] as string;
-    const parts = url.replace(`file://${REPO}`, "").split("/");
-    return parts.length > 2 ? `${parts.slice(0, 2).join("/")}/` : parts.join("/");
-  };
-  const byOwner = new Map<string, number>();
-  const byFunction = new Map<string, number>();
-  let busy = 0;
-  let idle = 0;
-  for (const [id, us] of self) {
-    const frame = byId.get(id)?.callFrame;
-    if (!frame) continue;
-    if (frame.functionName === "(idle)") {
-      idle += us;
-      continue;
-    }
-    busy += us;
-    const o = owner(frame.url, frame.functionName);
-    byOwner.set(o, (byOwner.get(o) ?? 0) + us);
-    const file = frame.url.split("/").at(-1);
-    const f = `${frame.functionName || "(anonymous)"} (${frame.url ? `${o} ${file}:${frame.lineNumber + 1}` : o})`;
-    byFunction.set(f, (byFunction.get(f) ?? 0) + us);
-  }
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k);
-  return { busy, idle, owners: top(byOwner, 12), functions: top(byFunction, 15) };
-}
-
 // ------------------------------------------------------------------ cold start
 
 interface ColdRun {
@@ -480,21 +412,10 @@ async function main(): Promise<void> {
         const { result } = await measuredLoad(route, SECONDS, []);
         process.kill(api.pid, "SIGUSR2");
         const { profile } = await api.message("profile");
-        const { busy, idle, owners, functions } = summarizeProfile(String(profile));
-        console.log(
-          `\n  CPU profile of the API server, ${route.label} (${int(result.requests.average)} req/s under the profiler): busy ${fmtMs(busy / 1000)}, idle ${fmtMs(idle / 1000)}; self time of the busy part`,
+        printProfile(
+          `CPU profile of the API server, ${route.label} (${int(result.requests.average)} req/s under the profiler)`,
+          String(profile),
         );
-        for (const [o, us] of owners) {
-          console.log(
-            `    ${o.padEnd(42)} ${fmtMs(us / 1000).padStart(9)} ${pct(us / busy).padStart(5)}`,
-          );
-        }
-        console.log(
-          "    hottest functions (samples are wall-clock: writev also holds the time the server waited for a CPU after waking its peer):",
-        );
-        for (const [f, us] of functions) {
-          console.log(`    ${pct(us / busy).padStart(5)}  ${f.slice(0, 100)}`);
-        }
       }
     }
 

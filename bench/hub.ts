@@ -5,7 +5,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
+import { cpuSince, snapshot } from "./lib/cpu.js";
 import { type Req, type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
@@ -13,6 +15,12 @@ const ACCOUNTS = 100;
 const KEYS_PER_ACCOUNT = 10;
 const INSTANCES = 100;
 const COLLABORATORS = ["read", "write", "admin"] as const; // accounts i+1, i+2, i+3 on instance i
+/**
+ * Who sends the hub's requests: 0 the owner, 1-3 the collaborators above. BENCH_HUB_CALLERS=
+ * unrestricted keeps the owner and the admin: no request runs in a spaces transaction (the read
+ * and write collaborators' requests do: BEGIN, the grants, the query, COMMIT; docs/spaces.md).
+ */
+const CALLERS = process.env.BENCH_HUB_CALLERS === "unrestricted" ? [0, 3] : [0, 1, 2, 3];
 const MICRO = 1000;
 const SEQUENTIAL = 1000;
 const TARGET_P50 = 2; // ms the hub may add
@@ -22,6 +30,8 @@ const TARGET_P50 = 2; // ms the hub may add
  * their number, a request finds its instance's connection closed for another's and opens one.
  */
 const HOT = Number(process.env.BENCH_HOT_INSTANCES ?? 30);
+/** BENCH_PROFILE=1: the V8 CPU profiler in the hub server during each hub run; where it spent its CPU. */
+const PROFILE = process.env.BENCH_PROFILE === "1";
 
 const base = process.env.DATABASE_URL;
 if (!base) {
@@ -102,7 +112,7 @@ async function main(): Promise<void> {
   try {
     const [l1, l5] = loadavg();
     console.log(
-      `Hub benchmark: ${INSTANCES} instances (a Postgres database each), ${ACCOUNTS} accounts × ${KEYS_PER_ACCOUNT} keys, ${CONNECTIONS} connections, ${SECONDS} s per run; ${cpus().length} CPUs, load average ${l1?.toFixed(1)} / ${l5?.toFixed(1)} (1 / 5 min)\n`,
+      `Hub benchmark: ${INSTANCES} instances (a Postgres database each), ${ACCOUNTS} accounts × ${KEYS_PER_ACCOUNT} keys, ${CONNECTIONS} connections, ${SECONDS} s per run, callers ${CALLERS.length === 4 ? "the owner and 3 collaborators (read, write, admin)" : "the owner and an admin"}; ${cpus().length} CPUs, load average ${l1?.toFixed(1)} / ${l5?.toFixed(1)} (1 / 5 min)\n`,
     );
 
     // ---------------------------------------------------------------- setup
@@ -165,8 +175,8 @@ async function main(): Promise<void> {
     /** Request j: instance j % K; its owner or one of its collaborators; one of their keys. */
     const requestOf = (j: number, k: number): { instance: number; key: string } => {
       const instance = j % k;
-      const who = Math.floor(j / k) % (COLLABORATORS.length + 1);
-      const key = Math.floor(j / (k * (COLLABORATORS.length + 1))) % KEYS_PER_ACCOUNT;
+      const who = CALLERS[Math.floor(j / k) % CALLERS.length] as number;
+      const key = Math.floor(j / (k * CALLERS.length)) % KEYS_PER_ACCOUNT;
       return {
         instance,
         key: (keys[(instance + who) % ACCOUNTS] as string[])[key] as string,
@@ -196,15 +206,22 @@ async function main(): Promise<void> {
         const i = j % INSTANCES;
         check(await h.access(handleOf(i + (j % 4)), handleOf(i), nameOf(i)), "access");
       }),
+      await micro("hub.authenticateFor(key, owner, name)", async (j) => {
+        const i = j % INSTANCES;
+        const a = (i + (j % 4)) % ACCOUNTS; // the owner or a collaborator
+        const key = (keys[a] as string[])[Math.floor(j / INSTANCES) % KEYS_PER_ACCOUNT] as string;
+        const r = await h.authenticateFor(key, "127.0.0.1", handleOf(i), nameOf(i));
+        check("account" in r ? r.access : undefined, "authenticateFor");
+      }),
     ];
     console.log(
       `\n(a) the hub's own queries, in this process, one call at a time, ${MICRO} calls after ${MICRO} warm ones: p50 / p99`,
     );
     for (const [label, xs] of micros) {
-      console.log(`  ${label.padEnd(36)} ${ms2(median(xs))} / ${ms2(quantile(xs, 0.99))}`);
+      console.log(`  ${label.padEnd(40)} ${ms2(median(xs))} / ${ms2(quantile(xs, 0.99))}`);
     }
     console.log(
-      "  (a request through the hub makes both: authenticate, then access for the role and the database URL)",
+      "  (a request to an instance's API through the hub makes the third: the key, the role and the database URL in one round trip; the hub's own routes make authenticate)",
     );
     await hub.close();
     hub = undefined;
@@ -240,6 +257,31 @@ async function main(): Promise<void> {
       };
     };
 
+    /** The Postgres backends of this benchmark's databases, if Postgres runs on this machine. */
+    const backends = async (): Promise<number[]> => {
+      if (!["127.0.0.1", "localhost", "[::1]"].includes(new URL(base as string).hostname))
+        return [];
+      const { rows } = await admin.query("SELECT pid FROM pg_stat_activity WHERE datname LIKE $1", [
+        `${prefix}%`,
+      ]);
+      return rows.map((r: { pid: number }) => r.pid);
+    };
+    /**
+     * A load run and the CPU each of its requests cost: the server process, and the Postgres
+     * backends of our databases alive at its start and end (one opened during the run is missed).
+     */
+    const withCpu = async (pid: number, run: () => Promise<LoadResult>) => {
+      const server0 = snapshot([pid]);
+      const postgres0 = snapshot(await backends());
+      const result = await run();
+      const n = result.requests.total;
+      const cpu = {
+        server: (cpuSince(server0) ?? Number.NaN) / n,
+        postgres: (cpuSince(postgres0) ?? Number.NaN) / n,
+      };
+      return { result, cpu };
+    };
+
     // ---------------------------------------------------------------- (b) baselines
     const bare = await startServer("serve-api.ts", ["bare"], {});
     servers.push(bare);
@@ -271,18 +313,24 @@ async function main(): Promise<void> {
       amount: 2000,
       headers: auth,
     });
-    const plain = await load("lamin serve", {
-      url: `${api.url}/artifacts/${uid}`,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      headers: auth,
-    });
+    const { result: plain, cpu: plainCpu } = await withCpu(api.pid, () =>
+      load("lamin serve", {
+        url: `${api.url}/artifacts/${uid}`,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        headers: auth,
+      }),
+    );
     const plainSeq = await sequentialHttp(api.url, plainReq, SEQUENTIAL);
     await api.stop();
     servers.splice(servers.indexOf(api), 1);
 
     // ---------------------------------------------------------------- (c) through the hub
-    const hubServer = await startServer("serve-hub.ts", [dbUrl(hubDb)], {});
+    const hubServer = await startServer(
+      "serve-hub.ts",
+      [dbUrl(hubDb)],
+      PROFILE ? { BENCH_CPU_PROFILE: join(dir, "hub") } : {},
+    );
     servers.push(hubServer);
     const hubReq = (j: number, k: number): Req => {
       const r = requestOf(j, k);
@@ -315,7 +363,7 @@ async function main(): Promise<void> {
       const before = Number((await hubServer.message("opened")).opened);
       const watch = watchConnections(`lamin hub ${hubServer.pid}`);
       const tWarm = performance.now();
-      const warmAmount = k * (COLLABORATORS.length + 1) * 2;
+      const warmAmount = k * CALLERS.length * 2;
       await load("hub warm-up", {
         url: hubServer.url,
         connections: CONNECTIONS,
@@ -324,19 +372,29 @@ async function main(): Promise<void> {
       });
       const warmMs = performance.now() - tWarm;
       counter = 0;
-      const result = await load("hub", {
-        url: hubServer.url,
-        connections: CONNECTIONS,
-        duration: SECONDS,
-        requests: rotating(),
-      });
+      const { result, cpu } = await withCpu(hubServer.pid, () =>
+        load("hub", {
+          url: hubServer.url,
+          connections: CONNECTIONS,
+          duration: SECONDS,
+          requests: rotating(),
+        }),
+      );
       let seq = 0;
       const xs = await sequentialHttp(hubServer.url, () => hubReq(seq++, k), SEQUENTIAL);
       const most = await watch();
       process.kill(hubServer.pid, "SIGUSR2");
-      const opened = Number((await hubServer.message("opened")).opened) - before;
+      const after = await hubServer.message("opened");
+      const opened = Number(after.opened) - before;
+      if (after.profile) {
+        printProfile(
+          `CPU profile of the hub server, ${k} instances in turn (warm-up, load and one at a time)`,
+          String(after.profile),
+        );
+      }
       return {
         result,
+        cpu,
         xs,
         most,
         warmMs,
@@ -357,7 +415,7 @@ async function main(): Promise<void> {
     console.log(
       `\n${open} instances open in the hub at the end; load average now ${m1?.toFixed(1)} / ${m5?.toFixed(1)}`,
     );
-    const W = [66, 9, 9, 9, 7];
+    const W = [66, 9, 9, 9, 7, 20];
     console.log();
     console.log(
       row(
@@ -367,11 +425,17 @@ async function main(): Promise<void> {
           "p50 ms",
           "p99 ms",
           "conns",
+          "CPU: server + pg",
         ],
         W,
       ),
     );
-    const line = (label: string, r: LoadResult, conns: string) =>
+    const line = (
+      label: string,
+      r: LoadResult,
+      conns: string,
+      cpu?: { server: number; postgres: number },
+    ) =>
       console.log(
         row(
           [
@@ -380,21 +444,24 @@ async function main(): Promise<void> {
             r.latency.p50.toFixed(2),
             r.latency.p99.toFixed(2),
             conns,
+            cpu === undefined ? "" : `${cpu.server.toFixed(2)} + ${cpu.postgres.toFixed(2)} ms`,
           ],
           W,
         ),
       );
     line("bare Hono route: GET /x", bareRun, "0");
-    line("lamin serve: GET /artifacts/{uid} (one instance, its token)", plain, "<= 4");
+    line("lamin serve: GET /artifacts/{uid} (one instance, its token)", plain, "<= 4", plainCpu);
     line(
       `hub: GET /instances/{o}/{n}/artifacts/{uid}, ${hot} instances in turn`,
       hotRun.result,
       String(hotRun.most),
+      hotRun.cpu,
     );
     line(
       `hub: GET /instances/{o}/{n}/artifacts/{uid}, all ${INSTANCES} in turn`,
       allRun.result,
       String(allRun.most),
+      allRun.cpu,
     );
     const verdict = (ok: boolean) => (ok ? "met" : "missed");
     for (const [label, run] of [
@@ -408,7 +475,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `  conns: the most connections of the server process seen in pg_stat_activity (every 20 ms); the hub's cap ${hubCap}`,
+      `  conns: the most connections of the server process seen in pg_stat_activity (every 20 ms); the hub's cap ${hubCap}. CPU: user + system CPU per request (/proc) of the server process and of the Postgres backends of the run's databases (those open at its start and end: a lower bound when connections are opened during the run)`,
     );
     console.log();
     console.log(row([`(d) one request at a time, ${SEQUENTIAL} each`, "", "p50 ms", "p99 ms"], W));

@@ -213,6 +213,65 @@ describe.skipIf(!process.env.DATABASE_URL)("hub API on Postgres", () => {
     expect((await call("DELETE", "/keys/999999", keys.read)).status).toBe(404);
   });
 
+  /** Every round trip to the hub's database while `fn` runs (a query, or a connection taken). */
+  const hubRoundTrips = async (fn: () => Promise<unknown>): Promise<number> => {
+    type Call = (...args: unknown[]) => Promise<unknown>;
+    const pool = (hub.db as unknown as { $client: Record<"query" | "connect", Call> }).$client;
+    const { query, connect } = pool;
+    let n = 0;
+    let inQuery = false; // the pool's query takes a connection itself, at once: one round trip
+    pool.query = (...args: unknown[]) => {
+      n++;
+      inQuery = true;
+      try {
+        return query.apply(pool, args);
+      } finally {
+        inQuery = false;
+      }
+    };
+    pool.connect = (...args: unknown[]) => {
+      if (!inQuery) n++;
+      return connect.apply(pool, args);
+    };
+    try {
+      await fn();
+    } finally {
+      pool.query = query;
+      pool.connect = connect;
+    }
+    return n;
+  };
+
+  it("a request to an instance's API: one round trip to the hub; a dead key refused on the next", async () => {
+    const { key, id } = await hub.createKey("carol", { name: "trips" });
+    const get = () => call("GET", "/instances/alice/alpha/artifacts", key);
+    // the first use writes last_used_at (once a minute per key): a second round trip
+    expect(await hubRoundTrips(async () => expect((await get()).status).toBe(200))).toBe(2);
+    // then the key, the role and the database URL come in one
+    expect(await hubRoundTrips(async () => expect((await get()).status).toBe(200))).toBe(1);
+    // the same for someone without a role, and for an instance that does not exist
+    const stranger = () => call("GET", "/instances/alice/beta/artifacts", key);
+    expect(await hubRoundTrips(async () => expect((await stranger()).status).toBe(404))).toBe(1);
+    const missing = () => call("GET", "/instances/alice/nope/artifacts", key);
+    expect(await hubRoundTrips(async () => expect((await missing()).status).toBe(404))).toBe(1);
+    // nothing of the key is kept between requests: revoked, it fails on the very next one
+    await hub.revokeKey("carol", id);
+    expect((await get()).status).toBe(401);
+    // and expired, as soon as its time is up
+    const brief = (await hub.createKey("carol", { expiresAt: new Date(clock + 1000) })).key;
+    const viaBrief = () => call("GET", "/instances/alice/alpha/artifacts", brief);
+    expect((await viaBrief()).status).toBe(200);
+    clock += 1000;
+    expect((await viaBrief()).status).toBe(401);
+    // a role taken away counts at once too
+    const daveKey = (await hub.createKey("dave")).key;
+    const asDave = () => call("GET", "/instances/alice/scratch/collaborators", daveKey);
+    expect((await asDave()).status).toBe(200);
+    await hub.removeCollaborator("alice", "scratch", "dave");
+    expect((await asDave()).status).toBe(404);
+    await hub.setCollaborator("alice", "scratch", "dave", "read");
+  });
+
   it("instances: list what one can reach, never a database URL; create rules", async () => {
     const mine = await call("GET", "/instances", keys.owner);
     expect(mine.json().map((i: { name: string }) => i.name)).toEqual(["alpha", "beta", "scratch"]);

@@ -14,10 +14,9 @@
  * next SIGUSR2 stops it, writes `<prefix>-<n>.cpuprofile` and prints `{"profile": path}`: the
  * profile covers exactly the load between the two signals.
  */
-import { writeFileSync } from "node:fs";
-import { Session } from "node:inspector/promises";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { cpuProfiler } from "./profile.js";
 
 type Fetch = (request: Request) => Response | Promise<Response>;
 
@@ -71,24 +70,9 @@ if (!app) {
 }
 const profilePrefix = process.env.BENCH_CPU_PROFILE;
 if (profilePrefix) {
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 250 });
-  let running = false;
-  let written = 0;
+  const profiler = await cpuProfiler(profilePrefix);
   process.on("SIGUSR2", async () => {
-    if (!running) {
-      running = true;
-      await session.post("Profiler.start");
-      process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
-      return;
-    }
-    running = false;
-    const { profile } = await session.post("Profiler.stop");
-    const path = `${profilePrefix}-${++written}.cpuprofile`;
-    writeFileSync(path, JSON.stringify(profile));
-    process.stdout.write(`${JSON.stringify({ profile: path })}\n`);
+    process.stdout.write(`${JSON.stringify(await profiler.toggle())}\n`);
   });
 }
 

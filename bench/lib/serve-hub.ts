@@ -6,12 +6,15 @@
  * The hub's own settings apply (LAMIN_HUB_MAX_CONNECTIONS, LAMIN_HUB_INSTANCE_CONNECTIONS). Listens on
  * 127.0.0.1, port 0, and prints one JSON line `{"port": N}` once it listens, then, on each
  * SIGUSR2, `{"open": <instances in the pool>, "opened": <connections opened so far>, ...}` (the
- * budget's stats). SIGTERM closes it.
+ * budget's stats). SIGTERM closes it. With BENCH_CPU_PROFILE=<prefix>, the first SIGUSR2 also
+ * starts the V8 CPU profiler, the next stops it and adds `"profile": <path>` to its line, and so
+ * on: each profile covers exactly the requests between two signals (bench/lib/profile.ts).
  */
 import { listenOn } from "../../cli/commands/serve.js";
 import { serverBudget } from "../../core/db/postgres.js";
 import { openHub } from "../../core/hub/open.js";
 import { createHubApp } from "../../functions/hub/app.js";
+import { cpuProfiler } from "./profile.js";
 
 const url = process.argv[2];
 if (!url) {
@@ -23,9 +26,14 @@ const app = createHubApp({ hub: opened.hub });
 const { url: served, server } = await listenOn(app.fetch, { port: 0, host: "127.0.0.1" });
 process.stdout.write(`${JSON.stringify({ port: Number(new URL(served).port) })}\n`);
 const budget = await serverBudget(url);
-process.on("SIGUSR2", () =>
-  process.stdout.write(`${JSON.stringify({ open: app.pool.size, ...budget.stats() })}\n`),
-);
+const profilePrefix = process.env.BENCH_CPU_PROFILE;
+const profiler = profilePrefix ? await cpuProfiler(profilePrefix) : undefined;
+process.on("SIGUSR2", async () => {
+  // the figures first: they describe the run that ends here, not the profiler's own work
+  const stats = { open: app.pool.size, ...budget.stats() };
+  const profiled = profiler ? await profiler.toggle() : {};
+  process.stdout.write(`${JSON.stringify({ ...stats, ...profiled })}\n`);
+});
 const stop = () => {
   server.close();
   app

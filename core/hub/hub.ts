@@ -4,7 +4,7 @@
  * errors (core/errors.ts) to their own shapes.
  */
 import { and, asc, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+import { type AnyPgColumn, alias } from "drizzle-orm/pg-core";
 import { type Database, type Db, sqlState } from "../db/client.js";
 import { hubMigrations, migrate } from "../db/migrate.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
@@ -78,9 +78,20 @@ export interface HubInstanceRecord extends HubInstancePublic {
   db_url: string;
 }
 
-export type AuthResult =
-  | { account: HubAccount }
-  | { error: "invalid" | "throttled"; retryAfterSeconds?: number };
+/** A refused key: every refusal looks the same, "throttled" only says to slow down. */
+export type AuthRefusal = { error: "invalid" | "throttled"; retryAfterSeconds?: number };
+
+export type AuthResult = { account: HubAccount } | AuthRefusal;
+
+/** What a caller may do on one instance, and the instance's record (for the hub's router). */
+export interface HubAccess {
+  role: InstanceRole;
+  instance: HubInstanceRecord;
+  spaces: SpaceRole[];
+}
+
+/** authenticateFor: the key's account and its access to owner/name (undefined: none, or no such instance). */
+export type AuthForResult = { account: HubAccount; access: HubAccess | undefined } | AuthRefusal;
 
 /** last_used_at is bookkeeping: writing it on every request would cost a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -113,6 +124,46 @@ const publicInstanceColumns = {
   storage_endpoint: hubInstance.storageEndpoint,
   created_at: hubInstance.createdAt,
 };
+const instanceRecordColumns = {
+  ...publicInstanceColumns,
+  owner_id: hubInstance.ownerId,
+  db_url: hubInstance.dbUrl,
+};
+
+/** A key's row as authentication reads it. */
+interface KeyRow {
+  keyId: number;
+  secretSha256: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  account: HubAccount;
+}
+
+/** What makes a caller's role on an instance: the row of the access query. */
+interface AccessRow {
+  instance: HubInstanceRecord;
+  accountId: number;
+  memberRole: MemberRole | null;
+  collaboratorRole: CollaboratorRole | null;
+  /** The caller's roles in restricted spaces, `id:role,...`. */
+  spaces: string | null;
+}
+
+/** The caller's access from its access row; undefined when it has no role. */
+function accessFrom(row: AccessRow): HubAccess | undefined {
+  const viaOrg: InstanceRole | undefined =
+    row.memberRole === "admin" ? "owner" : row.memberRole === "member" ? "write" : undefined;
+  const role =
+    row.instance.owner_id === row.accountId
+      ? "owner"
+      : strongest(viaOrg, row.collaboratorRole ?? undefined);
+  const spaces = (row.spaces ? row.spaces.split(",") : []).map((entry) => {
+    const [id, spaceRole] = entry.split(":");
+    return { spaceId: Number(id), role: spaceRole as CollaboratorRole };
+  });
+  return role ? { role, instance: row.instance, spaces } : undefined;
+}
 
 export interface HubOptions {
   throttle?: AuthThrottle;
@@ -133,7 +184,7 @@ export class Hub {
     this.throttle = opts.throttle ?? new AuthThrottle({ now: this.now });
   }
 
-  /** The two queries of every request through the hub, prepared once. */
+  /** The queries of every request through the hub, prepared once. */
   private get perRequest(): ReturnType<typeof prepareRequestQueries> {
     this.prepared ??= prepareRequestQueries(this.db);
     return this.prepared;
@@ -294,29 +345,67 @@ export class Hub {
    * The account a key belongs to. Every refusal looks the same to the caller ("invalid"), so a
    * response never tells a guesser which part was wrong. The key is verified first and only a
    * failure meets the throttle: a correct key is never refused for other people's failures.
+   * Nothing is cached: a key revoked or expired a moment ago is refused on the next request.
    */
   async authenticate(key: string, clientAddress?: string): Promise<AuthResult> {
     const parsed = typeof key === "string" ? parseApiKey(key) : undefined;
     if (!parsed) return this.refuse(undefined, clientAddress);
     const [row] = await this.perRequest.keyByPrefix.execute({ prefix: parsed.prefix });
+    const account = await this.verified(parsed, row);
+    return account ? { account } : this.refuse(parsed.prefix, clientAddress);
+  }
+
+  /**
+   * authenticate, and the access of the key's account to owner/name (as `access` answers it),
+   * in one round trip to the hub's database: what every request to an instance's API needs.
+   * The access part is read whatever the key, and dropped unless the key is good.
+   */
+  async authenticateFor(
+    key: string,
+    clientAddress: string | undefined,
+    owner: string,
+    name: string,
+  ): Promise<AuthForResult> {
+    const parsed = typeof key === "string" ? parseApiKey(key) : undefined;
+    if (!parsed) return this.refuse(undefined, clientAddress);
+    const [row] = await this.perRequest.keyWithAccess.execute({
+      prefix: parsed.prefix,
+      owner,
+      name,
+    });
+    const account = await this.verified(parsed, row);
+    if (!account || !row) return this.refuse(parsed.prefix, clientAddress);
+    // no instance of that slug: the left joins gave nulls
+    const found = row.instance.id !== null;
+    return {
+      account,
+      access: found ? accessFrom({ ...row, accountId: account.id } as AccessRow) : undefined,
+    };
+  }
+
+  /** The key's account if `row` is its live key with that secret; last use noted once a minute. */
+  private async verified(
+    parsed: { prefix: string; secret: string },
+    row: KeyRow | undefined,
+  ): Promise<HubAccount | undefined> {
     const now = this.now();
     const ok =
       row !== undefined &&
       secretMatches(parsed.secret, row.secretSha256) &&
       row.revokedAt === null &&
       (row.expiresAt === null || row.expiresAt.getTime() > now);
-    if (!ok) return this.refuse(parsed.prefix, clientAddress);
+    if (!ok) return undefined;
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
       await this.db
         .update(hubApiKey)
         .set({ lastUsedAt: new Date(now) })
         .where(eq(hubApiKey.id, row.keyId));
     }
-    return { account: row.account };
+    return row.account;
   }
 
   /** A failed attempt: counted; past a budget it is "throttled" (slow down), else "invalid". */
-  private refuse(prefix: string | undefined, clientAddress: string | undefined): AuthResult {
+  private refuse(prefix: string | undefined, clientAddress: string | undefined): AuthRefusal {
     const verdict = this.throttle.fail(prefix, clientAddress);
     return verdict.allowed
       ? { error: "invalid" }
@@ -632,82 +721,74 @@ export class Hub {
    * needs both on every request). Undefined when the instance is missing or the caller has no
    * role: callers answer both the same way.
    */
-  async access(
-    accountHandle: string,
-    owner: string,
-    name: string,
-  ): Promise<{ role: InstanceRole; instance: HubInstanceRecord; spaces: SpaceRole[] } | undefined> {
+  async access(accountHandle: string, owner: string, name: string): Promise<HubAccess | undefined> {
     const [row] = await this.perRequest.access.execute({ account: accountHandle, owner, name });
-    if (!row) return undefined;
-    const viaOrg: InstanceRole | undefined =
-      row.memberRole === "admin" ? "owner" : row.memberRole === "member" ? "write" : undefined;
-    const role =
-      row.instance.owner_id === row.accountId
-        ? "owner"
-        : strongest(viaOrg, row.collaboratorRole ?? undefined);
-    const spaces = (row.spaces ? row.spaces.split(",") : []).map((entry) => {
-      const [id, spaceRole] = entry.split(":");
-      return { spaceId: Number(id), role: spaceRole as CollaboratorRole };
-    });
-    return role ? { role, instance: row.instance, spaces } : undefined;
+    return row ? accessFrom(row as AccessRow) : undefined;
   }
 }
 
 /**
- * A key by its prefix, with its account; an instance by slug, with what makes the caller's role.
- * Prepared: every request through the hub runs both, and the server then parses and plans them
- * once per connection instead of on each request.
+ * A key by its prefix, with its account; an instance by slug, with what makes the caller's role;
+ * and both at once. Prepared: every request through the hub runs one of them (an instance's API:
+ * the third), and the server then parses and plans them once per connection instead of on each
+ * request.
  */
 function prepareRequestQueries(db: Db) {
   const p = sql.placeholder;
+  const keyColumns = {
+    keyId: hubApiKey.id,
+    secretSha256: hubApiKey.secretSha256,
+    expiresAt: hubApiKey.expiresAt,
+    revokedAt: hubApiKey.revokedAt,
+    lastUsedAt: hubApiKey.lastUsedAt,
+    account: accountColumns,
+  };
+  /** What makes `member`'s role on the instance joined as hub_instance (see accessFrom). */
+  const roleColumns = (memberId: AnyPgColumn) => ({
+    memberRole: hubMembership.role,
+    collaboratorRole: hubCollaborator.role,
+    // the caller's roles in restricted spaces, `id:role,...`: in this same round trip
+    spaces: sql<
+      string | null
+    >`(SELECT string_agg(${hubSpaceCollaborator.spaceId} || ':' || ${hubSpaceCollaborator.role}, ',')
+      FROM ${hubSpaceCollaborator} WHERE ${hubSpaceCollaborator.instanceId} = ${hubInstance.id}
+      AND ${hubSpaceCollaborator.accountId} = ${memberId})`,
+  });
+  const membership = (memberId: AnyPgColumn) =>
+    and(eq(hubMembership.orgId, hubInstance.ownerId), eq(hubMembership.accountId, memberId));
+  const collaboration = (memberId: AnyPgColumn) =>
+    and(eq(hubCollaborator.instanceId, hubInstance.id), eq(hubCollaborator.accountId, memberId));
   const member = alias(hubAccount, "member_account");
   return {
     keyByPrefix: db
-      .select({
-        keyId: hubApiKey.id,
-        secretSha256: hubApiKey.secretSha256,
-        expiresAt: hubApiKey.expiresAt,
-        revokedAt: hubApiKey.revokedAt,
-        lastUsedAt: hubApiKey.lastUsedAt,
-        account: accountColumns,
-      })
+      .select(keyColumns)
       .from(hubApiKey)
       .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
       .where(eq(hubApiKey.prefix, p("prefix")))
       .prepare("lamin_hub_key_by_prefix"),
     access: db
-      .select({
-        instance: {
-          ...publicInstanceColumns,
-          owner_id: hubInstance.ownerId,
-          db_url: hubInstance.dbUrl,
-        },
-        accountId: member.id,
-        memberRole: hubMembership.role,
-        collaboratorRole: hubCollaborator.role,
-        // the caller's roles in restricted spaces, `id:role,...`: in this same round trip
-        spaces: sql<
-          string | null
-        >`(SELECT string_agg(${hubSpaceCollaborator.spaceId} || ':' || ${hubSpaceCollaborator.role}, ',')
-          FROM ${hubSpaceCollaborator} WHERE ${hubSpaceCollaborator.instanceId} = ${hubInstance.id}
-          AND ${hubSpaceCollaborator.accountId} = ${member.id})`,
-      })
+      .select({ instance: instanceRecordColumns, accountId: member.id, ...roleColumns(member.id) })
       .from(hubInstance)
       .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
       .innerJoin(member, eq(member.handle, p("account")))
-      .leftJoin(
-        hubMembership,
-        and(eq(hubMembership.orgId, hubInstance.ownerId), eq(hubMembership.accountId, member.id)),
-      )
-      .leftJoin(
-        hubCollaborator,
-        and(
-          eq(hubCollaborator.instanceId, hubInstance.id),
-          eq(hubCollaborator.accountId, member.id),
-        ),
-      )
+      .leftJoin(hubMembership, membership(member.id))
+      .leftJoin(hubCollaborator, collaboration(member.id))
       .where(and(eq(ownerAccount.handle, p("owner")), eq(hubInstance.name, p("name"))))
       .prepare("lamin_hub_access"),
+    // the key's row, whatever the slug; the instance's columns are null when there is none
+    keyWithAccess: db
+      .select({ ...keyColumns, instance: instanceRecordColumns, ...roleColumns(hubAccount.id) })
+      .from(hubApiKey)
+      .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
+      .leftJoin(ownerAccount, eq(ownerAccount.handle, p("owner")))
+      .leftJoin(
+        hubInstance,
+        and(eq(hubInstance.ownerId, ownerAccount.id), eq(hubInstance.name, p("name"))),
+      )
+      .leftJoin(hubMembership, membership(hubAccount.id))
+      .leftJoin(hubCollaborator, collaboration(hubAccount.id))
+      .where(eq(hubApiKey.prefix, p("prefix")))
+      .prepare("lamin_hub_key_with_access"),
   };
 }
 

@@ -13,6 +13,7 @@ import { LaminError } from "../../core/errors.js";
 import {
   allows,
   type Hub,
+  type HubAccess,
   type HubAccount,
   type HubInstancePublic,
   type HubInstanceRecord,
@@ -69,7 +70,35 @@ export interface HubAppOptions {
 }
 
 interface HubEnv {
-  Variables: { account: HubAccount };
+  Variables: {
+    account: HubAccount;
+    /** The caller's access to the instance the path names, read with its key (one round trip). */
+    slugAccess?: SlugAccess;
+  };
+}
+
+interface SlugAccess {
+  owner: string;
+  name: string;
+  access: HubAccess | undefined;
+}
+
+/** `/instances/{owner}/{name}` and below, as the router's `:owner` and `:name` would read it. */
+const INSTANCE_PATH = /^\/instances\/([^/]+)\/([^/]+)(?:\/|$)/;
+
+/**
+ * The owner and name of an instance path, or undefined. Only a guess made before routing, to
+ * read the caller's access with its key: whoever uses it checks it against the route's own
+ * parameters, so a path read differently here costs a query, never an authorization.
+ */
+function slugOf(path: string): { owner: string; name: string } | undefined {
+  const m = INSTANCE_PATH.exec(path);
+  if (!m) return undefined;
+  try {
+    return { owner: decodeURIComponent(m[1] as string), name: decodeURIComponent(m[2] as string) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the hub hands the instance app for one forwarded request. */
@@ -101,12 +130,14 @@ async function clientAddress(c: Context, trustedProxies: number): Promise<string
     if (seen) return seen;
   }
   try {
-    const { getConnInfo } = await import("@hono/node-server/conninfo");
-    return getConnInfo(c).remote.address ?? "unknown";
+    conninfo ??= import("@hono/node-server/conninfo");
+    return (await conninfo).getConnInfo(c).remote.address ?? "unknown";
   } catch {
     return "unknown";
   }
 }
+/** Loaded on first use: not in Lambda, where AWS gives the address. */
+let conninfo: Promise<typeof import("@hono/node-server/conninfo")> | undefined;
 
 const Slug = z.object({
   owner: z.string().min(1).max(64),
@@ -416,6 +447,15 @@ export function createHubApp(opts: HubAppOptions) {
     key
       ? await hub.authenticate(key, await clientAddress(c, trustedProxies))
       : ({ error: "invalid" } as const);
+  /** authenticate, and with it the access to the instance the path names (one round trip). */
+  const authenticateRequest = async (c: Context<HubEnv>, key: string | undefined) => {
+    const slug = slugOf(c.req.path);
+    if (!key || !slug) return authenticate(c, key);
+    const address = await clientAddress(c, trustedProxies);
+    const result = await hub.authenticateFor(key, address, slug.owner, slug.name);
+    if ("account" in result) c.set("slugAccess", { ...slug, access: result.access });
+    return result;
+  };
   // sign-in with an API key, checked (and throttled) exactly as a bearer key
   app.post("/session", (c) =>
     signIn(c, opts.sessionKeys, async (key) => {
@@ -451,7 +491,7 @@ export function createHubApp(opts: HubAppOptions) {
         : requestCredential(c, opts.sessionKeys, bearerToken(header));
     if (sent instanceof Response) return sent;
     const key = sent.credential;
-    const result = await authenticate(c, key);
+    const result = await authenticateRequest(c, key);
     if ("account" in result) {
       c.set("account", result.account);
       return next();
@@ -474,9 +514,18 @@ export function createHubApp(opts: HubAppOptions) {
       problemResponse(c, problem("too-large", "the request body is too large", "send less")),
   });
 
+  /**
+   * The caller's access to owner/name (the route's parameters): as read with its key when that
+   * was for the same slug, else asked now.
+   */
+  const accessTo = async (c: Context<HubEnv>, owner: string, name: string) => {
+    const known = c.var.slugAccess;
+    if (known && known.owner === owner && known.name === name) return known.access;
+    return hub.access(c.var.account.handle, owner, name);
+  };
   /** The role of the caller on owner/name; 404 when none (same as a missing instance). */
   const roleFor = async (c: Context<HubEnv>, owner: string, name: string) => {
-    const role = await hub.roleOn(c.var.account.handle, owner, name);
+    const role = (await accessTo(c, owner, name))?.role;
     if (!role) throw notFound(owner, name);
     return role;
   };
@@ -497,8 +546,8 @@ export function createHubApp(opts: HubAppOptions) {
   const forward = async (c: Context<HubEnv>) => {
     const owner = c.req.param("owner") ?? "";
     const name = c.req.param("name") ?? "";
-    // one query for the role and the record: this runs on every request
-    const access = await hub.access(c.var.account.handle, owner, name);
+    // the role and the record came with the key (one round trip): this runs on every request
+    const access = await accessTo(c, owner, name);
     if (!access) throw notFound(owner, name);
     // held until the answer is sent: the pool never closes an instance a request is using
     const lease = await pool.acquire(access.instance);
@@ -509,7 +558,8 @@ export function createHubApp(opts: HubAppOptions) {
     target.pathname = `/${parts.slice(4).join("/")}`;
     target.search = url.search;
     const raw = c.req.raw;
-    const hasBody = raw.body !== null && raw.method !== "GET" && raw.method !== "HEAD";
+    // the method first: reading `body` turns node-server's light request into a full one
+    const hasBody = raw.method !== "GET" && raw.method !== "HEAD" && raw.body !== null;
     const request = new Request(target, {
       method: raw.method,
       headers: raw.headers,
