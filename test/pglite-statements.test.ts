@@ -165,6 +165,16 @@ describe("kept statements on PGlite", () => {
     ]);
   });
 
+  it("does not keep large statements (a batch's multi-row insert)", async () => {
+    const before = await preparedCount();
+    const values = Array.from({ length: 150 }, (_, i) => `($${i + 1})`).join(", ");
+    const names = Array.from({ length: 150 }, (_, i) => `batch-${i}`);
+    const inserted = await kept.query(`INSERT INTO t (name) VALUES ${values}`, names);
+    expect(inserted.affectedRows).toBe(150);
+    expect(await preparedCount()).toBe(before);
+    await kept.query("DELETE FROM t WHERE name LIKE 'batch-%'");
+  });
+
   it("keeps at most 256 statements, closing the least recently used", async () => {
     for (let i = 0; i < 400; i++) {
       const { rows } = await kept.query<{ v: number }>(`SELECT ${i} + $1::int AS v`, [1]);

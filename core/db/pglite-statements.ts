@@ -10,7 +10,8 @@
  * same `DatabaseError`. Only row statements (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES) are
  * kept; any other statement runs as before, and schema changes (CREATE, ALTER, DROP, DO, ...)
  * forget every kept statement, so none can outlive the shape of a table it read. The cache is
- * bounded (least recently used statements are closed).
+ * bounded (least recently used statements are closed), and batches' large statements are not
+ * kept.
  */
 import type { PGlite, QueryOptions, Results, Transaction } from "@electric-sql/pglite";
 import { parse, protocol, types } from "@electric-sql/pglite";
@@ -21,6 +22,16 @@ const CAPACITY = 256;
 const ROW_STATEMENT = /^\s*(select|insert|update|delete|with|values)\b/i;
 const SCHEMA_CHANGE =
   /^\s*(create|alter|drop|do|comment|truncate|reindex|cluster|grant|revoke|security|import)\b/i;
+
+/**
+ * Large statements (multi-row inserts of a batch: thousands of values) are run once per shape of
+ * batch and their parse trees are large: they are not kept.
+ */
+const MAX_KEPT_PARAMS = 100;
+const MAX_KEPT_LENGTH = 16 * 1024;
+
+const keepable = (text: string, params: unknown[]) =>
+  params.length <= MAX_KEPT_PARAMS && text.length <= MAX_KEPT_LENGTH && ROW_STATEMENT.test(text);
 
 /** SQLSTATEs of a kept statement gone stale: "does not exist" (26000), "cached plan must not
  * change result type" (0A000). */
@@ -159,7 +170,7 @@ export function usePreparedStatements(client: PGlite): PGlite {
   const querying =
     (base: Query, locked: <R>(fn: () => Promise<R>) => Promise<R>, inTransaction: boolean) =>
     async <T>(text: string, params: unknown[] = [], options?: QueryOptions) => {
-      if (!ROW_STATEMENT.test(text) || options?.paramTypes || options?.blob) {
+      if (!keepable(text, params) || options?.paramTypes || options?.blob) {
         try {
           return await base<T>(text, params, options);
         } finally {
