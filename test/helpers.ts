@@ -173,6 +173,47 @@ export async function startLamin<T>(
   return { child, ready: JSON.parse(line) as T, stderr: () => err };
 }
 
+/**
+ * `lamin hub serve` on `hubDir` (instances' storage allowed inside `storageAllow`), after one
+ * account per user was made by the operator (a PGlite hub database is taken by the server once
+ * it runs); each user is logged in with its own settings (`env`). Returns the server, its URL
+ * and each user's API key.
+ */
+export async function serveHubFor(opts: {
+  hubDir: string;
+  storageAllow: string;
+  operator: Record<string, string>;
+  users: Record<string, Record<string, string>>;
+}): Promise<{ server: ChildProcess; url: string; keys: Record<string, string> }> {
+  const keys: Record<string, string> = {};
+  for (const handle of Object.keys(opts.users)) {
+    const r = await lamin(["hub", "create-account", handle, "--dir", opts.hubDir, "--json"], {
+      env: opts.operator,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    keys[handle] = (JSON.parse(r.stdout) as { key: string }).key;
+  }
+  const { child, ready } = await startLamin<{ url: string }>(
+    ["hub", "serve", "--dir", opts.hubDir, "--storage-allow", opts.storageAllow].concat([
+      "--port",
+      "0",
+      "--json",
+    ]),
+    opts.operator,
+  );
+  try {
+    for (const [handle, env] of Object.entries(opts.users)) {
+      const key = keys[handle] as string;
+      const login = await lamin(["login", "--hub", ready.url, "--key", key], { env });
+      expect(login.code, login.stderr).toBe(0);
+    }
+  } catch (error) {
+    await stopChild(child); // no server left behind by a failed setup
+    throw error;
+  }
+  return { server: child, url: ready.url, keys };
+}
+
 /** Stop a child process started by {@link startLamin} and wait for it to exit. */
 export async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null) return;

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { randomBase62 } from "../core/uid.js";
-import { type CliResult, lamin, startLamin, stopChild, tempDir } from "./helpers.js";
+import { type CliResult, lamin, serveHubFor, stopChild, tempDir } from "./helpers.js";
 
 vi.setConfig({ testTimeout: 300_000 });
 
@@ -50,7 +50,6 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
   const bob = { LAMIN_HOME: join(work, "bob"), LAMIN_CACHE_DIR: join(work, "bob-cache") };
   const slug = `alice/mods-${randomBase62(6).toLowerCase()}`;
   const slug2 = `${slug}-2`;
-  const keys: Record<string, string> = {};
   let server: ChildProcess | undefined;
   let url = "";
 
@@ -72,25 +71,12 @@ describe.each(BACKENDS)("modules of an instance on a hub (%s)", (_backend, hubEn
     writeFileSync(join(pkg, "index.js"), DECLARATION(extra, donorExtra));
 
   beforeAll(async () => {
-    for (const handle of ["alice", "bob"]) {
-      const r = await lamin(["hub", "create-account", handle, "--dir", hubDir, "--json"], {
-        env: operator,
-      });
-      expect(r.code, r.stderr).toBe(0);
-      keys[handle] = (JSON.parse(r.stdout) as { key: string }).key;
-    }
-    const { child, ready } = await startLamin<{ url: string }>(
-      ["hub", "serve", "--dir", hubDir, "--storage-allow", work, "--port", "0", "--json"],
+    ({ server, url } = await serveHubFor({
+      hubDir,
+      storageAllow: work,
       operator,
-    );
-    server = child;
-    url = ready.url;
-    for (const [env, key] of [
-      [alice, keys.alice],
-      [bob, keys.bob],
-    ] as const) {
-      await ok(env, "login", "--hub", url, "--key", key as string);
-    }
+      users: { alice, bob },
+    }));
     await ok(alice, "init", slug, "--storage", join(work, "lab"));
     await ok(alice, "collaborator", "add", slug, "bob", "--role", "read");
     await ok(bob, "connect", slug);

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBase62 } from "../core/uid.js";
-import { type CliResult, lamin, startLamin, stopChild, tempDir, writeTree } from "./helpers.js";
+import { type CliResult, lamin, serveHubFor, stopChild, tempDir, writeTree } from "./helpers.js";
 
 describe.skipIf(!process.env.DATABASE_URL)(
   "features, schemas and collections through a hub",
@@ -21,7 +21,6 @@ describe.skipIf(!process.env.DATABASE_URL)(
     const alice = { LAMIN_HOME: join(work, "alice"), LAMIN_CACHE_DIR: join(work, "alice-cache") };
     const bob = { LAMIN_HOME: join(work, "bob"), LAMIN_CACHE_DIR: join(work, "bob-cache") };
     const slug = `alice/remote-${randomBase62(6).toLowerCase()}`;
-    const keys: Record<string, string> = {};
     let server: ChildProcess | undefined;
     let url = "";
 
@@ -43,26 +42,12 @@ describe.skipIf(!process.env.DATABASE_URL)(
     };
 
     beforeAll(async () => {
-      for (const handle of ["alice", "bob"]) {
-        const r = await lamin(["hub", "create-account", handle, "--dir", hubDir, "--json"], {
-          env: operator,
-        });
-        expect(r.code, r.stderr).toBe(0);
-        keys[handle] = (JSON.parse(r.stdout) as { key: string }).key;
-      }
-      const { child, ready } = await startLamin<{ url: string }>(
-        ["hub", "serve", "--dir", hubDir, "--storage-allow", work, "--port", "0", "--json"],
+      ({ server, url } = await serveHubFor({
+        hubDir,
+        storageAllow: work,
         operator,
-      );
-      server = child;
-      url = ready.url;
-      for (const [env, key] of [
-        [alice, keys.alice],
-        [bob, keys.bob],
-      ] as const) {
-        const login = await lamin(["login", "--hub", url, "--key", key as string], { env });
-        expect(login.code, login.stderr).toBe(0);
-      }
+        users: { alice, bob },
+      }));
       const init = await as(alice, "init", slug, "--storage", join(work, "lab"), "--json");
       expect(init.code, init.stderr).toBe(0);
     }, 120_000);
