@@ -124,11 +124,7 @@ export function usePreparedStatements(client: PGlite): PGlite {
       types: parse.parseDescribeStatementResults(messages),
       fields: (description?.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
     };
-    if (statements.size >= CAPACITY) {
-      const [text, oldest] = statements.entries().next().value as [string, Prepared];
-      statements.delete(text);
-      closing.push(oldest.name);
-    }
+    if (statements.size >= CAPACITY) forget(statements.keys().next().value as string);
     statements.set(text, prepared);
     return prepared;
   };
