@@ -364,7 +364,7 @@ async function main(): Promise<void> {
       const watch = watchConnections(`lamin hub ${hubServer.pid}`);
       const tWarm = performance.now();
       const warmAmount = k * CALLERS.length * 2;
-      await load("hub warm-up", {
+      await load(`hub warm-up, ${k} instances`, {
         url: hubServer.url,
         connections: CONNECTIONS,
         amount: warmAmount,
