@@ -10,7 +10,8 @@
  *     GET /artifacts/{uid} of random uids, a filtered list of 50 (key__startswith matching
  *     1,000), GET /x. Targets: p99 < 25 ms and ≥ 40% of the bare route's req/s. For reference, a
  *     bare Hono route that reads one row by a prepared statement (the floor for any route that
- *     reads the database). Next to them, the CPU each request costs the server, Postgres and the
+ *     reads the database), and one that runs the list's two statements by raw node-postgres (the
+ *     floor of the list: what Postgres and the driver cost, with none of our code). Next to them, the CPU each request costs the server, Postgres and the
  *     load generator (from /proc).
  * (b) Where a request's time goes: one request at a time, through each layer (raw SQL, the
  *     registry, the Hono app in process, HTTP).
@@ -318,7 +319,10 @@ async function main(): Promise<void> {
       throw new Error(`GET /artifacts/${probeUid}: ${one.status} ${JSON.stringify(oneBody)}`);
     }
     const page = await fetch(`${api.url}${listPath}`, { headers: auth });
-    const pageBody = (await page.json()) as { items?: { key: string }[]; next_cursor?: string };
+    const pageBody = (await page.json()) as {
+      items?: { key: string; uid: string }[];
+      next_cursor?: string;
+    };
     if (
       page.status !== 200 ||
       pageBody.items?.length !== 50 ||
@@ -326,6 +330,15 @@ async function main(): Promise<void> {
       !pageBody.next_cursor
     ) {
       throw new Error(`GET ${listPath}: ${page.status} ${JSON.stringify(pageBody).slice(0, 300)}`);
+    }
+    const floor = await fetch(`${bareDb.url}/list?prefix=${encodeURIComponent(prefix)}`);
+    const floorBody = (await floor.json()) as { items?: { uid: string }[] };
+    const sameUids = (a: { uid: string }[] = [], b: { uid: string }[] = []) =>
+      a.length === b.length && a.every((x, i) => x.uid === b[i]?.uid);
+    if (floor.status !== 200 || !sameUids(floorBody.items, pageBody.items)) {
+      throw new Error(
+        "the bare list's page differs from the API's: the floor measures another query",
+      );
     }
 
     // ---------------------------------------------------------------- (a) load
@@ -349,6 +362,12 @@ async function main(): Promise<void> {
         url: bareDb.url,
         server: bareDb,
         opts: { requests: [{ setupRequest: (req) => ({ ...req, path: `/x/${pick()}` }) }] },
+      },
+      {
+        label: "(reference) bare Hono + the list's 2 prepared statements",
+        url: `${bareDb.url}/list?prefix=${encodeURIComponent(prefix)}`,
+        server: bareDb,
+        opts: {},
       },
     ];
     const warmup = Math.min(2, Math.max(1, Math.round(SECONDS / 5)));

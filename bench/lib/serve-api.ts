@@ -7,7 +7,10 @@
  * - `bare`: a bare Hono app with one route, `GET /x` → `{"ok":true}`, the baseline.
  * - `bare-db <postgres url>`: a bare Hono app whose one route, `GET /x/:uid`, answers the row of
  *   `lamindb_artifact` with that uid, read by a prepared statement through a node-postgres pool
- *   of 4 (as `lamin serve` has): the least any route that reads the database costs.
+ *   of 4 (as `lamin serve` has): the least any route that reads the database costs. Its second
+ *   route, `GET /list?prefix=P`, is the floor of the filtered list: the same two prepared
+ *   statements as `GET /artifacts?key__startswith=P&limit=50` (the page's ids newest first, then
+ *   their rows with storage, creator and run), the rows sent as node-postgres returns them.
  *
  * Listens on 127.0.0.1, port 0, and prints one JSON line `{"port": N}` once it listens.
  * SIGTERM closes it. With BENCH_CPU_PROFILE=<prefix>, SIGUSR2 starts the V8 CPU profiler and the
@@ -41,6 +44,17 @@ function bareApp(): { fetch: Fetch; close(): Promise<void> } {
   return { fetch: app.fetch, close: async () => {} };
 }
 
+/** The filtered list's statements, as the registry sends them (core/registry/artifacts). */
+const LIST_IDS = `SELECT id FROM lamindb_artifact WHERE key LIKE $1 AND branch_id IN (1) AND is_latest
+  ORDER BY (created_at + interval '0 s') DESC, (id + 0) DESC LIMIT 50`;
+const LIST_ROWS = `SELECT a.id, a.uid, a.key, a._real_key, a.description, a.suffix, a.kind, a.otype,
+  a.size, a.hash, a._hash_type, a.n_files, a.n_observations, a._key_is_virtual,
+  a._overwrite_versions, a.version_tag, a.is_latest, a.created_at, a.updated_at, a.branch_id,
+  a.space_id, a._aux, s.root, u.handle, r.uid AS run_uid
+  FROM lamindb_artifact a JOIN lamindb_storage s ON a.storage_id = s.id
+  JOIN lamindb_user u ON a.created_by_id = u.id LEFT JOIN lamindb_run r ON a.run_id = r.id
+  WHERE a.id = ANY($1::int[])`;
+
 async function bareDbApp(url: string): Promise<{ fetch: Fetch; close(): Promise<void> }> {
   const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -51,6 +65,17 @@ async function bareDbApp(url: string): Promise<{ fetch: Fetch; close(): Promise<
       values: [c.req.param("uid")],
     });
     return rows[0] ? c.json(rows[0]) : c.json({ error: "not found" }, 404);
+  });
+  app.get("/list", async (c) => {
+    const prefix = (c.req.query("prefix") ?? "").replace(/[\\%_]/g, "\\$&");
+    const ids = await pool.query({ name: "list_ids", text: LIST_IDS, values: [`${prefix}%`] });
+    const order = ids.rows.map((r: { id: number }) => r.id);
+    const { rows } = await pool.query({ name: "list_rows", text: LIST_ROWS, values: [order] });
+    // back in the page's order, as the registry puts them
+    const at = new Map(order.map((id: number, i: number) => [id, i]));
+    const items = new Array(rows.length);
+    for (const r of rows) items[at.get(r.id) as number] = r;
+    return c.json({ items });
   });
   return { fetch: app.fetch, close: () => pool.end() };
 }
