@@ -7,6 +7,7 @@ import pg from "pg";
 import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
 import { cpuSince, snapshot } from "./lib/cpu.js";
 import { type Req, type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import { type PostgresCluster, startPostgresCluster } from "./lib/postgres-cluster.js";
 import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -32,6 +33,16 @@ const TARGET_P50 = 2; // ms the hub may add
 const HOT = Number(process.env.BENCH_HOT_INSTANCES ?? 30);
 /** BENCH_PROFILE=1: the V8 CPU profiler in the hub server during each hub run; where it spent its CPU. */
 const PROFILE = process.env.BENCH_PROFILE === "1";
+/**
+ * Where the hub and its instances live. "private" (the default): a Postgres server started for
+ * the benchmark, sized for its 100 instances as an operator would size one (max_connections
+ * below, the hub's cap half of it: room for a connection to every instance and the hub's own).
+ * "shared": DATABASE_URL's server as it is, which may have too few connections for them.
+ */
+const PG = process.env.BENCH_PG ?? "private";
+const PRIVATE_MAX_CONNECTIONS = 300;
+/** The hub's own pool on its database (openPostgres's default size): kept, counted in the cap. */
+const HUB_POOL = 4;
 
 const base = process.env.DATABASE_URL;
 if (!base) {
@@ -42,6 +53,11 @@ if (!base) {
   process.exit(0);
 }
 if (!(SECONDS > 0)) throw new Error("BENCH_SECONDS must be > 0");
+if (PG !== "private" && PG !== "shared") {
+  throw new Error(
+    `BENCH_PG is '${PG}': use 'private' (the default: a Postgres server of the benchmark's own) or 'shared' (DATABASE_URL's server)`,
+  );
+}
 
 // Our own settings folder, before core is loaded: the benchmark never touches the user's instances.
 const dir = mkdtempSync(join(tmpdir(), "lamin-hub-bench-"));
@@ -62,6 +78,7 @@ interface LoadResult {
   errors: number;
   timeouts: number;
   non2xx: number;
+  statusCodeStats?: Record<string, { count: number }>;
 }
 interface LoadOptions {
   url: string;
@@ -75,18 +92,47 @@ const autocannon = createRequire(import.meta.url)("autocannon") as (
   opts: LoadOptions,
 ) => Promise<LoadResult>;
 
-async function load(label: string, opts: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon(opts);
-  const bad = result.errors + result.timeouts + result.non2xx;
-  if (bad > 0) {
-    throw new Error(
-      `${label}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`,
-    );
+/** A load run: its failed requests are counted in the result and shown in the report. */
+const load = (opts: LoadOptions): Promise<LoadResult> => autocannon(opts);
+
+/** The requests of a run that failed, e.g. "60 timeouts, 12 × HTTP 503"; "" when none did. */
+function failures(r: LoadResult): string {
+  const parts: string[] = [];
+  if (r.timeouts > 0) parts.push(`${int(r.timeouts)} timeouts`);
+  if (r.errors > r.timeouts) parts.push(`${int(r.errors - r.timeouts)} errors`); // errors count timeouts
+  for (const [code, { count }] of Object.entries(r.statusCodeStats ?? {})) {
+    if (!code.startsWith("2")) parts.push(`${int(count)} × HTTP ${code}`);
   }
-  return result;
+  if (parts.length === 0 && r.non2xx > 0) parts.push(`${int(r.non2xx)} non-2xx`);
+  return parts.join(", ");
+}
+
+/** The failures of a warm-up and of its measured run, for the end of a report row. */
+function failureCell(runs: [string, LoadResult][]): string {
+  return runs
+    .map(([what, r]) => [what, failures(r)] as const)
+    .filter(([, f]) => f !== "")
+    .map(([what, f]) => `${what}: ${f}`)
+    .join("; ");
 }
 
 // ------------------------------------------------------------------ servers
+
+/** The server the benchmark runs on, and why that one. */
+async function chooseServer(): Promise<{ url: string; what: string; cluster?: PostgresCluster }> {
+  const shared = base as string;
+  if (PG === "shared") return { url: shared, what: "DATABASE_URL's server (BENCH_PG=shared)" };
+  try {
+    const cluster = await startPostgresCluster({ maxConnections: PRIVATE_MAX_CONNECTIONS });
+    return { url: cluster.url, what: cluster.description, cluster };
+  } catch (e) {
+    const why = (e as Error).message;
+    console.log(
+      `Could not start a private Postgres server for the benchmark (${why}): running on DATABASE_URL's server instead.\n`,
+    );
+    return { url: shared, what: "DATABASE_URL's server (a private one could not be started)" };
+  }
+}
 
 // ------------------------------------------------------------------ main
 
@@ -97,23 +143,42 @@ const handleOf = (a: number) => `u${pad3(a % ACCOUNTS)}`;
 const nameOf = (i: number) => `i${pad3(i)}`;
 
 async function main(): Promise<void> {
+  const servers: Server[] = [];
+  // on an interrupted run (the private server's SIGINT/SIGTERM handler exits): no server left behind
+  const onExit = () => {
+    for (const s of servers) {
+      try {
+        process.kill(s.pid, "SIGTERM");
+      } catch {} // exited already
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", onExit);
+  const server = await chooseServer();
+  // set before the hub's first connection (its budget reads it then), in this process and the hub server's
+  const capSet = server.cluster !== undefined && !process.env.LAMIN_HUB_MAX_CONNECTIONS;
+  if (capSet) {
+    process.env.LAMIN_HUB_MAX_CONNECTIONS = String(Math.floor(PRIVATE_MAX_CONNECTIONS / 2));
+  }
   const prefix = `lamin_bench_hub_${randomBytes(4).toString("hex")}`;
   const dbUrl = (database: string) => {
-    const u = new URL(base as string);
+    const u = new URL(server.url);
     u.pathname = `/${database}`;
     return u.toString();
   };
   const hubDb = `${prefix}_hub`;
   const instanceDbs = Array.from({ length: INSTANCES }, (_, i) => `${prefix}_${nameOf(i)}`);
   const admin = new pg.Client({ connectionString: dbUrl("postgres") });
-  await admin.connect();
+  let connected = false;
   let hub: Awaited<ReturnType<typeof openHub>> | undefined;
-  const servers: Server[] = [];
   try {
+    await admin.connect();
+    connected = true;
     const [l1, l5] = loadavg();
     console.log(
-      `Hub benchmark: ${INSTANCES} instances (a Postgres database each), ${ACCOUNTS} accounts × ${KEYS_PER_ACCOUNT} keys, ${CONNECTIONS} connections, ${SECONDS} s per run, callers ${CALLERS.length === 4 ? "the owner and 3 collaborators (read, write, admin)" : "the owner and an admin"}; ${cpus().length} CPUs, load average ${l1?.toFixed(1)} / ${l5?.toFixed(1)} (1 / 5 min)\n`,
+      `Hub benchmark: ${INSTANCES} instances (a Postgres database each), ${ACCOUNTS} accounts × ${KEYS_PER_ACCOUNT} keys, ${CONNECTIONS} connections, ${SECONDS} s per run, callers ${CALLERS.length === 4 ? "the owner and 3 collaborators (read, write, admin)" : "the owner and an admin"}; ${cpus().length} CPUs, load average ${l1?.toFixed(1)} / ${l5?.toFixed(1)} (1 / 5 min)`,
     );
+    console.log(`Postgres: ${server.what}\n`);
 
     // ---------------------------------------------------------------- setup
     let t0 = performance.now();
@@ -231,10 +296,19 @@ async function main(): Promise<void> {
       "SELECT current_setting('max_connections')::int AS max, (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used",
     );
     const { max, used } = settings.rows[0] as { max: number; used: number };
-    const hubCap =
-      process.env.LAMIN_HUB_MAX_CONNECTIONS ?? String(Math.max(2, Math.floor(max / 2)));
+    const capEnv = process.env.LAMIN_HUB_MAX_CONNECTIONS;
+    const hubCap = Number(capEnv ?? Math.max(2, Math.floor(max / 2)));
+    const capWhy = capSet
+      ? "set by the benchmark to half of max_connections, what the hub takes when it is unset"
+      : capEnv
+        ? "as given"
+        : "unset: half of max_connections";
+    const fits =
+      hubCap >= INSTANCES + HUB_POOL
+        ? `room for a connection to each of the ${INSTANCES} instances and the hub's own`
+        : `fewer than a connection to each of the ${INSTANCES} instances and the hub's own: over all ${INSTANCES} in turn, a request may find its instance's connection closed for another's`;
     console.log(
-      `\nPostgres: max_connections ${max}, ${used} in use before the runs; the hub shares at most ${hubCap} among itself and its ${INSTANCES} instances (LAMIN_HUB_MAX_CONNECTIONS${process.env.LAMIN_HUB_MAX_CONNECTIONS ? "" : ": unset, half of max_connections"})`,
+      `\nPostgres: max_connections ${max}, ${used} in use before the runs; the hub shares at most ${hubCap} among itself and its ${INSTANCES} instances (LAMIN_HUB_MAX_CONNECTIONS ${capWhy}; ${fits})`,
     );
     /** The most connections `application_name LIKE pattern` held, sampled every 20 ms. */
     const watchConnections = (pattern: string) => {
@@ -259,8 +333,7 @@ async function main(): Promise<void> {
 
     /** The Postgres backends of this benchmark's databases, if Postgres runs on this machine. */
     const backends = async (): Promise<number[]> => {
-      if (!["127.0.0.1", "localhost", "[::1]"].includes(new URL(base as string).hostname))
-        return [];
+      if (!["127.0.0.1", "localhost", "[::1]"].includes(new URL(server.url).hostname)) return [];
       const { rows } = await admin.query("SELECT pid FROM pg_stat_activity WHERE datname LIKE $1", [
         `${prefix}%`,
       ]);
@@ -285,8 +358,8 @@ async function main(): Promise<void> {
     // ---------------------------------------------------------------- (b) baselines
     const bare = await startServer("serve-api.ts", ["bare"], {});
     servers.push(bare);
-    await load("bare warm-up", { url: `${bare.url}/x`, connections: CONNECTIONS, amount: 2000 });
-    const bareRun = await load("bare", {
+    const bareWarm = await load({ url: `${bare.url}/x`, connections: CONNECTIONS, amount: 2000 });
+    const bareRun = await load({
       url: `${bare.url}/x`,
       connections: CONNECTIONS,
       duration: SECONDS,
@@ -307,14 +380,14 @@ async function main(): Promise<void> {
     if (probe.status !== 200 || probeBody.uid !== uid) {
       throw new Error(`lamin serve: GET /artifacts/${uid}: ${probe.status}`);
     }
-    await load("lamin serve warm-up", {
+    const plainWarm = await load({
       url: `${api.url}/artifacts/${uid}`,
       connections: CONNECTIONS,
       amount: 2000,
       headers: auth,
     });
     const { result: plain, cpu: plainCpu } = await withCpu(api.pid, () =>
-      load("lamin serve", {
+      load({
         url: `${api.url}/artifacts/${uid}`,
         connections: CONNECTIONS,
         duration: SECONDS,
@@ -364,7 +437,7 @@ async function main(): Promise<void> {
       const watch = watchConnections(`lamin hub ${hubServer.pid}`);
       const tWarm = performance.now();
       const warmAmount = k * CALLERS.length * 2;
-      await load(`hub warm-up, ${k} instances`, {
+      const warm = await load({
         url: hubServer.url,
         connections: CONNECTIONS,
         amount: warmAmount,
@@ -373,7 +446,7 @@ async function main(): Promise<void> {
       const warmMs = performance.now() - tWarm;
       counter = 0;
       const { result, cpu } = await withCpu(hubServer.pid, () =>
-        load("hub", {
+        load({
           url: hubServer.url,
           connections: CONNECTIONS,
           duration: SECONDS,
@@ -381,7 +454,14 @@ async function main(): Promise<void> {
         }),
       );
       let seq = 0;
-      const xs = await sequentialHttp(hubServer.url, () => hubReq(seq++, k), SEQUENTIAL);
+      // after a run with timeouts, requests still waiting in the hub may make these fail too
+      const seqFailures = new Map<string, number>();
+      const xs = await sequentialHttp(
+        hubServer.url,
+        () => hubReq(seq++, k),
+        SEQUENTIAL,
+        (what) => seqFailures.set(what, (seqFailures.get(what) ?? 0) + 1),
+      );
       const most = await watch();
       process.kill(hubServer.pid, "SIGUSR2");
       const after = await hubServer.message("opened");
@@ -393,9 +473,11 @@ async function main(): Promise<void> {
         );
       }
       return {
+        warm,
         result,
         cpu,
         xs,
+        seqFailures: [...seqFailures].map(([what, n]) => `${int(n)} × ${what}`).join(", "),
         most,
         warmMs,
         opened,
@@ -434,7 +516,8 @@ async function main(): Promise<void> {
       label: string,
       r: LoadResult,
       conns: string,
-      cpu?: { server: number; postgres: number },
+      cpu: { server: number; postgres: number } | undefined,
+      failed: string,
     ) =>
       console.log(
         row(
@@ -445,23 +528,41 @@ async function main(): Promise<void> {
             r.latency.p99.toFixed(2),
             conns,
             cpu === undefined ? "" : `${cpu.server.toFixed(2)} + ${cpu.postgres.toFixed(2)} ms`,
+            failed,
           ],
           W,
         ),
       );
-    line("bare Hono route: GET /x", bareRun, "0");
-    line("lamin serve: GET /artifacts/{uid} (one instance, its token)", plain, "<= 4", plainCpu);
+    const failedOf = (warm: LoadResult, run: LoadResult) =>
+      failureCell([
+        ["warm-up", warm],
+        ["run", run],
+      ]);
+    const bareFailed = failedOf(bareWarm, bareRun);
+    const plainFailed = failedOf(plainWarm, plain);
+    const hotFailed = failedOf(hotRun.warm, hotRun.result);
+    const allFailed = failedOf(allRun.warm, allRun.result);
+    line("bare Hono route: GET /x", bareRun, "0", undefined, bareFailed);
+    line(
+      "lamin serve: GET /artifacts/{uid} (one instance, its token)",
+      plain,
+      "<= 4",
+      plainCpu,
+      plainFailed,
+    );
     line(
       `hub: GET /instances/{o}/{n}/artifacts/{uid}, ${hot} instances in turn`,
       hotRun.result,
       String(hotRun.most),
       hotRun.cpu,
+      hotFailed,
     );
     line(
       `hub: GET /instances/{o}/{n}/artifacts/{uid}, all ${INSTANCES} in turn`,
       allRun.result,
       String(allRun.most),
       allRun.cpu,
+      allFailed,
     );
     const verdict = (ok: boolean) => (ok ? "met" : "missed");
     for (const [label, run] of [
@@ -470,8 +571,14 @@ async function main(): Promise<void> {
     ] as const) {
       const d = run.result.latency.p50 - plain.latency.p50;
       const ratio = run.result.latency.p99 / plain.latency.p99;
+      const failed = failures(run.result);
       console.log(
-        `  hub, ${label}: adds ${ms2(d)} at p50 (target < ${TARGET_P50} ms: ${verdict(d < TARGET_P50)}); p99 ${ratio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(ratio <= 2)}); ${((run.result.requests.average / plain.requests.average) * 100).toFixed(0)}% of its req/s; ${int(run.opened)} connections opened for ${int(run.requests)} requests (warm-up and one at a time included)`,
+        `  hub, ${label}: adds ${ms2(d)} at p50 (target < ${TARGET_P50} ms: ${verdict(d < TARGET_P50)}); p99 ${ratio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(ratio <= 2)}); ${((run.result.requests.average / plain.requests.average) * 100).toFixed(0)}% of its req/s; ${int(run.opened)} connections opened for ${int(run.requests)} requests (warm-up and one at a time included)${failed ? `; failed in the run: ${failed} (missing from p50 and p99)` : ""}`,
+      );
+    }
+    if ([bareFailed, plainFailed, hotFailed, allFailed].some((f) => f !== "")) {
+      console.log(
+        "  after CPU: the requests that failed, in the warm-up and in the run: no answer within autocannon's 10 s (timeouts), other errors, or an answer other than 2xx. p50 and p99 are of the 2xx answers; req/s counts every answer",
       );
     }
     console.log(
@@ -479,30 +586,35 @@ async function main(): Promise<void> {
     );
     console.log();
     console.log(row([`(d) one request at a time, ${SEQUENTIAL} each`, "", "p50 ms", "p99 ms"], W));
-    for (const [label, xs] of [
-      ["bare Hono route: GET /x", bareSeq],
-      ["lamin serve: GET /artifacts/{uid}", plainSeq],
-      [`hub: ${hot} instances in turn`, hotRun.xs],
-      [`hub: all ${INSTANCES} in turn`, allRun.xs],
+    for (const [label, xs, failed] of [
+      ["bare Hono route: GET /x", bareSeq, ""],
+      ["lamin serve: GET /artifacts/{uid}", plainSeq, ""],
+      [`hub: ${hot} instances in turn`, hotRun.xs, hotRun.seqFailures],
+      [`hub: all ${INSTANCES} in turn`, allRun.xs, allRun.seqFailures],
     ] as const) {
-      console.log(row([`  ${label}`, "", median(xs).toFixed(2), quantile(xs, 0.99).toFixed(2)], W));
+      const ms = (f: (xs: number[]) => number) => (xs.length > 0 ? f(xs).toFixed(2) : "-");
+      const q99 = (v: number[]) => quantile(v, 0.99);
+      console.log(row([`  ${label}`, "", ms(median), ms(q99), failed && `failed: ${failed}`], W));
     }
     const seqDiff = median(hotRun.xs) - median(plainSeq);
     console.log(
       `  hub (${hot} instances) adds ${ms2(seqDiff)} at p50 (target < ${TARGET_P50} ms: ${verdict(seqDiff < TARGET_P50)})`,
     );
   } finally {
-    for (const s of servers) await s.stop().catch(() => {});
+    for (const s of servers.splice(0)) await s.stop().catch(() => {});
     await hub?.close().catch(() => {});
-    for (const database of [hubDb, ...instanceDbs]) {
+    // a private server goes whole, its databases with it
+    for (const database of server.cluster || !connected ? [] : [hubDb, ...instanceDbs]) {
       await admin
         .query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
         .catch((e: unknown) =>
           console.error(`could not drop ${database}: ${(e as Error).message}`),
         );
     }
-    await admin.end().catch(() => {});
+    if (connected) await admin.end().catch(() => {});
+    server.cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
+    process.off("exit", onExit);
   }
 }
 

@@ -60,23 +60,33 @@ export async function startServer(script: string, args: string[], extra: NodeJS.
   return server;
 }
 
-/** One HTTP GET at a time over a kept-alive connection; per-request ms. */
-export async function sequentialHttp(url: string, next: () => Req, n: number): Promise<number[]> {
+/**
+ * One HTTP GET at a time over a kept-alive connection; per-request ms. A request that fails or
+ * answers other than 200 throws, or, with `onFailure`, is reported there and left out.
+ */
+export async function sequentialHttp(
+  url: string,
+  next: () => Req,
+  n: number,
+  onFailure?: (what: string) => void,
+): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
   try {
     for (let i = 0; i < n; i++) {
       const { path, headers } = next();
       const t0 = performance.now();
-      await new Promise<void>((resolve, reject) => {
+      const failed = await new Promise<string | undefined>((resolve) => {
         httpGet(`${url}${path}`, { agent, headers: headers ?? {} }, (res) => {
           res.resume();
           res.once("end", () =>
-            res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
+            resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`),
           );
-        }).once("error", reject);
+        }).once("error", (e) => resolve(e.message));
       });
-      times.push(performance.now() - t0);
+      if (failed === undefined) times.push(performance.now() - t0);
+      else if (onFailure) onFailure(failed);
+      else throw new Error(`${path}: ${failed}`);
     }
   } finally {
     agent.destroy();
