@@ -13,6 +13,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { and, asc, desc, eq, getTableColumns, inArray, or, type SQL, sql } from "drizzle-orm";
 import { queryRows, sqlState } from "../../db/client.js";
+import { keptStatement } from "../../db/kept-statements.js";
 import * as t from "../../db/schema.js";
 import {
   ConflictError,
@@ -1572,73 +1573,80 @@ function prepareSaveQueries(db: Instance["db"]) {
   const a = t.artifact;
   const p = sql.placeholder;
   return {
-    candidatesByHash: db
-      .select(candidateColumns)
-      .from(a)
-      .where(eq(a.hash, p("hash")))
-      .orderBy(asc(a.id))
-      .prepare("lamin_artifact_candidates_by_hash"),
-    candidatesByHashOrKey: db
-      .select(candidateColumns)
-      .from(a)
-      .where(
-        or(
-          eq(a.hash, p("hash")),
-          and(
-            eq(a.storageId, p("storageId")),
-            eq(a.key, p("key")),
-            // the heads a default query shows: the current branch's and main's
-            or(eq(a.branchId, MAIN), eq(a.branchId, p("branchId"))),
-            eq(a.isLatest, true),
+    candidatesByHash: keptStatement(db, "lamin_artifact_candidates_by_hash", (db) =>
+      db
+        .select(candidateColumns)
+        .from(a)
+        .where(eq(a.hash, p("hash")))
+        .orderBy(asc(a.id)),
+    ),
+    candidatesByHashOrKey: keptStatement(db, "lamin_artifact_candidates", (db) =>
+      db
+        .select(candidateColumns)
+        .from(a)
+        .where(
+          or(
+            eq(a.hash, p("hash")),
+            and(
+              eq(a.storageId, p("storageId")),
+              eq(a.key, p("key")),
+              // the heads a default query shows: the current branch's and main's
+              or(eq(a.branchId, MAIN), eq(a.branchId, p("branchId"))),
+              eq(a.isLatest, true),
+            ),
           ),
-        ),
-      )
-      .orderBy(asc(a.id))
-      .prepare("lamin_artifact_candidates"),
-    insertFirst: db
-      .insert(a)
-      .values({
-        uid: p("uid"),
-        key: p("key"),
-        description: p("description"),
-        storageId: p("storageId"),
-        suffix: p("suffix"),
-        kind: p("kind"),
-        size: p("size"),
-        hash: p("hash"),
-        hashType: p("hashType"),
-        nFiles: p("nFiles"),
-        keyIsVirtual: p("keyIsVirtual"),
-        overwriteVersions: p("overwriteVersions"),
-        versionTag: p("versionTag"),
-        branchId: p("branchId"),
-        createdOnId: p("createdOnId"),
-        spaceId: p("spaceId"),
-        createdById: p("createdById"),
-        runId: p("runId"),
-        aux: sql`'{"so":1}'::jsonb`,
-      })
-      .onConflictDoNothing()
-      .returning()
-      .prepare("lamin_artifact_insert_first"),
-    clearOngoing: db
-      .update(a)
-      .set({ aux: null, updatedAt: sql`now()` })
-      .where(eq(a.id, p("id")))
-      .returning({ updatedAt: a.updatedAt, isLatest: a.isLatest })
-      .prepare("lamin_artifact_clear_ongoing"),
+        )
+        .orderBy(asc(a.id)),
+    ),
+    insertFirst: keptStatement(db, "lamin_artifact_insert_first", (db) =>
+      db
+        .insert(a)
+        .values({
+          uid: p("uid"),
+          key: p("key"),
+          description: p("description"),
+          storageId: p("storageId"),
+          suffix: p("suffix"),
+          kind: p("kind"),
+          size: p("size"),
+          hash: p("hash"),
+          hashType: p("hashType"),
+          nFiles: p("nFiles"),
+          keyIsVirtual: p("keyIsVirtual"),
+          overwriteVersions: p("overwriteVersions"),
+          versionTag: p("versionTag"),
+          branchId: p("branchId"),
+          createdOnId: p("createdOnId"),
+          spaceId: p("spaceId"),
+          createdById: p("createdById"),
+          runId: p("runId"),
+          aux: sql`'{"so":1}'::jsonb`,
+        })
+        .onConflictDoNothing()
+        .returning(),
+    ),
+    clearOngoing: keptStatement(db, "lamin_artifact_clear_ongoing", (db) =>
+      db
+        .update(a)
+        .set({ aux: null, updatedAt: sql`now()` })
+        .where(eq(a.id, p("id")))
+        .returning({ updatedAt: a.updatedAt, isLatest: a.isLatest }),
+    ),
   };
 }
 
 function prepareByIds(db: Instance["db"]) {
-  return selectArtifacts(db, listSelection as unknown as typeof selection)
-    .where(sql`${t.artifact.id} = ANY(${sql.placeholder("ids")}::int[])`)
-    .prepare("lamin_artifacts_by_ids");
+  return keptStatement(db, "lamin_artifacts_by_ids", (db) =>
+    selectArtifacts(db, listSelection as unknown as typeof selection).where(
+      sql`${t.artifact.id} = ANY(${sql.placeholder("ids")}::int[])`,
+    ),
+  );
 }
 
 function prepareByUid(db: Instance["db"]) {
-  return selectArtifacts(db)
-    .where(eq(t.artifact.uid, sql.placeholder("uid")))
-    .limit(1)
-    .prepare("lamin_artifact_by_uid");
+  return keptStatement(db, "lamin_artifact_by_uid", (db) =>
+    selectArtifacts(db)
+      .where(eq(t.artifact.uid, sql.placeholder("uid")))
+      .limit(1),
+  );
 }
