@@ -308,17 +308,19 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
     const budget = await serverBudget(hubUrl);
     expect(budget.max).toBe(CAP);
     expect(budget.stats().peak).toBeLessThanOrEqual(CAP);
-    // every instance opened, and some more than once: closed to make room, then reopened
+    // every instance opened (concurrent requests for one share its opening, so whether one is
+    // reopened within the burst depends on timing), at most 40 at once
     expect(new Set(opened).size).toBe(INSTANCES);
-    expect(opened.length).toBeGreaterThan(INSTANCES);
     expect(app.pool.size).toBeLessThanOrEqual(40);
 
     // an instance closed to make room reopens on its next request, transparently
     const evicted = closed.find((name) => !app.pool.has(idOf.get(name) as string));
     expect(evicted).toBeDefined();
+    const openings = opened.length;
     const again = await ask(app, Number(evicted?.slice(1)));
     expect(again.status).toBe(200);
     expect(((await again.json()) as { uid: string }).uid).toBe(uid);
+    expect(opened.slice(openings)).toEqual([evicted]);
     await app.close();
   }, 600_000);
 

@@ -1,9 +1,12 @@
 /**
  * A kept statement is built once per process and then bound to whichever Database asks for it:
  * a transaction reads through its own connection (its uncommitted rows), left joins still map to
- * null, and the builder is not called again.
+ * null, and the builder is not called again. Its rows, mapped by the statement's compiled mapper,
+ * are what drizzle's own mapping gives.
  */
-import { eq, sql } from "drizzle-orm";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../core/db/client.js";
 import { keptStatement } from "../core/db/kept-statements.js";
@@ -14,10 +17,17 @@ import { BACKENDS, createInstance, type TestInstance, tempDir, writeTree } from 
 describe.each(BACKENDS)("kept statements on %s", (backend) => {
   let ti: TestInstance;
   let uid: string;
+  /** An artifact saved by a tracked run: its left join finds a row. */
+  let ranUid: string;
   beforeAll(async () => {
     ti = await createInstance(backend);
-    const dir = writeTree(tempDir(), { "a.txt": "kept" });
+    const dir = writeTree(tempDir(), { "a.txt": "kept", "b.txt": "by a run" });
     uid = (await ti.instance.artifacts.save(`${dir}/a.txt`, { key: "kept/a.txt" })).artifact.uid;
+    const script = join(dir, "make.sh");
+    writeFileSync(script, "echo make\n");
+    await ti.instance.track({ path: script, captureProcess: false });
+    ranUid = (await ti.instance.artifacts.save(`${dir}/b.txt`, { key: "kept/b.txt" })).artifact.uid;
+    await ti.instance.finish();
   });
   afterAll(async () => ti?.dispose());
 
@@ -65,5 +75,46 @@ describe.each(BACKENDS)("kept statements on %s", (backend) => {
     if (backend === "postgres") expect(seen[1]).toEqual([{ key: "kept/a.txt", run: null }]);
     expect(await q.on(db).execute({ uid })).toEqual([{ key: "kept/a.txt", run: null }]);
     expect(q.builds()).toBe(1);
+  });
+
+  it("maps rows as drizzle does: decoders, expressions, nested objects, null joins", async () => {
+    const db = ti.instance.db;
+    const selection = {
+      key: t.artifact.key,
+      createdAt: t.artifact.createdAt,
+      size: t.artifact.size,
+      aux: t.artifact.aux,
+      twice: sql<number>`${t.artifact.id} * 2`.mapWith(Number),
+      label: sql<string>`'x' || ${t.artifact.suffix}`,
+      run: { uid: t.run.uid, startedAt: t.run.startedAt },
+      storage: { root: t.storage.root },
+    };
+    const query = (db: Db) =>
+      db
+        .select(selection)
+        .from(t.artifact)
+        .innerJoin(t.storage, eq(t.storage.id, t.artifact.storageId))
+        .leftJoin(t.run, eq(t.run.id, t.artifact.runId));
+    const uids = [uid, ranUid];
+    const name = `lamin_test_${randomBase62(8).toLowerCase()}`;
+    const kept = keptStatement(db, name, (db) =>
+      query(db)
+        .where(sql`${t.artifact.uid} = ANY(${sql.placeholder("uids")}::text[])`)
+        .orderBy(t.artifact.id),
+    );
+    const ours = await kept.execute({ uids });
+    const drizzles = await query(db).where(inArray(t.artifact.uid, uids)).orderBy(t.artifact.id);
+    expect(ours).toEqual(drizzles);
+    expect(ours[0]?.run).toBeNull();
+    expect(ours[1]?.run?.uid).toMatch(/^\w{16}$/);
+    expect(ours[0]?.createdAt).toBeInstanceOf(Date);
+    expect(typeof ours[0]?.twice).toBe("number");
+    // bound again to another Database: the same
+    const again = await db.transaction(async (tx) =>
+      keptStatement(tx as unknown as Db, name, (): { prepare(): typeof kept } => {
+        throw new Error("built twice");
+      }).execute({ uids }),
+    );
+    expect(again).toEqual(drizzles);
   });
 });

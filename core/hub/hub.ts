@@ -6,6 +6,7 @@
 import { and, asc, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { type AnyPgColumn, alias } from "drizzle-orm/pg-core";
 import { type Database, type Db, sqlState } from "../db/client.js";
+import { keptStatement } from "../db/kept-statements.js";
 import { hubMigrations, migrate } from "../db/migrate.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { instanceIdFromSlug, randomBase62 } from "../uid.js";
@@ -760,35 +761,42 @@ function prepareRequestQueries(db: Db) {
     and(eq(hubCollaborator.instanceId, hubInstance.id), eq(hubCollaborator.accountId, memberId));
   const member = alias(hubAccount, "member_account");
   return {
-    keyByPrefix: db
-      .select(keyColumns)
-      .from(hubApiKey)
-      .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
-      .where(eq(hubApiKey.prefix, p("prefix")))
-      .prepare("lamin_hub_key_by_prefix"),
-    access: db
-      .select({ instance: instanceRecordColumns, accountId: member.id, ...roleColumns(member.id) })
-      .from(hubInstance)
-      .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
-      .innerJoin(member, eq(member.handle, p("account")))
-      .leftJoin(hubMembership, membership(member.id))
-      .leftJoin(hubCollaborator, collaboration(member.id))
-      .where(and(eq(ownerAccount.handle, p("owner")), eq(hubInstance.name, p("name"))))
-      .prepare("lamin_hub_access"),
+    keyByPrefix: keptStatement(db, "lamin_hub_key_by_prefix", (db) =>
+      db
+        .select(keyColumns)
+        .from(hubApiKey)
+        .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
+        .where(eq(hubApiKey.prefix, p("prefix"))),
+    ),
+    access: keptStatement(db, "lamin_hub_access", (db) =>
+      db
+        .select({
+          instance: instanceRecordColumns,
+          accountId: member.id,
+          ...roleColumns(member.id),
+        })
+        .from(hubInstance)
+        .innerJoin(ownerAccount, eq(ownerAccount.id, hubInstance.ownerId))
+        .innerJoin(member, eq(member.handle, p("account")))
+        .leftJoin(hubMembership, membership(member.id))
+        .leftJoin(hubCollaborator, collaboration(member.id))
+        .where(and(eq(ownerAccount.handle, p("owner")), eq(hubInstance.name, p("name")))),
+    ),
     // the key's row, whatever the slug; the instance's columns are null when there is none
-    keyWithAccess: db
-      .select({ ...keyColumns, instance: instanceRecordColumns, ...roleColumns(hubAccount.id) })
-      .from(hubApiKey)
-      .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
-      .leftJoin(ownerAccount, eq(ownerAccount.handle, p("owner")))
-      .leftJoin(
-        hubInstance,
-        and(eq(hubInstance.ownerId, ownerAccount.id), eq(hubInstance.name, p("name"))),
-      )
-      .leftJoin(hubMembership, membership(hubAccount.id))
-      .leftJoin(hubCollaborator, collaboration(hubAccount.id))
-      .where(eq(hubApiKey.prefix, p("prefix")))
-      .prepare("lamin_hub_key_with_access"),
+    keyWithAccess: keptStatement(db, "lamin_hub_key_with_access", (db) =>
+      db
+        .select({ ...keyColumns, instance: instanceRecordColumns, ...roleColumns(hubAccount.id) })
+        .from(hubApiKey)
+        .innerJoin(hubAccount, eq(hubAccount.id, hubApiKey.accountId))
+        .leftJoin(ownerAccount, eq(ownerAccount.handle, p("owner")))
+        .leftJoin(
+          hubInstance,
+          and(eq(hubInstance.ownerId, ownerAccount.id), eq(hubInstance.name, p("name"))),
+        )
+        .leftJoin(hubMembership, membership(hubAccount.id))
+        .leftJoin(hubCollaborator, collaboration(hubAccount.id))
+        .where(eq(hubApiKey.prefix, p("prefix"))),
+    ),
   };
 }
 
