@@ -4,15 +4,20 @@
  * (PG_BINDIR, `pg_config --bindir`, or /usr/lib/postgresql/<version>/bin) in a temporary folder,
  * on a free loopback port; run as the `postgres` user when the test runs as root, since Postgres
  * refuses to run as root. Where none of this is possible, `startPrivatePostgres` says why.
+ * Benchmarks use it too (bench/lib/postgres-cluster.ts), with settings of their own.
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tempDir } from "../helpers.js";
 
 export interface PrivatePostgres {
   port: number;
+  /** The Postgres version of its binaries, e.g. "15". */
+  version: string;
+  /** Its folder (data directory, socket, log). */
+  dir: string;
   /** A URL for database `name` on this cluster. */
   url(name: string): string;
   /** Stop the server; "immediate" is a crash (no checkpoint, connections cut). */
@@ -49,7 +54,13 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres | { skip: string }> {
+/**
+ * `settings`: server settings for the command line (`-c name=value`), e.g. max_connections;
+ * fsync is off whatever they say: the data is thrown away.
+ */
+export async function startPrivatePostgres(
+  opts: { settings?: Record<string, string | number> } = {},
+): Promise<PrivatePostgres | { skip: string }> {
   const bin = binDir();
   if (!bin) return { skip: "no initdb/pg_ctl found (set PG_BINDIR)" };
   const root = process.getuid?.() === 0;
@@ -60,7 +71,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres | { skip: 
       return { skip: "running as root without a `postgres` user to run Postgres as" };
     }
   }
-  const dir = tempDir("lamin-private-pg-");
+  const dir = mkdtempSync(join(tmpdir(), "lamin-private-pg-"));
   const data = join(dir, "data");
   const as = (cmd: string, args: string[]) =>
     root
@@ -77,10 +88,16 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres | { skip: 
     rmSync(dir, { recursive: true, force: true });
     return { skip: `initdb failed: ${(error as { stderr?: Buffer }).stderr?.toString() ?? error}` };
   }
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const settings = { ...opts.settings, listen_addresses: "127.0.0.1", fsync: "off" };
+  const options = [
+    `-p ${port} -k ${dir}`,
+    ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`),
+  ].join(" ");
   let running = false;
   const pg: PrivatePostgres = {
     port,
+    version: bin.split("/").at(-2) ?? "?",
+    dir,
     url: (name) => `postgresql://postgres@127.0.0.1:${port}/${name}`,
     start: () => {
       if (running) return;
