@@ -38,7 +38,7 @@ interface Queryable {
   ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 interface PoolLike extends Queryable {
-  connect(): Promise<{ release(): void }>;
+  connect(): Promise<Queryable & { release(): void }>;
   end(): Promise<void>;
   on(event: "error", listener: (error: Error) => void): unknown;
 }
@@ -56,7 +56,8 @@ interface DriverModule {
     connectionTimeoutMillis?: number;
     application_name?: string;
   }) => ClientLike;
-  drizzle(pool: PoolLike): Db;
+  /** A drizzle database over a pool, or over one connection of it. */
+  drizzle(client: Queryable): Db;
 }
 
 async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
@@ -70,7 +71,7 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
       name: "neon",
       Pool: Pool as unknown as DriverModule["Pool"],
       Client: Client as unknown as DriverModule["Client"],
-      drizzle: (pool) => drizzle({ client: pool as never, schema: tables }) as unknown as Db,
+      drizzle: (client) => drizzle({ client: client as never, schema: tables }) as unknown as Db,
     };
   }
   const [{ default: pg }, { drizzle }] = await Promise.all([
@@ -81,7 +82,7 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
     name: "pg",
     Pool: pg.Pool as unknown as DriverModule["Pool"],
     Client: pg.Client as unknown as DriverModule["Client"],
-    drizzle: (pool) => drizzle({ client: pool as never, schema: tables }) as unknown as Db,
+    drizzle: (client) => drizzle({ client: client as never, schema: tables }) as unknown as Db,
   };
 }
 
@@ -132,12 +133,40 @@ export async function openPostgres(
     if (error instanceof ServerBusyError) throw error;
     throw cannotConnect(target, error);
   }
+  const db = driver.drizzle(pool);
+  if (opts.shared) transactionsOnOneConnection(db, pool, driver);
   return {
-    db: guardDb(driver.drizzle(pool)),
+    db: guardDb(db),
     driver: driver.name === "neon" ? "neon" : "postgres",
     created,
     close: () => pool.end(),
   };
+}
+
+/**
+ * drizzle keeps a transaction on one connection only when it recognises the pool as one: Neon's
+ * driver by `instanceof` its own Pool, node-postgres by a class name that a minified bundle
+ * loses. A budget's pool is neither, and drizzle would send BEGIN, each statement and COMMIT
+ * through it, each on whichever connection is free: no atomicity, connections handed back in an
+ * open transaction, and a restricted request's role set on one connection while its query runs
+ * on another, as the tables' owner. So a transaction takes one connection and runs on a drizzle
+ * database bound to it (made once per connection: connections outlive requests).
+ */
+function transactionsOnOneConnection(db: Db, pool: PoolLike, driver: DriverModule): void {
+  const bound = new WeakMap<object, Db>();
+  db.transaction = (async (...args: Parameters<Db["transaction"]>) => {
+    const client = await pool.connect();
+    try {
+      let own = bound.get(client);
+      if (!own) {
+        own = driver.drizzle(client);
+        bound.set(client, own);
+      }
+      return await own.transaction(...args);
+    } finally {
+      client.release();
+    }
+  }) as Db["transaction"];
 }
 
 /** Budgets of this process, one per server (host and port), made on first use. */
