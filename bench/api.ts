@@ -13,6 +13,9 @@
  *     reads the database), and one that runs the list's two statements by raw node-postgres (the
  *     floor of the list: what Postgres and the driver cost, with none of our code). Next to them, the CPU each request costs the server, Postgres and the
  *     load generator (from /proc).
+ * (a2) The same routes and floors at one rate, sent on schedule (BENCH_API_RATE, by default half
+ *     the list's req/s in (a)): their latency when the server keeps up, where (a) measures
+ *     throughput (there each connection asks again as soon as it is answered).
  * (b) Where a request's time goes: one request at a time, through each layer (raw SQL, the
  *     registry, the Hono app in process, HTTP).
  * (c) Cold start of the Lambda bundle (scripts/bundle-lambda.mjs): size (target < 1.5 MB), and in
@@ -33,7 +36,14 @@ import { join } from "node:path";
 import { bundleLambda } from "../scripts/bundle-lambda.mjs";
 import { fmtMs, laminEnv, median, quantile, REPO, row } from "./lib/common.js";
 import { cpuSince, snapshot } from "./lib/cpu.js";
-import { type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import {
+  pacedHttp,
+  type Req,
+  type Server,
+  sequential,
+  sequentialHttp,
+  startServer,
+} from "./lib/http.js";
 import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -47,6 +57,8 @@ const TARGET_BUNDLE = 1.5e6; // bytes
 const TARGET_FIRST = 300; // ms
 const COLD_RUNS = 5;
 const SEQUENTIAL = 1000; // requests per layer in (b)
+/** (a2)'s rate: BENCH_API_RATE req/s, or by default half of what the list answered in (a). */
+const RATE = process.env.BENCH_API_RATE ? Number(process.env.BENCH_API_RATE) : undefined;
 
 const base = process.env.DATABASE_URL;
 if (!base) {
@@ -55,6 +67,9 @@ if (!base) {
       "Run it with DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npx tsx bench/api.ts",
   );
   process.exit(0);
+}
+if (RATE !== undefined && !(RATE > 0)) {
+  throw new Error("BENCH_API_RATE must be > 0 (requests a second)");
 }
 if (!(SECONDS > 0) || !(N >= 1000)) {
   throw new Error("BENCH_SECONDS must be > 0 and BENCH_ARTIFACTS at least 1000");
@@ -422,6 +437,64 @@ async function main(): Promise<void> {
     });
     console.log(
       `    ceiling: ${cpus().length} CPUs / the CPU of one request over all processes (all on this machine, shared with whatever else runs)`,
+    );
+
+    // ---------------------------------------------------------------- (a2) the same load, paced
+    // In (a) each connection asks again as soon as it is answered: every route runs flat out and
+    // p50 is about connections / req/s. Here each route and its floor get the same requests a
+    // second, sent on schedule: the latency of a request when the server keeps up.
+    const listRate = (measured[2] as (typeof measured)[number]).result.requests.average;
+    const rate = RATE ?? Math.max(50, Math.floor(listRate / 2 / 50) * 50);
+    const paced: [string, Server, () => Req][] = [
+      [`GET /artifacts/{uid}`, api, () => ({ path: `/artifacts/${pick()}`, headers: auth })],
+      ["(floor) bare Hono + prepared SELECT by uid", bareDb, () => ({ path: `/x/${pick()}` })],
+      ["list of 50 by key__startswith", api, () => ({ path: listPath, headers: auth })],
+      [
+        "(floor) bare Hono + the list's 2 statements",
+        bareDb,
+        () => ({ path: `/list?prefix=${encodeURIComponent(prefix)}` }),
+      ],
+    ];
+    const Wp = [50, 9, 7, 7];
+    console.log();
+    console.log(
+      row(
+        [
+          `(a2) ${int(rate)} req/s on schedule, ${CONNECTIONS} connections, ${SECONDS} s`,
+          "answered",
+          "p50",
+          "p99",
+        ],
+        Wp,
+      ),
+    );
+    const pacedP99: number[] = [];
+    for (const [label, server, next] of paced) {
+      const failed = new Map<string, number>();
+      const xs = await pacedHttp(
+        server.url,
+        next,
+        { rate, seconds: SECONDS, connections: CONNECTIONS },
+        (what) => failed.set(what, (failed.get(what) ?? 0) + 1),
+      );
+      pacedP99.push(quantile(xs, 0.99));
+      const failures = [...failed].map(([what, n]) => `${int(n)} × ${what}`).join(", ");
+      console.log(
+        row(
+          [
+            `  ${label}`,
+            int(xs.length),
+            `${median(xs).toFixed(1)} ms`,
+            `${quantile(xs, 0.99).toFixed(1)} ms`,
+            failures && `failed: ${failures}`,
+          ],
+          Wp,
+        ),
+      );
+    }
+    const [uidP99 = Number.NaN, , listP99 = Number.NaN] = pacedP99;
+    console.log(
+      `  target p99 < ${TARGET_P99} ms at ${int(rate)} req/s: GET /artifacts/{uid} ${verdict(uidP99 < TARGET_P99)}, list ${verdict(listP99 < TARGET_P99)}. Latency from each request's scheduled time (a server that falls behind shows it); the rate is ${RATE ? "BENCH_API_RATE" : "half the list's req/s in (a), rounded down to 50; BENCH_API_RATE sets it"}`,
     );
 
     if (PROFILE) {

@@ -6,7 +6,14 @@ import { join } from "node:path";
 import pg from "pg";
 import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
 import { cpuSince, snapshot } from "./lib/cpu.js";
-import { type Req, type Server, sequential, sequentialHttp, startServer } from "./lib/http.js";
+import {
+  pacedHttp,
+  type Req,
+  type Server,
+  sequential,
+  sequentialHttp,
+  startServer,
+} from "./lib/http.js";
 import { type PostgresCluster, startPostgresCluster } from "./lib/postgres-cluster.js";
 import { printProfile } from "./lib/profile.js";
 
@@ -25,6 +32,11 @@ const CALLERS = process.env.BENCH_HUB_CALLERS === "unrestricted" ? [0, 3] : [0, 
 const MICRO = 1000;
 const SEQUENTIAL = 1000;
 const TARGET_P50 = 2; // ms the hub may add
+/**
+ * (e) the open-loop runs' rate, the same for lamin serve and the hub: BENCH_HUB_RATE req/s, or
+ * by default half of what the hub answered over all instances under load (rounded down to 50).
+ */
+const RATE = process.env.BENCH_HUB_RATE ? Number(process.env.BENCH_HUB_RATE) : undefined;
 /**
  * Instances of the first hub run, all in use in turn: a set that fits the hub's connection cap
  * (a connection kept for each). The second run takes all of them in turn: with the cap below
@@ -53,6 +65,8 @@ if (!base) {
   process.exit(0);
 }
 if (!(SECONDS > 0)) throw new Error("BENCH_SECONDS must be > 0");
+if (RATE !== undefined && !(RATE > 0))
+  throw new Error("BENCH_HUB_RATE must be > 0 (requests a second)");
 if (PG !== "private" && PG !== "shared") {
   throw new Error(
     `BENCH_PG is '${PG}': use 'private' (the default: a Postgres server of the benchmark's own) or 'shared' (DATABASE_URL's server)`,
@@ -371,10 +385,18 @@ async function main(): Promise<void> {
     const token = generateToken();
     const auth = { authorization: `Bearer ${token}` };
     const plainReq = (): Req => ({ path: `/artifacts/${uid}`, headers: auth });
-    const api = await startServer("serve-api.ts", ["api", "hub-bench"], {
-      LAMIN_API_TOKEN_SHA256: hashToken(token),
-    });
-    servers.push(api);
+    const startServe = async () => {
+      const s = await startServer("serve-api.ts", ["api", "hub-bench"], {
+        LAMIN_API_TOKEN_SHA256: hashToken(token),
+      });
+      servers.push(s);
+      return s;
+    };
+    const stop = async (s: Server) => {
+      await s.stop();
+      servers.splice(servers.indexOf(s), 1);
+    };
+    const api = await startServe();
     const probe = await fetch(`${api.url}/artifacts/${uid}`, { headers: auth });
     const probeBody = (await probe.json()) as { uid?: string };
     if (probe.status !== 200 || probeBody.uid !== uid) {
@@ -395,8 +417,7 @@ async function main(): Promise<void> {
       }),
     );
     const plainSeq = await sequentialHttp(api.url, plainReq, SEQUENTIAL);
-    await api.stop();
-    servers.splice(servers.indexOf(api), 1);
+    await stop(api);
 
     // ---------------------------------------------------------------- (c) through the hub
     const hubServer = await startServer(
@@ -489,8 +510,32 @@ async function main(): Promise<void> {
     const allRun = await hubRun(INSTANCES);
     process.kill(hubServer.pid, "SIGUSR2");
     const { open } = await hubServer.message("open");
-    await hubServer.stop();
-    servers.splice(servers.indexOf(hubServer), 1);
+
+    // ---------------------------------------------------------------- (e) the same load, paced
+    // Under (c)'s load each connection sends its next request as soon as the last is answered:
+    // the servers run flat out and p50 is about connections / req/s, a measure of throughput.
+    // Here both get the same requests a second, below what either answers, sent on schedule.
+    const rate = RATE ?? Math.max(50, Math.floor(allRun.result.requests.average / 2 / 50) * 50);
+    const paced = { rate, seconds: SECONDS, connections: CONNECTIONS };
+    const pacedFailures = { hub: new Map<string, number>(), serve: new Map<string, number>() };
+    const count = (m: Map<string, number>) => (what: string) => m.set(what, (m.get(what) ?? 0) + 1);
+    let pacedSeq = 0;
+    const hubPaced = await pacedHttp(
+      hubServer.url,
+      () => hubReq(pacedSeq++, INSTANCES),
+      paced,
+      count(pacedFailures.hub),
+    );
+    await stop(hubServer);
+    const serveAgain = await startServe();
+    await load({
+      url: `${serveAgain.url}/artifacts/${uid}`,
+      connections: CONNECTIONS,
+      amount: 2000,
+      headers: auth,
+    });
+    const servePaced = await pacedHttp(serveAgain.url, plainReq, paced, count(pacedFailures.serve));
+    await stop(serveAgain);
 
     // ---------------------------------------------------------------- report
     const [m1, m5] = loadavg();
@@ -599,6 +644,46 @@ async function main(): Promise<void> {
     const seqDiff = median(hotRun.xs) - median(plainSeq);
     console.log(
       `  hub (${hot} instances) adds ${ms2(seqDiff)} at p50 (target < ${TARGET_P50} ms: ${verdict(seqDiff < TARGET_P50)})`,
+    );
+
+    console.log();
+    console.log(
+      row(
+        [
+          `(e) the same load for both: ${int(rate)} req/s on schedule, ${CONNECTIONS} connections, ${SECONDS} s`,
+          "answered",
+          "p50 ms",
+          "p99 ms",
+        ],
+        W,
+      ),
+    );
+    const failedText = (m: Map<string, number>) =>
+      [...m].map(([what, n]) => `${int(n)} × ${what}`).join(", ");
+    for (const [label, xs, failed] of [
+      ["lamin serve: GET /artifacts/{uid}", servePaced, pacedFailures.serve],
+      [`hub: all ${INSTANCES} in turn`, hubPaced, pacedFailures.hub],
+    ] as const) {
+      console.log(
+        row(
+          [
+            `  ${label}`,
+            int(xs.length),
+            median(xs).toFixed(2),
+            quantile(xs, 0.99).toFixed(2),
+            failed.size > 0 ? `failed: ${failedText(failed)}` : "",
+          ],
+          W,
+        ),
+      );
+    }
+    const pacedDiff = median(hubPaced) - median(servePaced);
+    const pacedRatio = quantile(hubPaced, 0.99) / quantile(servePaced, 0.99);
+    console.log(
+      `  hub, all ${INSTANCES}: adds ${ms2(pacedDiff)} at p50 (target < ${TARGET_P50} ms: ${verdict(pacedDiff < TARGET_P50)}); p99 ${pacedRatio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(pacedRatio <= 2)})`,
+    );
+    console.log(
+      `  latency from each request's scheduled time (a server that falls behind shows it); the rate is ${RATE ? "BENCH_HUB_RATE" : "half the hub's req/s over all instances in (c), rounded down to 50; BENCH_HUB_RATE sets it"}. Under (c)'s load every connection sends again as soon as it is answered: both servers run flat out and p50 is about ${CONNECTIONS} / req/s, so (c) compares throughput and (e) the time the hub adds to a request`,
     );
   } finally {
     for (const s of servers.splice(0)) await s.stop().catch(() => {});

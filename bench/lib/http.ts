@@ -60,6 +60,16 @@ export async function startServer(script: string, args: string[], extra: NodeJS.
   return server;
 }
 
+/** One GET over `agent`: undefined when it answered 200, else what went wrong. */
+function getOnce(agent: Agent, url: string, { path, headers }: Req): Promise<string | undefined> {
+  return new Promise<string | undefined>((resolve) => {
+    httpGet(`${url}${path}`, { agent, headers: headers ?? {} }, (res) => {
+      res.resume();
+      res.once("end", () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
+    }).once("error", (e) => resolve(e.message));
+  });
+}
+
 /**
  * One HTTP GET at a time over a kept-alive connection; per-request ms. A request that fails or
  * answers other than 200 throws, or, with `onFailure`, is reported there and left out.
@@ -74,20 +84,50 @@ export async function sequentialHttp(
   const times: number[] = [];
   try {
     for (let i = 0; i < n; i++) {
-      const { path, headers } = next();
+      const req = next();
       const t0 = performance.now();
-      const failed = await new Promise<string | undefined>((resolve) => {
-        httpGet(`${url}${path}`, { agent, headers: headers ?? {} }, (res) => {
-          res.resume();
-          res.once("end", () =>
-            resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`),
-          );
-        }).once("error", (e) => resolve(e.message));
-      });
+      const failed = await getOnce(agent, url, req);
       if (failed === undefined) times.push(performance.now() - t0);
       else if (onFailure) onFailure(failed);
-      else throw new Error(`${path}: ${failed}`);
+      else throw new Error(`${req.path}: ${failed}`);
     }
+  } finally {
+    agent.destroy();
+  }
+  return times;
+}
+
+/**
+ * An open-loop run, as clients that do not wait for each other: `rate` GETs a second for
+ * `seconds`, each sent at its scheduled time (evenly spaced) over at most `connections`
+ * kept-alive connections; a request that finds them all busy waits for one. Latency counts from
+ * the scheduled time, so a server that falls behind shows it rather than being asked less (no
+ * coordinated omission). Failures go to `onFailure` and are left out of the times.
+ */
+export async function pacedHttp(
+  url: string,
+  next: () => Req,
+  opts: { rate: number; seconds: number; connections: number },
+  onFailure: (what: string) => void,
+): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
+  const times: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  const total = Math.round(opts.rate * opts.seconds);
+  const start = performance.now();
+  try {
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / opts.rate;
+      const wait = due - performance.now();
+      if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+      inFlight.push(
+        getOnce(agent, url, next()).then((failed) => {
+          if (failed === undefined) times.push(performance.now() - due);
+          else onFailure(failed);
+        }),
+      );
+    }
+    await Promise.all(inFlight);
   } finally {
     agent.destroy();
   }
