@@ -5,11 +5,13 @@
  *
  * The hub's own settings apply (LAMIN_HUB_MAX_CONNECTIONS, LAMIN_HUB_INSTANCE_CONNECTIONS). Listens on
  * 127.0.0.1, port 0, and prints one JSON line `{"port": N}` once it listens, then, on each
- * SIGUSR2, `{"open": <instances in the pool>, "opened": <connections opened so far>, ...}` (the
- * budget's stats). SIGTERM closes it. With BENCH_CPU_PROFILE=<prefix>, the first SIGUSR2 also
+ * SIGUSR2, `{"open": <instances in the pool>, "opened": <connections opened so far>, "rss",
+ * "heapUsed" (bytes), "gcMs", "gcMaxMs", ...}` (the budget's stats, the process's memory, and its
+ * garbage collection since the last signal: total and longest pause). SIGTERM closes it. With BENCH_CPU_PROFILE=<prefix>, the first SIGUSR2 also
  * starts the V8 CPU profiler, the next stops it and adds `"profile": <path>` to its line, and so
  * on: each profile covers exactly the requests between two signals (bench/lib/profile.ts).
  */
+import { PerformanceObserver } from "node:perf_hooks";
 import { listenOn } from "../../cli/commands/serve.js";
 import { serverBudget } from "../../core/db/postgres.js";
 import { openHub } from "../../core/hub/open.js";
@@ -26,11 +28,28 @@ const app = createHubApp({ hub: opened.hub });
 const { url: served, server } = await listenOn(app.fetch, { port: 0, host: "127.0.0.1" });
 process.stdout.write(`${JSON.stringify({ port: Number(new URL(served).port) })}\n`);
 const budget = await serverBudget(url);
+/** Garbage collection since the last signal: its total and its longest pause, ms. */
+let gc = { ms: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.ms += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
 const profilePrefix = process.env.BENCH_CPU_PROFILE;
 const profiler = profilePrefix ? await cpuProfiler(profilePrefix) : undefined;
 process.on("SIGUSR2", async () => {
   // the figures first: they describe the run that ends here, not the profiler's own work
-  const stats = { open: app.pool.size, ...budget.stats() };
+  const { rss, heapUsed } = process.memoryUsage();
+  const stats = {
+    open: app.pool.size,
+    rss,
+    heapUsed,
+    gcMs: gc.ms,
+    gcMaxMs: gc.maxMs,
+    ...budget.stats(),
+  };
+  gc = { ms: 0, maxMs: 0 };
   const profiled = profiler ? await profiler.toggle() : {};
   process.stdout.write(`${JSON.stringify({ ...stats, ...profiled })}\n`);
 });
