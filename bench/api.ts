@@ -44,6 +44,7 @@ import {
   sequentialHttp,
   startServer,
 } from "./lib/http.js";
+import { LIST_IDS, LIST_ROWS } from "./lib/list-statements.js";
 import { printProfile } from "./lib/profile.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -534,13 +535,17 @@ async function main(): Promise<void> {
       await res.text();
     };
     await measure(
-      "raw SQL on the pool (pg: no drizzle, no joins)",
+      "raw SQL on the pool (pg; the list's 2 statements)",
       () => pool.query("SELECT * FROM lamindb_artifact WHERE uid = $1", [pick()]),
-      () =>
-        pool.query(
-          "SELECT * FROM lamindb_artifact WHERE key LIKE $1 AND branch_id = 1 AND is_latest ORDER BY created_at DESC, id DESC LIMIT 51",
-          [`${prefix}%`],
-        ),
+      async () => {
+        const ids = await pool.query({
+          name: "bench_list_ids",
+          text: LIST_IDS,
+          values: [`${prefix}%`],
+        });
+        const page = ids.rows.map((r: { id: number }) => r.id);
+        await pool.query({ name: "bench_list_rows", text: LIST_ROWS, values: [page] });
+      },
     );
     await measure(
       "instance.artifacts.get / .list (drizzle, joins)",

@@ -1,8 +1,8 @@
 /**
  * A hub's instances share one budget of connections (core/db/connection-budget.ts); their pools
- * are the budget's, not the driver's. A transaction on such a pool must still hold one connection
- * from BEGIN to COMMIT, over both drivers: node-postgres, and Neon's (through a local
- * WebSocket-to-TCP proxy, as on Lambda). If its statements went through the pool one by one, each
+ * are the budget's, not the driver's. A transaction on such a pool, as on the driver's own, must
+ * hold one connection from BEGIN to COMMIT, over both drivers: node-postgres, and Neon's (through
+ * a local WebSocket-to-TCP proxy, as on Lambda). If its statements went through the pool one by one, each
  * on whichever connection is free, a restricted request's role and grants would be set on one
  * connection while its query ran on another as the tables' owner: every space visible.
  */
@@ -67,12 +67,17 @@ const keys = async (database: Database) =>
     )
   ).map((r) => r.key);
 
-describe.each(["pg", "neon"] as const)("transactions on a shared pool (%s driver)", (driver) => {
+describe.each([
+  ["pg", "a hub's shared budget"],
+  ["neon", "a hub's shared budget"],
+  ["pg", "the driver's own pool"],
+  ["neon", "the driver's own pool"],
+] as const)("transactions over the %s driver on %s", (driver, pool) => {
   let database: Database;
   beforeAll(async () => {
     database = await openPostgres(url, {
       driver,
-      shared: new ConnectionBudget({ max: 8 }),
+      ...(pool === "a hub's shared budget" ? { shared: new ConnectionBudget({ max: 8 }) } : {}),
       max: 4,
     });
   });

@@ -134,7 +134,7 @@ export async function openPostgres(
     throw cannotConnect(target, error);
   }
   const db = driver.drizzle(pool);
-  if (opts.shared) transactionsOnOneConnection(db, pool, driver);
+  transactionsOnOneConnection(db, pool, driver);
   return {
     db: guardDb(db),
     driver: driver.name === "neon" ? "neon" : "postgres",
@@ -146,11 +146,12 @@ export async function openPostgres(
 /**
  * drizzle keeps a transaction on one connection only when it recognises the pool as one: Neon's
  * driver by `instanceof` its own Pool, node-postgres by a class name that a minified bundle
- * loses. A budget's pool is neither, and drizzle would send BEGIN, each statement and COMMIT
- * through it, each on whichever connection is free: no atomicity, connections handed back in an
- * open transaction, and a restricted request's role set on one connection while its query runs
- * on another, as the tables' owner. So a transaction takes one connection and runs on a drizzle
- * database bound to it (made once per connection: connections outlive requests).
+ * loses. A budget's pool is neither, and drizzle sent BEGIN, each statement and COMMIT through
+ * it, each on whichever connection was free: no atomicity, connections handed back in an open
+ * transaction, and a restricted request's role set on one connection while its query ran on
+ * another, as the tables' owner. So every pool's transactions take one connection and run on a
+ * drizzle database bound to it (made once per connection: connections outlive requests),
+ * whatever drizzle would recognise.
  */
 function transactionsOnOneConnection(db: Db, pool: PoolLike, driver: DriverModule): void {
   const bound = new WeakMap<object, Db>();
