@@ -528,7 +528,7 @@ async function main(): Promise<void> {
     const count = (m: Map<string, number>) => (what: string) => m.set(what, (m.get(what) ?? 0) + 1);
     let pacedSeq = 0;
     await freshKeys();
-    const hubPaced = await pacedHttp(
+    const { times: hubPaced, stallMs: hubStall } = await pacedHttp(
       hubServer.url,
       () => hubReq(pacedSeq++, INSTANCES),
       paced,
@@ -544,7 +544,12 @@ async function main(): Promise<void> {
       amount: 2000,
       headers: auth,
     });
-    const servePaced = await pacedHttp(serveAgain.url, plainReq, paced, count(pacedFailures.serve));
+    const { times: servePaced, stallMs: serveStall } = await pacedHttp(
+      serveAgain.url,
+      plainReq,
+      paced,
+      count(pacedFailures.serve),
+    );
     await stop(serveAgain);
 
     // ---------------------------------------------------------------- report
@@ -690,7 +695,7 @@ async function main(): Promise<void> {
     const pacedDiff = median(hubPaced) - median(servePaced);
     const pacedRatio = quantile(hubPaced, 0.99) / quantile(servePaced, 0.99);
     console.log(
-      `  the hub server's garbage collection during its run: ${int(Number(hubGc.gcMs))} ms in all, the longest pause ${ms2(Number(hubGc.gcMaxMs))}`,
+      `  the hub server's garbage collection during its run: ${int(Number(hubGc.gcMs))} ms in all, the longest pause ${ms2(Number(hubGc.gcMaxMs))}; the load generator's longest stall (its event loop blocked) ${ms2(hubStall)} in the hub's run, ${ms2(serveStall)} in lamin serve's`,
     );
     console.log(
       `  hub, all ${INSTANCES}: adds ${ms2(pacedDiff)} at p50 (target < ${TARGET_P50} ms: ${verdict(pacedDiff < TARGET_P50)}); p99 ${pacedRatio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(pacedRatio <= 2)})`,

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { Agent, get as httpGet } from "node:http";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { REPO } from "./common.js";
 
@@ -102,18 +103,22 @@ export async function sequentialHttp(
  * `seconds`, each sent at its scheduled time (evenly spaced) over at most `connections`
  * kept-alive connections; a request that finds them all busy waits for one. Latency counts from
  * the scheduled time, so a server that falls behind shows it rather than being asked less (no
- * coordinated omission). Failures go to `onFailure` and are left out of the times.
+ * coordinated omission). Failures go to `onFailure` and are left out of the times. `stallMs`:
+ * the longest this process's event loop was blocked meanwhile (its own stalls show as latency).
  */
 export async function pacedHttp(
   url: string,
   next: () => Req,
   opts: { rate: number; seconds: number; connections: number },
   onFailure: (what: string) => void,
-): Promise<number[]> {
+): Promise<{ times: number[]; stallMs: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
   const times: number[] = [];
   const inFlight: Promise<void>[] = [];
   const total = Math.round(opts.rate * opts.seconds);
+  // this process's own stalls (its GC, say) delay sends and read as the server's latency
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const start = performance.now();
   try {
     for (let i = 0; i < total; i++) {
@@ -129,9 +134,10 @@ export async function pacedHttp(
     }
     await Promise.all(inFlight);
   } finally {
+    loop.disable();
     agent.destroy();
   }
-  return times;
+  return { times, stallMs: loop.max / 1e6 };
 }
 
 export async function sequential(n: number, fn: () => Promise<unknown>): Promise<number[]> {
