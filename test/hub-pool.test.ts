@@ -36,6 +36,24 @@ process.env.LAMIN_HUB_CONNECTION_WAIT_MS = "120000";
 const base = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const nameOf = (url: string) => new URL(url).pathname.slice(1);
 
+/** `run` for each item, four at a time: a connection each (one runs one statement at once). */
+async function fourAtATime(
+  items: string[],
+  run: (client: pg.Client, item: string) => Promise<unknown>,
+): Promise<void> {
+  await Promise.all(
+    [0, 1, 2, 3].map(async (lane) => {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      try {
+        for (let i = lane; i < items.length; i += 4) await run(client, items[i] as string);
+      } finally {
+        await client.end();
+      }
+    }),
+  );
+}
+
 /** Samples how many connections match `where` until stopped; the highest count seen. */
 function sampler(where: string, params: unknown[]) {
   const admin = new pg.Client({ connectionString: base });
@@ -238,22 +256,9 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
     uid = (await template.artifacts.save(join(work, "sample.csv"), { key: "sample.csv" })).artifact
       .uid;
     await template.close();
-    // copies of the template, four at a time (a connection each: one runs one statement at once)
-    const copies = urls.slice(1);
-    await Promise.all(
-      [0, 1, 2, 3].map(async (lane) => {
-        const client = new pg.Client({ connectionString: base });
-        await client.connect();
-        try {
-          for (let i = lane; i < copies.length; i += 4) {
-            await client.query(
-              `CREATE DATABASE "${nameOf(copies[i] as string)}" TEMPLATE "${nameOf(templateUrl)}"`,
-            );
-          }
-        } finally {
-          await client.end();
-        }
-      }),
+    // copies of the template
+    await fourAtATime(urls.slice(1), (client, url) =>
+      client.query(`CREATE DATABASE "${nameOf(url)}" TEMPLATE "${nameOf(templateUrl)}"`),
     );
     hubHandle = await openHub(hubUrl);
     await hubHandle.hub.createAccount("alice");
@@ -271,9 +276,9 @@ describe.skipIf(!process.env.DATABASE_URL)(`a hub with ${INSTANCES} instances, c
 
   afterAll(async () => {
     await hubHandle?.close().catch(() => {});
-    for (const url of [hubUrl, ...urls]) {
-      await admin.query(`DROP DATABASE IF EXISTS "${nameOf(url)}" WITH (FORCE)`).catch(() => {});
-    }
+    await fourAtATime([hubUrl, ...urls], (client, url) =>
+      client.query(`DROP DATABASE IF EXISTS "${nameOf(url)}" WITH (FORCE)`).catch(() => {}),
+    );
     await admin.end();
   }, 600_000);
 
