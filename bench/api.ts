@@ -13,9 +13,10 @@
  *     reads the database), and one that runs the list's two statements by raw node-postgres (the
  *     floor of the list: what Postgres and the driver cost, with none of our code). Next to them, the CPU each request costs the server, Postgres and the
  *     load generator (from /proc).
- * (a2) The same routes and floors at one rate, sent on schedule (BENCH_API_RATE, by default half
- *     the list's req/s in (a)): their latency when the server keeps up, where (a) measures
- *     throughput (there each connection asks again as soon as it is answered).
+ * (a2) Each API route and its floor at one rate, sent on schedule and alternating in one run
+ *     (BENCH_API_RATE, by default half the list's req/s in (a)): their latency when the server
+ *     keeps up, where (a) measures throughput (there each connection asks again as soon as it is
+ *     answered).
  * (b) Where a request's time goes: one request at a time, through each layer (raw SQL, the
  *     registry, the Hono app in process, HTTP).
  * (c) Cold start of the Lambda bundle (scripts/bundle-lambda.mjs): size (target < 1.5 MB), and in
@@ -442,18 +443,24 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- (a2) the same load, paced
     // In (a) each connection asks again as soon as it is answered: every route runs flat out and
-    // p50 is about connections / req/s. Here each route and its floor get the same requests a
-    // second, sent on schedule: the latency of a request when the server keeps up.
+    // p50 is about connections / req/s. Here a route and its floor get the same requests a
+    // second, sent on schedule, in one run, alternating (a stall of the machine or of the load
+    // generator hits both alike): the latency of a request when the server keeps up.
     const listRate = (measured[2] as (typeof measured)[number]).result.requests.average;
     const rate = RATE ?? Math.max(50, Math.floor(listRate / 2 / 50) * 50);
-    const paced: [string, Server, () => Req][] = [
-      [`GET /artifacts/{uid}`, api, () => ({ path: `/artifacts/${pick()}`, headers: auth })],
-      ["(floor) bare Hono + prepared SELECT by uid", bareDb, () => ({ path: `/x/${pick()}` })],
-      ["list of 50 by key__startswith", api, () => ({ path: listPath, headers: auth })],
+    type Paced = [label: string, server: Server, next: () => Req];
+    const pairs: [Paced, Paced][] = [
       [
-        "(floor) bare Hono + the list's 2 statements",
-        bareDb,
-        () => ({ path: `/list?prefix=${encodeURIComponent(prefix)}` }),
+        ["GET /artifacts/{uid}", api, () => ({ path: `/artifacts/${pick()}`, headers: auth })],
+        ["(floor) bare Hono + prepared SELECT by uid", bareDb, () => ({ path: `/x/${pick()}` })],
+      ],
+      [
+        ["list of 50 by key__startswith", api, () => ({ path: listPath, headers: auth })],
+        [
+          "(floor) bare Hono + the list's 2 statements",
+          bareDb,
+          () => ({ path: `/list?prefix=${encodeURIComponent(prefix)}` }),
+        ],
       ],
     ];
     const Wp = [50, 9, 7, 7, 8];
@@ -461,7 +468,7 @@ async function main(): Promise<void> {
     console.log(
       row(
         [
-          `(a2) ${int(rate)} req/s on schedule, ${CONNECTIONS} connections, ${SECONDS} s`,
+          `(a2) ${int(rate)} req/s each, on schedule, alternating, ${SECONDS} s`,
           "answered",
           "p50",
           "p99",
@@ -471,29 +478,42 @@ async function main(): Promise<void> {
       ),
     );
     const pacedP99: number[] = [];
-    for (const [label, server, next] of paced) {
-      const failed = new Map<string, number>();
-      const { times: xs, stallMs } = await pacedHttp(
-        server.url,
-        next,
-        { rate, seconds: SECONDS, connections: CONNECTIONS },
-        (what) => failed.set(what, (failed.get(what) ?? 0) + 1),
+    for (const pair of pairs) {
+      const failed = new Map<string, Map<string, number>>();
+      let turn = 0;
+      const { times, stallMs } = await pacedHttp(
+        api.url,
+        () => {
+          const [label, server, next] = pair[turn++ % 2] as Paced;
+          return { ...next(), url: server.url, tag: label };
+        },
+        { rate: 2 * rate, seconds: SECONDS, connections: CONNECTIONS },
+        (what, tag) => {
+          const mine = failed.get(tag) ?? new Map<string, number>();
+          mine.set(what, (mine.get(what) ?? 0) + 1);
+          failed.set(tag, mine);
+        },
       );
-      pacedP99.push(quantile(xs, 0.99));
-      const failures = [...failed].map(([what, n]) => `${int(n)} × ${what}`).join(", ");
-      console.log(
-        row(
-          [
-            `  ${label}`,
-            int(xs.length),
-            `${median(xs).toFixed(1)} ms`,
-            `${quantile(xs, 0.99).toFixed(1)} ms`,
-            `${stallMs.toFixed(1)} ms`,
-            failures && `failed: ${failures}`,
-          ],
-          Wp,
-        ),
-      );
+      for (const [label] of pair) {
+        const xs = times.get(label) ?? [];
+        pacedP99.push(quantile(xs, 0.99));
+        const failures = [...(failed.get(label) ?? [])]
+          .map(([what, n]) => `${int(n)} × ${what}`)
+          .join(", ");
+        console.log(
+          row(
+            [
+              `  ${label}`,
+              int(xs.length),
+              `${median(xs).toFixed(1)} ms`,
+              `${quantile(xs, 0.99).toFixed(1)} ms`,
+              `${stallMs.toFixed(1)} ms`,
+              failures && `failed: ${failures}`,
+            ],
+            Wp,
+          ),
+        );
+      }
     }
     const [uidP99 = Number.NaN, , listP99 = Number.NaN] = pacedP99;
     console.log(

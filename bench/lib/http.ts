@@ -98,25 +98,28 @@ export async function sequentialHttp(
   return times;
 }
 
+/** A request of a paced run: to `url` (else the run's), counted under `tag` (else ""). */
+export type PacedReq = Req & { url?: string; tag?: string };
+
 /**
  * An open-loop run, as clients that do not wait for each other: `rate` GETs a second for
  * `seconds`, each sent at its scheduled time (evenly spaced) over at most `connections`
- * kept-alive connections; a request that finds them all busy waits for one. Latency counts from
- * the scheduled time, so a server that falls behind shows it rather than being asked less (no
- * coordinated omission). Failures go to `onFailure` and are left out of the times. `stallMs`:
- * the longest this process's event loop was blocked meanwhile (its own stalls show as latency).
+ * kept-alive connections per server; a request that finds them all busy waits for one. Latency
+ * counts from the scheduled time, so a server that falls behind shows it rather than being asked
+ * less (no coordinated omission). Times come by tag; failures go to `onFailure` and are left out.
+ * `stallMs`: the longest this process's event loop was blocked meanwhile (its own stalls delay
+ * sends and read as latency: requests to two servers interleaved in one run share them).
  */
 export async function pacedHttp(
   url: string,
-  next: () => Req,
+  next: () => PacedReq,
   opts: { rate: number; seconds: number; connections: number },
-  onFailure: (what: string) => void,
-): Promise<{ times: number[]; stallMs: number }> {
+  onFailure: (what: string, tag: string) => void,
+): Promise<{ times: Map<string, number[]>; stallMs: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
-  const times: number[] = [];
+  const times = new Map<string, number[]>();
   const inFlight: Promise<void>[] = [];
   const total = Math.round(opts.rate * opts.seconds);
-  // this process's own stalls (its GC, say) delay sends and read as the server's latency
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const start = performance.now();
@@ -125,10 +128,14 @@ export async function pacedHttp(
       const due = start + (i * 1000) / opts.rate;
       const wait = due - performance.now();
       if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+      const req = next();
+      const tag = req.tag ?? "";
       inFlight.push(
-        getOnce(agent, url, next()).then((failed) => {
-          if (failed === undefined) times.push(performance.now() - due);
-          else onFailure(failed);
+        getOnce(agent, req.url ?? url, req).then((failed) => {
+          if (failed !== undefined) return onFailure(failed, tag);
+          const mine = times.get(tag) ?? [];
+          mine.push(performance.now() - due);
+          times.set(tag, mine);
         }),
       );
     }
