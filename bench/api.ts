@@ -479,27 +479,19 @@ async function main(): Promise<void> {
     );
     const pacedP99: number[] = [];
     for (const pair of pairs) {
-      const failed = new Map<string, Map<string, number>>();
       let turn = 0;
-      const { times, stallMs } = await pacedHttp(
+      const { times, failures, stallMs } = await pacedHttp(
         api.url,
         () => {
           const [label, server, next] = pair[turn++ % 2] as Paced;
           return { ...next(), url: server.url, tag: label };
         },
         { rate: 2 * rate, seconds: SECONDS, connections: CONNECTIONS },
-        (what, tag) => {
-          const mine = failed.get(tag) ?? new Map<string, number>();
-          mine.set(what, (mine.get(what) ?? 0) + 1);
-          failed.set(tag, mine);
-        },
       );
       for (const [label] of pair) {
         const xs = times.get(label) ?? [];
         pacedP99.push(quantile(xs, 0.99));
-        const failures = [...(failed.get(label) ?? [])]
-          .map(([what, n]) => `${int(n)} × ${what}`)
-          .join(", ");
+        const failed = failures.get(label)?.text() ?? "";
         console.log(
           row(
             [
@@ -508,7 +500,7 @@ async function main(): Promise<void> {
               `${median(xs).toFixed(1)} ms`,
               `${quantile(xs, 0.99).toFixed(1)} ms`,
               `${stallMs.toFixed(1)} ms`,
-              failures && `failed: ${failures}`,
+              failed && `failed: ${failed}`,
             ],
             Wp,
           ),

@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { fmtMs, laminEnv, median, quantile, row } from "./lib/common.js";
+import { fmtMs, laminEnv, median, quantile, row, Tally } from "./lib/common.js";
 import { cpuSince, snapshot } from "./lib/cpu.js";
 import {
   pacedHttp,
@@ -483,12 +483,12 @@ async function main(): Promise<void> {
       );
       let seq = 0;
       // after a run with timeouts, requests still waiting in the hub may make these fail too
-      const seqFailures = new Map<string, number>();
+      const seqFailures = new Tally();
       const xs = await sequentialHttp(
         hubServer.url,
         () => hubReq(seq++, k),
         SEQUENTIAL,
-        (what) => seqFailures.set(what, (seqFailures.get(what) ?? 0) + 1),
+        (what) => seqFailures.add(what),
       );
       const most = await watch();
       process.kill(hubServer.pid, "SIGUSR2");
@@ -505,7 +505,7 @@ async function main(): Promise<void> {
         result,
         cpu,
         xs,
-        seqFailures: [...seqFailures].map(([what, n]) => `${int(n)} × ${what}`).join(", "),
+        seqFailures: seqFailures.text(),
         most,
         warmMs,
         opened,
@@ -533,20 +533,19 @@ async function main(): Promise<void> {
       amount: 2000,
       headers: auth,
     });
-    const pacedFailures = { hub: new Map<string, number>(), serve: new Map<string, number>() };
     let pacedSeq = 0;
     await freshKeys();
-    const { times: pacedTimes, stallMs } = await pacedHttp(
+    const {
+      times: pacedTimes,
+      failures: pacedFailures,
+      stallMs,
+    } = await pacedHttp(
       hubServer.url,
       () =>
         pacedSeq++ % 2 === 0
           ? { ...hubReq(pacedSeq >> 1, INSTANCES), tag: "hub" }
           : { ...plainReq(), url: serveAgain.url, tag: "serve" },
       { rate: 2 * rate, seconds: SECONDS, connections: CONNECTIONS },
-      (what, tag) => {
-        const m = tag === "hub" ? pacedFailures.hub : pacedFailures.serve;
-        m.set(what, (m.get(what) ?? 0) + 1);
-      },
     );
     const hubPaced = pacedTimes.get("hub") ?? [];
     const servePaced = pacedTimes.get("serve") ?? [];
@@ -676,11 +675,9 @@ async function main(): Promise<void> {
         W,
       ),
     );
-    const failedText = (m: Map<string, number>) =>
-      [...m].map(([what, n]) => `${int(n)} × ${what}`).join(", ");
     for (const [label, xs, failed] of [
-      ["lamin serve: GET /artifacts/{uid}", servePaced, pacedFailures.serve],
-      [`hub: all ${INSTANCES} in turn`, hubPaced, pacedFailures.hub],
+      ["lamin serve: GET /artifacts/{uid}", servePaced, pacedFailures.get("serve")],
+      [`hub: all ${INSTANCES} in turn`, hubPaced, pacedFailures.get("hub")],
     ] as const) {
       console.log(
         row(
@@ -689,7 +686,7 @@ async function main(): Promise<void> {
             int(xs.length),
             median(xs).toFixed(2),
             quantile(xs, 0.99).toFixed(2),
-            failed.size > 0 ? `failed: ${failedText(failed)}` : "",
+            failed ? `failed: ${failed.text()}` : "",
           ],
           W,
         ),

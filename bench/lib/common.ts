@@ -45,6 +45,20 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 /** A row of a text table: first cell left-aligned, the others right-aligned. */
+/** Counts of what went wrong, e.g. "3 × HTTP 503, 1 × socket hang up" ("" when nothing did). */
+export class Tally {
+  private readonly counts = new Map<string, number>();
+  add(what: string): void {
+    this.counts.set(what, (this.counts.get(what) ?? 0) + 1);
+  }
+  get size(): number {
+    return this.counts.size;
+  }
+  text(): string {
+    return [...this.counts].map(([what, n]) => `${n.toLocaleString("en-US")} × ${what}`).join(", ");
+  }
+}
+
 export function row(cells: readonly string[], widths: readonly number[]): string {
   return cells
     .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))

@@ -7,7 +7,7 @@ import { Agent, get as httpGet } from "node:http";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
-import { REPO } from "./common.js";
+import { REPO, Tally } from "./common.js";
 
 /** A request of a sequential run: its path and headers. */
 export interface Req {
@@ -106,7 +106,7 @@ export type PacedReq = Req & { url?: string; tag?: string };
  * `seconds`, each sent at its scheduled time (evenly spaced) over at most `connections`
  * kept-alive connections per server; a request that finds them all busy waits for one. Latency
  * counts from the scheduled time, so a server that falls behind shows it rather than being asked
- * less (no coordinated omission). Times come by tag; failures go to `onFailure` and are left out.
+ * less (no coordinated omission). Times and failures come by tag; failures are left out of times.
  * `stallMs`: the longest this process's event loop was blocked meanwhile (its own stalls delay
  * sends and read as latency: requests to two servers interleaved in one run share them).
  */
@@ -114,10 +114,10 @@ export async function pacedHttp(
   url: string,
   next: () => PacedReq,
   opts: { rate: number; seconds: number; connections: number },
-  onFailure: (what: string, tag: string) => void,
-): Promise<{ times: Map<string, number[]>; stallMs: number }> {
+): Promise<{ times: Map<string, number[]>; failures: Map<string, Tally>; stallMs: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
   const times = new Map<string, number[]>();
+  const failures = new Map<string, Tally>();
   const inFlight: Promise<void>[] = [];
   const total = Math.round(opts.rate * opts.seconds);
   const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -132,10 +132,15 @@ export async function pacedHttp(
       const tag = req.tag ?? "";
       inFlight.push(
         getOnce(agent, req.url ?? url, req).then((failed) => {
-          if (failed !== undefined) return onFailure(failed, tag);
-          const mine = times.get(tag) ?? [];
-          mine.push(performance.now() - due);
-          times.set(tag, mine);
+          if (failed === undefined) {
+            const mine = times.get(tag) ?? [];
+            mine.push(performance.now() - due);
+            times.set(tag, mine);
+          } else {
+            const mine = failures.get(tag) ?? new Tally();
+            mine.add(failed);
+            failures.set(tag, mine);
+          }
         }),
       );
     }
@@ -144,7 +149,7 @@ export async function pacedHttp(
     loop.disable();
     agent.destroy();
   }
-  return { times, stallMs: loop.max / 1e6 };
+  return { times, failures, stallMs: loop.max / 1e6 };
 }
 
 export async function sequential(n: number, fn: () => Promise<unknown>): Promise<number[]> {
