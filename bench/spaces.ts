@@ -75,9 +75,11 @@ try {
   const one = (await ln.artifacts.list({ limit: 1 })).items[0]?.uid;
   const paths = { list: "/artifacts?limit=50", get: `/artifacts/${one}` };
 
-  const time = async (who: keyof typeof key, path: string) => {
+  /** One request at a time, the callers `whos` taking turns. */
+  const time = async (whos: (keyof typeof key)[], path: string) => {
     const ms: number[] = [];
     for (let i = 0; i < REQUESTS + 20; i++) {
+      const who = whos[i % whos.length] as keyof typeof key;
       const t0 = performance.now();
       const res = await app.request(`/instances/owner/lab${path}`, {
         headers: { authorization: `Bearer ${key[who]}` },
@@ -97,7 +99,7 @@ try {
   console.log(row(["request", "p50", "p90"], widths));
   for (const [label, path] of Object.entries(paths)) {
     for (const who of ["owner", "reader", "member"] as const) {
-      const ms = await time(who, path);
+      const ms = await time([who], path);
       const what =
         who === "owner"
           ? "owner (no restriction)"
@@ -108,6 +110,18 @@ try {
         row([`GET ${label} as ${what}`, fmtMs(median(ms)), fmtMs(quantile(ms, 0.9))], widths),
       );
     }
+    // as on a shared server: the owner's requests and a reader's on the same connections
+    const mixed = await time(["owner", "reader"], path);
+    console.log(
+      row(
+        [
+          `GET ${label}, owner and reader taking turns`,
+          fmtMs(median(mixed)),
+          fmtMs(quantile(mixed, 0.9)),
+        ],
+        widths,
+      ),
+    );
   }
 } finally {
   await app.close();

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../core/db/client.js";
+import { queryRows } from "../core/db/client.js";
 import { keptStatement } from "../core/db/kept-statements.js";
 import * as t from "../core/db/schema.js";
+import { inSpaces } from "../core/db/space-policies.js";
 import { randomBase62 } from "../core/uid.js";
 import { BACKENDS, createInstance, type TestInstance, tempDir, writeTree } from "./helpers.js";
 
@@ -44,7 +46,7 @@ describe.each(BACKENDS)("kept statements on %s", (backend) => {
           .leftJoin(t.run, eq(t.run.id, t.artifact.runId))
           .where(eq(t.artifact.uid, sql.placeholder("uid")));
       });
-    return { on, builds: () => builds };
+    return { on, name, builds: () => builds };
   };
 
   it("is built once, and a second Database gets it with joins mapped as drizzle maps them", async () => {
@@ -116,5 +118,33 @@ describe.each(BACKENDS)("kept statements on %s", (backend) => {
       }).execute({ uids }),
     );
     expect(again).toEqual(drizzles);
+  });
+
+  it("has a name of its own in a restricted caller's transaction, so that each role keeps its plan", async () => {
+    const q = byUid();
+    const database = ti.instance.database;
+    const names = async (db: Db) =>
+      (
+        await queryRows<{ name: string }>(
+          db,
+          sql`SELECT name FROM pg_prepared_statements WHERE name LIKE 'lamin_test_%' ORDER BY name`,
+        )
+      ).map((r) => r.name);
+    // the owner's request and a read collaborator's take turns on one connection
+    const seen = await database.db.transaction(async (tx) => {
+      await q.on(tx as unknown as Db).execute({ uid });
+      return names(tx as unknown as Db);
+    });
+    const restricted = await inSpaces(database, { read: [1], write: [] }, async (scoped) => ({
+      rows: await q.on(scoped.db).execute({ uid }),
+      names: await names(scoped.db),
+    }));
+    expect(restricted.rows).toEqual([{ key: "kept/a.txt", run: null }]);
+    if (backend === "postgres") {
+      // PGlite's driver names no statements: nothing to replan there
+      expect(seen).toContain(q.name);
+      expect(restricted.names).toContain(`${q.name}:rls`);
+    }
+    expect(q.builds()).toBe(1);
   });
 });

@@ -14,6 +14,7 @@ import { sql } from "drizzle-orm";
 import { LaminError } from "../errors.js";
 import type { Database, Db } from "./client.js";
 import { queryRows, sqlState } from "./client.js";
+import { nameStatementsForRestrictedRole } from "./kept-statements.js";
 
 /** The role restricted requests run as (roles belong to the server, shared by its databases). */
 export const SPACES_ROLE = "lamin_spaces";
@@ -206,6 +207,7 @@ export async function inSpaces<T>(
   await ensureSpacePolicies(database);
   try {
     return await database.db.transaction(async (tx) => {
+      nameStatementsForRestrictedRole(tx as unknown as Db);
       await tx.execute(
         sql`SELECT set_config('role', ${SPACES_ROLE}, true),
                    set_config('lamin.spaces_read', ${csv(grants.read)}, true),
