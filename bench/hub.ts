@@ -5,7 +5,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { fmtMs, laminEnv, median, quantile, row, Tally } from "./lib/common.js";
-import { cpuSince, snapshot } from "./lib/cpu.js";
+import { cpuSince, machineBusy, snapshot } from "./lib/cpu.js";
 import {
   pacedHttp,
   type Req,
@@ -33,11 +33,11 @@ const MICRO = 1000;
 const SEQUENTIAL = 1000;
 const TARGET_P50 = 2; // ms the hub may add
 /**
- * (e) the open-loop run's rate, the same for lamin serve and the hub: BENCH_HUB_RATE req/s each,
- * or by default a quarter of what the hub answered over all instances under load (rounded down
- * to 50): the two together ask half of it.
+ * (e) the open-loop runs' rates, each the same for lamin serve and the server it is paired with:
+ * BENCH_HUB_RATE req/s each (a comma-separated list), or by default a quarter and a half of what
+ * the hub answered over all instances under load (rounded down to 50).
  */
-const RATE = process.env.BENCH_HUB_RATE ? Number(process.env.BENCH_HUB_RATE) : undefined;
+const RATES = process.env.BENCH_HUB_RATE?.split(",").map(Number);
 /**
  * Instances of the first hub run, all in use in turn: a set that fits the hub's connection cap
  * (a connection kept for each). The second run takes all of them in turn: with the cap below
@@ -66,8 +66,10 @@ if (!base) {
   process.exit(0);
 }
 if (!(SECONDS > 0)) throw new Error("BENCH_SECONDS must be > 0");
-if (RATE !== undefined && !(RATE > 0))
-  throw new Error("BENCH_HUB_RATE must be > 0 (requests a second)");
+if (RATES?.some((r) => !(r > 0)))
+  throw new Error(
+    "BENCH_HUB_RATE must be one or more rates > 0 (requests a second), comma-separated",
+  );
 if (PG !== "private" && PG !== "shared") {
   throw new Error(
     `BENCH_PG is '${PG}': use 'private' (the default: a Postgres server of the benchmark's own) or 'shared' (DATABASE_URL's server)`,
@@ -519,13 +521,44 @@ async function main(): Promise<void> {
     const { open, rss, heapUsed } = await hubServer.message("open");
     const mib = (bytes: unknown) => `${int(Number(bytes) / 2 ** 20)} MiB`;
 
+    // ---------------------------------------------------------------- (c) the hub's floor
+    // the least a hub can do while checking the key on every request (bench/lib/serve-hub-floor.ts)
+    const floor = await startServer("serve-hub-floor.ts", [dbUrl(hubDb)], {});
+    servers.push(floor);
+    const floorProbe = await fetch(`${floor.url}${first.path}`, { headers: first.headers });
+    if (floorProbe.status !== 200) {
+      throw new Error(`hub floor: GET ${first.path}: ${floorProbe.status}`);
+    }
+    let floorCount = 0;
+    const floorRequests = () => [
+      { setupRequest: (req: Req): Req => ({ ...req, ...hubReq(floorCount++, INSTANCES) }) },
+    ];
+    const floorWarm = await load({
+      url: floor.url,
+      connections: CONNECTIONS,
+      amount: INSTANCES * CALLERS.length * 2,
+      requests: floorRequests(),
+    });
+    floorCount = 0;
+    await freshKeys();
+    const { result: floorRun, cpu: floorCpu } = await withCpu(floor.pid, () =>
+      load({
+        url: floor.url,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        requests: floorRequests(),
+      }),
+    );
+
     // ---------------------------------------------------------------- (e) the same load, paced
     // Under (c)'s load each connection sends its next request as soon as the last is answered:
     // the servers run flat out and p50 is about connections / req/s, a measure of throughput.
-    // Here both get the same requests a second, below what either answers, sent on schedule, in
-    // one run, alternating: a stall of the machine or of the load generator hits both alike.
-    // each a quarter of what the hub answered flat out: together, half
-    const rate = RATE ?? Math.max(50, Math.floor(allRun.result.requests.average / 4 / 50) * 50);
+    // Here lamin serve and one other server get the same requests a second, below what either
+    // answers, sent on schedule, in one run, alternating: a stall of the machine or of the load
+    // generator hits both alike. By default at a quarter and at a half of what the hub answered
+    // flat out, each.
+    const hubRate = allRun.result.requests.average;
+    const rates = RATES ?? [4, 2].map((d) => Math.max(50, Math.floor(hubRate / d / 50) * 50));
     const serveAgain = await startServe();
     await load({
       url: `${serveAgain.url}/artifacts/${uid}`,
@@ -533,25 +566,42 @@ async function main(): Promise<void> {
       amount: 2000,
       headers: auth,
     });
-    let pacedSeq = 0;
-    await freshKeys();
-    const {
-      times: pacedTimes,
-      failures: pacedFailures,
-      stallMs,
-    } = await pacedHttp(
-      hubServer.url,
-      () =>
-        pacedSeq++ % 2 === 0
-          ? { ...hubReq(pacedSeq >> 1, INSTANCES), tag: "hub" }
-          : { ...plainReq(), url: serveAgain.url, tag: "serve" },
-      { rate: 2 * rate, seconds: SECONDS, connections: CONNECTIONS },
-    );
-    const hubPaced = pacedTimes.get("hub") ?? [];
-    const servePaced = pacedTimes.get("serve") ?? [];
-    process.kill(hubServer.pid, "SIGUSR2");
-    const hubGc = await hubServer.message("gcMs");
+    /** One paced run: lamin serve and `other` alternating, `rate` req/s each. */
+    const pacedPair = async (other: Server, label: string, rate: number) => {
+      let n = 0;
+      await freshKeys();
+      const busy = machineBusy();
+      const { times, failures, stallMs } = await pacedHttp(
+        other.url,
+        () =>
+          n++ % 2 === 0
+            ? { ...hubReq(n >> 1, INSTANCES), tag: "other" }
+            : { ...plainReq(), url: serveAgain.url, tag: "serve" },
+        { rate: 2 * rate, seconds: SECONDS, connections: CONNECTIONS },
+      );
+      return {
+        label,
+        rate,
+        serve: times.get("serve") ?? [],
+        other: times.get("other") ?? [],
+        failed: [...failures].map(([tag, t]) => `${tag}: ${t.text()}`).join("; "),
+        stallMs,
+        busy: busy(),
+        gc: "",
+      };
+    };
+    const paced: Awaited<ReturnType<typeof pacedPair>>[] = [];
+    for (const rate of rates) {
+      process.kill(hubServer.pid, "SIGUSR2"); // its garbage collection counts from here
+      await hubServer.message("gcMs");
+      const hubPair = await pacedPair(hubServer, `hub, all ${INSTANCES} in turn`, rate);
+      process.kill(hubServer.pid, "SIGUSR2");
+      const gc = await hubServer.message("gcMs");
+      hubPair.gc = `hub GC ${int(Number(gc.gcMs))} ms, longest pause ${ms2(Number(gc.gcMaxMs))}`;
+      paced.push(hubPair, await pacedPair(floor, `hub floor, all ${INSTANCES} in turn`, rate));
+    }
     await stop(hubServer);
+    await stop(floor);
     await stop(serveAgain);
 
     // ---------------------------------------------------------------- report
@@ -604,6 +654,7 @@ async function main(): Promise<void> {
     const plainFailed = failedOf(plainWarm, plain);
     const hotFailed = failedOf(hotRun.warm, hotRun.result);
     const allFailed = failedOf(allRun.warm, allRun.result);
+    const floorFailed = failedOf(floorWarm, floorRun);
     line("bare Hono route: GET /x", bareRun, "0", undefined, bareFailed);
     line(
       "lamin serve: GET /artifacts/{uid} (one instance, its token)",
@@ -626,19 +677,31 @@ async function main(): Promise<void> {
       allRun.cpu,
       allFailed,
     );
+    line(
+      `hub floor: the hub's key check + a prepared SELECT, all ${INSTANCES} in turn`,
+      floorRun,
+      "",
+      floorCpu,
+      floorFailed,
+    );
     const verdict = (ok: boolean) => (ok ? "met" : "missed");
     for (const [label, run] of [
-      [`${hot} instances`, hotRun],
-      [`all ${INSTANCES}`, allRun],
+      [`hub, ${hot} instances`, hotRun],
+      [`hub, all ${INSTANCES}`, allRun],
+      [`hub floor, all ${INSTANCES}`, { result: floorRun, opened: undefined, requests: 0 }],
     ] as const) {
       const d = run.result.latency.p50 - plain.latency.p50;
       const ratio = run.result.latency.p99 / plain.latency.p99;
       const failed = failures(run.result);
+      const opened =
+        run.opened === undefined
+          ? ""
+          : `; ${int(run.opened)} connections opened for ${int(run.requests)} requests (warm-up and one at a time included)`;
       console.log(
-        `  hub, ${label}: adds ${ms2(d)} at p50 (target < ${TARGET_P50} ms: ${verdict(d < TARGET_P50)}); p99 ${ratio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(ratio <= 2)}); ${((run.result.requests.average / plain.requests.average) * 100).toFixed(0)}% of its req/s; ${int(run.opened)} connections opened for ${int(run.requests)} requests (warm-up and one at a time included)${failed ? `; failed in the run: ${failed} (missing from p50 and p99)` : ""}`,
+        `  ${label}: adds ${ms2(d)} at p50 (target < ${TARGET_P50} ms: ${verdict(d < TARGET_P50)}); p99 ${ratio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(ratio <= 2)}); ${((run.result.requests.average / plain.requests.average) * 100).toFixed(0)}% of its req/s${opened}${failed ? `; failed in the run: ${failed} (missing from p50 and p99)` : ""}`,
       );
     }
-    if ([bareFailed, plainFailed, hotFailed, allFailed].some((f) => f !== "")) {
+    if ([bareFailed, plainFailed, hotFailed, allFailed, floorFailed].some((f) => f !== "")) {
       console.log(
         "  after CPU: the requests that failed, in the warm-up and in the run: no answer within autocannon's 10 s (timeouts), other errors, or an answer other than 2xx. p50 and p99 are of the 2xx answers; req/s counts every answer",
       );
@@ -664,44 +727,45 @@ async function main(): Promise<void> {
     );
 
     console.log();
+    const WE = [44, 9, 15, 15, 9, 9, 7];
     console.log(
       row(
         [
-          `(e) ${int(rate)} req/s each, on schedule, alternating, ${CONNECTIONS} connections each, ${SECONDS} s`,
+          `(e) on schedule: lamin serve and one other, alternating, ${SECONDS} s`,
           "answered",
-          "p50 ms",
-          "p99 ms",
+          "p50/p99 ms",
+          "serve's",
+          "adds p50",
+          "p99 ÷",
+          "busy",
         ],
-        W,
+        WE,
       ),
     );
-    for (const [label, xs, failed] of [
-      ["lamin serve: GET /artifacts/{uid}", servePaced, pacedFailures.get("serve")],
-      [`hub: all ${INSTANCES} in turn`, hubPaced, pacedFailures.get("hub")],
-    ] as const) {
+    for (const p of paced) {
+      const d = median(p.other) - median(p.serve);
+      const ratio = quantile(p.other, 0.99) / quantile(p.serve, 0.99);
+      const pair = (xs: number[]) => `${median(xs).toFixed(2)}/${quantile(xs, 0.99).toFixed(2)}`;
       console.log(
         row(
           [
-            `  ${label}`,
-            int(xs.length),
-            median(xs).toFixed(2),
-            quantile(xs, 0.99).toFixed(2),
-            failed ? `failed: ${failed.text()}` : "",
+            `  ${int(p.rate)} req/s each: ${p.label}`,
+            int(p.other.length),
+            pair(p.other),
+            pair(p.serve),
+            `${d.toFixed(2)} ${verdict(d < TARGET_P50)}`,
+            `${ratio.toFixed(2)}x ${verdict(ratio <= 2)}`,
+            `${Math.round(p.busy * 100)}%`,
+            [`stall ${ms2(p.stallMs)}`, p.gc, p.failed && `failed: ${p.failed}`]
+              .filter(Boolean)
+              .join("; "),
           ],
-          W,
+          [...WE, 0],
         ),
       );
     }
-    const pacedDiff = median(hubPaced) - median(servePaced);
-    const pacedRatio = quantile(hubPaced, 0.99) / quantile(servePaced, 0.99);
     console.log(
-      `  the hub server's garbage collection during the run: ${int(Number(hubGc.gcMs))} ms in all, the longest pause ${ms2(Number(hubGc.gcMaxMs))}; the load generator's longest stall (its event loop blocked) ${ms2(stallMs)}`,
-    );
-    console.log(
-      `  hub, all ${INSTANCES}: adds ${ms2(pacedDiff)} at p50 (target < ${TARGET_P50} ms: ${verdict(pacedDiff < TARGET_P50)}); p99 ${pacedRatio.toFixed(2)}x lamin serve's (target <= 2x: ${verdict(pacedRatio <= 2)})`,
-    );
-    console.log(
-      `  latency from each request's scheduled time (a server that falls behind shows it); the rate is ${RATE ? "BENCH_HUB_RATE" : "a quarter of the hub's req/s over all instances in (c) for each, rounded down to 50 (together: half); BENCH_HUB_RATE sets it"}. Under (c)'s load every connection sends again as soon as it is answered: both servers run flat out and p50 is about ${CONNECTIONS} / req/s, so (c) compares throughput and (e) the time the hub adds to a request`,
+      `  targets: adds < ${TARGET_P50} ms at p50, p99 <= 2x lamin serve's. Latency counts from each request's scheduled time (a server that falls behind shows it); the rates are ${RATES ? "BENCH_HUB_RATE's" : "a quarter and a half of the hub's req/s over all instances in (c), each, rounded down to 50; BENCH_HUB_RATE sets them (a comma-separated list)"}. busy: the machine's CPU in use during the run (load generator, servers and Postgres together, /proc/stat); stall: the load generator's longest event-loop stall. Under (c)'s load every connection sends again as soon as it is answered: the servers run flat out and p50 is about ${CONNECTIONS} / req/s, so (c) compares throughput and (e) the time a server adds to a request. The hub floor does the least any hub that checks the key on every request can: the hub's key check, then one prepared SELECT on the instance's database (no space policies, no registry)`,
     );
   } finally {
     for (const s of servers.splice(0)) await s.stop().catch(() => {});

@@ -27,3 +27,24 @@ export function cpuSince(before: Map<number, number | undefined>): number | unde
 }
 
 export const snapshot = (pids: readonly number[]) => new Map(pids.map((pid) => [pid, cpuMs(pid)]));
+
+/** The machine's CPU ticks from /proc/stat: busy (all but idle and iowait) and in all. */
+function machineTicks(): { busy: number; total: number } {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/** Start watching the whole machine; the function returned gives the share of CPU busy since. */
+export function machineBusy(): () => number {
+  const before = machineTicks();
+  return () => {
+    const now = machineTicks();
+    return (now.busy - before.busy) / Math.max(1, now.total - before.total);
+  };
+}
