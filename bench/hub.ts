@@ -453,6 +453,12 @@ async function main(): Promise<void> {
       await hubClient.end();
     };
     /**
+     * Requests before a measured run over `k` instances: each caller of each instance twice (to
+     * open them), and at least as many as lamin serve's warm-up, so that V8 has compiled the
+     * server's hot paths before either is measured.
+     */
+    const warmRequests = (k: number) => Math.max(2000, k * CALLERS.length * 2);
+    /**
      * A run over the first `k` instances in turn, each request from one of the accounts with
      * access (owner or collaborator) and one of its keys; after a warm-up that opens them.
      */
@@ -466,7 +472,7 @@ async function main(): Promise<void> {
       const before = Number((await hubServer.message("opened")).opened);
       const watch = watchConnections(`lamin hub ${hubServer.pid}`);
       const tWarm = performance.now();
-      const warmAmount = k * CALLERS.length * 2;
+      const warmAmount = warmRequests(k);
       const warm = await load({
         url: hubServer.url,
         connections: CONNECTIONS,
@@ -536,7 +542,7 @@ async function main(): Promise<void> {
     const floorWarm = await load({
       url: floor.url,
       connections: CONNECTIONS,
-      amount: INSTANCES * CALLERS.length * 2,
+      amount: warmRequests(INSTANCES),
       requests: floorRequests(),
     });
     floorCount = 0;
