@@ -26,7 +26,7 @@ const COLLABORATORS = ["read", "write", "admin"] as const; // accounts i+1, i+2,
 /**
  * Who sends the hub's requests: 0 the owner, 1-3 the collaborators above. BENCH_HUB_CALLERS=
  * unrestricted keeps the owner and the admin: no request runs in a spaces transaction (the read
- * and write collaborators' requests do: BEGIN, the grants, the query, COMMIT; docs/spaces.md).
+ * and write collaborators' requests do: BEGIN with the grants, the query, COMMIT; docs/spaces.md).
  */
 const CALLERS = process.env.BENCH_HUB_CALLERS === "unrestricted" ? [0, 3] : [0, 1, 2, 3];
 const MICRO = 1000;

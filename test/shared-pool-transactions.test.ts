@@ -10,9 +10,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, queryRows } from "../core/db/client.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { type Database, queryRows, sqlState, transactionWith } from "../core/db/client.js";
 import { ConnectionBudget } from "../core/db/connection-budget.js";
+import { openPglite } from "../core/db/pglite.js";
 import { openPostgres } from "../core/db/postgres.js";
 import { inSpaces } from "../core/db/space-policies.js";
 import { initInstance } from "../core/setup.js";
@@ -140,5 +141,134 @@ describe.each([
     );
     expect(restrictedFirst).toEqual(["open.csv"]);
     expect(ownerSecond).toEqual(["hidden.csv", "open.csv"]);
+  });
+
+  it("a restricted read sends its grants with BEGIN: three statements, the last not waited for", async () => {
+    const grants = { read: [spaces.all], write: [spaces.all] };
+    await inSpaces(database, grants, keys); // the policies checked, once per database
+    const { Client } = driver === "pg" ? pg : await import("@neondatabase/serverless");
+    const query = Client.prototype.query as (...args: unknown[]) => Promise<unknown>;
+    const texts: string[] = [];
+    const events: string[] = [];
+    const sent = vi.spyOn(Client.prototype, "query").mockImplementation(function (
+      this: unknown,
+      ...args: unknown[]
+    ) {
+      const [q] = args;
+      const text = typeof q === "string" ? q : (q as { text: string }).text;
+      texts.push(text);
+      const result = query.apply(this, args);
+      if (text !== "COMMIT") return result as never;
+      // a slow COMMIT: the answer must not wait for it
+      return (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const done = await result;
+        events.push("committed");
+        return done;
+      })() as never;
+    });
+    try {
+      expect(await inSpaces(database, grants, keys, { readOnly: true })).toEqual(["open.csv"]);
+      events.push("answered");
+      await vi.waitFor(() => expect(events).toContain("committed"));
+      expect(events).toEqual(["answered", "committed"]);
+      expect(texts).toHaveLength(3);
+      expect(texts[0]).toMatch(
+        /^BEGIN READ ONLY; SELECT set_config\('role', 'lamin_spaces', true\)/,
+      );
+      expect(texts[0]).toContain(`set_config('lamin.spaces_read', '${spaces.all}', true)`);
+      expect(texts[2]).toBe("COMMIT");
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it("read-only transactions refuse writes, and each ends before the next begins", async () => {
+    const grants = { read: [spaces.all], write: [spaces.all] };
+    const refused = await inSpaces(
+      database,
+      grants,
+      (scoped) => scoped.db.execute(sql`INSERT INTO tx_probe VALUES (7)`),
+      { readOnly: true },
+    ).catch((e: unknown) => e);
+    expect(sqlState(refused)).toBe("25006"); // read_only_sql_transaction
+    // their COMMITs are not awaited: were one lost, the next BEGIN would join its transaction
+    const starts: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const [row] = await inSpaces(
+        database,
+        grants,
+        (scoped) =>
+          queryRows<{ at: string }>(scoped.db, sql`SELECT now()::text AS at, pg_sleep(0.002)`),
+        { readOnly: true },
+      );
+      starts.push(row?.at as string);
+    }
+    expect(new Set(starts).size).toBe(starts.length);
+    const rows = await queryRows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM tx_probe`,
+    );
+    expect(rows[0]?.n).toBe(0);
+  });
+
+  it("a setup that fails after BEGIN rolls back, and the connection goes back clean", async () => {
+    for (const readOnly of [false, true]) {
+      const failed = await transactionWith(database, { setup: "SELECT 1/0", readOnly }, async () =>
+        expect.unreachable("the transaction's work must not run"),
+      ).catch((e: unknown) => e);
+      expect(sqlState(failed)).toBe("22012"); // division_by_zero
+    }
+    // every connection of the pool, at once: none is left in the aborted transaction
+    const clean = await Promise.all(
+      [0, 1, 2, 3].map(() =>
+        database.db.transaction(async (tx) =>
+          queryRows<{ n: number }>(tx as never, sql`SELECT 1 AS n`),
+        ),
+      ),
+    );
+    expect(clean.map((r) => r[0]?.n)).toEqual([1, 1, 1, 1]);
+  });
+
+  it("a transaction begun with a setup nests by savepoints and commits what it kept", async () => {
+    await transactionWith(database, { setup: "SELECT 1" }, async (tx) => {
+      await tx.execute(sql`INSERT INTO tx_probe VALUES (1)`);
+      await tx
+        .transaction(async (inner) => {
+          await inner.execute(sql`INSERT INTO tx_probe VALUES (2)`);
+          throw new Error("inner fails");
+        })
+        .catch(() => {});
+      await tx.execute(sql`INSERT INTO tx_probe VALUES (3)`);
+    });
+    const rows = await queryRows<{ n: number }>(database.db, sql`DELETE FROM tx_probe RETURNING n`);
+    expect(rows.map((r) => r.n).sort()).toEqual([1, 3]);
+  });
+});
+
+describe("transactions begun with a setup on PGlite (no round trips: one statement after the other)", () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await openPglite(join(work, "pglite"));
+    await database.db.execute(sql`CREATE TABLE tx_probe (n int)`);
+  }, 60_000);
+  afterAll(() => database?.close());
+
+  it("runs the setup in the transaction, and a read-only one refuses writes", async () => {
+    const seen = await transactionWith(
+      database,
+      { setup: "SELECT set_config('lamin.probe', 'set', true)", readOnly: true },
+      (tx) => queryRows<{ v: string }>(tx, sql`SELECT current_setting('lamin.probe') AS v`),
+    );
+    expect(seen[0]?.v).toBe("set");
+    const refused = await transactionWith(database, { setup: "SELECT 1", readOnly: true }, (tx) =>
+      tx.execute(sql`INSERT INTO tx_probe VALUES (1)`),
+    ).catch((e: unknown) => e);
+    expect(sqlState(refused)).toBe("25006");
+    const rows = await queryRows<{ n: number }>(
+      database.db,
+      sql`SELECT count(*)::int AS n FROM tx_probe`,
+    );
+    expect(rows[0]?.n).toBe(0);
   });
 });

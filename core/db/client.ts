@@ -3,13 +3,16 @@
  * never know whether they run on PGlite, node-postgres or Neon. Drivers live beside this file
  * (pglite.ts, postgres.ts) so that a bundle takes only the one it uses.
  */
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { ValidationError } from "../errors.js";
-import type * as tables from "./schema.js";
 
-export type Tables = typeof tables;
-export type Db = PgDatabase<PgQueryResultHKT, Tables>;
+/**
+ * Without drizzle's relational queries (`db.query.<table>`, never used here): with the schema
+ * given, drizzle built its relations on every connection (2.3 ms) and a query builder per table
+ * on every transaction.
+ */
+export type Db = PgDatabase<PgQueryResultHKT>;
 
 /** Rows of a raw query; every driver we use answers `{ rows }`. */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
@@ -25,7 +28,39 @@ export interface Database {
    * transaction (space-policies.ts); absent: every space.
    */
   readonly spaces?: { read: readonly number[]; write: readonly number[] };
+  /**
+   * A transaction whose BEGIN and `begin.setup` take one round trip (postgres.ts); absent, as on
+   * PGlite (no round trips): `transactionWith` runs them one after the other.
+   */
+  readonly transactionWith?: <T>(begin: Begin, fn: (tx: Db) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
+}
+
+/** How a transaction begins (transactionWith). */
+export interface Begin {
+  /** One statement without parameters, run first in the transaction. */
+  setup: string;
+  /**
+   * BEGIN READ ONLY: a write fails. Where the driver queues statements per connection, its
+   * COMMIT is sent and not waited for: a read-only transaction has nothing to lose.
+   */
+  readOnly?: boolean;
+}
+
+/** `fn` in a transaction of `database` that starts with `begin.setup` (see Database). */
+export function transactionWith<T>(
+  database: Database,
+  begin: Begin,
+  fn: (tx: Db) => Promise<T>,
+): Promise<T> {
+  if (database.transactionWith) return database.transactionWith(begin, fn);
+  return database.db.transaction(
+    async (tx) => {
+      await tx.execute(sql.raw(begin.setup));
+      return fn(tx as unknown as Db);
+    },
+    begin.readOnly ? { accessMode: "read only" } : undefined,
+  );
 }
 
 export interface PostgresTarget {

@@ -6,7 +6,6 @@ import type { Database, Db } from "./client.js";
 import { dbFault, guardDb } from "./faults.js";
 import { usePreparedStatements } from "./pglite-statements.js";
 import { pgliteSettings } from "./pglite-tuning.js";
-import * as tables from "./schema.js";
 
 export interface PgliteDatabase extends Database {
   /** The whole data folder as a tarball, to seed new databases from (`loadDataDir`). */
@@ -41,7 +40,7 @@ export async function openPglite(dataDir: string, seed?: Blob): Promise<PgliteDa
   });
   // LAMIN_PGLITE_PREPARED=0 turns kept statements off (benchmarks compare the two)
   if (process.env.LAMIN_PGLITE_PREPARED !== "0") usePreparedStatements(client);
-  const db = guardDb(drizzle({ client, schema: tables }) as unknown as Db);
+  const db = guardDb(drizzle({ client }) as unknown as Db);
   return {
     db,
     driver: "pglite",

@@ -6,10 +6,16 @@
  * Both are pg-compatible (Pool, Client), so everything above this file is driver-agnostic.
  */
 import { UnavailableError } from "../errors.js";
-import { type Database, type Db, type PostgresTarget, parsePostgresUrl, redact } from "./client.js";
+import {
+  type Begin,
+  type Database,
+  type Db,
+  type PostgresTarget,
+  parsePostgresUrl,
+  redact,
+} from "./client.js";
 import { ConnectionBudget, type DriverClient, ServerBusyError } from "./connection-budget.js";
-import { guardDb } from "./faults.js";
-import * as tables from "./schema.js";
+import { asDbError, guardDb } from "./faults.js";
 
 export type PostgresDriver = "pg" | "neon";
 
@@ -38,7 +44,7 @@ interface Queryable {
   ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
 }
 interface PoolLike extends Queryable {
-  connect(): Promise<Queryable & { release(): void }>;
+  connect(): Promise<Queryable & { release(error?: unknown): void }>;
   end(): Promise<void>;
   on(event: "error", listener: (error: Error) => void): unknown;
 }
@@ -58,11 +64,17 @@ interface DriverModule {
   }) => ClientLike;
   /** A drizzle database over a pool, or over one connection of it. */
   drizzle(client: Queryable): Db;
+  /** drizzle's transaction over one connection's database, as its own `transaction` makes it. */
+  Transaction: new (
+    dialect: unknown,
+    session: unknown,
+    schema: undefined,
+  ) => Db;
 }
 
 async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
   if (driver === "neon") {
-    const [{ configureNeon }, { drizzle }] = await Promise.all([
+    const [{ configureNeon }, { drizzle, NeonTransaction }] = await Promise.all([
       import("./neon.js"),
       import("drizzle-orm/neon-serverless"),
     ]);
@@ -71,10 +83,11 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
       name: "neon",
       Pool: Pool as unknown as DriverModule["Pool"],
       Client: Client as unknown as DriverModule["Client"],
-      drizzle: (client) => drizzle({ client: client as never, schema: tables }) as unknown as Db,
+      drizzle: (client) => drizzle({ client: client as never }) as unknown as Db,
+      Transaction: NeonTransaction as unknown as DriverModule["Transaction"],
     };
   }
-  const [{ default: pg }, { drizzle }] = await Promise.all([
+  const [{ default: pg }, { drizzle, NodePgTransaction }] = await Promise.all([
     import("pg"),
     import("drizzle-orm/node-postgres"),
   ]);
@@ -82,7 +95,8 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
     name: "pg",
     Pool: pg.Pool as unknown as DriverModule["Pool"],
     Client: pg.Client as unknown as DriverModule["Client"],
-    drizzle: (client) => drizzle({ client: client as never, schema: tables }) as unknown as Db,
+    drizzle: (client) => drizzle({ client: client as never }) as unknown as Db,
+    Transaction: NodePgTransaction as unknown as DriverModule["Transaction"],
   };
 }
 
@@ -134,11 +148,12 @@ export async function openPostgres(
     throw cannotConnect(target, error);
   }
   const db = driver.drizzle(pool);
-  transactionsOnOneConnection(db, pool, driver);
+  const transactionWith = transactionsOnOneConnection(db, pool, driver);
   return {
     db: guardDb(db),
     driver: driver.name === "neon" ? "neon" : "postgres",
     created,
+    transactionWith,
     close: () => pool.end(),
   };
 }
@@ -153,21 +168,73 @@ export async function openPostgres(
  * drizzle database bound to it (made once per connection: connections outlive requests),
  * whatever drizzle would recognise.
  */
-function transactionsOnOneConnection(db: Db, pool: PoolLike, driver: DriverModule): void {
+function transactionsOnOneConnection(
+  db: Db,
+  pool: PoolLike,
+  driver: DriverModule,
+): NonNullable<Database["transactionWith"]> {
   const bound = new WeakMap<object, Db>();
+  const boundTo = (client: Queryable): Db => {
+    let own = bound.get(client);
+    if (!own) {
+      own = driver.drizzle(client);
+      bound.set(client, own);
+    }
+    return own;
+  };
   db.transaction = (async (...args: Parameters<Db["transaction"]>) => {
     const client = await pool.connect();
     try {
-      let own = bound.get(client);
-      if (!own) {
-        own = driver.drizzle(client);
-        bound.set(client, own);
-      }
-      return await own.transaction(...args);
+      return await boundTo(client).transaction(...args);
     } finally {
       client.release();
     }
   }) as Db["transaction"];
+  /**
+   * drizzle's transaction, with `begin.setup` sent in BEGIN's message (the simple protocol runs
+   * both: one round trip, not two). Nested transactions are drizzle's savepoints, as in its own.
+   */
+  return async <T>(begin: Begin, fn: (tx: Db) => Promise<T>): Promise<T> => {
+    let client: Awaited<ReturnType<PoolLike["connect"]>>;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw asDbError(error);
+    }
+    let held = true;
+    /**
+     * COMMIT or ROLLBACK. A read-only transaction has nothing to lose: its caller does not wait
+     * for the end, and the connection goes back to the pool once it has ended (a broken one with
+     * its error, so that the pool drops it).
+     */
+    const end = async (statement: "COMMIT" | "ROLLBACK") => {
+      if (!begin.readOnly) return void (await client.query(statement));
+      held = false;
+      client.query(statement).then(
+        () => client.release(),
+        (error: unknown) => client.release(error),
+      );
+    };
+    try {
+      const own = boundTo(client) as unknown as { dialect: unknown; session: unknown };
+      const tx = new driver.Transaction(own.dialect, own.session, undefined);
+      let result: T;
+      try {
+        await client.query(`BEGIN${begin.readOnly ? " READ ONLY" : ""}; ${begin.setup}`);
+        result = await fn(tx);
+      } catch (error) {
+        // also when the setup failed after BEGIN: its transaction is open, and aborted
+        await end("ROLLBACK").catch(() => {});
+        throw error;
+      }
+      await end("COMMIT");
+      return result;
+    } catch (error) {
+      throw asDbError(error);
+    } finally {
+      if (held) client.release();
+    }
+  };
 }
 
 /** Budgets of this process, one per server (host and port), made on first use. */

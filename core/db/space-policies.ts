@@ -13,7 +13,7 @@
 import { sql } from "drizzle-orm";
 import { LaminError } from "../errors.js";
 import type { Database, Db } from "./client.js";
-import { queryRows, sqlState } from "./client.js";
+import { queryRows, sqlState, transactionWith } from "./client.js";
 import { nameStatementsForRestrictedRole } from "./kept-statements.js";
 
 /** The role restricted requests run as (roles belong to the server, shared by its databases). */
@@ -198,28 +198,28 @@ const csv = (list: readonly number[]) =>
 /**
  * Run `fn` as a restricted principal: one transaction as `lamin_spaces` with `grants` set, over
  * a Database that is that transaction. Everything `fn` reads or writes goes through the policies.
+ * `readOnly` (a GET): the transaction refuses writes, and its end is not waited for.
  */
 export async function inSpaces<T>(
   database: Database,
   grants: SpaceGrants,
   fn: (scoped: Database) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<T> {
   await ensureSpacePolicies(database);
+  // in BEGIN's round trip, so without parameters: the role is ours, the ids only digits and commas
+  const setup = `SELECT set_config('role', '${SPACES_ROLE}', true),
+    set_config('lamin.spaces_read', '${csv(grants.read)}', true),
+    set_config('lamin.spaces_write', '${csv(grants.write)}', true)`;
   try {
-    return await database.db.transaction(async (tx) => {
-      nameStatementsForRestrictedRole(tx as unknown as Db);
-      await tx.execute(
-        sql`SELECT set_config('role', ${SPACES_ROLE}, true),
-                   set_config('lamin.spaces_read', ${csv(grants.read)}, true),
-                   set_config('lamin.spaces_write', ${csv(grants.write)}, true)`,
-      );
-      return fn({
-        db: tx as unknown as Db,
-        driver: database.driver,
-        spaces: grants,
-        close: async () => {},
-      });
-    });
+    return await transactionWith(
+      database,
+      { setup, ...(opts.readOnly ? { readOnly: true } : {}) },
+      (tx) => {
+        nameStatementsForRestrictedRole(tx);
+        return fn({ db: tx, driver: database.driver, spaces: grants, close: async () => {} });
+      },
+    );
   } catch (error) {
     // a table made after the policies (a module enabled since): install again next time
     if (sqlState(error) === "42501") installed.delete(database);

@@ -160,10 +160,17 @@ export function createApp(opts: ApiOptions) {
     // a restricted caller: everything, the branch and run lookups included, under the policies;
     // a failed request rolls back, so that a refusal changes nothing
     try {
-      await inSpaces(served.database, grants, async (scoped) => {
-        await enter(served.over(scoped));
-        if (c.error || c.res.status >= 400) throw ROLLBACK;
-      });
+      // a GET reads: its transaction refuses writes, and its answer does not wait for its end
+      const readOnly = c.req.method === "GET" || c.req.method === "HEAD";
+      await inSpaces(
+        served.database,
+        grants,
+        async (scoped) => {
+          await enter(served.over(scoped));
+          if (c.error || c.res.status >= 400) throw ROLLBACK;
+        },
+        { readOnly },
+      );
     } catch (error) {
       if (error !== ROLLBACK) throw error;
       // a table not granted yet (a module enabled since; not a refusal of the policies, which
