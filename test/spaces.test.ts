@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../core/db/client.js";
-import { inSpaces } from "../core/db/space-policies.js";
+import { forgetSpacePolicies, inSpaces } from "../core/db/space-policies.js";
 import type { Instance } from "../core/instance.js";
 import { BACKENDS, createInstance, type TestInstance, tempDir, useTempHome } from "./helpers.js";
 
@@ -234,6 +234,36 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
     await ln.artifacts.update(artifact.uid, { space: "all" });
     expect(await spaceOf(artifact.uid)).toBe("all");
     await ln.artifacts.delete(artifact.uid, { permanent: true });
+  });
+
+  it("policies read the grants once per statement; those an earlier version wrote are rewritten", async () => {
+    const plan = () =>
+      as(["all"], [], async (scoped) =>
+        (
+          await queryRows<{ "QUERY PLAN": string }>(
+            scoped.db,
+            sql`EXPLAIN SELECT id FROM lamindb_artifact WHERE key LIKE 'a%'`,
+          )
+        )
+          .map((r) => r["QUERY PLAN"])
+          .join("\n"),
+      );
+    const keys = () =>
+      as(["all"], [], async (scoped) =>
+        (await scoped.artifacts.list({ limit: 1000 })).items.map((a) => a.key).sort(),
+      );
+    const before = await keys();
+    expect(before).toContain("plain.csv");
+    expect(before).not.toContain("a.csv"); // lab-a's
+    // a sub-select of the grants: an InitPlan, not a function called for every row filtered
+    expect(await plan()).toMatch(/InitPlan/);
+    // as an earlier version wrote it: the function in the policy itself
+    await ln.db.execute(sql`DROP POLICY lamin_space_read ON lamindb_artifact`);
+    await ln.db.execute(sql`CREATE POLICY lamin_space_read ON lamindb_artifact FOR SELECT
+      USING (space_id = ANY (lamin_space_ids('read')))`);
+    forgetSpacePolicies(ln.database); // as a process started after the upgrade
+    expect(await plan()).toMatch(/InitPlan/);
+    expect(await keys()).toEqual(before);
   });
 
   it("the owner's connection is untouched: it still sees every space", async () => {

@@ -28,7 +28,14 @@ export interface SpaceGrants {
 /** Tables whose visibility is the row's own id (the spaces themselves), not a `space_id`. */
 const BY_ID = new Set(["lamindb_space"]);
 
-const ids = (kind: "read" | "write") => `lamin_space_ids('${kind}')`;
+/**
+ * The space ids of the transaction, as a sub-select: Postgres computes it once per statement (an
+ * InitPlan). Called bare, it ran for every row a policy filtered: a restricted count over 20,000
+ * rows took 14-26 ms, 4-7 ms with the sub-select.
+ */
+const ids = (kind: "read" | "write") => `(SELECT lamin_space_ids('${kind}'))::smallint[]`;
+/** How pg_get_expr shows a policy written with `ids` (one written before has no sub-select). */
+const CURRENT_POLICY = "%SELECT lamin_space_ids(%";
 
 /** What must exist before a restricted request: role, grants, function, policies. */
 async function missing(db: Db): Promise<{ role: boolean; tables: string[]; ungranted: boolean }> {
@@ -43,6 +50,7 @@ async function missing(db: Db): Promise<{ role: boolean; tables: string[]; ungra
     granted: boolean;
     spaced: boolean;
     guarded: boolean;
+    current: boolean;
   }>(
     db,
     sql`SELECT c.relname AS name, c.relrowsecurity AS rls,
@@ -50,14 +58,20 @@ async function missing(db: Db): Promise<{ role: boolean; tables: string[]; ungra
           EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                   AND a.attname = 'space_id' AND NOT a.attisdropped) AS spaced,
           EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid
-                  AND g.tgname = 'lamin_space_guard') AS guarded
+                  AND g.tgname = 'lamin_space_guard') AS guarded,
+          EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                  AND p.polname = 'lamin_space_read'
+                  AND pg_get_expr(p.polqual, p.polrelid) LIKE ${CURRENT_POLICY}) AS current
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')`,
   );
   return {
     role: !exists,
+    // tables without policies, and those whose policies an earlier version wrote
     tables: rows
-      .filter((r) => (BY_ID.has(r.name) ? !r.rls : r.spaced && (!r.rls || !r.guarded)))
+      .filter((r) =>
+        BY_ID.has(r.name) || r.spaced ? !r.rls || !r.current || (r.spaced && !r.guarded) : false,
+      )
       .map((r) => r.name),
     ungranted: rows.some((r) => !r.granted),
   };
