@@ -73,7 +73,12 @@ try {
     member: (await hub.createKey("member")).key,
   };
   const one = (await ln.artifacts.list({ limit: 1 })).items[0]?.uid;
-  const paths = { list: "/artifacts?limit=50", get: `/artifacts/${one}` };
+  const paths = {
+    list: "/artifacts?limit=50",
+    get: `/artifacts/${one}`,
+    // few rows match: every row is read, and the policies filter each one
+    search: `/artifacts?key__contains=${encodeURIComponent("/99")}&limit=50`,
+  };
 
   /** One request at a time, the callers `whos` taking turns. */
   const time = async (whos: (keyof typeof key)[], path: string) => {

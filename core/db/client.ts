@@ -41,8 +41,9 @@ export interface Begin {
   /** One statement without parameters, run first in the transaction. */
   setup: string;
   /**
-   * BEGIN READ ONLY: a write fails. Where the driver queues statements per connection, its
-   * COMMIT is sent and not waited for: a read-only transaction has nothing to lose.
+   * BEGIN READ ONLY: a write fails. Over a network (postgres.ts) the caller does not wait for its
+   * COMMIT, since a read-only transaction has nothing to lose; the connection goes back to the
+   * pool once that has ended.
    */
   readOnly?: boolean;
 }
