@@ -266,6 +266,27 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
     expect(await keys()).toEqual(before);
   });
 
+  it("grants are only ever whole space ids in the SQL that sets them, whatever they hold", async () => {
+    const all = (await ln.spaces.resolve("all")).id;
+    const hostile = [
+      "1', true), set_config('role', 'postgres', true), ('x",
+      "1); DROP TABLE lamindb_space; --",
+      Number.NaN,
+      1.5,
+      -1,
+      40_000,
+    ] as unknown as number[];
+    const seen = await inSpaces(ln.database, { read: [...hostile, all], write: hostile }, (db) =>
+      queryRows<{ role: string; read: string; write: string }>(
+        db.db,
+        sql`SELECT current_user AS role, current_setting('lamin.spaces_read') AS read,
+              current_setting('lamin.spaces_write') AS write`,
+      ),
+    );
+    expect(seen).toEqual([{ role: "lamin_spaces", read: String(all), write: "" }]);
+    expect((await ln.spaces.list()).length).toBeGreaterThan(0); // the table is still there
+  });
+
   it("the owner's connection is untouched: it still sees every space", async () => {
     expect((await ln.spaces.list()).length).toBe(3);
     expect((await ln.artifacts.list({ limit: 1000 })).items.map((a) => a.key).sort()).toEqual([
