@@ -176,11 +176,26 @@ export async function receiveBatch(moto: Moto, queueUrl: string, max = 10): Prom
   };
 }
 
+/** Messages in the queue: visible, in flight (received, not deleted) and delayed. */
+async function messagesIn(moto: Moto, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await moto.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
+    }),
+  );
+  return Object.values(Attributes).reduce((n, v) => n + Number(v), 0);
+}
+
 /**
  * Drain the queue like Lambda's event source mapping: hand batches to `handler`, delete what it
  * did not report as failed, make failures visible again at once (instead of after the
- * visibility timeout). Returns once the queue stays empty. (Draining while messages arrive
- * also keeps moto fast: its ReceiveMessage scans the whole queue.)
+ * visibility timeout). Returns once the queue stays empty, with nothing in flight. (Draining
+ * while messages arrive also keeps moto fast: its ReceiveMessage scans the whole queue.)
  */
 export async function drain(
   moto: Moto,
@@ -202,7 +217,10 @@ export async function drain(
   while (producing || empty < 2) {
     const event = await receiveBatch(moto, queueUrl, opts.batchSize ?? 10);
     if (event.Records.length === 0) {
-      empty++;
+      // none visible; the queue is done only when none are in flight either: another poller's,
+      // or those of a receive whose answer was lost on a busy machine (the SDK retried it),
+      // which come back after the visibility timeout, as on SQS
+      empty = producing || (await messagesIn(moto, queueUrl)) > 0 ? 0 : empty + 1;
       await new Promise((r) => setTimeout(r, 50));
       continue;
     }
