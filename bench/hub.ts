@@ -603,7 +603,7 @@ async function main(): Promise<void> {
       const hubPair = await pacedPair(hubServer, `hub, all ${INSTANCES} in turn`, rate);
       process.kill(hubServer.pid, "SIGUSR2");
       const gc = await hubServer.message("gcMs");
-      hubPair.gc = `hub GC ${int(Number(gc.gcMs))} ms, longest pause ${ms2(Number(gc.gcMaxMs))}`;
+      hubPair.gc = `hub GC ${int(Number(gc.gcMs))} ms, longest pause ${ms2(Number(gc.gcMaxMs))} (${gc.gcMajor} major); inside the hub p50/p99/max ${ms2(Number(gc.insideP50))}/${ms2(Number(gc.insideP99))}/${ms2(Number(gc.insideMax))}, its event loop's delay p99/max ${ms2(Number(gc.loopDelayP99))}/${ms2(Number(gc.loopDelayMax))}`;
       paced.push(hubPair, await pacedPair(floor, `hub floor, all ${INSTANCES} in turn`, rate));
     }
     await stop(hubServer);

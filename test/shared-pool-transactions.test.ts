@@ -15,6 +15,7 @@ import { type Database, queryRows, sqlState, transactionWith } from "../core/db/
 import { ConnectionBudget } from "../core/db/connection-budget.js";
 import { openPglite } from "../core/db/pglite.js";
 import { openPostgres } from "../core/db/postgres.js";
+import { artifact } from "../core/db/schema.js";
 import { inSpaces } from "../core/db/space-policies.js";
 import { initInstance } from "../core/setup.js";
 import { postgresUrl, tempDir, useTempHome } from "./helpers.js";
@@ -143,43 +144,98 @@ describe.each([
     expect(ownerSecond).toEqual(["hidden.csv", "open.csv"]);
   });
 
-  it("a restricted read sends its grants with BEGIN: three statements, the last not waited for", async () => {
+  it("a restricted read sends each statement behind its grants: one message, one answer, no BEGIN or COMMIT", async () => {
     const grants = { read: [spaces.all], write: [spaces.all] };
     await inSpaces(database, grants, keys); // the policies checked, once per database
     const { Client } = driver === "pg" ? pg : await import("@neondatabase/serverless");
+    const Query = (Client as unknown as { Query: { prototype: object } }).Query;
     const query = Client.prototype.query as (...args: unknown[]) => Promise<unknown>;
-    const texts: string[] = [];
-    const events: string[] = [];
-    const sent = vi.spyOn(Client.prototype, "query").mockImplementation(function (
+    const sent: { submittable: { text?: string }; textWhenSent: string | undefined }[] = [];
+    const spy = vi.spyOn(Client.prototype, "query").mockImplementation(function (
       this: unknown,
       ...args: unknown[]
     ) {
-      const [q] = args;
-      const text = typeof q === "string" ? q : (q as { text: string }).text;
-      texts.push(text);
-      const result = query.apply(this, args);
-      if (text !== "COMMIT") return result as never;
-      // a slow COMMIT: the answer must not wait for it
-      return (async () => {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const done = await result;
-        events.push("committed");
-        return done;
-      })() as never;
+      const submittable = args[0] as { text?: string; submit?: unknown };
+      sent.push({ submittable, textWhenSent: submittable.text });
+      return query.apply(this, args) as never;
     });
+    const answered = vi.spyOn(
+      Query.prototype as { handleReadyForQuery(): void },
+      "handleReadyForQuery",
+    );
     try {
       expect(await inSpaces(database, grants, keys, { readOnly: true })).toEqual(["open.csv"]);
-      events.push("answered");
-      await vi.waitFor(() => expect(events).toContain("committed"));
-      expect(events).toEqual(["answered", "committed"]);
-      expect(texts).toHaveLength(3);
-      expect(texts[0]).toMatch(
-        /^BEGIN READ ONLY; SELECT set_config\('role', 'lamin_spaces', true\)/,
-      );
-      expect(texts[0]).toContain(`set_config('lamin.spaces_read', '${spaces.all}', true)`);
-      expect(texts[2]).toBe("COMMIT");
+      expect(sent).toHaveLength(1);
+      const [{ submittable, textWhenSent } = expect.unreachable()] = sent;
+      expect(typeof (submittable as { submit?: unknown }).submit).toBe("function");
+      // the grants go first, as parameters, then the statement: one Sync, one ReadyForQuery
+      expect(textWhenSent).toMatch(/^SELECT set_config\('transaction_read_only', 'on', true\)/);
+      expect(textWhenSent).toContain("set_config('lamin.spaces_read', $1, true)");
+      expect(submittable.text).toMatch(/^select key from lamindb_artifact/i);
+      expect(answered).toHaveBeenCalledTimes(1);
     } finally {
-      sent.mockRestore();
+      spy.mockRestore();
+      answered.mockRestore();
+    }
+  });
+
+  it("a read's grants end with its statement: every connection goes back as the owner's", async () => {
+    const grants = { read: [spaces.all], write: [spaces.all] };
+    const who = sql`SELECT current_user AS who,
+      coalesce(current_setting('lamin.spaces_read', true), '') AS read,
+      current_setting('transaction_read_only') AS ro`;
+    type Who = { who: string; read: string; ro: string };
+    let kept: Database | undefined;
+    const [inside] = await inSpaces(
+      database,
+      grants,
+      (scoped) => {
+        kept = scoped;
+        return queryRows<Who>(scoped.db, who);
+      },
+      { readOnly: true },
+    );
+    expect(inside).toEqual({ who: "lamin_spaces", read: String(spaces.all), ro: "on" });
+    // a statement sent once the request has given its connection back: refused, not sent bare
+    const late = await keys(kept as Database).catch((e: unknown) => e);
+    expect(String(late)).toMatch(/after its request ended/);
+    // each connection of the pool at once (4), as the owner's transactions take them
+    const after = await Promise.all(
+      [0, 1, 2, 3].map(() => database.db.transaction((tx) => queryRows<Who>(tx as never, who))),
+    );
+    for (const [row] of after) {
+      expect(row?.who).not.toBe("lamin_spaces");
+      expect(row?.read).toBe("");
+      expect(row?.ro).toBe("off");
+    }
+  });
+
+  it("a statement whose prelude fails never runs, and its connection still knows what it parsed", async () => {
+    // one connection, so that each step runs where the last left off
+    const single = await openPostgres(url, {
+      driver,
+      ...(pool === "a hub's shared budget" ? { shared: new ConnectionBudget({ max: 2 }) } : {}),
+      max: 1,
+    });
+    try {
+      const read = (divisor: string) =>
+        transactionWith(
+          single,
+          {
+            setup: "SELECT 1",
+            readOnly: true,
+            prelude: [{ name: "probe_prelude", text: "SELECT 1 / $1::int", values: [divisor] }],
+          },
+          // a named statement the connection has not parsed: the failed prelude skips its Parse
+          (tx) => tx.select({ key: artifact.key }).from(artifact).prepare("probe_named").execute(),
+        );
+      expect(sqlState(await read("0").catch((e: unknown) => e))).toBe("22012");
+      expect(await read("1")).toHaveLength(2);
+      expect(await read("1")).toHaveLength(2);
+      expect(sqlState(await read("0").catch((e: unknown) => e))).toBe("22012");
+      expect(await read("1")).toHaveLength(2);
+    } finally {
+      await single.close();
     }
   });
 
@@ -192,7 +248,7 @@ describe.each([
       { readOnly: true },
     ).catch((e: unknown) => e);
     expect(sqlState(refused)).toBe("25006"); // read_only_sql_transaction
-    // their COMMITs are not awaited: were one lost, the next BEGIN would join its transaction
+    // each ends with its statement: were one left open, the next would join its transaction
     const starts: string[] = [];
     for (let i = 0; i < 12; i++) {
       const [row] = await inSpaces(

@@ -6,6 +6,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { ValidationError } from "../errors.js";
+import type { Prelude } from "./prelude.js";
 
 /**
  * Without drizzle's relational queries (`db.query.<table>`, never used here): with the schema
@@ -46,6 +47,12 @@ export interface Begin {
    * pool once that has ended.
    */
   readOnly?: boolean;
+  /**
+   * `setup` as named statements with parameters. With `readOnly`, over a network (postgres.ts),
+   * nothing is begun: each statement goes behind these in its own round trip and implicit
+   * transaction (prelude.ts), so that a read costs one round trip, not BEGIN, the read, COMMIT.
+   */
+  prelude?: readonly Prelude[];
 }
 
 /** `fn` in a transaction of `database` that starts with `begin.setup` (see Database). */

@@ -16,6 +16,7 @@ import {
 } from "./client.js";
 import { ConnectionBudget, type DriverClient, ServerBusyError } from "./connection-budget.js";
 import { asDbError, guardDb } from "./faults.js";
+import { type DriverQueryClass, type Prelude, precededBy, type QueryClient } from "./prelude.js";
 
 export type PostgresDriver = "pg" | "neon";
 
@@ -70,6 +71,8 @@ interface DriverModule {
     session: unknown,
     schema: undefined,
   ) => Db;
+  /** The driver's own Query (`Client.Query`), for statements sent behind a prelude. */
+  Query: DriverQueryClass;
 }
 
 async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
@@ -85,6 +88,7 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
       Client: Client as unknown as DriverModule["Client"],
       drizzle: (client) => drizzle({ client: client as never }) as unknown as Db,
       Transaction: NeonTransaction as unknown as DriverModule["Transaction"],
+      Query: (Client as unknown as { Query: DriverQueryClass }).Query,
     };
   }
   const [{ default: pg }, { drizzle, NodePgTransaction }] = await Promise.all([
@@ -97,6 +101,7 @@ async function loadDriver(driver: PostgresDriver): Promise<DriverModule> {
     Client: pg.Client as unknown as DriverModule["Client"],
     drizzle: (client) => drizzle({ client: client as never }) as unknown as Db,
     Transaction: NodePgTransaction as unknown as DriverModule["Transaction"],
+    Query: (pg.Client as unknown as { Query: DriverQueryClass }).Query,
   };
 }
 
@@ -168,6 +173,8 @@ export async function openPostgres(
  * drizzle database bound to it (made once per connection: connections outlive requests),
  * whatever drizzle would recognise.
  */
+type Lent = Awaited<ReturnType<PoolLike["connect"]>>;
+
 function transactionsOnOneConnection(
   db: Db,
   pool: PoolLike,
@@ -190,17 +197,58 @@ function transactionsOnOneConnection(
       client.release();
     }
   }) as Db["transaction"];
+  /** Per connection: a drizzle database whose statements go behind the preludes of its holder. */
+  const preceded = new WeakMap<object, { db: Db; ahead: readonly Prelude[] | undefined }>();
+  const precededOn = (client: Lent) => {
+    let own = preceded.get(client);
+    if (!own) {
+      const state: { db?: Db; ahead: readonly Prelude[] | undefined } = { ahead: undefined };
+      state.db = driver.drizzle(
+        precededBy(client as unknown as QueryClient, driver.Query, () => state.ahead) as Queryable,
+      );
+      own = state as { db: Db; ahead: readonly Prelude[] | undefined };
+      preceded.set(client, own);
+    }
+    return own;
+  };
+  /**
+   * A read-only "transaction" with a prelude begins nothing: each statement goes behind the
+   * prelude, in its round trip and its implicit transaction (prelude.ts). A connection left in a
+   * transaction (one `fn` began and did not end) is dropped, not handed to the next request.
+   */
+  const readBehind = async <T>(
+    client: Lent,
+    prelude: readonly Prelude[],
+    fn: (tx: Db) => Promise<T>,
+  ) => {
+    const own = precededOn(client);
+    own.ahead = prelude;
+    let broken: unknown;
+    try {
+      return await fn(own.db);
+    } catch (error) {
+      throw asDbError(error);
+    } finally {
+      own.ahead = undefined;
+      const status = (
+        client as { getTransactionStatus?: () => string | null }
+      ).getTransactionStatus?.();
+      if (status === "T" || status === "E") broken = new Error("released inside a transaction");
+      client.release(broken);
+    }
+  };
   /**
    * drizzle's transaction, with `begin.setup` sent in BEGIN's message (the simple protocol runs
    * both: one round trip, not two). Nested transactions are drizzle's savepoints, as in its own.
    */
   return async <T>(begin: Begin, fn: (tx: Db) => Promise<T>): Promise<T> => {
-    let client: Awaited<ReturnType<PoolLike["connect"]>>;
+    let client: Lent;
     try {
       client = await pool.connect();
     } catch (error) {
       throw asDbError(error);
     }
+    if (begin.readOnly && begin.prelude) return readBehind(client, begin.prelude, fn);
     let held = true;
     /**
      * COMMIT or ROLLBACK. A read-only transaction has nothing to lose: its caller does not wait

@@ -15,6 +15,7 @@ import { LaminError } from "../errors.js";
 import type { Database, Db } from "./client.js";
 import { queryRows, sqlState, transactionWith } from "./client.js";
 import { nameStatementsForRestrictedRole } from "./kept-statements.js";
+import type { Prelude } from "./prelude.js";
 
 /** The role restricted requests run as (roles belong to the server, shared by its databases). */
 export const SPACES_ROLE = "lamin_spaces";
@@ -65,14 +66,14 @@ async function missing(db: Db): Promise<{ role: boolean; tables: string[]; ungra
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')`,
   );
+  type Table = (typeof rows)[number];
+  // the tables policies guard: those with a space_id, and the spaces themselves
+  const covered = (r: Table) => r.spaced || BY_ID.has(r.name);
+  // without policies, with policies an earlier version wrote, or with a space_id left unguarded
+  const outdated = (r: Table) => !r.rls || !r.current || (r.spaced && !r.guarded);
   return {
     role: !exists,
-    // tables without policies, and those whose policies an earlier version wrote
-    tables: rows
-      .filter((r) =>
-        BY_ID.has(r.name) || r.spaced ? !r.rls || !r.current || (r.spaced && !r.guarded) : false,
-      )
-      .map((r) => r.name),
+    tables: rows.filter((r) => covered(r) && outdated(r)).map((r) => r.name),
     ungranted: rows.some((r) => !r.granted),
   };
 }
@@ -210,6 +211,19 @@ const csv = (list: readonly number[]) =>
   list.filter((n) => Number.isInteger(n) && n > 0 && n < 32768).join(",");
 
 /**
+ * The grants of a read as a statement that goes ahead of each of its statements: read-only, as
+ * the restricted role, with the space ids, all local to that statement's transaction.
+ */
+const readPrelude = (read: string, write: string): Prelude => ({
+  name: "lamin_spaces_read_prelude",
+  text: `SELECT set_config('transaction_read_only', 'on', true),
+    set_config('role', '${SPACES_ROLE}', true),
+    set_config('lamin.spaces_read', $1, true),
+    set_config('lamin.spaces_write', $2, true)`,
+  values: [read, write],
+});
+
+/**
  * Run `fn` as a restricted principal: one transaction as `lamin_spaces` with `grants` set, over
  * a Database that is that transaction. Everything `fn` reads or writes goes through the policies.
  * `readOnly` (a GET): the transaction refuses writes, and its end is not waited for.
@@ -221,14 +235,16 @@ export async function inSpaces<T>(
   opts: { readOnly?: boolean } = {},
 ): Promise<T> {
   await ensureSpacePolicies(database);
+  const read = csv(grants.read);
+  const write = csv(grants.write);
   // in BEGIN's round trip, so without parameters: the role is ours, the ids only digits and commas
   const setup = `SELECT set_config('role', '${SPACES_ROLE}', true),
-    set_config('lamin.spaces_read', '${csv(grants.read)}', true),
-    set_config('lamin.spaces_write', '${csv(grants.write)}', true)`;
+    set_config('lamin.spaces_read', '${read}', true),
+    set_config('lamin.spaces_write', '${write}', true)`;
   try {
     return await transactionWith(
       database,
-      { setup, ...(opts.readOnly ? { readOnly: true } : {}) },
+      opts.readOnly ? { setup, readOnly: true, prelude: [readPrelude(read, write)] } : { setup },
       (tx) => {
         nameStatementsForRestrictedRole(tx);
         return fn({ db: tx, driver: database.driver, spaces: grants, close: async () => {} });
