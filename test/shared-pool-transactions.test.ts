@@ -196,6 +196,14 @@ describe.each([
       { readOnly: true },
     );
     expect(inside).toEqual({ who: "lamin_spaces", read: String(spaces.all), ro: "on" });
+    // a transaction begun in a read (BEGIN and COMMIT go as they are): its statements too
+    const [nested] = await inSpaces(
+      database,
+      grants,
+      (scoped) => scoped.db.transaction((tx) => queryRows<Who>(tx as never, who)),
+      { readOnly: true },
+    );
+    expect(nested).toEqual(inside);
     // a statement sent once the request has given its connection back: refused, not sent bare
     const late = await keys(kept as Database).catch((e: unknown) => e);
     expect(String(late)).toMatch(/after its request ended/);

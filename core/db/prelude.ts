@@ -155,8 +155,12 @@ export interface QueryClient {
   query(config: unknown, values?: unknown): Promise<unknown>;
 }
 
-/** Statements that begin or end a transaction: sent as they are, with no prelude. */
-const TRANSACTION_CONTROL = /^\s*(begin|start|commit|end|rollback|savepoint|release|abort)\b/i;
+/**
+ * A statement that begins or ends a transaction (or a savepoint), alone in its text: sent as it
+ * is, with no prelude. Anything else in the text, or any other statement, goes behind one.
+ */
+const TRANSACTION_CONTROL =
+  /^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release)\b[^;]*;?\s*$/i;
 
 /**
  * A client for drizzle over one connection that sends `preludes()` ahead of every statement but
