@@ -163,6 +163,9 @@ export async function openPostgres(
   };
 }
 
+/** A connection lent by a pool. */
+type Lent = Awaited<ReturnType<PoolLike["connect"]>>;
+
 /**
  * drizzle keeps a transaction on one connection only when it recognises the pool as one: Neon's
  * driver by `instanceof` its own Pool, node-postgres by a class name that a minified bundle
@@ -173,8 +176,6 @@ export async function openPostgres(
  * drizzle database bound to it (made once per connection: connections outlive requests),
  * whatever drizzle would recognise.
  */
-type Lent = Awaited<ReturnType<PoolLike["connect"]>>;
-
 function transactionsOnOneConnection(
   db: Db,
   pool: PoolLike,
