@@ -276,14 +276,21 @@ describe.each(BACKENDS)("spaces (%s)", (backend) => {
       -1,
       40_000,
     ] as unknown as number[];
-    const seen = await inSpaces(ln.database, { read: [...hostile, all], write: hostile }, (db) =>
-      queryRows<{ role: string; read: string; write: string }>(
-        db.db,
-        sql`SELECT current_user AS role, current_setting('lamin.spaces_read') AS read,
+    // a write's grants go in BEGIN's text; a read's (on Postgres) as parameters of its prelude
+    for (const readOnly of [false, true]) {
+      const seen = await inSpaces(
+        ln.database,
+        { read: [...hostile, all], write: hostile },
+        (db) =>
+          queryRows<{ role: string; read: string; write: string }>(
+            db.db,
+            sql`SELECT current_user AS role, current_setting('lamin.spaces_read') AS read,
               current_setting('lamin.spaces_write') AS write`,
-      ),
-    );
-    expect(seen).toEqual([{ role: "lamin_spaces", read: String(all), write: "" }]);
+          ),
+        { readOnly },
+      );
+      expect(seen).toEqual([{ role: "lamin_spaces", read: String(all), write: "" }]);
+    }
     expect((await ln.spaces.list()).length).toBeGreaterThan(0); // the table is still there
   });
 

@@ -18,6 +18,7 @@ import { listenOn } from "../../cli/commands/serve.js";
 import { serverBudget } from "../../core/db/postgres.js";
 import { openHub } from "../../core/hub/open.js";
 import { createHubApp } from "../../functions/hub/app.js";
+import { quantile } from "./common.js";
 import { cpuProfiler } from "./profile.js";
 
 const url = process.argv[2];
@@ -52,10 +53,7 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
-const quantileOf = (xs: number[], q: number) =>
-  xs.length
-    ? (xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0)
-    : 0;
+const quantileOf = (xs: number[], q: number) => (xs.length ? quantile(xs, q) : 0);
 const profilePrefix = process.env.BENCH_CPU_PROFILE;
 const profiler = profilePrefix ? await cpuProfiler(profilePrefix) : undefined;
 process.on("SIGUSR2", async () => {
