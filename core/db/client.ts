@@ -41,11 +41,7 @@ export interface Database {
 export interface Begin {
   /** One statement without parameters, run first in the transaction. */
   setup: string;
-  /**
-   * BEGIN READ ONLY: a write fails. Over a network (postgres.ts) the caller does not wait for its
-   * COMMIT, since a read-only transaction has nothing to lose; the connection goes back to the
-   * pool once that has ended.
-   */
+  /** BEGIN READ ONLY: a write fails. */
   readOnly?: boolean;
   /**
    * `setup` as named statements with parameters. With `readOnly`, over a network (postgres.ts),

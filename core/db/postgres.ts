@@ -16,7 +16,12 @@ import {
 } from "./client.js";
 import { ConnectionBudget, type DriverClient, ServerBusyError } from "./connection-budget.js";
 import { asDbError, guardDb } from "./faults.js";
-import { type DriverQueryClass, type Prelude, precededBy, type QueryClient } from "./prelude.js";
+import {
+  type DriverQueryClass,
+  PrecededClient,
+  type Prelude,
+  type QueryClient,
+} from "./prelude.js";
 
 export type PostgresDriver = "pg" | "neon";
 
@@ -199,15 +204,12 @@ function transactionsOnOneConnection(
     }
   }) as Db["transaction"];
   /** Per connection: a drizzle database whose statements go behind the preludes of its holder. */
-  const preceded = new WeakMap<object, { db: Db; ahead: readonly Prelude[] | undefined }>();
+  const preceded = new WeakMap<object, { db: Db; client: PrecededClient }>();
   const precededOn = (client: Lent) => {
     let own = preceded.get(client);
     if (!own) {
-      const state: { db?: Db; ahead: readonly Prelude[] | undefined } = { ahead: undefined };
-      state.db = driver.drizzle(
-        precededBy(client as unknown as QueryClient, driver.Query, () => state.ahead) as Queryable,
-      );
-      own = state as { db: Db; ahead: readonly Prelude[] | undefined };
+      const wrapped = new PrecededClient(client as unknown as QueryClient, driver.Query);
+      own = { db: driver.drizzle(wrapped as unknown as Queryable), client: wrapped };
       preceded.set(client, own);
     }
     return own;
@@ -223,14 +225,14 @@ function transactionsOnOneConnection(
     fn: (tx: Db) => Promise<T>,
   ) => {
     const own = precededOn(client);
-    own.ahead = prelude;
+    own.client.ahead = prelude;
     let broken: unknown;
     try {
       return await fn(own.db);
     } catch (error) {
       throw asDbError(error);
     } finally {
-      own.ahead = undefined;
+      own.client.ahead = undefined;
       const status = (
         client as { getTransactionStatus?: () => string | null }
       ).getTransactionStatus?.();
@@ -250,20 +252,6 @@ function transactionsOnOneConnection(
       throw asDbError(error);
     }
     if (begin.readOnly && begin.prelude) return readBehind(client, begin.prelude, fn);
-    let held = true;
-    /**
-     * COMMIT or ROLLBACK. A read-only transaction has nothing to lose: its caller does not wait
-     * for the end, and the connection goes back to the pool once it has ended (a broken one with
-     * its error, so that the pool drops it).
-     */
-    const end = async (statement: "COMMIT" | "ROLLBACK") => {
-      if (!begin.readOnly) return void (await client.query(statement));
-      held = false;
-      client.query(statement).then(
-        () => client.release(),
-        (error: unknown) => client.release(error),
-      );
-    };
     try {
       const own = boundTo(client) as unknown as { dialect: unknown; session: unknown };
       const tx = new driver.Transaction(own.dialect, own.session, undefined);
@@ -273,15 +261,15 @@ function transactionsOnOneConnection(
         result = await fn(tx);
       } catch (error) {
         // also when the setup failed after BEGIN: its transaction is open, and aborted
-        await end("ROLLBACK").catch(() => {});
+        await client.query("ROLLBACK").catch(() => {});
         throw error;
       }
-      await end("COMMIT");
+      await client.query("COMMIT");
       return result;
     } catch (error) {
       throw asDbError(error);
     } finally {
-      if (held) client.release();
+      client.release();
     }
   };
 }

@@ -163,32 +163,33 @@ const TRANSACTION_CONTROL =
   /^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release)\b[^;]*;?\s*$/i;
 
 /**
- * A client for drizzle over one connection that sends `preludes()` ahead of every statement but
- * those that begin or end a transaction (a prelude of a transaction's local settings, sent again
- * inside it, changes nothing). `preludes()` answering undefined (the connection went back to the
- * pool) refuses the statement: nothing runs without its prelude.
+ * A client for drizzle over one connection that sends the preludes of the request holding the
+ * connection (`ahead`) ahead of every statement but those that begin or end a transaction (a
+ * prelude of a transaction's local settings, sent again inside it, changes nothing). Between
+ * requests `ahead` is undefined, and a statement is refused: nothing runs without its prelude.
  */
-export function precededBy(
-  client: QueryClient,
-  Query: DriverQueryClass,
-  preludes: () => readonly Prelude[] | undefined,
-): QueryClient {
-  return {
-    query(config: unknown, values?: unknown): Promise<unknown> {
-      const text = typeof config === "string" ? config : (config as { text?: string }).text;
-      if (text !== undefined && TRANSACTION_CONTROL.test(text)) return client.query(config, values);
-      const ahead = preludes();
-      if (!ahead) {
-        return Promise.reject(new Error("a statement after its request ended: not sent"));
-      }
-      return new Promise((resolve, reject) => {
-        const query = new Query(config, values);
-        query.callback = (error, result) => (error ? reject(error) : resolve(result));
-        // the client's type parsers, as its own query() gives a Query without its own
-        const types = (client as { _types?: unknown })._types;
-        if (query._result && !query._result._types && types) query._result._types = types;
-        client.query(new Preluded(ahead, query));
-      });
-    },
-  };
+export class PrecededClient implements QueryClient {
+  ahead: readonly Prelude[] | undefined;
+
+  constructor(
+    private readonly client: QueryClient,
+    private readonly Query: DriverQueryClass,
+  ) {}
+
+  query(config: unknown, values?: unknown): Promise<unknown> {
+    const text = typeof config === "string" ? config : (config as { text?: string }).text;
+    if (text !== undefined && TRANSACTION_CONTROL.test(text)) {
+      return this.client.query(config, values);
+    }
+    const ahead = this.ahead;
+    if (!ahead) return Promise.reject(new Error("a statement after its request ended: not sent"));
+    return new Promise((resolve, reject) => {
+      const query = new this.Query(config, values);
+      query.callback = (error, result) => (error ? reject(error) : resolve(result));
+      // the client's type parsers, as its own query() gives a Query without its own
+      const types = (this.client as { _types?: unknown })._types;
+      if (query._result && !query._result._types && types) query._result._types = types;
+      this.client.query(new Preluded(ahead, query));
+    });
+  }
 }

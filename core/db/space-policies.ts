@@ -226,7 +226,8 @@ const readPrelude = (read: string, write: string): Prelude => ({
 /**
  * Run `fn` as a restricted principal: one transaction as `lamin_spaces` with `grants` set, over
  * a Database that is that transaction. Everything `fn` reads or writes goes through the policies.
- * `readOnly` (a GET): the transaction refuses writes, and its end is not waited for.
+ * `readOnly` (a GET): writes are refused; over a network no transaction is begun, each statement
+ * going behind the grants in its own round trip (prelude.ts).
  */
 export async function inSpaces<T>(
   database: Database,

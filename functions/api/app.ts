@@ -160,7 +160,7 @@ export function createApp(opts: ApiOptions) {
     // a restricted caller: everything, the branch and run lookups included, under the policies;
     // a failed request rolls back, so that a refusal changes nothing
     try {
-      // a GET reads: its transaction refuses writes, and its answer does not wait for its end
+      // a GET reads: writes are refused, and on Postgres it begins no transaction (prelude.ts)
       const readOnly = c.req.method === "GET" || c.req.method === "HEAD";
       await inSpaces(
         served.database,
